@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/ggzy/ggzy/cmd/ggzy/stack"
+	"github.com/ggzy/ggzy/migrations"
+	"github.com/ggzy/ggzy/trading"
+)
+
+// Config is the whole configuration: environment variables, overridden by
+// the flags of the same name.
+type Config struct {
+	Addr        string        // GGZY_ADDR
+	Data        string        // GGZY_DATA: the embedded stack's directory
+	DatabaseURL string        // DATABASE_URL: external PostgreSQL; empty = embedded
+	S3Endpoint  string        // S3_ENDPOINT: external MinIO/S3; empty = embedded
+	S3AccessKey string        // S3_ACCESS_KEY
+	S3SecretKey string        // S3_SECRET_KEY
+	S3Bucket    string        // S3_BUCKET
+	S3UseSSL    bool          // S3_USE_SSL
+	SecureCookie bool         // GGZY_SECURE_COOKIES: set when served over HTTPS
+	LoginPerMin int           // GGZY_LOGIN_RATE: login attempts per minute per client IP
+	ClockOffset time.Duration // GGZY_CLOCK_OFFSET: run the clock shifted (demos)
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(key string, def bool) bool {
+	v, err := strconv.ParseBool(env(key, strconv.FormatBool(def)))
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+// bindFlags registers the configuration flags with defaults from the
+// environment, so a flag beats a variable beats the built-in default.
+func (c *Config) bindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", env("GGZY_ADDR", "127.0.0.1:8080"), "HTTP listen address (GGZY_ADDR)")
+	fs.StringVar(&c.Data, "data", env("GGZY_DATA", "./.ggzy"), "data directory of the embedded PostgreSQL and MinIO (GGZY_DATA)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "external PostgreSQL URL; empty starts the embedded one (DATABASE_URL)")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", env("S3_ENDPOINT", ""), "external S3/MinIO host:port; empty starts the embedded MinIO (S3_ENDPOINT)")
+	fs.StringVar(&c.S3AccessKey, "s3-access-key", env("S3_ACCESS_KEY", ""), "S3 access key (S3_ACCESS_KEY)")
+	fs.StringVar(&c.S3SecretKey, "s3-secret-key", env("S3_SECRET_KEY", ""), "S3 secret key (S3_SECRET_KEY)")
+	fs.StringVar(&c.S3Bucket, "s3-bucket", env("S3_BUCKET", "ggzy"), "S3 bucket (S3_BUCKET)")
+	fs.BoolVar(&c.S3UseSSL, "s3-use-ssl", envBool("S3_USE_SSL", false), "use HTTPS to reach S3 (S3_USE_SSL)")
+	fs.BoolVar(&c.SecureCookie, "secure-cookies", envBool("GGZY_SECURE_COOKIES", false), "mark cookies Secure (behind HTTPS) (GGZY_SECURE_COOKIES)")
+	fs.IntVar(&c.LoginPerMin, "login-rate", envInt("GGZY_LOGIN_RATE", 10), "login attempts per minute per client IP (GGZY_LOGIN_RATE)")
+	fs.DurationVar(&c.ClockOffset, "clock-offset", envDuration("GGZY_CLOCK_OFFSET", 0), "shift the platform clock, e.g. 720h (GGZY_CLOCK_OFFSET)")
+}
+
+func envInt(key string, def int) int {
+	v, err := strconv.Atoi(env(key, strconv.Itoa(def)))
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	v, err := time.ParseDuration(env(key, def.String()))
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+// App is the wired platform: database, object store, services.
+type App struct {
+	Cfg     Config
+	Log     *slog.Logger
+	Clock   trading.Clock
+	DB      *gorm.DB
+	SQL     *sql.DB
+	Storage *trading.Storage
+	Trading *trading.Service
+	emb     *stack.Embedded
+}
+
+// openMode says what an App may do with the schema.
+type openMode int
+
+const (
+	// modeServe applies migrations on the embedded stack, and refuses a
+	// stale external schema.
+	modeServe openMode = iota
+	// modeAdmin is an admin command: like serve, but attaches to a running
+	// `ggzy serve` on the same data directory.
+	modeAdmin
+	// modeMigrate connects without checking the schema.
+	modeMigrate
+)
+
+// OpenApp starts or attaches to the embedded stack where no external
+// servers are configured, connects, and makes the schema and bucket ready.
+func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (*App, error) {
+	a := &App{Cfg: cfg, Log: log, Clock: trading.SystemClock{Offset: cfg.ClockOffset}}
+	embeddedPG, embeddedS3 := cfg.DatabaseURL == "", cfg.S3Endpoint == ""
+	if embeddedPG || embeddedS3 {
+		role := "admin"
+		if mode == modeServe {
+			role = "serve"
+		}
+		var logw io.Writer = io.Discard
+		if err := os.MkdirAll(cfg.Data, 0o700); err == nil {
+			if f, err := os.OpenFile(filepath.Join(cfg.Data, "servers.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+				logw = f
+			}
+		}
+		if embeddedPG || embeddedS3 {
+			log.Info("starting embedded stack", "data", cfg.Data, "postgres", embeddedPG, "minio", embeddedS3)
+		}
+		emb, err := stack.Open(ctx, stack.OpenOptions{Dir: cfg.Data, Role: role, Postgres: embeddedPG, MinIO: embeddedS3, Log: logw})
+		if err != nil {
+			return nil, err
+		}
+		a.emb = emb
+		if embeddedPG {
+			if err := ensureDatabase(ctx, emb.AdminURL(), "ggzy"); err != nil {
+				a.Close()
+				return nil, err
+			}
+			a.Cfg.DatabaseURL = emb.DatabaseURL("ggzy")
+		}
+		if embeddedS3 {
+			a.Cfg.S3Endpoint, a.Cfg.S3AccessKey, a.Cfg.S3SecretKey = emb.S3Endpoint(), emb.Creds.S3AccessKey, emb.Creds.S3SecretKey
+			a.Cfg.S3UseSSL = false
+		}
+	}
+	var err error
+	if a.DB, err = trading.OpenDB(a.Cfg.DatabaseURL); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	if a.SQL, err = a.DB.DB(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.SQL.PingContext(ctx); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	switch {
+	case mode == modeMigrate:
+	case embeddedPG:
+		// The embedded database belongs to this binary: bring it up to date.
+		if err := migrations.Up(ctx, a.SQL); err != nil {
+			a.Close()
+			return nil, err
+		}
+	default:
+		// An external database is migrated deliberately (`ggzy migrate up`),
+		// never by whichever instance of a cluster happens to start first.
+		if err := migrations.Check(ctx, a.SQL); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if a.Storage, err = trading.NewStorage(trading.StorageConfig{Endpoint: a.Cfg.S3Endpoint,
+		AccessKey: a.Cfg.S3AccessKey, SecretKey: a.Cfg.S3SecretKey, Bucket: a.Cfg.S3Bucket, UseSSL: a.Cfg.S3UseSSL}); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if mode != modeMigrate {
+		if err := a.Storage.EnsureBucket(ctx); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	a.Trading = trading.NewService(a.DB, a.Clock, log)
+	return a, nil
+}
+
+// ensureDatabase creates the named database in the embedded cluster.
+func ensureDatabase(ctx context.Context, adminURL, name string) error {
+	db, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var exists bool
+	if err := db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return fmt.Errorf("embedded PostgreSQL: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	_, err = db.ExecContext(ctx, "CREATE DATABASE "+name)
+	var exists2 bool
+	if err != nil && db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists2) == nil && exists2 {
+		return nil // created concurrently
+	}
+	return err
+}
+
+// Close disconnects and stops the embedded servers this process started.
+func (a *App) Close() error {
+	var errs []error
+	if a.SQL != nil {
+		errs = append(errs, a.SQL.Close())
+	}
+	if a.emb != nil {
+		errs = append(errs, a.emb.Close())
+	}
+	return errors.Join(errs...)
+}

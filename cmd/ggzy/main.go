@@ -1,0 +1,270 @@
+// Command ggzy is the public resource trading platform: one binary that
+// serves the web pages and API, migrates the schema, and runs the admin
+// commands.
+//
+//	ggzy serve [--demo]           serve (embedded PostgreSQL + MinIO by default)
+//	ggzy migrate up|down|status   change or show the schema
+//	ggzy user add --role R --username U [--name N] --password-stdin
+//	ggzy demo                     load the demo data (idempotent)
+//	ggzy audit verify             check the audit log's hash chain
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
+	"github.com/ggzy/ggzy/migrations"
+	"github.com/ggzy/ggzy/trading"
+)
+
+const usage = `ggzy — 公共资源交易平台 (public resource trading platform)
+
+Usage:
+  ggzy serve [--demo] [flags]       serve the platform (embedded PostgreSQL and MinIO unless DATABASE_URL / S3_ENDPOINT are set)
+  ggzy migrate up|down|status       apply, roll back one, or list schema migrations
+  ggzy user add --role ROLE --username NAME [--name DISPLAY] --password-stdin
+  ggzy demo                         load the deterministic demo data set (idempotent)
+  ggzy audit verify                 verify the audit log's hash chain; exit 1 naming the first broken row
+
+Every command takes the configuration flags (see 'ggzy serve -h'); each has an environment variable.
+`
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, log); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(os.Stderr, err)
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "ggzy:", err)
+		os.Exit(1)
+	}
+}
+
+type usageError string
+
+func (u usageError) Error() string { return string(u) }
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
+	if len(args) == 0 {
+		return usageError("missing command")
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, args, stdout, log)
+	case "migrate":
+		return cmdMigrate(ctx, args, stdout, log)
+	case "user":
+		return cmdUser(ctx, args, stdin, stdout, log)
+	case "demo":
+		return cmdDemo(ctx, args, stdout, log)
+	case "audit":
+		return cmdAudit(ctx, args, stdout, log)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usageError("unknown command " + cmd)
+}
+
+func cmdServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	var cfg Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.bindFlags(fs)
+	demo := fs.Bool("demo", false, "load the demo data before serving")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app, err := OpenApp(ctx, cfg, modeServe, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if *demo {
+		if err := loadDemo(ctx, app, stdout); err != nil {
+			return err
+		}
+	}
+	e, err := NewServer(app)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("ggzy serving", "url", "http://"+ln.Addr().String(), "database", redact(app.Cfg.DatabaseURL), "s3", app.Cfg.S3Endpoint)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("graceful shutdown", "err", err)
+	}
+	return app.Close()
+}
+
+// redact hides the password of a database URL in logs.
+func redact(url string) string {
+	if i := strings.Index(url, "://"); i >= 0 {
+		if j := strings.Index(url[i+3:], "@"); j >= 0 {
+			return url[:i+3] + "***@" + url[i+3+j+1:]
+		}
+	}
+	return url
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	var cfg Config
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	cfg.bindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	if fs.NArg() != 1 {
+		return usageError("migrate needs one of: up, down, status")
+	}
+	app, err := OpenApp(ctx, cfg, modeMigrate, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	p, err := migrations.Provider(app.SQL, nil)
+	if err != nil {
+		return err
+	}
+	switch fs.Arg(0) {
+	case "up":
+		res, err := p.Up(ctx)
+		for _, r := range res {
+			fmt.Fprintf(stdout, "applied %s (%s)\n", r.Source.Path, r.Duration.Round(time.Millisecond))
+		}
+		if err == nil && len(res) == 0 {
+			fmt.Fprintln(stdout, "schema is up to date")
+		}
+		return err
+	case "down":
+		r, err := p.Down(ctx)
+		if r != nil {
+			fmt.Fprintf(stdout, "rolled back %s\n", r.Source.Path)
+		}
+		return err
+	case "status":
+		st, err := p.Status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range st {
+			at := "pending"
+			if !s.AppliedAt.IsZero() {
+				at = s.AppliedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(stdout, "%-45s %s\n", s.Source.Path, at)
+		}
+		return nil
+	}
+	return usageError("migrate needs one of: up, down, status")
+}
+
+func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
+	if len(args) == 0 || args[0] != "add" {
+		return usageError("usage: ggzy user add --role ROLE --username NAME [--name DISPLAY] --password-stdin")
+	}
+	var cfg Config
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	cfg.bindFlags(fs)
+	role := fs.String("role", "", "agent, supervisor or admin")
+	username := fs.String("username", "", "login name")
+	name := fs.String("name", "", "display name (defaults to the username)")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError(err.Error())
+	}
+	if !*pwStdin {
+		return usageError("--password-stdin is required (passwords are never taken on the command line)")
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	password := strings.TrimRight(line, "\r\n")
+	app, err := OpenApp(ctx, cfg, modeAdmin, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	acc, err := app.Trading.CreateAccount(ctx, trading.SystemActor, trading.NewAccount{
+		Role: trading.Role(*role), Username: *username, DisplayName: *name, Password: password})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s account %q (id %d)\n", acc.Role, acc.Username, acc.ID)
+	return nil
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	var cfg Config
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	cfg.bindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	app, err := OpenApp(ctx, cfg, modeAdmin, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return loadDemo(ctx, app, stdout)
+}
+
+func cmdAudit(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return usageError("usage: ggzy audit verify")
+	}
+	var cfg Config
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	cfg.bindFlags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError(err.Error())
+	}
+	app, err := OpenApp(ctx, cfg, modeAdmin, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	n, problem, err := trading.VerifyAudit(ctx, app.DB)
+	if err != nil {
+		return err
+	}
+	if problem != nil {
+		return problem
+	}
+	fmt.Fprintf(stdout, "audit log intact: %d records verified\n", n)
+	return nil
+}

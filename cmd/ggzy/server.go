@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
+
+	"github.com/ggzy/ggzy/templates"
+	"github.com/ggzy/ggzy/trading"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// NewServer wires every route and middleware of the platform.
+func NewServer(a *App) (*echo.Echo, error) {
+	pages, err := templates.New()
+	if err != nil {
+		return nil, err
+	}
+	web := &trading.Web{Svc: a.Trading, Pages: pages, Log: a.Log, Secure: a.Cfg.SecureCookie}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = web.ErrorHandler
+	isAPI := func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
+	isMachine := func(c echo.Context) bool {
+		p := c.Request().URL.Path
+		return isAPI(c) || p == "/healthz" || strings.HasPrefix(p, "/static/")
+	}
+
+	e.Use(middleware.Recover())
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection:         "0",
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		HSTSMaxAge:            map[bool]int{true: 31536000, false: 0}[a.Cfg.SecureCookie],
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+		ReferrerPolicy:        "same-origin",
+	}))
+	// Requests are small until the document uploads arrive; those routes
+	// will stream and set their own limit.
+	e.Use(middleware.BodyLimit("2M"))
+	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
+		Skipper:        isMachine,
+		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
+		CookieName:     "ggzy_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   a.Cfg.SecureCookie,
+		CookieSameSite: http.SameSiteLaxMode,
+	}))
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		withSession := web.LoadSession(next)
+		return func(c echo.Context) error {
+			if isMachine(c) {
+				return next(c)
+			}
+			return withSession(c)
+		}
+	})
+
+	loginLimit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(float64(max(a.Cfg.LoginPerMin, 1)) / 60), Burst: max(a.Cfg.LoginPerMin, 1), ExpiresIn: 10 * time.Minute}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			return &trading.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "登录尝试过于频繁，请一分钟后再试"}
+		},
+	})
+
+	e.GET("/healthz", health(a))
+	e.GET("/static/:file", func(c echo.Context) error {
+		pages.ServeStatic(c.Response(), c.Request(), c.Param("file"))
+		return nil
+	})
+	api := e.Group("/api/v1", web.LoadBearer)
+	api.GET("/openapi.json", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/json", openAPI)
+	})
+	web.Routes(e, api, loginLimit)
+	// Unknown /api/v1 paths answer JSON 404s through the error handler.
+	api.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
+	return e, nil
+}
+
+// health answers 200 when PostgreSQL and the object store both answer.
+func health(a *App) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+		defer cancel()
+		out, status := map[string]string{"db": "ok", "storage": "ok"}, http.StatusOK
+		if err := a.SQL.PingContext(ctx); err != nil {
+			out["db"], status = "error: "+err.Error(), http.StatusServiceUnavailable
+		}
+		if err := a.Storage.Ping(ctx); err != nil {
+			out["storage"], status = "error: "+err.Error(), http.StatusServiceUnavailable
+		}
+		return c.JSON(status, out)
+	}
+}

@@ -1,0 +1,220 @@
+// Package testenv is the test harness: one throwaway PostgreSQL cluster and
+// one MinIO server per test binary (started on first use, on free ports, in
+// temp directories, torn down by Main), a freshly migrated database per test
+// (cloned from a migrated template) and a bucket per test.
+//
+// Use it from a package's TestMain:
+//
+//	func TestMain(m *testing.M) { testenv.Main(m) }
+//
+// No test skips because a service is missing: a missing server binary fails
+// the test with what to install.
+package testenv
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/ggzy/ggzy/cmd/ggzy/stack"
+	"github.com/ggzy/ggzy/migrations"
+)
+
+var (
+	mu      sync.Mutex
+	tmpDir  string
+	pg      *stack.Postgres
+	pgErr   error
+	mio     *stack.MinIO
+	mioErr  error
+	counter atomic.Int64
+	logFile io.Writer = io.Discard
+)
+
+const (
+	templateDB = "ggzy_template"
+	s3Access   = "ggzytest"
+	s3Secret   = "ggzytest-secret-key"
+)
+
+// Main runs the package's tests and stops the servers afterwards.
+func Main(m *testing.M) {
+	code := m.Run()
+	mu.Lock()
+	if mio != nil {
+		mio.Stop()
+	}
+	if pg != nil {
+		pg.Stop()
+	}
+	if tmpDir != "" {
+		os.RemoveAll(tmpDir)
+	}
+	mu.Unlock()
+	os.Exit(code)
+}
+
+func ensureTmp() (string, error) {
+	if tmpDir != "" {
+		return tmpDir, nil
+	}
+	d, err := os.MkdirTemp("", "ggzy-test-*")
+	if err != nil {
+		return "", err
+	}
+	tmpDir = d
+	if f, err := os.Create(filepath.Join(d, "servers.log")); err == nil {
+		logFile = f
+	}
+	return d, nil
+}
+
+// startPostgres starts the cluster and migrates the template database once.
+func startPostgres() (*stack.Postgres, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if pg != nil || pgErr != nil {
+		return pg, pgErr
+	}
+	dir, err := ensureTmp()
+	if err != nil {
+		pgErr = err
+		return nil, err
+	}
+	ctx := context.Background()
+	p, err := stack.StartPostgres(ctx, stack.PostgresOptions{
+		DataDir: filepath.Join(dir, "pg"), Password: "ggzytest", Throwaway: true, Log: logFile})
+	if err != nil {
+		pgErr = fmt.Errorf("testenv: start PostgreSQL: %w", err)
+		return nil, pgErr
+	}
+	if err := exec(ctx, p.URL("postgres"), "CREATE DATABASE "+templateDB); err != nil {
+		p.Stop()
+		pgErr = err
+		return nil, err
+	}
+	db, err := sql.Open("pgx", p.URL(templateDB))
+	if err == nil {
+		err = migrations.Up(ctx, db)
+		db.Close()
+	}
+	if err != nil {
+		p.Stop()
+		pgErr = fmt.Errorf("testenv: migrate template: %w", err)
+		return nil, pgErr
+	}
+	pg = p
+	return pg, nil
+}
+
+func exec(ctx context.Context, url, stmt string) error {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, stmt)
+	return err
+}
+
+// DatabaseURL creates a freshly migrated database for this test and returns
+// its URL; the database is dropped when the test ends.
+func DatabaseURL(t testing.TB) string {
+	t.Helper()
+	p, err := startPostgres()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("t_%d_%d", os.Getpid(), counter.Add(1))
+	if err := exec(context.Background(), p.URL("postgres"),
+		fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateDB)); err != nil {
+		t.Fatalf("testenv: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = exec(context.Background(), p.URL("postgres"), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	return p.URL(name)
+}
+
+// AdminURL is the superuser URL of the cluster's maintenance database.
+func AdminURL(t testing.TB) string {
+	t.Helper()
+	p, err := startPostgres()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.URL("postgres")
+}
+
+// S3 is where a test keeps its objects.
+type S3 struct {
+	Endpoint, AccessKey, SecretKey, Bucket string
+}
+
+func startMinIO() (*stack.MinIO, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if mio != nil || mioErr != nil {
+		return mio, mioErr
+	}
+	dir, err := ensureTmp()
+	if err != nil {
+		mioErr = err
+		return nil, err
+	}
+	m, err := stack.StartMinIO(context.Background(), stack.MinIOOptions{
+		DataDir: filepath.Join(dir, "minio"), AccessKey: s3Access, SecretKey: s3Secret, Log: logFile})
+	if err != nil {
+		mioErr = fmt.Errorf("testenv: start MinIO: %w", err)
+		return nil, mioErr
+	}
+	mio = m
+	return mio, nil
+}
+
+// Storage creates a fresh bucket for this test on the shared MinIO server.
+func Storage(t testing.TB) S3 {
+	t.Helper()
+	m, err := startMinIO()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := S3{Endpoint: m.Endpoint(), AccessKey: s3Access, SecretKey: s3Secret,
+		Bucket: fmt.Sprintf("t-%d-%d", os.Getpid(), counter.Add(1))}
+	c, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3Access, s3Secret, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatalf("testenv: make bucket: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for o := range c.ListObjects(ctx, s.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+			if o.Err == nil {
+				c.RemoveObject(ctx, s.Bucket, o.Key, minio.RemoveObjectOptions{})
+			}
+		}
+		c.RemoveBucket(ctx, s.Bucket)
+	})
+	return s
+}
+
+// Name is a short unique name for test data (usernames and the like).
+func Name(prefix string) string {
+	return strings.ToLower(fmt.Sprintf("%s%d", prefix, counter.Add(1)))
+}

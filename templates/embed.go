@@ -1,0 +1,156 @@
+// Package templates holds the server-rendered pages (html/template, zh-CN),
+// their layout and partials, and the static assets, all embedded in the
+// binary. Static files are served at checksummed URLs so they can be cached
+// forever and still change on upgrade.
+package templates
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+//go:embed *.html static
+var files embed.FS
+
+// Shanghai is the zone pages show times in.
+var Shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()
+
+// User is what the layout needs of the signed-in account.
+type User struct {
+	ID       int64
+	Name     string
+	Username string
+	Role     string
+	RoleName string
+}
+
+// Page is the data of every page: the common parts the layout needs and
+// the page's own Data.
+type Page struct {
+	Title string
+	User  *User
+	CSRF  string
+	Flash string
+	Path  string
+	Data  any
+}
+
+// Renderer renders pages by name ("login" renders login.html in the layout).
+type Renderer struct {
+	pages  map[string]*template.Template
+	assets map[string]asset // by logical name, e.g. "app.css"
+	byPath map[string]asset // by hashed file name, e.g. "app.3f2a9c1b.css"
+}
+
+type asset struct {
+	hashed string
+	body   []byte
+	ctype  string
+}
+
+// New parses every page with the layout and partials.
+func New() (*Renderer, error) {
+	r := &Renderer{pages: map[string]*template.Template{}, assets: map[string]asset{}, byPath: map[string]asset{}}
+	err := fs.WalkDir(files, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(p, "static/")
+		sum := sha256.Sum256(b)
+		ext := path.Ext(name)
+		a := asset{hashed: strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:4]) + ext, body: b,
+			ctype: mime.TypeByExtension(ext)}
+		r.assets[name], r.byPath[a.hashed] = a, a
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		"asset": func(name string) (string, error) {
+			a, ok := r.assets[name]
+			if !ok {
+				return "", fmt.Errorf("no static asset %q", name)
+			}
+			return "/static/" + a.hashed, nil
+		},
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(Shanghai).Format("2006-01-02 15:04")
+		},
+		"seconds": func(t time.Time) string { return t.In(Shanghai).Format("2006-01-02 15:04:05") },
+		"add":     func(a, b int) int { return a + b },
+	}
+	entries, err := fs.Glob(files, "*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e == "layout.html" || strings.HasPrefix(e, "_") {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "layout.html", "_*.html", e)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", e, err)
+		}
+		r.pages[strings.TrimSuffix(e, ".html")] = t
+	}
+	return r, nil
+}
+
+// Render writes the named page. It renders into a buffer first so that a
+// template error becomes a clean 500 instead of half a page.
+func (r *Renderer) Render(w io.Writer, name string, data any) error {
+	t, ok := r.pages[name]
+	if !ok {
+		return fmt.Errorf("no page %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// Has reports whether a page exists.
+func (r *Renderer) Has(name string) bool { _, ok := r.pages[name]; return ok }
+
+// ServeStatic serves a checksummed static file; the name never changes
+// content, so it may be cached for a year.
+func (r *Renderer) ServeStatic(w http.ResponseWriter, req *http.Request, hashed string) {
+	a, ok := r.byPath[hashed]
+	if !ok {
+		http.NotFound(w, req)
+		return
+	}
+	w.Header().Set("Content-Type", a.ctype)
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Write(a.body)
+}
+
+// AssetPath returns the checksummed URL of a static file.
+func (r *Renderer) AssetPath(name string) string { return "/static/" + r.assets[name].hashed }

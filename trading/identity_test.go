@@ -1,0 +1,61 @@
+package trading
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestCheckCreditCode(t *testing.T) {
+	tests := []struct {
+		code     string
+		ok       bool
+		checksum bool // a checksum failure rather than a format one
+	}{
+		{"91350100M000100Y43", true, false},  // RULES.md example
+		{"91350100M000100Y44", false, true},  // wrong check character
+		{"91350100M0001TGQXM", false, true},  // genuine Fujian pilot code, fails the checksum
+		{"91350100M000100Y4", false, false},  // 17 characters
+		{"91350100M000100I43", false, false}, // I is not in the alphabet
+		{"91A50100M000100Y43", false, false}, // region code must be digits
+		{"91350100m000100y43", false, false}, // lower case
+		{"", false, false},
+	}
+	for _, tt := range tests {
+		err := CheckCreditCode(tt.code)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckCreditCode(%q) = %v, want ok=%v", tt.code, err, tt.ok)
+		}
+		if got := errors.Is(err, ErrChecksum); got != tt.checksum {
+			t.Errorf("CheckCreditCode(%q) checksum error = %v, want %v (%v)", tt.code, got, tt.checksum, err)
+		}
+	}
+}
+
+func TestCheckResidentID(t *testing.T) {
+	tests := []struct {
+		id string
+		ok bool
+	}{
+		{"11010519491231002X", true}, // RULES.md example
+		{"110105194912310021", false},
+		{"11010519491331002X", false}, // month 13
+		{"1101051949123100", false},
+		{"1101051949123100AX", false},
+	}
+	for _, tt := range tests {
+		if err := CheckResidentID(tt.id); (err == nil) != tt.ok {
+			t.Errorf("CheckResidentID(%q) = %v, want ok=%v", tt.id, err, tt.ok)
+		}
+	}
+}
+
+func FuzzCheckCreditCode(f *testing.F) {
+	f.Add("91350100M000100Y43")
+	f.Add("91350100M0001TGQXM")
+	f.Fuzz(func(t *testing.T, s string) {
+		err := CheckCreditCode(s)
+		if err == nil && len(s) != 18 {
+			t.Fatalf("accepted %q", s)
+		}
+	})
+}
