@@ -1,0 +1,119 @@
+package trading
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm"
+)
+
+func writeAudit(t *testing.T, s *Service, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		err := Transact(context.Background(), s.DB, func(tx *gorm.DB) error {
+			return Audit(tx, s.Clock.Now(), SystemActor, "test.write", "thing", fmt.Sprint(i), fmt.Sprintf("第%d条", i))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestAuditChainDetectsTampering(t *testing.T) {
+	tamper := []struct {
+		name  string
+		sql   string
+		rowID int64
+	}{
+		{"edited summary", "UPDATE audit_events SET summary = '改过' WHERE id = 3", 3},
+		{"edited time", "UPDATE audit_events SET occurred_at = occurred_at + interval '1 second' WHERE id = 2", 2},
+		{"deleted middle row", "DELETE FROM audit_events WHERE id = 3", 4},
+		{"deleted last row", "DELETE FROM audit_events WHERE id = 5", 4},
+		{"rehashed edit", "UPDATE audit_events SET summary = 'x', hash = 'f' || substr(hash, 2) WHERE id = 2", 2},
+	}
+	for _, tt := range tamper {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTestService(t)
+			writeAudit(t, s, 5)
+			n, problem, err := VerifyAudit(context.Background(), s.DB)
+			if err != nil || problem != nil || n != 5 {
+				t.Fatalf("intact chain: %d %v %v", n, problem, err)
+			}
+			if err := s.DB.Exec(tt.sql).Error; err != nil {
+				t.Fatal(err)
+			}
+			_, problem, err = VerifyAudit(context.Background(), s.DB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if problem == nil || problem.ID != tt.rowID {
+				t.Fatalf("problem = %v, want one naming row %d", problem, tt.rowID)
+			}
+			if !strings.Contains(problem.Error(), fmt.Sprint(tt.rowID)) {
+				t.Fatalf("message %q does not name the row", problem.Error())
+			}
+		})
+	}
+}
+
+func TestAuditConcurrentWritersKeepOneChain(t *testing.T) {
+	s, _ := newTestService(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				err := Transact(context.Background(), s.DB, func(tx *gorm.DB) error {
+					return Audit(tx, s.Clock.Now(), SystemActor, "test.race", "thing", "x", "")
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	n, problem, err := VerifyAudit(context.Background(), s.DB)
+	if err != nil || problem != nil || n != 80 {
+		t.Fatalf("after 80 concurrent writes: %d rows, %v, %v", n, problem, err)
+	}
+}
+
+func TestAuditRolledBackChangeLeavesNoRecord(t *testing.T) {
+	s, _ := newTestService(t)
+	err := Transact(context.Background(), s.DB, func(tx *gorm.DB) error {
+		if err := Audit(tx, s.Clock.Now(), SystemActor, "test.rollback", "thing", "1", ""); err != nil {
+			return err
+		}
+		return fmt.Errorf("the change itself failed")
+	})
+	if err == nil {
+		t.Fatal("expected the failure")
+	}
+	writeAudit(t, s, 1)
+	n, problem, err := VerifyAudit(context.Background(), s.DB)
+	if err != nil || problem != nil || n != 1 {
+		t.Fatalf("%d rows, %v, %v", n, problem, err)
+	}
+}
+
+func TestListAuditFilters(t *testing.T) {
+	s, _ := newTestService(t)
+	writeAudit(t, s, 7)
+	page1, err := ListAudit(context.Background(), s.DB, AuditFilter{Action: "test.write", Limit: 3})
+	if err != nil || len(page1) != 3 || page1[0].ID != 7 {
+		t.Fatalf("page 1: %v %v", page1, err)
+	}
+	page2, _ := ListAudit(context.Background(), s.DB, AuditFilter{Action: "test.write", Limit: 3, BeforeID: page1[2].ID})
+	if len(page2) != 3 || page2[0].ID != 4 {
+		t.Fatalf("page 2: %+v", page2)
+	}
+	none, _ := ListAudit(context.Background(), s.DB, AuditFilter{Action: "other"})
+	if len(none) != 0 {
+		t.Fatalf("filter by action returned %d", len(none))
+	}
+}

@@ -1,0 +1,187 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ggzy/ggzy/trading/calendar"
+	"github.com/shopspring/decimal"
+)
+
+// RuleInfo is one line of the page 规则库.
+type RuleInfo struct {
+	ID         string
+	Category   Category
+	Text       string // the rule in Chinese, numbers rendered from Params
+	Number     string // e.g. "≥ 20日", "≤ 2%"
+	Source     string
+	Confidence string // R 法规原文 / S 二手来源 / C 待核实 (RULES.md)
+}
+
+type ruleDef struct {
+	id     string
+	cat    Category
+	source string
+	conf   string
+	text   func(p *Params) string
+	number func(p *Params) string
+}
+
+const (
+	srcBidLaw  = "招标投标法"
+	srcBidReg  = "招标投标法实施条例"
+	srcProcLaw = "政府采购法"
+	srcProcReg = "政府采购法实施条例"
+	srcOrder87 = "政府采购货物和服务招标投标管理办法（财政部令第87号）"
+	srcOrder39 = "招标拍卖挂牌出让国有建设用地使用权规定（国土资源部令第39号）"
+	srcOrder32 = "企业国有资产交易监督管理办法（国资委 财政部令第32号）"
+)
+
+// ruleDefs are the rules this book checks, in the order of RULES.md.
+var ruleDefs = []ruleDef{
+	{"E1", Engineering, srcBidLaw + "第二十四条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("依法必须招标的项目，自招标文件开始发出之日起至投标截止时间不得少于%d日", p.E1MinDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≥ %d日", p.E1MinDays) }},
+	{"E2", Engineering, srcBidReg + "第十六条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("资格预审文件或者招标文件的发售期不得少于%d日", p.E2MinDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≥ %d日", p.E2MinDays) }},
+	{"E3", Engineering, srcBidReg + "第十七条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("提交资格预审申请文件的时间，自资格预审文件停止发售之日起不得少于%d日", p.E3MinDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≥ %d日", p.E3MinDays) }},
+	{"E4", Engineering, srcBidReg + "第二十一条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("澄清或者修改可能影响投标文件编制的，应在投标截止时间至少%d日前（资格预审申请截止时间至少%d日前）书面通知；不足的，应顺延截止时间",
+				p.E4MinDays, p.E4PrequalMinDays)
+		},
+		func(p *Params) string {
+			return fmt.Sprintf("≥ %d日（资格预审 ≥ %d日）", p.E4MinDays, p.E4PrequalMinDays)
+		}},
+	{"D1", Engineering, srcBidReg + "第二十六条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("投标保证金不得超过招标项目估算价的%s（无估算价时按招标控制价计）", pct(p.D1MaxRatio))
+		},
+		func(p *Params) string { return "≤ " + pct(p.D1MaxRatio) }},
+	{"D3", Engineering, "工程建设项目施工招标投标办法", "S",
+		func(p *Params) string {
+			return fmt.Sprintf("施工、货物招标的投标保证金最高不得超过%s", yuan(p.D3MaxAmount))
+		},
+		func(p *Params) string { return "≤ " + yuan(p.D3MaxAmount) }},
+	{"D4", Engineering, "工程建设项目勘察设计招标投标办法", "S",
+		func(p *Params) string {
+			return fmt.Sprintf("勘察设计招标的投标保证金不得超过估算价的%s，且最高不得超过%s", pct(p.D4MaxRatio), yuan(p.D4MaxAmount))
+		},
+		func(p *Params) string {
+			return fmt.Sprintf("≤ %s 且 ≤ %s", pct(p.D4MaxRatio), yuan(p.D4MaxAmount))
+		}},
+	{"G1", Procurement, srcProcLaw + "第三十五条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("自招标文件开始发出之日起至投标截止时间不得少于%d日", p.G1MinDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≥ %d日", p.G1MinDays) }},
+	{"G2", Procurement, srcOrder87 + "第十六条", "S",
+		func(p *Params) string {
+			return fmt.Sprintf("招标公告的公告期限为%d个工作日", p.G2WorkingDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("%d个工作日", p.G2WorkingDays) }},
+	{"G3", Procurement, srcProcReg + "第三十一条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("招标文件的提供期限自招标文件开始发出之日起不得少于%d个工作日", p.G3MinWorkingDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≥ %d个工作日", p.G3MinWorkingDays) }},
+	{"G4", Procurement, srcProcReg + "第三十一条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("澄清或者修改可能影响投标文件编制的，应在投标截止时间至少%d日前书面通知；不足%d日的，应顺延投标截止时间", p.G4MinDays, p.G4MinDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≥ %d日", p.G4MinDays) }},
+	{"G5", Procurement, srcProcReg + "第三十三条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("投标保证金不得超过采购项目预算金额的%s", pct(p.G5MaxRatio))
+		},
+		func(p *Params) string { return "≤ " + pct(p.G5MaxRatio) }},
+	{"L1", Land, srcOrder39 + "第十条", "S",
+		func(p *Params) string {
+			return fmt.Sprintf("出让公告应当至少在投标、拍卖或者挂牌开始日前%d日发布", p.L1MinDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≥ %d日", p.L1MinDays) }},
+	{"L2", Land, srcOrder39 + "第十九条", "S",
+		func(p *Params) string { return fmt.Sprintf("挂牌时间不得少于%s", l2Unit(p, p.L2MinDays)) },
+		func(p *Params) string { return "≥ " + l2Unit(p, p.L2MinDays) }},
+	{"L7", Land, "国土资发〔2010〕34号", "C",
+		func(p *Params) string {
+			return fmt.Sprintf("竞买保证金不得低于出让起始价的%s", pct(p.L7MinRatio))
+		},
+		func(p *Params) string { return "≥ " + pct(p.L7MinRatio) }},
+	{"P1", Property, srcOrder32 + "第十三条", "S",
+		func(p *Params) string {
+			return fmt.Sprintf("产权转让信息预披露不得少于%d个工作日，正式披露不得少于%d个工作日", p.P1PreMinWorkingDays, p.P1MinWorkingDays)
+		},
+		func(p *Params) string {
+			return fmt.Sprintf("%d / %d个工作日", p.P1PreMinWorkingDays, p.P1MinWorkingDays)
+		}},
+	{"P2", Property, srcOrder32 + "第十二条、第十八条", "S",
+		func(p *Params) string {
+			return fmt.Sprintf("首次挂牌价不得低于评估值；重新披露时新的挂牌价低于评估值的%s，须经转让行为批准单位书面同意", pct(p.P2ApprovalRatio))
+		},
+		func(p *Params) string { return pct(p.P2ApprovalRatio) }},
+}
+
+func findDef(id string) ruleDef {
+	for _, d := range ruleDefs {
+		if d.id == id {
+			return d
+		}
+	}
+	return ruleDef{id: id, text: func(*Params) string { return "" }}
+}
+
+func l2Unit(p *Params, n int) string {
+	if p.L2WorkingDays {
+		return fmt.Sprintf("%d个工作日", n)
+	}
+	return fmt.Sprintf("%d日", n)
+}
+
+// Table lists the rules the book checks, numbers rendered from its Params.
+func (b *Book) Table() []RuleInfo {
+	out := make([]RuleInfo, 0, len(ruleDefs))
+	for _, d := range ruleDefs {
+		out = append(out, RuleInfo{
+			ID: d.id, Category: d.cat, Text: d.text(&b.Params), Number: d.number(&b.Params),
+			Source: d.source, Confidence: d.conf,
+		})
+	}
+	return out
+}
+
+var hundred = decimal.NewFromInt(100)
+
+// pct renders a ratio: 0.02 → "2%".
+func pct(r decimal.Decimal) string { return r.Mul(hundred).String() + "%" }
+
+// yuan renders an amount with thousands separators: "800,000.00元".
+func yuan(d decimal.Decimal) string {
+	s := d.StringFixed(2)
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	var sb strings.Builder
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteRune(r)
+	}
+	return sign + sb.String() + "." + frac + "元"
+}
+
+// ts renders a moment in Asia/Shanghai.
+func ts(t time.Time) string { return t.In(calendar.Shanghai).Format("2006-01-02 15:04") }
