@@ -144,10 +144,22 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer, log *slog.
 	var cfg Config
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	cfg.bindFlags(fs)
+	// The action may come before or after the flags.
+	action := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		action, args = args[0], args[1:]
+	}
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
-	if fs.NArg() != 1 {
+	if action == "" && fs.NArg() == 1 {
+		action = fs.Arg(0)
+	} else if fs.NArg() != 0 {
+		return usageError("migrate needs one of: up, down, status")
+	}
+	switch action {
+	case "up", "down", "status":
+	default:
 		return usageError("migrate needs one of: up, down, status")
 	}
 	app, err := OpenApp(ctx, cfg, modeMigrate, log)
@@ -159,7 +171,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer, log *slog.
 	if err != nil {
 		return err
 	}
-	switch fs.Arg(0) {
+	switch action {
 	case "up":
 		res, err := p.Up(ctx)
 		for _, r := range res {

@@ -1,0 +1,49 @@
+# ggzy — two commands do everything on a fresh Debian machine:
+#   make run    install what is missing, then serve the platform with demo data
+#   make test   install what the tests need, then run every test (with -race)
+
+GO            ?= go
+BIN           := $(CURDIR)/bin
+# Pinned MinIO server (ECOSYSTEM.md); built from the Go module proxy.
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL   := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q
+export PATH   := $(BIN):$(PATH)
+
+.PHONY: run test build deps-run deps-test postgres minio chromium bench
+
+run: deps-run build
+	$(BIN)/ggzy serve --demo
+
+test: deps-test
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+build:
+	$(GO) build -o $(BIN)/ggzy ./cmd/ggzy
+
+deps-run: postgres minio
+deps-test: postgres minio chromium
+
+# PostgreSQL 15 server binaries (initdb, postgres) and pg_trgm (contrib).
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+		echo ">> installing PostgreSQL (Debian package postgresql)"; \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) postgresql postgresql-contrib; \
+	fi
+
+minio:
+	@if [ ! -x $(BIN)/minio ] && ! command -v minio >/dev/null; then \
+		echo ">> building MinIO $(MINIO_VERSION) into ./bin (2-3 minutes the first time)"; \
+		GOBIN=$(BIN) $(GO) install github.com/minio/minio@$(MINIO_VERSION); \
+	fi
+
+# Headless Chromium and CJK fonts for the browser journeys.
+chromium:
+	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+		echo ">> installing chromium and fonts-noto-cjk (Debian)"; \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) chromium fonts-noto-cjk; \
+	fi
+
+bench: deps-test
+	$(GO) test -run '^$$' -bench . -benchmem ./...

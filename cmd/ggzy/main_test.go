@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
+	"github.com/ggzy/ggzy/trading"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// testConfig points the platform at this test's own database and bucket.
+func testConfig(t *testing.T) Config {
+	t.Helper()
+	s3 := testenv.Storage(t)
+	return Config{DatabaseURL: testenv.DatabaseURL(t), S3Endpoint: s3.Endpoint, S3AccessKey: s3.AccessKey,
+		S3SecretKey: s3.SecretKey, S3Bucket: s3.Bucket, LoginPerMin: 1000, Addr: "127.0.0.1:0"}
+}
+
+// newTestServer serves the whole platform on a test database and bucket.
+func newTestServer(t *testing.T, cfg Config) (*App, *httptest.Server) {
+	t.Helper()
+	app, err := OpenApp(context.Background(), cfg, modeServe, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Trading.Passwords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	e, err := NewServer(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(func() { srv.Close(); app.Close() })
+	return app, srv
+}
+
+// call sends a JSON request and decodes the JSON answer into out (if any).
+func call(t *testing.T, method, url, token string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	if s, ok := body.(string); ok {
+		r = strings.NewReader(s)
+	} else if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: decode: %v", method, url, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func mustCreate(t *testing.T, app *App, role trading.Role, username, password string) *trading.Account {
+	t.Helper()
+	acc, err := app.Trading.CreateAccount(context.Background(), trading.SystemActor,
+		trading.NewAccount{Role: role, Username: username, DisplayName: username, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acc
+}

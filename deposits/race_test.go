@@ -1,0 +1,5 @@
+//go:build race
+
+package deposits
+
+const raceEnabled = true
