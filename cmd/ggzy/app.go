@@ -23,17 +23,17 @@ import (
 // Config is the whole configuration: environment variables, overridden by
 // the flags of the same name.
 type Config struct {
-	Addr        string        // GGZY_ADDR
-	Data        string        // GGZY_DATA: the embedded stack's directory
-	DatabaseURL string        // DATABASE_URL: external PostgreSQL; empty = embedded
-	S3Endpoint  string        // S3_ENDPOINT: external MinIO/S3; empty = embedded
-	S3AccessKey string        // S3_ACCESS_KEY
-	S3SecretKey string        // S3_SECRET_KEY
-	S3Bucket    string        // S3_BUCKET
-	S3UseSSL    bool          // S3_USE_SSL
-	SecureCookie bool         // GGZY_SECURE_COOKIES: set when served over HTTPS
-	LoginPerMin int           // GGZY_LOGIN_RATE: login attempts per minute per client IP
-	ClockOffset time.Duration // GGZY_CLOCK_OFFSET: run the clock shifted (demos)
+	Addr         string        // GGZY_ADDR
+	Data         string        // GGZY_DATA: the embedded stack's directory
+	DatabaseURL  string        // DATABASE_URL: external PostgreSQL; empty = embedded
+	S3Endpoint   string        // S3_ENDPOINT: external MinIO/S3; empty = embedded
+	S3AccessKey  string        // S3_ACCESS_KEY
+	S3SecretKey  string        // S3_SECRET_KEY
+	S3Bucket     string        // S3_BUCKET
+	S3UseSSL     bool          // S3_USE_SSL
+	SecureCookie bool          // GGZY_SECURE_COOKIES: set when served over HTTPS
+	LoginPerMin  int           // GGZY_LOGIN_RATE: login attempts per minute per client IP
+	ClockOffset  time.Duration // GGZY_CLOCK_OFFSET: run the clock shifted (demos)
 }
 
 func env(key, def string) string {

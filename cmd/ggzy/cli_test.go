@@ -152,7 +152,9 @@ func TestEmbeddedServeRestartKeepsData(t *testing.T) {
 	serve := func() (stop func() error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- run(ctx, append([]string{"serve"}, flagsOf(cfg)...), strings.NewReader(""), &bytes.Buffer{}, quietLog) }()
+		go func() {
+			done <- run(ctx, append([]string{"serve"}, flagsOf(cfg)...), strings.NewReader(""), &bytes.Buffer{}, quietLog)
+		}()
 		deadline := time.Now().Add(90 * time.Second)
 		for {
 			resp, err := http.Get(base + "/healthz")
