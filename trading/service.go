@@ -7,6 +7,9 @@ import (
 
 	"github.com/alexedwards/argon2id"
 	"gorm.io/gorm"
+
+	"github.com/ggzy/ggzy/trading/calendar"
+	"github.com/ggzy/ggzy/trading/rules"
 )
 
 // Service holds the centre's business rules: accounts and sessions, the
@@ -19,6 +22,11 @@ type Service struct {
 	// WebSessionTTL and APITokenTTL bound how long a sign-in lasts.
 	WebSessionTTL time.Duration
 	APITokenTTL   time.Duration
+	// Book is the rule book in force: parameters from configuration, the
+	// working-day calendar from the embedded data plus an admin's edits.
+	Book *rules.Book
+	// OCIDPrefix is the centre's registered OCDS prefix (ocds-xxxxxx).
+	OCIDPrefix string
 
 	dummyOnce sync.Once
 	dummy     string
@@ -29,8 +37,14 @@ func NewService(db *gorm.DB, clock Clock, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
+	cal, err := calendar.Default()
+	if err != nil {
+		// The embedded files are tested; failing here means a broken build.
+		panic(err)
+	}
 	return &Service{DB: db, Clock: clock, Log: log, Passwords: DefaultPasswordParams,
-		WebSessionTTL: 12 * time.Hour, APITokenTTL: 24 * time.Hour}
+		WebSessionTTL: 12 * time.Hour, APITokenTTL: 24 * time.Hour,
+		Book: rules.NewBook(rules.DefaultParams(), cal), OCIDPrefix: "ocds-ggzy00"}
 }
 
 // dummyHash is compared against when a username is unknown, so a login for
