@@ -18,6 +18,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 //go:embed *.html static
@@ -103,6 +105,26 @@ func New() (*Renderer, error) {
 		},
 		"seconds": func(t time.Time) string { return t.In(Shanghai).Format("2006-01-02 15:04:05") },
 		"add":     func(a, b int) int { return a + b },
+		"yuan":    yuan,
+		// trusted marks HTML the platform rendered itself from a safe
+		// Markdown subset (trading.RenderMarkdown); never user input as is.
+		"trusted": func(s string) template.HTML { return template.HTML(s) },
+		"localinput": func(t *time.Time) string {
+			if t == nil {
+				return ""
+			}
+			return t.In(Shanghai).Format("2006-01-02T15:04")
+		},
+		"dict": func(kv ...any) (map[string]any, error) {
+			if len(kv)%2 != 0 {
+				return nil, fmt.Errorf("dict needs pairs")
+			}
+			m := map[string]any{}
+			for i := 0; i < len(kv); i += 2 {
+				m[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return m, nil
+		},
 	}
 	entries, err := fs.Glob(files, "*.html")
 	if err != nil {
@@ -150,6 +172,38 @@ func (r *Renderer) ServeStatic(w http.ResponseWriter, req *http.Request, hashed 
 	w.Header().Set("Content-Type", a.ctype)
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Write(a.body)
+}
+
+// yuan shows an amount of money with thousands separators and 2 decimals.
+func yuan(v any) string {
+	var d decimal.Decimal
+	switch x := v.(type) {
+	case decimal.Decimal:
+		d = x
+	case *decimal.Decimal:
+		if x == nil {
+			return ""
+		}
+		d = *x
+	default:
+		return fmt.Sprint(v)
+	}
+	s := d.StringFixed(2)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	intPart, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	out := b.String() + "." + frac + " 元"
+	if neg {
+		out = "-" + out
+	}
+	return out
 }
 
 // AssetPath returns the checksummed URL of a static file.

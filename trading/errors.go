@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+
+	"github.com/ggzy/ggzy/trading/rules"
 )
 
 // Error is a domain error that knows how to present itself: the HTTP status,
@@ -16,6 +19,8 @@ type Error struct {
 	Field   string
 	Rule    string
 	Err     error // the sentinel or cause, for errors.Is
+	// Violations lists every rule broken, when the rule book refused.
+	Violations []rules.Violation
 }
 
 func (e *Error) Error() string {
@@ -72,4 +77,15 @@ func Unauthorized(msg string) *Error {
 func Conflict(field, format string, args ...any) *Error {
 	return &Error{Status: http.StatusConflict, Code: "conflict", Field: field,
 		Message: fmt.Sprintf(format, args...), Err: ErrConflict}
+}
+
+// RuleViolations refuses an action the rule book forbids (422), listing
+// every rule broken; Rule and Field name the first.
+func RuleViolations(action string, vs []rules.Violation) *Error {
+	msgs := make([]string, len(vs))
+	for i, v := range vs {
+		msgs[i] = v.Error()
+	}
+	return &Error{Status: http.StatusUnprocessableEntity, Code: "rule_broken", Rule: vs[0].Rule, Field: vs[0].Field,
+		Message: action + "违反统一交易规则：" + strings.Join(msgs, "；"), Err: ErrRuleBroken, Violations: vs}
 }

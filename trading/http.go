@@ -15,7 +15,6 @@ import (
 // Routes registers the pages and API of accounts, sessions and the audit
 // log. Pages go on e (session cookie, CSRF); API routes on api (bearer).
 func (w *Web) Routes(e *echo.Echo, api *echo.Group, loginLimit echo.MiddlewareFunc) {
-	e.GET("/", w.home)
 	e.GET("/signup", w.signupForm)
 	e.POST("/signup", w.signup)
 	e.GET("/login", w.loginForm)
@@ -34,10 +33,6 @@ func (w *Web) Routes(e *echo.Echo, api *echo.Group, loginLimit echo.MiddlewareFu
 	api.GET("/me", w.apiMe, RequireRole())
 	api.POST("/bidders", w.apiSignup)
 	api.GET("/audit", w.apiAudit, RequireRole(RoleSupervisor, RoleAdmin))
-}
-
-func (w *Web) home(c echo.Context) error {
-	return w.Page(c, http.StatusOK, "home", "首页", nil)
 }
 
 type signupData struct {

@@ -30,6 +30,7 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummy     string
+	calSync   calendarSync // which administrator calendar versions Book holds
 }
 
 // NewService returns a service with default settings.

@@ -50,8 +50,16 @@ func newChrome(t *testing.T) context.Context {
 // context, so it is tried again on the new page.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
+	return waitText(t, ctx, sel, "")
+}
+
+// waitText waits until sel's text contains want (the page it is on may
+// still be the one before a click's navigation).
+func waitText(t *testing.T, ctx context.Context, sel, want string) string {
+	t.Helper()
 	var lastErr error
-	for attempt := 0; attempt < 20; attempt++ {
+	var last string
+	for attempt := 0; attempt < 50; attempt++ {
 		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		s, err := chromedp.Run(qctx, func(ctx context.Context, tg *chromedp.Target) (string, error) {
 			if _, err := chromedp.WaitVisible(chromedp.CSS(sel))(ctx, tg); err != nil {
@@ -60,16 +68,16 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 			return chromedp.Text(chromedp.CSS(sel))(ctx, tg)
 		})
 		cancel()
-		if err == nil {
+		if err == nil && strings.Contains(s, want) {
 			return s
 		}
-		lastErr = err
+		last, lastErr = s, err
 		if ctx.Err() != nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("text of %s: %v", sel, lastErr)
+	t.Fatalf("text of %s: %q, want %q (%v)", sel, last, want, lastErr)
 	return ""
 }
 
@@ -96,18 +104,14 @@ func TestBrowserJourneySignUpLoginLogout(t *testing.T) {
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
 	}
-	if msg := text(t, ctx, "#form-error"); !strings.Contains(msg, "统一社会信用代码校验位不符") {
-		t.Fatalf("refusal message = %q", msg)
-	}
+	waitText(t, ctx, "#form-error", "统一社会信用代码校验位不符")
 
 	fields["id_number"] = "91350100M000100Y43"
 	steps = append(fill(fields), chromedp.Click(chromedp.CSS("#signup-submit")))
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
 	}
-	if got := text(t, ctx, "#id-number"); got != "91350100M000100Y43" {
-		t.Fatalf("account page shows %q", got)
-	}
+	waitText(t, ctx, "#id-number", "91350100M000100Y43")
 	if who := text(t, ctx, "#who"); !strings.Contains(who, "福建旅程建设有限公司") {
 		t.Fatalf("header shows %q", who)
 	}
@@ -115,16 +119,12 @@ func TestBrowserJourneySignUpLoginLogout(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#logout"))); err != nil {
 		t.Fatal(err)
 	}
-	if flash := text(t, ctx, ".flash"); !strings.Contains(flash, "已退出登录") {
-		t.Fatalf("after logout: %q", flash)
-	}
+	waitText(t, ctx, ".flash", "已退出登录")
 	steps = append(fill(map[string]string{"username": "journey", "password": "journey2026"}), chromedp.Click(chromedp.CSS("#login-submit")))
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
 	}
-	if got := text(t, ctx, "#id-number"); got != "91350100M000100Y43" {
-		t.Fatalf("after login: %q", got)
-	}
+	waitText(t, ctx, "#id-number", "91350100M000100Y43")
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil || !strings.HasSuffix(loc, "/account") {
 		t.Fatalf("location %q %v", loc, err)

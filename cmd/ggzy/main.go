@@ -112,6 +112,9 @@ func cmdServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	// Approved notices with a publication time go out when it comes; every
+	// instance runs this, SKIP LOCKED keeps them from publishing one twice.
+	go app.Trading.RunPublisher(ctx, 15*time.Second)
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

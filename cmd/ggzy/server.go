@@ -85,6 +85,9 @@ func NewServer(a *App) (*echo.Echo, error) {
 		return c.Blob(http.StatusOK, "application/json", openAPI)
 	})
 	web.Routes(e, api, loginLimit)
+	web.PortalRoutes(e, api)
+	web.ProjectRoutes(e, api)
+	web.CalendarRoutes(e)
 	// Unknown /api/v1 paths answer JSON 404s through the error handler.
 	api.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	return e, nil

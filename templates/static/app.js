@@ -6,4 +6,16 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!window.confirm(f.getAttribute("data-confirm"))) e.preventDefault();
     });
   });
+  // The project form shows only the fields of the chosen category.
+  var sw = document.querySelector("[data-category-switch]");
+  if (sw) {
+    var apply = function () {
+      document.querySelectorAll("[data-cats]").forEach(function (el) {
+        var cats = el.getAttribute("data-cats").split(" ");
+        el.hidden = cats.indexOf(sw.value) < 0;
+      });
+    };
+    sw.addEventListener("change", apply);
+    apply();
+  }
 });

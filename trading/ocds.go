@@ -1,0 +1,435 @@
+package trading
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ggzy/ggzy/trading/rules"
+)
+
+// The OCDS export (开放合同数据标准) publishes a project as an OCDS 1.1 release
+// package: one release per published notice. It is built from public data
+// only: lots go through Lot.Public first, so the reserve price (底价) can
+// never reach it (E17).
+//
+// Party roles, from the open partyRole codelist:
+//   - the owner (招标人/采购人/出让人/转让方, Project.OwnerName) is the
+//     "buyer" in every category. For land and property the owner is the
+//     transferor, not a payer; OCDS has no seller role, and "buyer" is the
+//     public body on whose behalf the process runs, which is what the
+//     transferor is here.
+//   - the agent (代理机构, Project.Agent) is the "procuringEntity": it runs
+//     the process. A project without an agent makes the owner the
+//     procuringEntity as well.
+//
+// tender.lots comes from the OCDS lots extension, declared in the package's
+// extensions.
+
+// OCDSLotsExtension is the lots extension that tender.lots follows.
+const OCDSLotsExtension = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json"
+
+// ReleasePackage is an OCDS 1.1 release package.
+type ReleasePackage struct {
+	URI               string        `json:"uri"`
+	Version           string        `json:"version"`
+	Extensions        []string      `json:"extensions,omitempty"`
+	PublishedDate     time.Time     `json:"publishedDate"`
+	Publisher         OCDSPublisher `json:"publisher"`
+	License           string        `json:"license,omitempty"`
+	PublicationPolicy string        `json:"publicationPolicy,omitempty"`
+	Releases          []OCDSRelease `json:"releases"`
+}
+
+// OCDSPublisher names who publishes the package.
+type OCDSPublisher struct {
+	Name string `json:"name"`
+}
+
+// OCDSRelease is the state of a contracting process at one notice.
+type OCDSRelease struct {
+	OCID           string                     `json:"ocid"`
+	ID             string                     `json:"id"`
+	Date           time.Time                  `json:"date"`
+	Tag            []string                   `json:"tag"`
+	InitiationType string                     `json:"initiationType"`
+	Language       string                     `json:"language"`
+	Parties        []OCDSOrganization         `json:"parties,omitempty"`
+	Buyer          *OCDSOrganizationReference `json:"buyer,omitempty"`
+	Tender         *OCDSTender                `json:"tender,omitempty"`
+}
+
+// OCDSOrganization is a party to the process.
+type OCDSOrganization struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"`
+}
+
+// OCDSOrganizationReference points at one of the parties.
+type OCDSOrganizationReference struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// OCDSTender is the tender section of a release.
+type OCDSTender struct {
+	ID                       string                     `json:"id"`
+	Title                    string                     `json:"title,omitempty"`
+	Status                   string                     `json:"status,omitempty"`
+	ProcuringEntity          *OCDSOrganizationReference `json:"procuringEntity,omitempty"`
+	Value                    *OCDSValue                 `json:"value,omitempty"`
+	ProcurementMethod        string                     `json:"procurementMethod,omitempty"`
+	ProcurementMethodDetails string                     `json:"procurementMethodDetails,omitempty"`
+	MainProcurementCategory  string                     `json:"mainProcurementCategory,omitempty"`
+	TenderPeriod             *OCDSPeriod                `json:"tenderPeriod,omitempty"`
+	Documents                []OCDSDocument             `json:"documents,omitempty"`
+	Amendments               []OCDSAmendment            `json:"amendments,omitempty"`
+	Lots                     []OCDSLot                  `json:"lots,omitempty"`
+}
+
+// OCDSLot is a lot (标段/包/地块/标的), per the lots extension.
+type OCDSLot struct {
+	ID     string     `json:"id"`
+	Title  string     `json:"title,omitempty"`
+	Status string     `json:"status,omitempty"`
+	Value  *OCDSValue `json:"value,omitempty"`
+}
+
+// OCDSValue is an amount of money in a currency.
+type OCDSValue struct {
+	Amount   ocdsAmount `json:"amount"`
+	Currency string     `json:"currency"`
+}
+
+// OCDSPeriod is a span of time; either end may be unknown.
+type OCDSPeriod struct {
+	StartDate *time.Time `json:"startDate,omitempty"`
+	EndDate   *time.Time `json:"endDate,omitempty"`
+}
+
+// OCDSDocument links a published notice.
+type OCDSDocument struct {
+	ID            string    `json:"id"`
+	DocumentType  string    `json:"documentType"`
+	Title         string    `json:"title"`
+	URL           string    `json:"url"`
+	DatePublished time.Time `json:"datePublished"`
+	Format        string    `json:"format"`
+	Language      string    `json:"language"`
+}
+
+// OCDSAmendment records an amendment notice (变更公告).
+type OCDSAmendment struct {
+	ID              string    `json:"id"`
+	Date            time.Time `json:"date"`
+	Rationale       string    `json:"rationale,omitempty"`
+	AmendsReleaseID string    `json:"amendsReleaseID,omitempty"`
+	ReleaseID       string    `json:"releaseID"`
+}
+
+// ocdsAmount is a decimal that marshals as a JSON number, as OCDS wants,
+// without going through any binary approximation and without flipping
+// decimal's package-wide MarshalJSONWithoutQuotes.
+type ocdsAmount decimal.Decimal
+
+// MarshalJSON writes the exact decimal, unquoted.
+func (a ocdsAmount) MarshalJSON() ([]byte, error) {
+	return []byte(decimal.Decimal(a).String()), nil
+}
+
+// UnmarshalJSON reads a JSON number (or a quoted one) exactly.
+func (a *ocdsAmount) UnmarshalJSON(b []byte) error {
+	var d decimal.Decimal
+	if err := d.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*a = ocdsAmount(d)
+	return nil
+}
+
+// Decimal is the amount as a decimal.
+func (a ocdsAmount) Decimal() decimal.Decimal { return decimal.Decimal(a) }
+
+// OCDS tender statuses used here (closed tenderStatus codelist).
+const (
+	ocdsPlanning  = "planning"
+	ocdsActive    = "active"
+	ocdsCancelled = "cancelled"
+)
+
+// ErrOCDSInput is returned for a project or notices that cannot be exported.
+var ErrOCDSInput = errors.New("ocds: cannot export")
+
+// OCDSPackage builds the OCDS release package of a project: p with Lots,
+// Region and Agent loaded; notices are the project's published
+// announcements in publication order. prefix is the registered ocid prefix
+// (e.g. "ocds-ggzy00"), baseURL the site root; now dates the package and
+// the planning release when nothing is published yet.
+func OCDSPackage(p *Project, notices []Announcement, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
+	if p == nil || p.Code == "" || prefix == "" {
+		return nil, fmt.Errorf("%w: project, project code and ocid prefix are required", ErrOCDSInput)
+	}
+	if p.AgentID != 0 && p.Agent.ID != p.AgentID {
+		return nil, fmt.Errorf("%w: project %s: agent %d not loaded", ErrOCDSInput, p.Code, p.AgentID)
+	}
+	baseURL = strings.TrimRight(baseURL, "/")
+	for i := range notices {
+		n := &notices[i]
+		if n.Status != NoticePublished || n.PublishedAt == nil {
+			return nil, fmt.Errorf("%w: announcement %d is not published", ErrOCDSInput, n.ID)
+		}
+		if n.ProjectID != 0 && p.ID != 0 && n.ProjectID != p.ID {
+			return nil, fmt.Errorf("%w: announcement %d belongs to project %d, not %d", ErrOCDSInput, n.ID, n.ProjectID, p.ID)
+		}
+	}
+	notices = slices.Clone(notices)
+	slices.SortStableFunc(notices, func(a, b Announcement) int { return a.PublishedAt.Compare(*b.PublishedAt) })
+
+	x := newOCDSExport(p, prefix, baseURL)
+	pkg := &ReleasePackage{
+		URI:           baseURL + "/api/v1/projects/" + url.PathEscape(p.Code) + "/ocds",
+		Version:       "1.1",
+		Extensions:    []string{OCDSLotsExtension},
+		PublishedDate: ocdsTime(now),
+		Publisher:     OCDSPublisher{Name: "ggzy 公共资源交易平台"},
+	}
+	if len(notices) == 0 {
+		status := ocdsPlanning
+		if p.Status == ProjectTerminated {
+			status = ocdsCancelled
+		}
+		r := x.release(x.ocid+"-planning", now, []string{"planning"}, status)
+		pkg.Releases = append(pkg.Releases, r)
+		return pkg, nil
+	}
+
+	pkg.PublishedDate = ocdsTime(*notices[len(notices)-1].PublishedAt)
+	status := ocdsActive
+	var docs []OCDSDocument
+	var amendments []OCDSAmendment
+	prevID := ""
+	for i := range notices {
+		n := &notices[i]
+		id := x.ocid + "-" + strconv.FormatInt(n.ID, 10)
+		docs = append(docs, x.document(n))
+		var tag []string
+		switch {
+		case n.Type.IsOpening():
+			tag = []string{"tender"}
+		case n.Type == NoticeAmendment:
+			tag = []string{"tenderAmendment"}
+			amendments = append(amendments, OCDSAmendment{ID: strconv.FormatInt(n.ID, 10),
+				Date: ocdsTime(*n.PublishedAt), Rationale: n.Title, AmendsReleaseID: prevID, ReleaseID: id})
+		case n.Type == NoticeTermination:
+			tag = []string{"tenderUpdate"}
+			status = ocdsCancelled
+		default:
+			// Candidates and result notices update the tender; the awards
+			// section is added by the results work.
+			tag = []string{"tenderUpdate"}
+		}
+		r := x.release(id, *n.PublishedAt, tag, status)
+		r.Tender.Documents = slices.Clone(docs)
+		r.Tender.Amendments = slices.Clone(amendments)
+		pkg.Releases = append(pkg.Releases, r)
+		prevID = id
+	}
+	return pkg, nil
+}
+
+// ocdsExport holds what every release of one project shares.
+type ocdsExport struct {
+	p        *Project
+	lots     []PublicLot // never Lot: the reserve price stays out (E17)
+	ocid     string
+	baseURL  string
+	parties  []OCDSOrganization
+	buyer    OCDSOrganizationReference
+	procurer OCDSOrganizationReference
+}
+
+func newOCDSExport(p *Project, prefix, baseURL string) *ocdsExport {
+	x := &ocdsExport{p: p, ocid: prefix + "-" + p.Code, baseURL: baseURL}
+	for i := range p.Lots {
+		x.lots = append(x.lots, p.Lots[i].Public())
+	}
+	slices.SortStableFunc(x.lots, func(a, b PublicLot) int {
+		return cmp.Or(cmp.Compare(a.Seq, b.Seq), cmp.Compare(a.ID, b.ID))
+	})
+	// Party ids are stable across releases and exports: the owner has no
+	// account, so it is named after the process; the agent is an account.
+	owner := OCDSOrganization{ID: x.ocid + "-owner", Name: p.OwnerName, Roles: []string{"buyer"}}
+	x.buyer = OCDSOrganizationReference{ID: owner.ID, Name: owner.Name}
+	if p.AgentID != 0 {
+		agent := OCDSOrganization{ID: prefix + "-agent-" + strconv.FormatInt(p.AgentID, 10),
+			Name: p.Agent.DisplayName, Roles: []string{"procuringEntity"}}
+		x.parties = []OCDSOrganization{owner, agent}
+		x.procurer = OCDSOrganizationReference{ID: agent.ID, Name: agent.Name}
+	} else {
+		owner.Roles = append(owner.Roles, "procuringEntity")
+		x.parties = []OCDSOrganization{owner}
+		x.procurer = x.buyer
+	}
+	return x
+}
+
+// release is one release with the tender as it stands; the lots are the
+// current ones (amendments change them in place, and the amendment notices
+// carry the history).
+func (x *ocdsExport) release(id string, date time.Time, tag []string, status string) OCDSRelease {
+	buyer, procurer := x.buyer, x.procurer
+	t := &OCDSTender{
+		ID:                       x.p.Code,
+		Title:                    x.p.Title,
+		Status:                   status,
+		ProcuringEntity:          &procurer,
+		ProcurementMethod:        "open",
+		ProcurementMethodDetails: x.methodDetails(),
+		TenderPeriod:             x.tenderPeriod(),
+	}
+	if x.p.Category == rules.Engineering {
+		// Goods or services cannot be told apart for procurement, and land
+		// and property are not procurement at all: left out.
+		t.MainProcurementCategory = "works"
+	}
+	sum, complete := decimal.Zero, len(x.lots) > 0
+	for i := range x.lots {
+		l := &x.lots[i]
+		ol := OCDSLot{ID: strconv.FormatInt(l.ID, 10), Title: l.Name, Status: status}
+		if amt := ocdsLotAmount(x.p.Category, l); amt != nil {
+			ol.Value = &OCDSValue{Amount: ocdsAmount(*amt), Currency: "CNY"}
+			sum = sum.Add(*amt)
+		} else {
+			complete = false
+		}
+		t.Lots = append(t.Lots, ol)
+	}
+	// A sum missing a lot would understate the process: no value then.
+	if complete {
+		t.Value = &OCDSValue{Amount: ocdsAmount(sum), Currency: "CNY"}
+	}
+	return OCDSRelease{
+		OCID:           x.ocid,
+		ID:             id,
+		Date:           ocdsTime(date),
+		Tag:            tag,
+		InitiationType: "tender",
+		Language:       "zh",
+		Parties:        slices.Clone(x.parties),
+		Buyer:          &buyer,
+		Tender:         t,
+	}
+}
+
+// ocdsLotAmount is the category's headline money of a lot: the control
+// price (engineering, published by E17), the budget (procurement), the
+// starting price (land) or the listing price (property).
+func ocdsLotAmount(c Category, l *PublicLot) *decimal.Decimal {
+	switch c {
+	case rules.Engineering:
+		return l.ControlPrice
+	case rules.Procurement:
+		return l.Budget
+	case rules.Land:
+		return l.StartingPrice
+	case rules.Property:
+		return l.ListingPrice
+	}
+	return nil
+}
+
+// methodDetails names the method the way the notices do.
+func (x *ocdsExport) methodDetails() string {
+	switch x.p.Category {
+	case rules.Engineering, rules.Procurement:
+		return "公开招标"
+	case rules.Land:
+		listing, auction := false, false
+		for i := range x.lots {
+			listing = listing || x.lots[i].ListingStart != nil || x.lots[i].ListingEnd != nil
+			auction = auction || x.lots[i].AuctionAt != nil
+		}
+		switch {
+		case listing:
+			return "公开挂牌出让"
+		case auction:
+			return "公开拍卖出让"
+		}
+		return "公开出让"
+	case rules.Property:
+		return "公开挂牌转让"
+	}
+	return ""
+}
+
+// tenderPeriod runs from the earliest document issue (or listing) start to
+// the latest bid deadline, listing end or auction.
+func (x *ocdsExport) tenderPeriod() *OCDSPeriod {
+	var start, end *time.Time
+	for i := range x.lots {
+		l := &x.lots[i]
+		for _, s := range []*time.Time{l.DocIssueStart, l.ListingStart} {
+			if s != nil && (start == nil || s.Before(*start)) {
+				start = s
+			}
+		}
+		for _, e := range []*time.Time{l.BidDeadline, l.ListingEnd, l.AuctionAt} {
+			if e != nil && (end == nil || e.After(*end)) {
+				end = e
+			}
+		}
+	}
+	if start == nil && end == nil {
+		return nil
+	}
+	pp := &OCDSPeriod{}
+	if start != nil {
+		s := ocdsTime(*start)
+		pp.StartDate = &s
+	}
+	if end != nil {
+		e := ocdsTime(*end)
+		pp.EndDate = &e
+	}
+	return pp
+}
+
+// document links a notice, typed from the open documentType codelist.
+func (x *ocdsExport) document(n *Announcement) OCDSDocument {
+	typ := "tenderNotice"
+	switch n.Type {
+	case NoticeAmendment:
+		typ = "clarifications"
+	case NoticeCandidates:
+		typ = "evaluationReports" // 中标候选人公示: the ranked evaluation result
+	case NoticeResult:
+		typ = "awardNotice"
+	case NoticeTermination:
+		typ = "cancellationDetails"
+	}
+	title := n.Title
+	if title == "" {
+		title = n.Type.Name()
+	}
+	return OCDSDocument{
+		ID:            strconv.FormatInt(n.ID, 10),
+		DocumentType:  typ,
+		Title:         title,
+		URL:           x.baseURL + "/notices/" + strconv.FormatInt(n.ID, 10),
+		DatePublished: ocdsTime(*n.PublishedAt),
+		Format:        "text/html",
+		Language:      "zh",
+	}
+}
+
+// ocdsTime shows a time in Beijing time, whole seconds: it marshals as
+// RFC 3339 with the +08:00 offset.
+func ocdsTime(t time.Time) time.Time { return t.In(Shanghai).Truncate(time.Second) }

@@ -1,0 +1,266 @@
+package trading
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// The public portal (统一信息发布): published notices only, public fields only.
+
+// NoticeFilter selects published notices.
+type NoticeFilter struct {
+	Category Category
+	Type     AnnouncementType
+	Region   string // a region code; "350100" also matches its districts 3501xx
+	From, To time.Time
+	Query    string // searched in title and body (pg_trgm)
+	Before   int64  // cursor: notices published before this sequence number
+	After    int64  // cursor for incremental sync: notices after this one, oldest first
+	Limit    int
+}
+
+// ParseNoticeFilter reads the filter from query parameters, naming the
+// field of any bad value.
+func ParseNoticeFilter(get func(string) string) (NoticeFilter, error) {
+	f := NoticeFilter{Category: Category(get("category")), Type: AnnouncementType(get("type")),
+		Region: strings.TrimSpace(get("region")), Query: strings.TrimSpace(get("q")), Limit: 20}
+	if f.Category != "" && !f.Category.Valid() {
+		return f, Invalid("category", "交易类别须为 engineering、procurement、land 或 property")
+	}
+	if f.Type != "" && !f.Type.Valid() {
+		return f, Invalid("type", "公告类型不正确")
+	}
+	if f.Region != "" && (len(f.Region) != 6 || strings.Trim(f.Region, "0123456789") != "") {
+		return f, Invalid("region", "行政区划代码须为6位数字")
+	}
+	if utf8.RuneCountInString(f.Query) > 50 {
+		return f, Invalid("q", "搜索词不超过50个字符")
+	}
+	var err error
+	if v := get("from"); v != "" {
+		if f.From, err = time.ParseInLocation("2006-01-02", v, Shanghai); err != nil {
+			return f, Invalid("from", "日期格式应为 YYYY-MM-DD")
+		}
+	}
+	if v := get("to"); v != "" {
+		t, err := time.ParseInLocation("2006-01-02", v, Shanghai)
+		if err != nil {
+			return f, Invalid("to", "日期格式应为 YYYY-MM-DD")
+		}
+		f.To = t.AddDate(0, 0, 1)
+	}
+	if v := get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 100 {
+			return f, Invalid("limit", "须为1至100的整数")
+		}
+	}
+	if v := get("cursor"); v != "" {
+		if f.Before, err = decodeCursor(v); err != nil {
+			return f, Invalid("cursor", "分页游标无效")
+		}
+	}
+	if v := get("after"); v != "" {
+		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil || f.After < 0 {
+			return f, Invalid("after", "须为非负整数（公告的 seq）")
+		}
+	}
+	if f.Before > 0 && f.After > 0 {
+		return f, Invalid("cursor", "cursor 与 after 不能同时使用")
+	}
+	return f, nil
+}
+
+// The cursor is opaque to clients so its meaning can change.
+func encodeCursor(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("s" + strconv.FormatInt(seq, 10)))
+}
+
+func decodeCursor(c string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) < 2 || b[0] != 's' {
+		return 0, Invalid("cursor", "分页游标无效")
+	}
+	n, err := strconv.ParseInt(string(b[1:]), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, Invalid("cursor", "分页游标无效")
+	}
+	return n, nil
+}
+
+// regionPrefix turns 350000 into "35%" and 350100 into "3501%".
+func regionPrefix(code string) string {
+	switch {
+	case strings.HasSuffix(code, "0000"):
+		return code[:2] + "%"
+	case strings.HasSuffix(code, "00"):
+		return code[:4] + "%"
+	}
+	return code
+}
+
+type noticeRow struct {
+	ID          int64            `gorm:"column:id"`
+	Seq         int64            `gorm:"column:published_seq"`
+	Type        AnnouncementType `gorm:"column:type"`
+	Title       string           `gorm:"column:title"`
+	BodyHTML    string           `gorm:"column:body_html"`
+	PublishedAt time.Time        `gorm:"column:published_at"`
+	AmendsID    *int64           `gorm:"column:amends_id"`
+	Code        string           `gorm:"column:code"`
+	Category    Category         `gorm:"column:category"`
+	RegionCode  string           `gorm:"column:region_code"`
+	RegionName  string           `gorm:"column:region_name"`
+}
+
+func (r *noticeRow) public(withBody bool) PublicAnnouncement {
+	p := PublicAnnouncement{ID: r.ID, Seq: r.Seq, Type: r.Type, TypeName: r.Type.Name(), Title: r.Title,
+		PublishedAt: r.PublishedAt, AmendsID: r.AmendsID, ProjectCode: r.Code, Category: r.Category,
+		RegionCode: r.RegionCode, RegionName: r.RegionName}
+	if withBody {
+		p.BodyHTML = r.BodyHTML
+	}
+	return p
+}
+
+func publicNotices(db *gorm.DB, withBody bool) *gorm.DB {
+	cols := "a.id, a.published_seq, a.type, a.title, a.published_at, a.amends_id, p.code, p.category, p.region_code, r.name AS region_name"
+	if withBody {
+		cols += ", a.body_html"
+	}
+	// Equivalent SQL: SELECT … FROM announcements a JOIN projects p ON p.id = a.project_id
+	//   JOIN regions r ON r.code = p.region_code WHERE a.status = 'published'
+	return db.Table("announcements a").Select(cols).
+		Joins("JOIN projects p ON p.id = a.project_id").
+		Joins("JOIN regions r ON r.code = p.region_code").
+		Where("a.status = ?", NoticePublished)
+}
+
+// PublicNotices lists published notices newest first (or, with After,
+// oldest first from a sequence number) and the cursor of the next page.
+// Sequence numbers are assigned in commit order (see publish), so paging
+// by them never skips or repeats a notice, however many are published
+// meanwhile.
+func (s *Service) PublicNotices(ctx context.Context, f NoticeFilter) ([]PublicAnnouncement, string, error) {
+	q := publicNotices(s.DB.WithContext(ctx), false)
+	if f.Category != "" {
+		q = q.Where("p.category = ?", f.Category)
+	}
+	if f.Type != "" {
+		q = q.Where("a.type = ?", f.Type)
+	}
+	if f.Region != "" {
+		q = q.Where("p.region_code LIKE ?", regionPrefix(f.Region))
+	}
+	if !f.From.IsZero() {
+		q = q.Where("a.published_at >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("a.published_at < ?", f.To)
+	}
+	if f.Query != "" {
+		like := "%" + escapeLike(f.Query) + "%"
+		q = q.Where("(a.title ILIKE ? OR a.body ILIKE ?)", like, like)
+	}
+	if f.Limit <= 0 || f.Limit > 100 {
+		f.Limit = 20
+	}
+	if f.After > 0 {
+		q = q.Where("a.published_seq > ?", f.After).Order("a.published_seq ASC")
+	} else {
+		if f.Before > 0 {
+			q = q.Where("a.published_seq < ?", f.Before)
+		}
+		q = q.Order("a.published_seq DESC")
+	}
+	var rows []noticeRow
+	if err := q.Limit(f.Limit + 1).Scan(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		if f.After == 0 {
+			next = encodeCursor(rows[len(rows)-1].Seq)
+		}
+	}
+	out := make([]PublicAnnouncement, len(rows))
+	for i := range rows {
+		out[i] = rows[i].public(false)
+	}
+	return out, next, nil
+}
+
+// LatestByCategory is the portal home: the newest notices of each category.
+func (s *Service) LatestByCategory(ctx context.Context, n int) (map[Category][]PublicAnnouncement, error) {
+	out := map[Category][]PublicAnnouncement{}
+	for _, c := range []Category{"engineering", "procurement", "land", "property"} {
+		list, _, err := s.PublicNotices(ctx, NoticeFilter{Category: c, Limit: n})
+		if err != nil {
+			return nil, err
+		}
+		out[c] = list
+	}
+	return out, nil
+}
+
+// PublicNotice is one published notice with its project (public fields)
+// and the project's chain of published notices.
+type PublicNotice struct {
+	Notice  PublicAnnouncement
+	Project PublicProject
+	Chain   []PublicAnnouncement
+}
+
+// PublicNoticeByID returns a published notice; anything else is not found.
+func (s *Service) PublicNoticeByID(ctx context.Context, id int64) (*PublicNotice, error) {
+	var row noticeRow
+	err := publicNotices(s.DB.WithContext(ctx), true).Where("a.id = ?", id).Take(&row).Error
+	if err != nil {
+		return nil, notFound(err, "公告")
+	}
+	return s.publicNotice(ctx, row)
+}
+
+func (s *Service) publicNotice(ctx context.Context, row noticeRow) (*PublicNotice, error) {
+	p, err := loadProject(s.DB.WithContext(ctx), "code = ?", row.Code)
+	if err != nil {
+		return nil, err
+	}
+	out := &PublicNotice{Notice: row.public(true), Project: p.Public()}
+	var chain []noticeRow
+	if err := publicNotices(s.DB.WithContext(ctx), false).Where("a.project_id = ?", p.ID).Order("a.published_seq").Scan(&chain).Error; err != nil {
+		return nil, err
+	}
+	for i := range chain {
+		out.Chain = append(out.Chain, chain[i].public(false))
+	}
+	return out, nil
+}
+
+// PublicProjectByCode returns a project that has published notices, with
+// its chain; drafts do not exist publicly.
+func (s *Service) PublicProjectByCode(ctx context.Context, code string) (*PublicProject, []PublicAnnouncement, error) {
+	p, err := loadProject(s.DB.WithContext(ctx), "code = ?", code)
+	if err != nil {
+		return nil, nil, err
+	}
+	var chain []noticeRow
+	if err := publicNotices(s.DB.WithContext(ctx), false).Where("a.project_id = ?", p.ID).Order("a.published_seq").Scan(&chain).Error; err != nil {
+		return nil, nil, err
+	}
+	if len(chain) == 0 {
+		return nil, nil, NotFound("交易项目")
+	}
+	pub := p.Public()
+	out := make([]PublicAnnouncement, len(chain))
+	for i := range chain {
+		out[i] = chain[i].public(false)
+	}
+	return &pub, out, nil
+}

@@ -1,0 +1,209 @@
+package trading
+
+import (
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// PortalRoutes registers the public portal (no login): home, the notice
+// list and detail, project pages, Atom feeds, and the public API.
+func (w *Web) PortalRoutes(e *echo.Echo, api *echo.Group) {
+	e.GET("/", w.portalHome)
+	e.GET("/notices", w.noticeList)
+	e.GET("/notices/:id", w.noticeShow)
+	e.GET("/projects/:code", w.publicProject)
+	e.GET("/feeds/:file", w.feed)
+	api.GET("/announcements", w.apiNotices)
+	api.GET("/announcements/:id", w.apiPublicNotice)
+	api.GET("/projects/:code/ocds", w.apiOCDS)
+}
+
+func (w *Web) portalHome(c echo.Context) error {
+	latest, err := w.Svc.LatestByCategory(c.Request().Context(), 8)
+	if err != nil {
+		return err
+	}
+	type section struct {
+		Category Category
+		Name     string
+		Notices  []PublicAnnouncement
+	}
+	var sections []section
+	for _, cat := range []Category{"engineering", "procurement", "land", "property"} {
+		sections = append(sections, section{cat, cat.Name(), latest[cat]})
+	}
+	return w.Page(c, http.StatusOK, "home", "首页", map[string]any{"Sections": sections})
+}
+
+func (w *Web) noticeList(c echo.Context) error {
+	f, err := ParseNoticeFilter(c.QueryParam)
+	if err != nil {
+		return err
+	}
+	list, next, err := w.Svc.PublicNotices(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	regions, err := w.Svc.Regions(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	var types []option
+	for _, t := range AnnouncementTypes {
+		types = append(types, option{string(t), t.Name()})
+	}
+	pager := Pager{Page: 1}
+	if next != "" {
+		pager.Next = pageURL(c, "cursor", next)
+	}
+	if f.Before > 0 {
+		q := c.Request().URL.Query()
+		q.Del("cursor")
+		pager.Prev = c.Request().URL.Path + "?" + q.Encode()
+	}
+	return w.Page(c, http.StatusOK, "notices", "交易公告", map[string]any{
+		"Notices": list, "Filter": f, "Query": c.QueryParams(), "Pager": pager, "Regions": regions,
+		"Categories": categoryOptions(), "Types": types})
+}
+
+func (w *Web) noticeShow(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	n, err := w.Svc.PublicNoticeByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return w.Page(c, http.StatusOK, "notice", n.Notice.Title, n)
+}
+
+func (w *Web) publicProject(c echo.Context) error {
+	p, chain, err := w.Svc.PublicProjectByCode(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return w.Page(c, http.StatusOK, "public_project", p.Title, map[string]any{"Project": p, "Chain": chain})
+}
+
+func (w *Web) apiNotices(c echo.Context) error {
+	f, err := ParseNoticeFilter(c.QueryParam)
+	if err != nil {
+		return err
+	}
+	list, next, err := w.Svc.PublicNotices(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"items": list}
+	if next != "" {
+		out["next_cursor"] = next
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (w *Web) apiPublicNotice(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	n, err := w.Svc.PublicNoticeByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"notice": n.Notice, "project": n.Project, "chain": n.Chain})
+}
+
+// baseURL is where this request reached the platform.
+func baseURL(c echo.Context) string { return c.Scheme() + "://" + c.Request().Host }
+
+func (w *Web) apiOCDS(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := loadProject(w.Svc.DB.WithContext(ctx), "code = ?", c.Param("code"))
+	if err != nil {
+		return err
+	}
+	var notices []Announcement
+	if err := w.Svc.DB.WithContext(ctx).Where("project_id = ? AND status = ?", p.ID, NoticePublished).
+		Order("published_seq").Find(&notices).Error; err != nil {
+		return err
+	}
+	if len(notices) == 0 {
+		return NotFound("交易项目") // drafts are not public
+	}
+	pkg, err := OCDSPackage(p, notices, w.Svc.OCIDPrefix, baseURL(c), w.Svc.Clock.Now())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, pkg)
+}
+
+// Atom feed of a category (RFC 4287).
+type atomFeed struct {
+	XMLName xml.Name    `xml:"http://www.w3.org/2005/Atom feed"`
+	Title   string      `xml:"title"`
+	ID      string      `xml:"id"`
+	Updated string      `xml:"updated"`
+	Link    []atomLink  `xml:"link"`
+	Author  atomAuthor  `xml:"author"`
+	Entries []atomEntry `xml:"entry"`
+}
+
+type atomLink struct {
+	Href string `xml:"href,attr"`
+	Rel  string `xml:"rel,attr,omitempty"`
+	Type string `xml:"type,attr,omitempty"`
+}
+
+type atomAuthor struct {
+	Name string `xml:"name"`
+}
+
+type atomEntry struct {
+	Title    string   `xml:"title"`
+	ID       string   `xml:"id"`
+	Updated  string   `xml:"updated"`
+	Link     atomLink `xml:"link"`
+	Category struct {
+		Term  string `xml:"term,attr"`
+		Label string `xml:"label,attr"`
+	} `xml:"category"`
+	Summary string `xml:"summary"`
+}
+
+func (w *Web) feed(c echo.Context) error {
+	name, ok := strings.CutSuffix(c.Param("file"), ".atom")
+	cat := Category(name)
+	if !ok || !cat.Valid() {
+		return NotFound("订阅源")
+	}
+	list, _, err := w.Svc.PublicNotices(c.Request().Context(), NoticeFilter{Category: cat, Limit: 50})
+	if err != nil {
+		return err
+	}
+	base := baseURL(c)
+	f := atomFeed{Title: cat.Name() + "公告 · 公共资源交易平台", ID: base + "/feeds/" + name + ".atom",
+		Updated: w.Svc.Clock.Now().UTC().Format(time.RFC3339), Author: atomAuthor{Name: "公共资源交易平台"},
+		Link: []atomLink{{Href: base + "/feeds/" + name + ".atom", Rel: "self", Type: "application/atom+xml"},
+			{Href: base + "/notices?category=" + name, Rel: "alternate", Type: "text/html"}}}
+	if len(list) > 0 {
+		f.Updated = list[0].PublishedAt.UTC().Format(time.RFC3339)
+	}
+	for _, n := range list {
+		e := atomEntry{Title: n.Title, ID: fmt.Sprintf("%s/notices/%d", base, n.ID), Updated: n.PublishedAt.UTC().Format(time.RFC3339),
+			Link:    atomLink{Href: fmt.Sprintf("%s/notices/%d", base, n.ID), Rel: "alternate", Type: "text/html"},
+			Summary: fmt.Sprintf("%s · %s · 项目 %s", n.TypeName, n.RegionName, n.ProjectCode)}
+		e.Category.Term, e.Category.Label = string(n.Type), n.TypeName
+		f.Entries = append(f.Entries, e)
+	}
+	b, err := xml.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "application/atom+xml; charset=utf-8", append([]byte(xml.Header), b...))
+}
