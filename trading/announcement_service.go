@@ -157,6 +157,13 @@ func (s *Service) checkRules(ctx context.Context, p *Project, n *Announcement, a
 			prefixed(&p.Lots[i], book.CheckSchedule(rl, at))
 		}
 	case n.Type == NoticeAmendment:
+		// The schedule keeps counting from the original notice (L1, G3, P1).
+		var opened Announcement
+		err := s.DB.WithContext(ctx).Where("project_id = ? AND status = ? AND type IN ?", p.ID, NoticePublished, openingTypes[p.Category]).
+			Order("published_seq").First(&opened).Error
+		if err != nil {
+			return nil, fmt.Errorf("opening notice of %s: %w", p.Code, err)
+		}
 		// E4/G4: every amendment reaches all document holders; one issued
 		// less than 15 days before a deadline must move that deadline.
 		// Whether it "affects the bids" is not knowable here, so all count.
@@ -169,7 +176,9 @@ func (s *Service) checkRules(ctx context.Context, p *Project, n *Announcement, a
 					}
 				}
 			}
-			prefixed(&p.Lots[i], book.CheckAmendment(p.Lots[i].RuleLot(p.Category), changed.RuleLot(p.Category), at))
+			old, nw := p.Lots[i].RuleLot(p.Category), changed.RuleLot(p.Category)
+			old.NoticeAt, nw.NoticeAt = *opened.PublishedAt, *opened.PublishedAt
+			prefixed(&p.Lots[i], book.CheckAmendment(old, nw, at))
 		}
 	}
 	return out, nil

@@ -21,7 +21,8 @@ type NoticeFilter struct {
 	From, To time.Time
 	Query    string // searched in title and body (pg_trgm)
 	Before   int64  // cursor: notices published before this sequence number
-	After    int64  // cursor for incremental sync: notices after this one, oldest first
+	After    int64  // incremental sync: notices after this sequence number…
+	Sync     bool   // …oldest first (set by the "after" parameter, even after=0)
 	Limit    int
 }
 
@@ -69,8 +70,9 @@ func ParseNoticeFilter(get func(string) string) (NoticeFilter, error) {
 		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil || f.After < 0 {
 			return f, Invalid("after", "须为非负整数（公告的 seq）")
 		}
+		f.Sync = true
 	}
-	if f.Before > 0 && f.After > 0 {
+	if f.Before > 0 && f.Sync {
 		return f, Invalid("cursor", "cursor 与 after 不能同时使用")
 	}
 	return f, nil
@@ -170,7 +172,7 @@ func (s *Service) PublicNotices(ctx context.Context, f NoticeFilter) ([]PublicAn
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 20
 	}
-	if f.After > 0 {
+	if f.Sync {
 		q = q.Where("a.published_seq > ?", f.After).Order("a.published_seq ASC")
 	} else {
 		if f.Before > 0 {
@@ -185,7 +187,7 @@ func (s *Service) PublicNotices(ctx context.Context, f NoticeFilter) ([]PublicAn
 	next := ""
 	if len(rows) > f.Limit {
 		rows = rows[:f.Limit]
-		if f.After == 0 {
+		if !f.Sync {
 			next = encodeCursor(rows[len(rows)-1].Seq)
 		}
 	}

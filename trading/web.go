@@ -157,10 +157,20 @@ type ErrorBody struct {
 
 // ErrorDetail says what went wrong, on which field, under which rule.
 type ErrorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-	Rule    string `json:"rule,omitempty"`
+	Code       string          `json:"code"`
+	Message    string          `json:"message"`
+	Field      string          `json:"field,omitempty"`
+	Rule       string          `json:"rule,omitempty"`
+	Violations []ViolationJSON `json:"violations,omitempty"`
+}
+
+// ViolationJSON is one broken rule in an API error.
+type ViolationJSON struct {
+	Rule        string `json:"rule"`
+	Requirement string `json:"requirement"`
+	Actual      string `json:"actual"`
+	Source      string `json:"source,omitempty"`
+	Field       string `json:"field,omitempty"`
 }
 
 // AsError turns any error into a presentable *Error: domain errors keep
@@ -220,7 +230,11 @@ func (w *Web) ErrorHandler(err error, c echo.Context) {
 		w.clearCookie(c)
 	}
 	if IsAPI(c) || strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "application/json") && !strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/html") {
-		_ = c.JSON(e.Status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Field: e.Field, Rule: e.Rule}})
+		body := ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Field: e.Field, Rule: e.Rule}}
+		for _, v := range e.Violations {
+			body.Error.Violations = append(body.Error.Violations, ViolationJSON{v.Rule, v.Requirement, v.Actual, v.Source, v.Field})
+		}
+		_ = c.JSON(e.Status, body)
 		return
 	}
 	heading := map[int]string{400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在",

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 	"github.com/ggzy/ggzy/trading"
@@ -27,13 +28,20 @@ func testConfig(t *testing.T) Config {
 		S3SecretKey: s3.SecretKey, S3Bucket: s3.Bucket, LoginPerMin: 1000, Addr: "127.0.0.1:0"}
 }
 
-// newTestServer serves the whole platform on a test database and bucket.
+// testNow is where the test server's clock stands: a Monday in a year
+// whose working-day calendar is known, so no test depends on today's date.
+var testNow = time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai)
+
+// newTestServer serves the whole platform on a test database and bucket,
+// with a manual clock at testNow.
 func newTestServer(t *testing.T, cfg Config) (*App, *httptest.Server) {
 	t.Helper()
 	app, err := OpenApp(context.Background(), cfg, modeServe, quietLog)
 	if err != nil {
 		t.Fatal(err)
 	}
+	app.Clock = trading.NewManualClock(testNow)
+	app.Trading.Clock = app.Clock
 	app.Trading.Passwords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 	e, err := NewServer(app)
 	if err != nil {
