@@ -418,8 +418,8 @@ func TestPortalFiltersAndChineseSearch(t *testing.T) {
 		{NoticeFilter{Region: "350200"}, 0},
 		{NoticeFilter{Query: "防洪堤"}, 1},
 		{NoticeFilter{Query: "医疗设备"}, 1},
-		{NoticeFilter{Query: "招标条件"}, 3}, // in the body
-		{NoticeFilter{Query: "100%_"}, 0},   // LIKE metacharacters are literal
+		{NoticeFilter{Query: "招标条件"}, 3},  // in the body
+		{NoticeFilter{Query: "100%_"}, 0}, // LIKE metacharacters are literal
 	}
 	for _, c := range cases {
 		list, _, err := s.PublicNotices(ctx, c.f)
