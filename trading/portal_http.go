@@ -13,14 +13,15 @@ import (
 // PortalRoutes registers the public portal (no login): home, the notice
 // list and detail, project pages, Atom feeds, and the public API.
 func (w *Web) PortalRoutes(e *echo.Echo, api *echo.Group) {
-	e.GET("/", w.portalHome)
-	e.GET("/notices", w.noticeList)
-	e.GET("/notices/:id", w.noticeShow)
-	e.GET("/projects/:code", w.publicProject)
-	e.GET("/feeds/:file", w.feed)
-	api.GET("/announcements", w.apiNotices)
-	api.GET("/announcements/:id", w.apiPublicNotice)
-	api.GET("/projects/:code/ocds", w.apiOCDS)
+	cache := w.Cache.Middleware
+	e.GET("/", w.portalHome, cache)
+	e.GET("/notices", w.noticeList, cache)
+	e.GET("/notices/:id", w.noticeShow, cache)
+	e.GET("/projects/:code", w.publicProject, cache)
+	e.GET("/feeds/:file", w.feed, cache)
+	api.GET("/announcements", w.apiNotices, cache)
+	api.GET("/announcements/:id", w.apiPublicNotice, cache)
+	api.GET("/projects/:code/ocds", w.apiOCDS, cache)
 }
 
 func (w *Web) portalHome(c echo.Context) error {

@@ -397,8 +397,18 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// Regions lists the regions for select boxes.
+// Regions lists the regions for select boxes. The table is reference data
+// changed only by migrations, so it is read once a minute, not per page.
 func (s *Service) Regions(ctx context.Context) ([]Region, error) {
+	s.regionsMu.Lock()
+	defer s.regionsMu.Unlock()
+	if s.regions != nil && s.Clock.Now().Before(s.regionsUntil) {
+		return s.regions, nil
+	}
 	var out []Region
-	return out, s.DB.WithContext(ctx).Order("code").Find(&out).Error
+	if err := s.DB.WithContext(ctx).Order("code").Find(&out).Error; err != nil {
+		return nil, err
+	}
+	s.regions, s.regionsUntil = out, s.Clock.Now().Add(time.Minute)
+	return out, nil
 }

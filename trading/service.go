@@ -31,6 +31,10 @@ type Service struct {
 	dummyOnce sync.Once
 	dummy     string
 	calSync   calendarSync // which administrator calendar versions Book holds
+
+	regionsMu    sync.Mutex
+	regions      []Region
+	regionsUntil time.Time
 }
 
 // NewService returns a service with default settings.

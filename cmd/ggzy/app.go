@@ -34,6 +34,7 @@ type Config struct {
 	SecureCookie bool          // GGZY_SECURE_COOKIES: set when served over HTTPS
 	LoginPerMin  int           // GGZY_LOGIN_RATE: login attempts per minute per client IP
 	ClockOffset  time.Duration // GGZY_CLOCK_OFFSET: run the clock shifted (demos)
+	PublicCache  time.Duration // GGZY_PUBLIC_CACHE: micro-cache of public pages for anonymous visitors (0 = off)
 }
 
 func env(key, def string) string {
@@ -64,6 +65,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.S3UseSSL, "s3-use-ssl", envBool("S3_USE_SSL", false), "use HTTPS to reach S3 (S3_USE_SSL)")
 	fs.BoolVar(&c.SecureCookie, "secure-cookies", envBool("GGZY_SECURE_COOKIES", false), "mark cookies Secure (behind HTTPS) (GGZY_SECURE_COOKIES)")
 	fs.IntVar(&c.LoginPerMin, "login-rate", envInt("GGZY_LOGIN_RATE", 10), "login attempts per minute per client IP (GGZY_LOGIN_RATE)")
+	fs.DurationVar(&c.PublicCache, "public-cache", envDuration("GGZY_PUBLIC_CACHE", time.Second), "reuse public pages for anonymous visitors this long; 0 turns it off (GGZY_PUBLIC_CACHE)")
 	fs.DurationVar(&c.ClockOffset, "clock-offset", envDuration("GGZY_CLOCK_OFFSET", 0), "shift the platform clock, e.g. 720h (GGZY_CLOCK_OFFSET)")
 }
 

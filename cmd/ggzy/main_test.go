@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // testConfig points the platform at this test's own database and bucket.
-func testConfig(t *testing.T) Config {
+func testConfig(t testing.TB) Config {
 	t.Helper()
 	s3 := testenv.Storage(t)
 	return Config{DatabaseURL: testenv.DatabaseURL(t), S3Endpoint: s3.Endpoint, S3AccessKey: s3.AccessKey,

@@ -267,3 +267,42 @@ func TestAgentAndSupervisorPages(t *testing.T) {
 		t.Fatalf("rule book page: %d", code)
 	}
 }
+
+// The micro-cache serves anonymous readers of public pages only.
+func TestPublicCacheOnlyForAnonymousReaders(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.PublicCache = time.Hour // long enough that no test depends on timing
+	app, srv := newTestServer(t, cfg)
+	agent := apiLogin(t, app, srv.URL, trading.RoleAgent, "daili")
+	head := func(path, token string, cookie *http.Cookie) string {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.Header.Get("X-Cache")
+	}
+	if head("/notices", "", nil) != "" || head("/notices", "", nil) != "hit" {
+		t.Fatal("anonymous list page not served from the cache the second time")
+	}
+	if head("/api/v1/announcements", agent, nil) != "" || head("/api/v1/announcements", agent, nil) != "" {
+		t.Fatal("a signed-in API client was served from the cache")
+	}
+	if head("/notices", "", &http.Cookie{Name: trading.SessionCookie, Value: "x"}) != "" {
+		t.Fatal("a request with a session cookie was served from the cache")
+	}
+	if head("/login", "", nil) != "" || head("/login", "", nil) != "" {
+		t.Fatal("the login page (a form with a CSRF token) was cached")
+	}
+	if head("/notices/999", "", nil) != "" || head("/notices/999", "", nil) != "" {
+		t.Fatal("a 404 was cached")
+	}
+}

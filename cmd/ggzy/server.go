@@ -24,7 +24,8 @@ func NewServer(a *App) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	web := &trading.Web{Svc: a.Trading, Pages: pages, Log: a.Log, Secure: a.Cfg.SecureCookie}
+	web := &trading.Web{Svc: a.Trading, Pages: pages, Log: a.Log, Secure: a.Cfg.SecureCookie,
+		Cache: trading.NewPageCache(a.Cfg.PublicCache)}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
