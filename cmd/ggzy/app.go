@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -18,6 +19,7 @@ import (
 	"github.com/ggzy/ggzy/cmd/ggzy/stack"
 	"github.com/ggzy/ggzy/migrations"
 	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/rules"
 )
 
 // Config is the whole configuration: environment variables, overridden by
@@ -35,6 +37,8 @@ type Config struct {
 	LoginPerMin  int           // GGZY_LOGIN_RATE: login attempts per minute per client IP
 	ClockOffset  time.Duration // GGZY_CLOCK_OFFSET: run the clock shifted (demos)
 	PublicCache  time.Duration // GGZY_PUBLIC_CACHE: micro-cache of public pages for anonymous visitors (0 = off)
+	Rules        string        // GGZY_RULES: rule-book parameters, "L7.min_ratio=0.3,L2.working_days=false"
+	OCIDPrefix   string        // GGZY_OCID_PREFIX: the centre's registered OCDS prefix
 }
 
 func env(key, def string) string {
@@ -65,6 +69,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.S3UseSSL, "s3-use-ssl", envBool("S3_USE_SSL", false), "use HTTPS to reach S3 (S3_USE_SSL)")
 	fs.BoolVar(&c.SecureCookie, "secure-cookies", envBool("GGZY_SECURE_COOKIES", false), "mark cookies Secure (behind HTTPS) (GGZY_SECURE_COOKIES)")
 	fs.IntVar(&c.LoginPerMin, "login-rate", envInt("GGZY_LOGIN_RATE", 10), "login attempts per minute per client IP (GGZY_LOGIN_RATE)")
+	fs.StringVar(&c.Rules, "rules", env("GGZY_RULES", ""), "rule-book parameters as name=value, comma separated; names in the rule book page (GGZY_RULES)")
+	fs.StringVar(&c.OCIDPrefix, "ocid-prefix", env("GGZY_OCID_PREFIX", "ocds-ggzy00"), "registered OCDS ocid prefix of the centre (GGZY_OCID_PREFIX)")
 	fs.DurationVar(&c.PublicCache, "public-cache", envDuration("GGZY_PUBLIC_CACHE", time.Second), "reuse public pages for anonymous visitors this long; 0 turns it off (GGZY_PUBLIC_CACHE)")
 	fs.DurationVar(&c.ClockOffset, "clock-offset", envDuration("GGZY_CLOCK_OFFSET", 0), "shift the platform clock, e.g. 720h (GGZY_CLOCK_OFFSET)")
 }
@@ -188,6 +194,19 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 		}
 	}
 	a.Trading = trading.NewService(a.DB, a.Clock, log)
+	if cfg.OCIDPrefix != "" {
+		a.Trading.OCIDPrefix = cfg.OCIDPrefix
+	}
+	// S/C-confidence numbers of RULES.md are the centre's to set.
+	for _, setting := range strings.Split(cfg.Rules, ",") {
+		if setting = strings.TrimSpace(setting); setting == "" {
+			continue
+		}
+		if err := a.Trading.Book.Params.Apply(setting); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("GGZY_RULES: %w (known: %s)", err, strings.Join(rules.ParamNames(), ", "))
+		}
+	}
 	return a, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ggzy/ggzy/cmd/ggzy/stack"
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 )
 
 // Benchmarks of the public portal (issue 3). Run with
@@ -316,8 +317,6 @@ func BenchmarkPortal(b *testing.B) {
 		b.ReportMetric(ms(res.p99), strings.Fields(s.name)[0]+"-p99-ms")
 	}
 	b.Logf("pgbench -S -c 64 -j 2 -T %d (scale 10), same cluster: %s", secs, pgbenchSelect(b, adminURLOf(cfg.DatabaseURL), secs))
-	b.Logf("EXPLAIN first page:\n%s", explain(b, db, fmt.Sprintf(listQuery, "")))
-	b.Logf("EXPLAIN category filter:\n%s", explain(b, db, fmt.Sprintf(listQuery, "AND p.category = $1"), "land"))
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -327,4 +326,48 @@ func adminURLOf(u string) string {
 	p, _ := url.Parse(u)
 	p.Path = "/postgres"
 	return p.String()
+}
+
+// BenchmarkListQueryScaling shows the portal's list queries stay flat as
+// notices grow: EXPLAIN ANALYZE at 10,000, 100,000 and 1,000,000 notices
+// (BENCH_SCALES to change), printed to stdout.
+//
+//	go test -run '^$' -bench ListQueryScaling -benchtime 1x ./cmd/ggzy/
+func BenchmarkListQueryScaling(b *testing.B) {
+	scales := []int{10_000, 100_000, 1_000_000}
+	if v := os.Getenv("BENCH_SCALES"); v != "" {
+		scales = nil
+		for _, f := range strings.Split(v, ",") {
+			n, _ := strconv.Atoi(f)
+			scales = append(scales, n)
+		}
+	}
+	b.StopTimer()
+	queries := []struct{ name, where string }{
+		{"first page", ""},
+		{"category filter", "AND p.category = 'land'"},
+		{"deep cursor", "AND a.published_seq < (SELECT max(published_seq) / 2 FROM announcements)"},
+		{"search rare: a project name", "AND (a.title ILIKE '%基准项目4242学校%' OR a.body ILIKE '%基准项目4242学校%')"},
+		// Worst case: a term in a fifth of the older notices and none of the
+		// newest half, so walking newest-first finds nothing for long.
+		{"search common, old only", "AND (a.title ILIKE '%防洪堤%' OR a.body ILIKE '%防洪堤%')"},
+	}
+	for _, n := range scales {
+		db, err := sql.Open("pgx", testenv.DatabaseURL(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		seedNotices(b, db, n)
+		fmt.Printf("\n== %d notices (seeded in %s)\n", n, time.Since(t0).Round(time.Millisecond))
+		for _, q := range queries {
+			plan := explain(b, db, fmt.Sprintf(listQuery, q.where))
+			exec := regexp.MustCompile(`Execution Time: ([0-9.]+ ms)`).FindStringSubmatch(plan)
+			fmt.Printf("%-28s execution %s\n", q.name, exec[1])
+			if (q.name == "first page" || strings.HasPrefix(q.name, "search rare")) && n == scales[len(scales)-1] {
+				fmt.Println(plan)
+			}
+		}
+		db.Close()
+	}
 }

@@ -215,3 +215,21 @@ func TestEmbeddedServeRestartKeepsData(t *testing.T) {
 		t.Fatalf("audit verify while serving: %v %s", err, out)
 	}
 }
+
+// Rule-book numbers of S/C confidence are configuration (GGZY_RULES).
+func TestRuleParamsFromConfiguration(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Rules = "L7.min_ratio=0.3, E1.min_days=25"
+	app, err := OpenApp(context.Background(), cfg, modeAdmin, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if got := app.Trading.Book.Params.L7MinRatio.String(); got != "0.3" || app.Trading.Book.Params.E1MinDays != 25 {
+		t.Fatalf("params: L7 %s, E1 %d", got, app.Trading.Book.Params.E1MinDays)
+	}
+	cfg.Rules = "Z9.max=1"
+	if _, err := OpenApp(context.Background(), cfg, modeAdmin, quietLog); err == nil || !strings.Contains(err.Error(), "L7.min_ratio") {
+		t.Fatalf("unknown parameter: %v", err)
+	}
+}
