@@ -499,6 +499,11 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 	if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 		return err
 	}
+	for _, hook := range s.OnPublish {
+		if err := hook(ctx, tx, n, p); err != nil {
+			return err
+		}
+	}
 	return Audit(tx, now, a, "announcement.publish", "announcement", fmt.Sprint(n.ID),
 		fmt.Sprintf("发布%s“%s”（项目 %s）", n.Type.Name(), n.Title, p.Code))
 }

@@ -1,6 +1,7 @@
 package trading
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -27,6 +28,11 @@ type Service struct {
 	Book *rules.Book
 	// OCIDPrefix is the centre's registered OCDS prefix (ocds-xxxxxx).
 	OCIDPrefix string
+	// OnPublish runs inside the transaction that publishes a notice, after
+	// it is published: how bidding and deposits react to a publication
+	// (release a clarification's documents, notify registrants) without
+	// trading importing them. An error rolls the publication back.
+	OnPublish []func(ctx context.Context, tx *gorm.DB, n *Announcement, p *Project) error
 
 	dummyOnce sync.Once
 	dummy     string
