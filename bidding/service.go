@@ -464,8 +464,13 @@ func (s *Service) onPublish(ctx context.Context, tx *gorm.DB, n *trading.Announc
 	for i, l := range p.Lots {
 		lotIDs[i] = l.ID
 	}
-	res := tx.Model(&Document{}).Where("lot_id IN ? AND released_at IS NULL AND kind <> ?", lotIDs, DocMaterial).
-		Update("released_at", *n.PublishedAt)
+	// A clarification's files take their version when released: one more
+	// than the lot's released set, whatever an upload racing the
+	// publication guessed.
+	res := tx.Exec(`UPDATE documents d SET released_at = ?,
+			version = CASE WHEN ? THEN d.version ELSE 1 + coalesce((SELECT max(x.version) FROM documents x
+				WHERE x.lot_id = d.lot_id AND x.released_at IS NOT NULL AND x.kind <> 'material'), 0) END
+		WHERE d.lot_id IN ? AND d.released_at IS NULL AND d.kind <> 'material'`, *n.PublishedAt, n.Type.IsOpening(), lotIDs)
 	if res.Error != nil || res.RowsAffected == 0 || n.Type.IsOpening() {
 		return res.Error
 	}

@@ -103,9 +103,10 @@ func New() (*Renderer, error) {
 			}
 			return t.In(Shanghai).Format("2006-01-02 15:04")
 		},
-		"seconds": func(t time.Time) string { return t.In(Shanghai).Format("2006-01-02 15:04:05") },
-		"add":     func(a, b int) int { return a + b },
-		"yuan":    yuan,
+		"seconds":   func(t time.Time) string { return t.In(Shanghai).Format("2006-01-02 15:04:05") },
+		"add":       func(a, b int) int { return a + b },
+		"yuan":      yuan,
+		"countdown": countdown,
 		// trusted marks HTML the platform rendered itself from a safe
 		// Markdown subset (trading.RenderMarkdown); never user input as is.
 		"trusted": func(s string) template.HTML { return template.HTML(s) },
@@ -172,6 +173,25 @@ func (r *Renderer) ServeStatic(w http.ResponseWriter, req *http.Request, hashed 
 	w.Header().Set("Content-Type", a.ctype)
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Write(a.body)
+}
+
+// countdown says how long until a deadline, e.g. "剩余 3天4小时".
+func countdown(now, deadline time.Time) string {
+	if deadline.IsZero() {
+		return ""
+	}
+	d := deadline.Sub(now)
+	if d <= 0 {
+		return "已截止"
+	}
+	days, hours, mins := int(d.Hours())/24, int(d.Hours())%24, int(d.Minutes())%60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("剩余 %d天%d小时", days, hours)
+	case hours > 0:
+		return fmt.Sprintf("剩余 %d小时%d分", hours, mins)
+	}
+	return fmt.Sprintf("剩余 %d分钟", max(mins, 1))
 }
 
 // yuan shows an amount of money with thousands separators and 2 decimals.

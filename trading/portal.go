@@ -243,31 +243,39 @@ type PublicNotice struct {
 // Three queries: the notice with its project, the lots, the chain.
 func (s *Service) PublicNoticeByID(ctx context.Context, id int64) (*PublicNotice, error) {
 	db := s.DB.WithContext(ctx)
-	var row struct {
-		noticeRow
-		ProjectID int64         `gorm:"column:project_id"`
-		PTitle    string        `gorm:"column:p_title"`
-		OwnerName string        `gorm:"column:owner_name"`
-		Status    ProjectStatus `gorm:"column:p_status"`
-		AgentName string        `gorm:"column:agent_name"`
-	}
-	err := publicNotices(db, true).
-		Select("a.id, a.published_seq, a.type, a.title, a.published_at, a.amends_id, a.body_html, p.code, p.category, p.region_code, "+
-			"r.name AS region_name, p.id AS project_id, p.title AS p_title, p.owner_name, p.status AS p_status, ag.display_name AS agent_name").
-		Joins("JOIN accounts ag ON ag.id = p.agent_id").Where("a.id = ?", id).Take(&row).Error
+	var row noticeRow
+	var projectID int64
+	var pTitle, ownerName, agentName string
+	var status ProjectStatus
+	rs, err := publicNotices(db, true).
+		Select("a.id, a.published_seq, a.type, a.title, a.published_at, a.amends_id, p.code, p.category, p.region_code, "+
+			"r.name, a.body_html, p.id, p.title, p.owner_name, p.status, ag.display_name").
+		Joins("JOIN accounts ag ON ag.id = p.agent_id").Where("a.id = ?", id).Rows()
 	if err != nil {
-		return nil, notFound(err, "公告")
-	}
-	var lots []Lot
-	if err := db.Where("project_id = ?", row.ProjectID).Order("seq").Find(&lots).Error; err != nil {
 		return nil, err
 	}
-	out := &PublicNotice{Notice: row.public(true), Project: PublicProject{Code: row.Code, Category: row.Category, Title: row.PTitle,
-		OwnerName: row.OwnerName, RegionCode: row.RegionCode, RegionName: row.RegionName, AgentName: row.AgentName, Status: string(row.Status)}}
+	found := rs.Next()
+	if found {
+		err = rs.Scan(&row.ID, &row.Seq, &row.Type, &row.Title, &row.PublishedAt, &row.AmendsID, &row.Code, &row.Category,
+			&row.RegionCode, &row.RegionName, &row.BodyHTML, &projectID, &pTitle, &ownerName, &status, &agentName)
+	}
+	rs.Close()
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, NotFound("公告")
+	}
+	var lots []Lot
+	if err := db.Where("project_id = ?", projectID).Order("seq").Find(&lots).Error; err != nil {
+		return nil, err
+	}
+	out := &PublicNotice{Notice: row.public(true), Project: PublicProject{Code: row.Code, Category: row.Category, Title: pTitle,
+		OwnerName: ownerName, RegionCode: row.RegionCode, RegionName: row.RegionName, AgentName: agentName, Status: string(status)}}
 	for i := range lots {
 		out.Project.Lots = append(out.Project.Lots, lots[i].Public())
 	}
-	chain, err := scanNoticeRows(publicNotices(db, false).Where("a.project_id = ?", row.ProjectID).Order("a.published_seq"))
+	chain, err := scanNoticeRows(publicNotices(db, false).Where("a.project_id = ?", projectID).Order("a.published_seq"))
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/cmd/ggzy/stack"
 	"github.com/ggzy/ggzy/migrations"
 	"github.com/ggzy/ggzy/trading"
@@ -37,6 +38,7 @@ type Config struct {
 	LoginPerMin  int           // GGZY_LOGIN_RATE: login attempts per minute per client IP
 	ClockOffset  time.Duration // GGZY_CLOCK_OFFSET: run the clock shifted (demos)
 	PublicCache  time.Duration // GGZY_PUBLIC_CACHE: micro-cache of public pages for anonymous visitors (0 = off)
+	MaxUploadMB  int           // GGZY_MAX_UPLOAD_MB: size limit of one uploaded document
 	Rules        string        // GGZY_RULES: rule-book parameters, "L7.min_ratio=0.3,L2.working_days=false"
 	OCIDPrefix   string        // GGZY_OCID_PREFIX: the centre's registered OCDS prefix
 }
@@ -69,6 +71,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.S3UseSSL, "s3-use-ssl", envBool("S3_USE_SSL", false), "use HTTPS to reach S3 (S3_USE_SSL)")
 	fs.BoolVar(&c.SecureCookie, "secure-cookies", envBool("GGZY_SECURE_COOKIES", false), "mark cookies Secure (behind HTTPS) (GGZY_SECURE_COOKIES)")
 	fs.IntVar(&c.LoginPerMin, "login-rate", envInt("GGZY_LOGIN_RATE", 10), "login attempts per minute per client IP (GGZY_LOGIN_RATE)")
+	fs.IntVar(&c.MaxUploadMB, "max-upload-mb", envInt("GGZY_MAX_UPLOAD_MB", 500), "size limit of one uploaded document in MB (GGZY_MAX_UPLOAD_MB)")
 	fs.StringVar(&c.Rules, "rules", env("GGZY_RULES", ""), "rule-book parameters as name=value, comma separated; names in the rule book page (GGZY_RULES)")
 	fs.StringVar(&c.OCIDPrefix, "ocid-prefix", env("GGZY_OCID_PREFIX", "ocds-ggzy00"), "registered OCDS ocid prefix of the centre (GGZY_OCID_PREFIX)")
 	fs.DurationVar(&c.PublicCache, "public-cache", envDuration("GGZY_PUBLIC_CACHE", time.Second), "reuse public pages for anonymous visitors this long; 0 turns it off (GGZY_PUBLIC_CACHE)")
@@ -100,7 +103,13 @@ type App struct {
 	SQL     *sql.DB
 	Storage *trading.Storage
 	Trading *trading.Service
+	Bidding *bidding.Service
 	emb     *stack.Embedded
+}
+
+// SetClock moves every service to another clock (tests, demos).
+func (a *App) SetClock(c trading.Clock) {
+	a.Clock, a.Trading.Clock, a.Bidding.Clock = c, c, c
 }
 
 // openMode says what an App may do with the schema.
@@ -206,6 +215,10 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 			a.Close()
 			return nil, fmt.Errorf("GGZY_RULES: %w (known: %s)", err, strings.Join(rules.ParamNames(), ", "))
 		}
+	}
+	a.Bidding = bidding.NewService(a.Trading, a.Storage)
+	if cfg.MaxUploadMB > 0 {
+		a.Bidding.MaxUpload = int64(cfg.MaxUploadMB) << 20
 	}
 	return a, nil
 }

@@ -77,7 +77,13 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("text of %s: %q, want %q (%v)", sel, last, want, lastErr)
+	if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+		name := strings.NewReplacer("/", "_", " ", "_", "#", "").Replace(t.Name()) + ".png"
+		os.WriteFile(os.TempDir()+"/"+name, png, 0o644)
+		t.Logf("screenshot: %s/%s", os.TempDir(), name)
+	}
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	t.Fatalf("text of %s on %s: %q, want %q (%v)", sel, loc, last, want, lastErr)
 	return ""
 }
 

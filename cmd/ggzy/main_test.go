@@ -40,8 +40,7 @@ func newTestServer(t *testing.T, cfg Config) (*App, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app.Clock = trading.NewManualClock(testNow)
-	app.Trading.Clock = app.Clock
+	app.SetClock(trading.NewManualClock(testNow))
 	app.Trading.Passwords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 	e, err := NewServer(app)
 	if err != nil {

@@ -177,6 +177,13 @@ func TestReservePriceSecrecyOverHTTP(t *testing.T) {
 			}
 		}
 	}
+	// The public pages show the notice itself, escaped.
+	for _, path := range []string{fmt.Sprintf("/notices/%d", n.ID), fmt.Sprintf("/api/v1/announcements/%d", n.ID)} {
+		if _, body := get(t, srv.URL+path, ""); !strings.Contains(body, "地块挂牌出让公告") || !strings.Contains(body, p.Code) ||
+			!strings.Contains(body, "挂牌出让") || !strings.Contains(body, "5,000,000.00") && !strings.Contains(body, "5000000") {
+			t.Errorf("%s does not show the notice: %.300s", path, body)
+		}
+	}
 	// The feed is well-formed Atom with the escaped title.
 	_, feed := get(t, srv.URL+"/feeds/land.atom", "")
 	var f struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"golang.org/x/time/rate"
 
+	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/templates"
 	"github.com/ggzy/ggzy/trading"
 )
@@ -45,12 +47,14 @@ func NewServer(a *App) (*echo.Echo, error) {
 		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 		ReferrerPolicy:        "same-origin",
 	}))
-	// Requests are small until the document uploads arrive; those routes
-	// will stream and set their own limit.
-	e.Use(middleware.BodyLimit("2M"))
+	// Requests are small, but for document uploads, which stream and
+	// enforce their own limit (bidding.Service.MaxUpload).
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "2M", Skipper: isUpload}))
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
-		Skipper:        isMachine,
-		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
+		Skipper: isMachine,
+		// The header first: an upload that sends it is never parsed as a
+		// form (which would buffer the file) to find the token.
+		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 		CookieName:     "ggzy_csrf",
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
@@ -89,9 +93,18 @@ func NewServer(a *App) (*echo.Echo, error) {
 	web.PortalRoutes(e, api)
 	web.ProjectRoutes(e, api)
 	web.CalendarRoutes(e)
+	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
+	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
 	// Unknown /api/v1 paths answer JSON 404s through the error handler.
 	api.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	return e, nil
+}
+
+// uploadPath matches the routes that stream documents.
+var uploadPath = regexp.MustCompile(`^(/agent/lots/\d+/documents|/api/v1/lots/\d+/documents|/lots/\d+/materials)$`)
+
+func isUpload(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && uploadPath.MatchString(c.Request().URL.Path)
 }
 
 // health answers 200 when PostgreSQL and the object store both answer.

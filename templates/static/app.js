@@ -6,6 +6,22 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!window.confirm(f.getAttribute("data-confirm"))) e.preventDefault();
     });
   });
+  // Countdowns tick with the platform's clock: the page says what time the
+  // server had, so a client clock (or a demo's shifted clock) does not matter.
+  var cds = document.querySelectorAll(".countdown[data-deadline]");
+  if (cds.length) {
+    var tick = function () {
+      cds.forEach(function (el) {
+        var skew = Number(el.getAttribute("data-now")) * 1000 - (window.__loaded || (window.__loaded = Date.now()));
+        var left = Number(el.getAttribute("data-deadline")) * 1000 - (Date.now() + skew);
+        if (left <= 0) { el.textContent = "已截止"; return; }
+        var m = Math.floor(left / 60000), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60);
+        el.textContent = d > 0 ? "剩余 " + d + "天" + h + "小时" : (h > 0 ? "剩余 " + h + "小时" + (m % 60) + "分" : "剩余 " + Math.max(m, 1) + "分钟");
+      });
+    };
+    tick();
+    setInterval(tick, 30000);
+  }
   // The project form shows only the fields of the chosen category.
   var sw = document.querySelector("[data-category-switch]");
   if (sw) {

@@ -1,0 +1,187 @@
+package bidding
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ggzy/ggzy/trading"
+)
+
+var procurementDecls = map[string]bool{"civil_capacity": true, "good_reputation": true, "equipment": true, "taxes": true, "no_violation": true}
+
+func TestRegistrationRulesPerCategory(t *testing.T) {
+	e := newBidEnv(t)
+	ctx := context.Background()
+	b := e.bidder("福建甲建设")
+	draft := e.project("engineering", false)
+	if _, err := e.Svc.Register(ctx, b, draft.Lots[0].ID, RegisterInput{}); !errors.Is(err, trading.ErrNotFound) {
+		t.Fatalf("registered for a draft: %v", err)
+	}
+	eng := e.project("engineering", true)
+	proc := e.project("procurement", true)
+	land := e.project("land", true)
+	// Before the documents are issued (3 March 09:00) nobody registers.
+	if _, err := e.Svc.Register(ctx, b, eng.Lots[0].ID, RegisterInput{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("before the issue period: %v", err)
+	}
+	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
+	reg, err := e.Svc.Register(ctx, b, eng.Lots[0].ID, RegisterInput{})
+	if err != nil || reg.Kind != KindDownload || reg.Status != StatusActive {
+		t.Fatalf("engineering: %+v %v", reg, err)
+	}
+	if _, err := e.Svc.Register(ctx, b, eng.Lots[0].ID, RegisterInput{}); !errors.Is(err, ErrAlreadyRegistered) {
+		t.Fatalf("twice: %v", err)
+	}
+	in := RegisterInput{ContactName: "王五", ContactPhone: "0591-87654321", Declarations: map[string]bool{"civil_capacity": true}}
+	if _, err := e.Svc.Register(ctx, b, proc.Lots[0].ID, in); trading.AsError(err).Field != "declarations.good_reputation" {
+		t.Fatalf("missing declaration: %v", err)
+	}
+	in.Declarations = procurementDecls
+	if reg, err := e.Svc.Register(ctx, b, proc.Lots[0].ID, in); err != nil || reg.Kind != KindRegistration {
+		t.Fatalf("procurement: %v", err)
+	}
+	app, err := e.Svc.Register(ctx, b, land.Lots[0].ID, RegisterInput{ContactName: "王五", ContactPhone: "13900000000"})
+	if err != nil || app.Status != StatusPending {
+		t.Fatalf("land application: %+v %v", app, err)
+	}
+	if err := e.Svc.Review(ctx, e.Agent, app.ID, false, ""); !errors.Is(err, trading.ErrInvalid) {
+		t.Fatalf("rejected without a reason: %v", err)
+	}
+	other := e.staff(trading.RoleAgent, "daili2")
+	if err := e.Svc.Review(ctx, other, app.ID, true, ""); !errors.Is(err, trading.ErrNotFound) {
+		t.Fatalf("another agent reviewed: %v", err)
+	}
+	if err := e.Svc.Review(ctx, e.Agent, app.ID, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	notes, _ := e.Svc.Notifications(ctx, b)
+	if len(notes) != 1 || notes[0].Title != "竞买申请审核通过" {
+		t.Fatalf("bidder not told: %+v", notes)
+	}
+	// After the close of registration (the issue period for engineering).
+	e.Clock.Set(time.Date(2026, 3, 11, 9, 0, 0, 0, trading.Shanghai))
+	late := e.bidder("福建乙建设")
+	if _, err := e.Svc.Register(ctx, late, eng.Lots[0].ID, RegisterInput{}); !errors.Is(err, ErrClosed) ||
+		trading.AsError(err).Status != http.StatusConflict {
+		t.Fatalf("after the window: %v", err)
+	}
+	if _, err := e.Svc.Register(ctx, e.Agent, eng.Lots[0].ID, RegisterInput{}); !errors.Is(err, trading.ErrForbidden) {
+		t.Fatalf("an agent registered: %v", err)
+	}
+}
+
+// 200 concurrent registrations of one bidder for one lot make exactly one.
+func TestConcurrentRegistrationsMakeOne(t *testing.T) {
+	e := newBidEnv(t)
+	ctx := context.Background()
+	b := e.bidder("福建并发建设")
+	p := e.project("procurement", true)
+	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
+	in := RegisterInput{ContactName: "王五", ContactPhone: "13900000000", Declarations: procurementDecls}
+	const n = 200
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, dup := 0, 0
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.Svc.Register(ctx, b, p.Lots[0].ID, in)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, ErrAlreadyRegistered):
+				dup++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	var rows int64
+	e.Svc.DB.Model(&Registration{}).Where("lot_id = ?", p.Lots[0].ID).Count(&rows)
+	if ok != 1 || dup != n-1 || rows != 1 {
+		t.Fatalf("%d created, %d refused, %d rows; want 1, %d, 1", ok, dup, rows, n-1)
+	}
+	if _, problem, err := trading.VerifyAudit(ctx, e.Svc.DB); err != nil || problem != nil {
+		t.Fatalf("audit: %v %v", problem, err)
+	}
+}
+
+// Before the deadline the agent learns nothing of who registered or how
+// many; a supervisor may look, and the look is audited; after the deadline
+// the agent sees the list.
+func TestRegistrantSecrecy(t *testing.T) {
+	e := newBidEnv(t)
+	ctx := context.Background()
+	p := e.project("engineering", true)
+	lot := p.Lots[0].ID
+	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
+	_, _, refusedEmpty := e.Svc.Registrants(ctx, e.Agent, lot)
+	for _, name := range []string{"甲", "乙", "丙"} {
+		if _, err := e.Svc.Register(ctx, e.bidder("福建"+name+"建设"), lot, RegisterInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, refusedFull := e.Svc.Registrants(ctx, e.Agent, lot)
+	if !errors.Is(refusedFull, trading.ErrForbidden) {
+		t.Fatalf("agent before the deadline: %v", refusedFull)
+	}
+	// The refusal is the same whether three or none registered.
+	if refusedEmpty == nil || refusedEmpty.Error() != refusedFull.Error() {
+		t.Fatalf("refusals differ: %q vs %q", refusedEmpty, refusedFull)
+	}
+	bidder := e.bidder("福建丁建设")
+	if _, _, err := e.Svc.Registrants(ctx, bidder, lot); !errors.Is(err, trading.ErrNotFound) {
+		t.Fatalf("a bidder saw registrants: %v", err)
+	}
+	list, _, err := e.Svc.Registrants(ctx, e.Sup, lot)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("supervisor: %d %v", len(list), err)
+	}
+	looks, _ := trading.ListAudit(ctx, e.Svc.DB, trading.AuditFilter{Action: "registration.view"})
+	if len(looks) != 1 || looks[0].Actor != "jiandu" {
+		t.Fatalf("supervisor look not audited: %+v", looks)
+	}
+	e.Clock.Set(time.Date(2026, 3, 23, 9, 30, 0, 0, trading.Shanghai))
+	list, _, err = e.Svc.Registrants(ctx, e.Agent, lot)
+	if err != nil || len(list) != 3 || list[0].BidderName == "" {
+		t.Fatalf("agent after the deadline: %d %v", len(list), err)
+	}
+}
+
+func TestWithdrawBeforeDeadlineOnly(t *testing.T) {
+	e := newBidEnv(t)
+	ctx := context.Background()
+	b := e.bidder("福建撤回建设")
+	p := e.project("engineering", true)
+	lot := p.Lots[0].ID
+	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
+	if _, err := e.Svc.Register(ctx, b, lot, RegisterInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Svc.Withdraw(ctx, b, lot); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Svc.Withdraw(ctx, b, lot); !errors.Is(err, trading.ErrNotFound) {
+		t.Fatalf("withdrew twice: %v", err)
+	}
+	// Registering again revives the one row.
+	if _, err := e.Svc.Register(ctx, b, lot, RegisterInput{}); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Set(time.Date(2026, 3, 23, 10, 0, 0, 0, trading.Shanghai))
+	if err := e.Svc.Withdraw(ctx, b, lot); trading.AsError(err).Rule != "D7" {
+		t.Fatalf("withdrawal after the deadline: %v", err)
+	}
+	mine, err := e.Svc.MyRegistrations(ctx, b)
+	if err != nil || len(mine) != 1 || mine[0].Registration.Status != StatusActive {
+		t.Fatalf("my registrations: %+v %v", mine, err)
+	}
+}

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/ggzy/ggzy/cmd/ggzy/stack"
+	"github.com/ggzy/ggzy/trading"
+)
+
+// Benchmarks of registration and documents (issue 4):
+//
+//	go test -run '^$' -bench 'RegistrationBurst|DocumentDownload' -benchtime 1x -timeout 30m ./cmd/ggzy/
+
+// benchServer serves the platform on the clock of the fixtures.
+func benchServer(b *testing.B, cfg Config) (*App, string) {
+	b.Helper()
+	app, err := OpenApp(context.Background(), cfg, modeServe, quietLog)
+	if err != nil {
+		b.Fatal(err)
+	}
+	app.SetClock(trading.NewManualClock(testNow))
+	app.Trading.Passwords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	e, err := NewServer(app)
+	if err != nil {
+		b.Fatal(err)
+	}
+	port, _ := stack.FreePort()
+	srv := &http.Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Handler: e}
+	go srv.ListenAndServe()
+	b.Cleanup(func() { srv.Close(); app.Close() })
+	time.Sleep(200 * time.Millisecond)
+	return app, "http://" + srv.Addr
+}
+
+// benchProject publishes a project of the category with the agent and
+// supervisor it creates, and returns its first lot's id.
+func benchProject(b *testing.B, app *App, cat trading.Category, in trading.LotInput) int64 {
+	ctx := context.Background()
+	agent, _ := app.Trading.CreateAccount(ctx, trading.SystemActor, trading.NewAccount{Role: "agent", Username: "benchagent", Password: "pass12345"})
+	sup, _ := app.Trading.CreateAccount(ctx, trading.SystemActor, trading.NewAccount{Role: "supervisor", Username: "benchsup", Password: "pass12345"})
+	a := trading.Actor{AccountID: agent.ID, Username: "benchagent", Role: "agent"}
+	p, err := app.Trading.CreateProject(ctx, a, trading.ProjectInput{Category: cat, Title: "基准测试项目", OwnerName: "福州市某局",
+		RegionCode: "350100", Lots: []trading.LotInput{in}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	typ := map[trading.Category]trading.AnnouncementType{"engineering": "tender", "procurement": "procurement"}[cat]
+	n, err := app.Trading.DraftAnnouncement(ctx, a, p.Code, trading.AnnouncementInput{Type: typ, Title: "基准测试项目公告", Body: "正文"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := app.Trading.SubmitAnnouncement(ctx, a, n.ID); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := app.Trading.ApproveAnnouncement(ctx, trading.Actor{AccountID: sup.ID, Username: "benchsup", Role: "supervisor"}, n.ID, nil); err != nil {
+		b.Fatal(err)
+	}
+	return p.Lots[0].ID
+}
+
+// seedBidders inserts n bidder accounts with API tokens, in SQL (argon2
+// for 2,000 accounts is not what is measured), and returns the tokens.
+func seedBidders(b *testing.B, db *sql.DB, n int) []string {
+	tokens := make([]string, n)
+	tx, err := db.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		var id int64
+		if err := tx.QueryRow(`INSERT INTO accounts (username, password_hash, role, display_name, created_at, updated_at)
+			VALUES ($1, 'x', 'bidder', $2, now(), now()) RETURNING id`, fmt.Sprintf("burst%05d", i), fmt.Sprintf("投标人%05d", i)).Scan(&id); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.Exec(`INSERT INTO bidders (account_id, kind, name, id_number, legal_rep, phone, email)
+			VALUES ($1, 'enterprise', $2, $3, '张三', '13800138000', 'b@example.com')`, id, fmt.Sprintf("投标人%05d", i), fmt.Sprintf("91350100MA%07dZ", i)); err != nil {
+			b.Fatal(err)
+		}
+		raw := make([]byte, 32)
+		rand.Read(raw)
+		tokens[i] = base64.RawURLEncoding.EncodeToString(raw)
+		h := sha256.Sum256([]byte(tokens[i]))
+		if _, err := tx.Exec(`INSERT INTO sessions (token_hash, account_id, kind, created_at, expires_at) VALUES ($1, $2, 'api', now() - interval '1 day', now() + interval '1 day')`,
+			h[:], id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	return tokens
+}
+
+// pgbenchWrites runs `pgbench -N` (simple-update, no branch contention)
+// with 64 clients on the same cluster.
+func pgbenchWrites(b *testing.B, adminURL string, seconds int) string {
+	u, _ := url.Parse(adminURL)
+	pw, _ := u.User.Password()
+	env := append(os.Environ(), "PGPASSWORD="+pw)
+	args := []string{"-h", u.Hostname(), "-p", u.Port(), "-U", u.User.Username()}
+	db, _ := sql.Open("pgx", adminURL)
+	db.Exec("DROP DATABASE IF EXISTS pgbench")
+	if _, err := db.Exec("CREATE DATABASE pgbench"); err != nil {
+		b.Fatal(err)
+	}
+	db.Close()
+	bin := "/usr/lib/postgresql/15/bin/pgbench"
+	init := exec.Command(bin, append(args, "-i", "-s", "10", "-q", "pgbench")...)
+	init.Env = env
+	if out, err := init.CombinedOutput(); err != nil {
+		b.Fatalf("pgbench -i: %v\n%s", err, out)
+	}
+	run := exec.Command(bin, append(args, "-N", "-c", "64", "-j", "2", "-T", strconv.Itoa(seconds), "pgbench")...)
+	run.Env = env
+	out, err := run.CombinedOutput()
+	if err != nil {
+		b.Fatalf("pgbench -N: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindStringSubmatch(string(out))
+	lat := regexp.MustCompile(`latency average = ([0-9.]+ ms)`).FindStringSubmatch(string(out))
+	return m[1] + " tps, latency average " + lat[1]
+}
+
+func BenchmarkRegistrationBurst(b *testing.B) {
+	n := envN("BENCH_BIDDERS", 2000)
+	b.StopTimer()
+	cfg := testConfig(b)
+	app, base := benchServer(b, cfg)
+	lot := benchProject(b, app, "engineering", trading.LotInput{Name: "一标段", ControlPrice: "12000000.00",
+		DocIssueStart: testNow.Add(time.Hour).Format(time.RFC3339), DocIssueEnd: testNow.AddDate(0, 0, 7).Format(time.RFC3339),
+		BidDeadline: testNow.AddDate(0, 0, 21).Format(time.RFC3339)})
+	app.Clock.(*trading.ManualClock).Advance(2 * time.Hour) // documents are being issued
+	tokens := seedBidders(b, app.SQL, n)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var next atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failures atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/lots/%d/registration", base, lot), nil)
+				req.Header.Set("Authorization", "Bearer "+tokens[i])
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				d := time.Since(t0)
+				if err != nil || resp.StatusCode != http.StatusCreated {
+					failures.Add(1)
+				}
+				if resp != nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	var rows int
+	app.SQL.QueryRow("SELECT count(*) FROM registrations WHERE lot_id = $1", lot).Scan(&rows)
+	b.Logf("%d registrations by 64 clients in %s: %.0f registrations/s, p50 %.2f ms, p99 %.2f ms, %d failures, %d rows",
+		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), failures.Load(), rows)
+	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "registrations/s")
+	b.Logf("pgbench -N -c 64 -j 2 -T 20 (scale 10), same cluster: %s", pgbenchWrites(b, adminURLOf(cfg.DatabaseURL), 20))
+}
+
+// BenchmarkDocumentDownload compares a 100 MB document downloaded through
+// the platform with the same object straight from MinIO, and samples the
+// server's heap during the platform download.
+func BenchmarkDocumentDownload(b *testing.B) {
+	size := envN("BENCH_DOC_MB", 100) << 20
+	b.StopTimer()
+	cfg := testConfig(b)
+	app, base := benchServer(b, cfg)
+	lot := benchProject(b, app, "engineering", trading.LotInput{Name: "一标段", ControlPrice: "12000000.00",
+		DocIssueStart: testNow.Add(time.Hour).Format(time.RFC3339), DocIssueEnd: testNow.AddDate(0, 0, 7).Format(time.RFC3339),
+		BidDeadline: testNow.AddDate(0, 0, 21).Format(time.RFC3339)})
+	// The agent uploads through the API (multipart, streamed).
+	agentTok := benchToken(b, base, "benchagent")
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		mw.WriteField("kind", "tender")
+		part, _ := mw.CreateFormFile("file", "招标文件.pdf")
+		part.Write([]byte("%PDF-1.7\n"))
+		io.CopyN(part, rand.Reader, int64(size-9))
+		mw.Close()
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/lots/%d/documents", base, lot), pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+agentTok)
+	t0 := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		b.Fatalf("upload: %d %s", resp.StatusCode, body)
+	}
+	b.Logf("upload of %d MB through the platform: %s", size>>20, time.Since(t0).Round(time.Millisecond))
+	var docID int64
+	var key string
+	app.SQL.QueryRow("SELECT id, object_key FROM documents WHERE lot_id = $1", lot).Scan(&docID, &key)
+	app.Clock.(*trading.ManualClock).Advance(2 * time.Hour)
+	bidderTok := seedBidders(b, app.SQL, 1)[0]
+
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() {
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}
+	}()
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	through := timeRead(b, func() (io.ReadCloser, error) {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/documents/%d/content", base, docID), nil)
+		req.Header.Set("Authorization", "Bearer "+bidderTok)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil && resp.StatusCode != 200 {
+			return nil, fmt.Errorf("download: %d", resp.StatusCode)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return resp.Body, nil
+	})
+	close(stop)
+	direct := timeRead(b, func() (io.ReadCloser, error) {
+		return app.Storage.Client.GetObject(context.Background(), app.Storage.Bucket, key, minio.GetObjectOptions{})
+	})
+	b.Logf("%d MB straight from MinIO: %s (%.0f MB/s); through the platform: %s (%.0f MB/s); ratio %.2f",
+		size>>20, direct.Round(time.Millisecond), float64(size>>20)/direct.Seconds(), through.Round(time.Millisecond),
+		float64(size>>20)/through.Seconds(), direct.Seconds()/through.Seconds())
+	b.Logf("heap in use: %d MiB before, peak %d MiB during the platform download (file %d MiB)",
+		before.HeapInuse>>20, peak.Load()>>20, size>>20)
+	b.ReportMetric(direct.Seconds()/through.Seconds(), "ratio")
+}
+
+func benchToken(b *testing.B, base, username string) string {
+	var tok trading.TokenResponse
+	body, _ := json2(map[string]string{"username": username, "password": "pass12345"})
+	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := jsonDecode(resp.Body, &tok); err != nil || tok.Token == "" {
+		b.Fatalf("login %s: %d %v", username, resp.StatusCode, err)
+	}
+	return tok.Token
+}
+
+// timeRead reads a whole stream and times it (best of three).
+func timeRead(b *testing.B, open func() (io.ReadCloser, error)) time.Duration {
+	best := time.Duration(1 << 62)
+	for i := 0; i < 3; i++ {
+		t0 := time.Now()
+		rc, err := open()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			b.Fatal(err)
+		}
+		rc.Close()
+		best = min(best, time.Since(t0))
+	}
+	return best
+}
+
+func json2(v any) ([]byte, error) { return json.Marshal(v) }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
