@@ -70,10 +70,7 @@ func (h *Handler) lotView(c echo.Context, lotID int64) (*lotView, error) {
 	if err != nil {
 		return nil, err
 	}
-	opened, err := openedAt(db, p.ID)
-	if err != nil {
-		return nil, err
-	}
+	opened := openedAt(p)
 	if opened.IsZero() {
 		return nil, trading.NotFound("标段") // drafts are not public
 	}

@@ -104,18 +104,26 @@ func WindowOf(p *trading.Project, lot *trading.Lot, opened time.Time) Window {
 }
 
 // openedAt is when the project's opening notice was published (zero: not).
-func openedAt(tx *gorm.DB, projectID int64) (time.Time, error) {
-	var n trading.Announcement
-	err := tx.Where("project_id = ? AND status = ? AND type IN ?", projectID, trading.NoticePublished,
-		[]trading.AnnouncementType{trading.NoticeTender, trading.NoticeProcurement, trading.NoticeTransfer, trading.NoticeListing}).
-		Order("published_seq").First(&n).Error
+func openedAt(p *trading.Project) time.Time { return deref(p.OpenedAt) }
+
+// lotLite loads a lot and its project without the project's other lots,
+// region and agent: what registering and downloading need, in two queries.
+func lotLite(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, error) {
+	var row struct {
+		trading.Lot
+		P trading.Project `gorm:"embedded;embeddedPrefix:p_"`
+	}
+	// Equivalent SQL: SELECT l.*, p.* (prefixed p_) FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?
+	err := tx.Table("lots l").Select(`l.*, p.id AS p_id, p.code AS p_code, p.category AS p_category, p.title AS p_title,
+		p.owner_name AS p_owner_name, p.region_code AS p_region_code, p.agent_id AS p_agent_id, p.status AS p_status,
+		p.opened_at AS p_opened_at`).Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return time.Time{}, nil
+		return nil, nil, trading.NotFound("标段")
 	}
 	if err != nil {
-		return time.Time{}, err
+		return nil, nil, err
 	}
-	return *n.PublishedAt, nil
+	return &row.P, &row.Lot, nil
 }
 
 // checkOpen refuses registration outside the window, for unpublished or
@@ -191,14 +199,11 @@ func (s *Service) Register(ctx context.Context, a trading.Actor, lotID int64, in
 }
 
 func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in RegisterInput, now time.Time) (*Registration, error) {
-	p, lot, err := lotOf(tx, lotID)
+	p, lot, err := lotLite(tx, lotID)
 	if err != nil {
 		return nil, err
 	}
-	opened, err := openedAt(tx, p.ID)
-	if err != nil {
-		return nil, err
-	}
+	opened := openedAt(p)
 	if err := checkOpen(p, WindowOf(p, lot, opened), opened, now); err != nil {
 		return nil, err
 	}
@@ -256,10 +261,7 @@ func (s *Service) Withdraw(ctx context.Context, a trading.Actor, lotID int64) er
 		if err != nil {
 			return err
 		}
-		opened, err := openedAt(tx, p.ID)
-		if err != nil {
-			return err
-		}
+		opened := openedAt(p)
 		if w := WindowOf(p, lot, opened); !w.Deadline.IsZero() && !now.Before(w.Deadline) {
 			return trading.RuleBroken("D7", "lot_id", "投标截止后不能撤回；截止后撤回投标的，保证金可不予退还（D7，实施条例第三十五条）")
 		}
@@ -346,10 +348,7 @@ func (s *Service) Registrants(ctx context.Context, a trading.Actor, lotID int64)
 		if err != nil {
 			return err
 		}
-		opened, err := openedAt(tx, p.ID)
-		if err != nil {
-			return err
-		}
+		opened := openedAt(p)
 		win = WindowOf(p, lot, opened)
 		beforeDeadline := win.Deadline.IsZero() || now.Before(win.Deadline)
 		switch {
@@ -420,10 +419,7 @@ func (s *Service) MyRegistrations(ctx context.Context, a trading.Actor) ([]MyReg
 		if err != nil {
 			return nil, err
 		}
-		opened, err := openedAt(db, p.ID)
-		if err != nil {
-			return nil, err
-		}
+		opened := openedAt(p)
 		m := MyRegistration{Registration: r, Project: p, Lot: *lot, Window: WindowOf(p, lot, opened)}
 		db.Model(&Document{}).Where("lot_id = ? AND released_at IS NOT NULL AND kind <> ?", r.LotID, DocMaterial).
 			Select("coalesce(max(version), 0)").Scan(&m.LatestVersion)
@@ -495,7 +491,7 @@ func (s *Service) onPublish(ctx context.Context, tx *gorm.DB, n *trading.Announc
 // and no approval may gate it). Agents of the project and supervisors may
 // always read them.
 func (s *Service) DownloadAccess(tx *gorm.DB, a trading.Actor, lotID int64) error {
-	p, _, err := lotOf(tx, lotID)
+	p, _, err := lotLite(tx, lotID)
 	if err != nil {
 		return err
 	}

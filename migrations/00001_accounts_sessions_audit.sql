@@ -44,8 +44,11 @@ CREATE INDEX sessions_account_idx ON sessions (account_id);
 
 -- The audit log: one row per state change, written in the same transaction
 -- as the change, hash-chained so that an edited or deleted row is detected.
+-- The log is 16 interleaved chains (a row's chain follows from its object),
+-- so that concurrent writers queue on 16 heads instead of one.
 CREATE TABLE audit_events (
     id          bigserial   PRIMARY KEY,
+    chain       smallint    NOT NULL CHECK (chain BETWEEN 0 AND 15),
     occurred_at timestamptz NOT NULL,
     actor_id    bigint      REFERENCES accounts (id),
     actor       text        NOT NULL,
@@ -59,19 +62,20 @@ CREATE TABLE audit_events (
     hash        text        NOT NULL UNIQUE
 );
 -- A chain has no forks: no two rows may follow the same predecessor.
-CREATE UNIQUE INDEX audit_events_prev_hash_key ON audit_events (prev_hash);
+CREATE UNIQUE INDEX audit_events_prev_hash_key ON audit_events (chain, prev_hash);
+CREATE INDEX audit_events_chain_idx ON audit_events (chain, id);
 CREATE INDEX audit_events_object_idx ON audit_events (object_type, object_id);
 CREATE INDEX audit_events_actor_idx ON audit_events (actor_id);
 
--- The head of the chain, locked by every writer (so the chain is appended in
+-- The head of each chain, locked by its writers (so a chain is appended in
 -- order) and compared by `ggzy audit verify` (so a deleted tail is noticed).
 CREATE TABLE audit_head (
-    id        int    PRIMARY KEY CHECK (id = 1),
+    id        int    PRIMARY KEY CHECK (id BETWEEN 0 AND 15),
     last_id   bigint NOT NULL,
     last_hash text   NOT NULL,
     row_count bigint NOT NULL
 );
-INSERT INTO audit_head VALUES (1, 0, repeat('0', 64), 0);
+INSERT INTO audit_head SELECT g, 0, repeat('0', 64), 0 FROM generate_series(0, 15) g;
 
 -- +goose Down
 DROP TABLE audit_head;

@@ -34,6 +34,7 @@ CREATE TABLE projects (
     agent_id      bigint      NOT NULL REFERENCES accounts (id),
     state_funded  boolean     NOT NULL DEFAULT false,
     status        text        NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'active', 'terminated')),
+    opened_at     timestamptz, -- publication of the opening notice
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL
 );

@@ -483,7 +483,12 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 		status = ProjectTerminated
 	}
 	if status != p.Status {
-		if err := tx.Model(&Project{}).Where("id = ?", p.ID).Updates(map[string]any{"status": status, "updated_at": now}).Error; err != nil {
+		changes := map[string]any{"status": status, "updated_at": now}
+		if n.Type.IsOpening() {
+			changes["opened_at"] = now
+			p.OpenedAt = &now
+		}
+		if err := tx.Model(&Project{}).Where("id = ?", p.ID).Updates(changes).Error; err != nil {
 			return err
 		}
 		p.Status = status

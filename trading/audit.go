@@ -5,12 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Actor is who does something: an account (or the system) and where from.
@@ -27,6 +27,7 @@ var SystemActor = Actor{Username: "system", Role: "system"}
 // AuditEvent is one row of the hash-chained audit log (审计日志).
 type AuditEvent struct {
 	ID         int64     `gorm:"column:id;primaryKey"`
+	Chain      int       `gorm:"column:chain"`
 	OccurredAt time.Time `gorm:"column:occurred_at"`
 	ActorID    *int64    `gorm:"column:actor_id"`
 	Actor      string    `gorm:"column:actor"`
@@ -59,7 +60,7 @@ func (e *AuditEvent) contentHash() string {
 		actorID = strconv.FormatInt(*e.ActorID, 10)
 	}
 	fields := []string{
-		e.PrevHash, strconv.FormatInt(e.ID, 10),
+		e.PrevHash, strconv.FormatInt(e.ID, 10), strconv.Itoa(e.Chain),
 		e.OccurredAt.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano),
 		actorID, e.Actor, e.Role, e.Action, e.ObjectType, e.ObjectID, e.IP, e.Summary,
 	}
@@ -67,20 +68,34 @@ func (e *AuditEvent) contentHash() string {
 	return hex.EncodeToString(h[:])
 }
 
+// AuditChains is how many interleaved chains the log has.
+const AuditChains = 16
+
+// auditChain is the chain of an object's records: all the records of one
+// object are in one chain, and different objects spread over all of them.
+func auditChain(objectType, objectID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(objectType + "\x1f" + objectID))
+	return int(h.Sum32() % AuditChains)
+}
+
 // Audit appends a record to the audit log inside tx, the transaction of the
 // change it records, so a change and its record commit or fail together.
-// Writers queue on the chain head's row lock, which keeps the chain linear.
+// Writers of a chain queue on its head's row lock, which keeps it linear.
 func Audit(tx *gorm.DB, now time.Time, a Actor, action, objectType, objectID, summary string) error {
-	var head auditHead
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&head, 1).Error; err != nil {
+	chain := auditChain(objectType, objectID)
+	// Two statements, so the chain's lock is held briefly: lock the head
+	// and take the next id; then write the row and move the head at once.
+	var head struct {
+		LastHash string `gorm:"column:last_hash"`
+		ID       int64  `gorm:"column:next_id"`
+	}
+	if err := tx.Raw(`SELECT last_hash, nextval('audit_events_id_seq') AS next_id FROM audit_head WHERE id = ? FOR UPDATE`, chain).
+		Scan(&head).Error; err != nil {
 		return fmt.Errorf("lock audit head: %w", err)
 	}
-	var id int64
-	if err := tx.Raw("SELECT nextval('audit_events_id_seq')").Scan(&id).Error; err != nil {
-		return err
-	}
 	e := AuditEvent{
-		ID: id, OccurredAt: now.UTC().Truncate(time.Microsecond), Actor: a.Username, Role: string(a.Role),
+		ID: head.ID, Chain: chain, OccurredAt: now.UTC().Truncate(time.Microsecond), Actor: a.Username, Role: string(a.Role),
 		Action: action, ObjectType: objectType, ObjectID: objectID, IP: a.IP,
 		Summary: truncateRunes(summary, 2000), PrevHash: head.LastHash,
 	}
@@ -92,12 +107,20 @@ func Audit(tx *gorm.DB, now time.Time, a Actor, action, objectType, objectID, su
 		e.Actor = "anonymous"
 	}
 	e.Hash = e.contentHash()
-	if err := tx.Create(&e).Error; err != nil {
-		return fmt.Errorf("write audit record: %w", err)
+	// Equivalent SQL of the GORM-free statement below: INSERT the row, then
+	// UPDATE audit_head SET last_id, last_hash, row_count + 1 for the chain.
+	res := tx.Exec(`WITH row AS (
+			INSERT INTO audit_events (id, chain, occurred_at, actor_id, actor, role, action, object_type, object_id, ip, summary, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, hash)
+		UPDATE audit_head SET last_id = row.id, last_hash = row.hash, row_count = row_count + 1 FROM row WHERE audit_head.id = ?`,
+		e.ID, e.Chain, e.OccurredAt, e.ActorID, e.Actor, e.Role, e.Action, e.ObjectType, e.ObjectID, e.IP, e.Summary, e.PrevHash, e.Hash, chain)
+	if res.Error != nil {
+		return fmt.Errorf("write audit record: %w", res.Error)
 	}
-	return tx.Model(&auditHead{}).Where("id = 1").Updates(map[string]any{
-		"last_id": e.ID, "last_hash": e.Hash, "row_count": gorm.Expr("row_count + 1"),
-	}).Error
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("write audit record: chain %d has no head", chain)
+	}
+	return nil
 }
 
 // AuditProblem names the first row where the chain breaks.
@@ -110,46 +133,69 @@ func (p *AuditProblem) Error() string {
 	return fmt.Sprintf("审计日志第 %d 条记录异常：%s (audit row %d: %s)", p.ID, p.Reason, p.ID, p.Reason)
 }
 
-// VerifyAudit walks the chain in order and returns the number of rows
-// checked and the first problem: a row whose content no longer matches its
-// hash (edited), a row whose predecessor is not the previous row (deleted or
-// inserted), or a head that does not match the last row (tail deleted).
+// VerifyAudit walks every chain in order and returns the number of rows
+// checked and the first problem (lowest row id): a row whose content no
+// longer matches its hash (edited), a row whose predecessor is not the
+// previous row of its chain (deleted or inserted), or a head that does not
+// match its chain's last row (tail deleted).
 func VerifyAudit(ctx context.Context, db *gorm.DB) (int64, *AuditProblem, error) {
-	var head auditHead
-	if err := db.WithContext(ctx).First(&head, 1).Error; err != nil {
+	var heads []auditHead
+	if err := db.WithContext(ctx).Order("id").Find(&heads).Error; err != nil {
 		return 0, nil, err
 	}
-	prev := strings.Repeat("0", 64)
-	var n, lastID int64
+	type state struct {
+		prev    string
+		n, last int64
+	}
+	chains := map[int]*state{}
+	for _, h := range heads {
+		chains[h.ID] = &state{prev: strings.Repeat("0", 64)}
+	}
+	var total int64
 	var problem *AuditProblem
+	note := func(p *AuditProblem) {
+		if problem == nil || p.ID < problem.ID {
+			problem = p
+		}
+	}
 	var batch []AuditEvent
-	err := db.WithContext(ctx).Order("id").FindInBatches(&batch, 1000, func(tx *gorm.DB, _ int) error {
+	err := db.WithContext(ctx).Order("chain, id").FindInBatches(&batch, 1000, func(tx *gorm.DB, _ int) error {
 		for i := range batch {
 			e := &batch[i]
+			st := chains[e.Chain]
 			switch {
-			case e.PrevHash != prev:
-				problem = &AuditProblem{e.ID, "与前一条记录的哈希链接不符（前面的记录被删除、插入或修改）"}
+			case st == nil:
+				note(&AuditProblem{e.ID, "所属链不存在"})
+				continue
+			case st.prev == "broken":
+				continue // this chain already failed earlier
+			case e.PrevHash != st.prev:
+				note(&AuditProblem{e.ID, "与前一条记录的哈希链接不符（前面的记录被删除、插入或修改）"})
+				st.prev = "broken"
+				continue
 			case e.contentHash() != e.Hash:
-				problem = &AuditProblem{e.ID, "内容与其哈希不符（记录被修改）"}
+				note(&AuditProblem{e.ID, "内容与其哈希不符（记录被修改）"})
+				st.prev = "broken"
+				continue
 			}
-			if problem != nil {
-				return errStopWalk
-			}
-			prev, lastID = e.Hash, e.ID
-			n++
+			st.prev, st.last = e.Hash, e.ID
+			st.n++
+			total++
 		}
 		return nil
 	}).Error
-	if err != nil && err != errStopWalk {
-		return n, nil, err
+	if err != nil {
+		return total, nil, err
 	}
-	if problem == nil && (head.LastHash != prev || head.RowCount != n) {
-		problem = &AuditProblem{lastID, fmt.Sprintf("链尾与记录头不符：应有 %d 条、最后一条为 %d，实有 %d 条（末尾记录被删除）", head.RowCount, head.LastID, n)}
+	for _, h := range heads {
+		st := chains[h.ID]
+		if st.prev != "broken" && (h.LastHash != st.prev || h.RowCount != st.n) {
+			note(&AuditProblem{max(st.last, h.LastID), fmt.Sprintf("第%d条链的链尾与记录头不符：应有 %d 条、最后一条为 %d，实有 %d 条（末尾记录被删除）",
+				h.ID, h.RowCount, h.LastID, st.n)})
+		}
 	}
-	return n, problem, nil
+	return total, problem, nil
 }
-
-var errStopWalk = fmt.Errorf("stop")
 
 // AuditFilter selects audit records for the supervisors' log page.
 type AuditFilter struct {

@@ -14,7 +14,8 @@ func writeAudit(t *testing.T, s *Service, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
 		err := Transact(context.Background(), s.DB, func(tx *gorm.DB) error {
-			return Audit(tx, s.Clock.Now(), SystemActor, "test.write", "thing", fmt.Sprint(i), fmt.Sprintf("第%d条", i))
+			// One object: every row in one chain.
+			return Audit(tx, s.Clock.Now(), SystemActor, "test.write", "thing", "1", fmt.Sprintf("第%d条", i))
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -31,7 +32,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 		{"edited summary", "UPDATE audit_events SET summary = '改过' WHERE id = 3", 3},
 		{"edited time", "UPDATE audit_events SET occurred_at = occurred_at + interval '1 second' WHERE id = 2", 2},
 		{"deleted middle row", "DELETE FROM audit_events WHERE id = 3", 4},
-		{"deleted last row", "DELETE FROM audit_events WHERE id = 5", 4},
+		{"deleted last row", "DELETE FROM audit_events WHERE id = 5", 5},
 		{"rehashed edit", "UPDATE audit_events SET summary = 'x', hash = 'f' || substr(hash, 2) WHERE id = 2", 2},
 	}
 	for _, tt := range tamper {
@@ -56,6 +57,32 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 				t.Fatalf("message %q does not name the row", problem.Error())
 			}
 		})
+	}
+}
+
+// Rows of different objects spread over the chains; each chain verifies on
+// its own, and a problem in one is found among rows of all the others.
+func TestAuditChainsInterleave(t *testing.T) {
+	s, _ := newTestService(t)
+	chains := map[int]bool{}
+	for i := 0; i < 64; i++ {
+		if err := Transact(context.Background(), s.DB, func(tx *gorm.DB) error {
+			return Audit(tx, s.Clock.Now(), SystemActor, "test.spread", "thing", fmt.Sprint(i), "")
+		}); err != nil {
+			t.Fatal(err)
+		}
+		chains[auditChain("thing", fmt.Sprint(i))] = true
+	}
+	if len(chains) < 8 {
+		t.Fatalf("64 objects used only %d chains", len(chains))
+	}
+	if n, problem, err := VerifyAudit(context.Background(), s.DB); err != nil || problem != nil || n != 64 {
+		t.Fatalf("intact: %d %v %v", n, problem, err)
+	}
+	s.DB.Exec("UPDATE audit_events SET actor = 'mallory' WHERE id = 40")
+	s.DB.Exec("DELETE FROM audit_events WHERE id = 50")
+	if _, problem, _ := VerifyAudit(context.Background(), s.DB); problem == nil || problem.ID != 40 {
+		t.Fatalf("problem = %v, want row 40 first", problem)
 	}
 }
 

@@ -48,6 +48,7 @@ type Project struct {
 	Agent        Account       `gorm:"foreignKey:AgentID"`
 	StateFunded  bool          `gorm:"column:state_funded"` // 国有资金占控股或主导地位 (E13)
 	Status       ProjectStatus `gorm:"column:status"`
+	OpenedAt     *time.Time    `gorm:"column:opened_at"` // the opening notice's publication
 	CreatedAt    time.Time     `gorm:"column:created_at"`
 	UpdatedAt    time.Time     `gorm:"column:updated_at"`
 	Lots         []Lot         `gorm:"foreignKey:ProjectID"`
