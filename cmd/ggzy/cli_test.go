@@ -66,6 +66,11 @@ func TestAuditVerifyCommandFailsOnEditedRow(t *testing.T) {
 	db.QueryRow(`SELECT count(DISTINCT category), count(*) FILTER (WHERE status = 'draft') FROM projects`).Scan(&categories, &drafts)
 	db.QueryRow(`SELECT count(*) FILTER (WHERE status = 'submitted'), count(*) FILTER (WHERE status = 'published'),
 		count(*) FILTER (WHERE status = 'published' AND type = 'amendment') FROM announcements`).Scan(&submitted, &published, &amendments)
+	var released int
+	db.QueryRow(`SELECT count(*) FROM documents WHERE released_at IS NOT NULL`).Scan(&released)
+	if released < 5 {
+		t.Fatalf("demo: %d documents released with the published notices", released)
+	}
 	if categories != 4 || drafts < 2 || submitted < 1 || published < 5 || amendments < 1 {
 		t.Fatalf("demo: %d categories, %d draft projects, %d submitted, %d published, %d amendments",
 			categories, drafts, submitted, published, amendments)

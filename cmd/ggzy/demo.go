@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf16"
 
+	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -147,16 +150,27 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 			fmt.Fprintf(out, "  %-40s exists\n", dp.In.Title)
 			continue
 		}
-		svc := app.Trading
+		svc, bid := app.Trading, app.Bidding
 		historic := len(dp.Notices) > 0 && !dp.Notices[0].At.IsZero()
 		if historic {
 			clock := trading.NewManualClock(dp.Notices[0].At.Add(-time.Hour))
 			svc = trading.NewService(app.DB, clock, app.Log)
 			svc.Passwords = app.Trading.Passwords
+			bid = bidding.NewService(svc, app.Storage) // its publication hook releases the documents
 		}
 		p, err := svc.CreateProject(ctx, agent, dp.In)
 		if err != nil {
 			return fmt.Errorf("demo project %s: %w", dp.In.Title, err)
+		}
+		// The documents, uploaded before the notice that will release them.
+		if len(dp.Notices) > 0 {
+			pdf := demoPDF(dp.In.Title)
+			for _, l := range p.Lots {
+				if _, err := bid.Upload(ctx, agent, l.ID, bidding.UploadInput{Kind: bidding.DocTender, Filename: dp.In.Title + "（" + l.Name + "）文件.pdf"},
+					bytes.NewReader(pdf), int64(len(pdf))); err != nil {
+					return fmt.Errorf("demo document of %s: %w", dp.In.Title, err)
+				}
+			}
 		}
 		state := "draft"
 		for i, dn := range dp.Notices {
@@ -204,6 +218,43 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// demoPDF is a small valid PDF naming the project (ASCII text: the
+// standard fonts have no Chinese glyphs, so the title goes in the metadata).
+func demoPDF(title string) []byte {
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		"", // content stream, below
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+		fmt.Sprintf("<< /Title <FEFF%X> /Producer (ggzy demo) >>", utf16be(title)),
+	}
+	stream := "BT /F1 18 Tf 72 770 Td (ggzy demo tender document) Tj 0 -28 Td (See the notice on the portal.) Tj ET"
+	objs[3] = fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream)
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
+}
+
+func utf16be(s string) []byte {
+	var out []byte
+	for _, r := range utf16.Encode([]rune(s)) {
+		out = append(out, byte(r>>8), byte(r))
+	}
+	return out
 }
 
 // demoActors are the demo agent and supervisor.
