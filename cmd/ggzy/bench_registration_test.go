@@ -12,13 +12,8 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/url"
-	"os"
-	"os/exec"
-	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -114,36 +109,6 @@ func seedBidders(b *testing.B, db *sql.DB, n int) []string {
 	return tokens
 }
 
-// pgbenchWrites runs `pgbench -N` (simple-update, no branch contention)
-// with 64 clients on the same cluster.
-func pgbenchWrites(b *testing.B, adminURL string, seconds int) string {
-	u, _ := url.Parse(adminURL)
-	pw, _ := u.User.Password()
-	env := append(os.Environ(), "PGPASSWORD="+pw)
-	args := []string{"-h", u.Hostname(), "-p", u.Port(), "-U", u.User.Username()}
-	db, _ := sql.Open("pgx", adminURL)
-	db.Exec("DROP DATABASE IF EXISTS pgbench")
-	if _, err := db.Exec("CREATE DATABASE pgbench"); err != nil {
-		b.Fatal(err)
-	}
-	db.Close()
-	bin := "/usr/lib/postgresql/15/bin/pgbench"
-	init := exec.Command(bin, append(args, "-i", "-s", "10", "-q", "pgbench")...)
-	init.Env = env
-	if out, err := init.CombinedOutput(); err != nil {
-		b.Fatalf("pgbench -i: %v\n%s", err, out)
-	}
-	run := exec.Command(bin, append(args, "-N", "-c", "64", "-j", "2", "-T", strconv.Itoa(seconds), "pgbench")...)
-	run.Env = env
-	out, err := run.CombinedOutput()
-	if err != nil {
-		b.Fatalf("pgbench -N: %v\n%s", err, out)
-	}
-	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindStringSubmatch(string(out))
-	lat := regexp.MustCompile(`latency average = ([0-9.]+ ms)`).FindStringSubmatch(string(out))
-	return m[1] + " tps, latency average " + lat[1]
-}
-
 func BenchmarkRegistrationBurst(b *testing.B) {
 	n := envN("BENCH_BIDDERS", 2000)
 	b.StopTimer()
@@ -214,7 +179,7 @@ func BenchmarkRegistrationBurst(b *testing.B) {
 		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), failures.Load(), rows)
 	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "registrations/s")
-	b.Logf("pgbench -N -c 64 -j 2 -T 20 (scale 10), same cluster: %s", pgbenchWrites(b, adminURLOf(cfg.DatabaseURL), 20))
+	b.Logf("pgbench -N -c 64 -j 2 -T 20 (scale 10), same cluster: %s", pgbench(b, adminURLOf(cfg.DatabaseURL), "-N", 20))
 }
 
 // BenchmarkDocumentDownload compares a 100 MB document downloaded through

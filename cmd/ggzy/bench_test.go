@@ -177,8 +177,10 @@ func driveGo(b *testing.B, d time.Duration, next func(r *rand.Rand) string) load
 	return res
 }
 
-// pgbenchSelect runs `pgbench -S` with 64 clients on the same cluster.
-func pgbenchSelect(b *testing.B, adminURL string, seconds int) string {
+// pgbench runs the built-in pgbench script mode ("-S" select-only, "-N"
+// simple update) with 64 clients on the cluster of adminURL: the baseline
+// a benchmark reports beside its own figures.
+func pgbench(b *testing.B, adminURL, mode string, seconds int) string {
 	bin := "/usr/lib/postgresql/15/bin/pgbench"
 	if _, err := os.Stat(bin); err != nil {
 		if bin, err = exec.LookPath("pgbench"); err != nil {
@@ -203,11 +205,11 @@ func pgbenchSelect(b *testing.B, adminURL string, seconds int) string {
 	if out, err := init.CombinedOutput(); err != nil {
 		b.Fatalf("pgbench -i: %v\n%s", err, out)
 	}
-	run := exec.Command(bin, append(args, "-S", "-c", "64", "-j", "2", "-T", strconv.Itoa(seconds), "pgbench")...)
+	run := exec.Command(bin, append(args, mode, "-c", "64", "-j", "2", "-T", strconv.Itoa(seconds), "pgbench")...)
 	run.Env = env
 	out, err := run.CombinedOutput()
 	if err != nil {
-		b.Fatalf("pgbench -S: %v\n%s", err, out)
+		b.Fatalf("pgbench %s: %v\n%s", mode, err, out)
 	}
 	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindStringSubmatch(string(out))
 	lat := regexp.MustCompile(`latency average = ([0-9.]+ ms)`).FindStringSubmatch(string(out))
@@ -316,7 +318,7 @@ func BenchmarkPortal(b *testing.B) {
 			s.name, res.requests, res.errors, res.rps, ms(res.p50), ms(res.p99))
 		b.ReportMetric(ms(res.p99), strings.Fields(s.name)[0]+"-p99-ms")
 	}
-	b.Logf("pgbench -S -c 64 -j 2 -T %d (scale 10), same cluster: %s", secs, pgbenchSelect(b, adminURLOf(cfg.DatabaseURL), secs))
+	b.Logf("pgbench -S -c 64 -j 2 -T %d (scale 10), same cluster: %s", secs, pgbench(b, adminURLOf(cfg.DatabaseURL), "-S", secs))
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
