@@ -25,6 +25,10 @@ type Service struct {
 	Log     *slog.Logger
 	// MaxUpload bounds one uploaded file (default 500 MB).
 	MaxUpload int64
+	// OnRegister runs inside the transaction of a new or revived
+	// registration: how deposits opens its virtual account without bidding
+	// importing it. An error rolls the registration back.
+	OnRegister []func(tx *gorm.DB, reg *Registration, p *trading.Project, lot *trading.Lot, w Window) error
 }
 
 // DefaultMaxUpload is the size limit of one document.
@@ -239,6 +243,11 @@ func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in Registe
 			return nil, err
 		}
 		reg = &old
+	}
+	for _, hook := range s.OnRegister {
+		if err := hook(tx, reg, p, lot, WindowOf(p, lot, opened)); err != nil {
+			return nil, err
+		}
 	}
 	return reg, trading.Audit(tx, now, a, "registration.create", "registration", fmt.Sprint(reg.ID),
 		fmt.Sprintf("%s：项目 %s 标段%d（%s）", kind.Name(), p.Code, lot.Seq, lot.Name))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/cmd/ggzy/stack"
+	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/migrations"
 	"github.com/ggzy/ggzy/trading"
 	"github.com/ggzy/ggzy/trading/rules"
@@ -39,6 +40,10 @@ type Config struct {
 	ClockOffset  time.Duration // GGZY_CLOCK_OFFSET: run the clock shifted (demos)
 	PublicCache  time.Duration // GGZY_PUBLIC_CACHE: micro-cache of public pages for anonymous visitors (0 = off)
 	MaxUploadMB  int           // GGZY_MAX_UPLOAD_MB: size limit of one uploaded document
+	BankSecret   string        // GGZY_BANK_SECRET: HMAC-SHA256 key of the bank's notifications
+	VAPrefix     string        // GGZY_VA_PREFIX: digits before the sequence of a virtual sub-account number
+	DepositName  string        // GGZY_DEPOSIT_ACCOUNT_NAME: the deposit account's name shown to bidders
+	DepositBank  string        // GGZY_DEPOSIT_BANK: the bank of the deposit account
 	Rules        string        // GGZY_RULES: rule-book parameters, "L7.min_ratio=0.3,L2.working_days=false"
 	OCIDPrefix   string        // GGZY_OCID_PREFIX: the centre's registered OCDS prefix
 }
@@ -71,6 +76,10 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.S3UseSSL, "s3-use-ssl", envBool("S3_USE_SSL", false), "use HTTPS to reach S3 (S3_USE_SSL)")
 	fs.BoolVar(&c.SecureCookie, "secure-cookies", envBool("GGZY_SECURE_COOKIES", false), "mark cookies Secure (behind HTTPS) (GGZY_SECURE_COOKIES)")
 	fs.IntVar(&c.LoginPerMin, "login-rate", envInt("GGZY_LOGIN_RATE", 10), "login attempts per minute per client IP (GGZY_LOGIN_RATE)")
+	fs.StringVar(&c.BankSecret, "bank-secret", env("GGZY_BANK_SECRET", ""), "shared secret of the bank's signed notifications; empty refuses them all (GGZY_BANK_SECRET)")
+	fs.StringVar(&c.VAPrefix, "va-prefix", env("GGZY_VA_PREFIX", "3501001"), "6-10 digits that start every virtual sub-account number (GGZY_VA_PREFIX)")
+	fs.StringVar(&c.DepositName, "deposit-account-name", env("GGZY_DEPOSIT_ACCOUNT_NAME", "公共资源交易中心保证金专户"), "name of the deposit account (GGZY_DEPOSIT_ACCOUNT_NAME)")
+	fs.StringVar(&c.DepositBank, "deposit-bank", env("GGZY_DEPOSIT_BANK", "（请配置开户银行）"), "bank of the deposit account (GGZY_DEPOSIT_BANK)")
 	fs.IntVar(&c.MaxUploadMB, "max-upload-mb", envInt("GGZY_MAX_UPLOAD_MB", 500), "size limit of one uploaded document in MB (GGZY_MAX_UPLOAD_MB)")
 	fs.StringVar(&c.Rules, "rules", env("GGZY_RULES", ""), "rule-book parameters as name=value, comma separated; names in the rule book page (GGZY_RULES)")
 	fs.StringVar(&c.OCIDPrefix, "ocid-prefix", env("GGZY_OCID_PREFIX", "ocds-ggzy00"), "registered OCDS ocid prefix of the centre (GGZY_OCID_PREFIX)")
@@ -96,15 +105,16 @@ func envDuration(key string, def time.Duration) time.Duration {
 
 // App is the wired platform: database, object store, services.
 type App struct {
-	Cfg     Config
-	Log     *slog.Logger
-	Clock   trading.Clock
-	DB      *gorm.DB
-	SQL     *sql.DB
-	Storage *trading.Storage
-	Trading *trading.Service
-	Bidding *bidding.Service
-	emb     *stack.Embedded
+	Cfg      Config
+	Log      *slog.Logger
+	Clock    trading.Clock
+	DB       *gorm.DB
+	SQL      *sql.DB
+	Storage  *trading.Storage
+	Trading  *trading.Service
+	Bidding  *bidding.Service
+	Deposits *deposits.Service
+	emb      *stack.Embedded
 }
 
 // SetClock moves every service to another clock (tests, demos).
@@ -219,6 +229,14 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	a.Bidding = bidding.NewService(a.Trading, a.Storage)
 	if cfg.MaxUploadMB > 0 {
 		a.Bidding.MaxUpload = int64(cfg.MaxUploadMB) << 20
+	}
+	a.Deposits = deposits.NewService(a.Trading, a.Bidding, cfg.VAPrefix)
+	a.Deposits.WebhookSecret = []byte(cfg.BankSecret)
+	if cfg.DepositName != "" {
+		a.Deposits.AccountName = cfg.DepositName
+	}
+	if cfg.DepositBank != "" {
+		a.Deposits.BankName = cfg.DepositBank
 	}
 	return a, nil
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/shopspring/decimal"
 
 	"github.com/ggzy/ggzy/migrations"
 	"github.com/ggzy/ggzy/trading"
@@ -39,6 +40,8 @@ Usage:
   ggzy user add --role ROLE --username NAME [--name DISPLAY] --password-stdin
   ggzy demo                         load the deterministic demo data set (idempotent)
   ggzy audit verify                 verify the audit log's hash chain; exit 1 naming the first broken row
+  ggzy deposits import FILE         import a bank statement (CSV UTF-8/GBK or camt.053); refused whole on any bad line
+  ggzy deposits verify [--balance X]  check the deposit books; exit 1 listing what does not balance
 
 Every command takes the configuration flags (see 'ggzy serve -h'); each has an environment variable.
 `
@@ -77,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return cmdDemo(ctx, args, stdout, log)
 	case "audit":
 		return cmdAudit(ctx, args, stdout, log)
+	case "deposits":
+		return cmdDeposits(ctx, args, stdout, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -281,5 +286,65 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 		return problem
 	}
 	fmt.Fprintf(stdout, "audit log intact: %d records verified\n", n)
+	return nil
+}
+
+func cmdDeposits(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	if len(args) == 0 || (args[0] != "import" && args[0] != "verify") {
+		return usageError("usage: ggzy deposits import FILE | ggzy deposits verify [--balance YUAN]")
+	}
+	action := args[0]
+	var cfg Config
+	fs := flag.NewFlagSet("deposits "+action, flag.ContinueOnError)
+	cfg.bindFlags(fs)
+	balance := fs.String("balance", "", "the bank statement's closing balance, to compare with the books")
+	rest := args[1:]
+	var file string
+	if action == "import" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		file, rest = rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
+		return usageError(err.Error())
+	}
+	if action == "import" && file == "" {
+		if fs.NArg() != 1 {
+			return usageError("usage: ggzy deposits import FILE")
+		}
+		file = fs.Arg(0)
+	}
+	app, err := OpenApp(ctx, cfg, modeAdmin, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if action == "import" {
+		r, err := app.Deposits.ImportStatement(ctx, trading.SystemActor, func() (io.ReadCloser, error) { return os.Open(file) })
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d lines: %d new (held %d, late %d, third party %d, suspense %d), %d already booked, %d K1 alerts\n",
+			r.Lines, r.New, r.Held, r.Late, r.Third, r.Suspense, r.Repeated, r.Alerts)
+		return nil
+	}
+	var want *decimal.Decimal
+	if *balance != "" {
+		d, err := trading.ParseAmount(*balance)
+		if err != nil && !errors.Is(err, trading.ErrZeroAmount) {
+			return usageError("--balance: " + err.Error())
+		}
+		want = &d
+	}
+	rep, err := app.Deposits.Verify(ctx, want)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d inflows, %d journals; bank %s, owed %s\n", rep.Inflows, rep.Journals, rep.Bank.StringFixed(2), rep.Owed.StringFixed(2))
+	if len(rep.Problems) > 0 {
+		for _, p := range rep.Problems {
+			fmt.Fprintf(stdout, "  %s: %s\n", p.What, p.Detail)
+		}
+		return fmt.Errorf("deposit books do not balance: %d problems", len(rep.Problems))
+	}
+	fmt.Fprintln(stdout, "deposit books balance")
 	return nil
 }

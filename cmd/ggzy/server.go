@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/templates"
 	"github.com/ggzy/ggzy/trading"
 )
@@ -95,13 +96,14 @@ func NewServer(a *App) (*echo.Echo, error) {
 	web.CalendarRoutes(e)
 	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
 	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
+	(&deposits.Handler{Svc: a.Deposits, Web: web}).Routes(e, api)
 	// Unknown /api/v1 paths answer JSON 404s through the error handler.
 	api.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	return e, nil
 }
 
 // uploadPath matches the routes that stream documents.
-var uploadPath = regexp.MustCompile(`^(/agent/lots/\d+/documents|/api/v1/lots/\d+/documents|/lots/\d+/materials)$`)
+var uploadPath = regexp.MustCompile(`^(/agent/lots/\d+/documents|/api/v1/lots/\d+/documents|/lots/\d+/materials|/supervisor/deposits/import|/api/v1/deposits/statements)$`)
 
 func isUpload(c echo.Context) bool {
 	return c.Request().Method == http.MethodPost && uploadPath.MatchString(c.Request().URL.Path)

@@ -1,0 +1,294 @@
+package deposits
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
+	"github.com/ggzy/ggzy/trading"
+)
+
+// depEnv is a platform with one published engineering lot (deposit
+// 200,000.00, deadline 2026-03-23 09:30) and registration open.
+type depEnv struct {
+	t     *testing.T
+	TS    *trading.Service
+	Bid   *bidding.Service
+	Dep   *Service
+	Clock *trading.ManualClock
+	Lot   int64
+	n     int
+}
+
+func newDepEnv(t *testing.T) *depEnv {
+	t.Helper()
+	db, err := trading.OpenDB(testenv.DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	t.Cleanup(func() { sqlDB.Close() })
+	s3 := testenv.Storage(t)
+	st, _ := trading.NewStorage(trading.StorageConfig{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: s3.Bucket})
+	clock := trading.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
+	ts := trading.NewService(db, clock, nil)
+	ts.Passwords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	bid := bidding.NewService(ts, st)
+	e := &depEnv{t: t, TS: ts, Bid: bid, Dep: NewService(ts, bid, "3501001"), Clock: clock}
+	ctx := context.Background()
+	agent := e.staff(trading.RoleAgent, "daili")
+	sup := e.staff(trading.RoleSupervisor, "jiandu")
+	at := func(m time.Month, d, h, min int) string {
+		return time.Date(2026, m, d, h, min, 0, 0, trading.Shanghai).Format(time.RFC3339)
+	}
+	p, err := ts.CreateProject(ctx, agent, trading.ProjectInput{Category: "engineering", Title: "保证金测试工程", OwnerName: "福州市某局",
+		RegionCode: "350100", Lots: []trading.LotInput{{Name: "一标段", ControlPrice: "12000000.00", Deposit: "200000.00",
+			DocIssueStart: at(3, 3, 9, 0), DocIssueEnd: at(3, 10, 17, 0), BidDeadline: at(3, 23, 9, 30)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := ts.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: "tender", Title: "保证金测试工程招标公告", Body: "正文"})
+	if _, err := ts.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.ApproveAnnouncement(ctx, sup, n.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Lot = p.Lots[0].ID
+	clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
+	return e
+}
+
+func (e *depEnv) staff(role trading.Role, name string) trading.Actor {
+	acc, err := e.TS.CreateAccount(context.Background(), trading.SystemActor, trading.NewAccount{Role: role, Username: name, Password: "pass12345"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return trading.Actor{AccountID: acc.ID, Username: name, Role: role}
+}
+
+// bidder registers a new bidder for the lot and returns it with its
+// virtual account number.
+func (e *depEnv) bidder(name string) (trading.Actor, string) {
+	e.t.Helper()
+	e.n++
+	body := fmt.Sprintf("91350100MB%06dX", e.n)
+	const cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+	w := []int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		sum += strings.IndexByte(cs, body[i]) * w[i]
+	}
+	acc, err := e.TS.SignUpBidder(context.Background(), trading.SystemActor, trading.SignUp{Kind: trading.BidderEnterprise, Name: name,
+		IDNumber: body + string(cs[(31-sum%31)%31]), LegalRep: "张三", Phone: "13800138000", Email: "d@example.com",
+		Username: fmt.Sprintf("dep%d", e.n), Password: "pass12345"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	a := trading.Actor{AccountID: acc.ID, Username: acc.Username, Role: trading.RoleBidder}
+	if _, err := e.Bid.Register(context.Background(), a, e.Lot, bidding.RegisterInput{}); err != nil {
+		e.t.Fatal(err)
+	}
+	var va VirtualAccount
+	if err := e.Dep.DB.Where("bidder_id = ?", acc.ID).First(&va).Error; err != nil {
+		e.t.Fatalf("no virtual account: %v", err)
+	}
+	return a, va.Number
+}
+
+func inflow(txn, account, payer string, amount string, at time.Time) Inflow {
+	return Inflow{BankTxnID: txn, VirtualAccount: account, PayerName: payer, PayerAccount: "6222" + payer, PayerBank: "某银行",
+		Amount: decimal.RequireFromString(amount), Currency: "CNY", ValueTime: at}
+}
+
+func (e *depEnv) verifyClean() {
+	e.t.Helper()
+	rep, err := e.Dep.Verify(context.Background(), nil)
+	if err != nil || len(rep.Problems) > 0 {
+		e.t.Fatalf("books: %+v %v", rep, err)
+	}
+}
+
+func TestVirtualAccountPerRegistration(t *testing.T) {
+	e := newDepEnv(t)
+	a, number := e.bidder("福建甲建设有限公司")
+	if !e.Dep.Accounts.Valid(number) || !strings.HasPrefix(number, "3501001") {
+		t.Fatalf("number %q", number)
+	}
+	// Withdrawn and registered again: the same account, never a second one.
+	ctx := context.Background()
+	if err := e.Bid.Withdraw(ctx, a, e.Lot); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Bid.Register(ctx, a, e.Lot, bidding.RegisterInput{}); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	e.Dep.DB.Model(&VirtualAccount{}).Where("bidder_id = ?", a.AccountID).Count(&n)
+	if n != 1 {
+		t.Fatalf("%d virtual accounts", n)
+	}
+	mine, err := e.Dep.MyDeposits(ctx, a)
+	if err != nil || len(mine) != 1 || mine[0].Account.Required.StringFixed(2) != "200000.00" || mine[0].State(e.Clock.Now()) != "未缴纳" {
+		t.Fatalf("my deposits: %+v %v", mine, err)
+	}
+}
+
+// The same bank transaction delivered 50 times at once is booked once.
+func TestSameTransactionConcurrentlyBookedOnce(t *testing.T) {
+	e := newDepEnv(t)
+	_, number := e.bidder("福建乙建设有限公司")
+	in := inflow("TXN-0001", number, "福建乙建设有限公司", "200000.00", e.Clock.Now())
+	var wg sync.WaitGroup
+	news := make(chan int, 50)
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := e.Dep.Receive(context.Background(), bankActor, SourceWebhook, []Inflow{in})
+			if err != nil {
+				t.Error(err)
+			}
+			news <- r.New
+		}()
+	}
+	wg.Wait()
+	close(news)
+	total := 0
+	for n := range news {
+		total += n
+	}
+	var rows, entries int64
+	e.Dep.DB.Model(&StoredInflow{}).Count(&rows)
+	e.Dep.DB.Table("ledger_entries").Count(&entries)
+	if total != 1 || rows != 1 || entries != 2 {
+		t.Fatalf("%d booked, %d rows, %d ledger entries; want 1, 1, 2", total, rows, entries)
+	}
+	e.verifyClean()
+}
+
+func csvFile(lines ...string) func() (io.ReadCloser, error) {
+	text := "交易流水号,交易日期,交易时间,虚拟子账号,付款人名称,付款人账号,付款行,金额,币种,摘要\n" + strings.Join(lines, "\n") + "\n"
+	return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil }
+}
+
+func TestStatementImportWholeOrNothingAndIdempotent(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	_, va1 := e.bidder("福建丙建设有限公司")
+	_, va2 := e.bidder("福建丁建设有限公司")
+	sup := trading.Actor{Role: trading.RoleSupervisor, Username: "jiandu"}
+	good := csvFile(
+		"B001,2026-03-05,10:00:00,"+va1+",福建丙建设有限公司,6222001,某银行,150000.00,CNY,保证金",
+		"B002,2026-03-06,10:00:00,"+va1+",福建丙建设有限公司,6222001,某银行,50000.00,CNY,补缴",
+		"B003,2026-03-06,11:00:00,"+va2+",福建丁建设有限公司,6222002,某银行,200000.00,CNY,保证金")
+	for _, bad := range []string{"10.001", "1e3", "-5.00"} {
+		f := csvFile(
+			"C001,2026-03-05,10:00:00,"+va1+",福建丙建设有限公司,6222001,某银行,150000.00,CNY,保证金",
+			"C002,2026-03-05,10:00:00,"+va2+",福建丁建设有限公司,6222002,某银行,"+bad+",CNY,保证金")
+		_, err := e.Dep.ImportStatement(ctx, sup, f)
+		de := trading.AsError(err)
+		if de.Status != http.StatusUnprocessableEntity || !strings.Contains(de.Message, "第 3 行") {
+			t.Fatalf("amount %s: %v", bad, err)
+		}
+	}
+	var rows int64
+	e.Dep.DB.Model(&StoredInflow{}).Count(&rows)
+	if rows != 0 {
+		t.Fatalf("a refused file booked %d inflows", rows)
+	}
+	r, err := e.Dep.ImportStatement(ctx, sup, good)
+	if err != nil || r.New != 3 || r.Held != 3 {
+		t.Fatalf("import: %+v %v", r, err)
+	}
+	r, err = e.Dep.ImportStatement(ctx, sup, good)
+	if err != nil || r.New != 0 || r.Repeated != 3 {
+		t.Fatalf("import again: %+v %v", r, err)
+	}
+	// Several payments add up: 150,000 + 50,000 is the full deposit.
+	mine, _ := e.Dep.MyDeposits(ctx, trading.Actor{AccountID: 0})
+	_ = mine
+	if _, err := e.Dep.ImportStatement(ctx, trading.Actor{Role: trading.RoleAgent}, good); !errors.Is(err, trading.ErrForbidden) {
+		t.Fatalf("an agent imported: %v", err)
+	}
+	e.verifyClean()
+}
+
+func TestMatchingLateThirdPartySuspenseAndTopUp(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	a, va := e.bidder("福建戊建设有限公司")
+	deadline := time.Date(2026, 3, 23, 9, 30, 0, 0, trading.Shanghai)
+	r, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{
+		inflow("T1", va, "福建戊建设有限公司", "120000.00", e.Clock.Now()),
+		inflow("T2", va, "张某个人", "80000.00", e.Clock.Now()),                           // D2: not the bidder's own account
+		inflow("T3", "35010019999999999", "某公司", "1000.00", e.Clock.Now()),              // no such account
+		inflow("T4", va, "福建戊建设有限公司", "80000.00", deadline.Add(time.Minute)), // after the deadline
+	})
+	if err != nil || r.Held != 1 || r.Third != 1 || r.Suspense != 1 || r.Late != 1 {
+		t.Fatalf("classification: %+v %v", r, err)
+	}
+	mine, _ := e.Dep.MyDeposits(ctx, a)
+	if d := mine[0]; d.Received.StringFixed(2) != "120000.00" || d.Shortfall().StringFixed(2) != "80000.00" || d.State(e.Clock.Now()) != "缴纳不足，可补缴差额" {
+		t.Fatalf("short: %s %s %s", d.Received, d.Shortfall(), d.State(e.Clock.Now()))
+	}
+	if _, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{inflow("T5", va, "福建戊建设有限公司", "80000.00", e.Clock.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	mine, _ = e.Dep.MyDeposits(ctx, a)
+	if mine[0].State(e.Clock.Now()) != "已足额缴纳" {
+		t.Fatalf("after top-up: %s", mine[0].State(e.Clock.Now()))
+	}
+	e.verifyClean()
+}
+
+// Two bidders of one lot paying from one account raise a K1 alert.
+func TestSamePayerForTwoBiddersRaisesK1(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	_, va1 := e.bidder("福建己建设有限公司")
+	_, va2 := e.bidder("福建庚建设有限公司")
+	in1 := inflow("K-1", va1, "福建己建设有限公司", "200000.00", e.Clock.Now())
+	in2 := inflow("K-2", va2, "福建庚建设有限公司", "200000.00", e.Clock.Now())
+	in2.PayerAccount = in1.PayerAccount
+	if _, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{in1}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{in2})
+	if err != nil || r.Alerts != 1 {
+		t.Fatalf("alert: %+v %v", r, err)
+	}
+	alerts, _ := e.Dep.Alerts(ctx, trading.Actor{Role: trading.RoleSupervisor})
+	if len(alerts) != 1 || alerts[0].Kind != "K1" || !strings.Contains(alerts[0].Detail, "福建己建设有限公司") || !strings.Contains(alerts[0].Detail, "福建庚建设有限公司") {
+		t.Fatalf("alerts: %+v", alerts)
+	}
+}
+
+func TestVerifyFindsTamperedBooks(t *testing.T) {
+	e := newDepEnv(t)
+	_, va := e.bidder("福建辛建设有限公司")
+	if _, err := e.Dep.Receive(context.Background(), bankActor, SourceWebhook, []Inflow{inflow("V1", va, "福建辛建设有限公司", "200000.00", e.Clock.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	e.verifyClean()
+	balance := decimal.RequireFromString("199999.99")
+	rep, _ := e.Dep.Verify(context.Background(), &balance)
+	if len(rep.Problems) != 1 || rep.Problems[0].What != "与银行对账单余额不符" {
+		t.Fatalf("statement balance: %+v", rep.Problems)
+	}
+	e.Dep.DB.Exec("UPDATE ledger_entries SET amount = amount - 1 WHERE account = 'bank'")
+	rep, _ = e.Dep.Verify(context.Background(), nil)
+	if len(rep.Problems) < 2 {
+		t.Fatalf("tampered journal: %+v", rep.Problems)
+	}
+}

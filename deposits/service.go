@@ -1,0 +1,334 @@
+package deposits
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
+
+	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/trading"
+)
+
+// Service collects deposits (网上收退保证金): virtual accounts, inflows from
+// statements, webhooks and manual entries, matching, and the ledger.
+type Service struct {
+	DB       *gorm.DB
+	Trading  *trading.Service
+	Log      *slog.Logger
+	Accounts VirtualAccounts
+	// The centre's deposit account, shown to bidders.
+	AccountName, BankName string
+	// WebhookSecret signs the bank's notifications (HMAC-SHA256).
+	WebhookSecret []byte
+}
+
+// NewService wires deposits to registration: each new registration that
+// needs a cash deposit gets its virtual account in the same transaction.
+func NewService(ts *trading.Service, bid *bidding.Service, prefix string) *Service {
+	s := &Service{DB: ts.DB, Trading: ts, Log: ts.Log, Accounts: VirtualAccounts{Prefix: prefix},
+		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行"}
+	bid.OnRegister = append(bid.OnRegister, s.openAccount)
+	return s
+}
+
+func (s *Service) now() time.Time { return s.Trading.Clock.Now() }
+
+// VirtualAccount is a registration's own sub-account number.
+type VirtualAccount struct {
+	ID             int64           `gorm:"column:id;primaryKey" json:"id"`
+	Number         string          `gorm:"column:number" json:"number"`
+	RegistrationID int64           `gorm:"column:registration_id" json:"registration_id"`
+	LotID          int64           `gorm:"column:lot_id" json:"lot_id"`
+	BidderID       int64           `gorm:"column:bidder_id" json:"bidder_id"`
+	Required       decimal.Decimal `gorm:"column:required;type:numeric(18,2)" json:"required"`
+	Deadline       time.Time       `gorm:"column:deadline" json:"deadline"`
+	CreatedAt      time.Time       `gorm:"column:created_at" json:"created_at"`
+}
+
+func (VirtualAccount) TableName() string { return "virtual_accounts" }
+
+// InflowStatus is what became of money that arrived.
+type InflowStatus string
+
+const (
+	InflowHeld       InflowStatus = "held"        // valid deposit, held for the bidder
+	InflowLate       InflowStatus = "late"        // arrived after the deadline: not valid, to be refunded
+	InflowThirdParty InflowStatus = "third_party" // paid by someone else (D2): not valid, refunded to the payer
+	InflowSuspense   InflowStatus = "suspense"    // no such virtual account: a supervisor matches or returns it
+	InflowRefunded   InflowStatus = "refunded"
+	InflowForfeited  InflowStatus = "forfeited"
+	InflowConverted  InflowStatus = "converted"
+	InflowReturned   InflowStatus = "returned"
+)
+
+// Name is the Chinese name of the status.
+func (s InflowStatus) Name() string {
+	return map[InflowStatus]string{InflowHeld: "有效", InflowLate: "逾期到账（无效，待退）", InflowThirdParty: "非本单位账户缴纳（无效，退回付款人）",
+		InflowSuspense: "待查（无对应子账号）", InflowRefunded: "已退还", InflowForfeited: "已没收", InflowConverted: "已转为成交价款",
+		InflowReturned: "已退回付款人"}[s]
+}
+
+// StoredInflow is a row of inflows.
+type StoredInflow struct {
+	ID               int64           `gorm:"column:id;primaryKey" json:"id"`
+	BankTxnID        string          `gorm:"column:bank_txn_id" json:"bank_txn_id"`
+	Source           string          `gorm:"column:source" json:"source"`
+	ValueTime        time.Time       `gorm:"column:value_time" json:"value_time"`
+	AccountNumber    string          `gorm:"column:account_number" json:"account_number"`
+	VirtualAccountID *int64          `gorm:"column:virtual_account_id" json:"virtual_account_id,omitempty"`
+	PayerName        string          `gorm:"column:payer_name" json:"payer_name"`
+	PayerAccount     string          `gorm:"column:payer_account" json:"payer_account"`
+	PayerBank        string          `gorm:"column:payer_bank" json:"payer_bank"`
+	Amount           decimal.Decimal `gorm:"column:amount;type:numeric(18,2)" json:"amount"`
+	Currency         string          `gorm:"column:currency" json:"currency"`
+	Memo             string          `gorm:"column:memo" json:"memo"`
+	Status           InflowStatus    `gorm:"column:status" json:"status"`
+	Reason           string          `gorm:"column:reason" json:"reason"`
+	CreatedAt        time.Time       `gorm:"column:created_at" json:"created_at"`
+	CreatedBy        *int64          `gorm:"column:created_by" json:"-"`
+}
+
+func (StoredInflow) TableName() string { return "inflows" }
+
+// needsCash tells the categories whose deposits are paid in cash into a
+// virtual account. Procurement deposits are non-cash only (G5: cheque,
+// draft or guarantee), so they get none.
+func needsCash(c trading.Category) bool { return c != "procurement" }
+
+// openAccount gives a registration its virtual account (the OnRegister
+// hook). The deposit deadline is the bid deadline, or for land and
+// property the close of applications.
+func (s *Service) openAccount(tx *gorm.DB, reg *bidding.Registration, p *trading.Project, lot *trading.Lot, w bidding.Window) error {
+	if !lot.Deposit.IsPositive() || !needsCash(p.Category) {
+		return nil
+	}
+	deadline := w.Deadline
+	if reg.Kind == bidding.KindApplication && !w.Closes.IsZero() {
+		deadline = w.Closes
+	}
+	var seq int64
+	if err := tx.Raw("SELECT nextval('virtual_account_seq')").Scan(&seq).Error; err != nil {
+		return err
+	}
+	number, err := s.Accounts.Number(seq)
+	if err != nil {
+		return err
+	}
+	// A revived registration keeps the account it had.
+	return tx.Exec(`INSERT INTO virtual_accounts (number, registration_id, lot_id, bidder_id, required, deadline, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (registration_id) DO NOTHING`,
+		number, reg.ID, lot.ID, reg.BidderID, lot.Deposit, deadline, s.now()).Error
+}
+
+// Source is how an inflow reached the platform.
+type Source string
+
+const (
+	SourceStatement Source = "statement"
+	SourceWebhook   Source = "webhook"
+	SourceManual    Source = "manual"
+)
+
+// Result says what one call of Receive did.
+type Result struct {
+	Lines    int `json:"lines"`    // inflows offered
+	New      int `json:"new"`      // stored now
+	Repeated int `json:"repeated"` // already stored (same bank transaction id): nothing doubled
+	Held     int `json:"held"`
+	Late     int `json:"late"`
+	Third    int `json:"third_party"`
+	Suspense int `json:"suspense"`
+	Alerts   int `json:"k1_alerts"`
+}
+
+// receive matches a staged batch and books it, inside tx. It is the one
+// path every inflow takes: statement, webhook and manual entry alike.
+// Set-based: a million lines are one INSERT … SELECT, not a loop.
+func (s *Service) receive(tx *gorm.DB, batch int64, source Source, actor trading.Actor, now time.Time) (Result, error) {
+	var r Result
+	if err := tx.Raw("SELECT count(*) FROM inflow_staging WHERE batch_id = ?", batch).Scan(&r.Lines).Error; err != nil {
+		return r, err
+	}
+	var createdBy *int64
+	if actor.AccountID != 0 {
+		createdBy = &actor.AccountID
+	}
+	// Classification, in order: no such account → suspense; after the
+	// deadline → late; engineering deposit not from the bidder itself → third
+	// party (D2: from the bidder's own basic account); otherwise held.
+	type row struct {
+		Status string `gorm:"column:status"`
+		N      int    `gorm:"column:n"`
+	}
+	var rows []row
+	err := tx.Raw(`
+WITH ins AS (
+	INSERT INTO inflows (bank_txn_id, source, value_time, account_number, virtual_account_id, payer_name, payer_account,
+		payer_bank, amount, currency, memo, status, reason, created_at, created_by)
+	SELECT st.bank_txn_id, ?, st.value_time, st.account_number, va.id, st.payer_name, st.payer_account, st.payer_bank,
+		st.amount, 'CNY', st.memo,
+		CASE WHEN va.id IS NULL THEN 'suspense'
+		     WHEN st.value_time > va.deadline THEN 'late'
+		     WHEN p.category = 'engineering' AND st.payer_name <> b.name THEN 'third_party'
+		     ELSE 'held' END,
+		CASE WHEN va.id IS NULL THEN '收款账号不是本中心有效的虚拟子账号'
+		     WHEN st.value_time > va.deadline THEN '到账时间晚于保证金截止时间，缴纳无效，将退还'
+		     WHEN p.category = 'engineering' AND st.payer_name <> b.name THEN 'D2：付款人“' || st.payer_name || '”不是投标人“' || b.name || '”，保证金须从投标人基本账户转出，将退还付款人'
+		     ELSE '' END,
+		?, ?
+	FROM (SELECT DISTINCT ON (bank_txn_id) * FROM inflow_staging WHERE batch_id = ? ORDER BY bank_txn_id, line) st
+	LEFT JOIN virtual_accounts va ON va.number = st.account_number
+	LEFT JOIN bidders b ON b.account_id = va.bidder_id
+	LEFT JOIN lots l ON l.id = va.lot_id
+	LEFT JOIN projects p ON p.id = l.project_id
+	ON CONFLICT (bank_txn_id) DO NOTHING
+	RETURNING id, status, amount, account_number, value_time
+), journal AS (
+	INSERT INTO ledger_entries (journal_id, at, account, amount, inflow_id, memo)
+	SELECT 'inflow:' || ins.id, ins.value_time, x.account, x.amount, ins.id, x.memo
+	FROM ins CROSS JOIN LATERAL (VALUES
+		('bank', ins.amount, '银行到账'),
+		(CASE WHEN ins.status = 'suspense' THEN 'suspense' ELSE 'va:' || ins.account_number END, -ins.amount, '应付保证金')
+	) AS x(account, amount, memo)
+	RETURNING 1
+)
+SELECT status, count(*) AS n FROM ins GROUP BY status`, string(source), now, createdBy, batch).Scan(&rows).Error
+	if err != nil {
+		return r, err
+	}
+	for _, x := range rows {
+		r.New += x.N
+		switch InflowStatus(x.Status) {
+		case InflowHeld:
+			r.Held = x.N
+		case InflowLate:
+			r.Late = x.N
+		case InflowThirdParty:
+			r.Third = x.N
+		case InflowSuspense:
+			r.Suspense = x.N
+		}
+	}
+	r.Repeated = r.Lines - r.New
+	// K1: deposits of different bidders of one lot from the same account.
+	res := tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, detail, created_at)
+		SELECT 'K1', va.lot_id, i.payer_account,
+			'同一账户 ' || i.payer_account || ' 为 ' || string_agg(DISTINCT b.name, '、') || ' 缴纳保证金（K1：视为串通投标，实施条例第四十条）', ?
+		FROM inflows i JOIN virtual_accounts va ON va.id = i.virtual_account_id JOIN bidders b ON b.account_id = va.bidder_id
+		WHERE i.payer_account IN (SELECT payer_account FROM inflow_staging WHERE batch_id = ?)
+		GROUP BY va.lot_id, i.payer_account HAVING count(DISTINCT va.bidder_id) > 1
+		ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now, batch)
+	if res.Error != nil {
+		return r, res.Error
+	}
+	r.Alerts = int(res.RowsAffected)
+	if err := tx.Exec("DELETE FROM inflow_staging WHERE batch_id = ?", batch).Error; err != nil {
+		return r, err
+	}
+	if r.New > 0 {
+		return r, trading.Audit(tx, now, actor, "deposit.inflow", "inflow_batch", fmt.Sprint(batch),
+			fmt.Sprintf("%s：%d笔，新入账%d笔（有效%d，逾期%d，非本单位%d，待查%d），重复%d笔，K1预警%d条",
+				source, r.Lines, r.New, r.Held, r.Late, r.Third, r.Suspense, r.Repeated, r.Alerts))
+	}
+	return r, nil
+}
+
+// stage streams inflows into the staging table with COPY, on a connection
+// of its own (COPY cannot run inside a database/sql transaction); the
+// batch is matched afterwards in one transaction, or deleted on failure.
+func (s *Service) stage(ctx context.Context, batch int64, next func() (Inflow, error)) (int64, error) {
+	raw, err := s.DB.DB()
+	if err != nil {
+		return 0, err
+	}
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	var n int64
+	err = conn.Raw(func(dc any) error {
+		n, err = dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{"inflow_staging"},
+			[]string{"batch_id", "line", "bank_txn_id", "value_time", "account_number", "payer_name", "payer_account", "payer_bank", "amount", "memo"},
+			&inflowSource{batch: batch, next: next})
+		return err
+	})
+	return n, err
+}
+
+// inflowSource feeds COPY from a reader of inflows.
+type inflowSource struct {
+	batch int64
+	next  func() (Inflow, error)
+	cur   Inflow
+	err   error
+}
+
+func (c *inflowSource) Next() bool {
+	c.cur, c.err = c.next()
+	if errors.Is(c.err, io.EOF) {
+		c.err = nil
+		return false
+	}
+	return c.err == nil
+}
+
+func (c *inflowSource) Values() ([]any, error) {
+	in := c.cur
+	return []any{c.batch, in.Line, in.BankTxnID, in.ValueTime, in.VirtualAccount, in.PayerName, in.PayerAccount, in.PayerBank,
+		in.Amount.StringFixed(2), in.Memo}, nil
+}
+
+func (c *inflowSource) Err() error { return c.err }
+
+// Receive books inflows that arrived by webhook or manual entry: staged and
+// matched like a statement, in one transaction. The same bank transaction
+// delivered again changes nothing.
+func (s *Service) Receive(ctx context.Context, a trading.Actor, source Source, ins []Inflow) (Result, error) {
+	now := s.now()
+	var r Result
+	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		var batch int64
+		if err := tx.Raw("SELECT nextval('inflow_batch_seq')").Scan(&batch).Error; err != nil {
+			return err
+		}
+		for i, in := range ins {
+			if err := tx.Exec(`INSERT INTO inflow_staging (batch_id, line, bank_txn_id, value_time, account_number, payer_name,
+				payer_account, payer_bank, amount, memo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				batch, i+1, in.BankTxnID, in.ValueTime, in.VirtualAccount, in.PayerName, in.PayerAccount, in.PayerBank,
+				in.Amount, in.Memo).Error; err != nil {
+				return err
+			}
+		}
+		var err error
+		r, err = s.receive(tx, batch, source, a, now)
+		return err
+	})
+	return r, err
+}
+
+// VerifySignature checks the bank's HMAC-SHA256 over the raw body (hex).
+func (s *Service) VerifySignature(body []byte, signature string) bool {
+	if len(s.WebhookSecret) == 0 {
+		return false // no secret configured: nothing is accepted
+	}
+	want, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(signature), "sha256="))
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, s.WebhookSecret)
+	mac.Write(body)
+	return hmac.Equal(mac.Sum(nil), want)
+}
