@@ -231,8 +231,8 @@ func TestMatchingLateThirdPartySuspenseAndTopUp(t *testing.T) {
 	deadline := time.Date(2026, 3, 23, 9, 30, 0, 0, trading.Shanghai)
 	r, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{
 		inflow("T1", va, "福建戊建设有限公司", "120000.00", e.Clock.Now()),
-		inflow("T2", va, "张某个人", "80000.00", e.Clock.Now()),                           // D2: not the bidder's own account
-		inflow("T3", "35010019999999999", "某公司", "1000.00", e.Clock.Now()),              // no such account
+		inflow("T2", va, "张某个人", "80000.00", e.Clock.Now()),                  // D2: not the bidder's own account
+		inflow("T3", "35010019999999999", "某公司", "1000.00", e.Clock.Now()),   // no such account
 		inflow("T4", va, "福建戊建设有限公司", "80000.00", deadline.Add(time.Minute)), // after the deadline
 	})
 	if err != nil || r.Held != 1 || r.Third != 1 || r.Suspense != 1 || r.Late != 1 {
