@@ -601,3 +601,29 @@ func TestUploadHTTPMultipartAndDownloadHeaders(t *testing.T) {
 		t.Fatalf("%d documents", n)
 	}
 }
+
+// A draft project with uploaded documents can still be edited; its lots
+// keep their ids, and a lot with documents cannot be removed.
+func TestEditDraftProjectWithDocuments(t *testing.T) {
+	e := newBidEnv(t)
+	ctx := context.Background()
+	p := e.project("engineering", false)
+	pdf := append([]byte("%PDF-1.7\n"), make([]byte, 1000)...)
+	if _, err := e.Svc.Upload(ctx, e.Agent, p.Lots[0].ID, UploadInput{Kind: DocTender, Filename: "招标文件.pdf"}, bytes.NewReader(pdf), int64(len(pdf))); err != nil {
+		t.Fatal(err)
+	}
+	in := trading.ProjectInput{Category: "engineering", Title: "测试工程建设招标项目（修改）", OwnerName: "福州市某局", RegionCode: "350100",
+		Lots: []trading.LotInput{lotInput("engineering"), lotInput("engineering")}}
+	in.Lots[1].Name = "二标段"
+	got, err := e.TS.UpdateProject(ctx, e.Agent, p.Code, in)
+	if err != nil || len(got.Lots) != 2 || got.Lots[0].ID != p.Lots[0].ID {
+		t.Fatalf("edit: %v %+v", err, got)
+	}
+	if _, err := e.Svc.Upload(ctx, e.Agent, got.Lots[1].ID, UploadInput{Kind: DocDrawing, Filename: "图纸.pdf"}, bytes.NewReader(pdf), int64(len(pdf))); err != nil {
+		t.Fatal(err)
+	}
+	in.Lots = in.Lots[:1] // the second lot, which has a drawing, would go
+	if _, err := e.TS.UpdateProject(ctx, e.Agent, p.Code, in); trading.AsError(err).Status != 409 {
+		t.Fatalf("removing the lot with documents: %v", err)
+	}
+}

@@ -378,7 +378,9 @@ func (s *Service) Registrants(ctx context.Context, a trading.Actor, lotID int64)
 		if err != nil {
 			return err
 		}
-		if a.Role == trading.RoleSupervisor && beforeDeadline {
+		// Every look at registrants before the deadline is audited: the
+		// supervisors', and the agent's at the applications it reviews.
+		if beforeDeadline {
 			return trading.Audit(tx, now, a, "registration.view", "lot", fmt.Sprint(lotID),
 				fmt.Sprintf("截止前查看项目 %s 标段%d 报名名单（%d家）", p.Code, lot.Seq, len(out)))
 		}
@@ -430,8 +432,10 @@ func (s *Service) MyRegistrations(ctx context.Context, a trading.Actor) ([]MyReg
 		}
 		opened := openedAt(p)
 		m := MyRegistration{Registration: r, Project: p, Lot: *lot, Window: WindowOf(p, lot, opened)}
-		db.Model(&Document{}).Where("lot_id = ? AND released_at IS NOT NULL AND kind <> ?", r.LotID, DocMaterial).
-			Select("coalesce(max(version), 0)").Scan(&m.LatestVersion)
+		if err := db.Model(&Document{}).Where("lot_id = ? AND released_at IS NOT NULL AND kind <> ?", r.LotID, DocMaterial).
+			Select("coalesce(max(version), 0)").Scan(&m.LatestVersion).Error; err != nil {
+			return nil, err
+		}
 		if err := db.Table("downloads d").Select("doc.filename, doc.version, d.at").
 			Joins("JOIN documents doc ON doc.id = d.document_id").
 			Where("doc.lot_id = ? AND d.account_id = ?", r.LotID, a.AccountID).Order("d.at DESC").Limit(20).

@@ -37,6 +37,9 @@ type Service struct {
 // NewService wires deposits to registration: each new registration that
 // needs a cash deposit gets its virtual account in the same transaction.
 func NewService(ts *trading.Service, bid *bidding.Service, prefix string) *Service {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
 	s := &Service{DB: ts.DB, Trading: ts, Log: ts.Log, Accounts: VirtualAccounts{Prefix: prefix},
 		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行"}
 	bid.OnRegister = append(bid.OnRegister, s.openAccount)
@@ -44,6 +47,9 @@ func NewService(ts *trading.Service, bid *bidding.Service, prefix string) *Servi
 }
 
 func (s *Service) now() time.Time { return s.Trading.Clock.Now() }
+
+// DefaultPrefix starts virtual account numbers when none is configured.
+const DefaultPrefix = "3501001"
 
 // VirtualAccount is a registration's own sub-account number.
 type VirtualAccount struct {

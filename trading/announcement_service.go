@@ -456,6 +456,16 @@ func (s *Service) RejectAnnouncement(ctx context.Context, a Actor, id int64, rea
 // moment, an amendment's changes reach the lots, the project's status
 // follows, and published_seq is taken under a lock held until commit.
 func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announcement, p *Project, now time.Time) error {
+	// The project may have moved on since the notice was drafted (another
+	// opening notice, a termination): check again under the project's lock.
+	var fresh Project
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "status", "opened_at").First(&fresh, p.ID).Error; err != nil {
+		return err
+	}
+	p.Status, p.OpenedAt = fresh.Status, fresh.OpenedAt
+	if err := s.checkTypeAllowed(tx, p, &AnnouncementInput{Type: n.Type, AmendsID: derefID(n.AmendsID)}); err != nil {
+		return err
+	}
 	if vs, err := s.checkRules(ctx, p, n, now); err != nil {
 		return err
 	} else if len(vs) > 0 {
@@ -492,6 +502,14 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 			return err
 		}
 		p.Status = status
+	}
+	if n.Type == NoticeTermination {
+		// Nothing else of a terminated project may still go out.
+		if err := tx.Model(&Announcement{}).Where("project_id = ? AND id <> ? AND status IN ?", p.ID, n.ID,
+			[]AnnouncementStatus{NoticeSubmitted, NoticeScheduled}).
+			Updates(map[string]any{"status": NoticeRejected, "reject_reason": "项目已终止", "publish_at": nil, "updated_at": now}).Error; err != nil {
+			return err
+		}
 	}
 	if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", publishLockKey).Error; err != nil {
 		return err
@@ -538,7 +556,7 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 			}
 			err = s.publish(ctx, tx.SavePoint("publish"), SystemActor, &n, p, now)
 			var de *Error
-			if errors.As(err, &de) && de.Violations != nil {
+			if errors.As(err, &de) && de.Status < 500 {
 				if err := tx.RollbackTo("publish").Error; err != nil {
 					return err
 				}

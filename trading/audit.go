@@ -246,3 +246,22 @@ func truncateRunes(s string, n int) string {
 	}
 	return string(r[:n]) + "…"
 }
+
+// BrowseAudit is a supervisor reading the log. The log shows who
+// registered for what, so each look is itself recorded (K4/K5: every
+// supervisor look at registrants is audited).
+func (s *Service) BrowseAudit(ctx context.Context, a Actor, f AuditFilter) ([]AuditEvent, error) {
+	if a.Role != RoleSupervisor {
+		return nil, Forbidden("只有交易中心监督可以查看审计日志")
+	}
+	var out []AuditEvent
+	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		var err error
+		if out, err = ListAudit(ctx, tx, f); err != nil {
+			return err
+		}
+		return Audit(tx, s.Clock.Now(), a, "audit.view", "audit", "log",
+			fmt.Sprintf("查看审计日志：操作=%q 对象=%q/%q 操作人=%q，%d条", f.Action, f.ObjectType, f.ObjectID, f.Actor, len(out)))
+	})
+	return out, err
+}

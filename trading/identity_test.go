@@ -59,3 +59,21 @@ func FuzzCheckCreditCode(f *testing.F) {
 		}
 	})
 }
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/agent/projects":      "/agent/projects",
+		"/notices?q=a":         "/notices?q=a",
+		"":                     "/account",
+		"//evil.example/":      "/account",
+		"/\t/evil.example":     "/account",
+		"/\\evil.example":      "/account",
+		"https://evil.example": "/account",
+		"javascript:alert(1)":  "/account",
+		"/a b":                 "/account",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

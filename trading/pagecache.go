@@ -22,6 +22,7 @@ type PageCache struct {
 	MaxEntries int
 
 	mu       sync.Mutex
+	bytes    int // bodies held, bounded by maxCacheBytes
 	entries  map[string]*cachedPage
 	inflight map[string]*flight // misses being rendered, so a burst renders once
 }
@@ -40,6 +41,10 @@ type cachedPage struct {
 
 // maxCachedBody keeps one entry small; bigger answers are not cached.
 const maxCachedBody = 512 << 10
+
+// maxCacheBytes bounds the whole cache: past it, expired entries go, and
+// if that is not enough, all of them.
+const maxCacheBytes = 64 << 20
 
 // NewPageCache returns a cache; a zero TTL turns it off.
 func NewPageCache(ttl time.Duration) *PageCache {
@@ -68,7 +73,9 @@ func (pc *PageCache) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if !cacheable(c) {
 			return next(c)
 		}
-		key := c.Request().URL.RequestURI()
+		// The host is in the key: feeds and OCDS write absolute links from
+		// it, so one visitor's Host header must not become everyone's.
+		key := c.Request().Host + " " + c.Request().URL.RequestURI()
 		now := time.Now()
 		pc.mu.Lock()
 		if e := pc.entries[key]; e != nil && now.Before(e.until) {
@@ -94,10 +101,14 @@ func (pc *PageCache) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			pc.mu.Lock()
 			delete(pc.inflight, key)
 			if f.entry != nil {
-				if len(pc.entries) >= pc.MaxEntries {
-					pc.entries = map[string]*cachedPage{} // crude, bounded
+				if len(pc.entries) >= pc.MaxEntries || pc.bytes+len(f.entry.body) > maxCacheBytes {
+					pc.sweep(now)
+				}
+				if old := pc.entries[key]; old != nil {
+					pc.bytes -= len(old.body)
 				}
 				pc.entries[key] = f.entry
+				pc.bytes += len(f.entry.body)
 			}
 			pc.mu.Unlock()
 			close(f.done)
@@ -110,6 +121,19 @@ func (pc *PageCache) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			f.entry = &cachedPage{ctype: c.Response().Header().Get(echo.HeaderContentType), body: rec.buf.Bytes(), until: now.Add(pc.TTL)}
 		}
 		return err
+	}
+}
+
+// sweep drops expired entries, and everything if that is not enough.
+func (pc *PageCache) sweep(now time.Time) {
+	for k, e := range pc.entries {
+		if !now.Before(e.until) {
+			pc.bytes -= len(e.body)
+			delete(pc.entries, k)
+		}
+	}
+	if len(pc.entries) >= pc.MaxEntries/2 || pc.bytes > maxCacheBytes/2 {
+		pc.entries, pc.bytes = map[string]*cachedPage{}, 0
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -306,12 +307,30 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in Pr
 		if err := tx.Omit(clause.Associations).Save(&p).Error; err != nil {
 			return err
 		}
-		// A draft's lots are replaced whole: nothing refers to them yet.
-		if err := tx.Where("project_id = ?", p.ID).Delete(&Lot{}).Error; err != nil {
+		// Lots are updated in place by position (documents may already
+		// refer to them), added, or removed if nothing refers to them.
+		var old []Lot
+		if err := tx.Where("project_id = ?", p.ID).Order("seq").Find(&old).Error; err != nil {
 			return err
 		}
-		if err := tx.Create(&lots).Error; err != nil {
-			return err
+		for i := range lots {
+			if i < len(old) {
+				lots[i].ID = old[i].ID
+				if err := tx.Save(&lots[i]).Error; err != nil {
+					return err
+				}
+			} else if err := tx.Create(&lots[i]).Error; err != nil {
+				return err
+			}
+		}
+		for _, l := range old[min(len(old), len(lots)):] {
+			if err := tx.Delete(&Lot{}, l.ID).Error; err != nil {
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "23503" {
+					return Conflict(fmt.Sprintf("lots[%d]", l.Seq-1), "标段%d（%s）已上传文件，不能删除", l.Seq, l.Name)
+				}
+				return err
+			}
 		}
 		p.Lots, p.Region = lots, region
 		return Audit(tx, now, a, "project.update", "project", p.Code, fmt.Sprintf("修改项目“%s”，%d个标段", p.Title, len(lots)))

@@ -545,3 +545,49 @@ func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
 		t.Fatalf("stored: %s %q", stored.Status, stored.RejectReason)
 	}
 }
+
+// A notice queued before a termination cannot bring the project back.
+func TestTerminationStopsQueuedNotices(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	agent := mustAccount(t, s, RoleAgent, "daili")
+	sup := mustAccount(t, s, RoleSupervisor, "jiandu")
+	p, err := s.CreateProject(ctx, agent, projectInput("engineering"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := AnnouncementInput{Type: NoticeTender, Title: "某工程招标公告", Body: "正文"}
+	a1, _ := s.DraftAnnouncement(ctx, agent, p.Code, in)
+	a2, _ := s.DraftAnnouncement(ctx, agent, p.Code, in) // a second opening notice, drafted while still a draft
+	for _, n := range []*Announcement{a1, a2} {
+		if _, err := s.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.ApproveAnnouncement(ctx, sup, a1.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApproveAnnouncement(ctx, sup, a2.ID, nil); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a second tender notice was published: %v", err)
+	}
+	amend, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: NoticeAmendment, Title: "某工程澄清公告", Body: "澄清", AmendsID: a1.ID})
+	term, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: NoticeTermination, Title: "某工程终止公告", Body: "终止"})
+	for _, n := range []*Announcement{amend, term} {
+		if _, err := s.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.ApproveAnnouncement(ctx, sup, term.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	var queued Announcement
+	s.DB.First(&queued, amend.ID)
+	if queued.Status != NoticeRejected || queued.RejectReason != "项目已终止" {
+		t.Fatalf("queued amendment: %s %q", queued.Status, queued.RejectReason)
+	}
+	var proj Project
+	s.DB.First(&proj, p.ID)
+	if proj.Status != ProjectTerminated {
+		t.Fatalf("project %s", proj.Status)
+	}
+}

@@ -40,6 +40,7 @@ type Config struct {
 	ClockOffset  time.Duration // GGZY_CLOCK_OFFSET: run the clock shifted (demos)
 	PublicCache  time.Duration // GGZY_PUBLIC_CACHE: micro-cache of public pages for anonymous visitors (0 = off)
 	MaxUploadMB  int           // GGZY_MAX_UPLOAD_MB: size limit of one uploaded document
+	TrustProxies string        // GGZY_TRUSTED_PROXIES: CIDRs of load balancers whose X-Forwarded-For is believed
 	BankSecret   string        // GGZY_BANK_SECRET: HMAC-SHA256 key of the bank's notifications
 	VAPrefix     string        // GGZY_VA_PREFIX: digits before the sequence of a virtual sub-account number
 	DepositName  string        // GGZY_DEPOSIT_ACCOUNT_NAME: the deposit account's name shown to bidders
@@ -77,9 +78,10 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.SecureCookie, "secure-cookies", envBool("GGZY_SECURE_COOKIES", false), "mark cookies Secure (behind HTTPS) (GGZY_SECURE_COOKIES)")
 	fs.IntVar(&c.LoginPerMin, "login-rate", envInt("GGZY_LOGIN_RATE", 10), "login attempts per minute per client IP (GGZY_LOGIN_RATE)")
 	fs.StringVar(&c.BankSecret, "bank-secret", env("GGZY_BANK_SECRET", ""), "shared secret of the bank's signed notifications; empty refuses them all (GGZY_BANK_SECRET)")
-	fs.StringVar(&c.VAPrefix, "va-prefix", env("GGZY_VA_PREFIX", "3501001"), "6-10 digits that start every virtual sub-account number (GGZY_VA_PREFIX)")
+	fs.StringVar(&c.VAPrefix, "va-prefix", env("GGZY_VA_PREFIX", deposits.DefaultPrefix), "6-10 digits that start every virtual sub-account number (GGZY_VA_PREFIX)")
 	fs.StringVar(&c.DepositName, "deposit-account-name", env("GGZY_DEPOSIT_ACCOUNT_NAME", "公共资源交易中心保证金专户"), "name of the deposit account (GGZY_DEPOSIT_ACCOUNT_NAME)")
 	fs.StringVar(&c.DepositBank, "deposit-bank", env("GGZY_DEPOSIT_BANK", "（请配置开户银行）"), "bank of the deposit account (GGZY_DEPOSIT_BANK)")
+	fs.StringVar(&c.TrustProxies, "trusted-proxies", env("GGZY_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the load balancers in front; their X-Forwarded-For names the client (GGZY_TRUSTED_PROXIES)")
 	fs.IntVar(&c.MaxUploadMB, "max-upload-mb", envInt("GGZY_MAX_UPLOAD_MB", 500), "size limit of one uploaded document in MB (GGZY_MAX_UPLOAD_MB)")
 	fs.StringVar(&c.Rules, "rules", env("GGZY_RULES", ""), "rule-book parameters as name=value, comma separated; names in the rule book page (GGZY_RULES)")
 	fs.StringVar(&c.OCIDPrefix, "ocid-prefix", env("GGZY_OCID_PREFIX", "ocds-ggzy00"), "registered OCDS ocid prefix of the centre (GGZY_OCID_PREFIX)")
@@ -231,6 +233,10 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 		a.Bidding.MaxUpload = int64(cfg.MaxUploadMB) << 20
 	}
 	a.Deposits = deposits.NewService(a.Trading, a.Bidding, cfg.VAPrefix)
+	if _, err := a.Deposits.Accounts.Number(1); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("GGZY_VA_PREFIX: %w", err)
+	}
 	a.Deposits.WebhookSecret = []byte(cfg.BankSecret)
 	if cfg.DepositName != "" {
 		a.Deposits.AccountName = cfg.DepositName

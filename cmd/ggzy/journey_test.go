@@ -40,7 +40,7 @@ func newChrome(t *testing.T) context.Context {
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 300*time.Second)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	return ctx
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,13 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+// quietLog discards the servers' logs; GGZY_TEST_LOG=1 shows them.
+var quietLog = func() *slog.Logger {
+	if os.Getenv("GGZY_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}()
 
 // testConfig points the platform at this test's own database and bucket.
 func testConfig(t testing.TB) Config {

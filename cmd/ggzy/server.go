@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	_ "embed"
+	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -33,6 +35,21 @@ func NewServer(a *App) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = web.ErrorHandler
+	// The client's address is the connection's, unless it comes through a
+	// configured load balancer: a forged X-Forwarded-For must not dodge the
+	// login limit or write a false IP into the audit log.
+	e.IPExtractor = echo.ExtractIPDirect()
+	if a.Cfg.TrustProxies != "" {
+		var opts []echo.TrustOption
+		for _, cidr := range strings.Split(a.Cfg.TrustProxies, ",") {
+			_, n, err := net.ParseCIDR(strings.TrimSpace(cidr))
+			if err != nil {
+				return nil, fmt.Errorf("GGZY_TRUSTED_PROXIES: %w", err)
+			}
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	isAPI := func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
 	isMachine := func(c echo.Context) bool {
 		p := c.Request().URL.Path
@@ -51,17 +68,40 @@ func NewServer(a *App) (*echo.Echo, error) {
 	// Requests are small, but for document uploads, which stream and
 	// enforce their own limit (bidding.Service.MaxUpload).
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "2M", Skipper: isUpload}))
-	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
-		Skipper: isMachine,
-		// The header first: an upload that sends it is never parsed as a
-		// form (which would buffer the file) to find the token.
-		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+	// Uploads stream and enforce their own limit; still, nothing may read
+	// more than the largest allowed file from them, whatever reads first.
+	uploadCap := max(int64(a.Cfg.MaxUploadMB)<<20, 512<<20) + 1<<20
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if isUpload(c) {
+				if c.Request().ContentLength > uploadCap {
+					return &trading.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "file",
+						Message: fmt.Sprintf("上传内容超过 %d MB", uploadCap>>20)}
+				}
+				c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, uploadCap)
+			}
+			return next(c)
+		}
+	})
+	csrf := middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
 		CookieName:     "ggzy_csrf",
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
 		CookieSecure:   a.Cfg.SecureCookie,
 		CookieSameSite: http.SameSiteLaxMode,
-	}))
+	}
+	forms := csrf
+	forms.Skipper = func(c echo.Context) bool { return isMachine(c) || isUpload(c) }
+	e.Use(middleware.CSRFWithConfig(forms))
+	// An upload never has its body parsed as a form to find the token
+	// (that would spool the file to disk before any check): the token comes
+	// in the X-CSRF-Token header, or the browser's Sec-Fetch-Site proves the
+	// request same-origin.
+	uploads := csrf
+	uploads.TokenLookup = "header:X-CSRF-Token"
+	uploads.Skipper = func(c echo.Context) bool { return !isUpload(c) || isAPI(c) }
+	e.Use(middleware.CSRFWithConfig(uploads))
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		withSession := web.LoadSession(next)
 		return func(c echo.Context) error {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ggzy/ggzy/trading"
@@ -246,11 +249,20 @@ func TestRoleGates(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "已创建交易中心监督账号 jiandu") {
 		t.Fatalf("create supervisor: %d", code)
 	}
-	code, body = admin.get("/supervisor/audit?action=account.create")
+	// The audit log names registrants: supervisors only, and each look is logged.
+	if code, _ := admin.get("/supervisor/audit"); code != 403 {
+		t.Fatalf("admin on the audit log: %d", code)
+	}
+	sup := newBrowser(t, srv.URL)
+	sup.post("/login", "/login", url.Values{"username": {"jiandu"}, "password": {"abcd1234"}})
+	code, body = sup.get("/supervisor/audit?action=account.create")
 	if code != 200 || !strings.Contains(body, "创建交易中心监督账号 jiandu") {
 		t.Fatalf("audit page: %d", code)
 	}
-	if code, _ := admin.get("/supervisor/audit?from=yesterday"); code != 400 {
+	if code, body = sup.get("/supervisor/audit?action=audit.view"); code != 200 || !strings.Contains(body, "查看审计日志") {
+		t.Fatalf("the supervisor's look is not in the log: %d", code)
+	}
+	if code, _ := sup.get("/supervisor/audit?from=yesterday"); code != 400 {
 		t.Fatalf("bad date filter: %d", code)
 	}
 	// An anonymous visitor is sent to the login page.
@@ -338,4 +350,70 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	if len(registered) < 5 {
 		t.Fatalf("only %d API routes seen", len(registered))
 	}
+}
+
+// A forged X-Forwarded-For does not give every attempt a new address.
+func TestLoginRateLimitIgnoresForwardedFor(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.LoginPerMin = 3
+	_, srv := newTestServer(t, cfg)
+	last := 0
+	for i := 0; i < 6; i++ {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/auth/login", strings.NewReader(`{"username":"x","password":"y"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.0.0.%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		last = resp.StatusCode
+	}
+	if last != 429 {
+		t.Fatalf("last attempt: %d, want 429", last)
+	}
+}
+
+// An upload without the CSRF header is refused before its body is read
+// as a form: a form parse would read (and spool to disk) all 48 MB before
+// answering, so the answer must come while most of it is still unsent.
+func TestUploadWithoutTokenIsNotSpooled(t *testing.T) {
+	_, srv := newTestServer(t, testConfig(t))
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	var sent atomic.Int64
+	go func() {
+		part, _ := mw.CreateFormFile("file", "big.pdf")
+		for i := 0; i < 48; i++ {
+			n, err := part.Write(make([]byte, 1<<20))
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+		mw.Close()
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", srv.URL+"/agent/lots/1/documents", pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	atAnswer := sent.Load()
+	pr.CloseWithError(io.ErrClosedPipe)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 && resp.StatusCode != 403 {
+		t.Fatalf("upload without a token: %d", resp.StatusCode)
+	}
+	if atAnswer >= 32<<20 {
+		t.Fatalf("%d MB were read before the refusal: the body was parsed", atAnswer>>20)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

@@ -278,6 +278,7 @@ func (c *checker) periods() {
 	case Land:
 		c.minDays("L1", "listing_start", l.NoticeAt, l.ListingStart, p.L1MinDays)
 		c.minDays("L1", "auction_at", l.NoticeAt, l.AuctionAt, p.L1MinDays)
+		c.minDays("L1", "bid_deadline", l.NoticeAt, l.BidDeadline, p.L1MinDays) // transfer by tender (招标出让)
 		if p.L2WorkingDays {
 			c.minWorkingDays("L2", "listing_end", l.ListingStart, l.ListingEnd, p.L2MinDays)
 		} else {
