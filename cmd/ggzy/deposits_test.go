@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/deposits"
+	"github.com/ggzy/ggzy/trading"
+)
+
+// depositLot publishes an engineering lot with a deposit and registers a
+// bidder; it returns the bidder's virtual account number.
+func depositLot(t *testing.T, app *App) (string, trading.Actor) {
+	t.Helper()
+	ctx := context.Background()
+	mustCreate(t, app, trading.RoleAgent, "daili", "daili2026")
+	mustCreate(t, app, trading.RoleSupervisor, "jiandu", "jiandu2026")
+	agent, sup := actorOf(t, app, "daili"), actorOf(t, app, "jiandu")
+	p, err := app.Trading.CreateProject(ctx, agent, trading.ProjectInput{Category: "engineering", Title: "保证金接口测试工程",
+		OwnerName: "福州市某局", RegionCode: "350100", Lots: []trading.LotInput{{Name: "一标段", ControlPrice: "12000000.00", Deposit: "200000.00",
+			DocIssueStart: testNow.Add(24 * time.Hour).Format(time.RFC3339), DocIssueEnd: testNow.AddDate(0, 0, 8).Format(time.RFC3339),
+			BidDeadline: testNow.AddDate(0, 0, 22).Format(time.RFC3339)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishNotice(t, app, agent, sup, p.Code, "tender", "保证金接口测试工程招标公告")
+	app.Clock.(*trading.ManualClock).Advance(48 * time.Hour)
+	acc, err := app.Trading.SignUpBidder(ctx, trading.SystemActor, trading.SignUp{Kind: trading.BidderEnterprise, Name: "福建接口建设有限公司",
+		IDNumber: "91350100M000100Y43", LegalRep: "张三", Phone: "13800138000", Email: "x@example.com", Username: "jiekou", Password: "jiekou2026"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := trading.Actor{AccountID: acc.ID, Username: "jiekou", Role: trading.RoleBidder}
+	if _, err := app.Bidding.Register(ctx, b, p.Lots[0].ID, bidding.RegisterInput{}); err != nil {
+		t.Fatal(err)
+	}
+	var va deposits.VirtualAccount
+	if err := app.DB.Where("bidder_id = ?", acc.ID).First(&va).Error; err != nil {
+		t.Fatal(err)
+	}
+	return va.Number, b
+}
+
+func sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func TestBankWebhookSignedAndIdempotent(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.BankSecret = "bank-shared-secret"
+	app, srv := newTestServer(t, cfg)
+	number, _ := depositLot(t, app)
+	body, _ := json.Marshal(map[string]string{"txn_id": "WH-0001", "value_time": testNow.Add(72 * time.Hour).Format(time.RFC3339),
+		"virtual_account": number, "payer_name": "福建接口建设有限公司", "payer_account": "6222000011112222", "payer_bank": "某银行",
+		"amount": "200000.00", "currency": "CNY"})
+	post := func(sig string, b []byte) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/bank/notifications", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		if sig != "" {
+			req.Header.Set("X-Bank-Signature", sig)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	count := func() int64 {
+		var n int64
+		app.DB.Model(&deposits.StoredInflow{}).Count(&n)
+		return n
+	}
+	if code, _ := post("", body); code != 401 || count() != 0 {
+		t.Fatalf("no signature: %d, %d stored", code, count())
+	}
+	if code, _ := post(sign("wrong", body), body); code != 401 || count() != 0 {
+		t.Fatalf("bad signature: %d, %d stored", code, count())
+	}
+	for i := 0; i < 3; i++ {
+		code, out := post(sign(cfg.BankSecret, body), body)
+		if code != 200 || out["new"] != (i == 0) {
+			t.Fatalf("delivery %d: %d %v", i, code, out)
+		}
+	}
+	if count() != 1 {
+		t.Fatalf("%d inflows after three deliveries", count())
+	}
+	for _, amount := range []string{"1e3", "10.001", "-1.00"} {
+		b := bytes.Replace(body, []byte(`"200000.00"`), []byte(`"`+amount+`"`), 1)
+		b = bytes.Replace(b, []byte("WH-0001"), []byte("WH-"+amount), 1)
+		code, out := post(sign(cfg.BankSecret, b), b)
+		if code != 400 || !strings.Contains(fmt.Sprint(out), "amount") {
+			t.Fatalf("amount %s: %d %v", amount, code, out)
+		}
+	}
+	if count() != 1 {
+		t.Fatal("a refused amount was stored")
+	}
+}
+
+func TestDepositsImportAndVerifyCommands(t *testing.T) {
+	cfg := testConfig(t)
+	app, _ := newTestServer(t, cfg)
+	number, _ := depositLot(t, app)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.csv")
+	os.WriteFile(good, []byte("交易流水号,交易日期,交易时间,虚拟子账号,付款人名称,付款人账号,付款行,金额,币种,摘要\n"+
+		"F001,2026-03-05,10:00:00,"+number+",福建接口建设有限公司,6222001,某银行,200000.00,CNY,保证金\n"), 0o644)
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("交易流水号,交易日期,交易时间,虚拟子账号,付款人名称,付款人账号,付款行,金额,币种,摘要\n"+
+		"F002,2026-03-05,10:00:00,"+number+",福建接口建设有限公司,6222001,某银行,100.00,CNY,保证金\n"+
+		"F003,2026-03-05,10:00:00,"+number+",福建接口建设有限公司,6222001,某银行,10.001,CNY,保证金\n"), 0o644)
+	flags := flagsOf(cfg)
+	if _, err := runCmd(t, "", append([]string{"deposits", "import", bad}, flags...)...); err == nil || !strings.Contains(err.Error(), "第 3 行") {
+		t.Fatalf("bad file: %v", err)
+	}
+	for i, want := range []string{"1 new", "0 new"} {
+		out, err := runCmd(t, "", append([]string{"deposits", "import", good}, flags...)...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("import %d: %v %s", i, err, out)
+		}
+	}
+	if out, err := runCmd(t, "", append([]string{"deposits", "verify", "--balance", "200000.00"}, flags...)...); err != nil || !strings.Contains(out, "balance") {
+		t.Fatalf("verify: %v %s", err, out)
+	}
+	if _, err := runCmd(t, "", append([]string{"deposits", "verify", "--balance", "1.00"}, flags...)...); err == nil {
+		t.Fatal("verify accepted a wrong statement balance")
+	}
+}
