@@ -29,6 +29,8 @@ type Service struct {
 	// registration: how deposits opens its virtual account without bidding
 	// importing it. An error rolls the registration back.
 	OnRegister []func(tx *gorm.DB, reg *Registration, p *trading.Project, lot *trading.Lot, w Window) error
+	// OnWithdraw runs inside the transaction of a withdrawal (D6 refunds).
+	OnWithdraw []func(tx *gorm.DB, reg *Registration, p *trading.Project, lot *trading.Lot) error
 }
 
 // DefaultMaxUpload is the size limit of one document.
@@ -277,6 +279,11 @@ func (s *Service) Withdraw(ctx context.Context, a trading.Actor, lotID int64) er
 		reg.Status, reg.WithdrawnAt, reg.UpdatedAt = StatusWithdrawn, &now, now
 		if err := tx.Save(&reg).Error; err != nil {
 			return err
+		}
+		for _, hook := range s.OnWithdraw {
+			if err := hook(tx, &reg, p, lot); err != nil {
+				return err
+			}
 		}
 		return trading.Audit(tx, now, a, "registration.withdraw", "registration", fmt.Sprint(reg.ID),
 			fmt.Sprintf("撤回%s：项目 %s 标段%d（D6）", reg.Kind.Name(), p.Code, lot.Seq))

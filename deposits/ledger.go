@@ -152,7 +152,7 @@ func (s *Service) Verify(ctx context.Context, statementBalance *decimal.Decimal)
 	// its inflows that are still owed.
 	if err := db.Raw(`
 WITH ledger AS (
-	SELECT account, -sum(amount) AS ledger FROM ledger_entries WHERE account <> 'bank' GROUP BY account
+	SELECT account, -sum(amount) AS ledger FROM ledger_entries WHERE account LIKE 'va:%' OR account = 'suspense' GROUP BY account
 ), owed AS (
 	SELECT CASE WHEN status = 'suspense' THEN 'suspense' ELSE 'va:' || account_number END AS account, sum(amount) AS owed
 	FROM inflows WHERE status IN ('held', 'late', 'third_party', 'suspense') GROUP BY 1
@@ -167,8 +167,14 @@ WHERE coalesce(l.ledger, 0) <> coalesce(o.owed, 0) ORDER BY 1 LIMIT 100`).Scan(&
 	}
 	db.Raw("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = 'bank'").Scan(&rep.Bank)
 	db.Raw("SELECT coalesce(sum(amount), 0) FROM inflows WHERE status IN ('held', 'late', 'third_party', 'suspense')").Scan(&rep.Owed)
-	if !rep.Bank.Equal(rep.Owed) {
-		rep.Problems = append(rep.Problems, Problem{"银行余额与应付不符", fmt.Sprintf("账上银行存款 %s，应付合计 %s", rep.Bank.StringFixed(2), rep.Owed.StringFixed(2))})
+	// What came in and did not go out: the money owed, plus what was
+	// forfeited, less the interest paid out on refunds.
+	var forfeited, interest decimal.Decimal
+	db.Raw("SELECT coalesce(sum(amount), 0) FROM inflows WHERE status = 'forfeited'").Scan(&forfeited)
+	db.Raw("SELECT coalesce(sum(interest), 0) FROM refunds WHERE status = 'paid'").Scan(&interest)
+	if want := rep.Owed.Add(forfeited).Sub(interest); !rep.Bank.Equal(want) {
+		rep.Problems = append(rep.Problems, Problem{"银行余额与应付不符", fmt.Sprintf("账上银行存款 %s，应为 %s（应付 %s + 没收 %s − 已付利息 %s）",
+			rep.Bank.StringFixed(2), want.StringFixed(2), rep.Owed.StringFixed(2), forfeited.StringFixed(2), interest.StringFixed(2))})
 	}
 	if statementBalance != nil && !statementBalance.Equal(rep.Bank) {
 		rep.Problems = append(rep.Problems, Problem{"与银行对账单余额不符", fmt.Sprintf("对账单余额 %s，账上 %s", statementBalance.StringFixed(2), rep.Bank.StringFixed(2))})

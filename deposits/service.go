@@ -32,7 +32,15 @@ type Service struct {
 	AccountName, BankName string
 	// WebhookSecret signs the bank's notifications (HMAC-SHA256).
 	WebhookSecret []byte
+	// Rates is the bank's demand-deposit rate over time and Basis its day
+	// count: the interest refunds carry (D5, D8).
+	Rates RateSchedule
+	Basis DayCount
 }
+
+// DefaultRates is the demand-deposit (活期) benchmark rate, 0.35 %, until a
+// centre configures its bank's rates (GGZY_DEPOSIT_RATES).
+var DefaultRates = RateSchedule{{From: time.Date(2000, 1, 1, 0, 0, 0, 0, trading.Shanghai), AnnualRate: decimal.RequireFromString("0.0035")}}
 
 // NewService wires deposits to registration: each new registration that
 // needs a cash deposit gets its virtual account in the same transaction.
@@ -41,8 +49,10 @@ func NewService(ts *trading.Service, bid *bidding.Service, prefix string) *Servi
 		prefix = DefaultPrefix
 	}
 	s := &Service{DB: ts.DB, Trading: ts, Log: ts.Log, Accounts: VirtualAccounts{Prefix: prefix},
-		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行"}
+		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行", Rates: DefaultRates, Basis: ACT360}
 	bid.OnRegister = append(bid.OnRegister, s.openAccount)
+	bid.OnWithdraw = append(bid.OnWithdraw, s.onWithdraw)
+	ts.OnPublish = append(ts.OnPublish, s.onPublish)
 	return s
 }
 
@@ -240,6 +250,13 @@ SELECT status, count(*) AS n FROM ins GROUP BY status`, string(source), now, cre
 		return r, res.Error
 	}
 	r.Alerts = int(res.RowsAffected)
+	// Invalid payments go back at once, to whoever paid them.
+	if r.Late+r.Third > 0 {
+		if _, err := queueRefunds(tx, now, "INVALID", "逾期或非投标人账户缴纳，缴纳无效，原路退回", false,
+			`i.status IN ('late', 'third_party') AND i.bank_txn_id IN (SELECT bank_txn_id FROM inflow_staging WHERE batch_id = ?)`, batch); err != nil {
+			return r, err
+		}
+	}
 	if err := tx.Exec("DELETE FROM inflow_staging WHERE batch_id = ?", batch).Error; err != nil {
 		return r, err
 	}
