@@ -9,11 +9,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/deposits"
@@ -143,4 +146,63 @@ func TestDepositsImportAndVerifyCommands(t *testing.T) {
 	if _, err := runCmd(t, "", append([]string{"deposits", "verify", "--balance", "1.00"}, flags...)...); err == nil {
 		t.Fatal("verify accepted a wrong statement balance")
 	}
+}
+
+func TestDepositPagesBidderAndSupervisor(t *testing.T) {
+	app, srv := newTestServer(t, testConfig(t))
+	number, bidder := depositLot(t, app)
+	ctx := context.Background()
+	at := app.Clock.Now()
+	if _, err := app.Deposits.Receive(ctx, trading.SystemActor, deposits.SourceWebhook, []deposits.Inflow{{BankTxnID: "P1", VirtualAccount: number,
+		PayerName: "福建接口建设有限公司", PayerAccount: "6222001", Amount: mustDecimal("150000.00"), Currency: "CNY", ValueTime: at}}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, srv.URL)
+	b.post("/login", "/login", url.Values{"username": {"jiekou"}, "password": {"jiekou2026"}})
+	code, body := b.get("/my/deposits")
+	if code != 200 || !strings.Contains(body, number) || !strings.Contains(body, "缴纳不足") || !strings.Contains(body, "50,000.00") {
+		t.Fatalf("bidder page: %d", code)
+	}
+	// The bidder withdraws: the deposit is queued for refund (D6).
+	if err := app.Bidding.Withdraw(ctx, bidder, lotOfAccount(t, app, number)); err != nil {
+		t.Fatal(err)
+	}
+	sup := newBrowser(t, srv.URL)
+	sup.post("/login", "/login", url.Values{"username": {"jiandu"}, "password": {"jiandu2026"}})
+	code, body = sup.post("/supervisor/refunds", "/supervisor/refunds/batches", url.Values{})
+	if code != 200 || !strings.Contains(body, "已生成退款批次") {
+		t.Fatalf("create batch: %d", code)
+	}
+	var batch int64
+	app.DB.Raw("SELECT max(id) FROM refund_batches").Scan(&batch)
+	code, file := sup.get(fmt.Sprintf("/supervisor/refunds/batches/%d/file", batch))
+	if code != 200 || !strings.Contains(file, "6222001") || !strings.Contains(file, "150000.00") {
+		t.Fatalf("instruction file: %d %s", code, file)
+	}
+	var refund int64
+	app.DB.Raw("SELECT id FROM refunds").Scan(&refund)
+	for i := 0; i < 2; i++ {
+		code, body = sup.post("/supervisor/refunds", fmt.Sprintf("/supervisor/refunds/%d/confirm", refund), url.Values{"result": {"paid"}})
+		want := map[int]string{0: "已确认退款成功", 1: "未重复记账"}[i]
+		if code != 200 || !strings.Contains(body, want) {
+			t.Fatalf("confirm %d: %d", i, code)
+		}
+	}
+	if code, _ := b.get("/supervisor/refunds"); code != 403 {
+		t.Fatalf("bidder on the refunds page: %d", code)
+	}
+	rep, err := app.Deposits.Verify(ctx, nil)
+	if err != nil || len(rep.Problems) != 0 {
+		t.Fatalf("books: %+v %v", rep, err)
+	}
+}
+
+func mustDecimal(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func lotOfAccount(t *testing.T, app *App, number string) int64 {
+	var va deposits.VirtualAccount
+	if err := app.DB.Where("number = ?", number).First(&va).Error; err != nil {
+		t.Fatal(err)
+	}
+	return va.LotID
 }

@@ -136,7 +136,9 @@ func NewServer(a *App) (*echo.Echo, error) {
 	web.CalendarRoutes(e)
 	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
 	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
-	(&deposits.Handler{Svc: a.Deposits, Web: web}).Routes(e, api)
+	dh := &deposits.Handler{Svc: a.Deposits, Web: web}
+	dh.Routes(e, api)
+	dh.RefundRoutes(e, api)
 	// Unknown /api/v1 paths answer JSON 404s through the error handler.
 	api.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	return e, nil
