@@ -51,6 +51,7 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 	if a.Role != trading.RoleSupervisor && a.Role != trading.SystemActor.Role {
 		return Result{}, trading.Forbidden("只有交易中心监督可以导入银行对账单")
 	}
+	t0 := time.Now()
 	f, err := open()
 	if err != nil {
 		return Result{}, err
@@ -64,6 +65,7 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 		_, problems = ValidateStatement(br)
 	}
 	f.Close()
+	s.Log.Debug("statement validated", "took", time.Since(t0))
 	if len(problems) > 0 {
 		return Result{}, &trading.Error{Status: http.StatusUnprocessableEntity, Code: "statement_invalid", Field: "file",
 			Message: (&StatementProblems{problems}).Error(), Err: &StatementProblems{problems}}
@@ -95,6 +97,7 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 		s.DB.Exec("DELETE FROM inflow_staging WHERE batch_id = ?", batch)
 		return Result{}, fmt.Errorf("stage statement: %w", err)
 	}
+	s.Log.Debug("statement staged", "took", time.Since(t0))
 	now := s.now()
 	var r Result
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {

@@ -174,6 +174,7 @@ type Result struct {
 // Set-based: a million lines are one INSERT … SELECT, not a loop.
 func (s *Service) receive(tx *gorm.DB, batch int64, source Source, actor trading.Actor, now time.Time) (Result, error) {
 	var r Result
+	t0 := time.Now()
 	if err := tx.Raw("SELECT count(*) FROM inflow_staging WHERE batch_id = ?", batch).Scan(&r.Lines).Error; err != nil {
 		return r, err
 	}
@@ -204,26 +205,32 @@ WITH ins AS (
 		     WHEN p.category = 'engineering' AND st.payer_name <> b.name THEN 'D2：付款人“' || st.payer_name || '”不是投标人“' || b.name || '”，保证金须从投标人基本账户转出，将退还付款人'
 		     ELSE '' END,
 		?, ?
-	FROM (SELECT DISTINCT ON (bank_txn_id) * FROM inflow_staging WHERE batch_id = ? ORDER BY bank_txn_id, line) st
+	-- A batch holds no transaction twice: the parsers skip a repeated line and
+	-- refuse a conflicting one, and a webhook or a manual entry is one line.
+	FROM inflow_staging st
 	LEFT JOIN virtual_accounts va ON va.number = st.account_number
 	LEFT JOIN bidders b ON b.account_id = va.bidder_id
 	LEFT JOIN lots l ON l.id = va.lot_id
 	LEFT JOIN projects p ON p.id = l.project_id
+	WHERE st.batch_id = ?
 	ON CONFLICT (bank_txn_id) DO NOTHING
 	RETURNING id, status, amount, account_number, value_time
 ), journal AS (
-	INSERT INTO ledger_entries (journal_id, at, account, amount, inflow_id, memo)
-	SELECT 'inflow:' || ins.id, ins.value_time, x.account, x.amount, ins.id, x.memo
-	FROM ins CROSS JOIN LATERAL (VALUES
-		('bank', ins.amount, '银行到账'),
-		(CASE WHEN ins.status = 'suspense' THEN 'suspense' ELSE 'va:' || ins.account_number END, -ins.amount, '应付保证金')
-	) AS x(account, amount, memo)
+	-- One posting per batch: the bank debited with the batch's total, each
+	-- virtual account (or suspense) credited with what came in for it.
+	INSERT INTO ledger_entries (journal_id, at, account, amount, memo)
+	SELECT 'inflows:' || ?::text, ?, x.account, sum(x.amount), min(x.memo)
+	FROM (SELECT 'bank' AS account, amount, '银行到账' AS memo FROM ins
+	      UNION ALL
+	      SELECT CASE WHEN status = 'suspense' THEN 'suspense' ELSE 'va:' || account_number END, -amount, '应付保证金' FROM ins) x
+	GROUP BY x.account
 	RETURNING 1
 )
-SELECT status, count(*) AS n FROM ins GROUP BY status`, string(source), now, createdBy, batch).Scan(&rows).Error
+SELECT status, count(*) AS n FROM ins GROUP BY status`, string(source), now, createdBy, batch, fmt.Sprint(batch), now).Scan(&rows).Error
 	if err != nil {
 		return r, err
 	}
+	s.Log.Debug("batch matched", "batch", batch, "took", time.Since(t0))
 	for _, x := range rows {
 		r.New += x.N
 		switch InflowStatus(x.Status) {
@@ -250,6 +257,7 @@ SELECT status, count(*) AS n FROM ins GROUP BY status`, string(source), now, cre
 		return r, res.Error
 	}
 	r.Alerts = int(res.RowsAffected)
+	s.Log.Debug("alerts checked", "batch", batch, "took", time.Since(t0))
 	// Invalid payments go back at once, to whoever paid them.
 	if r.Late+r.Third > 0 {
 		if _, err := queueRefunds(tx, now, "INVALID", "逾期或非投标人账户缴纳，缴纳无效，原路退回", false,

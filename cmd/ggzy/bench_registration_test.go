@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -32,7 +34,7 @@ import (
 // benchServer serves the platform on the clock of the fixtures.
 func benchServer(b *testing.B, cfg Config) (*App, string) {
 	b.Helper()
-	app, err := OpenApp(context.Background(), cfg, modeServe, quietLog)
+	app, err := OpenApp(context.Background(), cfg, modeServe, benchLog)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -303,3 +305,11 @@ func timeRead(b *testing.B, open func() (io.ReadCloser, error)) time.Duration {
 func json2(v any) ([]byte, error) { return json.Marshal(v) }
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// benchLog shows the services' debug timings with GGZY_BENCH_DEBUG=1.
+var benchLog = func() *slog.Logger {
+	if os.Getenv("GGZY_BENCH_DEBUG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return quietLog
+}()

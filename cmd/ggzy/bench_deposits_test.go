@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ggzy/ggzy/deposits"
+	"github.com/ggzy/ggzy/trading"
+)
+
+// Benchmarks of deposits (issue 5):
+//
+//	go test -run '^$' -bench 'StatementImport|BankWebhook' -benchtime 1x -timeout 30m ./cmd/ggzy/
+
+// BenchmarkStatementImport imports a statement of BENCH_LINES lines
+// (default 1,000,000): validated whole, COPY into staging, one set-based
+// match. A tenth of the lines pay into real virtual accounts, the rest into
+// unknown ones (suspense); every line is a distinct bank transaction.
+func BenchmarkStatementImport(b *testing.B) {
+	n := envN("BENCH_LINES", 1_000_000)
+	b.StopTimer()
+	cfg := testConfig(b)
+	app, _ := benchServer(b, cfg)
+	lot := benchProject(b, app, "engineering", trading.LotInput{Name: "一标段", ControlPrice: "12000000.00", Deposit: "200000.00",
+		DocIssueStart: testNow.Add(time.Hour).Format(time.RFC3339), DocIssueEnd: testNow.AddDate(0, 0, 7).Format(time.RFC3339),
+		BidDeadline: testNow.AddDate(0, 0, 21).Format(time.RFC3339)})
+	app.Clock.(*trading.ManualClock).Advance(2 * time.Hour)
+	// 1,000 bidders with virtual accounts.
+	tokens := seedBidders(b, app.SQL, 1000)
+	_ = tokens
+	var bidders []int64
+	app.SQL.QueryRow("SELECT 1").Scan(new(int))
+	rows, _ := app.SQL.Query("SELECT account_id FROM bidders ORDER BY account_id")
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		bidders = append(bidders, id)
+	}
+	rows.Close()
+	var numbers []string
+	for i, id := range bidders {
+		var reg int64
+		app.SQL.QueryRow(`INSERT INTO registrations (lot_id, bidder_id, kind, status, created_at, updated_at) VALUES ($1, $2, 'download', 'active', now(), now()) RETURNING id`, lot, id).Scan(&reg)
+		num, _ := app.Deposits.Accounts.Number(int64(i + 1))
+		app.SQL.Exec(`INSERT INTO virtual_accounts (number, registration_id, lot_id, bidder_id, required, deadline, created_at) VALUES ($1, $2, $3, $4, 200000, now() + interval '30 days', now())`,
+			num, reg, lot, id)
+		numbers = append(numbers, num)
+	}
+	path := filepath.Join(b.TempDir(), "statement.csv")
+	f, _ := os.Create(path)
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString("交易流水号,交易日期,交易时间,虚拟子账号,付款人名称,付款人账号,付款行,金额,币种,摘要\n")
+	for i := 0; i < n; i++ {
+		// A tenth pay a bidder's own account (by the bidder: held), the rest
+		// unknown accounts (suspense).
+		account, payer := fmt.Sprintf("9999%014d", i), fmt.Sprintf("某付款人%05d", i%1000)
+		if i%10 == 0 {
+			k := (i / 10) % len(numbers)
+			account, payer = numbers[k], fmt.Sprintf("投标人%05d", k)
+		}
+		fmt.Fprintf(w, "BT%09d,2026-03-02,%02d:%02d:%02d,%s,%s,6222%08d,某银行,%d.%02d,CNY,保证金\n",
+			i, 10+i%8, i%60, (i/60)%60, account, payer, i%100000, 1000+i%5000, i%100)
+	}
+	w.Flush()
+	f.Close()
+	st, _ := os.Stat(path)
+
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() {
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}
+	}()
+	t0 := time.Now()
+	r, err := app.Deposits.ImportStatement(context.Background(), trading.SystemActor, func() (io.ReadCloser, error) { return os.Open(path) })
+	elapsed := time.Since(t0)
+	close(stop)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d lines (%d MB) imported in %s: %.0f lines/s; %d new (%d held, %d suspense); peak heap %d MiB",
+		n, st.Size()>>20, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), r.New, r.Held, r.Suspense, peak.Load()>>20)
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "lines/s")
+	t0 = time.Now()
+	r, err = app.Deposits.ImportStatement(context.Background(), trading.SystemActor, func() (io.ReadCloser, error) { return os.Open(path) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("the same file again: %s, %d new, %d repeated", time.Since(t0).Round(time.Millisecond), r.New, r.Repeated)
+	rep, err := app.Deposits.Verify(context.Background(), nil)
+	if err != nil || len(rep.Problems) > 0 {
+		b.Fatalf("books: %+v %v", rep, err)
+	}
+}
+
+// BenchmarkBankWebhook sends BENCH_WEBHOOKS (default 20,000) signed
+// notifications from 64 clients, each a new transaction into a real
+// virtual account, beside pgbench -N on the same cluster.
+func BenchmarkBankWebhook(b *testing.B) {
+	n := envN("BENCH_WEBHOOKS", 20000)
+	b.StopTimer()
+	cfg := testConfig(b)
+	cfg.BankSecret = "bench-secret"
+	app, base := benchServer(b, cfg)
+	app.Deposits.WebhookSecret = []byte(cfg.BankSecret)
+	lot := benchProject(b, app, "engineering", trading.LotInput{Name: "一标段", ControlPrice: "12000000.00", Deposit: "200000.00",
+		DocIssueStart: testNow.Add(time.Hour).Format(time.RFC3339), DocIssueEnd: testNow.AddDate(0, 0, 7).Format(time.RFC3339),
+		BidDeadline: testNow.AddDate(0, 0, 21).Format(time.RFC3339)})
+	seedBidders(b, app.SQL, 64)
+	var numbers []string
+	rows, _ := app.SQL.Query("SELECT account_id FROM bidders ORDER BY account_id")
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for i, id := range ids {
+		var reg int64
+		app.SQL.QueryRow(`INSERT INTO registrations (lot_id, bidder_id, kind, status, created_at, updated_at) VALUES ($1, $2, 'download', 'active', now(), now()) RETURNING id`, lot, id).Scan(&reg)
+		num, _ := app.Deposits.Accounts.Number(int64(i + 1))
+		app.SQL.Exec(`INSERT INTO virtual_accounts (number, registration_id, lot_id, bidder_id, required, deadline, created_at) VALUES ($1, $2, $3, $4, 200000, now() + interval '30 days', now())`,
+			num, reg, lot, id)
+		numbers = append(numbers, num)
+	}
+	bodies := make([][]byte, n)
+	sigs := make([]string, n)
+	for i := range bodies {
+		bodies[i], _ = json.Marshal(map[string]string{"txn_id": fmt.Sprintf("WB%08d", i), "value_time": testNow.Add(3 * time.Hour).Format(time.RFC3339),
+			"virtual_account": numbers[i%len(numbers)], "payer_name": fmt.Sprintf("投标人%05d", i%64), "payer_account": fmt.Sprintf("6222%06d", i%64),
+			"amount": "1000.00", "currency": "CNY"})
+		sigs[i] = sign(cfg.BankSecret, bodies[i])
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var next atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failures atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				req, _ := http.NewRequest("POST", base+"/api/v1/bank/notifications", bytes.NewReader(bodies[i]))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Bank-Signature", sigs[i])
+				s := time.Now()
+				resp, err := client.Do(req)
+				d := time.Since(s)
+				if err != nil || resp.StatusCode != 200 {
+					failures.Add(1)
+				}
+				if resp != nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	slices.Sort(lat)
+	var stored int64
+	app.SQL.QueryRow("SELECT count(*) FROM inflows").Scan(&stored)
+	b.Logf("%d webhooks by 64 clients in %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d failures, %d inflows",
+		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), failures.Load(), stored)
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "req/s")
+	b.Logf("pgbench -N -c 64 -j 2 -T 20 (scale 10), same cluster: %s", pgbench(b, adminURLOf(cfg.DatabaseURL), "-N", 20))
+	_ = deposits.SourceWebhook
+}
