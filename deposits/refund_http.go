@@ -22,6 +22,7 @@ func (h *Handler) RefundRoutes(e *echo.Echo, api *echo.Group) {
 	sup.POST("/refunds/:id/confirm", h.confirmOne)
 	sup.POST("/deposits/inflows/:id/return", h.returnSuspense)
 	sup.POST("/deposits/forfeit", h.forfeit)
+	sup.GET("/projects/:code/deposits.xlsx", h.depositSheet)
 
 	sapi := api.Group("/deposits", trading.RequireRole(trading.RoleSupervisor))
 	sapi.GET("/refunds", h.apiRefunds)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/deposits"
@@ -205,4 +206,39 @@ func lotOfAccount(t *testing.T, app *App, number string) int64 {
 		t.Fatal(err)
 	}
 	return va.LotID
+}
+
+func TestDepositSheetExcel(t *testing.T) {
+	app, srv := newTestServer(t, testConfig(t))
+	number, _ := depositLot(t, app)
+	if _, err := app.Deposits.Receive(context.Background(), trading.SystemActor, deposits.SourceWebhook, []deposits.Inflow{{BankTxnID: "X1",
+		VirtualAccount: number, PayerName: "福建接口建设有限公司", PayerAccount: "6222001", Amount: mustDecimal("123456.78"), Currency: "CNY",
+		ValueTime: app.Clock.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	var code string
+	app.DB.Raw("SELECT p.code FROM projects p JOIN lots l ON l.project_id = p.id JOIN virtual_accounts va ON va.lot_id = l.id WHERE va.number = ?", number).Scan(&code)
+	sup := newBrowser(t, srv.URL)
+	sup.post("/login", "/login", url.Values{"username": {"jiandu"}, "password": {"jiandu2026"}})
+	status, body := sup.get("/supervisor/projects/" + code + "/deposits.xlsx")
+	if status != 200 {
+		t.Fatalf("sheet: %d", status)
+	}
+	f, err := excelize.OpenReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("保证金台账")
+	if len(rows) != 2 || rows[0][2] != "投标人" || rows[1][4] != number || rows[1][7] != "123,456.78" || rows[1][6] != "200,000.00" {
+		t.Fatalf("rows: %q", rows)
+	}
+	looks, _ := trading.ListAudit(context.Background(), app.DB, trading.AuditFilter{Action: "deposit.sheet"})
+	if len(looks) != 1 {
+		t.Fatal("the export is not in the audit log")
+	}
+	agent := newBrowser(t, srv.URL)
+	agent.post("/login", "/login", url.Values{"username": {"daili"}, "password": {"daili2026"}})
+	if status, _ := agent.get("/supervisor/projects/" + code + "/deposits.xlsx"); status != 403 {
+		t.Fatalf("agent: %d", status)
+	}
 }
