@@ -51,7 +51,7 @@ func NewService(ts *trading.Service, bid *bidding.Service, prefix string) *Servi
 	s := &Service{DB: ts.DB, Trading: ts, Log: ts.Log, Accounts: VirtualAccounts{Prefix: prefix},
 		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行", Rates: DefaultRates, Basis: ACT360}
 	bid.OnRegister = append(bid.OnRegister, s.openAccount)
-	bid.OnWithdraw = append(bid.OnWithdraw, s.onWithdraw)
+	bid.OnWithdraw = append(bid.OnWithdraw, s.onWithdraw, s.releaseGuarantees)
 	ts.OnPublish = append(ts.OnPublish, s.onPublish)
 	return s
 }

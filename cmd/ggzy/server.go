@@ -139,6 +139,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 	dh := &deposits.Handler{Svc: a.Deposits, Web: web}
 	dh.Routes(e, api)
 	dh.RefundRoutes(e, api)
+	dh.GuaranteeRoutes(e, api)
 	// Unknown /api/v1 paths answer JSON 404s through the error handler.
 	api.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	return e, nil
