@@ -292,3 +292,22 @@ func TestVerifyFindsTamperedBooks(t *testing.T) {
 		t.Fatalf("tampered journal: %+v", rep.Problems)
 	}
 }
+
+// The statement path of the K1 check (a batch of more than 100 lines).
+func TestK1FromALargeStatement(t *testing.T) {
+	e := newDepEnv(t)
+	_, va1 := e.bidder("福建丑建设有限公司")
+	_, va2 := e.bidder("福建寅建设有限公司")
+	lines := []string{
+		"K001,2026-03-05,10:00:00," + va1 + ",福建丑建设有限公司,6222777,某银行,200000.00,CNY,保证金",
+		"K002,2026-03-05,10:01:00," + va2 + ",福建寅建设有限公司,6222777,某银行,200000.00,CNY,保证金",
+	}
+	for i := 0; i < 118; i++ {
+		lines = append(lines, fmt.Sprintf("S%03d,2026-03-05,11:00:00,35010019999%06d,某公司,6222%03d,某银行,100.00,CNY,", i, i, i))
+	}
+	r, err := e.Dep.ImportStatement(context.Background(), sup, csvFile(lines...))
+	if err != nil || r.New != 120 || r.Alerts != 1 {
+		t.Fatalf("import: %+v %v", r, err)
+	}
+	e.verifyClean()
+}

@@ -11,13 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -39,26 +36,8 @@ func BenchmarkStatementImport(b *testing.B) {
 		BidDeadline: testNow.AddDate(0, 0, 21).Format(time.RFC3339)})
 	app.Clock.(*trading.ManualClock).Advance(2 * time.Hour)
 	// 1,000 bidders with virtual accounts.
-	tokens := seedBidders(b, app.SQL, 1000)
-	_ = tokens
-	var bidders []int64
-	app.SQL.QueryRow("SELECT 1").Scan(new(int))
-	rows, _ := app.SQL.Query("SELECT account_id FROM bidders ORDER BY account_id")
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		bidders = append(bidders, id)
-	}
-	rows.Close()
-	var numbers []string
-	for i, id := range bidders {
-		var reg int64
-		app.SQL.QueryRow(`INSERT INTO registrations (lot_id, bidder_id, kind, status, created_at, updated_at) VALUES ($1, $2, 'download', 'active', now(), now()) RETURNING id`, lot, id).Scan(&reg)
-		num, _ := app.Deposits.Accounts.Number(int64(i + 1))
-		app.SQL.Exec(`INSERT INTO virtual_accounts (number, registration_id, lot_id, bidder_id, required, deadline, created_at) VALUES ($1, $2, $3, $4, 200000, now() + interval '30 days', now())`,
-			num, reg, lot, id)
-		numbers = append(numbers, num)
-	}
+	seedBidders(b, app.SQL, 1000)
+	numbers := seedAccounts(b, app, lot)
 	path := filepath.Join(b.TempDir(), "statement.csv")
 	f, _ := os.Create(path)
 	w := bufio.NewWriterSize(f, 1<<20)
@@ -130,23 +109,7 @@ func BenchmarkBankWebhook(b *testing.B) {
 		DocIssueStart: testNow.Add(time.Hour).Format(time.RFC3339), DocIssueEnd: testNow.AddDate(0, 0, 7).Format(time.RFC3339),
 		BidDeadline: testNow.AddDate(0, 0, 21).Format(time.RFC3339)})
 	seedBidders(b, app.SQL, 64)
-	var numbers []string
-	rows, _ := app.SQL.Query("SELECT account_id FROM bidders ORDER BY account_id")
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	rows.Close()
-	for i, id := range ids {
-		var reg int64
-		app.SQL.QueryRow(`INSERT INTO registrations (lot_id, bidder_id, kind, status, created_at, updated_at) VALUES ($1, $2, 'download', 'active', now(), now()) RETURNING id`, lot, id).Scan(&reg)
-		num, _ := app.Deposits.Accounts.Number(int64(i + 1))
-		app.SQL.Exec(`INSERT INTO virtual_accounts (number, registration_id, lot_id, bidder_id, required, deadline, created_at) VALUES ($1, $2, $3, $4, 200000, now() + interval '30 days', now())`,
-			num, reg, lot, id)
-		numbers = append(numbers, num)
-	}
+	numbers := seedAccounts(b, app, lot)
 	bodies := make([][]byte, n)
 	sigs := make([]string, n)
 	for i := range bodies {
@@ -156,48 +119,15 @@ func BenchmarkBankWebhook(b *testing.B) {
 		sigs[i] = sign(cfg.BankSecret, bodies[i])
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	var next atomic.Int64
-	var mu sync.Mutex
-	var lat []time.Duration
-	var failures atomic.Int64
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for w := 0; w < 64; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				req, _ := http.NewRequest("POST", base+"/api/v1/bank/notifications", bytes.NewReader(bodies[i]))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Bank-Signature", sigs[i])
-				s := time.Now()
-				resp, err := client.Do(req)
-				d := time.Since(s)
-				if err != nil || resp.StatusCode != 200 {
-					failures.Add(1)
-				}
-				if resp != nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				mu.Lock()
-				lat = append(lat, d)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(t0)
-	slices.Sort(lat)
+	res := burst(client, n, http.StatusOK, func(i int) *http.Request {
+		req, _ := http.NewRequest("POST", base+"/api/v1/bank/notifications", bytes.NewReader(bodies[i]))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Bank-Signature", sigs[i])
+		return req
+	})
 	var stored int64
 	app.SQL.QueryRow("SELECT count(*) FROM inflows").Scan(&stored)
-	b.Logf("%d webhooks by 64 clients in %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d failures, %d inflows",
-		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), failures.Load(), stored)
-	b.ReportMetric(float64(n)/elapsed.Seconds(), "req/s")
+	b.Logf("%d webhooks by 64 clients: %s, %d inflows", n, res, stored)
+	b.ReportMetric(res.rps, "req/s")
 	b.Logf("pgbench -N -c 64 -j 2 -T 20 (scale 10), same cluster: %s", pgbench(b, adminURLOf(cfg.DatabaseURL), "-N", 20))
-	_ = deposits.SourceWebhook
 }

@@ -139,48 +139,16 @@ func BenchmarkRegistrationBurst(b *testing.B) {
 		}(w)
 	}
 	warm.Wait()
-	var next atomic.Int64
-	var mu sync.Mutex
-	var lat []time.Duration
-	var failures atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := 0; w < 64; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/lots/%d/registration", base, lot), nil)
-				req.Header.Set("Authorization", "Bearer "+tokens[i])
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				d := time.Since(t0)
-				if err != nil || resp.StatusCode != http.StatusCreated {
-					failures.Add(1)
-				}
-				if resp != nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				mu.Lock()
-				lat = append(lat, d)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	slices.Sort(lat)
+	res := burst(client, n, http.StatusCreated, func(i int) *http.Request {
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/lots/%d/registration", base, lot), nil)
+		req.Header.Set("Authorization", "Bearer "+tokens[i])
+		return req
+	})
 	var rows int
 	app.SQL.QueryRow("SELECT count(*) FROM registrations WHERE lot_id = $1", lot).Scan(&rows)
-	b.Logf("%d registrations by 64 clients in %s: %.0f registrations/s, p50 %.2f ms, p99 %.2f ms, %d failures, %d rows",
-		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), failures.Load(), rows)
-	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
-	b.ReportMetric(float64(n)/elapsed.Seconds(), "registrations/s")
+	b.Logf("%d registrations by 64 clients: %s, %d rows", n, res, rows)
+	b.ReportMetric(ms(res.p99), "p99-ms")
+	b.ReportMetric(res.rps, "registrations/s")
 	b.Logf("pgbench -N -c 64 -j 2 -T 20 (scale 10), same cluster: %s", pgbench(b, adminURLOf(cfg.DatabaseURL), "-N", 20))
 }
 
@@ -313,3 +281,84 @@ var benchLog = func() *slog.Logger {
 	}
 	return quietLog
 }()
+
+// burstResult is what a burst of requests measured.
+type burstResult struct {
+	elapsed  time.Duration
+	rps      float64
+	p50, p99 time.Duration
+	failures int64
+}
+
+func (r burstResult) String() string {
+	return fmt.Sprintf("%s, %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d failures",
+		r.elapsed.Round(time.Millisecond), r.rps, ms(r.p50), ms(r.p99), r.failures)
+}
+
+// burst sends n requests from 64 concurrent clients, each request made by
+// req(i) once, and measures them; an answer other than want is a failure.
+func burst(client *http.Client, n, want int, req func(i int) *http.Request) burstResult {
+	var next, failures atomic.Int64
+	var mu sync.Mutex
+	lat := make([]time.Duration, 0, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				r := req(int(i))
+				t0 := time.Now()
+				resp, err := client.Do(r)
+				d := time.Since(t0)
+				if err != nil || resp.StatusCode != want {
+					failures.Add(1)
+				}
+				if resp != nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	return burstResult{elapsed: elapsed, rps: float64(n) / elapsed.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], failures: failures.Load()}
+}
+
+// seedAccounts registers every seeded bidder for the lot and opens their
+// virtual accounts in SQL, returning the account numbers in bidder order.
+func seedAccounts(b *testing.B, app *App, lot int64) []string {
+	rows, err := app.SQL.Query("SELECT account_id FROM bidders ORDER BY account_id")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	numbers := make([]string, len(ids))
+	for i, id := range ids {
+		var reg int64
+		app.SQL.QueryRow(`INSERT INTO registrations (lot_id, bidder_id, kind, status, created_at, updated_at)
+			VALUES ($1, $2, 'download', 'active', now(), now()) RETURNING id`, lot, id).Scan(&reg)
+		numbers[i], _ = app.Deposits.Accounts.Number(int64(i + 1))
+		if _, err := app.SQL.Exec(`INSERT INTO virtual_accounts (number, registration_id, lot_id, bidder_id, required, deadline, created_at)
+			VALUES ($1, $2, $3, $4, 200000, now() + interval '30 days', now())`, numbers[i], reg, lot, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return numbers
+}
