@@ -134,8 +134,8 @@ func (c *LotChange) apply(l Lot) Lot {
 // checkRules runs the rule book for a notice at the given moment: an
 // opening notice checks every lot's schedule and money (E1, E2, G1, L1, P1,
 // D1, …); an amendment checks the changed lots (E4/G4 plus the schedule).
-func (s *Service) checkRules(ctx context.Context, p *Project, n *Announcement, at time.Time) ([]rules.Violation, error) {
-	book, err := s.RuleBook(ctx)
+func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *Announcement, at time.Time) ([]rules.Violation, error) {
+	book, err := s.ruleBookOn(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func (s *Service) checkRules(ctx context.Context, p *Project, n *Announcement, a
 	case n.Type == NoticeAmendment:
 		// The schedule keeps counting from the original notice (L1, G3, P1).
 		var opened Announcement
-		err := s.DB.WithContext(ctx).Where("project_id = ? AND status = ? AND type IN ?", p.ID, NoticePublished, openingTypes[p.Category]).
+		err := db.WithContext(ctx).Where("project_id = ? AND status = ? AND type IN ?", p.ID, NoticePublished, openingTypes[p.Category]).
 			Order("published_seq").First(&opened).Error
 		if err != nil {
 			return nil, fmt.Errorf("opening notice of %s: %w", p.Code, err)
@@ -350,7 +350,7 @@ func (s *Service) SubmitAnnouncement(ctx context.Context, a Actor, id int64) (*A
 		if n.Status != NoticeDraft && n.Status != NoticeRejected {
 			return Conflict("status", "%s的公告不能提交", n.Status.Name())
 		}
-		if vs, err := s.checkRules(ctx, p, n, now); err != nil {
+		if vs, err := s.checkRules(ctx, tx, p, n, now); err != nil {
 			return err
 		} else if len(vs) > 0 {
 			return RuleViolations("提交公告", vs)
@@ -406,7 +406,7 @@ func (s *Service) ApproveAnnouncement(ctx context.Context, a Actor, id int64, pu
 		}
 		n.ReviewerID, n.ReviewedAt = &a.AccountID, &now
 		if publishAt != nil && publishAt.After(now) {
-			if vs, err := s.checkRules(ctx, p, n, *publishAt); err != nil {
+			if vs, err := s.checkRules(ctx, tx, p, n, *publishAt); err != nil {
 				return err
 			} else if len(vs) > 0 {
 				return RuleViolations("按定时发布", vs)
@@ -466,7 +466,7 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 	if err := s.checkTypeAllowed(tx, p, &AnnouncementInput{Type: n.Type, AmendsID: derefID(n.AmendsID)}); err != nil {
 		return err
 	}
-	if vs, err := s.checkRules(ctx, p, n, now); err != nil {
+	if vs, err := s.checkRules(ctx, tx, p, n, now); err != nil {
 		return err
 	} else if len(vs) > 0 {
 		return RuleViolations("发布公告", vs)

@@ -65,10 +65,17 @@ var embeddedCalendar = sync.OnceValues(calendar.Default)
 // up to date with calendar_years first: one small query per call, and a
 // reload of only the years whose CSV changed (by this or another instance).
 func (s *Service) RuleBook(ctx context.Context) (*rules.Book, error) {
+	return s.ruleBookOn(ctx, s.DB)
+}
+
+// ruleBookOn is RuleBook reading through db, which may be the caller's
+// transaction: a transaction that waited for a second pooled connection
+// could deadlock a busy pool.
+func (s *Service) ruleBookOn(ctx context.Context, db *gorm.DB) (*rules.Book, error) {
 	if s.Book == nil || s.Book.Cal == nil {
 		return nil, errors.New("trading: service has no rule book or working-day calendar")
 	}
-	if err := s.syncCalendar(ctx); err != nil {
+	if err := s.syncCalendar(ctx, db); err != nil {
 		return nil, err
 	}
 	return s.Book, nil
@@ -81,13 +88,13 @@ type calendarSum struct {
 
 // syncCalendar reads under the lock, so that a snapshot older than what a
 // concurrent sync or save applied can never be applied after it.
-func (s *Service) syncCalendar(ctx context.Context) error {
+func (s *Service) syncCalendar(ctx context.Context, db *gorm.DB) error {
 	st := s.calendarSync()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	// Equivalent SQL: SELECT year, md5(csv) AS sum FROM calendar_years
 	var sums []calendarSum
-	if err := s.DB.WithContext(ctx).Table("calendar_years").Select("year, md5(csv) AS sum").
+	if err := db.WithContext(ctx).Table("calendar_years").Select("year, md5(csv) AS sum").
 		Scan(&sums).Error; err != nil {
 		return fmt.Errorf("read calendar versions: %w", err)
 	}
@@ -115,7 +122,7 @@ func (s *Service) syncCalendar(ctx context.Context) error {
 		CSV  string `gorm:"column:csv"`
 		Sum  string `gorm:"column:sum"`
 	}
-	if err := s.DB.WithContext(ctx).Table("calendar_years").Select("year, csv, md5(csv) AS sum").
+	if err := db.WithContext(ctx).Table("calendar_years").Select("year, csv, md5(csv) AS sum").
 		Where("year IN ?", changed).Scan(&rows).Error; err != nil {
 		return fmt.Errorf("read calendar years: %w", err)
 	}

@@ -566,7 +566,7 @@ func (w *Web) reviewShow(c echo.Context) error {
 		return err
 	}
 	// The rule book as of now, so the supervisor sees what approval would meet.
-	violations, err := w.Svc.checkRules(ctx, p, n, w.Svc.Clock.Now())
+	violations, err := w.Svc.checkRules(ctx, w.Svc.DB, p, n, w.Svc.Clock.Now())
 	if err != nil {
 		return err
 	}

@@ -591,3 +591,37 @@ func TestTerminationStopsQueuedNotices(t *testing.T) {
 		t.Fatalf("project %s", proj.Status)
 	}
 }
+
+// Nothing inside a workflow transaction waits for a second pooled
+// connection: with a pool of two, six concurrent submissions finish.
+func TestSubmissionsDoNotStarveThePool(t *testing.T) {
+	s, _ := newTestService(t)
+	agent := mustAccount(t, s, RoleAgent, "daili")
+	var ids []int64
+	for i := 0; i < 6; i++ {
+		p, err := s.CreateProject(context.Background(), agent, projectInput("engineering"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.DraftAnnouncement(context.Background(), agent, p.Code, AnnouncementInput{Type: NoticeTender, Title: "某工程招标公告", Body: "正文"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, n.ID)
+	}
+	sqlDB, _ := s.DB.DB()
+	sqlDB.SetMaxOpenConns(2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func(id int64) {
+			defer wg.Done()
+			if _, err := s.SubmitAnnouncement(ctx, agent, id); err != nil {
+				t.Errorf("submit %d: %v", id, err)
+			}
+		}(id)
+	}
+	wg.Wait()
+}
