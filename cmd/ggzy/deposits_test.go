@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -240,5 +241,53 @@ func TestDepositSheetExcel(t *testing.T) {
 	agent.post("/login", "/login", url.Values{"username": {"daili"}, "password": {"daili2026"}})
 	if status, _ := agent.get("/supervisor/projects/" + code + "/deposits.xlsx"); status != 403 {
 		t.Fatalf("agent: %d", status)
+	}
+}
+
+// The supervisor's inflows page: manual entry with a reason, and a
+// statement uploaded the way the page's script sends it.
+func TestSupervisorInflowsPageManualAndImport(t *testing.T) {
+	app, srv := newTestServer(t, testConfig(t))
+	number, _ := depositLot(t, app)
+	sup := newBrowser(t, srv.URL)
+	sup.post("/login", "/login", url.Values{"username": {"jiandu"}, "password": {"jiandu2026"}})
+	form := url.Values{"txn_id": {"M-1"}, "value_time": {app.Clock.Now().In(trading.Shanghai).Format("2006-01-02T15:04")},
+		"virtual_account": {number}, "payer_name": {"福建接口建设有限公司"}, "payer_account": {"6222001"}, "amount": {"10.001"}, "reason": {"银行回单补录"}}
+	if code, body := sup.post("/supervisor/deposits", "/supervisor/deposits/manual", form); code != 400 || !strings.Contains(body, "amount") {
+		t.Fatalf("bad amount: %d", code)
+	}
+	form.Set("amount", "200000.00")
+	form.Set("reason", "")
+	if code, _ := sup.post("/supervisor/deposits", "/supervisor/deposits/manual", form); code != 400 {
+		t.Fatalf("no reason: %d", code)
+	}
+	form.Set("reason", "银行回单补录")
+	if code, body := sup.post("/supervisor/deposits", "/supervisor/deposits/manual", form); code != 200 || !strings.Contains(body, "已录入：有效") {
+		t.Fatalf("manual entry: %d", code)
+	}
+	// The import form, as its script sends it: multipart, token in a header.
+	_, page := sup.get("/supervisor/deposits")
+	token := csrfRe.FindStringSubmatch(page)[1]
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	part, _ := mw.CreateFormFile("file", "statement.csv")
+	part.Write([]byte("交易流水号,交易日期,交易时间,虚拟子账号,付款人名称,付款人账号,付款行,金额,币种,摘要\n" +
+		"I-1,2026-03-05,10:00:00,99999999999999999,某公司,6222999,某银行,500.00,CNY,\n"))
+	mw.Close()
+	req, _ := http.NewRequest("POST", srv.URL+"/supervisor/deposits/import", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-CSRF-Token", token)
+	resp, err := sup.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 || resp.Header.Get("Location") != "/supervisor/deposits" {
+		t.Fatalf("import: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	code, body := sup.get("/supervisor/deposits?status=suspense")
+	if code != 200 || !strings.Contains(body, "I-1") || !strings.Contains(body, "退回付款人") {
+		t.Fatalf("suspense list: %d", code)
 	}
 }
