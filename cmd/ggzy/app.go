@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/bidding"
@@ -43,6 +44,8 @@ type Config struct {
 	TrustProxies string        // GGZY_TRUSTED_PROXIES: CIDRs of load balancers whose X-Forwarded-For is believed
 	BankSecret   string        // GGZY_BANK_SECRET: HMAC-SHA256 key of the bank's notifications
 	VAPrefix     string        // GGZY_VA_PREFIX: digits before the sequence of a virtual sub-account number
+	DepositRates string        // GGZY_DEPOSIT_RATES: the bank's demand-deposit rates, "2024-01-01=0.0035,2025-05-20=0.0005"
+	DepositBasis string        // GGZY_DEPOSIT_BASIS: day count of refund interest, ACT/360 or ACT/365
 	DepositName  string        // GGZY_DEPOSIT_ACCOUNT_NAME: the deposit account's name shown to bidders
 	DepositBank  string        // GGZY_DEPOSIT_BANK: the bank of the deposit account
 	Rules        string        // GGZY_RULES: rule-book parameters, "L7.min_ratio=0.3,L2.working_days=false"
@@ -79,6 +82,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.LoginPerMin, "login-rate", envInt("GGZY_LOGIN_RATE", 10), "login attempts per minute per client IP (GGZY_LOGIN_RATE)")
 	fs.StringVar(&c.BankSecret, "bank-secret", env("GGZY_BANK_SECRET", ""), "shared secret of the bank's signed notifications; empty refuses them all (GGZY_BANK_SECRET)")
 	fs.StringVar(&c.VAPrefix, "va-prefix", env("GGZY_VA_PREFIX", deposits.DefaultPrefix), "6-10 digits that start every virtual sub-account number (GGZY_VA_PREFIX)")
+	fs.StringVar(&c.DepositRates, "deposit-rates", env("GGZY_DEPOSIT_RATES", ""), "demand-deposit rates from their dates, e.g. 2024-01-01=0.0035,2025-05-20=0.0005; empty: 0.35 % (GGZY_DEPOSIT_RATES)")
+	fs.StringVar(&c.DepositBasis, "deposit-basis", env("GGZY_DEPOSIT_BASIS", "ACT/360"), "day count of refund interest: ACT/360 or ACT/365 (GGZY_DEPOSIT_BASIS)")
 	fs.StringVar(&c.DepositName, "deposit-account-name", env("GGZY_DEPOSIT_ACCOUNT_NAME", "公共资源交易中心保证金专户"), "name of the deposit account (GGZY_DEPOSIT_ACCOUNT_NAME)")
 	fs.StringVar(&c.DepositBank, "deposit-bank", env("GGZY_DEPOSIT_BANK", "（请配置开户银行）"), "bank of the deposit account (GGZY_DEPOSIT_BANK)")
 	fs.StringVar(&c.TrustProxies, "trusted-proxies", env("GGZY_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the load balancers in front; their X-Forwarded-For names the client (GGZY_TRUSTED_PROXIES)")
@@ -238,6 +243,10 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 		return nil, fmt.Errorf("GGZY_VA_PREFIX: %w", err)
 	}
 	a.Deposits.WebhookSecret = []byte(cfg.BankSecret)
+	if err := configureInterest(a.Deposits, cfg.DepositRates, cfg.DepositBasis); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if cfg.DepositName != "" {
 		a.Deposits.AccountName = cfg.DepositName
 	}
@@ -279,4 +288,38 @@ func (a *App) Close() error {
 		errs = append(errs, a.emb.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// configureInterest sets the refund interest of D5/D8: the rate schedule
+// ("date=rate,…", each rate from its date in Asia/Shanghai) and the day count.
+func configureInterest(d *deposits.Service, rates, basis string) error {
+	if basis != "" {
+		switch deposits.DayCount(basis) {
+		case deposits.ACT360, deposits.ACT365:
+			d.Basis = deposits.DayCount(basis)
+		default:
+			return fmt.Errorf("GGZY_DEPOSIT_BASIS: %q is neither ACT/360 nor ACT/365", basis)
+		}
+	}
+	if strings.TrimSpace(rates) == "" {
+		return nil
+	}
+	var sched deposits.RateSchedule
+	for _, part := range strings.Split(rates, ",") {
+		date, rate, ok := strings.Cut(strings.TrimSpace(part), "=")
+		from, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(date), trading.Shanghai)
+		if !ok || err != nil {
+			return fmt.Errorf("GGZY_DEPOSIT_RATES: %q is not date=rate", part)
+		}
+		r, err := decimal.NewFromString(strings.TrimSpace(rate))
+		if err != nil {
+			return fmt.Errorf("GGZY_DEPOSIT_RATES: rate %q: %w", rate, err)
+		}
+		sched = append(sched, deposits.RateChange{From: from, AnnualRate: r})
+	}
+	if err := sched.Validate(); err != nil {
+		return fmt.Errorf("GGZY_DEPOSIT_RATES: %w", err)
+	}
+	d.Rates = sched
+	return nil
 }

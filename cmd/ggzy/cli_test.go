@@ -238,3 +238,23 @@ func TestRuleParamsFromConfiguration(t *testing.T) {
 		t.Fatalf("unknown parameter: %v", err)
 	}
 }
+
+// Refund interest is the centre's configuration (GGZY_DEPOSIT_RATES/BASIS).
+func TestDepositInterestConfiguration(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.DepositRates, cfg.DepositBasis = "2024-01-01=0.0035,2025-05-20=0.0005", "ACT/365"
+	app, err := OpenApp(context.Background(), cfg, modeAdmin, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Close()
+	if len(app.Deposits.Rates) != 2 || app.Deposits.Rates[1].AnnualRate.String() != "0.0005" || app.Deposits.Basis != "ACT/365" {
+		t.Fatalf("rates %+v basis %s", app.Deposits.Rates, app.Deposits.Basis)
+	}
+	for _, bad := range [][2]string{{"2024-01-01", ""}, {"2025-01-01=0.01,2024-01-01=0.02", ""}, {"", "ACT/366"}} {
+		cfg.DepositRates, cfg.DepositBasis = bad[0], bad[1]
+		if _, err := OpenApp(context.Background(), cfg, modeAdmin, quietLog); err == nil {
+			t.Errorf("accepted rates %q basis %q", bad[0], bad[1])
+		}
+	}
+}
