@@ -185,7 +185,7 @@ func csvFile(lines ...string) func() (io.ReadCloser, error) {
 func TestStatementImportWholeOrNothingAndIdempotent(t *testing.T) {
 	e := newDepEnv(t)
 	ctx := context.Background()
-	_, va1 := e.bidder("福建丙建设有限公司")
+	bidder1, va1 := e.bidder("福建丙建设有限公司")
 	_, va2 := e.bidder("福建丁建设有限公司")
 	sup := trading.Actor{Role: trading.RoleSupervisor, Username: "jiandu"}
 	good := csvFile(
@@ -216,8 +216,10 @@ func TestStatementImportWholeOrNothingAndIdempotent(t *testing.T) {
 		t.Fatalf("import again: %+v %v", r, err)
 	}
 	// Several payments add up: 150,000 + 50,000 is the full deposit.
-	mine, _ := e.Dep.MyDeposits(ctx, trading.Actor{AccountID: 0})
-	_ = mine
+	mine, err := e.Dep.MyDeposits(ctx, bidder1)
+	if err != nil || mine[0].Received.StringFixed(2) != "200000.00" || mine[0].State(e.Clock.Now()) != "已足额缴纳" {
+		t.Fatalf("two payments: %+v %v", mine, err)
+	}
 	if _, err := e.Dep.ImportStatement(ctx, trading.Actor{Role: trading.RoleAgent}, good); !errors.Is(err, trading.ErrForbidden) {
 		t.Fatalf("an agent imported: %v", err)
 	}

@@ -117,7 +117,7 @@ func TestConcurrentBatchesShareNothing(t *testing.T) {
 func TestBatchIsAllOrNothingAndFailuresRebatch(t *testing.T) {
 	e := newDepEnv(t)
 	ctx := context.Background()
-	a, va := e.bidder("福建癸建设有限公司")
+	_, va := e.bidder("福建癸建设有限公司")
 	arrived := e.Clock.Now()
 	if _, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{inflow("C1", va, "福建癸建设有限公司", "100000.00", arrived)}); err != nil {
 		t.Fatal(err)
@@ -126,8 +126,6 @@ func TestBatchIsAllOrNothingAndFailuresRebatch(t *testing.T) {
 	var code string
 	e.Dep.DB.Raw("SELECT p.code FROM projects p JOIN lots l ON l.project_id = p.id WHERE l.id = ?", e.Lot).Scan(&code)
 	agent := trading.Actor{AccountID: 1, Username: "daili", Role: trading.RoleAgent}
-	var first int64
-	e.Dep.DB.Raw("SELECT min(id) FROM announcements").Scan(&first)
 	n, err := e.TS.DraftAnnouncement(ctx, agent, code, trading.AnnouncementInput{Type: trading.NoticeTermination, Title: "保证金测试工程终止公告", Body: "终止"})
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +139,6 @@ func TestBatchIsAllOrNothingAndFailuresRebatch(t *testing.T) {
 	if p := e.refunds("pending"); len(p) != 1 || p[0].Rule != "D8" || !p[0].WithInterest {
 		t.Fatalf("termination refunds: %+v", p)
 	}
-	_ = a
 	// A rate schedule that does not cover the deposit's days: the batch
 	// fails in the middle, and nothing of it remains.
 	good := e.Dep.Rates
