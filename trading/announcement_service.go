@@ -289,6 +289,19 @@ func (s *Service) lockAnnouncement(tx *gorm.DB, id int64) (*Announcement, *Proje
 	return &n, p, nil
 }
 
+// lockOwnAnnouncement locks a notice for a step only its project's agent
+// may take; to anyone else it does not exist.
+func (s *Service) lockOwnAnnouncement(tx *gorm.DB, a Actor, id int64) (*Announcement, *Project, error) {
+	n, p, err := s.lockAnnouncement(tx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.Role != RoleAgent || p.AgentID != a.AccountID {
+		return nil, nil, NotFound("公告")
+	}
+	return n, p, nil
+}
+
 // UpdateAnnouncement edits a draft or a rejected notice.
 func (s *Service) UpdateAnnouncement(ctx context.Context, a Actor, id int64, in AnnouncementInput) (*Announcement, error) {
 	if err := in.validate(); err != nil {
@@ -299,11 +312,8 @@ func (s *Service) UpdateAnnouncement(ctx context.Context, a Actor, id int64, in 
 	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var p *Project
 		var err error
-		if n, p, err = s.lockAnnouncement(tx, id); err != nil {
+		if n, p, err = s.lockOwnAnnouncement(tx, a, id); err != nil {
 			return err
-		}
-		if a.Role != RoleAgent || p.AgentID != a.AccountID {
-			return NotFound("公告")
 		}
 		if n.Status != NoticeDraft && n.Status != NoticeRejected {
 			return Conflict("status", "%s的公告不能修改", n.Status.Name())
@@ -341,11 +351,8 @@ func (s *Service) SubmitAnnouncement(ctx context.Context, a Actor, id int64) (*A
 	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var p *Project
 		var err error
-		if n, p, err = s.lockAnnouncement(tx, id); err != nil {
+		if n, p, err = s.lockOwnAnnouncement(tx, a, id); err != nil {
 			return err
-		}
-		if a.Role != RoleAgent || p.AgentID != a.AccountID {
-			return NotFound("公告")
 		}
 		if n.Status != NoticeDraft && n.Status != NoticeRejected {
 			return Conflict("status", "%s的公告不能提交", n.Status.Name())
@@ -368,12 +375,9 @@ func (s *Service) SubmitAnnouncement(ctx context.Context, a Actor, id int64) (*A
 func (s *Service) WithdrawAnnouncement(ctx context.Context, a Actor, id int64) error {
 	now := s.Clock.Now()
 	return Transact(ctx, s.DB, func(tx *gorm.DB) error {
-		n, p, err := s.lockAnnouncement(tx, id)
+		n, _, err := s.lockOwnAnnouncement(tx, a, id)
 		if err != nil {
 			return err
-		}
-		if a.Role != RoleAgent || p.AgentID != a.AccountID {
-			return NotFound("公告")
 		}
 		if n.Status != NoticeSubmitted && n.Status != NoticeScheduled {
 			return Conflict("status", "%s的公告不能撤回", n.Status.Name())
