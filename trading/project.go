@@ -1,6 +1,9 @@
 package trading
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -36,25 +39,42 @@ func (Region) TableName() string { return "regions" }
 
 // Project is a transaction of one category (交易项目).
 type Project struct {
-	ID           int64         `gorm:"column:id;primaryKey"`
-	Code         string        `gorm:"column:code"` // 统一交易编码
-	Category     Category      `gorm:"column:category"`
-	Title        string        `gorm:"column:title"`
-	OwnerName    string        `gorm:"column:owner_name"` // 招标人/采购人/出让人/转让方
-	OwnerContact string        `gorm:"column:owner_contact"`
-	RegionCode   string        `gorm:"column:region_code"`
-	Region       Region        `gorm:"foreignKey:RegionCode;references:Code"`
-	AgentID      int64         `gorm:"column:agent_id"`
-	Agent        Account       `gorm:"foreignKey:AgentID"`
-	StateFunded  bool          `gorm:"column:state_funded"` // 国有资金占控股或主导地位 (E13)
-	Status       ProjectStatus `gorm:"column:status"`
-	OpenedAt     *time.Time    `gorm:"column:opened_at"` // the opening notice's publication
-	CreatedAt    time.Time     `gorm:"column:created_at"`
-	UpdatedAt    time.Time     `gorm:"column:updated_at"`
-	Lots         []Lot         `gorm:"foreignKey:ProjectID"`
+	ID            int64         `gorm:"column:id;primaryKey"`
+	Code          string        `gorm:"column:code"` // 统一交易编码
+	Category      Category      `gorm:"column:category"`
+	Title         string        `gorm:"column:title"`
+	OwnerName     string        `gorm:"column:owner_name"` // 招标人/采购人/出让人/转让方
+	OwnerContact  string        `gorm:"column:owner_contact"`
+	RegionCode    string        `gorm:"column:region_code"`
+	Region        Region        `gorm:"foreignKey:RegionCode;references:Code"`
+	AgentID       int64         `gorm:"column:agent_id"`
+	Agent         Account       `gorm:"foreignKey:AgentID"`
+	StateFunded   bool          `gorm:"column:state_funded"` // 国有资金占控股或主导地位 (E13)
+	Status        ProjectStatus `gorm:"column:status"`
+	OpenedAt      *time.Time    `gorm:"column:opened_at"`    // the opening notice's publication
+	SuspendedAt   *time.Time    `gorm:"column:suspended_at"` // 暂停 by a supervisor; nil when running
+	SuspendedBy   *int64        `gorm:"column:suspended_by"`
+	SuspendReason string        `gorm:"column:suspend_reason"`
+	CreatedAt     time.Time     `gorm:"column:created_at"`
+	UpdatedAt     time.Time     `gorm:"column:updated_at"`
+	Lots          []Lot         `gorm:"foreignKey:ProjectID"`
 }
 
 func (Project) TableName() string { return "projects" }
+
+// ErrSuspended is the refusal of anything a suspended project stops.
+var ErrSuspended = errors.New("项目已暂停")
+
+// CheckRunning refuses registration, uploads and results while a
+// supervisor has the project suspended (暂停), saying why.
+func (p *Project) CheckRunning() error {
+	if p.SuspendedAt == nil {
+		return nil
+	}
+	return &Error{Status: http.StatusConflict, Code: "suspended", Field: "project",
+		Message: fmt.Sprintf("项目 %s 已被交易中心暂停：%s。恢复前不能报名、上传文件或录入结果", p.Code, p.SuspendReason),
+		Err:     ErrSuspended}
+}
 
 // Lot is a 标段/包/地块/标的: money of its category and its schedule.
 // Nil money and nil times are "not set".
