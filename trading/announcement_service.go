@@ -181,6 +181,13 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 			prefixed(&p.Lots[i], book.CheckAmendment(old, nw, at))
 		}
 	}
+	for _, check := range s.CheckNotice {
+		vs, err := check(ctx, db, n, p, at)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vs...)
+	}
 	return out, nil
 }
 
