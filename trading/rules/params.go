@@ -39,6 +39,18 @@ type Params struct {
 	P1PreMinWorkingDays int             // P1 预披露 ≥ 20个工作日 (shown, not checked: no field)
 	P1MinWorkingDays    int             // P1 正式披露 ≥ 20个工作日
 	P2ApprovalRatio     decimal.Decimal // P2 below 90 % of appraisal needs approval
+
+	// Results and refunds (bidding results, deposits).
+	E7MinBidders     int // E7 少于3个投标人不得开标
+	E11MaxCandidates int // E11 中标候选人不超过3个
+	E12MinDays       int // E12 中标候选人公示期 ≥ 3日
+	E14MaxDays       int // E14 中标通知书发出之日起30日内订立合同
+	G10MinSuppliers  int // G10 合格供应商不足3家废标
+	G13MaxDays       int // G13 中标通知书发出之日起30日内签订合同
+	D5Days           int // D5 书面合同签订后5日内退还
+	D6Days           int // D6 撤回通知后5日内退还
+	G6WorkingDays    int // G6 中标通知书/合同后5个工作日内退还
+	L5WorkingDays    int // L5 未竞得人保证金5个工作日内退还
 }
 
 // DefaultParams returns the numbers of RULES.md.
@@ -55,6 +67,9 @@ func DefaultParams() Params {
 		L7MinRatio:          decimal.RequireFromString("0.2"),
 		P1PreMinWorkingDays: 20, P1MinWorkingDays: 20,
 		P2ApprovalRatio: decimal.RequireFromString("0.9"),
+		E7MinBidders:    3, E11MaxCandidates: 3, E12MinDays: 3, E14MaxDays: 30,
+		G10MinSuppliers: 3, G13MaxDays: 30,
+		D5Days: 5, D6Days: 5, G6WorkingDays: 5, L5WorkingDays: 5,
 	}
 }
 
@@ -104,6 +119,16 @@ func (p *Params) params() []param {
 		{name: "P1.pre_min_working_days", kind: kindDays, i: &p.P1PreMinWorkingDays},
 		{name: "P1.min_working_days", kind: kindDays, i: &p.P1MinWorkingDays},
 		{name: "P2.approval_ratio", kind: kindRatio, d: &p.P2ApprovalRatio},
+		{name: "E7.min_bidders", kind: kindDays, i: &p.E7MinBidders},
+		{name: "E11.max_candidates", kind: kindDays, i: &p.E11MaxCandidates},
+		{name: "E12.min_days", kind: kindDays, i: &p.E12MinDays},
+		{name: "E14.max_days", kind: kindDays, i: &p.E14MaxDays},
+		{name: "G10.min_suppliers", kind: kindDays, i: &p.G10MinSuppliers},
+		{name: "G13.max_days", kind: kindDays, i: &p.G13MaxDays},
+		{name: "D5.days", kind: kindDays, i: &p.D5Days},
+		{name: "D6.days", kind: kindDays, i: &p.D6Days},
+		{name: "G6.working_days", kind: kindDays, i: &p.G6WorkingDays},
+		{name: "L5.working_days", kind: kindDays, i: &p.L5WorkingDays},
 	}
 }
 

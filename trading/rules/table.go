@@ -63,6 +63,31 @@ var ruleDefs = []ruleDef{
 		func(p *Params) string {
 			return fmt.Sprintf("≥ %d日（资格预审 ≥ %d日）", p.E4MinDays, p.E4PrequalMinDays)
 		}},
+	{"E7", Engineering, srcBidReg + "第四十四条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("投标人少于%d个的，不得开标，招标人应当重新招标", p.E7MinBidders)
+		},
+		func(p *Params) string { return fmt.Sprintf("< %d个即流标", p.E7MinBidders) }},
+	{"E11", Engineering, srcBidReg + "第五十三条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("评标报告推荐的中标候选人应当不超过%d个，并标明排序", p.E11MaxCandidates)
+		},
+		func(p *Params) string { return fmt.Sprintf("≤ %d个", p.E11MaxCandidates) }},
+	{"E12", Engineering, srcBidReg + "第五十四条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("依法必须招标的项目，中标候选人公示期不得少于%d日", p.E12MinDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≥ %d日", p.E12MinDays) }},
+	{"E13", Engineering, srcBidReg + "第五十五条", "R",
+		func(p *Params) string {
+			return "国有资金占控股或者主导地位的依法必须招标的项目，应当确定排名第一的中标候选人为中标人；排名第一的放弃中标等情形的，方可依次确定其他中标候选人"
+		},
+		func(p *Params) string { return "第一名" }},
+	{"E14", Engineering, srcBidLaw + "第四十六条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("自中标通知书发出之日起%d日内订立书面合同", p.E14MaxDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≤ %d日", p.E14MaxDays) }},
 	{"D1", Engineering, srcBidReg + "第二十六条", "R",
 		func(p *Params) string {
 			return fmt.Sprintf("投标保证金不得超过招标项目估算价的%s（无估算价时按招标控制价计）", pct(p.D1MaxRatio))
@@ -80,6 +105,16 @@ var ruleDefs = []ruleDef{
 		func(p *Params) string {
 			return fmt.Sprintf("≤ %s 且 ≤ %s", pct(p.D4MaxRatio), yuan(p.D4MaxAmount))
 		}},
+	{"D5", Engineering, srcBidReg + "第五十七条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("招标人最迟应当在书面合同签订后%d日内向中标人和未中标的投标人退还投标保证金及银行同期存款利息", p.D5Days)
+		},
+		func(p *Params) string { return fmt.Sprintf("≤ %d日", p.D5Days) }},
+	{"D6", Engineering, srcBidReg + "第三十五条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("投标截止前撤回投标文件的，应当自收到书面撤回通知之日起%d日内退还投标保证金", p.D6Days)
+		},
+		func(p *Params) string { return fmt.Sprintf("≤ %d日", p.D6Days) }},
 	{"G1", Procurement, srcProcLaw + "第三十五条", "R",
 		func(p *Params) string {
 			return fmt.Sprintf("自招标文件开始发出之日起至投标截止时间不得少于%d日", p.G1MinDays)
@@ -105,6 +140,22 @@ var ruleDefs = []ruleDef{
 			return fmt.Sprintf("投标保证金不得超过采购项目预算金额的%s", pct(p.G5MaxRatio))
 		},
 		func(p *Params) string { return "≤ " + pct(p.G5MaxRatio) }},
+	{"G6", Procurement, srcProcReg + "第三十三条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("自中标通知书发出之日起%d个工作日内退还未中标供应商的投标保证金，自采购合同签订之日起%d个工作日内退还中标供应商的投标保证金",
+				p.G6WorkingDays, p.G6WorkingDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≤ %d个工作日", p.G6WorkingDays) }},
+	{"G10", Procurement, srcProcLaw + "第三十六条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("符合专业条件的供应商或者对招标文件作实质响应的供应商不足%d家的，应予废标", p.G10MinSuppliers)
+		},
+		func(p *Params) string { return fmt.Sprintf("< %d家即废标", p.G10MinSuppliers) }},
+	{"G13", Procurement, srcProcLaw + "第四十六条", "R",
+		func(p *Params) string {
+			return fmt.Sprintf("自中标、成交通知书发出之日起%d日内签订政府采购合同", p.G13MaxDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≤ %d日", p.G13MaxDays) }},
 	{"L1", Land, srcOrder39 + "第十条", "S",
 		func(p *Params) string {
 			return fmt.Sprintf("出让公告应当至少在投标、拍卖或者挂牌开始日前%d日发布", p.L1MinDays)
@@ -113,6 +164,16 @@ var ruleDefs = []ruleDef{
 	{"L2", Land, srcOrder39 + "第十九条", "S",
 		func(p *Params) string { return fmt.Sprintf("挂牌时间不得少于%s", l2Unit(p, p.L2MinDays)) },
 		func(p *Params) string { return "≥ " + l2Unit(p, p.L2MinDays) }},
+	{"L3", Land, srcOrder39 + "第十九条", "S",
+		func(p *Params) string {
+			return "挂牌截止时：只有一个竞买人且报价不低于底价的成交；有两个以上的，出价最高者成交，报价相同的先提交者成交；报价均低于底价的不成交"
+		},
+		func(p *Params) string { return "≥ 底价" }},
+	{"L5", Land, srcOrder39 + "第二十条、第二十一条", "S",
+		func(p *Params) string {
+			return fmt.Sprintf("竞得人的竞买保证金抵作土地出让价款；其他竞买人交纳的保证金应在%d个工作日内予以退还，不计利息", p.L5WorkingDays)
+		},
+		func(p *Params) string { return fmt.Sprintf("≤ %d个工作日", p.L5WorkingDays) }},
 	{"L7", Land, "国土资发〔2010〕34号", "C",
 		func(p *Params) string {
 			return fmt.Sprintf("竞买保证金不得低于出让起始价的%s", pct(p.L7MinRatio))
