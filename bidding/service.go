@@ -31,6 +31,9 @@ type Service struct {
 	OnRegister []func(tx *gorm.DB, reg *Registration, p *trading.Project, lot *trading.Lot, w Window) error
 	// OnWithdraw runs inside the transaction of a withdrawal (D6 refunds).
 	OnWithdraw []func(tx *gorm.DB, reg *Registration, p *trading.Project, lot *trading.Lot) error
+	// OnResult runs inside the transaction of a result event (failure,
+	// award, contract, sale): deposits refunds and converts on it.
+	OnResult []func(tx *gorm.DB, ev ResultEvent) error
 }
 
 // DefaultMaxUpload is the size limit of one document.
@@ -40,7 +43,8 @@ const DefaultMaxUpload = 500 << 20
 // shares) and the object store, and hooks into publication.
 func NewService(ts *trading.Service, st *trading.Storage) *Service {
 	s := &Service{DB: ts.DB, Clock: ts.Clock, Trading: ts, Storage: st, Log: ts.Log, MaxUpload: DefaultMaxUpload}
-	ts.OnPublish = append(ts.OnPublish, s.onPublish)
+	ts.OnPublish = append(ts.OnPublish, s.onPublish, s.onResultPublished)
+	ts.CheckNotice = append(ts.CheckNotice, s.checkNotice)
 	return s
 }
 

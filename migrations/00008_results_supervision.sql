@@ -64,7 +64,7 @@ CREATE UNIQUE INDEX lot_results_result_notice_key ON lot_results (result_notice_
 CREATE TABLE lot_bids (
     lot_id          bigint        NOT NULL REFERENCES lot_results (lot_id),
     bidder_id       bigint        NOT NULL REFERENCES accounts (id),
-    price           numeric(18,2) NOT NULL CHECK (price > 0),
+    price           numeric(18,2) CHECK (price > 0), -- unknown when fewer than 3 bid (E7: not opened)
     rejected_reason text          NOT NULL DEFAULT '',
     rank            int           CHECK (rank BETWEEN 1 AND 3),
     declined_reason text          NOT NULL DEFAULT '',
@@ -73,7 +73,12 @@ CREATE TABLE lot_bids (
     CHECK (rank IS NULL OR rejected_reason = '')
 );
 
+-- The G7 occupation fee (资金占用费) a late procurement refund pays on top,
+-- fixed with the interest when the refund goes into a batch.
+ALTER TABLE refunds ADD COLUMN fee numeric(18,2) NOT NULL DEFAULT 0 CHECK (fee >= 0);
+
 -- +goose Down
+ALTER TABLE refunds DROP COLUMN fee;
 DROP TABLE lot_bids;
 DROP TABLE lot_results;
 DROP TABLE lot_outcomes;

@@ -196,32 +196,44 @@ func (s *Service) DraftAnnouncement(ctx context.Context, a Actor, code string, i
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	now := s.Clock.Now()
 	var n *Announcement
 	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		p, err := s.ownProject(tx, a, code)
 		if err != nil {
 			return err
 		}
-		if err := s.checkTypeAllowed(tx, p, &in); err != nil {
-			return err
-		}
-		changes, err := changesFor(p, in.Changes)
-		if err != nil {
-			return err
-		}
-		n = &Announcement{ProjectID: p.ID, Type: in.Type, Title: in.Title, Body: in.Body, BodyHTML: RenderMarkdown(in.Body),
-			Status: NoticeDraft, Changes: changes, AuthorID: a.AccountID, CreatedAt: now, UpdatedAt: now}
-		if in.Type == NoticeAmendment {
-			n.AmendsID = &in.AmendsID
-		}
-		if err := tx.Omit(clause.Associations).Create(n).Error; err != nil {
-			return err
-		}
-		return Audit(tx, now, a, "announcement.draft", "announcement", fmt.Sprint(n.ID),
-			fmt.Sprintf("项目 %s 起草%s“%s”", p.Code, in.Type.Name(), in.Title))
+		n, err = s.DraftNoticeTx(ctx, tx, a, p, in)
+		return err
 	})
 	return n, err
+}
+
+// DraftNoticeTx writes a draft notice of p inside tx: the body of
+// DraftAnnouncement, for packages that generate notices (bidding's
+// candidate and result notices) in their own transaction. The caller has
+// checked that a may write for p.
+func (s *Service) DraftNoticeTx(ctx context.Context, tx *gorm.DB, a Actor, p *Project, in AnnouncementInput) (*Announcement, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now()
+	if err := s.checkTypeAllowed(tx, p, &in); err != nil {
+		return nil, err
+	}
+	changes, err := changesFor(p, in.Changes)
+	if err != nil {
+		return nil, err
+	}
+	n := &Announcement{ProjectID: p.ID, Type: in.Type, Title: in.Title, Body: in.Body, BodyHTML: RenderMarkdown(in.Body),
+		Status: NoticeDraft, Changes: changes, AuthorID: a.AccountID, CreatedAt: now, UpdatedAt: now}
+	if in.Type == NoticeAmendment {
+		n.AmendsID = &in.AmendsID
+	}
+	if err := tx.Omit(clause.Associations).Create(n).Error; err != nil {
+		return nil, err
+	}
+	return n, Audit(tx, now, a, "announcement.draft", "announcement", fmt.Sprint(n.ID),
+		fmt.Sprintf("项目 %s 起草%s“%s”", p.Code, in.Type.Name(), in.Title))
 }
 
 // checkTypeAllowed enforces which notice may follow which.
@@ -353,7 +365,6 @@ func derefID(p *int64) int64 {
 // now: a notice whose schedule breaks a rule is refused with every
 // violation listed, and stays a draft.
 func (s *Service) SubmitAnnouncement(ctx context.Context, a Actor, id int64) (*Announcement, error) {
-	now := s.Clock.Now()
 	var n *Announcement
 	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var p *Project
@@ -361,21 +372,50 @@ func (s *Service) SubmitAnnouncement(ctx context.Context, a Actor, id int64) (*A
 		if n, p, err = s.lockOwnAnnouncement(tx, a, id); err != nil {
 			return err
 		}
-		if n.Status != NoticeDraft && n.Status != NoticeRejected {
-			return Conflict("status", "%s的公告不能提交", n.Status.Name())
-		}
-		if vs, err := s.checkRules(ctx, tx, p, n, now); err != nil {
-			return err
-		} else if len(vs) > 0 {
-			return RuleViolations("提交公告", vs)
-		}
-		n.Status, n.SubmittedAt, n.UpdatedAt, n.RejectReason = NoticeSubmitted, &now, now, ""
-		if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
-			return err
-		}
-		return Audit(tx, now, a, "announcement.submit", "announcement", fmt.Sprint(n.ID), "提交审核：“"+n.Title+"”")
+		return s.SubmitNoticeTx(ctx, tx, a, n, p)
 	})
 	return n, err
+}
+
+// SubmitNoticeTx submits a draft or rejected notice inside tx (the body of
+// SubmitAnnouncement); n must be locked by the caller.
+func (s *Service) SubmitNoticeTx(ctx context.Context, tx *gorm.DB, a Actor, n *Announcement, p *Project) error {
+	now := s.Clock.Now()
+	if n.Status != NoticeDraft && n.Status != NoticeRejected {
+		return Conflict("status", "%s的公告不能提交", n.Status.Name())
+	}
+	if vs, err := s.checkRules(ctx, tx, p, n, now); err != nil {
+		return err
+	} else if len(vs) > 0 {
+		return RuleViolations("提交公告", vs)
+	}
+	n.Status, n.SubmittedAt, n.UpdatedAt, n.RejectReason = NoticeSubmitted, &now, now, ""
+	if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
+		return err
+	}
+	return Audit(tx, now, a, "announcement.submit", "announcement", fmt.Sprint(n.ID), "提交审核：“"+n.Title+"”")
+}
+
+// RewriteNoticeTx replaces the title and body of a draft or rejected
+// notice inside tx (a regenerated candidate or result notice).
+func (s *Service) RewriteNoticeTx(tx *gorm.DB, a Actor, id int64, title, body string) (*Announcement, error) {
+	in := AnnouncementInput{Type: NoticeResult, Title: title, Body: body}
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	var n Announcement
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&n, id).Error; err != nil {
+		return nil, notFound(err, "公告")
+	}
+	if n.Status != NoticeDraft && n.Status != NoticeRejected {
+		return nil, Conflict("status", "公告已%s，不能重新生成；如需修改请先撤回", n.Status.Name())
+	}
+	now := s.Clock.Now()
+	n.Title, n.Body, n.BodyHTML, n.UpdatedAt = in.Title, in.Body, RenderMarkdown(in.Body), now
+	if err := tx.Omit(clause.Associations).Save(&n).Error; err != nil {
+		return nil, err
+	}
+	return &n, Audit(tx, now, a, "announcement.update", "announcement", fmt.Sprint(n.ID), "重新生成公告“"+n.Title+"”")
 }
 
 // WithdrawAnnouncement takes a submitted or scheduled notice back to draft.
@@ -515,6 +555,14 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 		p.Status = status
 	}
 	if n.Type == NoticeTermination {
+		// Lots without a result are cancelled: counted apart in the
+		// savings report, never in a rate.
+		if err := tx.Exec(`INSERT INTO lot_outcomes (lot_id, project_id, category, region_code, status, reason, decided_on, updated_at)
+			SELECT l.id, p.id, p.category, p.region_code, 'cancelled', '项目终止', (?::timestamptz AT TIME ZONE 'Asia/Shanghai')::date, ?
+			FROM lots l JOIN projects p ON p.id = l.project_id WHERE p.id = ?
+			ON CONFLICT (lot_id) DO NOTHING`, now, now, p.ID).Error; err != nil {
+			return err
+		}
 		// Nothing else of a terminated project may still go out.
 		if err := tx.Model(&Announcement{}).Where("project_id = ? AND id <> ? AND status IN ?", p.ID, n.ID,
 			[]AnnouncementStatus{NoticeSubmitted, NoticeScheduled}).
