@@ -27,6 +27,8 @@ type depEnv struct {
 	Dep   *Service
 	Clock *trading.ManualClock
 	Lot   int64
+	Agent trading.Actor // the lot's agent
+	Sup   trading.Actor
 	n     int
 }
 
@@ -64,7 +66,7 @@ func newDepEnv(t *testing.T) *depEnv {
 	if _, err := ts.ApproveAnnouncement(ctx, sup, n.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	e.Lot = p.Lots[0].ID
+	e.Lot, e.Agent, e.Sup = p.Lots[0].ID, agent, sup
 	clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
 	return e
 }

@@ -280,8 +280,8 @@ func TestGuaranteeReviewCoversDeposit(t *testing.T) {
 	}
 }
 
-// A procurement lot has no virtual account (G5: non-cash only); a verified
-// guarantee is its deposit.
+// A procurement deposit is paid by transfer into a virtual account or by a
+// guarantee (G5: non-cash forms only); a verified guarantee covers it.
 func TestGuaranteeProcurementLot(t *testing.T) {
 	e := newDepEnv(t)
 	ctx := context.Background()
@@ -319,8 +319,8 @@ func TestGuaranteeProcurementLot(t *testing.T) {
 	}
 	var vas int64
 	e.Dep.DB.Model(&VirtualAccount{}).Where("lot_id = ?", lot).Count(&vas)
-	if vas != 0 {
-		t.Fatal("a procurement registration got a virtual account")
+	if vas != 1 {
+		t.Fatalf("a procurement registration has %d virtual accounts, want 1 for transfers", vas)
 	}
 	if ok, _ := e.covered(a, lot); ok {
 		t.Fatal("covered before any guarantee")

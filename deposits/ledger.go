@@ -171,13 +171,17 @@ WHERE coalesce(l.ledger, 0) <> coalesce(o.owed, 0) ORDER BY 1 LIMIT 100`).Scan(&
 	db.Raw("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = 'bank'").Scan(&rep.Bank)
 	db.Raw("SELECT coalesce(sum(amount), 0) FROM inflows WHERE status IN ('held', 'late', 'third_party', 'suspense')").Scan(&rep.Owed)
 	// What came in and did not go out: the money owed, plus what was
-	// forfeited, less the interest paid out on refunds.
-	var forfeited, interest decimal.Decimal
+	// forfeited or converted into a deal price (L5, still in the account
+	// until paid over), less the interest and G7 fees paid out on refunds.
+	var forfeited, converted, interest, fees decimal.Decimal
 	db.Raw("SELECT coalesce(sum(amount), 0) FROM inflows WHERE status = 'forfeited'").Scan(&forfeited)
-	db.Raw("SELECT coalesce(sum(interest), 0) FROM refunds WHERE status = 'paid'").Scan(&interest)
-	if want := rep.Owed.Add(forfeited).Sub(interest); !rep.Bank.Equal(want) {
-		rep.Problems = append(rep.Problems, Problem{"银行余额与应付不符", fmt.Sprintf("账上银行存款 %s，应为 %s（应付 %s + 没收 %s − 已付利息 %s）",
-			rep.Bank.StringFixed(2), want.StringFixed(2), rep.Owed.StringFixed(2), forfeited.StringFixed(2), interest.StringFixed(2))})
+	db.Raw("SELECT coalesce(sum(amount), 0) FROM inflows WHERE status = 'converted'").Scan(&converted)
+	db.Raw("SELECT coalesce(sum(interest), 0), coalesce(sum(fee), 0) FROM refunds WHERE status = 'paid'").Row().Scan(&interest, &fees)
+	if want := rep.Owed.Add(forfeited).Add(converted).Sub(interest).Sub(fees); !rep.Bank.Equal(want) {
+		rep.Problems = append(rep.Problems, Problem{"银行余额与应付不符",
+			fmt.Sprintf("账上银行存款 %s，应为 %s（应付 %s + 没收 %s + 转为成交价款 %s − 已付利息 %s − 已付资金占用费 %s）",
+				rep.Bank.StringFixed(2), want.StringFixed(2), rep.Owed.StringFixed(2), forfeited.StringFixed(2), converted.StringFixed(2),
+				interest.StringFixed(2), fees.StringFixed(2))})
 	}
 	if statementBalance != nil && !statementBalance.Equal(rep.Bank) {
 		rep.Problems = append(rep.Problems, Problem{"与银行对账单余额不符", fmt.Sprintf("对账单余额 %s，账上 %s", statementBalance.StringFixed(2), rep.Bank.StringFixed(2))})

@@ -33,6 +33,7 @@ type Refund struct {
 	PayeeBank    string          `gorm:"column:payee_bank" json:"payee_bank"`
 	Principal    decimal.Decimal `gorm:"column:principal;type:numeric(18,2)" json:"principal"`
 	Interest     decimal.Decimal `gorm:"column:interest;type:numeric(18,2)" json:"interest"`
+	Fee          decimal.Decimal `gorm:"column:fee;type:numeric(18,2)" json:"fee"` // G7 occupation fee, fixed at batching
 	DueOn        time.Time       `gorm:"column:due_on;type:date" json:"due_on"`
 	Status       string          `gorm:"column:status" json:"status"` // pending, sent, paid, failed
 	BatchID      *int64          `gorm:"column:batch_id" json:"batch_id,omitempty"`
@@ -59,16 +60,15 @@ type Batch struct {
 
 func (Batch) TableName() string { return "refund_batches" }
 
-// refundDueDays: D5, D6, L5 and the platform's own refunds of invalid
-// payments are due within 5 days (G6's working days are counted by the
-// results work, which triggers procurement refunds).
+// refundDueDays: D8 and the platform's own refunds of invalid payments
+// are due within 5 days, like D5 and D6 (whose numbers the rule book holds).
 const refundDueDays = 5
 
 // queueRefunds opens refunds, in tx, for the inflows that cond selects and
-// that have none yet: to the account each came from.
-func queueRefunds(tx *gorm.DB, now time.Time, rule, reason string, withInterest bool, cond string, args ...any) (int64, error) {
-	due := now.In(trading.Shanghai).AddDate(0, 0, refundDueDays).Format("2006-01-02")
-	all := append([]any{rule, reason, withInterest, due, now}, args...)
+// that have none yet: to the account each came from, due on due's
+// Shanghai date.
+func queueRefunds(tx *gorm.DB, now, due time.Time, rule, reason string, withInterest bool, cond string, args ...any) (int64, error) {
+	all := append([]any{rule, reason, withInterest, due.In(trading.Shanghai).Format("2006-01-02"), now}, args...)
 	res := tx.Exec(`INSERT INTO refunds (inflow_id, rule, reason, with_interest, payee_name, payee_account, payee_bank,
 			principal, due_on, status, created_at)
 		SELECT i.id, ?, ?, ?, i.payer_name, i.payer_account, i.payer_bank, i.amount, ?::date, 'pending', ?
@@ -79,7 +79,11 @@ func queueRefunds(tx *gorm.DB, now time.Time, rule, reason string, withInterest 
 
 // onWithdraw refunds a withdrawn bidder's deposit (D6: within 5 days).
 func (s *Service) onWithdraw(tx *gorm.DB, reg *bidding.Registration, p *trading.Project, lot *trading.Lot) error {
-	_, err := queueRefunds(tx, s.now(), "D6", "投标截止前撤回，退还保证金", false,
+	book, err := s.Trading.RuleBook(context.Background())
+	if err != nil {
+		return err
+	}
+	_, err = queueRefunds(tx, s.now(), dueDays(s.now(), book.D6Days), "D6", "投标截止前撤回，退还保证金", false,
 		"i.status = 'held' AND i.virtual_account_id IN (SELECT id FROM virtual_accounts WHERE registration_id = ?)", reg.ID)
 	return err
 }
@@ -90,7 +94,7 @@ func (s *Service) onPublish(ctx context.Context, tx *gorm.DB, n *trading.Announc
 	if n.Type != trading.NoticeTermination {
 		return nil
 	}
-	_, err := queueRefunds(tx, *n.PublishedAt, "D8", "招标终止，退还保证金及银行同期存款利息", true,
+	_, err := queueRefunds(tx, *n.PublishedAt, dueDays(*n.PublishedAt, refundDueDays), "D8", "招标终止，退还保证金及银行同期存款利息", true,
 		`i.status = 'held' AND i.virtual_account_id IN (SELECT va.id FROM virtual_accounts va JOIN lots l ON l.id = va.lot_id WHERE l.project_id = ?)`, p.ID)
 	return err
 }
@@ -106,7 +110,7 @@ func (s *Service) ReturnSuspense(ctx context.Context, a trading.Actor, inflowID 
 	}
 	now := s.now()
 	return trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
-		n, err := queueRefunds(tx, now, "SUSPENSE", "无对应子账号，退回付款人："+strings.TrimSpace(reason), false,
+		n, err := queueRefunds(tx, now, dueDays(now, refundDueDays), "SUSPENSE", "无对应子账号，退回付款人："+strings.TrimSpace(reason), false,
 			"i.id = ? AND i.status = 'suspense'", inflowID)
 		if err != nil {
 			return err
@@ -169,6 +173,7 @@ func (s *Service) CreateBatch(ctx context.Context, a trading.Actor) (*Batch, err
 	var b *Batch
 	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var refunds []Refund
+		var err error
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
 			Where("status IN ?", []string{"pending", "failed"}).Order("due_on, id").Limit(5000).Find(&refunds).Error; err != nil {
 			return err
@@ -194,14 +199,17 @@ func (s *Service) CreateBatch(ctx context.Context, a trading.Actor) (*Batch, err
 				}
 				r.Interest = in
 			}
-			b.Total = b.Total.Add(r.Principal).Add(r.Interest)
+			if r.Fee, err = s.occupationFee(r, now); err != nil {
+				return err
+			}
+			b.Total = b.Total.Add(r.Principal).Add(r.Interest).Add(r.Fee)
 		}
 		if err := tx.Create(b).Error; err != nil {
 			return err
 		}
 		for _, r := range refunds {
-			res := tx.Exec(`UPDATE refunds SET status = 'sent', batch_id = ?, interest = ?, failed_reason = '' WHERE id = ? AND status IN ('pending', 'failed')`,
-				b.ID, r.Interest, r.ID)
+			res := tx.Exec(`UPDATE refunds SET status = 'sent', batch_id = ?, interest = ?, fee = ?, failed_reason = '' WHERE id = ? AND status IN ('pending', 'failed')`,
+				b.ID, r.Interest, r.Fee, r.ID)
 			if res.Error != nil {
 				return res.Error
 			}
@@ -209,7 +217,7 @@ func (s *Service) CreateBatch(ctx context.Context, a trading.Actor) (*Batch, err
 				return fmt.Errorf("refund %d changed under the batch", r.ID)
 			}
 			if err := tx.Exec(`INSERT INTO refund_batch_items (batch_id, refund_id, amount) VALUES (?, ?, ?)`,
-				b.ID, r.ID, r.Principal.Add(r.Interest)).Error; err != nil {
+				b.ID, r.ID, r.Principal.Add(r.Interest).Add(r.Fee)).Error; err != nil {
 				return err
 			}
 		}
@@ -299,12 +307,18 @@ func (s *Service) Confirm(ctx context.Context, a trading.Actor, refundID int64, 
 		entries := []struct {
 			account string
 			amount  decimal.Decimal
-		}{{owed, r.Principal}, {"bank", r.Principal.Add(r.Interest).Neg()}}
+		}{{owed, r.Principal}, {"bank", r.Principal.Add(r.Interest).Add(r.Fee).Neg()}}
 		if r.Interest.IsPositive() {
 			entries = append(entries, struct {
 				account string
 				amount  decimal.Decimal
 			}{"interest_expense", r.Interest})
+		}
+		if r.Fee.IsPositive() {
+			entries = append(entries, struct {
+				account string
+				amount  decimal.Decimal
+			}{"occupation_fee_expense", r.Fee})
 		}
 		for _, e := range entries {
 			if err := tx.Exec(`INSERT INTO ledger_entries (journal_id, at, account, amount, inflow_id, memo) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -313,8 +327,8 @@ func (s *Service) Confirm(ctx context.Context, a trading.Actor, refundID int64, 
 			}
 		}
 		return trading.Audit(tx, now, a, "refund.paid", "refund", fmt.Sprint(r.ID),
-			fmt.Sprintf("已退还 %s 元（本金 %s，利息 %s）至 %s %s", r.Principal.Add(r.Interest).StringFixed(2), r.Principal.StringFixed(2),
-				r.Interest.StringFixed(2), r.PayeeName, r.PayeeAccount))
+			fmt.Sprintf("已退还 %s 元（本金 %s，利息 %s，资金占用费 %s）至 %s %s", r.Principal.Add(r.Interest).Add(r.Fee).StringFixed(2),
+				r.Principal.StringFixed(2), r.Interest.StringFixed(2), r.Fee.StringFixed(2), r.PayeeName, r.PayeeAccount))
 	})
 	return changed, err
 }
@@ -401,9 +415,31 @@ func (s *Service) Refunds(ctx context.Context, a trading.Actor, status string) (
 	today := s.now().In(trading.Shanghai).Format("2006-01-02")
 	out := make([]RefundView, len(rs))
 	for i, r := range rs {
-		out[i] = RefundView{Refund: r, Overdue: r.Status != "paid" && r.DueOn.Format("2006-01-02") < today}
+		out[i] = RefundView{Refund: r, Overdue: r.Status != "paid" && r.DueOn.Format("2006-01-02") < today, OccupationFee: r.Fee}
+		if r.Status == "pending" || r.Status == "failed" {
+			fee, err := s.occupationFee(&r, s.now())
+			if err != nil {
+				return nil, err
+			}
+			out[i].OccupationFee = fee
+		}
 	}
 	return out, nil
+}
+
+// occupationFee is the G7 fee a procurement refund owes if paid at now:
+// nothing while on time, then the loan rate + 20 % for every day late.
+func (s *Service) occupationFee(r *Refund, now time.Time) (decimal.Decimal, error) {
+	if r.Rule != "G6" {
+		return decimal.Zero, nil
+	}
+	// due_on is a date column: the last day on time, in Shanghai.
+	due := time.Date(r.DueOn.Year(), r.DueOn.Month(), r.DueOn.Day(), 0, 0, 0, 0, trading.Shanghai)
+	fee, err := OccupationFee(r.Principal, due, now, s.LoanRates, s.G7Uplift, s.Basis)
+	if err != nil {
+		return decimal.Zero, fmt.Errorf("G7 fee of refund %d: %w", r.ID, err)
+	}
+	return fee, nil
 }
 
 // Batches lists the refund batches, newest first.

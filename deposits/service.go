@@ -36,11 +36,27 @@ type Service struct {
 	// count: the interest refunds carry (D5, D8).
 	Rates RateSchedule
 	Basis DayCount
+	// LoanRates and G7Uplift price the occupation fee (资金占用费) a late
+	// procurement refund owes on top (G7: loan rate + 20 %).
+	LoanRates RateSchedule
+	G7Uplift  decimal.Decimal
 }
 
 // DefaultRates is the demand-deposit (活期) benchmark rate, 0.35 %, until a
 // centre configures its bank's rates (GGZY_DEPOSIT_RATES).
 var DefaultRates = RateSchedule{{From: time.Date(2000, 1, 1, 0, 0, 0, 0, trading.Shanghai), AnnualRate: decimal.RequireFromString("0.0035")}}
+
+// DefaultLoanRates is the one-year loan prime rate (LPR) history used for
+// the G7 fee until a centre configures its own (GGZY_LOAN_RATES): 4.35 %
+// (the old benchmark) before the reformed LPR, then 3.85 %, 3.10 %, 3.00 %.
+var DefaultLoanRates = RateSchedule{
+	{From: time.Date(2000, 1, 1, 0, 0, 0, 0, trading.Shanghai), AnnualRate: decimal.RequireFromString("0.0435")},
+	{From: time.Date(2019, 8, 20, 0, 0, 0, 0, trading.Shanghai), AnnualRate: decimal.RequireFromString("0.0425")},
+	{From: time.Date(2023, 8, 21, 0, 0, 0, 0, trading.Shanghai), AnnualRate: decimal.RequireFromString("0.0345")},
+	{From: time.Date(2024, 7, 22, 0, 0, 0, 0, trading.Shanghai), AnnualRate: decimal.RequireFromString("0.0335")},
+	{From: time.Date(2024, 10, 21, 0, 0, 0, 0, trading.Shanghai), AnnualRate: decimal.RequireFromString("0.031")},
+	{From: time.Date(2025, 5, 20, 0, 0, 0, 0, trading.Shanghai), AnnualRate: decimal.RequireFromString("0.03")},
+}
 
 // NewService wires deposits to registration: each new registration that
 // needs a cash deposit gets its virtual account in the same transaction.
@@ -49,10 +65,12 @@ func NewService(ts *trading.Service, bid *bidding.Service, prefix string) *Servi
 		prefix = DefaultPrefix
 	}
 	s := &Service{DB: ts.DB, Trading: ts, Log: ts.Log, Accounts: VirtualAccounts{Prefix: prefix},
-		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行", Rates: DefaultRates, Basis: ACT360}
+		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行", Rates: DefaultRates, Basis: ACT360,
+		LoanRates: DefaultLoanRates, G7Uplift: decimal.RequireFromString("0.20")}
 	bid.OnRegister = append(bid.OnRegister, s.openAccount)
 	bid.OnWithdraw = append(bid.OnWithdraw, s.onWithdraw, s.releaseGuarantees)
 	ts.OnPublish = append(ts.OnPublish, s.onPublish)
+	bid.OnResult = append(bid.OnResult, s.onResult)
 	return s
 }
 
@@ -118,16 +136,16 @@ type StoredInflow struct {
 
 func (StoredInflow) TableName() string { return "inflows" }
 
-// needsCash tells the categories whose deposits are paid in cash into a
-// virtual account. Procurement deposits are non-cash only (G5: cheque,
-// draft or guarantee), so they get none.
-func needsCash(c trading.Category) bool { return c != "procurement" }
+// Every category's deposit may be paid by bank transfer into a virtual
+// account. For procurement that is one of G5's non-cash forms (a transfer
+// from the supplier's account, like a cheque or draft, never cash paid in
+// at a counter); a guarantee may replace it in every category (D9, G5).
 
 // openAccount gives a registration its virtual account (the OnRegister
 // hook). The deposit deadline is the bid deadline, or for land and
 // property the close of applications.
 func (s *Service) openAccount(tx *gorm.DB, reg *bidding.Registration, p *trading.Project, lot *trading.Lot, w bidding.Window) error {
-	if !lot.Deposit.IsPositive() || !needsCash(p.Category) {
+	if !lot.Deposit.IsPositive() {
 		return nil
 	}
 	deadline := w.Deadline
@@ -280,7 +298,7 @@ SELECT status, count(*) AS n FROM ins GROUP BY status`, string(source), now, cre
 	s.Log.Debug("alerts checked", "batch", batch, "took", time.Since(t0))
 	// Invalid payments go back at once, to whoever paid them.
 	if r.Late+r.Third > 0 {
-		if _, err := queueRefunds(tx, now, "INVALID", "逾期或非投标人账户缴纳，缴纳无效，原路退回", false,
+		if _, err := queueRefunds(tx, now, dueDays(now, refundDueDays), "INVALID", "逾期或非投标人账户缴纳，缴纳无效，原路退回", false,
 			`i.status IN ('late', 'third_party') AND i.bank_txn_id IN (SELECT bank_txn_id FROM inflow_staging WHERE batch_id = ?)`, batch); err != nil {
 			return r, err
 		}

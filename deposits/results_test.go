@@ -1,0 +1,264 @@
+package deposits
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/trading"
+)
+
+func (e *depEnv) idNumber(a trading.Actor) string {
+	var id string
+	e.TS.DB.Raw("SELECT id_number FROM bidders WHERE account_id = ?", a.AccountID).Scan(&id)
+	return id
+}
+
+// awardEngineering takes the env's lot from opening to a published award
+// of bidders[0].
+func (e *depEnv) awardEngineering(bidders []trading.Actor) {
+	e.t.Helper()
+	ctx := context.Background()
+	e.Clock.Set(time.Date(2026, 3, 23, 10, 0, 0, 0, trading.Shanghai))
+	var bids []bidding.BidInput
+	for i, b := range bidders {
+		bids = append(bids, bidding.BidInput{IDNumber: e.idNumber(b), Price: decimal.NewFromInt(int64(11000000 + i*100000)).String()})
+	}
+	if _, err := e.Bid.RecordOpening(ctx, e.Agent, e.Lot, bidding.OpeningInput{Bids: bids}); err != nil {
+		e.t.Fatal(err)
+	}
+	cn, err := e.Bid.SetCandidates(ctx, e.Agent, e.Lot, bidding.CandidatesInput{IDNumbers: []string{e.idNumber(bidders[0])},
+		PublicityEnd: time.Date(2026, 3, 27, 17, 0, 0, 0, trading.Shanghai)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, cn.ID, nil); err != nil {
+		e.t.Fatal(err)
+	}
+	e.Clock.Set(time.Date(2026, 3, 30, 9, 0, 0, 0, trading.Shanghai))
+	rn, err := e.Bid.Award(ctx, e.Agent, e.Lot, bidding.AwardInput{IDNumber: e.idNumber(bidders[0])})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, rn.ID, nil); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// D5: nothing is refunded at the award; the contract refunds winner and
+// losers with interest, due 5 days after it, paid once, books balanced.
+func TestContractRefundsEveryoneWithInterest(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	var bidders []trading.Actor
+	for i, name := range []string{"福建子建设有限公司", "福建丑建设有限公司", "福建寅建设有限公司"} {
+		a, va := e.bidder(name)
+		bidders = append(bidders, a)
+		if _, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{inflow("C"+itoa(int64(i)), va, name, "200000.00", e.Clock.Now())}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.awardEngineering(bidders)
+	if rs := e.refunds(""); len(rs) != 0 {
+		t.Fatalf("refunds before the contract: %+v", rs)
+	}
+	e.Clock.Set(time.Date(2026, 4, 10, 9, 0, 0, 0, trading.Shanghai))
+	if _, err := e.Bid.RecordContract(ctx, e.Agent, e.Lot, bidding.ContractInput{Date: time.Date(2026, 4, 9, 0, 0, 0, 0, trading.Shanghai)}); err != nil {
+		t.Fatal(err)
+	}
+	rs := e.refunds("pending")
+	if len(rs) != 3 {
+		t.Fatalf("%d refunds after the contract", len(rs))
+	}
+	for _, r := range rs {
+		if r.Rule != "D5" || !r.WithInterest || r.DueOn.Format("2006-01-02") != "2026-04-14" {
+			t.Fatalf("refund %+v", r.Refund)
+		}
+	}
+	b, err := e.Dep.CreateBatch(ctx, sup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 200,000.00 × 0.35 % × 37 days (4 March – 10 April) ÷ 360 = 71.94 each.
+	want := decimal.RequireFromString("600215.82")
+	if !b.Total.Equal(want) {
+		t.Fatalf("batch total %s, want %s", b.Total, want)
+	}
+	for _, r := range e.refunds("sent") {
+		if _, err := e.Dep.Confirm(ctx, sup, r.ID, true, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.verifyClean()
+}
+
+// G6 and G7: a procurement award refunds the losers within 5 working days,
+// the contract the winner; a refund batched late owes the occupation fee
+// (loan rate + 20 %) on top, and the ledger books it.
+func TestProcurementRefundsAndOccupationFee(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	e.Clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
+	at := func(m time.Month, d, h, min int) string {
+		return time.Date(2026, m, d, h, min, 0, 0, trading.Shanghai).Format(time.RFC3339)
+	}
+	p, err := e.TS.CreateProject(ctx, e.Agent, trading.ProjectInput{Category: "procurement", Title: "退款测试采购项目", OwnerName: "福州市某局",
+		RegionCode: "350100", Lots: []trading.LotInput{{Name: "第1包", Budget: "3000000.00", Deposit: "60000.00",
+			DocIssueStart: at(3, 3, 9, 0), DocIssueEnd: at(3, 10, 17, 0), BidDeadline: at(3, 25, 9, 30)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, trading.AnnouncementInput{Type: "procurement", Title: "退款测试采购公告", Body: "正文"})
+	if _, err := e.TS.SubmitAnnouncement(ctx, e.Agent, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, n.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	lot := p.Lots[0].ID
+	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
+	decl := map[string]bool{}
+	for _, d := range bidding.ProcurementDeclarations {
+		decl[d.Key] = true
+	}
+	var bidders []trading.Actor
+	for i, name := range []string{"福建卯医疗有限公司", "福建辰医疗有限公司", "福建巳医疗有限公司"} {
+		a := e.signUp(name)
+		if _, err := e.Bid.Register(ctx, a, lot, bidding.RegisterInput{ContactName: "王五", ContactPhone: "0591-88888888", Declarations: decl}); err != nil {
+			t.Fatal(err)
+		}
+		var va VirtualAccount
+		e.Dep.DB.Where("bidder_id = ? AND lot_id = ?", a.AccountID, lot).First(&va)
+		if _, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{inflow("P"+itoa(int64(i)), va.Number, name, "60000.00", e.Clock.Now())}); err != nil {
+			t.Fatal(err)
+		}
+		bidders = append(bidders, a)
+	}
+	e.Clock.Set(time.Date(2026, 3, 25, 10, 0, 0, 0, trading.Shanghai))
+	var bids []bidding.BidInput
+	for i, b := range bidders {
+		bids = append(bids, bidding.BidInput{IDNumber: e.idNumber(b), Price: decimal.NewFromInt(int64(2800000 + i*10000)).String()})
+	}
+	if _, err := e.Bid.RecordOpening(ctx, e.Agent, lot, bidding.OpeningInput{Bids: bids}); err != nil {
+		t.Fatal(err)
+	}
+	cn, err := e.Bid.SetCandidates(ctx, e.Agent, lot, bidding.CandidatesInput{IDNumbers: []string{e.idNumber(bidders[0]), e.idNumber(bidders[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.TS.ApproveAnnouncement(ctx, e.Sup, cn.ID, nil)
+	rn, err := e.Bid.Award(ctx, e.Agent, lot, bidding.AwardInput{IDNumber: e.idNumber(bidders[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Published Wednesday 25 March: 5 working days → Wednesday 1 April.
+	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, rn.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	rs := e.refunds("pending")
+	if len(rs) != 2 || rs[0].Rule != "G6" || rs[0].DueOn.Format("2006-01-02") != "2026-04-01" || rs[0].WithInterest {
+		t.Fatalf("loser refunds: %+v", rs)
+	}
+	// Batched on 11 April: 10 days late. 60,000.00 × 3.00 % × 1.2 × 10 ÷ 360 = 60.00.
+	e.Clock.Set(time.Date(2026, 4, 11, 9, 0, 0, 0, trading.Shanghai))
+	if v := e.refunds("pending"); !v[0].Overdue || !v[0].OccupationFee.Equal(decimal.RequireFromString("60")) {
+		t.Fatalf("fee shown: %+v", v[0])
+	}
+	b, err := e.Dep.CreateBatch(ctx, sup)
+	if err != nil || !b.Total.Equal(decimal.RequireFromString("120120")) {
+		t.Fatalf("batch %+v %v", b, err)
+	}
+	for _, r := range e.refunds("sent") {
+		if !r.Fee.Equal(decimal.RequireFromString("60")) {
+			t.Fatalf("fee fixed %s", r.Fee)
+		}
+		if _, err := e.Dep.Confirm(ctx, sup, r.ID, true, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var feeBooked decimal.Decimal
+	e.TS.DB.Raw("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = 'occupation_fee_expense'").Scan(&feeBooked)
+	if !feeBooked.Equal(decimal.RequireFromString("120")) {
+		t.Fatalf("fee booked %s", feeBooked)
+	}
+	// The contract refunds the winner (G6, 5 working days after it).
+	if _, err := e.Bid.RecordContract(ctx, e.Agent, lot, bidding.ContractInput{Date: time.Date(2026, 4, 10, 0, 0, 0, 0, trading.Shanghai), Amount: "2790000"}); err != nil {
+		t.Fatal(err)
+	}
+	rs = e.refunds("pending")
+	if len(rs) != 1 || rs[0].Rule != "G6" || rs[0].DueOn.Format("2006-01-02") != "2026-04-17" {
+		t.Fatalf("winner refund: %+v", rs)
+	}
+	var o trading.LotOutcome
+	e.TS.DB.First(&o, "lot_id = ?", lot)
+	if o.Savings().String() != "210000" {
+		t.Fatalf("procurement savings on the contract amount: %s", o.Savings())
+	}
+	e.verifyClean()
+}
+
+// L5: a land sale converts the buyer's deposit into part of the price and
+// refunds the others without interest within 5 working days.
+func TestLandSaleConvertsWinnersDeposit(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	e.Clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
+	at := func(m time.Month, d, h, min int) string {
+		return time.Date(2026, m, d, h, min, 0, 0, trading.Shanghai).Format(time.RFC3339)
+	}
+	p, err := e.TS.CreateProject(ctx, e.Agent, trading.ProjectInput{Category: "land", Title: "退款测试土地出让", OwnerName: "福州市自然资源局",
+		RegionCode: "350100", Lots: []trading.LotInput{{Name: "榕土2026-09号地块", StartingPrice: "5000000.00", Increment: "100000.00",
+			Deposit: "1000000.00", ListingStart: at(3, 23, 9, 0), ListingEnd: at(4, 8, 16, 0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, trading.AnnouncementInput{Type: "listing", Title: "退款测试挂牌出让公告", Body: "正文"})
+	if _, err := e.TS.SubmitAnnouncement(ctx, e.Agent, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, n.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	lot := p.Lots[0].ID
+	e.Clock.Set(time.Date(2026, 3, 24, 10, 0, 0, 0, trading.Shanghai))
+	var bidders []trading.Actor
+	for i, name := range []string{"福建午置业有限公司", "福建未置业有限公司"} {
+		a := e.signUp(name)
+		reg, err := e.Bid.Register(ctx, a, lot, bidding.RegisterInput{ContactName: "王五", ContactPhone: "13900000000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Bid.Review(ctx, e.Agent, reg.ID, true, ""); err != nil {
+			t.Fatal(err)
+		}
+		var va VirtualAccount
+		e.Dep.DB.Where("bidder_id = ? AND lot_id = ?", a.AccountID, lot).First(&va)
+		if _, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{inflow("L"+itoa(int64(i)), va.Number, name, "1000000.00", e.Clock.Now())}); err != nil {
+			t.Fatal(err)
+		}
+		bidders = append(bidders, a)
+	}
+	e.Clock.Set(time.Date(2026, 4, 9, 9, 0, 0, 0, trading.Shanghai))
+	rn, err := e.Bid.RecordDeal(ctx, e.Agent, lot, bidding.DealInput{IDNumber: e.idNumber(bidders[1]), Price: "5800000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, rn.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	rs := e.refunds("pending")
+	// Thursday 9 April + 5 working days = Thursday 16 April.
+	if len(rs) != 1 || rs[0].Rule != "L5" || rs[0].WithInterest || rs[0].DueOn.Format("2006-01-02") != "2026-04-16" ||
+		rs[0].PayeeName != "福建午置业有限公司" {
+		t.Fatalf("L5 refunds: %+v", rs)
+	}
+	var converted int64
+	e.Dep.DB.Model(&StoredInflow{}).Where("status = 'converted'").Count(&converted)
+	if converted != 1 {
+		t.Fatalf("%d inflows converted", converted)
+	}
+	e.verifyClean()
+}
