@@ -39,6 +39,7 @@ func (h *Handler) Routes(e *echo.Echo, api *echo.Group) {
 	api.POST("/registrations/:id/reject", h.apiReview(false), trading.RequireRole(trading.RoleAgent, trading.RoleSupervisor))
 	api.GET("/me/registrations", h.apiMine, trading.RequireRole(trading.RoleBidder))
 	api.GET("/me/notifications", h.apiNotifications, trading.RequireRole())
+	h.resultRoutes(e, api)
 }
 
 func idParam(c echo.Context) (int64, error) {
