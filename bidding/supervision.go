@@ -19,7 +19,9 @@ type RegistrationSource struct{ Svc *Service }
 var _ trading.SupervisionSource = RegistrationSource{}
 
 // Alerts: registration raises none of its own.
-func (RegistrationSource) Alerts(context.Context, time.Time, int) ([]trading.Alert, error) { return nil, nil }
+func (RegistrationSource) Alerts(context.Context, time.Time, int) ([]trading.Alert, error) {
+	return nil, nil
+}
 
 // Timeline lists, per lot, the registration count by status (at the time of
 // the latest registration) and each document uploaded or released.
@@ -33,9 +35,11 @@ func (src RegistrationSource) Timeline(ctx context.Context, projectID int64) ([]
 		N      int                `gorm:"column:n"`
 		Last   time.Time          `gorm:"column:last"`
 	}
-	// Equivalent SQL: SELECT r.lot_id, l.seq, r.kind, r.status, count(*), max(r.updated_at)
+	// updated_at is left out: GORM's Save stamps it with the wall clock, not
+	// the service's. Equivalent SQL: SELECT r.lot_id, l.seq, r.kind, r.status,
+	//   count(*), max(greatest(created_at, reviewed_at, withdrawn_at))
 	//   FROM registrations r JOIN lots l … WHERE l.project_id = ? GROUP BY 1, 2, 3, 4
-	if err := db.Table("registrations r").Select("r.lot_id, l.seq, r.kind, r.status, count(*) AS n, max(r.updated_at) AS last").
+	if err := db.Table("registrations r").Select("r.lot_id, l.seq, r.kind, r.status, count(*) AS n, max(greatest(r.created_at, r.reviewed_at, r.withdrawn_at)) AS last").
 		Joins("JOIN lots l ON l.id = r.lot_id").Where("l.project_id = ?", projectID).
 		Group("r.lot_id, l.seq, r.kind, r.status").Order("l.seq, r.status").Scan(&counts).Error; err != nil {
 		return nil, err
