@@ -274,6 +274,9 @@ func authorizeUpload(tx *gorm.DB, a trading.Actor, lotID int64, in UploadInput) 
 	if p.Status == trading.ProjectTerminated {
 		return nil, trading.Conflict("lot_id", "该项目已终止，不能再上传文件")
 	}
+	if err := p.CheckRunning(); err != nil {
+		return nil, err
+	}
 	if in.ReplacesID != 0 {
 		var old Document
 		err := tx.Where("id = ? AND lot_id = ?", in.ReplacesID, lotID).First(&old).Error

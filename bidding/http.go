@@ -78,7 +78,7 @@ func (h *Handler) lotView(c echo.Context, lotID int64) (*lotView, error) {
 	now := h.Svc.Clock.Now()
 	w := WindowOf(p, lot, opened)
 	v := &lotView{Project: p.Public(), Lot: lot.Public(), Kind: KindFor(p.Category), Window: w, Now: now,
-		Open: checkOpen(p, w, opened, now) == nil, Decls: ProcurementDeclarations}
+		Open: checkOpen(p, w, opened, now) == nil && p.CheckRunning() == nil, Decls: ProcurementDeclarations}
 	if acc := trading.CurrentAccount(c); acc != nil && acc.Role == trading.RoleBidder {
 		var reg Registration
 		if err := db.Where("lot_id = ? AND bidder_id = ?", lotID, acc.ID).First(&reg).Error; err == nil {

@@ -126,7 +126,8 @@ func lotLite(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, error) {
 	// Equivalent SQL: SELECT l.*, p.* (prefixed p_) FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?
 	err := tx.Table("lots l").Select(`l.*, p.id AS p_id, p.code AS p_code, p.category AS p_category, p.title AS p_title,
 		p.owner_name AS p_owner_name, p.region_code AS p_region_code, p.agent_id AS p_agent_id, p.status AS p_status,
-		p.opened_at AS p_opened_at`).Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).Take(&row).Error
+		p.opened_at AS p_opened_at, p.suspended_at AS p_suspended_at, p.suspended_by AS p_suspended_by,
+		p.suspend_reason AS p_suspend_reason`).Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil, trading.NotFound("标段")
 	}
@@ -215,6 +216,9 @@ func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in Registe
 	}
 	opened := openedAt(p)
 	if err := checkOpen(p, WindowOf(p, lot, opened), opened, now); err != nil {
+		return nil, err
+	}
+	if err := p.CheckRunning(); err != nil { // suspended by a supervisor: say why
 		return nil, err
 	}
 	kind := KindFor(p.Category)

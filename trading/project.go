@@ -260,21 +260,26 @@ func (l *Lot) Public() PublicLot {
 
 // PublicProject is a project as anyone may see it.
 type PublicProject struct {
-	Code       string      `json:"code"`
-	Category   Category    `json:"category"`
-	Title      string      `json:"title"`
-	OwnerName  string      `json:"owner_name"`
-	RegionCode string      `json:"region_code"`
-	RegionName string      `json:"region_name"`
-	AgentName  string      `json:"agent_name"`
-	Status     string      `json:"status"`
-	Lots       []PublicLot `json:"lots"`
+	Code       string   `json:"code"`
+	Category   Category `json:"category"`
+	Title      string   `json:"title"`
+	OwnerName  string   `json:"owner_name"`
+	RegionCode string   `json:"region_code"`
+	RegionName string   `json:"region_name"`
+	AgentName  string   `json:"agent_name"`
+	Status     string   `json:"status"`
+	// A suspension (暂停) is public, with its reason: bidders must know why
+	// they cannot register or upload.
+	SuspendedAt   *time.Time  `json:"suspended_at,omitempty"`
+	SuspendReason string      `json:"suspend_reason,omitempty"`
+	Lots          []PublicLot `json:"lots"`
 }
 
 // Public drops the secret fields of every lot.
 func (p *Project) Public() PublicProject {
 	out := PublicProject{Code: p.Code, Category: p.Category, Title: p.Title, OwnerName: p.OwnerName,
-		RegionCode: p.RegionCode, RegionName: p.Region.Name, AgentName: p.Agent.DisplayName, Status: string(p.Status)}
+		RegionCode: p.RegionCode, RegionName: p.Region.Name, AgentName: p.Agent.DisplayName, Status: string(p.Status),
+		SuspendedAt: p.SuspendedAt, SuspendReason: p.SuspendReason}
 	for i := range p.Lots {
 		out.Lots = append(out.Lots, p.Lots[i].Public())
 	}

@@ -253,6 +253,10 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	if cfg.DepositBank != "" {
 		a.Deposits.BankName = cfg.DepositBank
 	}
+	// On-site supervision: what registration and deposits add to the
+	// dashboard and to project timelines.
+	a.Trading.Supervision = append(a.Trading.Supervision,
+		bidding.RegistrationSource{Svc: a.Bidding}, deposits.SupervisionSource{Svc: a.Deposits})
 	return a, nil
 }
 

@@ -134,6 +134,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 	web.PortalRoutes(e, api)
 	web.ProjectRoutes(e, api)
 	web.CalendarRoutes(e)
+	web.SuperviseRoutes(e, api)
 	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
 	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
 	dh := &deposits.Handler{Svc: a.Deposits, Web: web}
