@@ -60,6 +60,9 @@ func NewService(db *gorm.DB, clock Clock, log *slog.Logger) *Service {
 		// The embedded files are tested; failing here means a broken build.
 		panic(err)
 	}
+	// GORM stamps created_at/updated_at itself on Save: with the service's
+	// clock, so a moved clock (tests, demos) moves them too.
+	db = db.Session(&gorm.Session{NowFunc: func() time.Time { return clock.Now().UTC() }})
 	return &Service{DB: db, Clock: clock, Log: log, Passwords: DefaultPasswordParams,
 		WebSessionTTL: 12 * time.Hour, APITokenTTL: 24 * time.Hour,
 		Book: rules.NewBook(rules.DefaultParams(), cal), OCIDPrefix: "ocds-ggzy00"}

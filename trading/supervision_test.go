@@ -85,9 +85,10 @@ func TestDashboardSections(t *testing.T) {
 	if d.DepositAlerts.Count != 1 || d.DepositAlerts.Items[0].Kind != "refund_overdue" {
 		t.Fatalf("deposit alerts: %+v", d.DepositAlerts)
 	}
-	// Rule items: the returned notice (newest) and the source's late contract.
-	if d.RuleItems.Count != 2 || d.RuleItems.Items[0].Kind != "notice_returned" || d.RuleItems.Items[0].ProjectCode != late.Code ||
-		d.RuleItems.Items[1].Rule != "E14" {
+	// Rule items, newest first: the source's late contract (8 March) and
+	// the notice returned on 4 March.
+	if d.RuleItems.Count != 2 || d.RuleItems.Items[1].Kind != "notice_returned" || d.RuleItems.Items[1].ProjectCode != late.Code ||
+		d.RuleItems.Items[0].Rule != "E14" {
 		t.Fatalf("rule items: %+v", d.RuleItems)
 	}
 	if d.Audit.Count == 0 || d.Audit.Count > 20 {

@@ -256,7 +256,7 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	// On-site supervision: what registration and deposits add to the
 	// dashboard and to project timelines.
 	a.Trading.Supervision = append(a.Trading.Supervision,
-		bidding.RegistrationSource{Svc: a.Bidding}, deposits.SupervisionSource{Svc: a.Deposits})
+		bidding.RegistrationSource{Svc: a.Bidding}, bidding.ResultSource{Svc: a.Bidding}, deposits.SupervisionSource{Svc: a.Deposits})
 	return a, nil
 }
 
