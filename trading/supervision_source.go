@@ -10,9 +10,9 @@ import (
 // a late contract (E14)… Packages that trading must not import (bidding,
 // deposits) report theirs through a SupervisionSource.
 type Alert struct {
-	Kind        string    `json:"kind"`         // stable code, e.g. "refund_overdue", "k1", "contract_late"
+	Kind        string    `json:"kind"`           // stable code, e.g. "refund_overdue", "k1", "contract_late"
 	Rule        string    `json:"rule,omitempty"` // rule id from RULES.md, when a rule is the reason
-	Title       string    `json:"title"`        // Chinese, one line
+	Title       string    `json:"title"`          // Chinese, one line
 	Detail      string    `json:"detail,omitempty"`
 	ProjectCode string    `json:"project_code,omitempty"` // links the item to its project
 	At          time.Time `json:"at"`
