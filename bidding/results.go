@@ -981,3 +981,44 @@ func (s *Service) Result(ctx context.Context, a trading.Actor, lotID int64) (*Re
 	}
 	return &v, nil
 }
+
+// lotAwards lists a project's results whose result notice is out, for the
+// OCDS export (trading.Service.LotAwards).
+func (s *Service) lotAwards(ctx context.Context, projectID int64) ([]trading.LotAward, error) {
+	var rows []struct {
+		LotResult
+		Winner string `gorm:"column:winner"`
+	}
+	// Equivalent SQL: SELECT r.*, b.name FROM lot_results r JOIN lots l … LEFT JOIN bidders b …
+	//   WHERE l.project_id = ? AND r.stage IN ('awarded', 'contracted', 'sold', 'no_sale')
+	err := s.DB.WithContext(ctx).Table("lot_results r").Select("r.*, coalesce(b.name, '') AS winner").
+		Joins("JOIN lots l ON l.id = r.lot_id").Joins("LEFT JOIN bidders b ON b.account_id = r.winner_id").
+		Where("l.project_id = ? AND r.stage IN ?", projectID, []Stage{StageAwarded, StageContracted, StageSold, StageNoSale}).
+		Order("l.seq").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]trading.LotAward, 0, len(rows))
+	for _, r := range rows {
+		a := trading.LotAward{LotID: r.LotID, ResultNoticeID: deref64(r.ResultNoticeID), Successful: r.Stage != StageNoSale,
+			SupplierID: deref64(r.WinnerID), SupplierName: r.Winner, Amount: r.Amount, ContractAmount: r.ContractAmount}
+		if r.AwardedAt != nil {
+			a.Date = *r.AwardedAt
+		} else {
+			a.Date = r.UpdatedAt // no sale: when its notice went out
+		}
+		if r.ContractDate != nil {
+			d := time.Date(r.ContractDate.Year(), r.ContractDate.Month(), r.ContractDate.Day(), 0, 0, 0, 0, trading.Shanghai)
+			a.ContractDate = &d
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func deref64(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}

@@ -45,6 +45,7 @@ func NewService(ts *trading.Service, st *trading.Storage) *Service {
 	s := &Service{DB: ts.DB, Clock: ts.Clock, Trading: ts, Storage: st, Log: ts.Log, MaxUpload: DefaultMaxUpload}
 	ts.OnPublish = append(ts.OnPublish, s.onPublish, s.onResultPublished)
 	ts.CheckNotice = append(ts.CheckNotice, s.checkNotice)
+	ts.LotAwards = s.lotAwards
 	return s
 }
 

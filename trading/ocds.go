@@ -64,6 +64,44 @@ type OCDSRelease struct {
 	Parties        []OCDSOrganization         `json:"parties,omitempty"`
 	Buyer          *OCDSOrganizationReference `json:"buyer,omitempty"`
 	Tender         *OCDSTender                `json:"tender,omitempty"`
+	Awards         []OCDSAward                `json:"awards,omitempty"`
+	Contracts      []OCDSContract             `json:"contracts,omitempty"`
+}
+
+// OCDSAward is the award of a lot (中标/成交), or its unsuccessful end.
+type OCDSAward struct {
+	ID          string                      `json:"id"`
+	Title       string                      `json:"title,omitempty"`
+	Status      string                      `json:"status"`
+	Date        time.Time                   `json:"date"`
+	Value       *OCDSValue                  `json:"value,omitempty"`
+	Suppliers   []OCDSOrganizationReference `json:"suppliers,omitempty"`
+	RelatedLots []string                    `json:"relatedLots,omitempty"`
+}
+
+// OCDSContract is the signed contract of an award.
+type OCDSContract struct {
+	ID         string     `json:"id"`
+	AwardID    string     `json:"awardID"`
+	Title      string     `json:"title,omitempty"`
+	Status     string     `json:"status"`
+	DateSigned time.Time  `json:"dateSigned"`
+	Value      *OCDSValue `json:"value,omitempty"`
+}
+
+// LotAward is what the results work tells the export about one lot whose
+// result notice is out: the winner or buyer and amount, or no sale; and
+// the contract, once signed.
+type LotAward struct {
+	LotID          int64
+	ResultNoticeID int64
+	Successful     bool
+	SupplierID     int64 // the winner's account
+	SupplierName   string
+	Amount         *decimal.Decimal
+	Date           time.Time // the result notice's publication
+	ContractDate   *time.Time
+	ContractAmount *decimal.Decimal
 }
 
 // OCDSOrganization is a party to the process.
@@ -174,6 +212,13 @@ var ErrOCDSInput = errors.New("ocds: cannot export")
 // (e.g. "ocds-ggzy00"), baseURL the site root; now dates the package and
 // the planning release when nothing is published yet.
 func OCDSPackage(p *Project, notices []Announcement, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
+	return OCDSPackageWithAwards(p, notices, nil, prefix, baseURL, now)
+}
+
+// OCDSPackageWithAwards is OCDSPackage with the lots' results: each result
+// notice's release carries the awards so far (tag "award"), and signed
+// contracts add a release of their own (tag "contract").
+func OCDSPackageWithAwards(p *Project, notices []Announcement, awards []LotAward, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
 	if p == nil || p.Code == "" || prefix == "" {
 		return nil, fmt.Errorf("%w: project, project code and ocid prefix are required", ErrOCDSInput)
 	}
@@ -231,23 +276,87 @@ func OCDSPackage(p *Project, notices []Announcement, prefix, baseURL string, now
 		case n.Type == NoticeTermination:
 			tag = []string{"tenderUpdate"}
 			status = ocdsCancelled
+		case n.Type == NoticeResult:
+			tag = []string{"award"}
 		default:
-			// Candidates and result notices update the tender; the awards
-			// section is added by the results work.
 			tag = []string{"tenderUpdate"}
 		}
 		r := x.release(id, *n.PublishedAt, tag, status)
 		r.Tender.Documents = slices.Clone(docs)
 		r.Tender.Amendments = slices.Clone(amendments)
+		x.addAwards(&r, awards, *n.PublishedAt, false)
 		pkg.Releases = append(pkg.Releases, r)
 		prevID = id
 	}
+	// Contracts have no notice of their own: one release per signing date.
+	var signed []time.Time
+	for _, a := range awards {
+		if a.ContractDate != nil && !slices.ContainsFunc(signed, a.ContractDate.Equal) {
+			signed = append(signed, *a.ContractDate)
+		}
+	}
+	slices.SortFunc(signed, time.Time.Compare)
+	last := notices[len(notices)-1].PublishedAt
+	for _, d := range signed {
+		at := d
+		if at.Before(*last) {
+			at = *last // a release never predates the one before it
+		}
+		r := x.release(x.ocid+"-contract-"+d.In(Shanghai).Format("20060102"), at, []string{"contract"}, status)
+		r.Tender.Documents = slices.Clone(docs)
+		r.Tender.Amendments = slices.Clone(amendments)
+		x.addAwards(&r, awards, at, true)
+		pkg.Releases = append(pkg.Releases, r)
+		pkg.PublishedDate = ocdsTime(at)
+	}
 	return pkg, nil
+}
+
+// addAwards puts into r the awards published by at (and, with contracts,
+// the contracts signed by at), marks their lots, and adds the suppliers
+// to the parties.
+func (x *ocdsExport) addAwards(r *OCDSRelease, awards []LotAward, at time.Time, contracts bool) {
+	for _, a := range awards {
+		if a.Date.After(at) {
+			continue
+		}
+		lotID := strconv.FormatInt(a.LotID, 10)
+		aw := OCDSAward{ID: x.ocid + "-award-" + lotID, Date: ocdsTime(a.Date), RelatedLots: []string{lotID}, Status: "unsuccessful"}
+		for i := range r.Tender.Lots {
+			if r.Tender.Lots[i].ID == lotID {
+				aw.Title = r.Tender.Lots[i].Title
+				r.Tender.Lots[i].Status = "unsuccessful"
+				if a.Successful {
+					r.Tender.Lots[i].Status = "complete"
+				}
+			}
+		}
+		if a.Successful {
+			aw.Status = "active"
+			if a.Amount != nil {
+				aw.Value = &OCDSValue{Amount: ocdsAmount(*a.Amount), Currency: "CNY"}
+			}
+			sup := OCDSOrganizationReference{ID: x.prefix + "-bidder-" + strconv.FormatInt(a.SupplierID, 10), Name: a.SupplierName}
+			aw.Suppliers = []OCDSOrganizationReference{sup}
+			if !slices.ContainsFunc(r.Parties, func(o OCDSOrganization) bool { return o.ID == sup.ID }) {
+				r.Parties = append(r.Parties, OCDSOrganization{ID: sup.ID, Name: sup.Name, Roles: []string{"supplier"}})
+			}
+		}
+		r.Awards = append(r.Awards, aw)
+		if contracts && a.Successful && a.ContractDate != nil && !a.ContractDate.After(at) {
+			c := OCDSContract{ID: x.ocid + "-contract-" + lotID, AwardID: aw.ID, Title: aw.Title, Status: "active", DateSigned: ocdsTime(*a.ContractDate)}
+			if amt := cmp.Or(a.ContractAmount, a.Amount); amt != nil {
+				c.Value = &OCDSValue{Amount: ocdsAmount(*amt), Currency: "CNY"}
+			}
+			r.Contracts = append(r.Contracts, c)
+		}
+	}
 }
 
 // ocdsExport holds what every release of one project shares.
 type ocdsExport struct {
 	p        *Project
+	prefix   string
 	lots     []PublicLot // never Lot: the reserve price stays out (E17)
 	ocid     string
 	baseURL  string
@@ -257,7 +366,7 @@ type ocdsExport struct {
 }
 
 func newOCDSExport(p *Project, prefix, baseURL string) *ocdsExport {
-	x := &ocdsExport{p: p, ocid: prefix + "-" + p.Code, baseURL: baseURL}
+	x := &ocdsExport{p: p, prefix: prefix, ocid: prefix + "-" + p.Code, baseURL: baseURL}
 	for i := range p.Lots {
 		x.lots = append(x.lots, p.Lots[i].Public())
 	}

@@ -449,7 +449,7 @@ func TestOCDSResultsUpdateTheTender(t *testing.T) {
 		t.Fatalf("releases = %d", len(pkg.Releases))
 	}
 	for i, w := range []struct{ tag, doc string }{{"tender", "tenderNotice"}, {"tenderUpdate", "evaluationReports"},
-		{"tenderUpdate", "awardNotice"}} {
+		{"award", "awardNotice"}} {
 		r := pkg.Releases[i]
 		if !slices.Equal(r.Tag, []string{w.tag}) || r.Tender.Documents[i].DocumentType != w.doc || r.Tender.Status != "active" {
 			t.Errorf("release %d: tag %v, document %s, status %s", i, r.Tag, r.Tender.Documents[i].DocumentType, r.Tender.Status)
@@ -533,5 +533,56 @@ func TestOCDSAmountMarshalsExactly(t *testing.T) {
 	}
 	if decimal.MarshalJSONWithoutQuotes {
 		t.Error("the export must not flip decimal.MarshalJSONWithoutQuotes")
+	}
+}
+
+// TestOCDSAwardsAndContracts: a result notice's release carries the award
+// of each decided lot (successful with its supplier and value, or
+// unsuccessful), marks the lots, and a signed contract adds a "contract"
+// release; the package still validates.
+func TestOCDSAwardsAndContracts(t *testing.T) {
+	p := ocdsProject(rules.Engineering)
+	p.Lots[0].ID, p.Lots[1].ID = 11, 12
+	notices := ocdsScenarios(rules.Engineering)["results"]
+	signed := time.Date(2026, 4, 15, 0, 0, 0, 0, Shanghai)
+	awards := []LotAward{
+		{LotID: 11, ResultNoticeID: 505, Successful: true, SupplierID: 42, SupplierName: "福建中标建设有限公司",
+			Amount: dec("1200000.00"), Date: *ocdsAt(30, 10), ContractDate: &signed, ContractAmount: dec("1199999.99")},
+		{LotID: 12, ResultNoticeID: 505, Date: *ocdsAt(30, 10)},
+	}
+	pkg, err := OCDSPackageWithAwards(p, notices, awards, "ocds-ggzy00", "https://ggzy.example.cn/", ocdsNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.MarshalIndent(pkg, "", "  ")
+	if err := validateOCDS(t, b); err != nil {
+		t.Fatalf("package does not validate: %v\n%s", err, b)
+	}
+	if n := len(pkg.Releases); n != 4 {
+		t.Fatalf("%d releases, want opening, candidates, award, contract", n)
+	}
+	award, contract := pkg.Releases[2], pkg.Releases[3]
+	if award.Tag[0] != "award" || len(award.Awards) != 2 || award.Awards[0].Status != "active" || award.Awards[1].Status != "unsuccessful" ||
+		award.Awards[0].Value.Amount.Decimal().String() != "1200000" || award.Awards[0].Suppliers[0].Name != "福建中标建设有限公司" ||
+		len(award.Contracts) != 0 {
+		t.Fatalf("award release: %s", b)
+	}
+	if award.Tender.Lots[0].Status != "complete" || award.Tender.Lots[1].Status != "unsuccessful" {
+		t.Fatalf("lot statuses: %+v", award.Tender.Lots)
+	}
+	if contract.Tag[0] != "contract" || len(contract.Contracts) != 1 || contract.Contracts[0].AwardID != award.Awards[0].ID ||
+		contract.Contracts[0].Value.Amount.Decimal().String() != "1199999.99" {
+		t.Fatalf("contract release: %s", b)
+	}
+	supplier := false
+	for _, o := range award.Parties {
+		supplier = supplier || (o.Name == "福建中标建设有限公司" && o.Roles[0] == "supplier")
+	}
+	if !supplier {
+		t.Fatalf("supplier not among the parties: %+v", award.Parties)
+	}
+	// Before the result notice nothing is awarded.
+	if len(pkg.Releases[1].Awards) != 0 {
+		t.Fatalf("awards before the result notice: %+v", pkg.Releases[1].Awards)
 	}
 }

@@ -137,7 +137,13 @@ func (w *Web) apiOCDS(c echo.Context) error {
 	if len(notices) == 0 {
 		return NotFound("交易项目") // drafts are not public
 	}
-	pkg, err := OCDSPackage(p, notices, w.Svc.OCIDPrefix, baseURL(c), w.Svc.Clock.Now())
+	var awards []LotAward
+	if w.Svc.LotAwards != nil {
+		if awards, err = w.Svc.LotAwards(ctx, p.ID); err != nil {
+			return err
+		}
+	}
+	pkg, err := OCDSPackageWithAwards(p, notices, awards, w.Svc.OCIDPrefix, baseURL(c), w.Svc.Clock.Now())
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,9 @@ type Service struct {
 	// Supervision are the sources of the supervisor's dashboard alerts and
 	// of project timelines beyond trading's own.
 	Supervision []SupervisionSource
+	// LotAwards lists a project's published results for the OCDS export
+	// (awards, contracts); bidding provides it.
+	LotAwards func(ctx context.Context, projectID int64) ([]LotAward, error)
 
 	dummyOnce sync.Once
 	dummy     string

@@ -106,6 +106,15 @@ func TestResultPagesEngineering(t *testing.T) {
 	if code := call(t, "GET", srv.URL+fmt.Sprintf("/api/v1/lots/%d/result", lot), apiToken(t, srv.URL, "jiekou", "jiekou2026"), nil, &res); code != 403 {
 		t.Fatalf("bidder read the result record: %d", code)
 	}
+	// The public OCDS export gains the award and the contract.
+	var pkg trading.ReleasePackage
+	if code := call(t, "GET", srv.URL+"/api/v1/projects/"+p.Code+"/ocds", "", nil, &pkg); code != 200 {
+		t.Fatalf("ocds: %d", code)
+	}
+	last := pkg.Releases[len(pkg.Releases)-1]
+	if last.Tag[0] != "contract" || len(last.Awards) != 1 || last.Awards[0].Suppliers[0].Name != "福建接口建设有限公司" || len(last.Contracts) != 1 {
+		t.Fatalf("ocds awards: %+v", last)
+	}
 	// The supervisors' timeline carries the result steps.
 	if code, body := func() (int, string) {
 		b := newBrowser(t, srv.URL)
