@@ -75,6 +75,15 @@ func TestAuditVerifyCommandFailsOnEditedRow(t *testing.T) {
 		t.Fatalf("demo: %d categories, %d draft projects, %d submitted, %d published, %d amendments",
 			categories, drafts, submitted, published, amendments)
 	}
+	// A whole year of completed lots in every category, for the savings
+	// report: some failed, some won above the control price.
+	var yearCats, completed, failed, negative int
+	db.QueryRow(`SELECT count(DISTINCT category), count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'failed'),
+		count(*) FILTER (WHERE category IN ('engineering', 'procurement') AND result > base)
+		FROM lot_outcomes WHERE decided_on BETWEEN '2025-01-01' AND '2025-12-31'`).Scan(&yearCats, &completed, &failed, &negative)
+	if yearCats != 4 || completed < 30 || failed < 2 || negative < 1 {
+		t.Fatalf("demo year: %d categories, %d completed, %d failed, %d negative savings", yearCats, completed, failed, negative)
+	}
 	if _, err := db.Exec("UPDATE audit_events SET summary = '篡改' WHERE id = 3"); err != nil {
 		t.Fatal(err)
 	}

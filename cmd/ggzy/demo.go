@@ -57,7 +57,10 @@ func loadDemo(ctx context.Context, app *App, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  %-10s %-12s 密码 %-20s %s (%s)\n", d.Role, d.Username, d.Password, d.Name, state)
 	}
-	return loadDemoProjects(ctx, app, out)
+	if err := loadDemoProjects(ctx, app, out); err != nil {
+		return err
+	}
+	return loadDemoYear(ctx, app, out)
 }
 
 // demoNotice is a notice of a demo project: published at At on the demo's
