@@ -46,6 +46,8 @@ type Config struct {
 	VAPrefix     string        // GGZY_VA_PREFIX: digits before the sequence of a virtual sub-account number
 	DepositRates string        // GGZY_DEPOSIT_RATES: the bank's demand-deposit rates, "2024-01-01=0.0035,2025-05-20=0.0005"
 	DepositBasis string        // GGZY_DEPOSIT_BASIS: day count of refund interest, ACT/360 or ACT/365
+	LoanRates    string        // GGZY_LOAN_RATES: loan rates for the G7 occupation fee, "2025-05-20=0.03"
+	G7Uplift     string        // GGZY_G7_UPLIFT: the G7 mark-up on the loan rate (0.20)
 	DepositName  string        // GGZY_DEPOSIT_ACCOUNT_NAME: the deposit account's name shown to bidders
 	DepositBank  string        // GGZY_DEPOSIT_BANK: the bank of the deposit account
 	Rules        string        // GGZY_RULES: rule-book parameters, "L7.min_ratio=0.3,L2.working_days=false"
@@ -84,6 +86,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.VAPrefix, "va-prefix", env("GGZY_VA_PREFIX", deposits.DefaultPrefix), "6-10 digits that start every virtual sub-account number (GGZY_VA_PREFIX)")
 	fs.StringVar(&c.DepositRates, "deposit-rates", env("GGZY_DEPOSIT_RATES", ""), "demand-deposit rates from their dates, e.g. 2024-01-01=0.0035,2025-05-20=0.0005; empty: 0.35 % (GGZY_DEPOSIT_RATES)")
 	fs.StringVar(&c.DepositBasis, "deposit-basis", env("GGZY_DEPOSIT_BASIS", "ACT/360"), "day count of refund interest: ACT/360 or ACT/365 (GGZY_DEPOSIT_BASIS)")
+	fs.StringVar(&c.LoanRates, "loan-rates", env("GGZY_LOAN_RATES", ""), "one-year loan rates from their dates for the G7 occupation fee, e.g. 2024-10-21=0.031,2025-05-20=0.03; empty: the LPR history built in (GGZY_LOAN_RATES)")
+	fs.StringVar(&c.G7Uplift, "g7-uplift", env("GGZY_G7_UPLIFT", "0.20"), "mark-up on the loan rate of the G7 occupation fee (GGZY_G7_UPLIFT)")
 	fs.StringVar(&c.DepositName, "deposit-account-name", env("GGZY_DEPOSIT_ACCOUNT_NAME", "公共资源交易中心保证金专户"), "name of the deposit account (GGZY_DEPOSIT_ACCOUNT_NAME)")
 	fs.StringVar(&c.DepositBank, "deposit-bank", env("GGZY_DEPOSIT_BANK", "（请配置开户银行）"), "bank of the deposit account (GGZY_DEPOSIT_BANK)")
 	fs.StringVar(&c.TrustProxies, "trusted-proxies", env("GGZY_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the load balancers in front; their X-Forwarded-For names the client (GGZY_TRUSTED_PROXIES)")
@@ -243,6 +247,10 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 		return nil, fmt.Errorf("GGZY_VA_PREFIX: %w", err)
 	}
 	a.Deposits.WebhookSecret = []byte(cfg.BankSecret)
+	if err := configureOccupationFee(a.Deposits, cfg.LoanRates, cfg.G7Uplift); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if err := configureInterest(a.Deposits, cfg.DepositRates, cfg.DepositBasis); err != nil {
 		a.Close()
 		return nil, err
@@ -308,22 +316,50 @@ func configureInterest(d *deposits.Service, rates, basis string) error {
 	if strings.TrimSpace(rates) == "" {
 		return nil
 	}
+	sched, err := parseRates("GGZY_DEPOSIT_RATES", rates)
+	if err != nil {
+		return err
+	}
+	d.Rates = sched
+	return nil
+}
+
+// configureOccupationFee sets the G7 fee's loan rates and mark-up.
+func configureOccupationFee(d *deposits.Service, rates, uplift string) error {
+	if strings.TrimSpace(rates) != "" {
+		sched, err := parseRates("GGZY_LOAN_RATES", rates)
+		if err != nil {
+			return err
+		}
+		d.LoanRates = sched
+	}
+	if strings.TrimSpace(uplift) != "" {
+		u, err := decimal.NewFromString(strings.TrimSpace(uplift))
+		if err != nil || u.IsNegative() || u.GreaterThan(decimal.NewFromInt(1)) {
+			return fmt.Errorf("GGZY_G7_UPLIFT: %q is not a ratio between 0 and 1", uplift)
+		}
+		d.G7Uplift = u
+	}
+	return nil
+}
+
+// parseRates reads "date=rate,…" (each rate from its date in Asia/Shanghai).
+func parseRates(name, rates string) (deposits.RateSchedule, error) {
 	var sched deposits.RateSchedule
 	for _, part := range strings.Split(rates, ",") {
 		date, rate, ok := strings.Cut(strings.TrimSpace(part), "=")
 		from, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(date), trading.Shanghai)
 		if !ok || err != nil {
-			return fmt.Errorf("GGZY_DEPOSIT_RATES: %q is not date=rate", part)
+			return nil, fmt.Errorf("%s: %q is not date=rate", name, part)
 		}
 		r, err := decimal.NewFromString(strings.TrimSpace(rate))
 		if err != nil {
-			return fmt.Errorf("GGZY_DEPOSIT_RATES: rate %q: %w", rate, err)
+			return nil, fmt.Errorf("%s: rate %q: %w", name, rate, err)
 		}
 		sched = append(sched, deposits.RateChange{From: from, AnnualRate: r})
 	}
 	if err := sched.Validate(); err != nil {
-		return fmt.Errorf("GGZY_DEPOSIT_RATES: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	d.Rates = sched
-	return nil
+	return sched, nil
 }
