@@ -7,6 +7,7 @@
 //	ggzy user add --role R --username U [--name N] --password-stdin
 //	ggzy demo                     load the demo data (idempotent)
 //	ggzy audit verify             check the audit log's hash chain
+//	ggzy report savings --year Y  print the savings report's summary paragraph
 package main
 
 import (
@@ -42,6 +43,8 @@ Usage:
   ggzy audit verify                 verify the audit log's hash chain; exit 1 naming the first broken row
   ggzy deposits import FILE         import a bank statement (CSV UTF-8/GBK or camt.053); refused whole on any bad line
   ggzy deposits verify [--balance X]  check the deposit books; exit 1 listing what does not balance
+  ggzy report savings [--year Y [--quarter Q | --month M] | --from D --to D] [--category C] [--region R]
+                                    print the savings report's summary paragraph (节约率/溢价率)
 
 Every command takes the configuration flags (see 'ggzy serve -h'); each has an environment variable.
 `
@@ -82,6 +85,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return cmdAudit(ctx, args, stdout, log)
 	case "deposits":
 		return cmdDeposits(ctx, args, stdout, log)
+	case "report":
+		return cmdReport(ctx, args, stdout, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -346,5 +351,47 @@ func cmdDeposits(ctx context.Context, args []string, stdout io.Writer, log *slog
 		return fmt.Errorf("deposit books do not balance: %d problems", len(rep.Problems))
 	}
 	fmt.Fprintln(stdout, "deposit books balance")
+	return nil
+}
+
+// cmdReport prints the summary paragraph of the savings report, the words
+// the centre's annual report uses, with the period as its first line.
+func cmdReport(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	if len(args) == 0 || args[0] != "savings" {
+		return usageError("usage: ggzy report savings [--year Y [--quarter Q | --month M] | --from YYYY-MM-DD --to YYYY-MM-DD] [--category C] [--region CODE]")
+	}
+	var cfg Config
+	fs := flag.NewFlagSet("report savings", flag.ContinueOnError)
+	cfg.bindFlags(fs)
+	params := map[string]*string{}
+	for _, p := range []struct{ name, help string }{
+		{"year", "calendar year (default: the current year)"}, {"quarter", "quarter 1-4 of the year"},
+		{"month", "month 1-12 of the year"}, {"from", "first decision date, YYYY-MM-DD (with --to)"},
+		{"to", "last decision date, inclusive"}, {"category", "engineering, procurement, land or property"},
+		{"region", "region code; 350000 / 350100 include their sub-regions"},
+	} {
+		params[p.name] = fs.String(p.name, "", p.help)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError(err.Error())
+	}
+	if fs.NArg() != 0 {
+		return usageError("report savings takes no arguments besides flags")
+	}
+	app, err := OpenApp(ctx, cfg, modeAdmin, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	q, err := trading.ParseReportQuery(func(k string) string { return *params[k] }, app.Clock.Now())
+	if err != nil {
+		return err
+	}
+	rep, err := app.Trading.SavingsReport(ctx, q)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, q.Label())
+	fmt.Fprintln(stdout, trading.Paragraph(rep))
 	return nil
 }

@@ -141,6 +141,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 	dh.Routes(e, api)
 	dh.RefundRoutes(e, api)
 	dh.GuaranteeRoutes(e, api)
+	web.ReportRoutes(e, api)
 	// Unknown /api/v1 paths answer JSON 404s through the error handler.
 	api.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	return e, nil
