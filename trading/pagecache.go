@@ -34,21 +34,27 @@ type flight struct {
 }
 
 type cachedPage struct {
-	ctype string
-	body  []byte
-	until time.Time
+	ctype   string
+	body    []byte
+	until   time.Time // served without a look until then
+	version string    // what the versioned page was rendered from ("" = not versioned)
+	keep    time.Time // a versioned page is kept (and revalidated) until then
 }
+
+// versionedKeep is how long a versioned page stays in the cache between
+// renders, as long as its version does not change.
+const versionedKeep = 10 * time.Minute
 
 // maxCachedBody keeps one entry small; bigger answers are not cached.
 const maxCachedBody = 512 << 10
 
 // maxCacheBytes bounds the whole cache: past it, expired entries go, and
-// if that is not enough, all of them.
-const maxCacheBytes = 64 << 20
+// if that is not enough, a random quarter of the rest.
+const maxCacheBytes = 128 << 20
 
 // NewPageCache returns a cache; a zero TTL turns it off.
 func NewPageCache(ttl time.Duration) *PageCache {
-	return &PageCache{TTL: ttl, MaxEntries: 5000, entries: map[string]*cachedPage{}, inflight: map[string]*flight{}}
+	return &PageCache{TTL: ttl, MaxEntries: 50000, entries: map[string]*cachedPage{}, inflight: map[string]*flight{}}
 }
 
 func cacheable(c echo.Context) bool {
@@ -66,6 +72,20 @@ func cacheable(c echo.Context) bool {
 
 // Middleware serves from the cache or fills it.
 func (pc *PageCache) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return pc.handler(next, nil)
+}
+
+// Versioned is Middleware for a page that changes only when version says
+// so (a published notice and its project: a new notice of the project, a
+// suspension, a termination). Past its TTL the cached page is checked with
+// version, one cheap query, instead of rendered again; it is rendered
+// again only when the version differs. Rendering reads after the version
+// is taken, so a page is never older than its version.
+func (pc *PageCache) Versioned(version func(c echo.Context) (string, error)) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc { return pc.handler(next, version) }
+}
+
+func (pc *PageCache) handler(next echo.HandlerFunc, version func(c echo.Context) (string, error)) echo.HandlerFunc {
 	if pc == nil || pc.TTL <= 0 {
 		return next
 	}
@@ -78,9 +98,24 @@ func (pc *PageCache) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		key := c.Request().Host + " " + c.Request().URL.RequestURI()
 		now := time.Now()
 		pc.mu.Lock()
-		if e := pc.entries[key]; e != nil && now.Before(e.until) {
+		e := pc.entries[key]
+		if e != nil && now.Before(e.until) {
 			pc.mu.Unlock()
 			return serveCached(c, e)
+		}
+		var current string
+		if version != nil {
+			pc.mu.Unlock()
+			var err error
+			if current, err = version(c); err != nil {
+				return err
+			}
+			pc.mu.Lock()
+			if e := pc.entries[key]; e != nil && current != "" && e.version == current {
+				e.until = now.Add(pc.TTL)
+				pc.mu.Unlock()
+				return serveCached(c, e)
+			}
 		}
 		if f := pc.inflight[key]; f != nil {
 			pc.mu.Unlock()
@@ -119,21 +154,35 @@ func (pc *PageCache) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if err == nil && c.Response().Status == http.StatusOK && !rec.overflow &&
 			!strings.Contains(c.Response().Header().Get("Set-Cookie"), SessionCookie) {
 			f.entry = &cachedPage{ctype: c.Response().Header().Get(echo.HeaderContentType), body: rec.buf.Bytes(), until: now.Add(pc.TTL)}
+			if current != "" {
+				f.entry.version, f.entry.keep = current, now.Add(versionedKeep)
+			}
 		}
 		return err
 	}
 }
 
-// sweep drops expired entries, and everything if that is not enough.
+// sweep drops expired entries, and a random quarter of the others if that
+// is not enough.
 func (pc *PageCache) sweep(now time.Time) {
 	for k, e := range pc.entries {
-		if !now.Before(e.until) {
+		if !now.Before(e.until) && !now.Before(e.keep) {
 			pc.bytes -= len(e.body)
 			delete(pc.entries, k)
 		}
 	}
-	if len(pc.entries) >= pc.MaxEntries/2 || pc.bytes > maxCacheBytes/2 {
-		pc.entries, pc.bytes = map[string]*cachedPage{}, 0
+	// Still too full: drop a random quarter (map order is random), so the
+	// pages read most keep being served while the rest make room.
+	if len(pc.entries) >= pc.MaxEntries*3/4 || pc.bytes > maxCacheBytes*3/4 {
+		drop := len(pc.entries) / 4
+		for k, e := range pc.entries {
+			if drop == 0 {
+				break
+			}
+			pc.bytes -= len(e.body)
+			delete(pc.entries, k)
+			drop--
+		}
 	}
 }
 

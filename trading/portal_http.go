@@ -16,12 +16,42 @@ func (w *Web) PortalRoutes(e *echo.Echo, api *echo.Group) {
 	cache := w.Cache.Middleware
 	e.GET("/", w.portalHome, cache)
 	e.GET("/notices", w.noticeList, cache)
-	e.GET("/notices/:id", w.noticeShow, cache)
-	e.GET("/projects/:code", w.publicProject, cache)
+	e.GET("/notices/:id", w.noticeShow, w.Cache.Versioned(w.noticeVersion))
+	e.GET("/projects/:code", w.publicProject, w.Cache.Versioned(w.projectVersion))
 	e.GET("/feeds/:file", w.feed, cache)
 	api.GET("/announcements", w.apiNotices, cache)
-	api.GET("/announcements/:id", w.apiPublicNotice, cache)
+	api.GET("/announcements/:id", w.apiPublicNotice, w.Cache.Versioned(w.noticeVersion))
 	api.GET("/projects/:code/ocds", w.apiOCDS, cache)
+}
+
+// projectVersionSQL names everything a public notice or project page is
+// rendered from that can change after publication: the project's notices
+// (a new one moves the newest published_seq; amendments change the lots
+// only then), its status and suspension, and the agent's name.
+const projectVersionSQL = `SELECT p.id || '/' || p.status || '/' || coalesce(extract(epoch FROM p.suspended_at)::text, '-') || '/' ||
+	coalesce(p.suspend_reason, '') || '/' ||
+	coalesce((SELECT max(x.published_seq) FROM announcements x WHERE x.project_id = p.id AND x.status = 'published'), 0) || '/' ||
+	extract(epoch FROM ag.updated_at)::text
+	FROM projects p JOIN accounts ag ON ag.id = p.agent_id `
+
+// noticeVersion is the version of a published notice's page ("" when
+// there is no such notice: rendered, and answered 404, every time).
+func (w *Web) noticeVersion(c echo.Context) (string, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return "", nil
+	}
+	var v string
+	err = w.Svc.DB.WithContext(c.Request().Context()).Raw(projectVersionSQL+
+		`WHERE p.id = (SELECT a.project_id FROM announcements a WHERE a.id = ? AND a.status = 'published')`, id).Scan(&v).Error
+	return v, err
+}
+
+// projectVersion is the version of a public project page.
+func (w *Web) projectVersion(c echo.Context) (string, error) {
+	var v string
+	err := w.Svc.DB.WithContext(c.Request().Context()).Raw(projectVersionSQL+`WHERE p.code = ? AND p.status <> 'draft'`, c.Param("code")).Scan(&v).Error
+	return v, err
 }
 
 func (w *Web) portalHome(c echo.Context) error {

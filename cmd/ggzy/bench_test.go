@@ -93,12 +93,13 @@ func drive(b *testing.B, d time.Duration, next func(r *rand.Rand) string) loadRe
 	return driveGo(b, d, next)
 }
 
-// driveWrk gives wrk 2,000 URLs drawn from next, picked at random per request.
+// driveWrk gives wrk BENCH_URLS (default 2,000) URLs drawn from next,
+// picked at random per request.
 func driveWrk(b *testing.B, wrk string, d time.Duration, next func(r *rand.Rand) string) loadResult {
 	r := rand.New(rand.NewPCG(1, 2))
 	var paths []string
 	var host string
-	for i := 0; i < 2000; i++ {
+	for i := 0; i < envN("BENCH_URLS", 2000); i++ {
 		u, _ := url.Parse(next(r))
 		host = u.Scheme + "://" + u.Host
 		paths = append(paths, strconv.Quote(u.RequestURI()))

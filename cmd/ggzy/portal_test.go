@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"encoding/xml"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -311,5 +312,70 @@ func TestPublicCacheOnlyForAnonymousReaders(t *testing.T) {
 	}
 	if head("/notices/999", "", nil) != "" || head("/notices/999", "", nil) != "" {
 		t.Fatal("a 404 was cached")
+	}
+}
+
+// Notice and project pages are kept past the cache's TTL for as long as
+// their version holds (one cheap query instead of a render), and rendered
+// again as soon as the project changes: a new notice, a suspension.
+func TestVersionedCacheRevalidates(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.PublicCache = time.Nanosecond // every request is past the TTL: each is revalidated
+	app, srv := newTestServer(t, cfg)
+	ctx := context.Background()
+	mustCreate(t, app, trading.RoleAgent, "daili", "daili2026")
+	mustCreate(t, app, trading.RoleSupervisor, "jiandu", "jiandu2026")
+	agent, sup := actorOf(t, app, "daili"), actorOf(t, app, "jiandu")
+	p, err := app.Trading.CreateProject(ctx, agent, trading.ProjectInput{Category: "engineering", Title: "缓存测试工程",
+		OwnerName: "福州市某局", RegionCode: "350100", Lots: []trading.LotInput{{Name: "一标段", ControlPrice: "12000000.00",
+			DocIssueStart: testNow.Add(24 * time.Hour).Format(time.RFC3339), DocIssueEnd: testNow.AddDate(0, 0, 8).Format(time.RFC3339),
+			BidDeadline: testNow.AddDate(0, 0, 30).Format(time.RFC3339)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishNotice(t, app, agent, sup, p.Code, "tender", "缓存测试工程招标公告")
+	var first trading.Announcement
+	app.DB.Where("project_id = ?", p.ID).First(&first)
+	get := func(path string) (string, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.Header.Get("X-Cache"), string(b)
+	}
+	notice, project := fmt.Sprintf("/notices/%d", first.ID), "/projects/"+p.Code
+	for _, path := range []string{notice, project} {
+		if x, _ := get(path); x != "" {
+			t.Fatalf("%s: first view from the cache", path)
+		}
+		if x, _ := get(path); x != "hit" {
+			t.Fatalf("%s: not revalidated from the cache", path)
+		}
+	}
+	// A new notice of the project changes the chain on both pages.
+	n, err := app.Trading.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: "amendment", AmendsID: first.ID,
+		Title: "缓存测试工程澄清公告", Body: "澄清"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Trading.SubmitAnnouncement(ctx, agent, n.ID)
+	if _, err := app.Trading.ApproveAnnouncement(ctx, sup, n.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{notice, project} {
+		if x, body := get(path); x != "" || !strings.Contains(body, "缓存测试工程澄清公告") {
+			t.Fatalf("%s: stale after a new notice (%q)", path, x)
+		}
+	}
+	if _, err := app.Trading.SuspendProject(ctx, sup, p.Code, "收到投诉，暂停核查"); err != nil {
+		t.Fatal(err)
+	}
+	if x, body := get(project); x != "" || !strings.Contains(body, "收到投诉，暂停核查") {
+		t.Fatalf("project page stale after a suspension (%q)", x)
+	}
+	if x, _ := get("/notices/99999"); x != "" {
+		t.Fatal("a missing notice was served from the cache")
 	}
 }
