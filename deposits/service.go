@@ -200,6 +200,13 @@ func (s *Service) receive(tx *gorm.DB, batch int64, source Source, actor trading
 	if actor.AccountID != 0 {
 		createdBy = &actor.AccountID
 	}
+	// The inflows this batch adds have ids above this one (a backward step
+	// on the primary key): the K1 check below looks at them alone, not at
+	// every staged line, so a re-imported statement costs nothing there.
+	var before int64
+	if err := tx.Raw("SELECT coalesce(max(id), 0) FROM inflows").Scan(&before).Error; err != nil {
+		return r, err
+	}
 	// Classification, in order: no such account → suspense; after the
 	// deadline → late; engineering deposit not from the bidder itself → third
 	// party (D2: from the bidder's own basic account); otherwise held.
@@ -272,24 +279,27 @@ SELECT status, count(*) AS n FROM ins GROUP BY status`, string(source), now, cre
 	// quadratic on a large statement.)
 	const k1Detail = `'同一账户 ' || %s || ' 为 ' || %s || ' 缴纳保证金（K1：视为串通投标，实施条例第四十条）'`
 	var res *gorm.DB
-	if r.New > 100 {
+	switch {
+	case r.New == 0:
+		s.Log.Debug("alerts checked", "batch", batch, "took", time.Since(t0))
+		return r, nil
+	case r.New > 100:
 		res = tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, detail, created_at)
 			SELECT 'K1', va.lot_id, i.payer_account, `+fmt.Sprintf(k1Detail, "i.payer_account", "string_agg(DISTINCT b.name, '、')")+`, ?
 			FROM inflows i JOIN virtual_accounts va ON va.id = i.virtual_account_id JOIN bidders b ON b.account_id = va.bidder_id
-			WHERE i.payer_account IN (SELECT payer_account FROM inflow_staging WHERE batch_id = ?)
+			WHERE i.payer_account IN (SELECT payer_account FROM inflows WHERE id > ? AND created_at = ? AND virtual_account_id IS NOT NULL)
 			GROUP BY va.lot_id, i.payer_account HAVING count(DISTINCT va.bidder_id) > 1
-			ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now, batch)
-	} else {
+			ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now, before, now)
+	default:
 		res = tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, detail, created_at)
 			SELECT DISTINCT ON (nva.lot_id, n.payer_account) 'K1', nva.lot_id, n.payer_account,
 				`+fmt.Sprintf(k1Detail, "n.payer_account", `(SELECT string_agg(DISTINCT b.name, '、') FROM inflows o
 					JOIN virtual_accounts ova ON ova.id = o.virtual_account_id JOIN bidders b ON b.account_id = ova.bidder_id
 					WHERE o.payer_account = n.payer_account AND ova.lot_id = nva.lot_id)`)+`, ?
-			FROM inflow_staging st JOIN inflows n ON n.bank_txn_id = st.bank_txn_id AND n.created_at = ?
-			JOIN virtual_accounts nva ON nva.id = n.virtual_account_id
-			WHERE st.batch_id = ? AND EXISTS (SELECT 1 FROM inflows o JOIN virtual_accounts ova ON ova.id = o.virtual_account_id
+			FROM inflows n JOIN virtual_accounts nva ON nva.id = n.virtual_account_id
+			WHERE n.id > ? AND n.created_at = ? AND EXISTS (SELECT 1 FROM inflows o JOIN virtual_accounts ova ON ova.id = o.virtual_account_id
 				WHERE o.payer_account = n.payer_account AND ova.lot_id = nva.lot_id AND ova.bidder_id <> nva.bidder_id)
-			ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now, now, batch)
+			ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now, before, now)
 	}
 	if res.Error != nil {
 		return r, res.Error
