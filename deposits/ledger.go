@@ -43,10 +43,11 @@ func isCamt(r *bufio.Reader) bool {
 }
 
 // ImportStatement books a bank statement (the documented CSV layout, UTF-8
-// or GBK, or camt.053). The file is read twice: first validated whole — a
-// single bad line refuses all of it with a line-numbered report — then
-// streamed by COPY into staging and matched in one transaction. Importing
-// the same file again changes nothing.
+// or GBK, or camt.053). The file is read once: each line is checked as it
+// is streamed by COPY into staging, and a single bad line refuses all of
+// it with a line-numbered report (the staged lines are dropped, nothing is
+// booked); a good file is matched in one transaction. Importing the same
+// file again changes nothing.
 func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open func() (io.ReadCloser, error)) (Result, error) {
 	if a.Role != trading.RoleSupervisor && a.Role != trading.SystemActor.Role {
 		return Result{}, trading.Forbidden("只有交易中心监督可以导入银行对账单")
@@ -56,38 +57,48 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 	if err != nil {
 		return Result{}, err
 	}
+	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<16)
-	camt := isCamt(br)
-	var problems []LineError
-	if camt {
-		_, problems = ValidateCamt053(br)
-	} else {
-		_, problems = ValidateStatement(br)
-	}
-	f.Close()
-	s.Log.Debug("statement validated", "took", time.Since(t0))
-	if len(problems) > 0 {
-		return Result{}, &trading.Error{Status: http.StatusUnprocessableEntity, Code: "statement_invalid", Field: "file",
+	refuse := func(problems []LineError) error {
+		return &trading.Error{Status: http.StatusUnprocessableEntity, Code: "statement_invalid", Field: "file",
 			Message: (&StatementProblems{problems}).Error(), Err: &StatementProblems{problems}}
 	}
-	if f, err = open(); err != nil {
-		return Result{}, err
+	var src interface {
+		next() (Inflow, []LineError, error)
 	}
-	defer f.Close()
-	br = bufio.NewReaderSize(f, 1<<16)
-	var next func() (Inflow, error)
-	if camt {
+	if isCamt(br) {
 		cr, err := NewCamt053Reader(br)
 		if err != nil {
-			return Result{}, trading.Invalid("file", "无法读取 camt.053 文件：%v", err)
+			return Result{}, refuse([]LineError{*asLineError(err)})
 		}
-		next = cr.Next
+		src = cr
 	} else {
 		sr, err := NewStatementReader(br)
 		if err != nil {
-			return Result{}, trading.Invalid("file", "无法读取对账单：%v", err)
+			return Result{}, refuse([]LineError{*asLineError(err)})
 		}
-		next = sr.Next
+		src = sr
+	}
+	var problems problemList
+	next := func() (Inflow, error) {
+		for {
+			in, lineProblems, err := src.next()
+			if err == io.EOF {
+				return Inflow{}, io.EOF
+			}
+			if err != nil { // the rest of the file cannot be read
+				problems.add(*asLineError(err))
+				return Inflow{}, io.EOF
+			}
+			if len(lineProblems) > 0 { // keep reading: the report lists them all
+				problems.add(lineProblems...)
+				continue
+			}
+			if problems.total > 0 {
+				continue // refused anyway: stage nothing more
+			}
+			return in, nil
+		}
 	}
 	var batch int64
 	if err := s.DB.WithContext(ctx).Raw("SELECT nextval('inflow_batch_seq')").Scan(&batch).Error; err != nil {
@@ -98,6 +109,10 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 		return Result{}, fmt.Errorf("stage statement: %w", err)
 	}
 	s.Log.Debug("statement staged", "took", time.Since(t0))
+	if problems.total > 0 {
+		s.DB.Exec("DELETE FROM inflow_staging WHERE batch_id = ?", batch)
+		return Result{}, refuse(problems.result())
+	}
 	now := s.now()
 	var r Result
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
