@@ -196,6 +196,9 @@ func (s *Service) DraftAnnouncement(ctx context.Context, a Actor, code string, i
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
+	if in.Type == NoticeCandidates || in.Type == NoticeResult {
+		return nil, Invalid("type", "%s由标段的“开标与结果”页面根据开标记录生成，不能直接起草", in.Type.Name())
+	}
 	var n *Announcement
 	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		p, err := s.ownProject(tx, a, code)

@@ -265,8 +265,8 @@ func (w *Web) projectShow(c echo.Context) error {
 	if a.Role == RoleAgent {
 		for _, t := range AnnouncementTypes {
 			in := AnnouncementInput{Type: t}
-			if t == NoticeAmendment {
-				continue // offered per published notice
+			if t == NoticeAmendment || t == NoticeCandidates || t == NoticeResult {
+				continue // offered per published notice; generated from a lot's result
 			}
 			if w.Svc.checkTypeAllowed(w.Svc.DB.WithContext(ctx), p, &in) == nil {
 				nextTypes = append(nextTypes, option{string(t), t.Name()})
