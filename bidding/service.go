@@ -419,6 +419,28 @@ type MyRegistration struct {
 	LatestVersion     int
 	DownloadedVersion int
 	Downloads         []DownloadView
+	// Outcome is how the lot ended for the bidder, once public.
+	Outcome string
+}
+
+// outcomeFor tells a bidder how a lot ended for them, once it is public
+// (the result notice published, or the lot failed); "" before.
+func outcomeFor(r *LotResult, bidder int64) string {
+	switch {
+	case r.LotID == 0:
+		return ""
+	case r.Stage == StageFailed:
+		return "流标：" + r.FailedReason
+	case r.Stage == StageNoSale:
+		return "未成交"
+	case r.WinnerID != nil && *r.WinnerID == bidder && r.Stage == StageSold:
+		return "已竞得，成交价 " + r.Amount.StringFixed(2) + " 元"
+	case r.WinnerID != nil && *r.WinnerID == bidder:
+		return "已中标，中标金额 " + r.Amount.StringFixed(2) + " 元"
+	case r.Stage == StageSold:
+		return "未竞得"
+	}
+	return "未中标"
 }
 
 // NewerVersion reports a clarification the bidder has not downloaded.
@@ -461,6 +483,12 @@ func (s *Service) MyRegistrations(ctx context.Context, a trading.Actor) ([]MyReg
 		for _, d := range m.Downloads {
 			m.DownloadedVersion = max(m.DownloadedVersion, d.Version)
 		}
+		var res LotResult
+		if err := db.Where("lot_id = ? AND stage IN ?", r.LotID,
+			[]Stage{StageFailed, StageAwarded, StageContracted, StageSold, StageNoSale}).Limit(1).Find(&res).Error; err != nil {
+			return nil, err
+		}
+		m.Outcome = outcomeFor(&res, a.AccountID)
 		out = append(out, m)
 	}
 	return out, nil
