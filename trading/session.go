@@ -78,14 +78,16 @@ func (s *Service) SessionAccount(ctx context.Context, kind SessionKind, token st
 		return nil, Unauthorized("请先登录")
 	}
 	var acc Account
-	// Equivalent SQL: SELECT a.* FROM accounts a JOIN sessions s ON s.account_id = a.id
+	// One round trip on every authenticated request. Equivalent SQL:
+	//   SELECT a.*, b.* FROM accounts a JOIN sessions s ON s.account_id = a.id
+	//   LEFT JOIN bidders b ON b.account_id = a.id
 	//   WHERE s.token_hash = $1 AND s.kind = $2 AND s.revoked_at IS NULL
 	//   AND s.expires_at > $3 AND NOT a.disabled
 	err := s.DB.WithContext(ctx).Model(&Account{}).
-		Joins("JOIN sessions s ON s.account_id = accounts.id").
+		Joins("JOIN sessions s ON s.account_id = accounts.id").Joins("Bidder").
 		Where("s.token_hash = ? AND s.kind = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND NOT accounts.disabled",
 			hashToken(token), kind, s.Clock.Now()).
-		Preload("Bidder").First(&acc).Error
+		Take(&acc).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, Unauthorized("登录已失效，请重新登录")
 	}
