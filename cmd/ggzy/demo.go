@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 	"unicode/utf16"
 
@@ -57,10 +58,12 @@ func loadDemo(ctx context.Context, app *App, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  %-10s %-12s 密码 %-20s %s (%s)\n", d.Role, d.Username, d.Password, d.Name, state)
 	}
-	if err := loadDemoProjects(ctx, app, out); err != nil {
+	// The past year first: publication order (published_seq, which orders
+	// the portal) then follows the notices' dates on a fresh data set.
+	if err := loadDemoYear(ctx, app, out); err != nil {
 		return err
 	}
-	return loadDemoYear(ctx, app, out)
+	return loadDemoProjects(ctx, app, out)
 }
 
 // demoNotice is a notice of a demo project: published at At on the demo's
@@ -144,7 +147,19 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "演示项目 (demo projects):")
-	for _, dp := range demoProjects(app.Clock.Now().In(trading.Shanghai)) {
+	projects := demoProjects(app.Clock.Now().In(trading.Shanghai))
+	// In the order of their first notices, so the portal (ordered by
+	// publication) lists them newest first; today's ones come last.
+	slices.SortStableFunc(projects, func(a, b demoProject) int {
+		at := func(p demoProject) time.Time {
+			if len(p.Notices) == 0 || p.Notices[0].At.IsZero() {
+				return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+			}
+			return p.Notices[0].At
+		}
+		return at(a).Compare(at(b))
+	})
+	for _, dp := range projects {
 		var exists int64
 		if err := app.DB.WithContext(ctx).Model(&trading.Project{}).Where("title = ?", dp.In.Title).Count(&exists).Error; err != nil {
 			return err
