@@ -168,6 +168,12 @@ type ResultView struct {
 // step: the project must be active and not suspended, the lot past its
 // deadline.
 func (s *Service) lockResultLot(tx *gorm.DB, a trading.Actor, lotID int64, now time.Time) (*trading.Project, *trading.Lot, *LotResult, error) {
+	// The project first (as publication and suspension lock it), then the
+	// lot: a suspension or termination either waits for this step or is
+	// seen by it.
+	if err := tx.Exec("SELECT 1 FROM projects WHERE id = (SELECT project_id FROM lots WHERE id = ?) FOR SHARE", lotID).Error; err != nil {
+		return nil, nil, nil, err
+	}
 	if err := tx.Exec("SELECT 1 FROM lots WHERE id = ? FOR UPDATE", lotID).Error; err != nil {
 		return nil, nil, nil, err
 	}
@@ -220,17 +226,21 @@ func isBidTender(c trading.Category) bool { return c == "engineering" || c == "p
 // registeredBidder finds the account of a bidder with a live registration
 // for the lot by unified social credit code (or resident id).
 func registeredBidder(tx *gorm.DB, lotID int64, idNumber string) (int64, string, error) {
+	id, name, _, err := registration(tx, lotID, idNumber)
+	return id, name, err
+}
+
+// registration is registeredBidder with the registration's id.
+func registration(tx *gorm.DB, lotID int64, idNumber string) (account int64, name string, reg int64, err error) {
 	var row struct {
 		AccountID int64  `gorm:"column:account_id"`
 		Name      string `gorm:"column:name"`
+		RegID     int64  `gorm:"column:reg_id"`
 	}
-	err := tx.Raw(`SELECT b.account_id, b.name FROM bidders b JOIN registrations r ON r.bidder_id = b.account_id
+	err = tx.Raw(`SELECT b.account_id, b.name, r.id AS reg_id FROM bidders b JOIN registrations r ON r.bidder_id = b.account_id
 		WHERE b.id_number = ? AND r.lot_id = ? AND r.status IN ('active', 'approved')`, strings.ToUpper(strings.TrimSpace(idNumber)), lotID).
 		Scan(&row).Error
-	if err != nil {
-		return 0, "", err
-	}
-	return row.AccountID, row.Name, nil
+	return row.AccountID, row.Name, row.RegID, err
 }
 
 // RecordOpening enters the bid-opening record of an engineering or
@@ -358,8 +368,23 @@ func (s *Service) DeclareFailed(ctx context.Context, a trading.Actor, lotID int6
 		if r == nil {
 			return trading.Conflict("stage", "请先录入开标记录")
 		}
-		if r.Stage != StageOpened {
+		switch r.Stage {
+		case StageOpened, StageCandidates, StageAward, StageAwarded:
+			// Every candidate declined, or the winner would not sign (a
+			// forfeiture under D7 is the supervisors' step, before this).
+		default:
 			return stageConflict(r, "宣布流标")
+		}
+		// Candidate or result notices still on their way are withdrawn:
+		// nothing of a failed lot may still go out.
+		for _, id := range []*int64{r.CandidatesNoticeID, r.ResultNoticeID} {
+			if id == nil {
+				continue
+			}
+			if err := tx.Exec(`UPDATE announcements SET status = 'rejected', reject_reason = '标段已宣布流标', publish_at = NULL, updated_at = ?
+				WHERE id = ? AND status IN ('draft', 'submitted', 'scheduled', 'rejected')`, now, *id).Error; err != nil {
+				return err
+			}
 		}
 		r.Stage, r.FailedReason, r.UpdatedAt = StageFailed, reason, now
 		if err := tx.Save(r).Error; err != nil {
@@ -603,11 +628,26 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 		if err != nil {
 			return err
 		}
-		if r == nil || !isBidTender(p.Category) || (r.Stage != StageCandidates && r.Stage != StageAward) {
+		if r == nil || !isBidTender(p.Category) || (r.Stage != StageCandidates && r.Stage != StageAward && r.Stage != StageAwarded) {
 			if r == nil {
 				return trading.Conflict("stage", "请先录入开标记录并公示中标候选人")
 			}
 			return stageConflict(r, "确定中标人")
+		}
+		// After an award, the next candidate may be named only because the
+		// winner declined (放弃中标, refused to sign, E13 / 实施条例第五十五条):
+		// the reason is required, and a new result notice goes out.
+		if r.Stage == StageAwarded {
+			var prevID string
+			if err := tx.Raw("SELECT id_number FROM bidders WHERE account_id = ?", *r.WinnerID).Scan(&prevID).Error; err != nil {
+				return err
+			}
+			if strings.EqualFold(strings.TrimSpace(in.IDNumber), prevID) {
+				return trading.Conflict("id_number", "该投标人已是中标人")
+			}
+			if strings.TrimSpace(in.Declined[prevID]) == "" {
+				return trading.Invalid("declined", "已定标后改定中标人，须写明原中标人未签订合同的理由（放弃中标、拒签合同等）")
+			}
 		}
 		var existing *trading.Announcement
 		if r.Stage == StageAward {
@@ -629,6 +669,10 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 		if r.PublicityEnd != nil && now.Before(*r.PublicityEnd) {
 			return &trading.Error{Status: 409, Code: "rule_violation", Field: "publicity_end", Rule: "E12", Err: trading.ErrRuleBroken,
 				Message: fmt.Sprintf("中标候选人公示期至 %s 结束，公示期满前不能确定中标人（E12）", fmtTime(*r.PublicityEnd))}
+		}
+		// A new award states its own reasons: earlier ones go.
+		if err := tx.Exec("UPDATE lot_bids SET declined_reason = '' WHERE lot_id = ?", lotID).Error; err != nil {
+			return err
 		}
 		bids, err := bidsOf(tx, lotID)
 		if err != nil {
@@ -752,12 +796,23 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 			title = fmt.Sprintf("%s %d号标的 未成交公告", p.Title, lot.Seq)
 			fmt.Fprintf(&body, "交易结果：未成交\n\n原因：%s\n", mdCell(in.Reason))
 		} else {
-			id, name, err := registeredBidder(tx, lotID, in.IDNumber)
+			id, name, regID, err := registration(tx, lotID, in.IDNumber)
 			if err != nil {
 				return err
 			}
 			if id == 0 {
 				return trading.Invalid("id_number", "竞得人须是本标的竞买申请已通过的竞买人")
+			}
+			// Bidding needs the deposit paid (or a verified guarantee): it
+			// becomes part of the price (L5).
+			if lot.Deposit.IsPositive() && s.DepositCovered != nil {
+				ok, _, err := s.DepositCovered(tx, regID)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return trading.Invalid("id_number", "%s 的竞买保证金 %s 元未足额到账（也无有效保函），不能作为竞得人", name, lot.Deposit.StringFixed(2))
+				}
 			}
 			price, err := trading.ParseAmount(in.Price)
 			if err != nil || !price.IsPositive() {

@@ -37,10 +37,13 @@ func (src ResultSource) Alerts(ctx context.Context, now time.Time, limit int) ([
 	// although the limit of their category has passed.
 	err = src.Svc.DB.WithContext(ctx).Raw(`SELECT r.lot_id, l.seq, p.code, p.title, p.category, r.awarded_at, r.contract_date
 		FROM lot_results r JOIN lots l ON l.id = r.lot_id JOIN projects p ON p.id = l.project_id
-		WHERE (r.stage = 'contracted' AND r.contract_late)
-		   OR (r.stage = 'awarded' AND ((p.category = 'engineering' AND r.awarded_at < ?) OR (p.category = 'procurement' AND r.awarded_at < ?)))
+		WHERE p.status = 'active' AND ((r.stage = 'contracted' AND r.contract_late)
+		   OR (r.stage = 'awarded' AND ((p.category = 'engineering' AND (r.awarded_at AT TIME ZONE 'Asia/Shanghai')::date < ?::date)
+		                             OR (p.category = 'procurement' AND (r.awarded_at AT TIME ZONE 'Asia/Shanghai')::date < ?::date))))
 		ORDER BY r.awarded_at DESC LIMIT ?`,
-		now.AddDate(0, 0, -book.E14MaxDays), now.AddDate(0, 0, -book.G13MaxDays), limit).Scan(&rows).Error
+		// Late from the day after the last day allowed, as RecordContract counts.
+		civil(now).AddDate(0, 0, -book.E14MaxDays).Format("2006-01-02"), civil(now).AddDate(0, 0, -book.G13MaxDays).Format("2006-01-02"),
+		limit).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}

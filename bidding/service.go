@@ -34,6 +34,9 @@ type Service struct {
 	// OnResult runs inside the transaction of a result event (failure,
 	// award, contract, sale): deposits refunds and converts on it.
 	OnResult []func(tx *gorm.DB, ev ResultEvent) error
+	// DepositCovered tells whether a registration's deposit is paid or
+	// guaranteed (deposits provides it): a land or property buyer must be.
+	DepositCovered func(tx *gorm.DB, registrationID int64) (bool, string, error)
 }
 
 // DefaultMaxUpload is the size limit of one document.

@@ -73,6 +73,7 @@ func queueRefunds(tx *gorm.DB, now, due time.Time, rule, reason string, withInte
 			principal, due_on, status, created_at)
 		SELECT i.id, ?, ?, ?, i.payer_name, i.payer_account, i.payer_bank, i.amount, ?::date, 'pending', ?
 		FROM inflows i WHERE `+cond+` AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.inflow_id = i.id)
+		FOR UPDATE OF i
 		ON CONFLICT (inflow_id) DO NOTHING`, all...)
 	return res.RowsAffected, res.Error
 }
@@ -138,11 +139,19 @@ func (s *Service) Forfeit(ctx context.Context, a trading.Actor, vaNumber, rule, 
 	}
 	now := s.now()
 	return trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
-		var ids []int64
+		// Lock the held inflows first, then look for refunds in a statement
+		// of its own: a refund opened meanwhile (which locks them too) is
+		// seen, so money is never both kept and sent back.
+		var locked, ids []int64
 		if err := tx.Raw(`SELECT i.id FROM inflows i JOIN virtual_accounts va ON va.id = i.virtual_account_id
-			WHERE va.number = ? AND i.status = 'held'
-			AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.inflow_id = i.id) FOR UPDATE OF i`, vaNumber).Scan(&ids).Error; err != nil {
+			WHERE va.number = ? AND i.status = 'held' FOR UPDATE OF i`, vaNumber).Scan(&locked).Error; err != nil {
 			return err
+		}
+		if len(locked) > 0 {
+			if err := tx.Raw(`SELECT id FROM inflows i WHERE id IN ? AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.inflow_id = i.id)`, locked).
+				Scan(&ids).Error; err != nil {
+				return err
+			}
 		}
 		if len(ids) == 0 {
 			return trading.Conflict("virtual_account", "该子账号没有可没收的有效保证金")
@@ -175,7 +184,8 @@ func (s *Service) CreateBatch(ctx context.Context, a trading.Actor) (*Batch, err
 		var refunds []Refund
 		var err error
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
-			Where("status IN ?", []string{"pending", "failed"}).Order("due_on, id").Limit(5000).Find(&refunds).Error; err != nil {
+			Where("status IN ? AND inflow_id IN (SELECT id FROM inflows WHERE status IN ('held', 'late', 'third_party', 'suspense'))",
+				[]string{"pending", "failed"}).Order("due_on, id").Limit(5000).Find(&refunds).Error; err != nil {
 			return err
 		}
 		if len(refunds) == 0 {
@@ -184,6 +194,10 @@ func (s *Service) CreateBatch(ctx context.Context, a trading.Actor) (*Batch, err
 		b = &Batch{CreatedAt: now, Refunds: len(refunds)}
 		if a.AccountID != 0 {
 			b.CreatedBy = &a.AccountID
+		}
+		procurement, err := procurementInflows(tx, refunds)
+		if err != nil {
+			return err
 		}
 		for i := range refunds {
 			r := &refunds[i]
@@ -199,7 +213,7 @@ func (s *Service) CreateBatch(ctx context.Context, a trading.Actor) (*Batch, err
 				}
 				r.Interest = in
 			}
-			if r.Fee, err = s.occupationFee(r, now); err != nil {
+			if r.Fee, err = s.occupationFee(r, procurement[r.InflowID], now); err != nil {
 				return err
 			}
 			b.Total = b.Total.Add(r.Principal).Add(r.Interest).Add(r.Fee)
@@ -413,11 +427,15 @@ func (s *Service) Refunds(ctx context.Context, a trading.Actor, status string) (
 		return nil, err
 	}
 	today := s.now().In(trading.Shanghai).Format("2006-01-02")
+	procurement, err := procurementInflows(s.DB.WithContext(ctx), rs)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]RefundView, len(rs))
 	for i, r := range rs {
 		out[i] = RefundView{Refund: r, Overdue: r.Status != "paid" && r.DueOn.Format("2006-01-02") < today, OccupationFee: r.Fee}
 		if r.Status == "pending" || r.Status == "failed" {
-			fee, err := s.occupationFee(&r, s.now())
+			fee, err := s.occupationFee(&r, procurement[r.InflowID], s.now())
 			if err != nil {
 				return nil, err
 			}
@@ -427,10 +445,35 @@ func (s *Service) Refunds(ctx context.Context, a trading.Actor, status string) (
 	return out, nil
 }
 
-// occupationFee is the G7 fee a procurement refund owes if paid at now:
-// nothing while on time, then the loan rate + 20 % for every day late.
-func (s *Service) occupationFee(r *Refund, now time.Time) (decimal.Decimal, error) {
-	if r.Rule != "G6" {
+// procurementInflows tells which of the refunds' inflows are deposits of
+// procurement lots: those owe the G7 fee when refunded late, whatever the
+// rule that refunds them (G6, D6, D8, a failed tender…).
+func procurementInflows(db *gorm.DB, refunds []Refund) (map[int64]bool, error) {
+	ids := make([]int64, len(refunds))
+	for i, r := range refunds {
+		ids[i] = r.InflowID
+	}
+	out := map[int64]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var proc []int64
+	// Equivalent SQL: the inflows whose virtual account is of a lot of a procurement project.
+	err := db.Raw(`SELECT i.id FROM inflows i JOIN virtual_accounts va ON va.id = i.virtual_account_id
+		JOIN lots l ON l.id = va.lot_id JOIN projects p ON p.id = l.project_id
+		WHERE i.id IN ? AND p.category = 'procurement'`, ids).Scan(&proc).Error
+	for _, id := range proc {
+		out[id] = true
+	}
+	return out, err
+}
+
+// occupationFee is the G7 fee a procurement deposit's refund owes if paid
+// at now: nothing while on time, then the loan rate + 20 % for every day
+// late. (Whether the bidder caused the delay, which G7 excepts, the
+// platform cannot tell; a refund the bank failed keeps accruing.)
+func (s *Service) occupationFee(r *Refund, procurement bool, now time.Time) (decimal.Decimal, error) {
+	if !procurement {
 		return decimal.Zero, nil
 	}
 	// due_on is a date column: the last day on time, in Shanghai.

@@ -127,7 +127,9 @@ func (s *Service) onResult(tx *gorm.DB, ev bidding.ResultEvent) error {
 		if _, err := queueRefunds(tx, ev.At, due, "L5", "成交后退还未竞得人保证金（不计利息）", false, heldOfLosers, lot.ID, winner); err != nil {
 			return err
 		}
-		return s.releaseLotGuarantees(tx, ev, 0, "交易成交")
+		// The buyer's guarantee stays: it secures the deal as the deposit
+		// would have (L5); the others are released.
+		return s.releaseLotGuarantees(tx, ev, winner, "交易成交，未竞得")
 	}
 	return nil
 }

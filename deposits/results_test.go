@@ -2,6 +2,8 @@ package deposits
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -261,4 +263,63 @@ func TestLandSaleConvertsWinnersDeposit(t *testing.T) {
 		t.Fatalf("%d inflows converted", converted)
 	}
 	e.verifyClean()
+}
+
+// A deposit is never both kept and sent back: forfeiture (D7) racing a
+// refund opened by a withdrawal (D6) leaves exactly one of them.
+func TestForfeitureRacingRefundKeepsOne(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	for i := 0; i < 8; i++ {
+		name := "福建竞态" + itoa(int64(i)) + "建设有限公司"
+		a, va := e.bidder(name)
+		if _, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{inflow("F"+itoa(int64(i)), va, name, "200000.00", e.Clock.Now())}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); e.Dep.Forfeit(ctx, sup, va, "D7", "串通投标查实，没收保证金") }()
+		go func() { defer wg.Done(); e.Bid.Withdraw(ctx, a, e.Lot) }()
+		wg.Wait()
+		var forfeited, refunds int64
+		e.TS.DB.Raw(`SELECT count(*) FROM inflows i JOIN virtual_accounts va ON va.id = i.virtual_account_id WHERE va.number = ? AND i.status = 'forfeited'`, va).Scan(&forfeited)
+		e.TS.DB.Raw(`SELECT count(*) FROM refunds r JOIN inflows i ON i.id = r.inflow_id JOIN virtual_accounts va ON va.id = i.virtual_account_id WHERE va.number = ?`, va).Scan(&refunds)
+		if forfeited+refunds != 1 {
+			t.Fatalf("round %d: %d forfeited, %d refunds", i, forfeited, refunds)
+		}
+	}
+	e.verifyClean()
+}
+
+// A land buyer whose deposit has not arrived cannot be named.
+func TestLandBuyerMustHavePaid(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	e.Clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
+	at := func(m time.Month, d, h int) string { return time.Date(2026, m, d, h, 0, 0, 0, trading.Shanghai).Format(time.RFC3339) }
+	p, err := e.TS.CreateProject(ctx, e.Agent, trading.ProjectInput{Category: "land", Title: "未缴保证金测试地块", OwnerName: "福州市自然资源局",
+		RegionCode: "350100", Lots: []trading.LotInput{{Name: "地块", StartingPrice: "5000000.00", Increment: "100000.00",
+			Deposit: "1000000.00", ListingStart: at(3, 23, 9), ListingEnd: at(4, 8, 16)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, trading.AnnouncementInput{Type: "listing", Title: "未缴保证金测试挂牌公告", Body: "正文"})
+	e.TS.SubmitAnnouncement(ctx, e.Agent, n.ID)
+	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, n.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Set(time.Date(2026, 3, 24, 10, 0, 0, 0, trading.Shanghai))
+	a := e.signUp("福建申置业有限公司")
+	reg, err := e.Bid.Register(ctx, a, p.Lots[0].ID, bidding.RegisterInput{ContactName: "王五", ContactPhone: "13900000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Bid.Review(ctx, e.Agent, reg.ID, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Set(time.Date(2026, 4, 9, 9, 0, 0, 0, trading.Shanghai))
+	_, err = e.Bid.RecordDeal(ctx, e.Agent, p.Lots[0].ID, bidding.DealInput{IDNumber: e.idNumber(a), Price: "5000000"})
+	if te := trading.AsError(err); te == nil || te.Field != "id_number" || !strings.Contains(te.Message, "保证金") {
+		t.Fatalf("buyer without a deposit: %v", err)
+	}
 }

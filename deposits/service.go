@@ -71,6 +71,7 @@ func NewService(ts *trading.Service, bid *bidding.Service, prefix string) *Servi
 	bid.OnWithdraw = append(bid.OnWithdraw, s.onWithdraw, s.releaseGuarantees)
 	ts.OnPublish = append(ts.OnPublish, s.onPublish)
 	bid.OnResult = append(bid.OnResult, s.onResult)
+	bid.DepositCovered = s.DepositCovered
 	return s
 }
 
@@ -190,6 +191,9 @@ type Result struct {
 // receive matches a staged batch and books it, inside tx. It is the one
 // path every inflow takes: statement, webhook and manual entry alike.
 // Set-based: a million lines are one INSERT … SELECT, not a loop.
+// k1LockKey serialises the K1 checks of concurrent batches ("ggzyk1").
+const k1LockKey = 0x67677a796b31
+
 func (s *Service) receive(tx *gorm.DB, batch int64, source Source, actor trading.Actor, now time.Time) (Result, error) {
 	var r Result
 	t0 := time.Now()
@@ -279,10 +283,17 @@ SELECT status, count(*) AS n FROM ins GROUP BY status`, string(source), now, cre
 	// quadratic on a large statement.)
 	const k1Detail = `'同一账户 ' || %s || ' 为 ' || %s || ' 缴纳保证金（K1：视为串通投标，实施条例第四十条）'`
 	var res *gorm.DB
-	switch {
-	case r.New == 0:
+	if r.New == 0 {
 		s.Log.Debug("alerts checked", "batch", batch, "took", time.Since(t0))
 		return r, nil
+	}
+	// One K1 check at a time, each after the one before has committed: a
+	// pair split across two concurrent batches (a notification and a
+	// statement) is seen by the later of them.
+	if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", k1LockKey).Error; err != nil {
+		return r, err
+	}
+	switch {
 	case r.New > 100:
 		res = tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, detail, created_at)
 			SELECT 'K1', va.lot_id, i.payer_account, `+fmt.Sprintf(k1Detail, "i.payer_account", "string_agg(DISTINCT b.name, '、')")+`, ?

@@ -343,6 +343,11 @@ func (s *Service) UpdateAnnouncement(ctx context.Context, a Actor, id int64, in 
 		if in.Type != n.Type {
 			return Invalid("type", "公告类型创建后不能修改")
 		}
+		if n.Type == NoticeCandidates || n.Type == NoticeResult {
+			// Its text states the lot's result record: change that, on the
+			// lot's result page, and the notice is written again from it.
+			return Conflict("type", "%s由标段的“开标与结果”页面生成，不能直接修改；请在该页面重新确定后重新生成", n.Type.Name())
+		}
 		in.AmendsID = derefID(n.AmendsID)
 		changes, err := changesFor(p, in.Changes)
 		if err != nil {
@@ -513,10 +518,18 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 	// The project may have moved on since the notice was drafted (another
 	// opening notice, a termination): check again under the project's lock.
 	var fresh Project
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "status", "opened_at").First(&fresh, p.ID).Error; err != nil {
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "code", "status", "opened_at", "suspended_at", "suspend_reason").
+		First(&fresh, p.ID).Error; err != nil {
 		return err
 	}
 	p.Status, p.OpenedAt = fresh.Status, fresh.OpenedAt
+	// A suspended project publishes nothing but its termination: results,
+	// candidates and amendments wait until a supervisor resumes it.
+	if n.Type != NoticeTermination {
+		if err := fresh.CheckRunning(); err != nil {
+			return err
+		}
+	}
 	if err := s.checkTypeAllowed(tx, p, &AnnouncementInput{Type: n.Type, AmendsID: derefID(n.AmendsID)}); err != nil {
 		return err
 	}

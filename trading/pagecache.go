@@ -117,7 +117,10 @@ func (pc *PageCache) handler(next echo.HandlerFunc, version func(c echo.Context)
 				return serveCached(c, e)
 			}
 		}
-		if f := pc.inflight[key]; f != nil {
+		// A render shares its result only with requests that read the same
+		// version: one that saw a newer version never waits for an older page.
+		fkey := key + "\x00" + current
+		if f := pc.inflight[fkey]; f != nil {
 			pc.mu.Unlock()
 			select {
 			case <-f.done:
@@ -130,11 +133,11 @@ func (pc *PageCache) handler(next echo.HandlerFunc, version func(c echo.Context)
 			return next(c)
 		}
 		f := &flight{done: make(chan struct{})}
-		pc.inflight[key] = f
+		pc.inflight[fkey] = f
 		pc.mu.Unlock()
 		defer func() {
 			pc.mu.Lock()
-			delete(pc.inflight, key)
+			delete(pc.inflight, fkey)
 			if f.entry != nil {
 				if len(pc.entries) >= pc.MaxEntries || pc.bytes+len(f.entry.body) > maxCacheBytes {
 					pc.sweep(now)
