@@ -296,7 +296,9 @@ func TestLandBuyerMustHavePaid(t *testing.T) {
 	e := newDepEnv(t)
 	ctx := context.Background()
 	e.Clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
-	at := func(m time.Month, d, h int) string { return time.Date(2026, m, d, h, 0, 0, 0, trading.Shanghai).Format(time.RFC3339) }
+	at := func(m time.Month, d, h int) string {
+		return time.Date(2026, m, d, h, 0, 0, 0, trading.Shanghai).Format(time.RFC3339)
+	}
 	p, err := e.TS.CreateProject(ctx, e.Agent, trading.ProjectInput{Category: "land", Title: "未缴保证金测试地块", OwnerName: "福州市自然资源局",
 		RegionCode: "350100", Lots: []trading.LotInput{{Name: "地块", StartingPrice: "5000000.00", Increment: "100000.00",
 			Deposit: "1000000.00", ListingStart: at(3, 23, 9), ListingEnd: at(4, 8, 16)}}})

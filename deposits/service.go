@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,6 +41,9 @@ type Service struct {
 	// procurement refund owes on top (G7: loan rate + 20 %).
 	LoanRates RateSchedule
 	G7Uplift  decimal.Decimal
+
+	k1Mu    sync.Mutex
+	k1Swept int64 // the highest inflow id the K1 sweep has covered
 }
 
 // DefaultRates is the demand-deposit (活期) benchmark rate, 0.35 %, until a
@@ -178,21 +182,106 @@ const (
 
 // Result says what one call of Receive did.
 type Result struct {
-	Lines    int `json:"lines"`    // inflows offered
-	New      int `json:"new"`      // stored now
-	Repeated int `json:"repeated"` // already stored (same bank transaction id): nothing doubled
-	Held     int `json:"held"`
-	Late     int `json:"late"`
-	Third    int `json:"third_party"`
-	Suspense int `json:"suspense"`
-	Alerts   int `json:"k1_alerts"`
+	Lines    int   `json:"lines"`    // inflows offered
+	New      int   `json:"new"`      // stored now
+	Repeated int   `json:"repeated"` // already stored (same bank transaction id): nothing doubled
+	Held     int   `json:"held"`
+	Late     int   `json:"late"`
+	Third    int   `json:"third_party"`
+	Suspense int   `json:"suspense"`
+	Alerts   int   `json:"k1_alerts"`
+	from, to int64 // the ids of this batch's new inflows lie in (from, to]
 }
 
 // receive matches a staged batch and books it, inside tx. It is the one
 // path every inflow takes: statement, webhook and manual entry alike.
 // Set-based: a million lines are one INSERT … SELECT, not a loop.
-// k1LockKey serialises the K1 checks of concurrent batches ("ggzyk1").
-const k1LockKey = 0x67677a796b31
+// checkK1 raises K1 alerts (deposits of different bidders of one lot from
+// the same account) for the new inflows whose ids lie in (from, to]. Two
+// forms of one check, by batch size: a statement groups all payments of
+// the payers it contains in one pass; a single notification probes,
+// through the payer index, for another bidder of its lot, which does not
+// grow with the payer's history. (One form for both was tried: without
+// statistics on fresh rows the planner turned it quadratic on a large
+// statement.) Ids in the range from other batches are checked too, which
+// is harmless: an alert is raised once.
+func checkK1(tx *gorm.DB, n int, from, to int64, now time.Time) *gorm.DB {
+	const k1Detail = `'同一账户 ' || %s || ' 为 ' || %s || ' 缴纳保证金（K1：视为串通投标，实施条例第四十条）'`
+	// The range as literals (two integers read from the database): with
+	// parameters, a cached generic plan guesses a tenth of the table and
+	// scans it all for every notification.
+	idRange := fmt.Sprintf("id BETWEEN %d AND %d", from+1, to)
+	if n > 100 {
+		return tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, detail, created_at)
+			SELECT 'K1', va.lot_id, i.payer_account, `+fmt.Sprintf(k1Detail, "i.payer_account", "string_agg(DISTINCT b.name, '、')")+`, ?
+			FROM inflows i JOIN virtual_accounts va ON va.id = i.virtual_account_id JOIN bidders b ON b.account_id = va.bidder_id
+			WHERE i.payer_account IN (SELECT payer_account FROM inflows WHERE `+idRange+` AND virtual_account_id IS NOT NULL)
+			GROUP BY va.lot_id, i.payer_account HAVING count(DISTINCT va.bidder_id) > 1
+			ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now)
+	}
+	return tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, detail, created_at)
+		SELECT DISTINCT ON (nva.lot_id, n.payer_account) 'K1', nva.lot_id, n.payer_account,
+			`+fmt.Sprintf(k1Detail, "n.payer_account", `(SELECT string_agg(DISTINCT b.name, '、') FROM inflows o
+				JOIN virtual_accounts ova ON ova.id = o.virtual_account_id JOIN bidders b ON b.account_id = ova.bidder_id
+				WHERE o.payer_account = n.payer_account AND ova.lot_id = nva.lot_id)`)+`, ?
+		FROM inflows n JOIN virtual_accounts nva ON nva.id = n.virtual_account_id
+		WHERE n.`+idRange+` AND EXISTS (
+			-- The payer's few payments first (OFFSET 0 keeps this through
+			-- the payer index), not every payment of the lot.
+			SELECT 1 FROM (SELECT o.virtual_account_id FROM inflows o WHERE o.payer_account = n.payer_account OFFSET 0) o
+			JOIN virtual_accounts ova ON ova.id = o.virtual_account_id
+			WHERE ova.lot_id = nva.lot_id AND ova.bidder_id <> nva.bidder_id)
+		ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now)
+}
+
+// k1SweepOverlap is how far below the last sweep's highest id a sweep
+// starts again: ids are handed out at insert, so a batch that committed
+// late (a long statement) may hold ids below ones already swept.
+const k1SweepOverlap = 20000
+
+// SweepK1 runs the K1 check over the inflows booked since the last sweep
+// (and an overlap before it). Each batch checks its own payments inside its
+// transaction, which cannot see a batch committing at the same moment; the
+// sweep, after both have committed, sees the pair. It returns the alerts
+// raised.
+func (s *Service) SweepK1(ctx context.Context) (int, error) {
+	var top int64
+	if err := s.DB.WithContext(ctx).Raw("SELECT coalesce(max(id), 0) FROM inflows").Scan(&top).Error; err != nil {
+		return 0, err
+	}
+	s.k1Mu.Lock()
+	from := max(s.k1Swept-k1SweepOverlap, 0)
+	s.k1Mu.Unlock()
+	if top <= from {
+		return 0, nil
+	}
+	res := checkK1(s.DB.WithContext(ctx), int(top-from), from, top, s.now())
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	s.k1Mu.Lock()
+	s.k1Swept = max(s.k1Swept, top)
+	s.k1Mu.Unlock()
+	return int(res.RowsAffected), nil
+}
+
+// RunK1Sweeper sweeps every interval until ctx ends (started by serve).
+func (s *Service) RunK1Sweeper(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.SweepK1(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Error("K1 sweep", "err", err)
+		} else if n > 0 {
+			s.Log.Info("K1 sweep raised alerts", "alerts", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 func (s *Service) receive(tx *gorm.DB, batch int64, source Source, actor trading.Actor, now time.Time) (Result, error) {
 	var r Result
@@ -204,9 +293,9 @@ func (s *Service) receive(tx *gorm.DB, batch int64, source Source, actor trading
 	if actor.AccountID != 0 {
 		createdBy = &actor.AccountID
 	}
-	// The inflows this batch adds have ids above this one (a backward step
-	// on the primary key): the K1 check below looks at them alone, not at
-	// every staged line, so a re-imported statement costs nothing there.
+	// The inflows this batch adds have ids above this one: the K1 check
+	// below looks at that range alone, a short step on the primary key, not
+	// at every staged line, so a re-imported statement costs nothing there.
 	var before int64
 	if err := tx.Raw("SELECT coalesce(max(id), 0) FROM inflows").Scan(&before).Error; err != nil {
 		return r, err
@@ -275,43 +364,16 @@ SELECT status, count(*) AS n FROM ins GROUP BY status`, string(source), now, cre
 	}
 	r.Repeated = r.Lines - r.New
 	// K1: deposits of different bidders of one lot from the same account.
-	// Two forms of one check, by batch size: a statement groups all
-	// payments of the payers it contains in one pass; a single notification
-	// probes, through the payer index, for another bidder of its lot, which
-	// does not grow with the payer's history. (One form for both was tried:
-	// without statistics on the fresh staging rows the planner turned it
-	// quadratic on a large statement.)
-	const k1Detail = `'同一账户 ' || %s || ' 为 ' || %s || ' 缴纳保证金（K1：视为串通投标，实施条例第四十条）'`
 	var res *gorm.DB
 	if r.New == 0 {
 		s.Log.Debug("alerts checked", "batch", batch, "took", time.Since(t0))
 		return r, nil
 	}
-	// One K1 check at a time, each after the one before has committed: a
-	// pair split across two concurrent batches (a notification and a
-	// statement) is seen by the later of them.
-	if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", k1LockKey).Error; err != nil {
+	if err := tx.Raw("SELECT coalesce(max(id), 0) FROM inflows").Scan(&r.to).Error; err != nil {
 		return r, err
 	}
-	switch {
-	case r.New > 100:
-		res = tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, detail, created_at)
-			SELECT 'K1', va.lot_id, i.payer_account, `+fmt.Sprintf(k1Detail, "i.payer_account", "string_agg(DISTINCT b.name, '、')")+`, ?
-			FROM inflows i JOIN virtual_accounts va ON va.id = i.virtual_account_id JOIN bidders b ON b.account_id = va.bidder_id
-			WHERE i.payer_account IN (SELECT payer_account FROM inflows WHERE id > ? AND created_at = ? AND virtual_account_id IS NOT NULL)
-			GROUP BY va.lot_id, i.payer_account HAVING count(DISTINCT va.bidder_id) > 1
-			ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now, before, now)
-	default:
-		res = tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, detail, created_at)
-			SELECT DISTINCT ON (nva.lot_id, n.payer_account) 'K1', nva.lot_id, n.payer_account,
-				`+fmt.Sprintf(k1Detail, "n.payer_account", `(SELECT string_agg(DISTINCT b.name, '、') FROM inflows o
-					JOIN virtual_accounts ova ON ova.id = o.virtual_account_id JOIN bidders b ON b.account_id = ova.bidder_id
-					WHERE o.payer_account = n.payer_account AND ova.lot_id = nva.lot_id)`)+`, ?
-			FROM inflows n JOIN virtual_accounts nva ON nva.id = n.virtual_account_id
-			WHERE n.id > ? AND n.created_at = ? AND EXISTS (SELECT 1 FROM inflows o JOIN virtual_accounts ova ON ova.id = o.virtual_account_id
-				WHERE o.payer_account = n.payer_account AND ova.lot_id = nva.lot_id AND ova.bidder_id <> nva.bidder_id)
-			ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now, before, now)
-	}
+	r.from = before
+	res = checkK1(tx, r.New, r.from, r.to, now)
 	if res.Error != nil {
 		return r, res.Error
 	}

@@ -125,6 +125,7 @@ func cmdServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	// Approved notices with a publication time go out when it comes; every
 	// instance runs this, SKIP LOCKED keeps them from publishing one twice.
 	go app.Trading.RunPublisher(ctx, 15*time.Second)
+	go app.Deposits.RunK1Sweeper(ctx, 10*time.Second)
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
