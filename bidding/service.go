@@ -328,6 +328,9 @@ func (s *Service) Review(ctx context.Context, a trading.Actor, regID int64, appr
 		if reg.Kind != KindApplication {
 			return trading.Invalid("id", "只有土地、产权项目的竞买申请需要审核")
 		}
+		if err := p.CheckRunning(); err != nil { // suspended: applications wait
+			return err
+		}
 		if reg.Status != StatusPending {
 			return trading.Conflict("status", "该申请当前为“%s”，不能审核", reg.Status.Name())
 		}

@@ -146,7 +146,7 @@ func (src SupervisionSource) Timeline(ctx context.Context, projectID int64) ([]t
 			(SELECT min(e.at) FROM ledger_entries e WHERE e.journal_id = 'forfeit:' || i.id) AS forfeit_at`).
 		Joins("JOIN virtual_accounts va ON va.id = i.virtual_account_id").Joins("JOIN lots l ON l.id = va.lot_id").
 		Joins("LEFT JOIN refunds r ON r.inflow_id = i.id").
-		Where("l.project_id = ?", projectID).Order("i.id").Limit(timelineLimit).Scan(&inflows).Error; err != nil {
+		Where("l.project_id = ?", projectID).Order("i.id DESC").Limit(timelineLimit).Scan(&inflows).Error; err != nil {
 		return nil, err
 	}
 	for _, i := range inflows {
@@ -173,7 +173,7 @@ func (src SupervisionSource) Timeline(ctx context.Context, projectID int64) ([]t
 		Seq int `gorm:"column:seq"`
 	}
 	if err := db.Table("deposit_alerts d").Select("d.*, l.seq").Joins("JOIN lots l ON l.id = d.lot_id").
-		Where("l.project_id = ?", projectID).Order("d.id").Limit(timelineLimit).Scan(&k1).Error; err != nil {
+		Where("l.project_id = ?", projectID).Order("d.id DESC").Limit(timelineLimit).Scan(&k1).Error; err != nil {
 		return nil, err
 	}
 	for _, k := range k1 {

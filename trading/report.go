@@ -405,10 +405,13 @@ func sortRows(rows []ReportRow, catIdx map[Category]int) {
 	}
 }
 
-// monthsOf lists the months from from to to, as "2006-01".
+// monthsOf lists the months from from to to, as "2006-01": calendar
+// months of their Shanghai dates, whatever zone the times carry.
 func monthsOf(from, to time.Time) []string {
+	from, to = from.In(Shanghai), to.In(Shanghai)
+	last := time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC)
 	var out []string
-	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(to); m = m.AddDate(0, 1, 0) {
+	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(last); m = m.AddDate(0, 1, 0) {
 		out = append(out, m.Format("2006-01"))
 		if len(out) > 12*maxReportYears+1 {
 			break

@@ -493,3 +493,15 @@ func FuzzParseReportQuery(f *testing.F) {
 		}
 	})
 }
+
+// A period ending on the first of a month includes that month in the trend.
+func TestMonthsOfIncludesTheLastMonth(t *testing.T) {
+	from := time.Date(2025, 1, 15, 0, 0, 0, 0, Shanghai)
+	to := time.Date(2025, 3, 1, 0, 0, 0, 0, Shanghai)
+	if got := strings.Join(monthsOf(from, to), ","); got != "2025-01,2025-02,2025-03" {
+		t.Fatalf("months %s", got)
+	}
+	if got := strings.Join(monthsOf(to, to), ","); got != "2025-03" {
+		t.Fatalf("one day: %s", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -107,13 +108,20 @@ func auditItems(tx *gorm.DB, events []AuditEvent) ([]AuditItem, error) {
 	for _, q := range []struct {
 		kind, sql string
 		ids       []string
-	}{{"announcement", "SELECT a.id::text AS id, p.code FROM announcements a JOIN projects p ON p.id = a.project_id WHERE a.id::text IN ?", notices},
-		{"lot", "SELECT l.id::text AS id, p.code FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id::text IN ?", lots}} {
-		if len(q.ids) == 0 {
+	}{{"announcement", "SELECT a.id::text AS id, p.code FROM announcements a JOIN projects p ON p.id = a.project_id WHERE a.id IN ?", notices},
+		{"lot", "SELECT l.id::text AS id, p.code FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id IN ?", lots}} {
+		// Integer ids, so the primary keys are used (object ids are text).
+		var ids []int64
+		for _, x := range q.ids {
+			if id, err := strconv.ParseInt(x, 10, 64); err == nil {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
 			continue
 		}
 		var rows []pair
-		if err := tx.Raw(q.sql, q.ids).Scan(&rows).Error; err != nil {
+		if err := tx.Raw(q.sql, ids).Scan(&rows).Error; err != nil {
 			return nil, err
 		}
 		for _, r := range rows {
@@ -263,7 +271,7 @@ func (s *Service) Dashboard(ctx context.Context, a Actor) (*Dashboard, error) {
 			return err
 		}
 		d.RuleItems.Items = append(returned, d.RuleItems.Items...)
-		suspended := tx.Model(&Project{}).Where("suspended_at IS NOT NULL")
+		suspended := tx.Model(&Project{}).Where("suspended_at IS NOT NULL AND status = ?", ProjectActive)
 		if err := suspended.Count(&d.Suspended.Count).Error; err != nil {
 			return err
 		}
@@ -272,7 +280,11 @@ func (s *Service) Dashboard(ctx context.Context, a Actor) (*Dashboard, error) {
 			return err
 		}
 		var recent []AuditEvent
-		if err := tx.Where("action <> ?", supervisionLookAction).Order("id DESC").Limit(dashboardAuditLimit).
+		// Looks are left out, and so are the events that name who
+		// registered or downloaded (K4/K5): those are for the audit log and
+		// the lot's registrant list, where each look is recorded per lot.
+		if err := tx.Where("action NOT IN ? AND action NOT LIKE 'registration.%' AND action NOT LIKE 'document.download%'",
+			[]string{supervisionLookAction, "audit.view"}).Order("id DESC").Limit(dashboardAuditLimit).
 			Find(&recent).Error; err != nil {
 			return err
 		}
@@ -367,7 +379,10 @@ func (s *Service) Timeline(ctx context.Context, a Actor, code string) (*ProjectT
 			where, args = where+" OR (object_type = 'lot' AND object_id IN ?)", append(args, ids)
 		}
 		var audit []AuditEvent
-		if err := tx.Where(where, args...).Order("id DESC").Limit(timelineLimit).Find(&audit).Error; err != nil {
+		// Looks (this page's own, the registrant lists') would crowd out the
+		// history: left out.
+		if err := tx.Where("("+where+") AND action NOT IN ?", append(args, []string{supervisionLookAction, "registration.view", "audit.view"})...).
+			Order("id DESC").Limit(timelineLimit).Find(&audit).Error; err != nil {
 			return err
 		}
 		for _, e := range audit {
