@@ -392,7 +392,9 @@ func cmdReport(ctx context.Context, args []string, stdout io.Writer, log *slog.L
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, q.Label())
+	// Standard output is the paragraph alone, in the shape RULES.md quotes,
+	// so it can be pasted or compared as is; the period goes to stderr.
+	fmt.Fprintln(os.Stderr, q.Label())
 	fmt.Fprintln(stdout, trading.Paragraph(rep))
 	return nil
 }

@@ -57,7 +57,7 @@ func TestReportSavingsCommand(t *testing.T) {
 	seedReportLots(t, cfg.DatabaseURL, reportLots)
 	flags := flagsOf(cfg)
 	out, err := runCmd(t, "", append([]string{"report", "savings", "--year", "2025"}, flags...)...)
-	want := "2025年\n完成工程建设招标项目2宗，涉及项目总控制价为1500.00万元，总中标金额为1430.00万元，节约资金70.00万元，节约率为4.67%。" +
+	want := "完成工程建设招标项目2宗，涉及项目总控制价为1500.00万元，总中标金额为1430.00万元，节约资金70.00万元，节约率为4.67%。" +
 		"完成政府采购2宗，财政预算资金为2040.22万元，实际采购金额为1895.99万元，节约144.23万元，节约率为7.07%。" +
 		"完成土地拍卖1宗，成交金额总计6543.21万元。完成产权交易0宗，成交金额0.00万元。\n"
 	if err != nil || out != want {
