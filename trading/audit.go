@@ -84,41 +84,22 @@ func auditChain(objectType, objectID string) int {
 // Writers of a chain queue on its head's row lock, which keeps it linear.
 func Audit(tx *gorm.DB, now time.Time, a Actor, action, objectType, objectID, summary string) error {
 	chain := auditChain(objectType, objectID)
-	// Two statements, so the chain's lock is held briefly: lock the head
-	// and take the next id; then write the row and move the head at once.
-	var head struct {
-		LastHash string `gorm:"column:last_hash"`
-		ID       int64  `gorm:"column:next_id"`
-	}
-	if err := tx.Raw(`SELECT last_hash, nextval('audit_events_id_seq') AS next_id FROM audit_head WHERE id = ? FOR UPDATE`, chain).
-		Scan(&head).Error; err != nil {
-		return fmt.Errorf("lock audit head: %w", err)
-	}
-	e := AuditEvent{
-		ID: head.ID, Chain: chain, OccurredAt: now.UTC().Truncate(time.Microsecond), Actor: a.Username, Role: string(a.Role),
-		Action: action, ObjectType: objectType, ObjectID: objectID, IP: a.IP,
-		Summary: truncateRunes(summary, 2000), PrevHash: head.LastHash,
-	}
+	var actorID *int64
 	if a.AccountID != 0 {
 		id := a.AccountID
-		e.ActorID = &id
+		actorID = &id
 	}
-	if e.Actor == "" {
-		e.Actor = "anonymous"
+	actor := a.Username
+	if actor == "" {
+		actor = "anonymous"
 	}
-	e.Hash = e.contentHash()
-	// Equivalent SQL of the GORM-free statement below: INSERT the row, then
-	// UPDATE audit_head SET last_id, last_hash, row_count + 1 for the chain.
-	res := tx.Exec(`WITH row AS (
-			INSERT INTO audit_events (id, chain, occurred_at, actor_id, actor, role, action, object_type, object_id, ip, summary, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, hash)
-		UPDATE audit_head SET last_id = row.id, last_hash = row.hash, row_count = row_count + 1 FROM row WHERE audit_head.id = ?`,
-		e.ID, e.Chain, e.OccurredAt, e.ActorID, e.Actor, e.Role, e.Action, e.ObjectType, e.ObjectID, e.IP, e.Summary, e.PrevHash, e.Hash, chain)
-	if res.Error != nil {
-		return fmt.Errorf("write audit record: %w", res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("write audit record: chain %d has no head", chain)
+	// One round trip: audit_append (migration 00009) locks the chain's
+	// head, takes the next id, hashes the record as contentHash does,
+	// writes it and moves the head. The lock lasts until commit.
+	err := tx.Exec(`SELECT audit_append(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, chain, now.UTC().Truncate(time.Microsecond), actorID, actor,
+		string(a.Role), action, objectType, objectID, a.IP, truncateRunes(summary, 2000)).Error
+	if err != nil {
+		return fmt.Errorf("write audit record: %w", err)
 	}
 	return nil
 }

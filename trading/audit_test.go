@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -142,5 +143,38 @@ func TestListAuditFilters(t *testing.T) {
 	none, _ := ListAudit(context.Background(), s.DB, AuditFilter{Action: "other"})
 	if len(none) != 0 {
 		t.Fatalf("filter by action returned %d", len(none))
+	}
+}
+
+// The database hashes a record exactly as Go verifies it: times with and
+// without fractions of a second (trailing zeros dropped), Chinese, quotes,
+// backslashes and control characters, no actor, a long summary.
+func TestAuditHashAgreesWithGo(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	base := time.Date(2026, 3, 2, 9, 0, 0, 0, Shanghai)
+	cases := []struct {
+		at      time.Time
+		a       Actor
+		summary string
+	}{
+		{base, SystemActor, "整秒"},
+		{base.Add(123456789 * time.Nanosecond), Actor{AccountID: 0, Username: "", Role: "bidder", IP: "10.0.0.1"}, "纳秒截断到微秒"},
+		{base.Add(100 * time.Millisecond), SystemActor, "尾零：.1"},
+		{base.Add(time.Microsecond), SystemActor, "一微秒"},
+		{base.Add(999999 * time.Microsecond), SystemActor, "引号' \" 反斜杠\\ 制表\t 换行\n 单元分隔\x1f 结束"},
+		{time.Date(1999, 12, 31, 23, 59, 59, 500000000, time.UTC), SystemActor, strings.Repeat("长", 2500)},
+	}
+	for i, c := range cases {
+		err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
+			return Audit(tx, c.at, c.a, "test.hash", "case", fmt.Sprint(i), c.summary)
+		})
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+	}
+	n, problem, err := VerifyAudit(ctx, s.DB)
+	if err != nil || problem != nil || n < int64(len(cases)) {
+		t.Fatalf("verify: %d %+v %v", n, problem, err)
 	}
 }
