@@ -115,7 +115,7 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 	}
 	now := s.now()
 	var r Result
-	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+	err = transactRetryingDuplicates(ctx, s.DB, func(tx *gorm.DB) error {
 		var err error
 		r, err = s.receive(tx, batch, SourceStatement, a, now)
 		return err
