@@ -258,6 +258,16 @@ func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in Registe
 		}
 		reg = &old
 	}
+	// Suspended meanwhile? The insert above holds a key-share lock on the
+	// lot until commit, which a suspension waits for; this read, a
+	// statement of its own, sees a suspension committed before it.
+	var fresh trading.Project
+	if err := tx.Raw("SELECT code, suspended_at, suspend_reason FROM projects WHERE id = ?", p.ID).Scan(&fresh).Error; err != nil {
+		return nil, err
+	}
+	if err := fresh.CheckRunning(); err != nil {
+		return nil, err
+	}
 	for _, hook := range s.OnRegister {
 		if err := hook(tx, reg, p, lot, WindowOf(p, lot, opened)); err != nil {
 			return nil, err
