@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -183,5 +185,64 @@ func TestWithdrawBeforeDeadlineOnly(t *testing.T) {
 	mine, err := e.Svc.MyRegistrations(ctx, b)
 	if err != nil || len(mine) != 1 || mine[0].Registration.Status != StatusActive {
 		t.Fatalf("my registrations: %+v %v", mine, err)
+	}
+}
+
+// A suspension waits for a registration in flight (the registration holds a
+// key-share lock on the project until it commits), so no registration
+// commits after the suspension did; one that starts after it is refused.
+func TestSuspensionWaitsForRegistrationInFlight(t *testing.T) {
+	e := newBidEnv(t)
+	ctx := context.Background()
+	p := e.project("engineering", true)
+	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
+	b := e.bidder("福建在途建设")
+	registered, release := make(chan error), make(chan struct{})
+	go func() {
+		registered <- e.TS.DB.Transaction(func(tx *gorm.DB) error {
+			if _, err := e.Svc.register(tx, b, p.Lots[0].ID, RegisterInput{}, e.Clock.Now()); err != nil {
+				return err
+			}
+			registered <- nil
+			<-release // the registration's transaction is still open
+			return nil
+		})
+	}()
+	if err := <-registered; err != nil {
+		t.Fatal(err)
+	}
+	suspended := make(chan error, 1)
+	go func() {
+		_, err := e.TS.SuspendProject(ctx, e.Sup, p.Code, "收到投诉，暂停核查")
+		suspended <- err
+	}()
+	// The suspension is waiting on a lock, not done.
+	waiting := false
+	for i := 0; i < 100 && !waiting; i++ {
+		var n int64
+		e.TS.DB.Raw(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&n)
+		waiting = n > 0
+		if !waiting {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if !waiting {
+		t.Fatal("the suspension did not wait for the registration in flight")
+	}
+	select {
+	case err := <-suspended:
+		t.Fatalf("suspension finished while a registration was in flight: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-registered; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-suspended; err != nil {
+		t.Fatal(err)
+	}
+	late := e.bidder("福建迟到建设")
+	if _, err := e.Svc.Register(ctx, late, p.Lots[0].ID, RegisterInput{}); !errors.Is(err, trading.ErrSuspended) {
+		t.Fatalf("registered after the suspension: %v", err)
 	}
 }

@@ -122,7 +122,7 @@ func openedAt(p *trading.Project) time.Time { return deref(p.OpenedAt) }
 
 // lotLite loads a lot and its project without the project's other lots,
 // region and agent: what registering and downloading need, in two queries.
-func lotLite(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, error) {
+func lotLite(tx *gorm.DB, lotID int64, keyShare ...clause.Expression) (*trading.Project, *trading.Lot, error) {
 	var row struct {
 		trading.Lot
 		P trading.Project `gorm:"embedded;embeddedPrefix:p_"`
@@ -131,7 +131,8 @@ func lotLite(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, error) {
 	err := tx.Table("lots l").Select(`l.*, p.id AS p_id, p.code AS p_code, p.category AS p_category, p.title AS p_title,
 		p.owner_name AS p_owner_name, p.region_code AS p_region_code, p.agent_id AS p_agent_id, p.status AS p_status,
 		p.opened_at AS p_opened_at, p.suspended_at AS p_suspended_at, p.suspended_by AS p_suspended_by,
-		p.suspend_reason AS p_suspend_reason`).Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).Take(&row).Error
+		p.suspend_reason AS p_suspend_reason`).Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).
+		Clauses(keyShare...).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil, trading.NotFound("标段")
 	}
@@ -214,7 +215,11 @@ func (s *Service) Register(ctx context.Context, a trading.Actor, lotID int64, in
 }
 
 func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in RegisterInput, now time.Time) (*Registration, error) {
-	p, lot, err := lotLite(tx, lotID)
+	// A key-share lock on the project until commit: a suspension (FOR
+	// UPDATE) waits for this registration, and a registration that comes
+	// during one waits for it and then reads the suspended project. Key
+	// share locks do not block each other, so a burst does not queue.
+	p, lot, err := lotLite(tx, lotID, clause.Locking{Strength: "KEY SHARE", Table: clause.Table{Name: "p"}})
 	if err != nil {
 		return nil, err
 	}
@@ -257,16 +262,6 @@ func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in Registe
 			return nil, err
 		}
 		reg = &old
-	}
-	// Suspended meanwhile? The insert above holds a key-share lock on the
-	// lot until commit, which a suspension waits for; this read, a
-	// statement of its own, sees a suspension committed before it.
-	var fresh trading.Project
-	if err := tx.Raw("SELECT code, suspended_at, suspend_reason FROM projects WHERE id = ?", p.ID).Scan(&fresh).Error; err != nil {
-		return nil, err
-	}
-	if err := fresh.CheckRunning(); err != nil {
-		return nil, err
 	}
 	for _, hook := range s.OnRegister {
 		if err := hook(tx, reg, p, lot, WindowOf(p, lot, opened)); err != nil {

@@ -467,13 +467,10 @@ func (s *Service) SuspendProject(ctx context.Context, a Actor, code, reason stri
 		if p.SuspendedAt != nil {
 			return Conflict("status", "项目已于 %s 暂停：%s", p.SuspendedAt.In(Shanghai).Format("2006-01-02 15:04"), p.SuspendReason)
 		}
-		// Lock the lots: a registration in flight holds a key-share lock on
-		// its lot (the foreign key) until it commits, so the suspension
-		// waits for it, and one that comes later checks again after its
-		// insert and sees the suspension (bidding's register).
-		if err := tx.Exec("SELECT 1 FROM lots WHERE project_id = ? FOR UPDATE", p.ID).Error; err != nil {
-			return err
-		}
+		// The project row is locked FOR UPDATE (above): a registration in
+		// flight holds a key-share lock on it until it commits, so this
+		// waits for it, and one that starts later waits for this and then
+		// reads the suspension (bidding's lotLite).
 		p.SuspendedAt, p.SuspendedBy, p.SuspendReason, p.UpdatedAt = &now, &a.AccountID, reason, now
 		if err := tx.Model(&Project{}).Where("id = ?", p.ID).Updates(map[string]any{
 			"suspended_at": now, "suspended_by": a.AccountID, "suspend_reason": reason, "updated_at": now}).Error; err != nil {
