@@ -19,6 +19,35 @@ func (e *depEnv) idNumber(a trading.Actor) string {
 	return id
 }
 
+// at2026 is a time of 2026 in Shanghai, as the project inputs take it.
+func at2026(m time.Month, d, h, min int) string {
+	return time.Date(2026, m, d, h, min, 0, 0, trading.Shanghai).Format(time.RFC3339)
+}
+
+// publishedLot creates a project of one lot on 2 March 2026 and publishes
+// its opening notice; it returns the lot.
+func (e *depEnv) publishedLot(cat trading.Category, title string, opening trading.AnnouncementType, lot trading.LotInput) int64 {
+	e.t.Helper()
+	ctx := context.Background()
+	e.Clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
+	p, err := e.TS.CreateProject(ctx, e.Agent, trading.ProjectInput{Category: cat, Title: title, OwnerName: "福州市某局",
+		RegionCode: "350100", Lots: []trading.LotInput{lot}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n, err := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, trading.AnnouncementInput{Type: opening, Title: title + "公告", Body: "正文"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.TS.SubmitAnnouncement(ctx, e.Agent, n.ID); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, n.ID, nil); err != nil {
+		e.t.Fatal(err)
+	}
+	return p.Lots[0].ID
+}
+
 // awardEngineering takes the env's lot from opening to a published award
 // of bidders[0].
 func (e *depEnv) awardEngineering(bidders []trading.Actor) {
@@ -103,24 +132,8 @@ func TestContractRefundsEveryoneWithInterest(t *testing.T) {
 func TestProcurementRefundsAndOccupationFee(t *testing.T) {
 	e := newDepEnv(t)
 	ctx := context.Background()
-	e.Clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
-	at := func(m time.Month, d, h, min int) string {
-		return time.Date(2026, m, d, h, min, 0, 0, trading.Shanghai).Format(time.RFC3339)
-	}
-	p, err := e.TS.CreateProject(ctx, e.Agent, trading.ProjectInput{Category: "procurement", Title: "退款测试采购项目", OwnerName: "福州市某局",
-		RegionCode: "350100", Lots: []trading.LotInput{{Name: "第1包", Budget: "3000000.00", Deposit: "60000.00",
-			DocIssueStart: at(3, 3, 9, 0), DocIssueEnd: at(3, 10, 17, 0), BidDeadline: at(3, 25, 9, 30)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, trading.AnnouncementInput{Type: "procurement", Title: "退款测试采购公告", Body: "正文"})
-	if _, err := e.TS.SubmitAnnouncement(ctx, e.Agent, n.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, n.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	lot := p.Lots[0].ID
+	lot := e.publishedLot("procurement", "退款测试采购项目", "procurement", trading.LotInput{Name: "第1包", Budget: "3000000.00",
+		Deposit: "60000.00", DocIssueStart: at2026(3, 3, 9, 0), DocIssueEnd: at2026(3, 10, 17, 0), BidDeadline: at2026(3, 25, 9, 30)})
 	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
 	decl := map[string]bool{}
 	for _, d := range bidding.ProcurementDeclarations {
@@ -207,24 +220,8 @@ func TestProcurementRefundsAndOccupationFee(t *testing.T) {
 func TestLandSaleConvertsWinnersDeposit(t *testing.T) {
 	e := newDepEnv(t)
 	ctx := context.Background()
-	e.Clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
-	at := func(m time.Month, d, h, min int) string {
-		return time.Date(2026, m, d, h, min, 0, 0, trading.Shanghai).Format(time.RFC3339)
-	}
-	p, err := e.TS.CreateProject(ctx, e.Agent, trading.ProjectInput{Category: "land", Title: "退款测试土地出让", OwnerName: "福州市自然资源局",
-		RegionCode: "350100", Lots: []trading.LotInput{{Name: "榕土2026-09号地块", StartingPrice: "5000000.00", Increment: "100000.00",
-			Deposit: "1000000.00", ListingStart: at(3, 23, 9, 0), ListingEnd: at(4, 8, 16, 0)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, trading.AnnouncementInput{Type: "listing", Title: "退款测试挂牌出让公告", Body: "正文"})
-	if _, err := e.TS.SubmitAnnouncement(ctx, e.Agent, n.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, n.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	lot := p.Lots[0].ID
+	lot := e.publishedLot("land", "退款测试土地出让", "listing", trading.LotInput{Name: "榕土2026-09号地块", StartingPrice: "5000000.00",
+		Increment: "100000.00", Deposit: "1000000.00", ListingStart: at2026(3, 23, 9, 0), ListingEnd: at2026(4, 8, 16, 0)})
 	e.Clock.Set(time.Date(2026, 3, 24, 10, 0, 0, 0, trading.Shanghai))
 	var bidders []trading.Actor
 	for i, name := range []string{"福建午置业有限公司", "福建未置业有限公司"} {
@@ -295,24 +292,11 @@ func TestForfeitureRacingRefundKeepsOne(t *testing.T) {
 func TestLandBuyerMustHavePaid(t *testing.T) {
 	e := newDepEnv(t)
 	ctx := context.Background()
-	e.Clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
-	at := func(m time.Month, d, h int) string {
-		return time.Date(2026, m, d, h, 0, 0, 0, trading.Shanghai).Format(time.RFC3339)
-	}
-	p, err := e.TS.CreateProject(ctx, e.Agent, trading.ProjectInput{Category: "land", Title: "未缴保证金测试地块", OwnerName: "福州市自然资源局",
-		RegionCode: "350100", Lots: []trading.LotInput{{Name: "地块", StartingPrice: "5000000.00", Increment: "100000.00",
-			Deposit: "1000000.00", ListingStart: at(3, 23, 9), ListingEnd: at(4, 8, 16)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, trading.AnnouncementInput{Type: "listing", Title: "未缴保证金测试挂牌公告", Body: "正文"})
-	e.TS.SubmitAnnouncement(ctx, e.Agent, n.ID)
-	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, n.ID, nil); err != nil {
-		t.Fatal(err)
-	}
+	lot := e.publishedLot("land", "未缴保证金测试地块", "listing", trading.LotInput{Name: "地块", StartingPrice: "5000000.00",
+		Increment: "100000.00", Deposit: "1000000.00", ListingStart: at2026(3, 23, 9, 0), ListingEnd: at2026(4, 8, 16, 0)})
 	e.Clock.Set(time.Date(2026, 3, 24, 10, 0, 0, 0, trading.Shanghai))
 	a := e.signUp("福建申置业有限公司")
-	reg, err := e.Bid.Register(ctx, a, p.Lots[0].ID, bidding.RegisterInput{ContactName: "王五", ContactPhone: "13900000000"})
+	reg, err := e.Bid.Register(ctx, a, lot, bidding.RegisterInput{ContactName: "王五", ContactPhone: "13900000000"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +304,7 @@ func TestLandBuyerMustHavePaid(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Clock.Set(time.Date(2026, 4, 9, 9, 0, 0, 0, trading.Shanghai))
-	_, err = e.Bid.RecordDeal(ctx, e.Agent, p.Lots[0].ID, bidding.DealInput{IDNumber: e.idNumber(a), Price: "5000000"})
+	_, err = e.Bid.RecordDeal(ctx, e.Agent, lot, bidding.DealInput{IDNumber: e.idNumber(a), Price: "5000000"})
 	if te := trading.AsError(err); te == nil || te.Field != "id_number" || !strings.Contains(te.Message, "保证金") {
 		t.Fatalf("buyer without a deposit: %v", err)
 	}

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
