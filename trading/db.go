@@ -29,8 +29,8 @@ func OpenDB(url string) (*gorm.DB, error) {
 	}
 	// Idle as many as open: a connection closed after a burst costs a SCRAM
 	// handshake (thousands of hash rounds) to open again.
-	sqlDB.SetMaxOpenConns(40)
-	sqlDB.SetMaxIdleConns(40)
+	sqlDB.SetMaxOpenConns(20)
+	sqlDB.SetMaxIdleConns(20)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	return db, nil
 }

@@ -115,6 +115,7 @@ func BenchmarkRegistrationBurst(b *testing.B) {
 	n := envN("BENCH_BIDDERS", 2000)
 	b.StopTimer()
 	cfg := testConfig(b)
+	cfg.DBMaxConns = envN("BENCH_DB_CONNS", 0) // 0: the default pool
 	app, base := benchServer(b, cfg)
 	lot := benchProject(b, app, "engineering", trading.LotInput{Name: "一标段", ControlPrice: "12000000.00",
 		DocIssueStart: testNow.Add(time.Hour).Format(time.RFC3339), DocIssueEnd: testNow.AddDate(0, 0, 7).Format(time.RFC3339),
