@@ -344,3 +344,31 @@ func TestK1SweepCatchesAPairAcrossConcurrentBatches(t *testing.T) {
 		t.Fatalf("second sweep: %d %v", n, err)
 	}
 }
+
+// Repeated transaction ids in one file are found in staging: an identical
+// re-sent line books once; one with different content refuses the file,
+// naming both lines.
+func TestStatementImportRepeatedLines(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	_, va := e.bidder("福建重发建设有限公司")
+	line := "R001,2026-03-05,10:00:00," + va + ",福建重发建设有限公司,6222009,某银行,200000.00,CNY,保证金"
+	r, err := e.Dep.ImportStatement(ctx, sup, csvFile(line, "R002,2026-03-05,11:00:00,"+va+",福建重发建设有限公司,6222009,某银行,1.00,CNY,补缴", line))
+	if err != nil || r.New != 2 {
+		t.Fatalf("identical re-send: %+v %v", r, err)
+	}
+	_, err = e.Dep.ImportStatement(ctx, sup, csvFile(
+		"R101,2026-03-05,10:00:00,"+va+",福建重发建设有限公司,6222009,某银行,1.00,CNY,保证金",
+		"R101,2026-03-05,10:00:00,"+va+",福建重发建设有限公司,6222009,某银行,2.00,CNY,保证金"))
+	if de := trading.AsError(err); de == nil || de.Status != http.StatusUnprocessableEntity || !strings.Contains(de.Message, "第 3 行") ||
+		!strings.Contains(de.Message, "R101 与第 2 行重复但内容不同") {
+		t.Fatalf("conflicting repeat: %v", err)
+	}
+	var rows, staged int64
+	e.Dep.DB.Model(&StoredInflow{}).Count(&rows)
+	e.Dep.DB.Table("inflow_staging").Count(&staged)
+	if rows != 2 || staged != 0 {
+		t.Fatalf("%d inflows, %d staged lines left", rows, staged)
+	}
+	e.verifyClean()
+}

@@ -113,6 +113,9 @@ func xmlProblem(dec *xml.Decoder, err error) error {
 // Skipped counts entries skipped: DBIT, reversals, not booked, identical re-sends.
 func (c *Camt053Reader) Skipped() int { return c.skipped }
 
+// KeepDuplicates is StatementReader.KeepDuplicates for camt.053.
+func (c *Camt053Reader) KeepDuplicates() { c.dup = nil }
+
 // Next returns the next credit inflow, io.EOF at the end, a *LineError for a
 // malformed entry (reading may continue), or a *LineError for broken XML
 // (reading may not). As with CSV, import only a file ValidateCamt053 passed.
@@ -159,6 +162,9 @@ func (c *Camt053Reader) next() (Inflow, []LineError, error) {
 				}
 				if len(problems) > 0 {
 					return Inflow{}, problems, nil
+				}
+				if c.dup == nil {
+					return in, nil, nil // duplicates are the caller's (ImportStatement)
 				}
 				first, identical := c.dup.see(&in)
 				switch {

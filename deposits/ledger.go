@@ -66,18 +66,21 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 	var src interface {
 		next() (Inflow, []LineError, error)
 	}
+	var txnColumn, dupReason string
 	if isCamt(br) {
 		cr, err := NewCamt053Reader(br)
 		if err != nil {
 			return Result{}, refuse([]LineError{*asLineError(err)})
 		}
-		src = cr
+		cr.KeepDuplicates()
+		src, txnColumn, dupReason = cr, camtNames.txnID, "交易流水号 %s 与第 %d 行的分录重复但内容不同"
 	} else {
 		sr, err := NewStatementReader(br)
 		if err != nil {
 			return Result{}, refuse([]LineError{*asLineError(err)})
 		}
-		src = sr
+		sr.KeepDuplicates()
+		src, txnColumn, dupReason = sr, statementColumns[colTxnID], "交易流水号 %s 与第 %d 行重复但内容不同"
 	}
 	var problems problemList
 	next := func() (Inflow, error) {
@@ -109,6 +112,14 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 		return Result{}, fmt.Errorf("stage statement: %w", err)
 	}
 	s.Log.Debug("statement staged", "took", time.Since(t0))
+	if problems.total == 0 {
+		// Repeated transaction ids, found in staging rather than in memory:
+		// an identical re-send is dropped, a different one refuses the file.
+		if err := s.stagedDuplicates(ctx, batch, txnColumn, dupReason, &problems); err != nil {
+			s.DB.Exec("DELETE FROM inflow_staging WHERE batch_id = ?", batch)
+			return Result{}, err
+		}
+	}
 	if problems.total > 0 {
 		s.DB.Exec("DELETE FROM inflow_staging WHERE batch_id = ?", batch)
 		return Result{}, refuse(problems.result())
@@ -124,6 +135,54 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 		s.DB.Exec("DELETE FROM inflow_staging WHERE batch_id = ?", batch)
 	}
 	return r, err
+}
+
+// stagedDuplicates finds transaction ids staged more than once in a batch.
+// A line identical to the first with its id is a re-sent line and is
+// dropped from staging; one that differs is a problem of the file, named by
+// its line and the first's.
+func (s *Service) stagedDuplicates(ctx context.Context, batch int64, column, reason string, problems *problemList) error {
+	db := s.DB.WithContext(ctx)
+	var n int64
+	if err := db.Raw(`SELECT count(*) FROM (SELECT 1 FROM inflow_staging WHERE batch_id = ? GROUP BY bank_txn_id HAVING count(*) > 1) d`, batch).
+		Scan(&n).Error; err != nil || n == 0 {
+		return err
+	}
+	var rows []struct {
+		Line      int    `gorm:"column:line"`
+		TxnID     string `gorm:"column:bank_txn_id"`
+		FirstLine int    `gorm:"column:first_line"`
+		Identical bool   `gorm:"column:identical"`
+	}
+	// Equivalent: every later line of a repeated id, compared field by field
+	// with the first line of that id.
+	if err := db.Raw(`WITH d AS (
+			SELECT bank_txn_id FROM inflow_staging WHERE batch_id = ? GROUP BY bank_txn_id HAVING count(*) > 1
+		), r AS (
+			SELECT st.line, st.bank_txn_id,
+				row(st.value_time, st.account_number, st.payer_name, st.payer_account, st.payer_bank, st.amount, st.memo)::text AS c,
+				first_value(st.line) OVER w AS first_line,
+				first_value(row(st.value_time, st.account_number, st.payer_name, st.payer_account, st.payer_bank, st.amount, st.memo)::text) OVER w AS first_c
+			FROM inflow_staging st JOIN d ON d.bank_txn_id = st.bank_txn_id
+			WHERE st.batch_id = ?
+			WINDOW w AS (PARTITION BY st.bank_txn_id ORDER BY st.line)
+		)
+		SELECT line, bank_txn_id, first_line, c = first_c AS identical FROM r WHERE line <> first_line ORDER BY line`, batch, batch).
+		Scan(&rows).Error; err != nil {
+		return err
+	}
+	var resent []int
+	for _, r := range rows {
+		if r.Identical {
+			resent = append(resent, r.Line)
+			continue
+		}
+		problems.add(LineError{Line: r.Line, Column: column, Reason: fmt.Sprintf(reason, r.TxnID, r.FirstLine)})
+	}
+	if problems.total > 0 || len(resent) == 0 {
+		return nil
+	}
+	return db.Exec("DELETE FROM inflow_staging WHERE batch_id = ? AND line IN ?", batch, resent).Error
 }
 
 // Problem is one thing `ggzy deposits verify` found wrong.

@@ -174,6 +174,12 @@ func (s *StatementReader) Encoding() string { return s.encoding }
 // Skipped counts lines skipped as identical re-sends of an earlier line.
 func (s *StatementReader) Skipped() int { return s.skipped }
 
+// KeepDuplicates stops the reader from remembering transaction ids (about
+// 50 bytes each): repeated ids are returned like any line, and the caller
+// finds them, as ImportStatement does in the staging table, so memory
+// stays flat however long the file.
+func (s *StatementReader) KeepDuplicates() { s.dup = nil }
+
 // Next returns the next inflow, io.EOF at the end, or a *LineError (the first
 // problem of a malformed line; reading may continue with the next call).
 // Import only a file ValidateStatement passed: streaming cannot take back
@@ -218,6 +224,9 @@ func (s *StatementReader) next() (Inflow, []LineError, error) {
 		in, problems := s.parseRecord(line, rec)
 		if len(problems) > 0 {
 			return Inflow{}, problems, nil
+		}
+		if s.dup == nil {
+			return in, nil, nil // duplicates are the caller's (ImportStatement)
 		}
 		first, identical := s.dup.see(&in)
 		switch {
