@@ -83,26 +83,12 @@ func (e *depEnv) staff(role trading.Role, name string) trading.Actor {
 // virtual account number.
 func (e *depEnv) bidder(name string) (trading.Actor, string) {
 	e.t.Helper()
-	e.n++
-	body := fmt.Sprintf("91350100MB%06dX", e.n)
-	const cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-	w := []int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		sum += strings.IndexByte(cs, body[i]) * w[i]
-	}
-	acc, err := e.TS.SignUpBidder(context.Background(), trading.SystemActor, trading.SignUp{Kind: trading.BidderEnterprise, Name: name,
-		IDNumber: body + string(cs[(31-sum%31)%31]), LegalRep: "张三", Phone: "13800138000", Email: "d@example.com",
-		Username: fmt.Sprintf("dep%d", e.n), Password: "pass12345"})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	a := trading.Actor{AccountID: acc.ID, Username: acc.Username, Role: trading.RoleBidder}
+	a := e.enterprise(name, "MB", "dep")
 	if _, err := e.Bid.Register(context.Background(), a, e.Lot, bidding.RegisterInput{}); err != nil {
 		e.t.Fatal(err)
 	}
 	var va VirtualAccount
-	if err := e.Dep.DB.Where("bidder_id = ?", acc.ID).First(&va).Error; err != nil {
+	if err := e.Dep.DB.Where("bidder_id = ?", a.AccountID).First(&va).Error; err != nil {
 		e.t.Fatalf("no virtual account: %v", err)
 	}
 	return a, va.Number

@@ -27,8 +27,15 @@ func (e *depEnv) account(username string, role trading.Role) trading.Actor {
 // signUp makes a bidder that has registered for nothing.
 func (e *depEnv) signUp(name string) trading.Actor {
 	e.t.Helper()
+	return e.enterprise(name, "MG", "gua")
+}
+
+// enterprise signs up an enterprise bidder with a valid credit code of
+// the series (two letters) and a username with the prefix.
+func (e *depEnv) enterprise(name, series, user string) trading.Actor {
+	e.t.Helper()
 	e.n++
-	body := fmt.Sprintf("91350100MG%06dX", e.n)
+	body := fmt.Sprintf("91350100%s%06dX", series, e.n)
 	const cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 	w := []int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
 	sum := 0
@@ -36,8 +43,8 @@ func (e *depEnv) signUp(name string) trading.Actor {
 		sum += strings.IndexByte(cs, body[i]) * w[i]
 	}
 	acc, err := e.TS.SignUpBidder(context.Background(), trading.SystemActor, trading.SignUp{Kind: trading.BidderEnterprise, Name: name,
-		IDNumber: body + string(cs[(31-sum%31)%31]), LegalRep: "李四", Phone: "13800138000", Email: "g@example.com",
-		Username: fmt.Sprintf("gua%d", e.n), Password: "pass12345"})
+		IDNumber: body + string(cs[(31-sum%31)%31]), LegalRep: "张三", Phone: "13800138000", Email: user + "@example.com",
+		Username: fmt.Sprintf("%s%d", user, e.n), Password: "pass12345"})
 	if err != nil {
 		e.t.Fatal(err)
 	}
