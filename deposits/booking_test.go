@@ -358,3 +358,72 @@ func TestStatementImportRepeatedLines(t *testing.T) {
 	}
 	e.verifyClean()
 }
+
+// A statement is staged and matched in chunks inside one transaction:
+// a line repeated in a later chunk is still found (an identical re-send
+// books once, a different one refuses the whole file), a bad line in the
+// last chunk leaves nothing of the earlier ones booked, and no scratch
+// rows stay behind.
+func TestStatementImportAcrossChunks(t *testing.T) {
+	defer func(n int) { chunkLines = n }(chunkLines)
+	chunkLines = 2
+	e := newDepEnv(t)
+	ctx := context.Background()
+	_, va := e.bidder("福建分块建设有限公司")
+	line := func(id, amount, memo string) string {
+		return id + ",2026-03-05,10:00:00," + va + ",福建分块建设有限公司,6222010,某银行," + amount + ",CNY," + memo
+	}
+	scratch := func() (staged, classified int64) {
+		e.Dep.DB.Table("inflow_staging").Count(&staged)
+		e.Dep.DB.Table("inflow_classified").Count(&classified)
+		return
+	}
+	count := func() (n int64) {
+		e.Dep.DB.Model(&StoredInflow{}).Count(&n)
+		return
+	}
+	// Identical re-send three chunks later.
+	r, err := e.Dep.ImportStatement(ctx, sup, csvFile(line("C1", "1.00", "a"), line("C2", "2.00", "b"), line("C3", "3.00", `反斜杠\结尾`),
+		line("C4", "4.00", "d"), line("C5", "5.00", "e"), line("C1", "1.00", "a"), line("C6", "6.00", "f")))
+	if err != nil || r.New != 6 || r.Lines != 6 || r.Repeated != 0 {
+		t.Fatalf("re-send across chunks: %+v %v", r, err)
+	}
+	var memo string
+	e.Dep.DB.Raw("SELECT memo FROM inflows WHERE bank_txn_id = 'C3'").Scan(&memo)
+	if memo != `反斜杠\结尾` {
+		t.Fatalf("memo through COPY: %q", memo)
+	}
+	// Different content in a later chunk: refused, naming both lines.
+	_, err = e.Dep.ImportStatement(ctx, sup, csvFile(line("D1", "1.00", "a"), line("D2", "2.00", "b"), line("D3", "3.00", "c"),
+		line("D1", "9.00", "a")))
+	if de := trading.AsError(err); de == nil || de.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(de.Message, "D1 与第 2 行重复但内容不同") || !strings.Contains(de.Message, "第 5 行") {
+		t.Fatalf("conflicting repeat across chunks: %v", err)
+	}
+	// A repeat of a transaction booked before, with different content:
+	// both lines pass as "already booked" only if they agree.
+	_, err = e.Dep.ImportStatement(ctx, sup, csvFile(line("E1", "1.00", "a"), line("C2", "2.00", "b"), line("E2", "3.00", "c"),
+		line("C2", "7.00", "b")))
+	if de := trading.AsError(err); de == nil || !strings.Contains(de.Message, "C2 与第 3 行重复但内容不同") {
+		t.Fatalf("conflicting repeat of a booked transaction: %v", err)
+	}
+	// A bad line in the last chunk: nothing of the file is booked.
+	_, err = e.Dep.ImportStatement(ctx, sup, csvFile(line("F1", "1.00", "a"), line("F2", "2.00", "b"), line("F3", "3.00", "c"),
+		line("F4", "1e3", "d")))
+	if de := trading.AsError(err); de == nil || !strings.Contains(de.Message, "第 5 行") {
+		t.Fatalf("bad last line: %v", err)
+	}
+	if n := count(); n != 6 {
+		t.Fatalf("%d inflows after refused files, want 6", n)
+	}
+	// The first file again: every line a repeat, nothing doubled.
+	r, err = e.Dep.ImportStatement(ctx, sup, csvFile(line("C1", "1.00", "a"), line("C2", "2.00", "b"), line("C3", "3.00", `反斜杠\结尾`),
+		line("C4", "4.00", "d"), line("C5", "5.00", "e"), line("C1", "1.00", "a"), line("C6", "6.00", "f")))
+	if err != nil || r.New != 0 || r.Repeated != 6 || r.Lines != 6 {
+		t.Fatalf("re-import: %+v %v", r, err)
+	}
+	if s, c := scratch(); s != 0 || c != 0 || count() != 6 {
+		t.Fatalf("left behind: %d staged, %d classified; %d inflows", s, c, count())
+	}
+	e.verifyClean()
+}

@@ -5,16 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 
@@ -193,9 +189,6 @@ type Result struct {
 	from, to int64 // the ids of this batch's new inflows lie in (from, to]
 }
 
-// receive matches a staged batch and books it, inside tx. It is the one
-// path every inflow takes: statement, webhook and manual entry alike.
-// Set-based: a million lines are one INSERT … SELECT, not a loop.
 // checkK1 raises K1 alerts (deposits of different bidders of one lot from
 // the same account) for the new inflows whose ids lie in (from, to]. Two
 // forms of one check, by batch size: a statement groups all payments of
@@ -205,17 +198,25 @@ type Result struct {
 // statistics on fresh rows the planner turned it quadratic on a large
 // statement.) Ids in the range from other batches are checked too, which
 // is harmless: an alert is raised once.
-func checkK1(tx *gorm.DB, n int, from, to int64, now time.Time) *gorm.DB {
+//
+// payers, when not empty, is a query for the payers of the batch's matched
+// money (a large statement gathers them as it goes): it replaces reading
+// them back from the id range.
+func checkK1(tx *gorm.DB, n int, from, to int64, payers string, now time.Time) *gorm.DB {
 	const k1Detail = `'同一账户 ' || %s || ' 为 ' || %s || ' 缴纳保证金（K1：视为串通投标，实施条例第四十条）'`
 	// The range as literals (two integers read from the database): with
 	// parameters, a cached generic plan guesses a tenth of the table and
 	// scans it all for every notification.
 	idRange := fmt.Sprintf("id BETWEEN %d AND %d", from+1, to)
+	if payers == "" {
+		payers = "SELECT payer_account FROM inflows WHERE " + idRange + " AND virtual_account_id IS NOT NULL"
+	}
 	if n > 100 {
 		return tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, detail, created_at)
 			SELECT 'K1', va.lot_id, i.payer_account, `+fmt.Sprintf(k1Detail, "i.payer_account", "string_agg(DISTINCT b.name, '、')")+`, ?
 			FROM inflows i JOIN virtual_accounts va ON va.id = i.virtual_account_id JOIN bidders b ON b.account_id = va.bidder_id
-			WHERE i.payer_account IN (SELECT payer_account FROM inflows WHERE `+idRange+` AND virtual_account_id IS NOT NULL)
+			WHERE i.virtual_account_id IS NOT NULL -- the payer index holds matched money only
+				AND i.payer_account IN (`+payers+`)
 			GROUP BY va.lot_id, i.payer_account HAVING count(DISTINCT va.bidder_id) > 1
 			ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now)
 	}
@@ -223,12 +224,13 @@ func checkK1(tx *gorm.DB, n int, from, to int64, now time.Time) *gorm.DB {
 		SELECT DISTINCT ON (nva.lot_id, n.payer_account) 'K1', nva.lot_id, n.payer_account,
 			`+fmt.Sprintf(k1Detail, "n.payer_account", `(SELECT string_agg(DISTINCT b.name, '、') FROM inflows o
 				JOIN virtual_accounts ova ON ova.id = o.virtual_account_id JOIN bidders b ON b.account_id = ova.bidder_id
-				WHERE o.payer_account = n.payer_account AND ova.lot_id = nva.lot_id)`)+`, ?
+				WHERE o.payer_account = n.payer_account AND o.virtual_account_id IS NOT NULL AND ova.lot_id = nva.lot_id)`)+`, ?
 		FROM inflows n JOIN virtual_accounts nva ON nva.id = n.virtual_account_id
 		WHERE n.`+idRange+` AND EXISTS (
 			-- The payer's few payments first (OFFSET 0 keeps this through
 			-- the payer index), not every payment of the lot.
-			SELECT 1 FROM (SELECT o.virtual_account_id FROM inflows o WHERE o.payer_account = n.payer_account OFFSET 0) o
+			SELECT 1 FROM (SELECT o.virtual_account_id FROM inflows o
+				WHERE o.payer_account = n.payer_account AND o.virtual_account_id IS NOT NULL OFFSET 0) o
 			JOIN virtual_accounts ova ON ova.id = o.virtual_account_id
 			WHERE ova.lot_id = nva.lot_id AND ova.bidder_id <> nva.bidder_id)
 		ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now)
@@ -268,7 +270,7 @@ func (s *Service) SweepK1(ctx context.Context) (int, error) {
 	if top <= from {
 		return 0, nil
 	}
-	res := checkK1(s.DB.WithContext(ctx), int(top-from), from, top, s.now())
+	res := checkK1(s.DB.WithContext(ctx), int(top-from), from, top, "", s.now())
 	if res.Error != nil {
 		return 0, res.Error
 	}
@@ -294,197 +296,6 @@ func (s *Service) RunK1Sweeper(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
-}
-
-func (s *Service) receive(tx *gorm.DB, batch int64, source Source, actor trading.Actor, now time.Time) (Result, error) {
-	var r Result
-	t0 := time.Now()
-	if err := tx.Raw("SELECT count(*) FROM inflow_staging WHERE batch_id = ?", batch).Scan(&r.Lines).Error; err != nil {
-		return r, err
-	}
-	var createdBy *int64
-	if actor.AccountID != 0 {
-		createdBy = &actor.AccountID
-	}
-	// The inflows this batch adds have ids above this one: the K1 check
-	// below looks at that range alone, a short step on the primary key, not
-	// at every staged line, so a re-imported statement costs nothing there.
-	var before int64
-	if err := tx.Raw("SELECT coalesce(max(id), 0) FROM inflows").Scan(&before).Error; err != nil {
-		return r, err
-	}
-	// Classification, in order: no such account → suspense; after the
-	// deadline → late; engineering deposit not from the bidder itself → third
-	// party (D2: from the bidder's own basic account); otherwise held.
-	type row struct {
-		Status string `gorm:"column:status"`
-		N      int    `gorm:"column:n"`
-	}
-	var rows []row
-	err := tx.Raw(`
-WITH ins AS (
-	INSERT INTO inflows (bank_txn_id, source, value_time, account_number, virtual_account_id, payer_name, payer_account,
-		payer_bank, amount, currency, memo, status, reason, created_at, created_by)
-	SELECT st.bank_txn_id, ?, st.value_time, st.account_number, va.id, st.payer_name, st.payer_account, st.payer_bank,
-		st.amount, 'CNY', st.memo,
-		CASE WHEN va.id IS NULL THEN 'suspense'
-		     WHEN st.value_time > va.deadline THEN 'late'
-		     WHEN p.category = 'engineering' AND st.payer_name <> b.name THEN 'third_party'
-		     ELSE 'held' END,
-		CASE WHEN va.id IS NULL THEN '收款账号不是本中心有效的虚拟子账号'
-		     WHEN st.value_time > va.deadline THEN '到账时间晚于保证金截止时间，缴纳无效，将退还'
-		     WHEN p.category = 'engineering' AND st.payer_name <> b.name THEN 'D2：付款人“' || st.payer_name || '”不是投标人“' || b.name || '”，保证金须从投标人基本账户转出，将退还付款人'
-		     ELSE '' END,
-		?, ?
-	-- A batch holds no transaction twice: the parsers skip a repeated line and
-	-- refuse a conflicting one, and a webhook or a manual entry is one line.
-	FROM inflow_staging st
-	LEFT JOIN virtual_accounts va ON va.number = st.account_number
-	LEFT JOIN bidders b ON b.account_id = va.bidder_id
-	LEFT JOIN lots l ON l.id = va.lot_id
-	LEFT JOIN projects p ON p.id = l.project_id
-	-- A plain insert of what is not there yet (ON CONFLICT's speculative
-	-- insertion cost a fifth more on a large statement). A concurrent batch
-	-- carrying the same transaction makes the unique index refuse this one
-	-- whole; transactRetryingDuplicates runs it again, and then it is seen.
-	WHERE st.batch_id = ? AND NOT EXISTS (SELECT 1 FROM inflows x WHERE x.bank_txn_id = st.bank_txn_id)
-	RETURNING id, status, amount, account_number, value_time
-), journal AS (
-	-- One posting per batch: the bank debited with the batch's total, each
-	-- virtual account (or suspense) credited with what came in for it.
-	INSERT INTO ledger_entries (journal_id, at, account, amount, memo)
-	SELECT 'inflows:' || ?::text, ?, x.account, sum(x.amount), min(x.memo)
-	FROM (SELECT 'bank' AS account, amount, '银行到账' AS memo FROM ins
-	      UNION ALL
-	      SELECT CASE WHEN status = 'suspense' THEN 'suspense' ELSE 'va:' || account_number END, -amount, '应付保证金' FROM ins) x
-	GROUP BY x.account
-	RETURNING 1
-)
-SELECT status, count(*) AS n FROM ins GROUP BY status`, string(source), now, createdBy, batch, fmt.Sprint(batch), now).Scan(&rows).Error
-	if err != nil {
-		return r, err
-	}
-	s.Log.Debug("batch matched", "batch", batch, "took", time.Since(t0))
-	for _, x := range rows {
-		r.New += x.N
-		switch InflowStatus(x.Status) {
-		case InflowHeld:
-			r.Held = x.N
-		case InflowLate:
-			r.Late = x.N
-		case InflowThirdParty:
-			r.Third = x.N
-		case InflowSuspense:
-			r.Suspense = x.N
-		}
-	}
-	r.Repeated = r.Lines - r.New
-	// K1: deposits of different bidders of one lot from the same account.
-	var res *gorm.DB
-	if r.New == 0 {
-		s.Log.Debug("alerts checked", "batch", batch, "took", time.Since(t0))
-		return r, nil
-	}
-	if err := tx.Raw("SELECT coalesce(max(id), 0) FROM inflows").Scan(&r.to).Error; err != nil {
-		return r, err
-	}
-	r.from = before
-	res = checkK1(tx, r.New, r.from, r.to, now)
-	if res.Error != nil {
-		return r, res.Error
-	}
-	r.Alerts = int(res.RowsAffected)
-	s.Log.Debug("alerts checked", "batch", batch, "took", time.Since(t0))
-	// Invalid payments go back at once, to whoever paid them.
-	if r.Late+r.Third > 0 {
-		if _, err := queueRefunds(tx, now, dueDays(now, refundDueDays), "INVALID", "逾期或非投标人账户缴纳，缴纳无效，原路退回", false,
-			`i.status IN ('late', 'third_party') AND i.bank_txn_id IN (SELECT bank_txn_id FROM inflow_staging WHERE batch_id = ?)`, batch); err != nil {
-			return r, err
-		}
-	}
-	if err := tx.Exec("DELETE FROM inflow_staging WHERE batch_id = ?", batch).Error; err != nil {
-		return r, err
-	}
-	if r.New > 0 {
-		return r, trading.Audit(tx, now, actor, "deposit.inflow", "inflow_batch", fmt.Sprint(batch),
-			fmt.Sprintf("%s：%d笔，新入账%d笔（有效%d，逾期%d，非本单位%d，待查%d），重复%d笔，K1预警%d条",
-				source, r.Lines, r.New, r.Held, r.Late, r.Third, r.Suspense, r.Repeated, r.Alerts))
-	}
-	return r, nil
-}
-
-// stage streams inflows into the staging table with COPY, on a connection
-// of its own (COPY cannot run inside a database/sql transaction); the
-// batch is matched afterwards in one transaction, or deleted on failure.
-func (s *Service) stage(ctx context.Context, batch int64, next func() (Inflow, error)) (int64, error) {
-	raw, err := s.DB.DB()
-	if err != nil {
-		return 0, err
-	}
-	conn, err := raw.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	var n int64
-	err = conn.Raw(func(dc any) error {
-		n, err = dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{"inflow_staging"},
-			[]string{"batch_id", "line", "bank_txn_id", "value_time", "account_number", "payer_name", "payer_account", "payer_bank", "amount", "memo"},
-			&inflowSource{batch: batch, next: next})
-		return err
-	})
-	return n, err
-}
-
-// inflowSource feeds COPY from a reader of inflows.
-type inflowSource struct {
-	batch int64
-	next  func() (Inflow, error)
-	cur   Inflow
-	err   error
-}
-
-func (c *inflowSource) Next() bool {
-	c.cur, c.err = c.next()
-	if errors.Is(c.err, io.EOF) {
-		c.err = nil
-		return false
-	}
-	return c.err == nil
-}
-
-func (c *inflowSource) Values() ([]any, error) {
-	in := c.cur
-	return []any{c.batch, in.Line, in.BankTxnID, in.ValueTime, in.VirtualAccount, in.PayerName, in.PayerAccount, in.PayerBank,
-		in.Amount.StringFixed(2), in.Memo}, nil
-}
-
-func (c *inflowSource) Err() error { return c.err }
-
-// Receive books inflows that arrived by webhook or manual entry: staged and
-// matched like a statement, in one transaction. The same bank transaction
-// delivered again changes nothing.
-func (s *Service) Receive(ctx context.Context, a trading.Actor, source Source, ins []Inflow) (Result, error) {
-	now := s.now()
-	var r Result
-	err := transactRetryingDuplicates(ctx, s.DB, func(tx *gorm.DB) error {
-		var batch int64
-		if err := tx.Raw("SELECT nextval('inflow_batch_seq')").Scan(&batch).Error; err != nil {
-			return err
-		}
-		for i, in := range ins {
-			if err := tx.Exec(`INSERT INTO inflow_staging (batch_id, line, bank_txn_id, value_time, account_number, payer_name,
-				payer_account, payer_bank, amount, memo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				batch, i+1, in.BankTxnID, in.ValueTime, in.VirtualAccount, in.PayerName, in.PayerAccount, in.PayerBank,
-				in.Amount, in.Memo).Error; err != nil {
-				return err
-			}
-		}
-		var err error
-		r, err = s.receive(tx, batch, source, a, now)
-		return err
-	})
-	return r, err
 }
 
 // VerifySignature checks the bank's HMAC-SHA256 over the raw body (hex).

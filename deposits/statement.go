@@ -33,6 +33,23 @@ type Inflow struct {
 	Memo           string
 }
 
+// checkASCII reports whether v is all ASCII and, if so, whether it is free
+// of control characters (a line break allowed where multiline).
+func checkASCII(v string, multiline bool) (ascii, ok bool) {
+	ok = true
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= 0x80:
+			return false, false
+		case c < 0x20 || c == 0x7f:
+			if !(multiline && c == '\n') {
+				ok = false
+			}
+		}
+	}
+	return true, ok
+}
+
 // LineError is one problem found in a bank file.
 type LineError struct {
 	Line   int    // line in the file (CSV: 1 is the header); 0 for a summary
@@ -392,6 +409,17 @@ func (r rawInflow) check(n fieldNames) (Inflow, []LineError) {
 		problems = append(problems, LineError{Line: r.line, Entry: r.entry, Column: col, Reason: reason})
 	}
 	text := func(col, v string, required bool, limit int, multiline bool) {
+		if ascii, ok := checkASCII(v, multiline); ascii { // most fields: one pass over the bytes
+			switch {
+			case required && v == "":
+				bad(col, "不能为空")
+			case !ok:
+				bad(col, "含控制字符")
+			case len(v) > limit:
+				bad(col, fmt.Sprintf("超过 %d 个字符", limit))
+			}
+			return
+		}
 		switch {
 		case required && v == "":
 			bad(col, "不能为空")

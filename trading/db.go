@@ -41,7 +41,7 @@ func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) erro
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		err = db.WithContext(ctx).Transaction(fn)
-		if !isRetryable(err) {
+		if !IsRetryable(err) {
 			return err
 		}
 		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
@@ -49,7 +49,9 @@ func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) erro
 	return err
 }
 
-func isRetryable(err error) bool {
+// IsRetryable reports whether err is a serialization failure or deadlock:
+// the transaction can be run again.
+func IsRetryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }

@@ -1,0 +1,550 @@
+package deposits
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
+
+	"github.com/ggzy/ggzy/trading"
+)
+
+// StatementProblems refuses a statement file whole: no line of it is booked.
+type StatementProblems struct {
+	Problems []LineError
+}
+
+func (e *StatementProblems) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "对账单有 %d 处错误，整份文件未导入", len(e.Problems))
+	for i, p := range e.Problems {
+		if i == 10 {
+			b.WriteString("；……")
+			break
+		}
+		b.WriteString("；")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// isCamt tells a camt.053 XML file from a CSV one by its first byte.
+func isCamt(r *bufio.Reader) bool {
+	head, _ := r.Peek(512)
+	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	return len(bytes.TrimSpace(head)) > 0 && bytes.TrimSpace(head)[0] == '<'
+}
+
+// chunkLines is how many lines of a statement are staged, and then
+// matched, at a time. While one chunk is matched the next is parsed and
+// staged, so the parser, COPY and the matching INSERT work side by side.
+var chunkLines = 50_000
+
+// lineSource is a statement reader: CSV or camt.053.
+type lineSource interface {
+	next() (Inflow, []LineError, error)
+}
+
+// errRefused stops the matching transaction when the file has problems.
+var errRefused = errors.New("statement refused")
+
+// ImportStatement books a bank statement (the documented CSV layout, UTF-8
+// or GBK, or camt.053). The file is read once: each line is checked as it
+// is streamed by COPY into staging, chunk by chunk, and each staged chunk
+// is matched at once, all of them in one transaction. A single bad line
+// refuses all of it with a line-numbered report: the transaction rolls
+// back, the staged lines are dropped, nothing is booked. Importing the
+// same file again changes nothing.
+func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open func() (io.ReadCloser, error)) (Result, error) {
+	if a.Role != trading.RoleSupervisor && a.Role != trading.SystemActor.Role {
+		return Result{}, trading.Forbidden("只有交易中心监督可以导入银行对账单")
+	}
+	f, err := open()
+	if err != nil {
+		return Result{}, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	refuse := func(problems []LineError) error {
+		return &trading.Error{Status: http.StatusUnprocessableEntity, Code: "statement_invalid", Field: "file",
+			Message: (&StatementProblems{problems}).Error(), Err: &StatementProblems{problems}}
+	}
+	var src lineSource
+	var txnColumn, dupReason string
+	if isCamt(br) {
+		cr, err := NewCamt053Reader(br)
+		if err != nil {
+			return Result{}, refuse([]LineError{*asLineError(err)})
+		}
+		cr.KeepDuplicates()
+		src, txnColumn, dupReason = cr, camtNames.txnID, "交易流水号 %s 与第 %d 行的分录重复但内容不同"
+	} else {
+		sr, err := NewStatementReader(br)
+		if err != nil {
+			return Result{}, refuse([]LineError{*asLineError(err)})
+		}
+		sr.KeepDuplicates()
+		src, txnColumn, dupReason = sr, statementColumns[colTxnID], "交易流水号 %s 与第 %d 行重复但内容不同"
+	}
+	var batch int64
+	if err := s.DB.WithContext(ctx).Raw("SELECT nextval('inflow_batch_seq')").Scan(&batch).Error; err != nil {
+		return Result{}, err
+	}
+	now := s.now()
+	t0 := time.Now()
+
+	// The stager reads, checks and stages the file in chunks; problems is
+	// its own until chunks is closed, refused may be peeked at any time.
+	var problems problemList
+	var refused atomic.Bool
+	next := func() (Inflow, error) {
+		for {
+			in, lineProblems, err := src.next()
+			if err == io.EOF {
+				return Inflow{}, io.EOF
+			}
+			if err != nil { // the rest of the file cannot be read
+				problems.add(*asLineError(err))
+				refused.Store(true)
+				return Inflow{}, io.EOF
+			}
+			if len(lineProblems) > 0 { // keep reading: the report lists them all
+				problems.add(lineProblems...)
+				refused.Store(true)
+				continue
+			}
+			if problems.total > 0 {
+				continue // refused anyway: stage nothing more
+			}
+			return in, nil
+		}
+	}
+	stageCtx, stopStaging := context.WithCancel(ctx)
+	defer stopStaging()
+	chunks := make(chan stagedChunk, 8)
+	var stageErr error
+	go func() {
+		defer close(chunks)
+		stageErr = s.stageChunks(stageCtx, next, chunks)
+	}()
+	var staged []stagedChunk
+	defer func() { // whatever happened, staging is scratch
+		if len(staged) > 0 {
+			_ = dropStaged(s.DB, chunkIDs(staged))
+		}
+	}()
+
+	// Scratch rows go while the import runs, on connections of their own:
+	// a chunk's classified lines once it is booked, the staged lines once
+	// every chunk is (until then a repeated line may send the import down
+	// the slow path below, which reads them).
+	matched := make(chan int64, 16)
+	var allMatched atomic.Bool
+	cleaned := make(chan struct{})
+	go func() {
+		defer close(cleaned)
+		var ids []int64
+		for id := range matched {
+			s.DB.Exec("DELETE FROM inflow_classified WHERE chunk_id = ?", id)
+			ids = append(ids, id)
+		}
+		if allMatched.Load() && len(ids) > 0 {
+			s.DB.Exec("DELETE FROM inflow_staging WHERE batch_id IN ?", ids)
+		}
+	}()
+	closeMatched := sync.OnceFunc(func() { close(matched) })
+
+	// Each chunk is matched as soon as it is staged, in one transaction.
+	var r Result
+	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		m, err := s.matchStatement(tx, batch, a, now)
+		if err != nil {
+			return err
+		}
+		for c := range chunks {
+			staged = append(staged, c)
+			if refused.Load() {
+				continue // the file is refused: wait for the full report
+			}
+			if err := m.chunk(c); err != nil {
+				return err
+			}
+			matched <- c.id
+		}
+		if stageErr != nil {
+			return stageErr
+		}
+		if problems.total > 0 {
+			return errRefused
+		}
+		if m.r.Repeated > 0 {
+			// Lines already booked were passed over; one of them may be
+			// repeated within the file, with different content.
+			dropped, err := s.stagedDuplicates(tx, chunkIDs(staged), txnColumn, dupReason, &problems)
+			if err != nil {
+				return err
+			}
+			if problems.total > 0 {
+				return errRefused
+			}
+			m.r.Lines -= dropped
+			m.r.Repeated -= dropped
+		}
+		// Every chunk is booked: what remains cannot need the staged lines.
+		allMatched.Store(true)
+		closeMatched()
+		m.scratchGone = true
+		r, err = m.finish()
+		return err
+	})
+	closeMatched()
+	<-cleaned
+	for c := range chunks { // the transaction stopped early: let staging finish
+		staged = append(staged, c)
+	}
+	if err != nil && !errors.Is(err, errRefused) && stageErr == nil && problems.total == 0 && !allMatched.Load() &&
+		(trading.IsUniqueViolation(err, "inflows_bank_txn_id_key") || trading.IsRetryable(err)) {
+		// A transaction repeated within the file, or booked by a concurrent
+		// batch, or a deadlock: find repeated lines (an identical re-send
+		// is dropped, a different one refuses the file), then match the
+		// staged chunks again, one after another.
+		var dropped int
+		dropped, err = s.stagedDuplicates(s.DB.WithContext(ctx), chunkIDs(staged), txnColumn, dupReason, &problems)
+		if err == nil && problems.total == 0 {
+			err = transactRetryingDuplicates(ctx, s.DB, func(tx *gorm.DB) error {
+				m, err := s.matchStatement(tx, batch, a, now)
+				if err != nil {
+					return err
+				}
+				for _, c := range staged {
+					c.classified = false // classified before the repeats were dropped
+					if err := m.chunk(c); err != nil {
+						return err
+					}
+				}
+				m.r.Lines -= dropped
+				m.r.Repeated -= dropped
+				r, err = m.finish()
+				return err
+			})
+		}
+	}
+	if problems.total > 0 {
+		return Result{}, refuse(problems.result())
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	staged = nil // deleted in the transaction
+	s.Log.Debug("statement imported", "batch", batch, "lines", r.Lines, "took", time.Since(t0))
+	return r, nil
+}
+
+// matchStatement is match for a statement: the planner is told to probe
+// the indexes line by line. Chunks are matched while the transaction's own
+// inflows grow, which statistics cannot know about; a hash join would read
+// all of them again for every chunk.
+func (s *Service) matchStatement(tx *gorm.DB, batch int64, a trading.Actor, now time.Time) (*matching, error) {
+	if err := tx.Exec("SET LOCAL enable_hashjoin = off").Error; err != nil {
+		return nil, err
+	}
+	if err := tx.Exec("SET LOCAL enable_mergejoin = off").Error; err != nil {
+		return nil, err
+	}
+	if err := tx.Exec("SET LOCAL jit = off").Error; err != nil {
+		return nil, err
+	}
+	// RETURNING keeps a chunk's new inflows for the journal: in memory.
+	if err := tx.Exec("SET LOCAL work_mem = '64MB'").Error; err != nil {
+		return nil, err
+	}
+	if err := tx.Exec("CREATE TEMPORARY TABLE k1_payers (payer_account text NOT NULL) ON COMMIT DROP").Error; err != nil {
+		return nil, err
+	}
+	m, err := s.match(tx, batch, SourceStatement, a, now)
+	if err != nil {
+		return nil, err
+	}
+	m.k1Payers = true
+	return m, nil
+}
+
+func chunkIDs(cs []stagedChunk) []int64 {
+	ids := make([]int64, len(cs))
+	for i, c := range cs {
+		ids[i] = c.id
+	}
+	return ids
+}
+
+// stagedDuplicates finds transaction ids staged more than once in the
+// chunks. A line identical to the first with its id is a re-sent line: it
+// is dropped from staging and counted in dropped. One that differs is a
+// problem of the file, named by its line and the first's.
+func (s *Service) stagedDuplicates(db *gorm.DB, chunks []int64, column, reason string, problems *problemList) (dropped int, err error) {
+	var n int64
+	if err := db.Raw(`SELECT count(*) FROM (SELECT 1 FROM inflow_staging WHERE batch_id IN ? GROUP BY bank_txn_id HAVING count(*) > 1) d`, chunks).
+		Scan(&n).Error; err != nil || n == 0 {
+		return 0, err
+	}
+	var rows []struct {
+		Line      int    `gorm:"column:line"`
+		TxnID     string `gorm:"column:bank_txn_id"`
+		FirstLine int    `gorm:"column:first_line"`
+		Identical bool   `gorm:"column:identical"`
+	}
+	// Equivalent: every later line of a repeated id, compared field by field
+	// with the first line of that id.
+	if err := db.Raw(`WITH d AS (
+			SELECT bank_txn_id FROM inflow_staging WHERE batch_id IN ? GROUP BY bank_txn_id HAVING count(*) > 1
+		), r AS (
+			SELECT st.line, st.bank_txn_id,
+				row(st.value_time, st.account_number, st.payer_name, st.payer_account, st.payer_bank, st.amount, st.memo)::text AS c,
+				first_value(st.line) OVER w AS first_line,
+				first_value(row(st.value_time, st.account_number, st.payer_name, st.payer_account, st.payer_bank, st.amount, st.memo)::text) OVER w AS first_c
+			FROM inflow_staging st JOIN d ON d.bank_txn_id = st.bank_txn_id
+			WHERE st.batch_id IN ?
+			WINDOW w AS (PARTITION BY st.bank_txn_id ORDER BY st.line)
+		)
+		SELECT line, bank_txn_id, first_line, c = first_c AS identical FROM r WHERE line <> first_line ORDER BY line`, chunks, chunks).
+		Scan(&rows).Error; err != nil {
+		return 0, err
+	}
+	var resent []int
+	for _, r := range rows {
+		if r.Identical {
+			resent = append(resent, r.Line)
+			continue
+		}
+		problems.add(LineError{Line: r.Line, Column: column, Reason: fmt.Sprintf(reason, r.TxnID, r.FirstLine)})
+	}
+	if problems.total > 0 || len(resent) == 0 {
+		return 0, nil
+	}
+	return len(resent), db.Exec("DELETE FROM inflow_staging WHERE batch_id IN ? AND line IN ?", chunks, resent).Error
+}
+
+// stageChunks streams inflows into the staging table by COPY, chunkLines
+// at a time, each chunk under a staging id of its own and committed at
+// once, on a connection of its own; each staged chunk is sent to out. The
+// rows are sent as COPY's text format, written straight from the parsed
+// lines.
+func (s *Service) stageChunks(ctx context.Context, next func() (Inflow, error), out chan<- stagedChunk) error {
+	raw, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	src := &copyText{next: next}
+	for !src.eof {
+		var id int64
+		if err := conn.QueryRowContext(ctx, "SELECT nextval('inflow_batch_seq')").Scan(&id); err != nil {
+			return err
+		}
+		src.chunk, src.left = id, chunkLines
+		var n int64
+		err := conn.Raw(func(dc any) error {
+			tag, err := dc.(*stdlib.Conn).Conn().PgConn().CopyFrom(ctx, src,
+				"COPY inflow_staging (batch_id, line, bank_txn_id, value_time, account_number, payer_name, payer_account, payer_bank, amount, memo) FROM STDIN")
+			n = tag.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			continue
+		}
+		if err := classifyChunk(ctx, conn, id); err != nil {
+			return err
+		}
+		s.Log.Debug("chunk staged", "chunk", id, "lines", n)
+		select {
+		case out <- stagedChunk{id: id, lines: int(n), classified: true}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// classifyChunk classifies a staged chunk into inflow_classified, on the
+// staging connection, leaving out the lines booked before (committed):
+// the matching transaction then only inserts them.
+func classifyChunk(ctx context.Context, conn *sql.Conn, chunk int64) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Index probes line by line, as in matchStatement.
+	for _, q := range []string{"SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off", "SET LOCAL jit = off"} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO inflow_classified `+classifiedLines+`
+		WHERE st.batch_id = $1 AND NOT EXISTS (SELECT 1 FROM inflows x WHERE x.bank_txn_id = st.bank_txn_id)`, chunk); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// copyText is an io.Reader of COPY text-format rows (tab-separated,
+// backslash escapes), at most left rows from next.
+type copyText struct {
+	next  func() (Inflow, error)
+	chunk int64
+	left  int
+	eof   bool // next is exhausted
+	buf   []byte
+	off   int
+}
+
+func (c *copyText) Read(p []byte) (int, error) {
+	if c.off == len(c.buf) {
+		c.buf, c.off = c.buf[:0], 0
+	}
+	for len(c.buf)-c.off < len(p) && c.left > 0 && !c.eof {
+		in, err := c.next()
+		if err == io.EOF {
+			c.eof = true
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		c.buf = appendCopyRow(c.buf, c.chunk, &in)
+		c.left--
+	}
+	if c.off == len(c.buf) {
+		return 0, io.EOF
+	}
+	n := copy(p, c.buf[c.off:])
+	c.off += n
+	return n, nil
+}
+
+// appendCopyRow writes one staging row in COPY's text format.
+func appendCopyRow(b []byte, chunk int64, in *Inflow) []byte {
+	b = strconv.AppendInt(b, chunk, 10)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, int64(in.Line), 10)
+	b = append(b, '\t')
+	b = appendCopyText(b, in.BankTxnID)
+	b = append(b, '\t')
+	b = appendCopyTime(b, in.ValueTime)
+	for _, f := range [...]string{in.VirtualAccount, in.PayerName, in.PayerAccount, in.PayerBank} {
+		b = append(b, '\t')
+		b = appendCopyText(b, f)
+	}
+	b = append(b, '\t')
+	b = appendYuan(b, in.Amount)
+	b = append(b, '\t')
+	b = appendCopyText(b, in.Memo)
+	return append(b, '\n')
+}
+
+// appendCopyText escapes a field for COPY's text format. The parsers let
+// no control character through but a line break in a memo; backslash,
+// tab and the line breaks are escaped all the same.
+func appendCopyText(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; ch {
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		default:
+			b = append(b, ch)
+		}
+	}
+	return b
+}
+
+// appendCopyTime writes t as timestamptz input, 2006-01-02 15:04:05.000000+08:00
+// (the fraction only when there is one), without time.Format's layout parsing.
+func appendCopyTime(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, ' ')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	if us := t.Nanosecond() / 1000; us != 0 {
+		b = append(b, '.')
+		b = appendDigits(b, us, 6)
+	}
+	_, off := t.Zone()
+	if off < 0 {
+		b, off = append(b, '-'), -off
+	} else {
+		b = append(b, '+')
+	}
+	b = appendDigits(b, off/3600, 2)
+	b = append(b, ':')
+	b = appendDigits(b, off%3600/60, 2)
+	if s := off % 60; s != 0 {
+		b = append(b, ':')
+		b = appendDigits(b, s, 2)
+	}
+	return b
+}
+
+// appendDigits writes n (≥ 0) zero-padded to width digits.
+func appendDigits(b []byte, n, width int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for n > 0 || i > len(buf)-width {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, buf[i:]...)
+}
+
+// appendYuan writes an amount of at most two decimals as 1234.50, from
+// its int64 coefficient (StringFixed goes through big.Int). The amounts
+// staged come from ParseAmount: at most 16 integer digits and 2 decimals,
+// so the coefficient has at most 18 digits and fits; anything else takes
+// the slow way.
+func appendYuan(b []byte, d decimal.Decimal) []byte {
+	coef, exp := d.CoefficientInt64(), d.Exponent()
+	if exp < -2 || exp > 0 || coef < 0 || coef >= 1e16 && exp == 0 || coef >= 1e17 && exp == -1 || coef >= 1e18 {
+		return append(b, d.StringFixed(2)...)
+	}
+	for ; exp > -2; exp-- {
+		coef *= 10
+	}
+	b = strconv.AppendInt(b, coef/100, 10)
+	b = append(b, '.')
+	return appendDigits(b, int(coef%100), 2)
+}
