@@ -57,31 +57,16 @@ func BenchmarkStatementImport(b *testing.B) {
 	f.Close()
 	st, _ := os.Stat(path)
 
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	go func() {
-		var m runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-				runtime.ReadMemStats(&m)
-				if m.HeapInuse > peak.Load() {
-					peak.Store(m.HeapInuse)
-				}
-			}
-		}
-	}()
+	peak := sampleHeap(50 * time.Millisecond)
 	t0 := time.Now()
 	r, err := app.Deposits.ImportStatement(context.Background(), trading.SystemActor, func() (io.ReadCloser, error) { return os.Open(path) })
 	elapsed := time.Since(t0)
-	close(stop)
+	peakHeap := peak()
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("%d lines (%d MB) imported in %s: %.0f lines/s; %d new (%d held, %d suspense); peak heap %d MiB",
-		n, st.Size()>>20, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), r.New, r.Held, r.Suspense, peak.Load()>>20)
+		n, st.Size()>>20, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), r.New, r.Held, r.Suspense, peakHeap>>20)
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "lines/s")
 	t0 = time.Now()
 	r, err = app.Deposits.ImportStatement(context.Background(), trading.SystemActor, func() (io.ReadCloser, error) { return os.Open(path) })
@@ -130,4 +115,29 @@ func BenchmarkBankWebhook(b *testing.B) {
 	b.Logf("%d webhooks by 64 clients: %s, %d inflows", n, res, stored)
 	b.ReportMetric(res.rps, "req/s")
 	b.Logf("pgbench -N -c 64 -j 2 -T 20 (scale 10), same cluster: %s", pgbench(b, adminURLOf(cfg.DatabaseURL), "-N", 20))
+}
+
+// sampleHeap samples the heap in use every interval until the returned
+// function is called, which stops it and returns the peak seen.
+func sampleHeap(every time.Duration) (stop func() uint64) {
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		var m runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(every):
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		return peak.Load()
+	}
 }

@@ -194,22 +194,7 @@ func BenchmarkDocumentDownload(b *testing.B) {
 	var key string
 	app.SQL.QueryRow("SELECT id, object_key FROM documents WHERE lot_id = $1", lot).Scan(&docID, &key)
 
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	go func() {
-		var m runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-				runtime.ReadMemStats(&m)
-				if m.HeapInuse > peak.Load() {
-					peak.Store(m.HeapInuse)
-				}
-			}
-		}
-	}()
+	peak := sampleHeap(20 * time.Millisecond)
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -227,7 +212,7 @@ func BenchmarkDocumentDownload(b *testing.B) {
 		}
 		return resp.Body, nil
 	})
-	close(stop)
+	peakHeap := peak()
 	direct := timeRead(b, func() (io.ReadCloser, error) {
 		return app.Storage.Client.GetObject(context.Background(), app.Storage.Bucket, key, minio.GetObjectOptions{})
 	})
@@ -235,7 +220,7 @@ func BenchmarkDocumentDownload(b *testing.B) {
 		size>>20, direct.Round(time.Millisecond), float64(size>>20)/direct.Seconds(), through.Round(time.Millisecond),
 		float64(size>>20)/through.Seconds(), direct.Seconds()/through.Seconds())
 	b.Logf("heap in use: %d MiB before, peak %d MiB during the platform download (file %d MiB)",
-		before.HeapInuse>>20, peak.Load()>>20, size>>20)
+		before.HeapInuse>>20, peakHeap>>20, size>>20)
 	b.ReportMetric(direct.Seconds()/through.Seconds(), "ratio")
 }
 
