@@ -83,25 +83,44 @@ func auditChain(objectType, objectID string) int {
 // change it records, so a change and its record commit or fail together.
 // Writers of a chain queue on its head's row lock, which keeps it linear.
 func Audit(tx *gorm.DB, now time.Time, a Actor, action, objectType, objectID, summary string) error {
-	chain := auditChain(objectType, objectID)
-	var actorID *int64
-	if a.AccountID != 0 {
-		id := a.AccountID
-		actorID = &id
-	}
-	actor := a.Username
-	if actor == "" {
-		actor = "anonymous"
-	}
 	// One round trip: audit_append (migration 00009) locks the chain's
 	// head, takes the next id, hashes the record as contentHash does,
 	// writes it and moves the head. The lock lasts until commit.
-	err := tx.Exec(`SELECT audit_append(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, chain, now.UTC().Truncate(time.Microsecond), actorID, actor,
-		string(a.Role), action, objectType, objectID, a.IP, truncateRunes(summary, 2000)).Error
+	v := AuditValuesOf(now, a, summary)
+	err := tx.Exec(`SELECT audit_append(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, auditChain(objectType, objectID), v.At, v.ActorID, v.Actor,
+		v.Role, action, objectType, objectID, v.IP, v.Summary).Error
 	if err != nil {
 		return fmt.Errorf("write audit record: %w", err)
 	}
 	return nil
+}
+
+// AuditValues are the fields of an audit record as audit_append takes
+// them, for a statement that writes objects and their records at once
+// (their ids exist only inside it, so it computes their chains with
+// audit_chain, migration 00011) and must lock the chains' heads in
+// ascending order, like any writer of several records in one statement.
+type AuditValues struct {
+	At      time.Time
+	ActorID *int64
+	Actor   string
+	Role    string
+	IP      string
+	Summary string
+}
+
+// AuditValuesOf is what Audit records of who did something when.
+func AuditValuesOf(now time.Time, a Actor, summary string) AuditValues {
+	v := AuditValues{At: now.UTC().Truncate(time.Microsecond), Actor: a.Username, Role: string(a.Role), IP: a.IP,
+		Summary: truncateRunes(summary, 2000)}
+	if a.AccountID != 0 {
+		id := a.AccountID
+		v.ActorID = &id
+	}
+	if v.Actor == "" {
+		v.Actor = "anonymous"
+	}
+	return v
 }
 
 // AuditProblem names the first row where the chain breaks.

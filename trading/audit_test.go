@@ -178,3 +178,31 @@ func TestAuditHashAgreesWithGo(t *testing.T) {
 		t.Fatalf("verify: %d %+v %v", n, problem, err)
 	}
 }
+
+// audit_chain (migration 00011) computes auditChain in SQL, for statements
+// that write an object and its audit record at once: the two agree on
+// every id, Chinese and the separator included.
+func TestAuditChainInSQL(t *testing.T) {
+	s, _ := newTestService(t)
+	types := []string{"registration", "thing", "公告", ""}
+	ids := []string{"", "0", "9", "\x1f", "中文标识", "350100-2026-GC-0001"}
+	for i := 1; i < 400; i += 7 {
+		ids = append(ids, fmt.Sprint(i*7919))
+	}
+	seen := map[int]bool{}
+	for _, typ := range types {
+		for _, id := range ids {
+			var got int
+			if err := s.DB.Raw("SELECT audit_chain(?, ?)", typ, id).Scan(&got).Error; err != nil {
+				t.Fatal(err)
+			}
+			if want := auditChain(typ, id); got != want {
+				t.Fatalf("audit_chain(%q, %q) = %d, auditChain = %d", typ, id, got, want)
+			}
+			seen[got] = true
+		}
+	}
+	if len(seen) != AuditChains {
+		t.Fatalf("the ids reached %d of the %d chains", len(seen), AuditChains)
+	}
+}
