@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -77,25 +78,39 @@ func (s *Service) SessionAccount(ctx context.Context, kind SessionKind, token st
 	if token == "" || len(token) > 200 {
 		return nil, Unauthorized("请先登录")
 	}
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return nil, err
+	}
+	// One round trip on every authenticated request, scanned without
+	// GORM's reflection (a third of a registration's Go time in the burst
+	// benchmark).
 	var acc Account
-	// One round trip on every authenticated request. Equivalent SQL:
-	//   SELECT a.*, b.* FROM accounts a JOIN sessions s ON s.account_id = a.id
-	//   LEFT JOIN bidders b ON b.account_id = a.id
-	//   WHERE s.token_hash = $1 AND s.kind = $2 AND s.revoked_at IS NULL
-	//   AND s.expires_at > $3 AND NOT a.disabled
-	err := s.DB.WithContext(ctx).Model(&Account{}).
-		Joins("JOIN sessions s ON s.account_id = accounts.id").Joins("Bidder").
-		Where("s.token_hash = ? AND s.kind = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND NOT accounts.disabled",
-			hashToken(token), kind, s.Clock.Now()).
-		Take(&acc).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	var b Bidder
+	var isBidder bool
+	err = sqlDB.QueryRowContext(ctx, sessionAccountSQL, hashToken(token), kind, s.Clock.Now()).Scan(
+		&acc.ID, &acc.Username, &acc.PasswordHash, &acc.Role, &acc.DisplayName, &acc.Disabled, &acc.CreatedAt, &acc.UpdatedAt,
+		&isBidder, &b.Kind, &b.Name, &b.IDNumber, &b.LegalRep, &b.Phone, &b.Email, &b.ChecksumOverride)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, Unauthorized("登录已失效，请重新登录")
 	}
 	if err != nil {
 		return nil, err
 	}
+	if isBidder {
+		b.AccountID = acc.ID
+		acc.Bidder = &b
+	}
 	return &acc, nil
 }
+
+// sessionAccountSQL reads the account of a live session and its bidder
+// profile, if it has one.
+const sessionAccountSQL = `SELECT a.id, a.username, a.password_hash, a.role, a.display_name, a.disabled, a.created_at, a.updated_at,
+	b.account_id IS NOT NULL, coalesce(b.kind, ''), coalesce(b.name, ''), coalesce(b.id_number, ''), coalesce(b.legal_rep, ''),
+	coalesce(b.phone, ''), coalesce(b.email, ''), coalesce(b.checksum_override, false)
+FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN bidders b ON b.account_id = a.id
+WHERE s.token_hash = $1 AND s.kind = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND NOT a.disabled`
 
 // Logout revokes a session token.
 func (s *Service) Logout(ctx context.Context, a Actor, token string) error {
