@@ -3,6 +3,7 @@ package bidding
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -244,5 +245,115 @@ func TestSuspensionWaitsForRegistrationInFlight(t *testing.T) {
 	late := e.bidder("福建迟到建设")
 	if _, err := e.Svc.Register(ctx, late, p.Lots[0].ID, RegisterInput{}); !errors.Is(err, trading.ErrSuspended) {
 		t.Fatalf("registered after the suspension: %v", err)
+	}
+}
+
+// A registration is written in one statement from a copy of the lot kept
+// for a second (registerAtOnce). A copy made stale by a suspension or by a
+// changed lot admits nobody: the statement finds newer rows and the
+// registration is decided again on a fresh read. A stale copy refuses
+// nobody either: after a resumption the next bidder gets in.
+func TestRegistrationOnAKeptLotCopy(t *testing.T) {
+	e := newBidEnv(t)
+	ctx := context.Background()
+	p := e.project("engineering", true)
+	lot := p.Lots[0].ID
+	e.Svc.lots.TTL = time.Hour // however slow the machine, the copy is still kept
+	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
+	if _, err := e.Svc.Register(ctx, e.bidder("福建先到建设"), lot, RegisterInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if e.Svc.lots.get(lot) == nil {
+		t.Fatal("the lot was not kept")
+	}
+	if _, err := e.TS.SuspendProject(ctx, e.Sup, p.Code, "收到投诉，暂停核查"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Svc.Register(ctx, e.bidder("福建暂停建设"), lot, RegisterInput{}); !errors.Is(err, trading.ErrSuspended) {
+		t.Fatalf("registered on a kept copy of a suspended project: %v", err)
+	}
+	if e.Svc.lots.get(lot) != nil { // dropped when the statement found a newer project
+		t.Fatal("the stale copy admitted the registration and was not dropped")
+	}
+	if _, err := e.TS.ResumeProject(ctx, e.Sup, p.Code, "核查完毕，恢复"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Svc.Register(ctx, e.bidder("福建恢复建设"), lot, RegisterInput{}); err != nil {
+		t.Fatalf("refused on a kept copy of a resumed project: %v", err)
+	}
+	// Another instance closes the issue period (as an amendment would).
+	if err := e.TS.DB.Exec("UPDATE lots SET doc_issue_end = ? WHERE id = ?", e.Clock.Now().Add(-time.Minute), lot).Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Svc.Register(ctx, e.bidder("福建关闭建设"), lot, RegisterInput{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("registered on a kept copy of a closed lot: %v", err)
+	}
+	if e.Svc.lots.get(lot) != nil {
+		t.Fatal("the stale copy admitted the registration and was not dropped")
+	}
+	var rows int64
+	e.Svc.DB.Model(&Registration{}).Where("lot_id = ?", lot).Count(&rows)
+	if rows != 2 {
+		t.Fatalf("%d registrations, want 2", rows)
+	}
+	if _, problem, err := trading.VerifyAudit(ctx, e.Svc.DB); err != nil || problem != nil {
+		t.Fatalf("audit: %v %v", problem, err)
+	}
+}
+
+// Many bidders registering at once for two lots are written together, a
+// few statements for all of them (batch.go): every one gets exactly one
+// registration and one audit record naming it, and the audit chains stay
+// whole (their heads are locked in one order, so batches never deadlock).
+func TestConcurrentRegistrationsOfManyBidders(t *testing.T) {
+	e := newBidEnv(t)
+	ctx := context.Background()
+	p1, p2 := e.project("engineering", true), e.project("engineering", true)
+	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
+	const n = 120
+	bidders := make([]trading.Actor, n)
+	for i := range bidders {
+		bidders[i] = e.bidder(fmt.Sprintf("福建批量%03d建设", i))
+	}
+	var wg sync.WaitGroup
+	regs := make([]*Registration, n)
+	start := make(chan struct{})
+	for i := range bidders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			lot := []int64{p1.Lots[0].ID, p2.Lots[0].ID}[i%2]
+			reg, err := e.Svc.Register(ctx, bidders[i], lot, RegisterInput{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			regs[i] = reg
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	if e.Svc.batch.largest < 2 {
+		t.Fatalf("no statement wrote more than %d registrations", e.Svc.batch.largest)
+	}
+	for i, reg := range regs {
+		var stored Registration
+		if err := e.Svc.DB.First(&stored, reg.ID).Error; err != nil || stored.BidderID != bidders[i].AccountID ||
+			stored.LotID != []int64{p1.Lots[0].ID, p2.Lots[0].ID}[i%2] || stored.Status != StatusActive {
+			t.Fatalf("registration %d: %+v stored as %+v (%v)", i, reg, stored, err)
+		}
+		var records []trading.AuditEvent
+		e.Svc.DB.Where("object_type = 'registration' AND object_id = ?", fmt.Sprint(reg.ID)).Find(&records)
+		if len(records) != 1 || records[0].Action != "registration.create" || records[0].Actor != bidders[i].Username ||
+			records[0].ActorID == nil || *records[0].ActorID != bidders[i].AccountID {
+			t.Fatalf("audit of registration %d: %+v", reg.ID, records)
+		}
+	}
+	if _, problem, err := trading.VerifyAudit(ctx, e.Svc.DB); err != nil || problem != nil {
+		t.Fatalf("audit: %v %v", problem, err)
 	}
 }

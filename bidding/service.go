@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -28,7 +29,7 @@ type Service struct {
 	// OnRegister runs inside the transaction of a new or revived
 	// registration: how deposits opens its virtual account without bidding
 	// importing it. An error rolls the registration back.
-	OnRegister []func(tx *gorm.DB, reg *Registration, p *trading.Project, lot *trading.Lot, w Window) error
+	OnRegister []RegisterHook
 	// OnWithdraw runs inside the transaction of a withdrawal (D6 refunds).
 	OnWithdraw []func(tx *gorm.DB, reg *Registration, p *trading.Project, lot *trading.Lot) error
 	// OnResult runs inside the transaction of a result event (failure,
@@ -37,6 +38,18 @@ type Service struct {
 	// DepositCovered tells whether a registration's deposit is paid or
 	// guaranteed (deposits provides it): a land or property buyer must be.
 	DepositCovered func(tx *gorm.DB, registrationID int64) (bool, string, error)
+
+	lots  lotCache   // lots as registerAtOnce last read them
+	batch regBatcher // first registrations written together
+}
+
+// RegisterHook is work done in the transaction of a registration to a lot
+// it Applies to (deposits opens the virtual account of a lot that asks for
+// a deposit). A registration to which no hook applies is written in one
+// statement (registerAtOnce).
+type RegisterHook struct {
+	Applies func(p *trading.Project, lot *trading.Lot) bool
+	Run     func(tx *gorm.DB, reg *Registration, p *trading.Project, lot *trading.Lot, w Window) error
 }
 
 // DefaultMaxUpload is the size limit of one document.
@@ -121,25 +134,40 @@ func WindowOf(p *trading.Project, lot *trading.Lot, opened time.Time) Window {
 func openedAt(p *trading.Project) time.Time { return deref(p.OpenedAt) }
 
 // lotLite loads a lot and its project without the project's other lots,
-// region and agent: what registering and downloading need, in two queries.
+// region and agent: what registering and downloading need, in one query.
 func lotLite(tx *gorm.DB, lotID int64, keyShare ...clause.Expression) (*trading.Project, *trading.Lot, error) {
-	var row struct {
-		trading.Lot
-		P trading.Project `gorm:"embedded;embeddedPrefix:p_"`
-	}
-	// Equivalent SQL: SELECT l.*, p.* (prefixed p_) FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?
-	err := tx.Table("lots l").Select(`l.*, p.id AS p_id, p.code AS p_code, p.category AS p_category, p.title AS p_title,
-		p.owner_name AS p_owner_name, p.region_code AS p_region_code, p.agent_id AS p_agent_id, p.status AS p_status,
-		p.opened_at AS p_opened_at, p.suspended_at AS p_suspended_at, p.suspended_by AS p_suspended_by,
-		p.suspend_reason AS p_suspend_reason`).Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).
-		Clauses(keyShare...).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, nil, trading.NotFound("标段")
-	}
+	row, err := lotVersioned(tx, lotID, keyShare...)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &row.P, &row.Lot, nil
+}
+
+// lotRow is a lot and its project as lotLite reads them, with the row
+// versions (xmin) they were read at: a later statement that finds the same
+// versions sees the same rows.
+type lotRow struct {
+	trading.Lot
+	P        trading.Project `gorm:"embedded;embeddedPrefix:p_"`
+	LotXmin  string          `gorm:"column:lot_xmin"`
+	ProjXmin string          `gorm:"column:project_xmin"`
+}
+
+func lotVersioned(tx *gorm.DB, lotID int64, keyShare ...clause.Expression) (*lotRow, error) {
+	var row lotRow
+	// Equivalent SQL: SELECT l.*, p.* (prefixed p_) FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?
+	err := tx.Table("lots l").Select(`l.*, p.id AS p_id, p.code AS p_code, p.category AS p_category, p.title AS p_title,
+		p.owner_name AS p_owner_name, p.region_code AS p_region_code, p.agent_id AS p_agent_id, p.status AS p_status,
+		p.opened_at AS p_opened_at, p.suspended_at AS p_suspended_at, p.suspended_by AS p_suspended_by,
+		p.suspend_reason AS p_suspend_reason, l.xmin::text AS lot_xmin, p.xmin::text AS project_xmin`).
+		Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).Clauses(keyShare...).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, trading.NotFound("标段")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &row, nil
 }
 
 // checkOpen refuses registration outside the window, for unpublished or
@@ -205,6 +233,9 @@ func (s *Service) Register(ctx context.Context, a trading.Actor, lotID int64, in
 		return nil, trading.Forbidden("只有投标人/竞买人可以报名")
 	}
 	now := s.Clock.Now()
+	if reg, err := s.registerAtOnce(ctx, a, lotID, in, now); reg != nil || err != nil {
+		return reg, err
+	}
 	var reg *Registration
 	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var err error
@@ -212,6 +243,132 @@ func (s *Service) Register(ctx context.Context, a trading.Actor, lotID int64, in
 		return err
 	})
 	return reg, err
+}
+
+// registerAtOnce writes the common case, a first registration to which no
+// hook applies, without a transaction of five round trips (BENCHMARKS.md,
+// registration burst). It checks the lot and project as register does, on
+// a copy kept for a second, then hands the registration to the batch
+// writer (batch.go): one statement inserts it and its audit record only if
+// both rows still have the versions that were checked, holding the same
+// key-share lock on the project as register, so a suspension in between
+// makes it write nothing. It returns nil and no error for what it leaves to
+// register: a changed row, a bidder who already has a row (a withdrawn or
+// rejected one comes back to life there), a hook with work to do, or a
+// statement that failed.
+func (s *Service) registerAtOnce(ctx context.Context, a trading.Actor, lotID int64, in RegisterInput, now time.Time) (*Registration, error) {
+	row := s.lots.get(lotID)
+	var adm admission
+	var err error
+	if row != nil {
+		adm, err = admit(&row.P, &row.Lot, in, now)
+	}
+	if row == nil || err != nil { // a refusal is never made on a kept copy
+		if row, err = lotVersioned(s.DB.WithContext(ctx), lotID); err != nil {
+			return nil, err
+		}
+		s.lots.put(row)
+		if adm, err = admit(&row.P, &row.Lot, in, now); err != nil {
+			return nil, err
+		}
+	}
+	for _, hook := range s.OnRegister {
+		if hook.Applies(&row.P, &row.Lot) {
+			return nil, nil
+		}
+	}
+	reg := &Registration{LotID: lotID, BidderID: a.AccountID, Kind: adm.kind, Status: adm.status, ContactName: in.ContactName,
+		ContactPhone: in.ContactPhone, Declarations: adm.declarations, CreatedAt: now, UpdatedAt: now}
+	audit := trading.AuditValuesOf(now, a, registeredSummary(adm.kind, &row.P, &row.Lot))
+	if !s.batch.write(s, &regRequest{row: row, reg: reg, audit: audit}) {
+		s.lots.drop(lotID) // perhaps changed: register reads it again
+		return nil, nil
+	}
+	return reg, nil
+}
+
+// lotCache keeps lots and their projects, as registerAtOnce read them, for
+// a second: under a burst of registrations to one lot it is read once a
+// second instead of once a registration. A stale entry can neither admit
+// a registration (the insert checks the row versions it was read at, and
+// a mismatch sends the registration through register, which reads
+// afresh) nor refuse one (a refusal is checked again on a fresh read).
+// Each instance keeps its own. Entries are shared: never modified.
+type lotCache struct {
+	TTL time.Duration // how long a copy is kept (zero: lotCacheTTL)
+	mu  sync.Mutex
+	m   map[int64]cachedLot
+}
+
+type cachedLot struct {
+	row   *lotRow
+	until time.Time // wall-clock time: how long to keep, not a business time
+}
+
+const (
+	lotCacheTTL = time.Second
+	lotCacheMax = 10000
+)
+
+func (c *lotCache) get(id int64) *lotRow {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[id]; ok && time.Now().Before(e.until) {
+		return e.row
+	}
+	return nil
+}
+
+func (c *lotCache) put(row *lotRow) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= lotCacheMax {
+		c.m = map[int64]cachedLot{}
+	}
+	ttl := c.TTL
+	if ttl == 0 {
+		ttl = lotCacheTTL
+	}
+	c.m[row.ID] = cachedLot{row: row, until: time.Now().Add(ttl)}
+}
+
+func (c *lotCache) drop(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}
+
+// admission is what a registration admitted by admit is.
+type admission struct {
+	kind         RegistrationKind
+	status       RegistrationStatus
+	declarations json.RawMessage
+}
+
+// admit checks that the bidder may register for the lot now, and what the
+// registration is: its kind, first status and declarations.
+func admit(p *trading.Project, lot *trading.Lot, in RegisterInput, now time.Time) (admission, error) {
+	opened := openedAt(p)
+	if err := checkOpen(p, WindowOf(p, lot, opened), opened, now); err != nil {
+		return admission{}, err
+	}
+	if err := p.CheckRunning(); err != nil { // suspended by a supervisor: say why
+		return admission{}, err
+	}
+	kind := KindFor(p.Category)
+	decl, err := in.validate(kind)
+	if err != nil {
+		return admission{}, err
+	}
+	adm := admission{kind: kind, status: StatusActive, declarations: decl}
+	if kind == KindApplication {
+		adm.status = StatusPending
+	}
+	return adm, nil
+}
+
+func registeredSummary(kind RegistrationKind, p *trading.Project, lot *trading.Lot) string {
+	return fmt.Sprintf("%s：项目 %s 标段%d（%s）", kind.Name(), p.Code, lot.Seq, lot.Name)
 }
 
 func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in RegisterInput, now time.Time) (*Registration, error) {
@@ -223,22 +380,11 @@ func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in Registe
 	if err != nil {
 		return nil, err
 	}
-	opened := openedAt(p)
-	if err := checkOpen(p, WindowOf(p, lot, opened), opened, now); err != nil {
-		return nil, err
-	}
-	if err := p.CheckRunning(); err != nil { // suspended by a supervisor: say why
-		return nil, err
-	}
-	kind := KindFor(p.Category)
-	decl, err := in.validate(kind)
+	adm, err := admit(p, lot, in, now)
 	if err != nil {
 		return nil, err
 	}
-	status := StatusActive
-	if kind == KindApplication {
-		status = StatusPending
-	}
+	kind, status, decl := adm.kind, adm.status, adm.declarations
 	reg := &Registration{LotID: lot.ID, BidderID: a.AccountID, Kind: kind, Status: status, ContactName: in.ContactName,
 		ContactPhone: in.ContactPhone, Declarations: decl, CreatedAt: now, UpdatedAt: now}
 	// One row per bidder and lot, by the database. A withdrawn registration
@@ -263,13 +409,15 @@ func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in Registe
 		}
 		reg = &old
 	}
+	w := WindowOf(p, lot, openedAt(p))
 	for _, hook := range s.OnRegister {
-		if err := hook(tx, reg, p, lot, WindowOf(p, lot, opened)); err != nil {
-			return nil, err
+		if hook.Applies(p, lot) {
+			if err := hook.Run(tx, reg, p, lot, w); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return reg, trading.Audit(tx, now, a, "registration.create", "registration", fmt.Sprint(reg.ID),
-		fmt.Sprintf("%s：项目 %s 标段%d（%s）", kind.Name(), p.Code, lot.Seq, lot.Name))
+	return reg, trading.Audit(tx, now, a, "registration.create", "registration", fmt.Sprint(reg.ID), registeredSummary(kind, p, lot))
 }
 
 // Withdraw withdraws a registration before the deadline (D6: the deposit is

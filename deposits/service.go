@@ -67,7 +67,7 @@ func NewService(ts *trading.Service, bid *bidding.Service, prefix string) *Servi
 	s := &Service{DB: ts.DB, Trading: ts, Log: ts.Log, Accounts: VirtualAccounts{Prefix: prefix},
 		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行", Rates: DefaultRates, Basis: ACT360,
 		LoanRates: DefaultLoanRates, G7Uplift: decimal.RequireFromString("0.20")}
-	bid.OnRegister = append(bid.OnRegister, s.openAccount)
+	bid.OnRegister = append(bid.OnRegister, bidding.RegisterHook{Applies: needsAccount, Run: s.openAccount})
 	bid.OnWithdraw = append(bid.OnWithdraw, s.onWithdraw, s.releaseGuarantees)
 	ts.OnPublish = append(ts.OnPublish, s.onPublish)
 	bid.OnResult = append(bid.OnResult, s.onResult)
@@ -142,13 +142,14 @@ func (StoredInflow) TableName() string { return "inflows" }
 // from the supplier's account, like a cheque or draft, never cash paid in
 // at a counter); a guarantee may replace it in every category (D9, G5).
 
+// needsAccount: a lot that asks for a deposit opens a virtual account for
+// each registration.
+func needsAccount(p *trading.Project, lot *trading.Lot) bool { return lot.Deposit.IsPositive() }
+
 // openAccount gives a registration its virtual account (the OnRegister
 // hook). The deposit deadline is the bid deadline, or for land and
 // property the close of applications.
 func (s *Service) openAccount(tx *gorm.DB, reg *bidding.Registration, p *trading.Project, lot *trading.Lot, w bidding.Window) error {
-	if !lot.Deposit.IsPositive() {
-		return nil
-	}
 	deadline := w.Deadline
 	if reg.Kind == bidding.KindApplication && !w.Closes.IsZero() {
 		deadline = w.Closes

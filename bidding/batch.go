@@ -1,0 +1,183 @@
+package bidding
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ggzy/ggzy/trading"
+)
+
+// First registrations that arrive while a statement is writing others
+// wait for the next one and are written together: under a burst (the
+// registration benchmark, 2,000 bidders for one lot) a statement writes
+// dozens of registrations and their audit records for the cost of a few,
+// and a lone registration is written at once. Each registration is still
+// decided on its own: the statement writes those whose lot and project
+// still have the versions they were admitted on and whose bidder has no
+// row yet, and leaves every other one to register, which decides it in a
+// transaction of its own. A statement that fails leaves all of its
+// registrations to register, so a failure costs time, never a wrong answer.
+const (
+	batchWriters = 2  // statements writing at once
+	batchMax     = 64 // registrations in one statement
+)
+
+// regRequest is one admitted registration waiting to be written.
+type regRequest struct {
+	row   *lotRow       // the lot and project it was admitted on, with their versions
+	reg   *Registration // completed with its id when written
+	audit trading.AuditValues
+	done  chan bool // true: written; false: left to register
+}
+
+// regBatcher queues registrations for the statements that write them.
+type regBatcher struct {
+	mu      sync.Mutex
+	queue   []*regRequest
+	writers int
+	largest int // the most registrations one statement was given
+}
+
+// write queues r and waits until a statement has written it (true) or left
+// it to register (false). The wait does not end with the caller's context:
+// once queued, a registration is written or not, and the caller is told.
+func (b *regBatcher) write(s *Service, r *regRequest) bool {
+	r.done = make(chan bool, 1)
+	b.mu.Lock()
+	b.queue = append(b.queue, r)
+	if b.writers < batchWriters {
+		b.writers++
+		go b.run(s)
+	}
+	b.mu.Unlock()
+	return <-r.done
+}
+
+// run writes what is queued, batchMax at a time, until the queue is empty.
+func (b *regBatcher) run(s *Service) {
+	for {
+		b.mu.Lock()
+		n := min(len(b.queue), batchMax)
+		if n == 0 {
+			b.writers--
+			b.mu.Unlock()
+			return
+		}
+		b.largest = max(b.largest, n)
+		batch := make([]*regRequest, n)
+		copy(batch, b.queue)
+		b.queue = append(b.queue[:0], b.queue[n:]...)
+		b.mu.Unlock()
+		written := s.writeRegistrations(batch)
+		for i, r := range batch {
+			r.done <- written[i]
+		}
+	}
+}
+
+// writeRegistrations writes a batch in one statement and tells which were
+// written. Two registrations of one bidder for one lot in the batch: the
+// second is left to register, which finds the first.
+func (s *Service) writeRegistrations(batch []*regRequest) []bool {
+	written := make([]bool, len(batch))
+	type key struct{ lot, bidder int64 }
+	index := make(map[key]int, len(batch))
+	var (
+		projectIDs, lotIDs, bidderIDs                                []int64
+		projectVersions, lotVersions, kinds, statuses, names, phones []string
+		declarations                                                 []*string
+		at, auditAt                                                  []time.Time
+		actorIDs                                                     []*int64
+		actors, roles, ips, summaries                                []string
+	)
+	for i, r := range batch {
+		k := key{r.reg.LotID, r.reg.BidderID}
+		if _, twice := index[k]; twice {
+			continue
+		}
+		index[k] = i
+		var decl *string
+		if r.reg.Declarations != nil {
+			d := string(r.reg.Declarations)
+			decl = &d
+		}
+		projectIDs, projectVersions = append(projectIDs, r.row.P.ID), append(projectVersions, r.row.ProjXmin)
+		lotIDs, lotVersions = append(lotIDs, r.reg.LotID), append(lotVersions, r.row.LotXmin)
+		bidderIDs, kinds, statuses = append(bidderIDs, r.reg.BidderID), append(kinds, string(r.reg.Kind)), append(statuses, string(r.reg.Status))
+		names, phones, declarations = append(names, r.reg.ContactName), append(phones, r.reg.ContactPhone), append(declarations, decl)
+		at, auditAt, actorIDs = append(at, r.reg.CreatedAt), append(auditAt, r.audit.At), append(actorIDs, r.audit.ActorID)
+		actors, roles, ips, summaries = append(actors, r.audit.Actor), append(roles, r.audit.Role), append(ips, r.audit.IP), append(summaries, r.audit.Summary)
+	}
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return written
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := sqlDB.QueryContext(ctx, writeRegistrationsSQL, projectIDs, projectVersions, lotIDs, lotVersions, bidderIDs,
+		kinds, statuses, names, phones, declarations, at, auditAt, actorIDs, actors, roles, ips, summaries)
+	if err != nil {
+		s.logBatch(err, len(batch))
+		return written
+	}
+	defer rows.Close()
+	type row struct {
+		id, lot, bidder int64
+		created         time.Time
+	}
+	var got []row
+	for rows.Next() {
+		var r row
+		var auditID int64
+		if err := rows.Scan(&r.id, &r.lot, &r.bidder, &r.created, &auditID); err != nil {
+			s.logBatch(err, len(batch))
+			return written
+		}
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil { // the statement failed: nothing of it was written
+		s.logBatch(err, len(batch))
+		return written
+	}
+	for _, r := range got {
+		i := index[key{r.lot, r.bidder}]
+		batch[i].reg.ID, batch[i].reg.CreatedAt, batch[i].reg.UpdatedAt = r.id, r.created, r.created
+		written[i] = true
+	}
+	return written
+}
+
+func (s *Service) logBatch(err error, n int) {
+	if !trading.IsRetryable(err) && s.Log != nil {
+		s.Log.Warn("registration batch left to single transactions", "registrations", n, "err", err)
+	}
+}
+
+// writeRegistrationsSQL inserts the registrations whose project (locked
+// key-share, as register locks it) and lot still have the versions (xmin)
+// they were admitted on and whose bidder has no row for the lot, and
+// appends their audit records, with the chains' heads locked in ascending
+// order so that two statements never wait for each other.
+const writeRegistrationsSQL = `WITH v AS (
+	SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+		$8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::bigint[], $14::text[],
+		$15::text[], $16::text[], $17::text[])
+	AS v(project_id, project_version, lot_id, lot_version, bidder_id, kind, status, contact_name, contact_phone,
+		declarations, at, audit_at, actor_id, actor, role, ip, summary)),
+p AS (SELECT id, xmin::text AS version FROM projects WHERE id IN (SELECT project_id FROM v) FOR KEY SHARE),
+l AS (SELECT id, xmin::text AS version FROM lots WHERE id IN (SELECT lot_id FROM v)),
+ins AS (
+	INSERT INTO registrations (lot_id, bidder_id, kind, status, contact_name, contact_phone, declarations, created_at, updated_at)
+	SELECT v.lot_id, v.bidder_id, v.kind, v.status, v.contact_name, v.contact_phone, v.declarations::jsonb, v.at, v.at
+	FROM v JOIN p ON p.id = v.project_id AND p.version = v.project_version
+		JOIN l ON l.id = v.lot_id AND l.version = v.lot_version
+	ON CONFLICT (lot_id, bidder_id) DO NOTHING
+	RETURNING id, lot_id, bidder_id, created_at),
+r AS MATERIALIZED (
+	SELECT ins.*, v.audit_at, v.actor_id, v.actor, v.role, v.ip, v.summary, audit_chain('registration', ins.id::text) AS chain
+	FROM ins JOIN v ON v.lot_id = ins.lot_id AND v.bidder_id = ins.bidder_id
+	ORDER BY chain, ins.id)
+SELECT r.id, r.lot_id, r.bidder_id, r.created_at,
+	audit_append(r.chain, r.audit_at, r.actor_id, r.actor, r.role, 'registration.create', 'registration', r.id::text, r.ip, r.summary)
+FROM r`
