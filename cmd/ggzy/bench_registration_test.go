@@ -148,6 +148,12 @@ func BenchmarkRegistrationBurst(b *testing.B) {
 	var rows int
 	app.SQL.QueryRow("SELECT count(*) FROM registrations WHERE lot_id = $1", lot).Scan(&rows)
 	b.Logf("%d registrations by 64 clients: %s, %d rows", n, res, rows)
+	if res.failures > 0 || rows != n {
+		b.Fatalf("%d failures, %d rows for %d bidders", res.failures, rows, n)
+	}
+	if _, problem, err := trading.VerifyAudit(context.Background(), app.Trading.DB); err != nil || problem != nil {
+		b.Fatalf("audit log after the burst: %v %v", problem, err)
+	}
 	b.ReportMetric(ms(res.p99), "p99-ms")
 	b.ReportMetric(res.rps, "registrations/s")
 	b.Logf("pgbench -N -c 64 -j 2 -T 20 (scale 10), same cluster: %s", pgbench(b, adminURLOf(cfg.DatabaseURL), "-N", 20))
