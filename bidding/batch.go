@@ -2,10 +2,13 @@ package bidding
 
 import (
 	"context"
+	"database/sql"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/ggzy/ggzy/trading"
+	"gorm.io/gorm"
 )
 
 // First registrations that arrive while a statement is writing others
@@ -28,6 +31,7 @@ type regRequest struct {
 	row   *lotRow       // the lot and project it was admitted on, with their versions
 	reg   *Registration // completed with its id when written
 	audit trading.AuditValues
+	hooks []int     // the hooks of Service.OnRegister that apply
 	done  chan bool // true: written; false: left to register
 }
 
@@ -109,41 +113,60 @@ func (s *Service) writeRegistrations(batch []*regRequest) []bool {
 		at, auditAt, actorIDs = append(at, r.reg.CreatedAt), append(auditAt, r.audit.At), append(actorIDs, r.audit.ActorID)
 		actors, roles, ips, summaries = append(actors, r.audit.Actor), append(roles, r.audit.Role), append(ips, r.audit.IP), append(summaries, r.audit.Summary)
 	}
-	sqlDB, err := s.DB.DB()
-	if err != nil {
-		return written
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rows, err := sqlDB.QueryContext(ctx, writeRegistrationsSQL, projectIDs, projectVersions, lotIDs, lotVersions, bidderIDs,
-		kinds, statuses, names, phones, declarations, at, auditAt, actorIDs, actors, roles, ips, summaries)
+	args := []any{projectIDs, projectVersions, lotIDs, lotVersions, bidderIDs, kinds, statuses, names, phones, declarations,
+		at, auditAt, actorIDs, actors, roles, ips, summaries}
+	insert := func(pool gorm.ConnPool) error {
+		rows, err := pool.QueryContext(ctx, writeRegistrationsSQL, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var lot, bidder, auditID int64
+			var reg Registration
+			if err := rows.Scan(&reg.ID, &lot, &bidder, &reg.CreatedAt, &auditID); err != nil {
+				return err
+			}
+			i := index[key{lot, bidder}]
+			batch[i].reg.ID, batch[i].reg.CreatedAt, batch[i].reg.UpdatedAt = reg.ID, reg.CreatedAt, reg.CreatedAt
+			written[i] = true
+		}
+		return rows.Err() // an error here: the statement failed and wrote nothing
+	}
+	var err error
+	if !slices.ContainsFunc(batch, func(r *regRequest) bool { return len(r.hooks) > 0 }) {
+		// One statement is its own transaction.
+		var sqlDB *sql.DB
+		if sqlDB, err = s.DB.DB(); err == nil {
+			err = insert(sqlDB)
+		}
+	} else {
+		// The hooks' work commits with the registrations or not at all.
+		err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := insert(tx.Statement.ConnPool); err != nil {
+				return err
+			}
+			for h, hook := range s.OnRegister {
+				var regs []Registered
+				for i, r := range batch {
+					if written[i] && slices.Contains(r.hooks, h) {
+						regs = append(regs, Registered{Reg: r.reg, P: &r.row.P, Lot: &r.row.Lot, W: WindowOf(&r.row.P, &r.row.Lot, openedAt(&r.row.P))})
+					}
+				}
+				if len(regs) > 0 {
+					if err := hook.Run(tx, regs); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		s.logBatch(err, len(batch))
-		return written
-	}
-	defer rows.Close()
-	type row struct {
-		id, lot, bidder int64
-		created         time.Time
-	}
-	var got []row
-	for rows.Next() {
-		var r row
-		var auditID int64
-		if err := rows.Scan(&r.id, &r.lot, &r.bidder, &r.created, &auditID); err != nil {
-			s.logBatch(err, len(batch))
-			return written
-		}
-		got = append(got, r)
-	}
-	if err := rows.Err(); err != nil { // the statement failed: nothing of it was written
-		s.logBatch(err, len(batch))
-		return written
-	}
-	for _, r := range got {
-		i := index[key{r.lot, r.bidder}]
-		batch[i].reg.ID, batch[i].reg.CreatedAt, batch[i].reg.UpdatedAt = r.id, r.created, r.created
-		written[i] = true
+		clear(written)
 	}
 	return written
 }

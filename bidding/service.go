@@ -43,13 +43,22 @@ type Service struct {
 	batch regBatcher // first registrations written together
 }
 
-// RegisterHook is work done in the transaction of a registration to a lot
-// it Applies to (deposits opens the virtual account of a lot that asks for
-// a deposit). A registration to which no hook applies is written in one
-// statement (registerAtOnce).
+// RegisterHook is work done in the transaction of new registrations to a
+// lot it Applies to (deposits opens the virtual accounts of a lot that asks
+// for a deposit). Run is given the registrations written together: one,
+// or under a burst those of one statement (batch.go).
 type RegisterHook struct {
 	Applies func(p *trading.Project, lot *trading.Lot) bool
-	Run     func(tx *gorm.DB, reg *Registration, p *trading.Project, lot *trading.Lot, w Window) error
+	Run     func(tx *gorm.DB, regs []Registered) error
+}
+
+// Registered is a registration just written, with the lot and project it
+// was admitted on and its window.
+type Registered struct {
+	Reg *Registration
+	P   *trading.Project
+	Lot *trading.Lot
+	W   Window
 }
 
 // DefaultMaxUpload is the size limit of one document.
@@ -245,8 +254,8 @@ func (s *Service) Register(ctx context.Context, a trading.Actor, lotID int64, in
 	return reg, err
 }
 
-// registerAtOnce writes the common case, a first registration to which no
-// hook applies, without a transaction of five round trips (BENCHMARKS.md,
+// registerAtOnce writes the common case, a first registration, without a
+// transaction of five round trips of its own (BENCHMARKS.md,
 // registration burst). It checks the lot and project as register does, on
 // a copy kept for a second, then hands the registration to the batch
 // writer (batch.go): one statement inserts it and its audit record only if
@@ -254,8 +263,8 @@ func (s *Service) Register(ctx context.Context, a trading.Actor, lotID int64, in
 // key-share lock on the project as register, so a suspension in between
 // makes it write nothing. It returns nil and no error for what it leaves to
 // register: a changed row, a bidder who already has a row (a withdrawn or
-// rejected one comes back to life there), a hook with work to do, or a
-// statement that failed.
+// rejected one comes back to life there), or a batch that failed (a hook's
+// work is done in the batch's transaction).
 func (s *Service) registerAtOnce(ctx context.Context, a trading.Actor, lotID int64, in RegisterInput, now time.Time) (*Registration, error) {
 	row := s.lots.get(lotID)
 	var adm admission
@@ -272,15 +281,16 @@ func (s *Service) registerAtOnce(ctx context.Context, a trading.Actor, lotID int
 			return nil, err
 		}
 	}
-	for _, hook := range s.OnRegister {
+	var hooks []int // of s.OnRegister, run in the batch's transaction
+	for i, hook := range s.OnRegister {
 		if hook.Applies(&row.P, &row.Lot) {
-			return nil, nil
+			hooks = append(hooks, i)
 		}
 	}
 	reg := &Registration{LotID: lotID, BidderID: a.AccountID, Kind: adm.kind, Status: adm.status, ContactName: in.ContactName,
 		ContactPhone: in.ContactPhone, Declarations: adm.declarations, CreatedAt: now, UpdatedAt: now}
 	audit := trading.AuditValuesOf(now, a, registeredSummary(adm.kind, &row.P, &row.Lot))
-	if !s.batch.write(s, &regRequest{row: row, reg: reg, audit: audit}) {
+	if !s.batch.write(s, &regRequest{row: row, reg: reg, audit: audit, hooks: hooks}) {
 		s.lots.drop(lotID) // perhaps changed: register reads it again
 		return nil, nil
 	}
@@ -412,7 +422,7 @@ func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in Registe
 	w := WindowOf(p, lot, openedAt(p))
 	for _, hook := range s.OnRegister {
 		if hook.Applies(p, lot) {
-			if err := hook.Run(tx, reg, p, lot, w); err != nil {
+			if err := hook.Run(tx, []Registered{{Reg: reg, P: p, Lot: lot, W: w}}); err != nil {
 				return nil, err
 			}
 		}

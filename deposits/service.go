@@ -67,7 +67,7 @@ func NewService(ts *trading.Service, bid *bidding.Service, prefix string) *Servi
 	s := &Service{DB: ts.DB, Trading: ts, Log: ts.Log, Accounts: VirtualAccounts{Prefix: prefix},
 		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行", Rates: DefaultRates, Basis: ACT360,
 		LoanRates: DefaultLoanRates, G7Uplift: decimal.RequireFromString("0.20")}
-	bid.OnRegister = append(bid.OnRegister, bidding.RegisterHook{Applies: needsAccount, Run: s.openAccount})
+	bid.OnRegister = append(bid.OnRegister, bidding.RegisterHook{Applies: needsAccount, Run: s.openAccounts})
 	bid.OnWithdraw = append(bid.OnWithdraw, s.onWithdraw, s.releaseGuarantees)
 	ts.OnPublish = append(ts.OnPublish, s.onPublish)
 	bid.OnResult = append(bid.OnResult, s.onResult)
@@ -146,26 +146,40 @@ func (StoredInflow) TableName() string { return "inflows" }
 // each registration.
 func needsAccount(p *trading.Project, lot *trading.Lot) bool { return lot.Deposit.IsPositive() }
 
-// openAccount gives a registration its virtual account (the OnRegister
-// hook). The deposit deadline is the bid deadline, or for land and
-// property the close of applications.
-func (s *Service) openAccount(tx *gorm.DB, reg *bidding.Registration, p *trading.Project, lot *trading.Lot, w bidding.Window) error {
-	deadline := w.Deadline
-	if reg.Kind == bidding.KindApplication && !w.Closes.IsZero() {
-		deadline = w.Closes
-	}
-	var seq int64
-	if err := tx.Raw("SELECT nextval('virtual_account_seq')").Scan(&seq).Error; err != nil {
+// openAccounts gives registrations their virtual accounts (the OnRegister
+// hook): one, or those written together under a burst, in two statements.
+// The deposit deadline is the bid deadline, or for land and property the
+// close of applications.
+func (s *Service) openAccounts(tx *gorm.DB, regs []bidding.Registered) error {
+	var seqs []int64
+	if err := tx.Raw("SELECT nextval('virtual_account_seq') FROM generate_series(1, ?)", len(regs)).Scan(&seqs).Error; err != nil {
 		return err
 	}
-	number, err := s.Accounts.Number(seq)
-	if err != nil {
-		return err
+	if len(seqs) != len(regs) {
+		return fmt.Errorf("virtual accounts: %d numbers for %d registrations", len(seqs), len(regs))
 	}
-	// A revived registration keeps the account it had.
-	return tx.Exec(`INSERT INTO virtual_accounts (number, registration_id, lot_id, bidder_id, required, deadline, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (registration_id) DO NOTHING`,
-		number, reg.ID, lot.ID, reg.BidderID, lot.Deposit, deadline, s.now()).Error
+	var numbers, required []string
+	var regIDs, lotIDs, bidderIDs []int64
+	var deadlines []time.Time
+	for i, r := range regs {
+		number, err := s.Accounts.Number(seqs[i])
+		if err != nil {
+			return err
+		}
+		deadline := r.W.Deadline
+		if r.Reg.Kind == bidding.KindApplication && !r.W.Closes.IsZero() {
+			deadline = r.W.Closes
+		}
+		numbers, required, deadlines = append(numbers, number), append(required, r.Lot.Deposit.String()), append(deadlines, deadline)
+		regIDs, lotIDs, bidderIDs = append(regIDs, r.Reg.ID), append(lotIDs, r.Lot.ID), append(bidderIDs, r.Reg.BidderID)
+	}
+	// Arrays as parameters, past GORM (which would spread a slice into a
+	// list). A revived registration keeps the account it had.
+	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, `INSERT INTO virtual_accounts
+		(number, registration_id, lot_id, bidder_id, required, deadline, created_at)
+		SELECT v.*, $7::timestamptz FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::numeric[], $6::timestamptz[]) v
+		ON CONFLICT (registration_id) DO NOTHING`, numbers, regIDs, lotIDs, bidderIDs, required, deadlines, s.now())
+	return err
 }
 
 // Source is how an inflow reached the platform.
