@@ -2,13 +2,16 @@ package bidding
 
 import (
 	"context"
-	"database/sql"
+	"errors"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/ggzy/ggzy/trading"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+
+	"github.com/ggzy/ggzy/trading"
 )
 
 // First registrations that arrive while a statement is writing others
@@ -21,9 +24,20 @@ import (
 // row yet, and leaves every other one to register, which decides it in a
 // transaction of its own. A statement that fails leaves all of its
 // registrations to register, so a failure costs time, never a wrong answer.
+//
+// The writers are shared by every lot, so a statement never waits long on
+// anyone: a project locked by other work (a suspension, a publication) is
+// skipped, its registrations left to register, which waits for it; any
+// other lock is given up after batchLockWait, the whole batch left to
+// register. The queue is bounded; past it registrations go to register
+// directly, as they all did before.
 const (
-	batchWriters = 2  // statements writing at once
-	batchMax     = 64 // registrations in one statement
+	batchWriters  = 2    // statements writing at once
+	batchMax      = 64   // registrations in one statement
+	batchQueueMax = 1024 // registrations waiting
+	// batchLockWait bounds a statement's wait for a lock (under
+	// PostgreSQL's deadlock_timeout, so a would-be deadlock ends here).
+	batchLockWait = "500ms"
 )
 
 // regRequest is one admitted registration waiting to be written.
@@ -32,6 +46,7 @@ type regRequest struct {
 	reg   *Registration // completed with its id when written
 	audit trading.AuditValues
 	hooks []int     // the hooks of Service.OnRegister that apply
+	taken bool      // a statement has it (under regBatcher.mu)
 	done  chan bool // true: written; false: left to register
 }
 
@@ -40,22 +55,39 @@ type regBatcher struct {
 	mu      sync.Mutex
 	queue   []*regRequest
 	writers int
-	largest int // the most registrations one statement was given
+	written int // the most registrations one statement wrote
 }
 
 // write queues r and waits until a statement has written it (true) or left
-// it to register (false). The wait does not end with the caller's context:
-// once queued, a registration is written or not, and the caller is told.
-func (b *regBatcher) write(s *Service, r *regRequest) bool {
+// it to register (false). A caller that gives up (its context ends) before
+// a statement took its registration takes it back; once taken, it is
+// written or not, and the caller is told.
+func (b *regBatcher) write(ctx context.Context, s *Service, r *regRequest) (bool, error) {
 	r.done = make(chan bool, 1)
 	b.mu.Lock()
+	if len(b.queue) >= batchQueueMax {
+		b.mu.Unlock()
+		return false, nil
+	}
 	b.queue = append(b.queue, r)
 	if b.writers < batchWriters {
 		b.writers++
 		go b.run(s)
 	}
 	b.mu.Unlock()
-	return <-r.done
+	select {
+	case ok := <-r.done:
+		return ok, nil
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	if !r.taken {
+		b.queue = slices.DeleteFunc(b.queue, func(q *regRequest) bool { return q == r })
+		b.mu.Unlock()
+		return false, ctx.Err()
+	}
+	b.mu.Unlock()
+	return <-r.done, nil
 }
 
 // run writes what is queued, batchMax at a time, until the queue is empty.
@@ -68,16 +100,42 @@ func (b *regBatcher) run(s *Service) {
 			b.mu.Unlock()
 			return
 		}
-		b.largest = max(b.largest, n)
 		batch := make([]*regRequest, n)
 		copy(batch, b.queue)
-		b.queue = append(b.queue[:0], b.queue[n:]...)
+		rest := copy(b.queue, b.queue[n:])
+		clear(b.queue[rest:]) // no stale pointers behind the queue
+		b.queue = b.queue[:rest]
+		for _, r := range batch {
+			r.taken = true
+		}
 		b.mu.Unlock()
-		written := s.writeRegistrations(batch)
+		written := s.writeSafely(batch)
+		n = 0
 		for i, r := range batch {
+			if written[i] {
+				n++
+			}
 			r.done <- written[i]
 		}
+		b.mu.Lock()
+		b.written = max(b.written, n)
+		b.mu.Unlock()
 	}
+}
+
+// writeSafely is writeRegistrations, which may run a hook: a panic in it
+// leaves the batch to register (and is logged) instead of ending the
+// server, as it would outside the request's own recovery.
+func (s *Service) writeSafely(batch []*regRequest) (written []bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			if s.Log != nil {
+				s.Log.Error("registration batch panicked", "panic", p, "stack", string(debug.Stack()))
+			}
+			written = make([]bool, len(batch))
+		}
+	}()
+	return s.writeRegistrations(batch)
 }
 
 // writeRegistrations writes a batch in one statement and tells which were
@@ -124,46 +182,40 @@ func (s *Service) writeRegistrations(batch []*regRequest) []bool {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var lot, bidder, auditID int64
-			var reg Registration
-			if err := rows.Scan(&reg.ID, &lot, &bidder, &reg.CreatedAt, &auditID); err != nil {
+			var id, lot, bidder, auditID int64
+			if err := rows.Scan(&id, &lot, &bidder, &auditID); err != nil {
 				return err
 			}
 			i := index[key{lot, bidder}]
-			batch[i].reg.ID, batch[i].reg.CreatedAt, batch[i].reg.UpdatedAt = reg.ID, reg.CreatedAt, reg.CreatedAt
+			batch[i].reg.ID = id // its times are the clock's, as register answers them
 			written[i] = true
 		}
 		return rows.Err() // an error here: the statement failed and wrote nothing
 	}
-	var err error
-	if !slices.ContainsFunc(batch, func(r *regRequest) bool { return len(r.hooks) > 0 }) {
-		// One statement is its own transaction.
-		var sqlDB *sql.DB
-		if sqlDB, err = s.DB.DB(); err == nil {
-			err = insert(sqlDB)
+	// One transaction: the lock wait is bounded in it, and the hooks' work
+	// commits with the registrations or not at all.
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL lock_timeout = '" + batchLockWait + "'").Error; err != nil {
+			return err
 		}
-	} else {
-		// The hooks' work commits with the registrations or not at all.
-		err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := insert(tx.Statement.ConnPool); err != nil {
-				return err
-			}
-			for h, hook := range s.OnRegister {
-				var regs []Registered
-				for i, r := range batch {
-					if written[i] && slices.Contains(r.hooks, h) {
-						regs = append(regs, Registered{Reg: r.reg, P: &r.row.P, Lot: &r.row.Lot, W: WindowOf(&r.row.P, &r.row.Lot, openedAt(&r.row.P))})
-					}
-				}
-				if len(regs) > 0 {
-					if err := hook.Run(tx, regs); err != nil {
-						return err
-					}
+		if err := insert(tx.Statement.ConnPool); err != nil {
+			return err
+		}
+		for h, hook := range s.OnRegister {
+			var regs []Registered
+			for i, r := range batch {
+				if written[i] && slices.Contains(r.hooks, h) {
+					regs = append(regs, Registered{Reg: r.reg, P: &r.row.P, Lot: &r.row.Lot, W: WindowOf(&r.row.P, &r.row.Lot, openedAt(&r.row.P))})
 				}
 			}
-			return nil
-		})
-	}
+			if len(regs) > 0 {
+				if err := hook.Run(tx, regs); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		s.logBatch(err, len(batch))
 		clear(written)
@@ -172,14 +224,17 @@ func (s *Service) writeRegistrations(batch []*regRequest) []bool {
 }
 
 func (s *Service) logBatch(err error, n int) {
-	if !trading.IsRetryable(err) && s.Log != nil {
+	var pe *pgconn.PgError
+	lockWait := errors.As(err, &pe) && pe.Code == "55P03" // lock_timeout: expected, register waits instead
+	if !trading.IsRetryable(err) && !lockWait && s.Log != nil {
 		s.Log.Warn("registration batch left to single transactions", "registrations", n, "err", err)
 	}
 }
 
 // writeRegistrationsSQL inserts the registrations whose project (locked
-// key-share, as register locks it) and lot still have the versions (xmin)
-// they were admitted on and whose bidder has no row for the lot, and
+// key-share, as register locks it; skipped if another transaction holds it
+// locked more strongly) and lot still have the versions (xmin) they were
+// admitted on and whose bidder has no row for the lot, and
 // appends their audit records, with the chains' heads locked in ascending
 // order so that two statements never wait for each other.
 const writeRegistrationsSQL = `WITH v AS (
@@ -188,7 +243,7 @@ const writeRegistrationsSQL = `WITH v AS (
 		$15::text[], $16::text[], $17::text[])
 	AS v(project_id, project_version, lot_id, lot_version, bidder_id, kind, status, contact_name, contact_phone,
 		declarations, at, audit_at, actor_id, actor, role, ip, summary)),
-p AS (SELECT id, xmin::text AS version FROM projects WHERE id IN (SELECT project_id FROM v) FOR KEY SHARE),
+p AS (SELECT id, xmin::text AS version FROM projects WHERE id IN (SELECT project_id FROM v) FOR KEY SHARE SKIP LOCKED),
 l AS (SELECT id, xmin::text AS version FROM lots WHERE id IN (SELECT lot_id FROM v)),
 ins AS (
 	INSERT INTO registrations (lot_id, bidder_id, kind, status, contact_name, contact_phone, declarations, created_at, updated_at)
@@ -201,6 +256,6 @@ r AS MATERIALIZED (
 	SELECT ins.*, v.audit_at, v.actor_id, v.actor, v.role, v.ip, v.summary, audit_chain('registration', ins.id::text) AS chain
 	FROM ins JOIN v ON v.lot_id = ins.lot_id AND v.bidder_id = ins.bidder_id
 	ORDER BY chain, ins.id)
-SELECT r.id, r.lot_id, r.bidder_id, r.created_at,
+SELECT r.id, r.lot_id, r.bidder_id,
 	audit_append(r.chain, r.audit_at, r.actor_id, r.actor, r.role, 'registration.create', 'registration', r.id::text, r.ip, r.summary)
 FROM r`

@@ -39,6 +39,9 @@ func TestRegistrationRulesPerCategory(t *testing.T) {
 	if _, err := e.Svc.Register(ctx, b, eng.Lots[0].ID, RegisterInput{}); !errors.Is(err, ErrAlreadyRegistered) {
 		t.Fatalf("twice: %v", err)
 	}
+	if _, err := e.Svc.Register(ctx, e.bidder("福建丙建设"), eng.Lots[0].ID, RegisterInput{ContactName: "王\x00五"}); trading.AsError(err).Field != "contact_name" {
+		t.Fatalf("a control character in the contact name: %v", err)
+	}
 	in := RegisterInput{ContactName: "王五", ContactPhone: "0591-87654321", Declarations: map[string]bool{"civil_capacity": true}}
 	if _, err := e.Svc.Register(ctx, b, proc.Lots[0].ID, in); trading.AsError(err).Field != "declarations.good_reputation" {
 		t.Fatalf("missing declaration: %v", err)
@@ -337,8 +340,8 @@ func TestConcurrentRegistrationsOfManyBidders(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	if e.Svc.batch.largest < 2 {
-		t.Fatalf("no statement wrote more than %d registrations", e.Svc.batch.largest)
+	if e.Svc.batch.written < 2 {
+		t.Fatalf("no statement wrote more than %d registrations", e.Svc.batch.written)
 	}
 	for i, reg := range regs {
 		var stored Registration
@@ -351,6 +354,54 @@ func TestConcurrentRegistrationsOfManyBidders(t *testing.T) {
 		if len(records) != 1 || records[0].Action != "registration.create" || records[0].Actor != bidders[i].Username ||
 			records[0].ActorID == nil || *records[0].ActorID != bidders[i].AccountID {
 			t.Fatalf("audit of registration %d: %+v", reg.ID, records)
+		}
+	}
+	if _, problem, err := trading.VerifyAudit(ctx, e.Svc.DB); err != nil || problem != nil {
+		t.Fatalf("audit: %v %v", problem, err)
+	}
+}
+
+// The batch writers are shared by every lot: registrations for a project
+// that other work holds locked wait in their own transactions (register),
+// not in a batch statement, so registrations for other projects go on.
+func TestLockedProjectDoesNotHoldUpOthers(t *testing.T) {
+	e := newBidEnv(t)
+	ctx := context.Background()
+	locked, free := e.project("engineering", true), e.project("engineering", true)
+	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
+	tx := e.TS.DB.Begin()
+	if err := tx.Exec("SELECT 1 FROM projects WHERE id = ? FOR UPDATE", locked.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan error, 2)
+	for i := 0; i < 2; i++ { // as many as there are batch writers
+		b := e.bidder(fmt.Sprintf("福建等待%d建设", i))
+		go func() {
+			_, err := e.Svc.Register(ctx, b, locked.Lots[0].ID, RegisterInput{})
+			waiting <- err
+		}()
+	}
+	// Both wait on the project's lock.
+	for i := 0; i < 200; i++ {
+		var n int64
+		e.TS.DB.Raw(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&n)
+		if n >= 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := e.Svc.Register(ctx, e.bidder("福建畅通建设"), free.Lots[0].ID, RegisterInput{}); err != nil {
+		t.Fatalf("registration for another project while one is locked: %v", err)
+	}
+	select {
+	case err := <-waiting:
+		t.Fatalf("a registration for the locked project finished while it was locked: %v", err)
+	default:
+	}
+	tx.Rollback()
+	for i := 0; i < 2; i++ {
+		if err := <-waiting; err != nil {
+			t.Fatalf("after the lock: %v", err)
 		}
 	}
 	if _, problem, err := trading.VerifyAudit(ctx, e.Svc.DB); err != nil || problem != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -214,6 +215,12 @@ var ProcurementDeclarations = []struct{ Key, Text string }{
 
 func (in *RegisterInput) validate(kind RegistrationKind) (json.RawMessage, error) {
 	in.ContactName, in.ContactPhone = strings.TrimSpace(in.ContactName), strings.TrimSpace(in.ContactPhone)
+	if strings.IndexFunc(in.ContactName, unicode.IsControl) >= 0 {
+		return nil, trading.Invalid("contact_name", "联系人姓名不能含控制字符")
+	}
+	if strings.IndexFunc(in.ContactPhone, unicode.IsControl) >= 0 {
+		return nil, trading.Invalid("contact_phone", "联系电话格式不正确")
+	}
 	if kind == KindDownload {
 		return nil, nil // obtaining the documents needs nothing more (K5)
 	}
@@ -290,7 +297,11 @@ func (s *Service) registerAtOnce(ctx context.Context, a trading.Actor, lotID int
 	reg := &Registration{LotID: lotID, BidderID: a.AccountID, Kind: adm.kind, Status: adm.status, ContactName: in.ContactName,
 		ContactPhone: in.ContactPhone, Declarations: adm.declarations, CreatedAt: now, UpdatedAt: now}
 	audit := trading.AuditValuesOf(now, a, registeredSummary(adm.kind, &row.P, &row.Lot))
-	if !s.batch.write(s, &regRequest{row: row, reg: reg, audit: audit, hooks: hooks}) {
+	written, err := s.batch.write(ctx, s, &regRequest{row: row, reg: reg, audit: audit, hooks: hooks})
+	if err != nil {
+		return nil, err // the caller gave up before a statement took it
+	}
+	if !written {
 		s.lots.drop(lotID) // perhaps changed: register reads it again
 		return nil, nil
 	}

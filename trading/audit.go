@@ -3,6 +3,7 @@ package trading
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
@@ -142,9 +143,20 @@ func (p *AuditProblem) Error() string {
 // longer matches its hash (edited), a row whose predecessor is not the
 // previous row of its chain (deleted or inserted), or a head that does not
 // match its chain's last row (tail deleted).
-func VerifyAudit(ctx context.Context, db *gorm.DB) (int64, *AuditProblem, error) {
+func VerifyAudit(ctx context.Context, db *gorm.DB) (total int64, problem *AuditProblem, err error) {
+	// One snapshot for the heads and every page: on a live log, a record
+	// appended between two reads would look like a deleted tail.
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var e error
+		total, problem, e = verifyAudit(tx)
+		return e
+	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	return total, problem, err
+}
+
+func verifyAudit(db *gorm.DB) (int64, *AuditProblem, error) {
 	var heads []auditHead
-	if err := db.WithContext(ctx).Order("id").Find(&heads).Error; err != nil {
+	if err := db.Order("id").Find(&heads).Error; err != nil {
 		return 0, nil, err
 	}
 	type state struct {
@@ -167,7 +179,7 @@ func VerifyAudit(ctx context.Context, db *gorm.DB) (int64, *AuditProblem, error)
 	lastChain, lastID := -1, int64(0)
 	for {
 		var batch []AuditEvent
-		if err := db.WithContext(ctx).Where("(chain, id) > (?, ?)", lastChain, lastID).Order("chain, id").
+		if err := db.Where("(chain, id) > (?, ?)", lastChain, lastID).Order("chain, id").
 			Limit(auditPage).Find(&batch).Error; err != nil {
 			return total, nil, err
 		}
