@@ -90,6 +90,13 @@ func (b *regBatcher) write(ctx context.Context, s *Service, r *regRequest) (bool
 	return <-r.done, nil
 }
 
+// mostWritten is the most registrations one statement has written.
+func (b *regBatcher) mostWritten() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.written
+}
+
 // run writes what is queued, batchMax at a time, until the queue is empty.
 func (b *regBatcher) run(s *Service) {
 	for {
