@@ -1,8 +1,13 @@
 package trading
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -68,4 +73,106 @@ func (s *Storage) Ping(ctx context.Context) error {
 		return fmt.Errorf("bucket %s does not exist", s.Bucket)
 	}
 	return nil
+}
+
+// Get opens an object for reading, failing at once (not mid-stream) if it
+// cannot be read. Over plain HTTP (the embedded store, or a store on the
+// centre's private network) it is a GET by presigned URL on a connection of
+// its own, whose body the returned reader can hand to the kernel
+// (WriteTo): copied to a client's connection socket to socket, it never
+// passes through the platform's memory. Over TLS it is minio-go's plain GET.
+func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if s.Client.EndpointURL().Scheme != "http" {
+		body, _, _, err := minio.Core{Client: s.Client}.GetObject(ctx, s.Bucket, key, minio.GetObjectOptions{})
+		return body, err
+	}
+	u, err := s.Client.PresignedGetObject(ctx, s.Bucket, key, time.Minute, nil)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() }) // a caller gone ends the read
+	fail := func(err error) (io.ReadCloser, error) {
+		stop()
+		conn.Close()
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fail(err)
+	}
+	req.Close = true
+	if err := req.Write(conn); err != nil {
+		return fail(err)
+	}
+	br := bufio.NewReaderSize(conn, 64<<10)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return fail(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return fail(fmt.Errorf("storage: GET %s: %s %s", key, resp.Status, msg))
+	}
+	if resp.ContentLength < 0 || len(resp.TransferEncoding) > 0 { // no length: read it as HTTP says
+		return &rawObject{body: resp.Body, conn: conn, stop: stop}, nil
+	}
+	// The headers are read; what the buffer holds beyond them is the start
+	// of the body, and the rest is on the connection.
+	prefix, _ := br.Peek(min(br.Buffered(), int(resp.ContentLength)))
+	return &rawObject{prefix: append([]byte(nil), prefix...),
+		rest: &io.LimitedReader{R: conn, N: resp.ContentLength - int64(len(prefix))}, conn: conn, stop: stop}, nil
+}
+
+// rawObject is an object's body on a connection of its own.
+type rawObject struct {
+	body   io.ReadCloser     // a body without a length, read through HTTP
+	prefix []byte            // else: the part read with the headers,
+	rest   *io.LimitedReader // and the rest, straight from the connection
+	conn   net.Conn
+	stop   func() bool
+}
+
+func (o *rawObject) Read(p []byte) (int, error) {
+	if o.body != nil {
+		return o.body.Read(p)
+	}
+	if len(o.prefix) > 0 {
+		n := copy(p, o.prefix)
+		o.prefix = o.prefix[n:]
+		return n, nil
+	}
+	n, err := o.rest.Read(p)
+	if err == io.EOF && o.rest.N > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// WriteTo copies the body to w; when w is a client's connection (an
+// http.ResponseWriter over TCP) the kernel splices the rest socket to
+// socket.
+func (o *rawObject) WriteTo(w io.Writer) (int64, error) {
+	if o.body != nil {
+		return io.Copy(w, o.body)
+	}
+	n, err := w.Write(o.prefix)
+	o.prefix = nil
+	if err != nil {
+		return int64(n), err
+	}
+	m, err := io.Copy(w, o.rest)
+	if err == nil && o.rest.N > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return int64(n) + m, err
+}
+
+func (o *rawObject) Close() error {
+	o.stop()
+	return o.conn.Close()
 }
