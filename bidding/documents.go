@@ -603,6 +603,7 @@ func (s *Service) Open(ctx context.Context, a trading.Actor, docID int64, ip str
 	}
 	now := s.Clock.Now()
 	var doc Document
+	var fetch *objectFetch
 	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		if err := tx.First(&doc, docID).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -610,7 +611,7 @@ func (s *Service) Open(ctx context.Context, a trading.Actor, docID int64, ip str
 			}
 			return err
 		}
-		p, lot, err := lotOf(tx, doc.LotID)
+		p, lot, err := lotLite(tx, doc.LotID)
 		if err != nil {
 			return err
 		}
@@ -621,8 +622,13 @@ func (s *Service) Open(ctx context.Context, a trading.Actor, docID int64, ip str
 		if !canSeeDocument(a, p, &doc, own) {
 			return trading.NotFound("文件")
 		}
+		// The object is asked for while the download is recorded; nothing
+		// of it reaches the caller unless the record commits.
+		if fetch == nil {
+			fetch = s.fetchObject(ctx, doc.ObjectKey)
+		}
 		if doc.Kind != DocMaterial {
-			if err := s.DownloadAccess(tx, a, doc.LotID); err != nil {
+			if err := s.downloadAccess(tx, a, p, doc.LotID); err != nil {
 				return err
 			}
 		}
@@ -633,15 +639,44 @@ func (s *Service) Open(ctx context.Context, a trading.Actor, docID int64, ip str
 			fmt.Sprintf("下载%s《%s》第%d版：项目 %s 标段%d", doc.Kind.Name(), doc.Filename, doc.Version, p.Code, lot.Seq))
 	})
 	if err != nil {
+		fetch.close()
 		return nil, nil, err
 	}
-	obj, err := s.Storage.Client.GetObject(ctx, s.Storage.Bucket, doc.ObjectKey, minio.GetObjectOptions{})
+	body, err := fetch.wait()
 	if err != nil {
 		return nil, nil, fmt.Errorf("open document %d: %w", doc.ID, err)
 	}
-	if _, err := obj.Stat(); err != nil { // GetObject is lazy: fail now, not mid-response
-		obj.Close()
-		return nil, nil, fmt.Errorf("open document %d: %w", doc.ID, err)
+	return &doc, body, nil
+}
+
+// objectFetch is a GET of an object under way.
+type objectFetch struct {
+	done chan struct{}
+	body io.ReadCloser
+	err  error
+}
+
+// fetchObject starts opening an object (trading.Storage.Get).
+func (s *Service) fetchObject(ctx context.Context, key string) *objectFetch {
+	f := &objectFetch{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.body, f.err = s.Storage.Get(ctx, key)
+	}()
+	return f
+}
+
+func (f *objectFetch) wait() (io.ReadCloser, error) {
+	<-f.done
+	return f.body, f.err
+}
+
+// close drops a fetch that is not wanted.
+func (f *objectFetch) close() {
+	if f == nil {
+		return
 	}
-	return &doc, obj, nil
+	if body, err := f.wait(); err == nil {
+		body.Close()
+	}
 }

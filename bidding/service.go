@@ -732,6 +732,11 @@ func (s *Service) DownloadAccess(tx *gorm.DB, a trading.Actor, lotID int64) erro
 	if err != nil {
 		return err
 	}
+	return s.downloadAccess(tx, a, p, lotID)
+}
+
+// downloadAccess is DownloadAccess with the lot's project already read.
+func (s *Service) downloadAccess(tx *gorm.DB, a trading.Actor, p *trading.Project, lotID int64) error {
 	if trading.CanSeeSecrets(a, p) {
 		return nil
 	}
@@ -739,7 +744,7 @@ func (s *Service) DownloadAccess(tx *gorm.DB, a trading.Actor, lotID int64) erro
 		return trading.Forbidden("请以投标人/竞买人账号登录后下载")
 	}
 	var reg Registration
-	err = tx.Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID).First(&reg).Error
+	err := tx.Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID).First(&reg).Error
 	if err == nil && reg.Status.Live() {
 		return nil
 	}
