@@ -223,11 +223,11 @@ func BenchmarkDocumentDownload(b *testing.B) {
 	minioDirect := func() (io.ReadCloser, error) {
 		return app.Storage.Client.GetObject(context.Background(), app.Storage.Bucket, key, minio.GetObjectOptions{})
 	}
-	// Five rounds, each reading through the platform and then straight
+	// Ten rounds, each reading through the platform and then straight
 	// from MinIO, best of each: a busy moment of the machine falls on both
 	// sides alike rather than on one block of reads.
 	through, direct := time.Duration(1<<62), time.Duration(1<<62)
-	for round := 0; round < 5; round++ {
+	for round := 0; round < 10; round++ {
 		through = min(through, timeRead(b, platform))
 		direct = min(direct, timeRead(b, minioDirect))
 	}
