@@ -622,15 +622,15 @@ func (s *Service) Open(ctx context.Context, a trading.Actor, docID int64, ip str
 		if !canSeeDocument(a, p, &doc, own) {
 			return trading.NotFound("文件")
 		}
-		// The object is asked for while the download is recorded; nothing
-		// of it reaches the caller unless the record commits.
-		if fetch == nil {
-			fetch = s.fetchObject(ctx, doc.ObjectKey)
-		}
 		if doc.Kind != DocMaterial {
 			if err := s.downloadAccess(tx, a, p, doc.LotID); err != nil {
 				return err
 			}
+		}
+		// Allowed: the object is asked for while the download is recorded;
+		// nothing of it reaches the caller unless the record commits.
+		if fetch == nil {
+			fetch = s.fetchObject(ctx, doc.ObjectKey)
 		}
 		if err := tx.Create(&Download{DocumentID: doc.ID, AccountID: a.AccountID, At: now, IP: ip}).Error; err != nil {
 			return err
@@ -642,9 +642,21 @@ func (s *Service) Open(ctx context.Context, a trading.Actor, docID int64, ip str
 		fetch.close()
 		return nil, nil, err
 	}
-	body, err := fetch.wait()
+	body, size, err := fetch.wait()
 	if err != nil {
 		return nil, nil, fmt.Errorf("open document %d: %w", doc.ID, err)
+	}
+	// The response says doc.Size: never send more or less. A store that
+	// gives no length is read through a limit (and no socket splice).
+	if size < 0 {
+		return &doc, struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(body, doc.Size), body}, nil
+	}
+	if size != doc.Size {
+		body.Close()
+		return nil, nil, fmt.Errorf("open document %d: the store holds %d bytes, the record says %d", doc.ID, size, doc.Size)
 	}
 	return &doc, body, nil
 }
@@ -653,6 +665,7 @@ func (s *Service) Open(ctx context.Context, a trading.Actor, docID int64, ip str
 type objectFetch struct {
 	done chan struct{}
 	body io.ReadCloser
+	size int64 // -1: the store did not say
 	err  error
 }
 
@@ -661,14 +674,14 @@ func (s *Service) fetchObject(ctx context.Context, key string) *objectFetch {
 	f := &objectFetch{done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
-		f.body, f.err = s.Storage.Get(ctx, key)
+		f.body, f.size, f.err = s.Storage.Get(ctx, key)
 	}()
 	return f
 }
 
-func (f *objectFetch) wait() (io.ReadCloser, error) {
+func (f *objectFetch) wait() (io.ReadCloser, int64, error) {
 	<-f.done
-	return f.body, f.err
+	return f.body, f.size, f.err
 }
 
 // close drops a fetch that is not wanted.
@@ -676,7 +689,7 @@ func (f *objectFetch) close() {
 	if f == nil {
 		return
 	}
-	if body, err := f.wait(); err == nil {
+	if body, _, err := f.wait(); err == nil {
 		body.Close()
 	}
 }

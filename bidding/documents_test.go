@@ -627,3 +627,24 @@ func TestEditDraftProjectWithDocuments(t *testing.T) {
 		t.Fatalf("removing the lot with documents: %v", err)
 	}
 }
+
+// A download sends exactly the size its record declares: an object whose
+// size in the store differs (replaced or restored behind the platform's
+// back) is refused before any byte is sent.
+func TestDownloadRefusesAnObjectOfAnotherSize(t *testing.T) {
+	e := newBidEnv(t)
+	p := e.project("engineering", false)
+	body := pdfBytes(64 << 10)
+	doc := e.upload(e.Agent, p.Lots[0].ID, UploadInput{Kind: DocTender, Filename: "招标文件.pdf"}, body)
+	if got, err := e.download(e.Agent, doc.ID); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("download: %d bytes, %v", len(got), err)
+	}
+	longer := append(append([]byte(nil), body...), "extra"...)
+	if _, err := e.Svc.Storage.Client.PutObject(context.Background(), e.Svc.Storage.Bucket, doc.ObjectKey,
+		bytes.NewReader(longer), int64(len(longer)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.download(e.Agent, doc.ID); err == nil {
+		t.Fatalf("an object of %d bytes for a record of %d was sent (%d bytes)", len(longer), doc.Size, len(got))
+	}
+}

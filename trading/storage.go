@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -75,32 +76,38 @@ func (s *Storage) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Get opens an object for reading, failing at once (not mid-stream) if it
-// cannot be read. Over plain HTTP (the embedded store, or a store on the
-// centre's private network) it is a GET by presigned URL on a connection of
-// its own, whose body the returned reader can hand to the kernel
-// (WriteTo): copied to a client's connection socket to socket, it never
-// passes through the platform's memory. Over TLS it is minio-go's plain GET.
-func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+// Get opens an object for reading and gives its length, failing at once
+// (not mid-stream) if it cannot be read. Over plain HTTP (the embedded
+// store, or a store on the centre's private network) it is a GET by
+// presigned URL on a connection of its own, whose body the returned reader
+// can hand to the kernel (WriteTo): copied to a client's connection, it
+// goes socket to socket and never through the platform's memory. Over TLS
+// it is minio-go's plain GET.
+func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, int64, error) {
 	if s.Client.EndpointURL().Scheme != "http" {
-		body, _, _, err := minio.Core{Client: s.Client}.GetObject(ctx, s.Bucket, key, minio.GetObjectOptions{})
-		return body, err
+		body, info, _, err := minio.Core{Client: s.Client}.GetObject(ctx, s.Bucket, key, minio.GetObjectOptions{})
+		return body, info.Size, err
 	}
-	u, err := s.Client.PresignedGetObject(ctx, s.Bucket, key, time.Minute, nil)
+	// The URL never leaves the platform; the long expiry only tolerates a
+	// store whose clock is ahead of ours, as signed requests do (15 min).
+	u, err := s.Client.PresignedGetObject(ctx, s.Bucket, key, 15*time.Minute, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", u.Host)
+	d := net.Dialer{Timeout: 30 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", dialAddress(u))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() }) // a caller gone ends the read
-	fail := func(err error) (io.ReadCloser, error) {
+	fail := func(err error) (io.ReadCloser, int64, error) {
 		stop()
 		conn.Close()
-		return nil, err
+		return nil, 0, err
 	}
+	// A store that takes the connection and says nothing: as long as
+	// minio-go's own transport would wait for the headers.
+	conn.SetDeadline(time.Now().Add(storageHeaderWait))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return fail(err)
@@ -114,18 +121,31 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return fail(err)
 	}
+	conn.SetDeadline(time.Time{})
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		return fail(fmt.Errorf("storage: GET %s: %s %s", key, resp.Status, msg))
 	}
 	if resp.ContentLength < 0 || len(resp.TransferEncoding) > 0 { // no length: read it as HTTP says
-		return &rawObject{body: resp.Body, conn: conn, stop: stop}, nil
+		return &rawObject{body: resp.Body, conn: conn, stop: stop}, -1, nil
 	}
 	// The headers are read; what the buffer holds beyond them is the start
 	// of the body, and the rest is on the connection.
 	prefix, _ := br.Peek(min(br.Buffered(), int(resp.ContentLength)))
 	return &rawObject{prefix: append([]byte(nil), prefix...),
-		rest: &io.LimitedReader{R: conn, N: resp.ContentLength - int64(len(prefix))}, conn: conn, stop: stop}, nil
+		rest: &io.LimitedReader{R: conn, N: resp.ContentLength - int64(len(prefix))}, conn: conn, stop: stop}, resp.ContentLength, nil
+}
+
+// storageHeaderWait bounds the wait for a store's answer (a variable: the
+// tests wait less).
+var storageHeaderWait = time.Minute
+
+// dialAddress is host:port of a URL; minio-go leaves the default port out.
+func dialAddress(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
 
 // rawObject is an object's body on a connection of its own.
