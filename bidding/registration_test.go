@@ -47,8 +47,13 @@ func TestRegistrationRulesPerCategory(t *testing.T) {
 		t.Fatalf("missing declaration: %v", err)
 	}
 	in.Declarations = procurementDecls
+	in.ContactName = "  王五 " // stored trimmed
 	if reg, err := e.Svc.Register(ctx, b, proc.Lots[0].ID, in); err != nil || reg.Kind != KindRegistration {
 		t.Fatalf("procurement: %v", err)
+	}
+	var stored Registration
+	if e.Svc.DB.Where("lot_id = ? AND bidder_id = ?", proc.Lots[0].ID, b.AccountID).First(&stored); stored.ContactName != "王五" {
+		t.Fatalf("contact name stored as %q", stored.ContactName)
 	}
 	app, err := e.Svc.Register(ctx, b, land.Lots[0].ID, RegisterInput{ContactName: "王五", ContactPhone: "13900000000"})
 	if err != nil || app.Status != StatusPending {

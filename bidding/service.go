@@ -277,14 +277,14 @@ func (s *Service) registerAtOnce(ctx context.Context, a trading.Actor, lotID int
 	var adm admission
 	var err error
 	if row != nil {
-		adm, err = admit(&row.P, &row.Lot, in, now)
+		adm, err = admit(&row.P, &row.Lot, &in, now)
 	}
 	if row == nil || err != nil { // a refusal is never made on a kept copy
 		if row, err = lotVersioned(s.DB.WithContext(ctx), lotID); err != nil {
 			return nil, err
 		}
 		s.lots.put(row)
-		if adm, err = admit(&row.P, &row.Lot, in, now); err != nil {
+		if adm, err = admit(&row.P, &row.Lot, &in, now); err != nil {
 			return nil, err
 		}
 	}
@@ -367,8 +367,9 @@ type admission struct {
 }
 
 // admit checks that the bidder may register for the lot now, and what the
-// registration is: its kind, first status and declarations.
-func admit(p *trading.Project, lot *trading.Lot, in RegisterInput, now time.Time) (admission, error) {
+// registration is: its kind, first status and declarations. It trims in's
+// contact fields.
+func admit(p *trading.Project, lot *trading.Lot, in *RegisterInput, now time.Time) (admission, error) {
 	opened := openedAt(p)
 	if err := checkOpen(p, WindowOf(p, lot, opened), opened, now); err != nil {
 		return admission{}, err
@@ -401,7 +402,7 @@ func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in Registe
 	if err != nil {
 		return nil, err
 	}
-	adm, err := admit(p, lot, in, now)
+	adm, err := admit(p, lot, &in, now)
 	if err != nil {
 		return nil, err
 	}
