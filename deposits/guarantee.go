@@ -131,7 +131,7 @@ func guaranteeLot(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, err
 
 // depositDeadline is when the deposit must be provided: the bid deadline,
 // or for land and property applications the close of applications (as for
-// cash, openAccount).
+// cash, openAccounts).
 func depositDeadline(p *trading.Project, lot *trading.Lot) time.Time {
 	w := bidding.WindowOf(p, lot, derefTime(p.OpenedAt))
 	if bidding.KindFor(p.Category) == bidding.KindApplication && !w.Closes.IsZero() {
