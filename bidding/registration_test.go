@@ -120,9 +120,7 @@ func TestConcurrentRegistrationsMakeOne(t *testing.T) {
 	if ok != 1 || dup != n-1 || rows != 1 {
 		t.Fatalf("%d created, %d refused, %d rows; want 1, %d, 1", ok, dup, rows, n-1)
 	}
-	if _, problem, err := trading.VerifyAudit(ctx, e.Svc.DB); err != nil || problem != nil {
-		t.Fatalf("audit: %v %v", problem, err)
-	}
+	e.verifyAudit()
 }
 
 // Before the deadline the agent learns nothing of who registered or how
@@ -304,9 +302,7 @@ func TestRegistrationOnAKeptLotCopy(t *testing.T) {
 	if rows != 2 {
 		t.Fatalf("%d registrations, want 2", rows)
 	}
-	if _, problem, err := trading.VerifyAudit(ctx, e.Svc.DB); err != nil || problem != nil {
-		t.Fatalf("audit: %v %v", problem, err)
-	}
+	e.verifyAudit()
 }
 
 // Many bidders registering at once for two lots are written together, a
@@ -361,9 +357,7 @@ func TestConcurrentRegistrationsOfManyBidders(t *testing.T) {
 			t.Fatalf("audit of registration %d: %+v", reg.ID, records)
 		}
 	}
-	if _, problem, err := trading.VerifyAudit(ctx, e.Svc.DB); err != nil || problem != nil {
-		t.Fatalf("audit: %v %v", problem, err)
-	}
+	e.verifyAudit()
 }
 
 // The batch writers are shared by every lot: registrations for a project
@@ -409,7 +403,5 @@ func TestLockedProjectDoesNotHoldUpOthers(t *testing.T) {
 			t.Fatalf("after the lock: %v", err)
 		}
 	}
-	if _, problem, err := trading.VerifyAudit(ctx, e.Svc.DB); err != nil || problem != nil {
-		t.Fatalf("audit: %v %v", problem, err)
-	}
+	e.verifyAudit()
 }
