@@ -221,6 +221,14 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 			return nil, err
 		}
 	}
+	if mode == modeServe {
+		// The deciding clock (ggzy_now, migration 00016) runs with the same
+		// offset as the service clock, so a rehearsal shifts both.
+		if err := trading.SetDBClockOffset(ctx, a.DB, cfg.ClockOffset); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	if a.Storage, err = trading.NewStorage(trading.StorageConfig{Endpoint: a.Cfg.S3Endpoint,
 		AccessKey: a.Cfg.S3AccessKey, SecretKey: a.Cfg.S3SecretKey, Bucket: a.Cfg.S3Bucket, UseSSL: a.Cfg.S3UseSSL}); err != nil {
 		a.Close()
