@@ -160,11 +160,11 @@ func candidatesBody(p *trading.Project, lot *trading.Lot, ranked []*LotBid, end 
 	return b.String()
 }
 
-// checkNotice is the rule book's part for candidate and result notices
+// CheckResultNotice is the rule book's part for candidate and result notices
 // (trading.Service.CheckNotice): they come only from a lot's result
 // record; a candidate publicity lasts at least E12's days from the moment
 // of publication.
-func (s *Service) checkNotice(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project, at time.Time) ([]rules.Violation, error) {
+func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project, at time.Time) ([]rules.Violation, error) {
 	if n.Type != trading.NoticeCandidates && n.Type != trading.NoticeResult {
 		return nil, nil
 	}

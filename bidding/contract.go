@@ -78,7 +78,7 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 		if r.ContractLate {
 			summary += fmt.Sprintf("；超过%d日（%s）", maxDays, rule)
 		}
-		if err := s.emit(tx, ResultEvent{Kind: EventContracted, Project: p, Lot: lot, Result: r,
+		if err := s.emit(ctx, tx, ResultEvent{Kind: EventContracted, Project: p, Lot: lot, Result: r,
 			At: time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, trading.Shanghai)}); err != nil {
 			return err
 		}

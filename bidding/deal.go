@@ -77,7 +77,7 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 			// Bidding needs the deposit paid (or a verified guarantee): it
 			// becomes part of the price (L5).
 			if lot.Deposit.IsPositive() && s.DepositCovered != nil {
-				ok, _, err := s.DepositCovered(tx, regID)
+				ok, _, err := s.DepositCovered(ctx, tx, regID)
 				if err != nil {
 					return err
 				}

@@ -207,7 +207,7 @@ func (s *Service) Open(ctx context.Context, a trading.Actor, docID int64, ip str
 			return trading.NotFound("文件")
 		}
 		if doc.Kind != DocMaterial {
-			if err := s.downloadAccess(tx, a, p, doc.LotID); err != nil {
+			if err := s.downloadAccess(ctx, tx, a, p, doc.LotID); err != nil {
 				return err
 			}
 		}
@@ -324,10 +324,10 @@ type Download struct {
 
 func (Download) TableName() string { return "downloads" }
 
-// onPublish releases documents with a publication: the originals with the
+// ReleaseDocuments (an OnPublish hook of trading) releases documents with a publication: the originals with the
 // opening notice, a clarification's new version with its amendment, whose
 // registrants are told a newer version exists.
-func (s *Service) onPublish(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
+func (s *Service) ReleaseDocuments(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
 	if !n.Type.IsOpening() && n.Type != trading.NoticeAmendment {
 		return nil
 	}
@@ -365,16 +365,16 @@ func (s *Service) onPublish(ctx context.Context, tx *gorm.DB, n *trading.Announc
 // their first download (K5: obtaining the documents is the registration,
 // and no approval may gate it). Agents of the project and supervisors may
 // always read them.
-func (s *Service) DownloadAccess(tx *gorm.DB, a trading.Actor, lotID int64) error {
+func (s *Service) DownloadAccess(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64) error {
 	p, _, err := lotLite(tx, lotID)
 	if err != nil {
 		return err
 	}
-	return s.downloadAccess(tx, a, p, lotID)
+	return s.downloadAccess(ctx, tx, a, p, lotID)
 }
 
 // downloadAccess is DownloadAccess with the lot's project already read.
-func (s *Service) downloadAccess(tx *gorm.DB, a trading.Actor, p *trading.Project, lotID int64) error {
+func (s *Service) downloadAccess(ctx context.Context, tx *gorm.DB, a trading.Actor, p *trading.Project, lotID int64) error {
 	if trading.CanSeeSecrets(a, p) {
 		return nil
 	}
@@ -390,7 +390,7 @@ func (s *Service) downloadAccess(tx *gorm.DB, a trading.Actor, p *trading.Projec
 		return err
 	}
 	if KindFor(p.Category) == KindDownload {
-		_, err := s.register(tx, a, lotID, RegisterInput{}, s.Clock.Now())
+		_, err := s.register(ctx, tx, a, lotID, RegisterInput{}, s.Clock.Now())
 		return err
 	}
 	return trading.Forbidden("请先完成" + KindFor(p.Category).Name() + "后下载文件")

@@ -188,5 +188,5 @@ func (s *Service) fail(ctx context.Context, tx *gorm.DB, p *trading.Project, lot
 	if err := trading.SetOutcome(tx, o); err != nil {
 		return err
 	}
-	return s.emit(tx, ResultEvent{Kind: EventFailed, Project: p, Lot: lot, Result: r, At: at, Rule: r.FailedRule})
+	return s.emit(ctx, tx, ResultEvent{Kind: EventFailed, Project: p, Lot: lot, Result: r, At: at, Rule: r.FailedRule})
 }

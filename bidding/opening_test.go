@@ -19,7 +19,7 @@ func TestFailedTenders(t *testing.T) {
 	e := newBidEnv(t)
 	ctx := context.Background()
 	var failed []string
-	e.Svc.OnResult = append(e.Svc.OnResult, func(_ *gorm.DB, ev ResultEvent) error {
+	e.Svc.OnResult = append(e.Svc.OnResult, func(_ context.Context, _ *gorm.DB, ev ResultEvent) error {
 		if ev.Kind == EventFailed {
 			failed = append(failed, ev.Rule)
 		}

@@ -147,7 +147,7 @@ func (s *Service) Register(ctx context.Context, a trading.Actor, lotID int64, in
 	var reg *Registration
 	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var err error
-		reg, err = s.register(tx, a, lotID, in, now)
+		reg, err = s.register(ctx, tx, a, lotID, in, now)
 		return err
 	})
 	return reg, err
@@ -285,7 +285,7 @@ func registeredSummary(kind RegistrationKind, p *trading.Project, lot *trading.L
 	return fmt.Sprintf("%s：项目 %s 标段%d（%s）", kind.Name(), p.Code, lot.Seq, lot.Name)
 }
 
-func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in RegisterInput, now time.Time) (*Registration, error) {
+func (s *Service) register(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, in RegisterInput, now time.Time) (*Registration, error) {
 	// A key-share lock on the project until commit: a suspension (FOR
 	// UPDATE) waits for this registration, and a registration that comes
 	// during one waits for it and then reads the suspended project. Key
@@ -326,7 +326,7 @@ func (s *Service) register(tx *gorm.DB, a trading.Actor, lotID int64, in Registe
 	w := WindowOf(p, lot, openedAt(p))
 	for _, hook := range s.OnRegister {
 		if hook.Applies(p, lot) {
-			if err := hook.Run(tx, []Registered{{Reg: reg, P: p, Lot: lot, W: w}}); err != nil {
+			if err := hook.Run(ctx, tx, []Registered{{Reg: reg, P: p, Lot: lot, W: w}}); err != nil {
 				return nil, err
 			}
 		}

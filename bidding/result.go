@@ -198,9 +198,9 @@ func registration(tx *gorm.DB, lotID int64, idNumber string) (account int64, nam
 	return row.AccountID, row.Name, row.RegID, err
 }
 
-func (s *Service) emit(tx *gorm.DB, ev ResultEvent) error {
+func (s *Service) emit(ctx context.Context, tx *gorm.DB, ev ResultEvent) error {
 	for _, hook := range s.OnResult {
-		if err := hook(tx, ev); err != nil {
+		if err := hook(ctx, tx, ev); err != nil {
 			return err
 		}
 	}
@@ -224,17 +224,17 @@ func bidsOf(tx *gorm.DB, lotID int64) ([]LotBid, error) {
 	return bids, err
 }
 
-// onResultPublished moves a lot's result on when its result notice is
+// AdvanceResult (an OnPublish hook of trading) moves a lot's result on when its result notice is
 // published: awarded (engineering, procurement), sold or no sale (land,
 // property); the outcome enters the savings figures.
-func (s *Service) onResultPublished(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
+func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
 	if n.Type != trading.NoticeResult {
 		return nil
 	}
 	var r LotResult
 	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&r, "result_notice_id = ?", n.ID).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil // checkNotice refuses such notices; nothing to move
+		return nil // CheckResultNotice refuses such notices; nothing to move
 	}
 	if err != nil {
 		return err
@@ -268,7 +268,7 @@ func (s *Service) onResultPublished(ctx context.Context, tx *gorm.DB, n *trading
 	if err := trading.SetOutcome(tx, o); err != nil {
 		return err
 	}
-	return s.emit(tx, ResultEvent{Kind: kind, Project: p, Lot: &lot, Result: &r, At: at})
+	return s.emit(ctx, tx, ResultEvent{Kind: kind, Project: p, Lot: &lot, Result: &r, At: at})
 }
 
 // Result is a lot's result for its agent (after the deadline) and the
@@ -336,7 +336,7 @@ func (s *Service) Result(ctx context.Context, a trading.Actor, lotID int64) (*Re
 
 // lotAwards lists a project's results whose result notice is out, for the
 // OCDS export (trading.Service.LotAwards).
-func (s *Service) lotAwards(ctx context.Context, projectID int64) ([]trading.LotAward, error) {
+func (s *Service) LotAwards(ctx context.Context, projectID int64) ([]trading.LotAward, error) {
 	var rows []struct {
 		LotResult
 		Winner string `gorm:"column:winner"`

@@ -86,7 +86,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 	e := newBidEnv(t)
 	ctx := context.Background()
 	var events []ResultEventKind
-	e.Svc.OnResult = append(e.Svc.OnResult, func(_ *gorm.DB, ev ResultEvent) error {
+	e.Svc.OnResult = append(e.Svc.OnResult, func(_ context.Context, _ *gorm.DB, ev ResultEvent) error {
 		events = append(events, ev.Kind)
 		return nil
 	})

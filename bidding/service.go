@@ -1,6 +1,7 @@
 package bidding
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -25,13 +26,13 @@ type Service struct {
 	// importing it. An error rolls the registration back.
 	OnRegister []RegisterHook
 	// OnWithdraw runs inside the transaction of a withdrawal (D6 refunds).
-	OnWithdraw []func(tx *gorm.DB, reg *Registration, p *trading.Project, lot *trading.Lot) error
+	OnWithdraw []func(ctx context.Context, tx *gorm.DB, reg *Registration, p *trading.Project, lot *trading.Lot) error
 	// OnResult runs inside the transaction of a result event (failure,
 	// award, contract, sale): deposits refunds and converts on it.
-	OnResult []func(tx *gorm.DB, ev ResultEvent) error
+	OnResult []func(ctx context.Context, tx *gorm.DB, ev ResultEvent) error
 	// DepositCovered tells whether a registration's deposit is paid or
 	// guaranteed (deposits provides it): a land or property buyer must be.
-	DepositCovered func(tx *gorm.DB, registrationID int64) (bool, string, error)
+	DepositCovered func(ctx context.Context, tx *gorm.DB, registrationID int64) (bool, string, error)
 
 	lots  lotCache   // lots as registerAtOnce last read them
 	batch regBatcher // first registrations written together
@@ -43,7 +44,7 @@ type Service struct {
 // or under a burst those of one statement (batch.go).
 type RegisterHook struct {
 	Applies func(p *trading.Project, lot *trading.Lot) bool
-	Run     func(tx *gorm.DB, regs []Registered) error
+	Run     func(ctx context.Context, tx *gorm.DB, regs []Registered) error
 }
 
 // Registered is a registration just written, with the lot and project it
@@ -58,13 +59,11 @@ type Registered struct {
 // DefaultMaxUpload is the size limit of one document.
 const DefaultMaxUpload = 500 << 20
 
-// NewService wires registration to the trading service (whose clock it
-// shares) and the object store, and hooks into publication.
+// NewService builds registration on the trading service (whose clock it
+// shares) and the object store. It touches neither: platform.Wire attaches
+// its hooks (publication, notice checks, OCDS awards, supervision).
 func NewService(ts *trading.Service, st *trading.Storage) *Service {
 	s := &Service{DB: ts.DB, Clock: ts.Clock, Trading: ts, Storage: st, Log: ts.Log, MaxUpload: DefaultMaxUpload}
-	ts.OnPublish = append(ts.OnPublish, s.onPublish, s.onResultPublished)
-	ts.CheckNotice = append(ts.CheckNotice, s.checkNotice)
-	ts.LotAwards = s.lotAwards
 	return s
 }
 

@@ -40,7 +40,7 @@ func (s *Service) Withdraw(ctx context.Context, a trading.Actor, lotID int64) er
 			return err
 		}
 		for _, hook := range s.OnWithdraw {
-			if err := hook(tx, &reg, p, lot); err != nil {
+			if err := hook(ctx, tx, &reg, p, lot); err != nil {
 				return err
 			}
 		}
