@@ -1,5 +1,8 @@
 package bidding
 
+// 定标: naming the winner among the candidates (E13) and writing the result
+// notice (中标结果公告).
+
 import (
 	"context"
 	"fmt"

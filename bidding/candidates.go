@@ -1,5 +1,8 @@
 package bidding
 
+// 中标候选人公示: ranking the candidates (E11) and their publicity notice
+// (E12), and the rule book's check of candidate and result notices.
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,8 @@
 package bidding
 
+// 合同: the signed contract of an awarded lot (E14, G13); deposits are
+// refunded on it (D5, G6).
+
 import (
 	"context"
 	"fmt"

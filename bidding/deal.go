@@ -1,5 +1,7 @@
 package bidding
 
+// 成交: the outcome of a land or property lot, sold or not (L3, L5).
+
 import (
 	"context"
 	"fmt"

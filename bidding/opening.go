@@ -1,5 +1,9 @@
 package bidding
 
+// 开标: the bid-opening record of an engineering or procurement lot
+// (RecordOpening; too few bidders fail it, E7, G10), and an opened lot
+// ended without a winner (DeclareFailed).
+
 import (
 	"context"
 	"fmt"

@@ -1,5 +1,10 @@
 package bidding
 
+// 标段结果: a lot's result record and its stage machine, the events it
+// emits (OnResult), its publication (AdvanceResult), the result page's view
+// and the OCDS awards. Each step has its file: opening.go, candidates.go,
+// award.go, contract.go, deal.go.
+
 import (
 	"context"
 	"errors"
