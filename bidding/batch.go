@@ -72,7 +72,11 @@ func (b *regBatcher) write(ctx context.Context, s *Service, r *regRequest) (bool
 	b.queue = append(b.queue, r)
 	if b.writers < batchWriters {
 		b.writers++
-		go b.run(s)
+		// The writer outlives this request: it writes the queue, other
+		// callers' registrations too. It keeps this request's values but not
+		// its cancellation (context.WithoutCancel); each statement bounds
+		// itself (writeRegistrations).
+		go b.run(context.WithoutCancel(ctx), s)
 	}
 	b.mu.Unlock()
 	select {
@@ -98,7 +102,7 @@ func (b *regBatcher) mostWritten() int {
 }
 
 // run writes what is queued, batchMax at a time, until the queue is empty.
-func (b *regBatcher) run(s *Service) {
+func (b *regBatcher) run(ctx context.Context, s *Service) {
 	for {
 		b.mu.Lock()
 		n := min(len(b.queue), batchMax)
@@ -116,7 +120,7 @@ func (b *regBatcher) run(s *Service) {
 			r.taken = true
 		}
 		b.mu.Unlock()
-		written := s.writeSafely(batch)
+		written := s.writeSafely(ctx, batch)
 		n = 0
 		for i, r := range batch {
 			if written[i] {
@@ -133,7 +137,7 @@ func (b *regBatcher) run(s *Service) {
 // writeSafely is writeRegistrations, which may run a hook: a panic in it
 // leaves the batch to register (and is logged) instead of ending the
 // server, as it would outside the request's own recovery.
-func (s *Service) writeSafely(batch []*regRequest) (written []bool) {
+func (s *Service) writeSafely(ctx context.Context, batch []*regRequest) (written []bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			if s.Log != nil {
@@ -142,13 +146,13 @@ func (s *Service) writeSafely(batch []*regRequest) (written []bool) {
 			written = make([]bool, len(batch))
 		}
 	}()
-	return s.writeRegistrations(batch)
+	return s.writeRegistrations(ctx, batch)
 }
 
 // writeRegistrations writes a batch in one statement and tells which were
 // written. Two registrations of one bidder for one lot in the batch: the
 // second is left to register, which finds the first.
-func (s *Service) writeRegistrations(batch []*regRequest) []bool {
+func (s *Service) writeRegistrations(ctx context.Context, batch []*regRequest) []bool {
 	written := make([]bool, len(batch))
 	type key struct{ lot, bidder int64 }
 	index := make(map[key]int, len(batch))
@@ -178,7 +182,7 @@ func (s *Service) writeRegistrations(batch []*regRequest) []bool {
 		at, auditAt, actorIDs = append(at, r.reg.CreatedAt), append(auditAt, r.audit.At), append(actorIDs, r.audit.ActorID)
 		actors, roles, ips, summaries = append(actors, r.audit.Actor), append(roles, r.audit.Role), append(ips, r.audit.IP), append(summaries, r.audit.Summary)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	args := []any{projectIDs, projectVersions, lotIDs, lotVersions, bidderIDs, kinds, statuses, names, phones, declarations,
 		at, auditAt, actorIDs, actors, roles, ips, summaries}
@@ -216,7 +220,7 @@ func (s *Service) writeRegistrations(batch []*regRequest) []bool {
 				}
 			}
 			if len(regs) > 0 {
-				if err := hook.Run(tx, regs); err != nil {
+				if err := hook.Run(ctx, tx, regs); err != nil {
 					return err
 				}
 			}

@@ -12,6 +12,16 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
+// WirePlatform attaches bidding's hooks to trading with platform.Wire, the
+// wiring cmd uses, without deposits: bidding's tests are of registration,
+// documents and results alone (a land deal needs no paid deposit here, and
+// no virtual accounts are opened). These tests are in package bidding,
+// which the platform package imports, so they cannot import it (an import
+// cycle); platform_test.go, an external test package compiled into the same
+// test binary, sets this before any test runs (package initialisation
+// precedes TestMain).
+var WirePlatform func(ts *trading.Service, s *Service)
+
 // bidEnv is a platform on a fresh database and bucket, its clock stopped
 // on Monday 2026-03-02 09:00 in Shanghai.
 type bidEnv struct {
@@ -39,7 +49,12 @@ func newBidEnv(t testing.TB) *bidEnv {
 	clock := trading.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
 	ts := trading.NewService(db, clock, nil)
 	ts.Passwords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-	e := &bidEnv{t: t, TS: ts, Svc: NewService(ts, st), Clock: clock}
+	svc := NewService(ts, st)
+	if WirePlatform == nil {
+		t.Fatal("WirePlatform is set by platform_test.go")
+	}
+	WirePlatform(ts, svc)
+	e := &bidEnv{t: t, TS: ts, Svc: svc, Clock: clock}
 	e.Agent = e.staff(trading.RoleAgent, "daili")
 	e.Sup = e.staff(trading.RoleSupervisor, "jiandu")
 	return e

@@ -6,10 +6,19 @@
 package bidding
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ggzy/ggzy/trading"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // RegistrationKind is what registering means in a category (RULES.md K5).
@@ -79,61 +88,302 @@ type Registration struct {
 
 func (Registration) TableName() string { return "registrations" }
 
-// DocumentKind is what a document is.
-type DocumentKind string
+// RegisterInput is what a bidder enters to register.
+type RegisterInput struct {
+	ContactName  string `json:"contact_name" form:"contact_name"`
+	ContactPhone string `json:"contact_phone" form:"contact_phone"`
+	// Declarations of a procurement supplier (政府采购法 22): each must be true.
+	Declarations map[string]bool `json:"declarations"`
+}
+
+// ProcurementDeclarations are the supplier's statements of 政府采购法第二十二条.
+var ProcurementDeclarations = []struct{ Key, Text string }{
+	{"civil_capacity", "具有独立承担民事责任的能力"},
+	{"good_reputation", "具有良好的商业信誉和健全的财务会计制度"},
+	{"equipment", "具有履行合同所必需的设备和专业技术能力"},
+	{"taxes", "有依法缴纳税收和社会保障资金的良好记录"},
+	{"no_violation", "参加政府采购活动前三年内，在经营活动中没有重大违法记录"},
+}
+
+func (in *RegisterInput) validate(kind RegistrationKind) (json.RawMessage, error) {
+	in.ContactName, in.ContactPhone = strings.TrimSpace(in.ContactName), strings.TrimSpace(in.ContactPhone)
+	if strings.IndexFunc(in.ContactName, unicode.IsControl) >= 0 {
+		return nil, trading.Invalid("contact_name", "联系人姓名不能含控制字符")
+	}
+	if strings.IndexFunc(in.ContactPhone, unicode.IsControl) >= 0 {
+		return nil, trading.Invalid("contact_phone", "联系电话格式不正确")
+	}
+	if kind == KindDownload {
+		return nil, nil // obtaining the documents needs nothing more (K5)
+	}
+	if n := utf8.RuneCountInString(in.ContactName); n < 2 || n > 50 {
+		return nil, trading.Invalid("contact_name", "联系人姓名须为2至50个字符")
+	}
+	if n := len(in.ContactPhone); n < 7 || n > 20 || strings.Trim(in.ContactPhone, "0123456789-+ ") != "" {
+		return nil, trading.Invalid("contact_phone", "联系电话格式不正确")
+	}
+	if kind != KindRegistration {
+		return nil, nil
+	}
+	for _, d := range ProcurementDeclarations {
+		if !in.Declarations[d.Key] {
+			return nil, trading.Invalid("declarations."+d.Key, "须声明：%s（政府采购法第二十二条）", d.Text)
+		}
+	}
+	b, _ := json.Marshal(in.Declarations)
+	return b, nil
+}
+
+// Register registers the bidder for a lot the way its category requires.
+// The database keeps one registration per bidder per lot.
+func (s *Service) Register(ctx context.Context, a trading.Actor, lotID int64, in RegisterInput) (*Registration, error) {
+	if a.Role != trading.RoleBidder {
+		return nil, trading.Forbidden("只有投标人/竞买人可以报名")
+	}
+	now := s.Clock.Now()
+	if reg, err := s.registerAtOnce(ctx, a, lotID, in, now); reg != nil || err != nil {
+		return reg, err
+	}
+	var reg *Registration
+	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		var err error
+		reg, err = s.register(ctx, tx, a, lotID, in, now)
+		return err
+	})
+	return reg, err
+}
+
+// registerAtOnce writes the common case, a first registration, without a
+// transaction of five round trips of its own (BENCHMARKS.md,
+// registration burst). It checks the lot and project as register does, on
+// a copy kept for a second, then hands the registration to the batch
+// writer (batch.go): one statement inserts it and its audit record only if
+// both rows still have the versions that were checked, holding the same
+// key-share lock on the project as register, so a suspension in between
+// makes it write nothing. It returns nil and no error for what it leaves to
+// register: a changed row, a bidder who already has a row (a withdrawn or
+// rejected one comes back to life there), or a batch that failed (a hook's
+// work is done in the batch's transaction).
+func (s *Service) registerAtOnce(ctx context.Context, a trading.Actor, lotID int64, in RegisterInput, now time.Time) (*Registration, error) {
+	row := s.lots.get(lotID)
+	var adm admission
+	var err error
+	if row != nil {
+		adm, err = admit(&row.P, &row.Lot, &in, now)
+	}
+	if row == nil || err != nil { // a refusal is never made on a kept copy
+		if row, err = lotVersioned(s.DB.WithContext(ctx), lotID); err != nil {
+			return nil, err
+		}
+		s.lots.put(row)
+		if adm, err = admit(&row.P, &row.Lot, &in, now); err != nil {
+			return nil, err
+		}
+	}
+	var hooks []int // of s.OnRegister, run in the batch's transaction
+	for i, hook := range s.OnRegister {
+		if hook.Applies(&row.P, &row.Lot) {
+			hooks = append(hooks, i)
+		}
+	}
+	reg := &Registration{LotID: lotID, BidderID: a.AccountID, Kind: adm.kind, Status: adm.status, ContactName: in.ContactName,
+		ContactPhone: in.ContactPhone, Declarations: adm.declarations, CreatedAt: now, UpdatedAt: now}
+	audit := trading.AuditValuesOf(now, a, registeredSummary(adm.kind, &row.P, &row.Lot))
+	written, err := s.batch.write(ctx, s, &regRequest{row: row, reg: reg, audit: audit, hooks: hooks})
+	if err != nil {
+		return nil, err // the caller gave up before a statement took it
+	}
+	if !written {
+		s.lots.drop(lotID) // perhaps changed: register reads it again
+		return nil, nil
+	}
+	return reg, nil
+}
+
+// lotCache keeps lots and their projects, as registerAtOnce read them, for
+// a second: under a burst of registrations to one lot it is read once a
+// second instead of once a registration. A stale entry can neither admit
+// a registration (the insert checks the row versions it was read at, and
+// a mismatch sends the registration through register, which reads
+// afresh) nor refuse one (a refusal is checked again on a fresh read).
+// Each instance keeps its own. Entries are shared: never modified.
+type lotCache struct {
+	TTL time.Duration // how long a copy is kept (zero: lotCacheTTL)
+	mu  sync.Mutex
+	m   map[int64]cachedLot
+}
+
+type cachedLot struct {
+	row   *lotRow
+	until time.Time // wall-clock time: how long to keep, not a business time
+}
 
 const (
-	DocTender        DocumentKind = "tender"        // 招标文件/采购文件/出让文件
-	DocDrawing       DocumentKind = "drawing"       // 图纸
-	DocClarification DocumentKind = "clarification" // 澄清/修改
-	DocMaterial      DocumentKind = "material"      // 竞买申请材料 (uploaded by the bidder)
+	lotCacheTTL = time.Second
+	lotCacheMax = 10000
 )
 
-// Name is the Chinese name of the kind.
-func (k DocumentKind) Name() string {
-	return map[DocumentKind]string{DocTender: "招标/采购/出让文件", DocDrawing: "图纸", DocClarification: "澄清/修改文件", DocMaterial: "申请材料"}[k]
+func (c *lotCache) get(id int64) *lotRow {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[id]; ok && time.Now().Before(e.until) {
+		return e.row
+	}
+	return nil
 }
 
-// Document is a file of a lot kept in MinIO under a generated key.
-type Document struct {
-	ID             int64        `gorm:"column:id;primaryKey" json:"id"`
-	LotID          int64        `gorm:"column:lot_id" json:"lot_id"`
-	Version        int          `gorm:"column:version" json:"version"`
-	Kind           DocumentKind `gorm:"column:kind" json:"kind"`
-	RegistrationID *int64       `gorm:"column:registration_id" json:"-"`
-	ReplacesID     *int64       `gorm:"column:replaces_id" json:"replaces_id,omitempty"`
-	Filename       string       `gorm:"column:filename" json:"filename"`
-	ContentType    string       `gorm:"column:content_type" json:"content_type"`
-	Size           int64        `gorm:"column:size" json:"size"`
-	SHA256         string       `gorm:"column:sha256" json:"sha256"`
-	ObjectKey      string       `gorm:"column:object_key" json:"-"`
-	UploadedBy     int64        `gorm:"column:uploaded_by" json:"-"`
-	CreatedAt      time.Time    `gorm:"column:created_at" json:"created_at"`
-	ReleasedAt     *time.Time   `gorm:"column:released_at" json:"released_at,omitempty"`
+func (c *lotCache) put(row *lotRow) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= lotCacheMax {
+		c.m = map[int64]cachedLot{}
+	}
+	ttl := c.TTL
+	if ttl == 0 {
+		ttl = lotCacheTTL
+	}
+	c.m[row.ID] = cachedLot{row: row, until: time.Now().Add(ttl)}
 }
 
-func (Document) TableName() string { return "documents" }
-
-// Download records one download of a document.
-type Download struct {
-	ID         int64     `gorm:"column:id;primaryKey"`
-	DocumentID int64     `gorm:"column:document_id"`
-	AccountID  int64     `gorm:"column:account_id"`
-	At         time.Time `gorm:"column:at"`
-	IP         string    `gorm:"column:ip"`
+func (c *lotCache) drop(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
 }
 
-func (Download) TableName() string { return "downloads" }
-
-// Notification tells a person something happened to a lot they follow.
-type Notification struct {
-	ID        int64      `gorm:"column:id;primaryKey" json:"id"`
-	AccountID int64      `gorm:"column:account_id" json:"-"`
-	Title     string     `gorm:"column:title" json:"title"`
-	Body      string     `gorm:"column:body" json:"body"`
-	Link      string     `gorm:"column:link" json:"link"`
-	CreatedAt time.Time  `gorm:"column:created_at" json:"created_at"`
-	ReadAt    *time.Time `gorm:"column:read_at" json:"read_at,omitempty"`
+// admission is what a registration admitted by admit is.
+type admission struct {
+	kind         RegistrationKind
+	status       RegistrationStatus
+	declarations json.RawMessage
 }
 
-func (Notification) TableName() string { return "notifications" }
+// admit checks that the bidder may register for the lot now, and what the
+// registration is: its kind, first status and declarations. It trims in's
+// contact fields.
+func admit(p *trading.Project, lot *trading.Lot, in *RegisterInput, now time.Time) (admission, error) {
+	opened := openedAt(p)
+	if err := checkOpen(p, WindowOf(p, lot, opened), opened, now); err != nil {
+		return admission{}, err
+	}
+	if err := p.CheckRunning(); err != nil { // suspended by a supervisor: say why
+		return admission{}, err
+	}
+	kind := KindFor(p.Category)
+	decl, err := in.validate(kind)
+	if err != nil {
+		return admission{}, err
+	}
+	adm := admission{kind: kind, status: StatusActive, declarations: decl}
+	if kind == KindApplication {
+		adm.status = StatusPending
+	}
+	return adm, nil
+}
+
+func registeredSummary(kind RegistrationKind, p *trading.Project, lot *trading.Lot) string {
+	return fmt.Sprintf("%s：项目 %s 标段%d（%s）", kind.Name(), p.Code, lot.Seq, lot.Name)
+}
+
+func (s *Service) register(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, in RegisterInput, now time.Time) (*Registration, error) {
+	// A key-share lock on the project until commit: a suspension (FOR
+	// UPDATE) waits for this registration, and a registration that comes
+	// during one waits for it and then reads the suspended project. Key
+	// share locks do not block each other, so a burst does not queue.
+	p, lot, err := lotLite(tx, lotID, clause.Locking{Strength: "KEY SHARE", Table: clause.Table{Name: "p"}})
+	if err != nil {
+		return nil, err
+	}
+	adm, err := admit(p, lot, &in, now)
+	if err != nil {
+		return nil, err
+	}
+	kind, status, decl := adm.kind, adm.status, adm.declarations
+	reg := &Registration{LotID: lot.ID, BidderID: a.AccountID, Kind: kind, Status: status, ContactName: in.ContactName,
+		ContactPhone: in.ContactPhone, Declarations: decl, CreatedAt: now, UpdatedAt: now}
+	// One row per bidder and lot, by the database. A withdrawn registration
+	// comes back to life instead of a second row.
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(reg)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 {
+		var old Registration
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("lot_id = ? AND bidder_id = ?", lot.ID, a.AccountID).First(&old).Error; err != nil {
+			return nil, err
+		}
+		if old.Status != StatusWithdrawn && old.Status != StatusRejected { // a rejected applicant may apply again
+			return &old, &trading.Error{Status: 409, Code: "already_registered", Field: "lot_id",
+				Message: "您已" + kind.Name() + "，当前状态：" + old.Status.Name(), Err: ErrAlreadyRegistered}
+		}
+		old.Status, old.ContactName, old.ContactPhone, old.Declarations = status, in.ContactName, in.ContactPhone, decl
+		old.WithdrawnAt, old.RejectReason, old.ReviewedBy, old.ReviewedAt, old.UpdatedAt = nil, "", nil, nil, now
+		if err := tx.Save(&old).Error; err != nil {
+			return nil, err
+		}
+		reg = &old
+	}
+	w := WindowOf(p, lot, openedAt(p))
+	for _, hook := range s.OnRegister {
+		if hook.Applies(p, lot) {
+			if err := hook.Run(ctx, tx, []Registered{{Reg: reg, P: p, Lot: lot, W: w}}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return reg, trading.Audit(tx, now, a, "registration.create", "registration", fmt.Sprint(reg.ID), registeredSummary(kind, p, lot))
+}
+
+// Review approves or rejects a land or property application (the agent of
+// the project, or a supervisor).
+func (s *Service) Review(ctx context.Context, a trading.Actor, regID int64, approve bool, reason string) error {
+	now := s.Clock.Now()
+	reason = strings.TrimSpace(reason)
+	if !approve && (utf8.RuneCountInString(reason) < 2 || utf8.RuneCountInString(reason) > 500) {
+		return trading.Invalid("reason", "不予通过须写明理由（2至500个字符）")
+	}
+	return trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		var reg Registration
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&reg, regID).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return trading.NotFound("竞买申请")
+			}
+			return err
+		}
+		p, lot, err := lotOf(tx, reg.LotID)
+		if err != nil {
+			return err
+		}
+		if !(a.Role == trading.RoleSupervisor || (a.Role == trading.RoleAgent && a.AccountID == p.AgentID)) {
+			return trading.NotFound("竞买申请")
+		}
+		if reg.Kind != KindApplication {
+			return trading.Invalid("id", "只有土地、产权项目的竞买申请需要审核")
+		}
+		if err := p.CheckRunning(); err != nil { // suspended: applications wait
+			return err
+		}
+		if reg.Status != StatusPending {
+			return trading.Conflict("status", "该申请当前为“%s”，不能审核", reg.Status.Name())
+		}
+		reg.ReviewedBy, reg.ReviewedAt, reg.UpdatedAt = &a.AccountID, &now, now
+		action := "registration.approve"
+		if approve {
+			reg.Status = StatusApproved
+		} else {
+			reg.Status, reg.RejectReason, action = StatusRejected, reason, "registration.reject"
+		}
+		if err := tx.Save(&reg).Error; err != nil {
+			return err
+		}
+		note := fmt.Sprintf("项目 %s 标段%d（%s）的竞买申请%s", p.Code, lot.Seq, lot.Name, reg.Status.Name())
+		if reason != "" {
+			note += "：" + reason
+		}
+		if err := tx.Create(&Notification{AccountID: reg.BidderID, Title: "竞买申请" + reg.Status.Name(), Body: note,
+			Link: fmt.Sprintf("/lots/%d", lot.ID), CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		return trading.Audit(tx, now, a, action, "registration", fmt.Sprint(reg.ID), note)
+	})
+}

@@ -207,7 +207,7 @@ func TestSuspensionWaitsForRegistrationInFlight(t *testing.T) {
 	registered, release := make(chan error), make(chan struct{})
 	go func() {
 		registered <- e.TS.DB.Transaction(func(tx *gorm.DB) error {
-			if _, err := e.Svc.register(tx, b, p.Lots[0].ID, RegisterInput{}, e.Clock.Now()); err != nil {
+			if _, err := e.Svc.register(context.Background(), tx, b, p.Lots[0].ID, RegisterInput{}, e.Clock.Now()); err != nil {
 				return err
 			}
 			registered <- nil

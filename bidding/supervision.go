@@ -12,8 +12,8 @@ import (
 // RegistrationSource is what registration and documents show on a
 // project's supervision timeline (统一现场监督): how many registered per
 // lot, and every document uploaded. Only supervisors see the timeline, and
-// trading audits each of their looks before a deadline (K4/K5). cmd wires
-// it into trading.Service.Supervision.
+// trading audits each of their looks before a deadline (K4/K5). platform.Wire
+// puts it into trading.Service.Supervision.
 type RegistrationSource struct{ Svc *Service }
 
 var _ trading.SupervisionSource = RegistrationSource{}

@@ -35,7 +35,7 @@ func TestSuspendedProjectRefusesRegistrationAndUploads(t *testing.T) {
 		t.Fatalf("registered while suspended: %v", err)
 	}
 	// Engineering registers by obtaining the documents: refused the same way.
-	err = trading.Transact(ctx, e.Svc.DB, func(tx *gorm.DB) error { return e.Svc.DownloadAccess(tx, b, eng.Lots[0].ID) })
+	err = trading.Transact(ctx, e.Svc.DB, func(tx *gorm.DB) error { return e.Svc.DownloadAccess(ctx, tx, b, eng.Lots[0].ID) })
 	if !errors.Is(err, trading.ErrSuspended) {
 		t.Fatalf("download registration while suspended: %v", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ggzy/ggzy/bidding"
-	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -34,19 +33,11 @@ type depEnv struct {
 
 func newDepEnv(t *testing.T) *depEnv {
 	t.Helper()
-	db, err := trading.OpenDB(testenv.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
+	if NewPlatform == nil {
+		t.Fatal("NewPlatform is set by platform_test.go")
 	}
-	sqlDB, _ := db.DB()
-	t.Cleanup(func() { sqlDB.Close() })
-	s3 := testenv.Storage(t)
-	st, _ := trading.NewStorage(trading.StorageConfig{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: s3.Bucket})
-	clock := trading.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
-	ts := trading.NewService(db, clock, nil)
-	ts.Passwords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-	bid := bidding.NewService(ts, st)
-	e := &depEnv{t: t, TS: ts, Bid: bid, Dep: NewService(ts, bid, "3501001"), Clock: clock}
+	ts, bid, dep, clock := NewPlatform(t)
+	e := &depEnv{t: t, TS: ts, Bid: bid, Dep: dep, Clock: clock}
 	ctx := context.Background()
 	agent := e.staff(trading.RoleAgent, "daili")
 	sup := e.staff(trading.RoleSupervisor, "jiandu")

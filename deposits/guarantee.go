@@ -484,7 +484,7 @@ func (s *Service) GuaranteeOptions(ctx context.Context, bidder trading.Actor) ([
 // provided, and how: "保函" when a verified guarantee still valid today
 // covers it, "现金" when the cash held on its virtual account reaches it,
 // "无需缴纳" when the lot asks for none. Otherwise false and "".
-func (s *Service) DepositCovered(tx *gorm.DB, registrationID int64) (bool, string, error) {
+func (s *Service) DepositCovered(ctx context.Context, tx *gorm.DB, registrationID int64) (bool, string, error) {
 	var required decimal.Decimal
 	var rows []struct {
 		Deposit decimal.Decimal `gorm:"column:deposit;type:numeric(18,2)"`
@@ -522,9 +522,9 @@ func (s *Service) DepositCovered(tx *gorm.DB, registrationID int64) (bool, strin
 	return false, "", nil
 }
 
-// releaseGuarantees releases the live guarantee of a withdrawn
+// ReleaseGuarantees releases the live guarantee of a withdrawn
 // registration (an OnWithdraw hook: the guarantee goes back like cash, D6).
-func (s *Service) releaseGuarantees(tx *gorm.DB, reg *bidding.Registration, p *trading.Project, lot *trading.Lot) error {
+func (s *Service) ReleaseGuarantees(ctx context.Context, tx *gorm.DB, reg *bidding.Registration, p *trading.Project, lot *trading.Lot) error {
 	var ids []int64
 	if err := tx.Raw(`UPDATE guarantees SET status = 'released' WHERE registration_id = ? AND status IN ('submitted', 'verified') RETURNING id`,
 		reg.ID).Scan(&ids).Error; err != nil {

@@ -62,7 +62,7 @@ func (e *depEnv) registrationID(a trading.Actor, lotID int64) int64 {
 
 func (e *depEnv) covered(a trading.Actor, lotID int64) (bool, string) {
 	e.t.Helper()
-	ok, how, err := e.Dep.DepositCovered(e.Dep.DB, e.registrationID(a, lotID))
+	ok, how, err := e.Dep.DepositCovered(context.Background(), e.Dep.DB, e.registrationID(a, lotID))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -388,7 +388,7 @@ func TestGuaranteeCashCovers(t *testing.T) {
 // bidder can offer a new one on registering again.
 func TestGuaranteeReleasedOnWithdraw(t *testing.T) {
 	e := newDepEnv(t)
-	e.Bid.OnWithdraw = append(e.Bid.OnWithdraw, e.Dep.releaseGuarantees)
+	e.Bid.OnWithdraw = append(e.Bid.OnWithdraw, e.Dep.ReleaseGuarantees)
 	ctx := context.Background()
 	a, _ := e.bidder("福建壬保函建设有限公司")
 	g, err := e.Dep.SubmitGuarantee(ctx, a, e.Lot, goodGuarantee("W-1"))

@@ -78,9 +78,9 @@ func queueRefunds(tx *gorm.DB, now, due time.Time, rule, reason string, withInte
 	return res.RowsAffected, res.Error
 }
 
-// onWithdraw refunds a withdrawn bidder's deposit (D6: within 5 days).
-func (s *Service) onWithdraw(tx *gorm.DB, reg *bidding.Registration, p *trading.Project, lot *trading.Lot) error {
-	book, err := s.Trading.RuleBook(context.Background())
+// RefundWithdrawn (an OnWithdraw hook of bidding) refunds a withdrawn bidder's deposit (D6: within 5 days).
+func (s *Service) RefundWithdrawn(ctx context.Context, tx *gorm.DB, reg *bidding.Registration, p *trading.Project, lot *trading.Lot) error {
+	book, err := s.Trading.RuleBook(ctx)
 	if err != nil {
 		return err
 	}
@@ -89,9 +89,9 @@ func (s *Service) onWithdraw(tx *gorm.DB, reg *bidding.Registration, p *trading.
 	return err
 }
 
-// onPublish refunds every deposit of a terminated project, with interest
+// RefundTerminated (an OnPublish hook of trading) refunds every deposit of a terminated project, with interest
 // (D8, 实施条例第三十一条).
-func (s *Service) onPublish(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
+func (s *Service) RefundTerminated(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
 	if n.Type != trading.NoticeTermination {
 		return nil
 	}

@@ -58,20 +58,17 @@ var DefaultLoanRates = RateSchedule{
 	{From: time.Date(2025, 5, 20, 0, 0, 0, 0, trading.Shanghai), AnnualRate: decimal.RequireFromString("0.03")},
 }
 
-// NewService wires deposits to registration: each new registration that
-// needs a cash deposit gets its virtual account in the same transaction.
-func NewService(ts *trading.Service, bid *bidding.Service, prefix string) *Service {
+// NewService builds deposits on the trading service. It touches no other
+// service: platform.Wire attaches its hooks, so that each new registration
+// that needs a deposit gets its virtual account in the same transaction,
+// and withdrawals, terminations and results refund what they must.
+func NewService(ts *trading.Service, prefix string) *Service {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
 	s := &Service{DB: ts.DB, Trading: ts, Log: ts.Log, Accounts: VirtualAccounts{Prefix: prefix},
 		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行", Rates: DefaultRates, Basis: ACT360,
 		LoanRates: DefaultLoanRates, G7Uplift: decimal.RequireFromString("0.20")}
-	bid.OnRegister = append(bid.OnRegister, bidding.RegisterHook{Applies: needsAccount, Run: s.openAccounts})
-	bid.OnWithdraw = append(bid.OnWithdraw, s.onWithdraw, s.releaseGuarantees)
-	ts.OnPublish = append(ts.OnPublish, s.onPublish)
-	bid.OnResult = append(bid.OnResult, s.onResult)
-	bid.DepositCovered = s.DepositCovered
 	return s
 }
 
@@ -142,15 +139,15 @@ func (StoredInflow) TableName() string { return "inflows" }
 // from the supplier's account, like a cheque or draft, never cash paid in
 // at a counter); a guarantee may replace it in every category (D9, G5).
 
-// needsAccount: a lot that asks for a deposit opens a virtual account for
+// NeedsAccount (where the OnRegister hook of bidding applies): a lot that asks for a deposit opens a virtual account for
 // each registration.
-func needsAccount(p *trading.Project, lot *trading.Lot) bool { return lot.Deposit.IsPositive() }
+func NeedsAccount(p *trading.Project, lot *trading.Lot) bool { return lot.Deposit.IsPositive() }
 
-// openAccounts gives registrations their virtual accounts (the OnRegister
-// hook): one, or those written together under a burst, in two statements.
+// OpenAccounts gives registrations their virtual accounts (an OnRegister
+// hook of bidding): one, or those written together under a burst, in two statements.
 // The deposit deadline is the bid deadline, or for land and property the
 // close of applications.
-func (s *Service) openAccounts(tx *gorm.DB, regs []bidding.Registered) error {
+func (s *Service) OpenAccounts(ctx context.Context, tx *gorm.DB, regs []bidding.Registered) error {
 	var seqs []int64
 	if err := tx.Raw("SELECT nextval('virtual_account_seq') FROM generate_series(1, ?)", len(regs)).Scan(&seqs).Error; err != nil {
 		return err

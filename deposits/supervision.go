@@ -15,7 +15,7 @@ import (
 // SupervisionSource is what deposits shows on the supervisors' dashboard
 // (统一现场监督) and on project timelines: money in suspense, late and
 // invalid payments still to go back, overdue refunds and K1 collusion
-// alerts. cmd wires it into trading.Service.Supervision.
+// alerts. platform.Wire puts it into trading.Service.Supervision.
 type SupervisionSource struct{ Svc *Service }
 
 var _ trading.SectionedSource = SupervisionSource{}

@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/cmd/ggzy/platform"
 	"github.com/ggzy/ggzy/cmd/ggzy/stack"
 	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/migrations"
@@ -240,7 +241,10 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 			return nil, err
 		}
 	}
-	a.Trading = trading.NewService(a.DB, a.Clock, log)
+	// The three services, wired by platform.Wire: the one place where
+	// trading, bidding and deposits are connected.
+	p := platform.New(a.DB, a.Clock, a.Storage, log, cfg.VAPrefix)
+	a.Trading, a.Bidding, a.Deposits = p.Trading, p.Bidding, p.Deposits
 	if cfg.OCIDPrefix != "" {
 		a.Trading.OCIDPrefix = cfg.OCIDPrefix
 	}
@@ -254,11 +258,9 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 			return nil, fmt.Errorf("GGZY_RULES: %w (known: %s)", err, strings.Join(rules.ParamNames(), ", "))
 		}
 	}
-	a.Bidding = bidding.NewService(a.Trading, a.Storage)
 	if cfg.MaxUploadMB > 0 {
 		a.Bidding.MaxUpload = int64(cfg.MaxUploadMB) << 20
 	}
-	a.Deposits = deposits.NewService(a.Trading, a.Bidding, cfg.VAPrefix)
 	if _, err := a.Deposits.Accounts.Number(1); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("GGZY_VA_PREFIX: %w", err)
@@ -278,10 +280,6 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	if cfg.DepositBank != "" {
 		a.Deposits.BankName = cfg.DepositBank
 	}
-	// On-site supervision: what registration and deposits add to the
-	// dashboard and to project timelines.
-	a.Trading.Supervision = append(a.Trading.Supervision,
-		bidding.RegistrationSource{Svc: a.Bidding}, bidding.ResultSource{Svc: a.Bidding}, deposits.SupervisionSource{Svc: a.Deposits})
 	return a, nil
 }
 

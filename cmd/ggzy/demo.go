@@ -11,6 +11,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/cmd/ggzy/platform"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -174,7 +175,8 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 			clock := trading.NewManualClock(dp.Notices[0].At.Add(-time.Hour))
 			svc = trading.NewService(app.DB, clock, app.Log)
 			svc.Passwords = app.Trading.Passwords
-			bid = bidding.NewService(svc, app.Storage) // its publication hook releases the documents
+			bid = bidding.NewService(svc, app.Storage)
+			platform.Wire(svc, bid, nil) // trading and bidding only: its publication hook releases the documents
 		}
 		p, err := svc.CreateProject(ctx, agent, dp.In)
 		if err != nil {

@@ -20,8 +20,8 @@ func dueDays(at time.Time, days int) time.Time {
 // dueWorkingDays is a refund's due date a number of working days after at
 // (G6, L5: "5个工作日内"), by the centre's calendar; a year missing from it
 // is refused, never guessed (rule CAL).
-func (s *Service) dueWorkingDays(at time.Time, days int) (time.Time, error) {
-	book, err := s.Trading.RuleBook(context.Background())
+func (s *Service) dueWorkingDays(ctx context.Context, at time.Time, days int) (time.Time, error) {
+	book, err := s.Trading.RuleBook(ctx)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -40,7 +40,7 @@ const (
 	heldOfLosers = heldOfLot + ` AND i.virtual_account_id NOT IN (SELECT va.id FROM virtual_accounts va WHERE va.bidder_id = ?)`
 )
 
-// onResult refunds, converts and releases what the rules tie to a lot's
+// SettleResult (an OnResult hook of bidding) refunds, converts and releases what the rules tie to a lot's
 // result, in the transaction of the result:
 //   - failure (E7, G10, all rejected, no sale): every deposit back, with
 //     interest for a tender that failed (as D8);
@@ -49,8 +49,8 @@ const (
 //     procurement, the winner's (G6, 5 working days after the contract);
 //   - land and property sale: the buyer's deposit becomes part of the price
 //     (L5, 定金), the others' back without interest within 5 working days.
-func (s *Service) onResult(tx *gorm.DB, ev bidding.ResultEvent) error {
-	book, err := s.Trading.RuleBook(context.Background())
+func (s *Service) SettleResult(ctx context.Context, tx *gorm.DB, ev bidding.ResultEvent) error {
+	book, err := s.Trading.RuleBook(ctx)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (s *Service) onResult(tx *gorm.DB, ev bidding.ResultEvent) error {
 		if p.Category != "procurement" {
 			return nil // engineering refunds wait for the contract (D5)
 		}
-		due, err := s.dueWorkingDays(ev.At, book.G6WorkingDays)
+		due, err := s.dueWorkingDays(ctx, ev.At, book.G6WorkingDays)
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func (s *Service) onResult(tx *gorm.DB, ev bidding.ResultEvent) error {
 		return s.releaseLotGuarantees(tx, ev, winner, "中标通知书发出，未中标")
 	case bidding.EventContracted:
 		if p.Category == "procurement" {
-			due, err := s.dueWorkingDays(ev.At, book.G6WorkingDays)
+			due, err := s.dueWorkingDays(ctx, ev.At, book.G6WorkingDays)
 			if err != nil {
 				return err
 			}
@@ -102,7 +102,7 @@ func (s *Service) onResult(tx *gorm.DB, ev bidding.ResultEvent) error {
 		}
 		return s.releaseLotGuarantees(tx, ev, 0, "书面合同签订")
 	case bidding.EventSold:
-		due, err := s.dueWorkingDays(ev.At, book.L5WorkingDays)
+		due, err := s.dueWorkingDays(ctx, ev.At, book.L5WorkingDays)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,50 @@
+package bidding
+
+// Withdrawal (撤回报名) of a registration before the deadline; deposits
+// refunds on it (D6) through Service.OnWithdraw.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/ggzy/ggzy/trading"
+)
+
+// Withdraw withdraws a registration before the deadline (D6: the deposit is
+// refunded within 5 days of the notice).
+func (s *Service) Withdraw(ctx context.Context, a trading.Actor, lotID int64) error {
+	now := s.Clock.Now()
+	return trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		p, lot, err := lotOf(tx, lotID)
+		if err != nil {
+			return err
+		}
+		var reg Registration
+		err = tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID).First(&reg).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !reg.Status.Live()) {
+			return trading.NotFound("报名记录")
+		}
+		if err != nil {
+			return err
+		}
+		opened := openedAt(p)
+		if w := WindowOf(p, lot, opened); !w.Deadline.IsZero() && !now.Before(w.Deadline) {
+			return trading.RuleBroken("D7", "lot_id", "投标截止后不能撤回；截止后撤回投标的，保证金可不予退还（D7，实施条例第三十五条）")
+		}
+		reg.Status, reg.WithdrawnAt, reg.UpdatedAt = StatusWithdrawn, &now, now
+		if err := tx.Save(&reg).Error; err != nil {
+			return err
+		}
+		for _, hook := range s.OnWithdraw {
+			if err := hook(ctx, tx, &reg, p, lot); err != nil {
+				return err
+			}
+		}
+		return trading.Audit(tx, now, a, "registration.withdraw", "registration", fmt.Sprint(reg.ID),
+			fmt.Sprintf("撤回%s：项目 %s 标段%d（D6）", reg.Kind.Name(), p.Code, lot.Seq))
+	})
+}

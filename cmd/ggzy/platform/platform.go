@@ -1,0 +1,89 @@
+// Package platform connects trading, bidding and deposits. No constructor
+// touches another package's service: Wire attaches every hook between them,
+// so the event flow of the whole platform reads in one function. New builds
+// the three services the way cmd/ggzy does and wires them.
+package platform
+
+import (
+	"log/slog"
+
+	"gorm.io/gorm"
+
+	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/deposits"
+	"github.com/ggzy/ggzy/trading"
+)
+
+// Platform is the three services, wired.
+type Platform struct {
+	Trading  *trading.Service
+	Bidding  *bidding.Service
+	Deposits *deposits.Service
+}
+
+// New builds trading (on db, with clock and log), bidding (with the object
+// store) and deposits (its virtual accounts numbered after vaPrefix; empty:
+// deposits.DefaultPrefix), and wires them. Configuration that is only
+// fields (upload limit, rates, rule-book parameters) is the caller's.
+func New(db *gorm.DB, clock trading.Clock, st *trading.Storage, log *slog.Logger, vaPrefix string) *Platform {
+	ts := trading.NewService(db, clock, log)
+	bs := bidding.NewService(ts, st)
+	ds := deposits.NewService(ts, vaPrefix)
+	Wire(ts, bs, ds)
+	return &Platform{Trading: ts, Bidding: bs, Deposits: ds}
+}
+
+// Wire connects every hook between trading, bidding and deposits. Every
+// hook runs inside the transaction of the event, takes its ctx and tx, and
+// rolls the event back with its error; hooks run in the order given here.
+//
+// ds may be nil: trading and bidding are then wired alone (the demo's
+// services on a historic clock, and bidding's own tests, run so).
+func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service) {
+	// A notice is published (trading.Service.OnPublish).
+	ts.OnPublish = append(ts.OnPublish,
+		bs.ReleaseDocuments, // opening notice: the tender documents go out (K5); amendment: its clarification, registrants told
+		bs.AdvanceResult,    // result notice: the lot is awarded, sold or not sold (E13, L3) and bidding emits its OnResult event
+	)
+	// A notice is checked against the rule book before it is submitted and
+	// published (trading.Service.CheckNotice).
+	ts.CheckNotice = append(ts.CheckNotice,
+		bs.CheckResultNotice, // candidate and result notices come only from a lot's result record; publicity ≥ E12's days
+	)
+	// The OCDS export's awards (trading.Service.LotAwards): a query, read
+	// outside any transaction, so it takes ctx and no tx.
+	ts.LotAwards = bs.LotAwards
+	// Supervision (trading.Service.Supervision): the dashboard's alerts and
+	// the project timelines.
+	ts.Supervision = append(ts.Supervision,
+		bidding.RegistrationSource{Svc: bs}, // timelines: registrations per lot and documents, seen by supervisors only (K4, K5)
+		bidding.ResultSource{Svc: bs},       // late contracts (E14, G13); timelines: opening, failure, award, contract
+	)
+	if ds == nil {
+		return
+	}
+	ts.OnPublish = append(ts.OnPublish,
+		ds.RefundTerminated, // termination notice: every deposit of the project back with interest (D8)
+	)
+	// A registration is written (bidding.Service.OnRegister), one or a burst.
+	bs.OnRegister = append(bs.OnRegister, bidding.RegisterHook{
+		Applies: deposits.NeedsAccount, // lots that ask for a deposit
+		Run:     ds.OpenAccounts,       // each registration its virtual sub-account (虚拟子账号), so the payer is known (D2)
+	})
+	// A registration is withdrawn before the deadline (bidding.Service.OnWithdraw).
+	bs.OnWithdraw = append(bs.OnWithdraw,
+		ds.RefundWithdrawn,   // the cash deposit back within 5 days (D6)
+		ds.ReleaseGuarantees, // the guarantee (保函) released like cash (D6, D9)
+	)
+	// A lot's result moves: failed, awarded, contracted, sold
+	// (bidding.Service.OnResult, emitted by AdvanceResult and the result steps).
+	bs.OnResult = append(bs.OnResult,
+		ds.SettleResult, // refunds with interest (D5, D8), procurement refunds (G6, G7), 定金 conversion of the buyer's deposit (L5), guarantees released
+	)
+	// Recording a land or property deal asks whether the buyer's deposit is
+	// paid or guaranteed (L5: it becomes part of the price).
+	bs.DepositCovered = ds.DepositCovered
+	ts.Supervision = append(ts.Supervision,
+		deposits.SupervisionSource{Svc: ds}, // money in suspense, third-party payments (D2), overdue refunds, one payer for several bidders (K1)
+	)
+}
