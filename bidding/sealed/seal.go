@@ -73,7 +73,9 @@ func ParsePublicKey(spki []byte) (*ecdh.PublicKey, error) {
 		if k.Curve() == ecdh.P256() {
 			return k, nil
 		}
-	case interface{ ECDH() (*ecdh.PublicKey, error) }:
+	case interface {
+		ECDH() (*ecdh.PublicKey, error)
+	}:
 		if p, err := k.ECDH(); err == nil && p.Curve() == ecdh.P256() {
 			return p, nil
 		}
