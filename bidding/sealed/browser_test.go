@@ -190,7 +190,7 @@ func TestBrowserInterop(t *testing.T) {
 			srv.put("plain", pt)
 			type sealedJS struct {
 				Commitment, Nonce, Token string
-				ContentSize                int64
+				ContentSize              int64
 			}
 			s := js[sealedJS](t, ctx, `
 				const plain = await (await fetch("/blob/plain")).blob();
@@ -248,8 +248,8 @@ func TestBrowserInterop(t *testing.T) {
 		tampered[len(tampered)-100] ^= 0x80
 		srv.put("from-go-tampered", tampered)
 		type openedJS struct {
-			Token, Name, Type, Commitment, Nonce, SHA256                  string
-			Size                                                          int
+			Token, Name, Type, Commitment, Nonce, SHA256                 string
+			Size                                                         int
 			Tampered, OtherBid, WrongPassphrase, WrongKeyFile, NotSealed string
 		}
 		o := js[openedJS](t, ctx, `
