@@ -176,6 +176,12 @@ func parseHeader(raw []byte) (*header, error) {
 	if h.ChunkSize < MinChunkSize || h.ChunkSize > MaxChunkSize {
 		return nil, malformed("chunk_size %d outside %d..%d", h.ChunkSize, MinChunkSize, MaxChunkSize)
 	}
+	// One header, one encoding: the fields in order, no spaces, no
+	// duplicate or differently cased keys (the browser's JSON.stringify of
+	// the same object gives these bytes too).
+	if canon, err := json.Marshal(h.Header); err != nil || !bytes.Equal(canon, raw) {
+		return nil, malformed("header is not in canonical form")
+	}
 	h.raw = raw
 	h.hash = sha256.Sum256(raw)
 	return &h, nil

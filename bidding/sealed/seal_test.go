@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -287,4 +288,31 @@ func FuzzInspect(f *testing.F) {
 			t.Fatalf("Inspect refuses (%v) what Open accepts", err)
 		}
 	})
+}
+
+// A header with the same values in another encoding (spaces, other key
+// case, a duplicate key) is refused: one header, one byte string.
+func TestHeaderIsCanonical(t *testing.T) {
+	key, _ := bidKey(t)
+	ck, _ := NewContentKey("lot-7/bid-45")
+	env, _ := seal(t, key.Public, ck, randomBytes(10), MinChunkSize)
+	n := int(binary.BigEndian.Uint32(env[len(Magic):]))
+	raw := string(env[len(Magic)+4 : len(Magic)+4+n])
+	for _, h := range []string{
+		strings.Replace(raw, `"v":1,`, `"v": 1,`, 1),
+		strings.Replace(raw, `"suite":`, `"Suite":`, 1),
+		strings.Replace(raw, `"v":1,`, `"v":1,"part":0,`, 1),
+	} {
+		var b bytes.Buffer
+		b.WriteString(Magic)
+		binary.Write(&b, binary.BigEndian, uint32(len(h)))
+		b.WriteString(h)
+		b.Write(env[len(Magic)+4+n:])
+		if _, err := Inspect(&b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("header %s: %v, want ErrMalformed", h, err)
+		}
+	}
+	if rule, msg := Explain(fmt.Errorf("wrapped: %w", ErrNotEnvelope)); rule != "EB1" || !strings.Contains(msg, "未加密") {
+		t.Errorf("Explain(ErrNotEnvelope) = %s %s", rule, msg)
+	}
 }

@@ -351,11 +351,28 @@
     }
   }
 
-  // sealToBlob seals into a Blob (the browser keeps large Blobs on disk).
+  // BlobBuilder gathers pieces into a Blob, folding them in every 32 MB
+  // so the pieces themselves can be freed (Chromium keeps large Blobs on
+  // disk).
+  function BlobBuilder(type) { this.blob = new Blob([], { type: type }); this.batch = []; this.n = 0; this.type = type; }
+  BlobBuilder.prototype.push = function (p) {
+    this.batch.push(p);
+    this.n += p.length;
+    if (this.n >= 32 << 20) this.flush();
+  };
+  BlobBuilder.prototype.flush = function () {
+    this.blob = new Blob([this.blob].concat(this.batch), { type: this.type });
+    this.batch = [];
+    this.n = 0;
+    return this.blob;
+  };
+
+  // sealToBlob seals into a Blob; an upload should rather pass its own
+  // onPiece to seal and send each piece as it comes.
   async function sealToBlob(blob, opts) {
-    var pieces = [];
-    var s = await seal(blob, opts, function (p) { pieces.push(p); });
-    s.envelope = new Blob(pieces, { type: "application/octet-stream" });
+    var b = new BlobBuilder("application/octet-stream");
+    var s = await seal(blob, opts, function (p) { b.push(p); });
+    s.envelope = b.flush();
     return s;
   }
 
@@ -403,7 +420,7 @@
     if (ck.bid !== h.bid) throw SealedError("ErrKeyForOtherBid", "the key is for bid " + ck.bid + ", the envelope is bid " + h.bid);
     if (!equal(await keyCheck(ck.key), unb64(h.key_check))) throw SealedError("ErrWrongKey", "wrong content key for this envelope");
     var headerHash = await sha256(hh.raw), pk = await payloadKey(ck.key, unb64(h.salt));
-    var off = hh.end, out = [], sha = null, manifest = null, size = 0;
+    var off = hh.end, out = null, sha = null, manifest = null, size = 0;
     for (var i = 0; ; i++) {
       var pre = await readBlob(envelope, off, off + 5);
       if (pre.length < 5) throw SealedError("ErrTruncated", "chunk " + i + " missing (no final chunk)");
@@ -424,8 +441,13 @@
         throw SealedError("ErrTampered", "chunk " + i + " fails authentication (altered, reordered or dropped)");
       }
       if (i === 0) {
-        manifest = JSON.parse(dec.decode(pt));
-        sha = new Sha256().update(unb64(manifest.nonce));
+        try {
+          manifest = JSON.parse(dec.decode(pt));
+          sha = new Sha256().update(unb64(manifest.nonce));
+        } catch (e) {
+          throw SealedError("ErrMalformed", "manifest");
+        }
+        out = new BlobBuilder(typeof manifest.type === "string" ? manifest.type : "");
         continue;
       }
       sha.update(pt);
@@ -434,7 +456,7 @@
       if (final) {
         if (off !== envelope.size) throw SealedError("ErrMalformed", "data after the final chunk");
         if (!equal(sha.digest(), commitment)) throw SealedError("ErrCommitment", "plaintext does not match the commitment");
-        return { header: h, name: manifest.name, type: manifest.type, nonce: manifest.nonce, commitment: hex(commitment), contentSize: size, blob: new Blob(out, { type: manifest.type }) };
+        return { header: h, name: manifest.name, type: manifest.type, nonce: manifest.nonce, commitment: hex(commitment), contentSize: size, blob: out.flush() };
       }
     }
   }
