@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -25,7 +26,7 @@ import (
 
 // newChrome starts headless Chromium (Debian's) with the options of
 // cmd/ggzy's journeys.
-func newChrome(t *testing.T) context.Context {
+func newChrome(t testing.TB) context.Context {
 	t.Helper()
 	path := os.Getenv("GGZY_CHROMIUM")
 	if path == "" {
@@ -84,7 +85,7 @@ func (s *interopServer) get(t *testing.T, name string) []byte {
 	return b
 }
 
-func newInteropServer(t *testing.T) *interopServer {
+func newInteropServer(t testing.TB) *interopServer {
 	r, err := templates.New()
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +122,7 @@ func newInteropServer(t *testing.T) *interopServer {
 }
 
 // js runs an async function body in the page and decodes its JSON result.
-func js[T any](t *testing.T, ctx context.Context, body string, args ...any) T {
+func js[T any](t testing.TB, ctx context.Context, body string, args ...any) T {
 	t.Helper()
 	var v T
 	res, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(async () => JSON.stringify(await (async () => { %s })()))()`, fmt.Sprintf(body, args...)), chromedp.EvalAwaitPromise))
@@ -135,6 +136,8 @@ func js[T any](t *testing.T, ctx context.Context, body string, args ...any) T {
 }
 
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+func b64std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 // The browser code and the Go code read each other's envelopes and key
 // files, in real Chromium, both ways.

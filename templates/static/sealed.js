@@ -103,23 +103,33 @@
     this.bufLen = 0;
     this.len = 0;
   }
-  Sha256.prototype.block = function (p, off) {
-    var w = this.w, h = this.h, j, t1, t2, x, y;
-    for (j = 0; j < 16; j++, off += 4) w[j] = (p[off] << 24) | (p[off + 1] << 16) | (p[off + 2] << 8) | p[off + 3];
-    for (j = 16; j < 64; j++) {
-      x = w[j - 15]; y = w[j - 2];
-      w[j] = (((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3)) + w[j - 7] +
-        (((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10)) + w[j - 16] | 0;
+  // blocks hashes every whole 64-byte block of p[off:end] into h; the
+  // state stays in locals across blocks (the hot loop of sealing).
+  function blocks(h, w, p, off, end) {
+    var a, b, c, d, e, f, g, k, j, t1, t2, x, y;
+    var h0 = h[0], h1 = h[1], h2 = h[2], h3 = h[3], h4 = h[4], h5 = h[5], h6 = h[6], h7 = h[7];
+    for (; off + 64 <= end; off += 64) {
+      for (j = 0; j < 16; j++) {
+        x = off + 4 * j;
+        w[j] = (p[x] << 24) | (p[x + 1] << 16) | (p[x + 2] << 8) | p[x + 3];
+      }
+      for (j = 16; j < 64; j++) {
+        x = w[j - 15]; y = w[j - 2];
+        w[j] = (((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3)) + w[j - 7] +
+          (((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10)) + w[j - 16] | 0;
+      }
+      a = h0; b = h1; c = h2; d = h3; e = h4; f = h5; g = h6; k = h7;
+      for (j = 0; j < 64; j++) {
+        t1 = k + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + ((e & f) ^ (~e & g)) + K[j] + w[j] | 0;
+        t2 = (((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) ^ (a & c) ^ (b & c)) | 0;
+        k = g; g = f; f = e; e = d + t1 | 0; d = c; c = b; b = a; a = t1 + t2 | 0;
+      }
+      h0 = h0 + a | 0; h1 = h1 + b | 0; h2 = h2 + c | 0; h3 = h3 + d | 0;
+      h4 = h4 + e | 0; h5 = h5 + f | 0; h6 = h6 + g | 0; h7 = h7 + k | 0;
     }
-    var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-    for (j = 0; j < 64; j++) {
-      t1 = k + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + ((e & f) ^ (~e & g)) + K[j] + w[j] | 0;
-      t2 = (((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) ^ (a & c) ^ (b & c)) | 0;
-      k = g; g = f; f = e; e = d + t1 | 0; d = c; c = b; b = a; a = t1 + t2 | 0;
-    }
-    h[0] = h[0] + a | 0; h[1] = h[1] + b | 0; h[2] = h[2] + c | 0; h[3] = h[3] + d | 0;
-    h[4] = h[4] + e | 0; h[5] = h[5] + f | 0; h[6] = h[6] + g | 0; h[7] = h[7] + k | 0;
-  };
+    h[0] = h0; h[1] = h1; h[2] = h2; h[3] = h3; h[4] = h4; h[5] = h5; h[6] = h6; h[7] = h7;
+    return off;
+  }
   Sha256.prototype.update = function (data) {
     var i = 0, n = data.length;
     this.len += n;
@@ -129,10 +139,10 @@
       this.bufLen += take;
       i = take;
       if (this.bufLen < 64) return this;
-      this.block(this.buf, 0);
+      blocks(this.h, this.w, this.buf, 0, 64);
       this.bufLen = 0;
     }
-    for (; i + 64 <= n; i += 64) this.block(data, i);
+    i = blocks(this.h, this.w, data, i, n);
     if (i < n) { this.buf.set(data.subarray(i), 0); this.bufLen = n - i; }
     return this;
   };
@@ -340,13 +350,18 @@
     var h = new Sha256().update(nonce);
     var size = blob.size, n = Math.max(1, Math.ceil(size / chunk));
     var next = readBlob(blob, 0, Math.min(chunk, size)); // read ahead one chunk
+    // Reading the next chunk and encrypting this one (WebCrypto, off the
+    // main thread) overlap with hashing it here; only the final chunk,
+    // whose AAD holds the commitment, waits for the hash.
     for (var i = 1; i <= n; i++) {
       var pt = await next;
       if (i < n) next = readBlob(blob, i * chunk, Math.min((i + 1) * chunk, size));
+      var final = i === n, ct = null;
+      if (!final) ct = aesGcm("encrypt", pk.key, chunkNonce(pk.base, i), chunkAAD(headerHash, i, false, null), pt);
       h.update(pt);
-      var final = i === n, commitment = final ? h.digest() : null;
-      var ct = await aesGcm("encrypt", pk.key, chunkNonce(pk.base, i), chunkAAD(headerHash, i, final, commitment), pt);
-      await onPiece(record(final, ct, commitment));
+      var commitment = final ? h.digest() : null;
+      if (final) ct = aesGcm("encrypt", pk.key, chunkNonce(pk.base, i), chunkAAD(headerHash, i, true, commitment), pt);
+      await onPiece(record(final, await ct, commitment));
       if (final) return { header: header, commitment: hex(commitment), nonce: b64(nonce), contentSize: size };
     }
   }
