@@ -251,9 +251,10 @@ func TestBrowserInterop(t *testing.T) {
 		tampered[len(tampered)-100] ^= 0x80
 		srv.put("from-go-tampered", tampered)
 		type openedJS struct {
-			Token, Name, Type, Commitment, Nonce, SHA256                 string
-			Size                                                         int
-			Tampered, OtherBid, WrongPassphrase, WrongKeyFile, NotSealed string
+			Token, Name, Type, Commitment, Nonce, SHA256                            string
+			Size                                                                    int
+			Tampered, OtherBid, WrongPassphrase, WrongKeyFile, NotSealed, Truncated string
+			Extractable                                                             bool
 		}
 		o := js[openedJS](t, ctx, `
 			const env = await (await fetch("/blob/from-go")).blob();
@@ -268,18 +269,23 @@ func TestBrowserInterop(t *testing.T) {
 				OtherBid: await code(() => GgzySealed.open(env, GgzySealed.newContentKey("lot-7/bid-11"))),
 				WrongPassphrase: await code(() => GgzySealed.unwrapKey(env, goKey, "wrong")),
 				WrongKeyFile: await code(async () => GgzySealed.unwrapKey(env, await (await fetch("/blob/browser-key")).text(), %s)),
-				NotSealed: await code(() => GgzySealed.open(new Blob(["%%PDF-1.7"]), token))};`,
-			quote("Go 口令"), quote("浏览器口令"))
+				NotSealed: await code(() => GgzySealed.open(new Blob(["%%PDF-1.7"]), token)),
+				Truncated: await code(() => GgzySealed.open(env.slice(0, env.size - 10), token)),
+				Extractable: (await GgzySealed.readKeyFile(goKey, %s)).privateKey.extractable};`,
+			quote("Go 口令"), quote("浏览器口令"), quote("Go 口令"))
 		sum := sha256.Sum256(pt)
 		if o.Token != ck.String() || o.Name != "开标一览表.json" || o.Type != "application/json" || o.Size != len(pt) ||
 			o.SHA256 != hex.EncodeToString(sum[:]) || o.Commitment != hex.EncodeToString(s.Commitment[:]) {
 			t.Fatalf("browser opened %+v", o)
 		}
 		for _, c := range [][3]string{{"tampered", o.Tampered, "ErrTampered"}, {"other bid", o.OtherBid, "ErrKeyForOtherBid"},
-			{"wrong passphrase", o.WrongPassphrase, "ErrPassphrase"}, {"wrong key file", o.WrongKeyFile, "ErrWrongKey"}, {"not sealed", o.NotSealed, "ErrNotEnvelope"}} {
+			{"wrong passphrase", o.WrongPassphrase, "ErrPassphrase"}, {"wrong key file", o.WrongKeyFile, "ErrWrongKey"}, {"not sealed", o.NotSealed, "ErrNotEnvelope"}, {"truncated", o.Truncated, "ErrTruncated"}} {
 			if c[1] != c[2] {
 				t.Errorf("browser, %s: %q, want %q", c[0], c[1], c[2])
 			}
+		}
+		if o.Extractable {
+			t.Error("the private key read from a key file is extractable in the browser")
 		}
 		if err := VerifyBackup(bytes.NewReader(pt), o.Nonce, o.Commitment); err != nil {
 			t.Errorf("backup with the nonce the browser read: %v", err)

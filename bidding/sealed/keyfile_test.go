@@ -2,7 +2,9 @@ package sealed
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"path/filepath"
@@ -19,6 +21,14 @@ func TestKeyFile(t *testing.T) {
 	}
 	if !got.Private.Equal(key.Private) || got.Fingerprint != key.Fingerprint || !got.Created.Equal(key.Created) {
 		t.Fatalf("read back %+v, want %+v", got, key)
+	}
+	// An envelope sealed to this key does not unwrap with another.
+	ck, _ := NewContentKey("lot-1/bid-1")
+	env, _ := seal(t, key.Public, ck, []byte("报价"), MinChunkSize)
+	h, _ := ReadHeader(bytes.NewReader(env))
+	other, _ := ecdh.P256().GenerateKey(rand.Reader)
+	if _, err := UnwrapKey(h, other); !errors.Is(err, ErrWrongKey) {
+		t.Errorf("unwrap with another key: %v", err)
 	}
 	if _, err := ReadKeyFile(file, "wrong"); !errors.Is(err, ErrPassphrase) {
 		t.Errorf("wrong passphrase: %v", err)

@@ -327,6 +327,7 @@
     var chunk = opts.chunkSize || DEFAULT_CHUNK;
     if (chunk < MIN_CHUNK || chunk > MAX_CHUNK) throw SealedError("ErrMalformed", "chunk size " + chunk);
     var part = opts.part || 0;
+    if (!Number.isInteger(part) || part < 0 || part > 999) throw SealedError("ErrMalformed", "part " + part);
     var pub = await importPublic(opts.publicKey);
     var wrapped = await hpkeSeal(pub, hpkeInfo(SUITE, ck.bid), ck.key);
     var salt = random(32);
