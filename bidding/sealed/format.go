@@ -126,7 +126,7 @@ func validBidRef(s string) bool {
 
 func decodeB64(field, s string, n int) ([]byte, error) {
 	b, err := base64.StdEncoding.Strict().DecodeString(s)
-	if err != nil || len(b) != n {
+	if err != nil || len(b) != n || len(s) != base64.StdEncoding.EncodedLen(n) {
 		return nil, malformed("header field %s: want %d bytes of base64", field, n)
 	}
 	return b, nil

@@ -53,7 +53,11 @@ func ParseContentKey(s string) (ContentKey, error) {
 		return ContentKey{}, fmt.Errorf("%w: content key token is not ck1.<bid>.<key>", ErrWrongKey)
 	}
 	ck := ContentKey{Bid: rest[:i]}
-	b, err := base64.RawURLEncoding.DecodeString(rest[i+1:])
+	enc := rest[i+1:]
+	if len(enc) != base64.RawURLEncoding.EncodedLen(keySize) || strings.ContainsAny(enc, "\r\n") {
+		return ContentKey{}, fmt.Errorf("%w: content key token is not ck1.<bid>.<key>", ErrWrongKey)
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(enc)
 	if err != nil || len(b) != keySize || !validBidRef(ck.Bid) {
 		return ContentKey{}, fmt.Errorf("%w: content key token is not ck1.<bid>.<key>", ErrWrongKey)
 	}
