@@ -45,6 +45,8 @@ Usage:
   ggzy deposits verify [--balance X]  check the deposit books; exit 1 listing what does not balance
   ggzy report savings [--year Y [--quarter Q | --month M] | --from D --to D] [--category C] [--region R]
                                     print the savings report's summary paragraph (节约率/溢价率)
+  ggzy receipt verify FILE --key PUBKEY  check a bid receipt offline against the platform's published key (EB3)
+  ggzy receipt keygen --keyring PATH     add a receipt-signing key to the keyring (the new key signs)
 
 Every command takes the configuration flags (see 'ggzy serve -h'); each has an environment variable.
 `
@@ -87,6 +89,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return cmdDeposits(ctx, args, stdout, log)
 	case "report":
 		return cmdReport(ctx, args, stdout, log)
+	case "receipt":
+		return cmdReceipt(args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
