@@ -101,6 +101,7 @@ func seedReportHTTP(t *testing.T, s *Service) {
 }
 
 func TestReportHTTPPageAPIAndDownloads(t *testing.T) {
+	t.Parallel()
 	s, clients, e := reportServer(t)
 	seedReportHTTP(t, s)
 	sup := clients[RoleSupervisor]
@@ -218,6 +219,7 @@ func TestReportHTTPPageAPIAndDownloads(t *testing.T) {
 }
 
 func TestReportHTTPValidationAndPermissions(t *testing.T) {
+	t.Parallel()
 	s, clients, e := reportServer(t)
 	seedReportHTTP(t, s)
 	sup := clients[RoleSupervisor]
