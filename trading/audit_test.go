@@ -39,6 +39,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 	}
 	for _, tt := range tamper {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			s, _ := newTestService(t)
 			writeAudit(t, s, 5)
 			n, problem, err := VerifyAudit(context.Background(), s.DB)

@@ -157,6 +157,7 @@ func TestUnknownCommandIsUsageError(t *testing.T) {
 // MinIO, a second serve on the same directory is refused, admin commands
 // attach to the running one, and a restart keeps the data.
 func TestEmbeddedServeRestartKeepsData(t *testing.T) {
+	t.Parallel() // its own directory, ports, PostgreSQL and MinIO
 	dir := t.TempDir()
 	port, err := stack.FreePort()
 	if err != nil {
