@@ -14,6 +14,7 @@ import (
 // may decline: the next candidate is named with the reason, in a new
 // result notice. Generated notices cannot be edited by hand.
 func TestFailAfterCandidatesAndReaward(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)

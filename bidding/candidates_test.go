@@ -13,6 +13,7 @@ import (
 // A candidate or result notice written by hand, not from a lot's result,
 // is refused when drafted, and (should one exist) at submission.
 func TestHandWrittenResultNoticeRefused(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)

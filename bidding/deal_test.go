@@ -14,6 +14,7 @@ import (
 // price (L3); publication of the result notice makes it sold; a no-sale
 // is a failed outcome.
 func TestLandDeal(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	land := e.project("land", true)

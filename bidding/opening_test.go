@@ -16,6 +16,7 @@ import (
 // fewer than 3 qualified suppliers a procurement (G10); failed lots are
 // outcomes of their own, never in a rate.
 func TestFailedTenders(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	var failed []string
@@ -57,6 +58,7 @@ func TestFailedTenders(t *testing.T) {
 
 // A suspended project records no results, and says why.
 func TestSuspendedProjectRecordsNoResult(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	p := e.project("engineering", true)
 	e.Clock.Set(time.Date(2026, 3, 24, 10, 0, 0, 0, trading.Shanghai))

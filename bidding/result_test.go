@@ -83,6 +83,7 @@ func ruleOf(err error) string {
 // The engineering path end to end: opening after the deadline, candidates
 // (E11, E12), the award (E13), the result notice, the contract (E14).
 func TestEngineeringResultFlow(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	var events []ResultEventKind
@@ -217,6 +218,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 
 // A winning price above the control price is negative savings.
 func TestNegativeSavingsOutcome(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)

@@ -17,6 +17,7 @@ import (
 // A supervisor's suspension stops registration and uploads with the reason;
 // after the project is resumed both work again.
 func TestSuspendedProjectRefusesRegistrationAndUploads(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	proc := e.project("procurement", true)
@@ -61,6 +62,7 @@ func TestSuspendedProjectRefusesRegistrationAndUploads(t *testing.T) {
 
 // The registration source reports counts per lot and every document.
 func TestRegistrationSourceTimeline(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("procurement", false)

@@ -99,6 +99,7 @@ func (e *depEnv) verifyClean() {
 }
 
 func TestVirtualAccountPerRegistration(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	a, number := e.bidder("福建甲建设有限公司")
 	if !e.Dep.Accounts.Valid(number) || !strings.HasPrefix(number, "3501001") {
@@ -125,6 +126,7 @@ func TestVirtualAccountPerRegistration(t *testing.T) {
 
 // The same bank transaction delivered 50 times at once is booked once.
 func TestSameTransactionConcurrentlyBookedOnce(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	_, number := e.bidder("福建乙建设有限公司")
 	in := inflow("TXN-0001", number, "福建乙建设有限公司", "200000.00", e.Clock.Now())
@@ -162,6 +164,7 @@ func csvFile(lines ...string) func() (io.ReadCloser, error) {
 }
 
 func TestStatementImportWholeOrNothingAndIdempotent(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	bidder1, va1 := e.bidder("福建丙建设有限公司")
@@ -206,6 +209,7 @@ func TestStatementImportWholeOrNothingAndIdempotent(t *testing.T) {
 }
 
 func TestMatchingLateThirdPartySuspenseAndTopUp(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	a, va := e.bidder("福建戊建设有限公司")
@@ -235,6 +239,7 @@ func TestMatchingLateThirdPartySuspenseAndTopUp(t *testing.T) {
 
 // Two bidders of one lot paying from one account raise a K1 alert.
 func TestSamePayerForTwoBiddersRaisesK1(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	_, va1 := e.bidder("福建己建设有限公司")
@@ -256,6 +261,7 @@ func TestSamePayerForTwoBiddersRaisesK1(t *testing.T) {
 }
 
 func TestVerifyFindsTamperedBooks(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	_, va := e.bidder("福建辛建设有限公司")
 	if _, err := e.Dep.Receive(context.Background(), bankActor, SourceWebhook, []Inflow{inflow("V1", va, "福建辛建设有限公司", "200000.00", e.Clock.Now())}); err != nil {
@@ -276,6 +282,7 @@ func TestVerifyFindsTamperedBooks(t *testing.T) {
 
 // The statement path of the K1 check (a batch of more than 100 lines).
 func TestK1FromALargeStatement(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	_, va1 := e.bidder("福建丑建设有限公司")
 	_, va2 := e.bidder("福建寅建设有限公司")
@@ -298,6 +305,7 @@ func TestK1FromALargeStatement(t *testing.T) {
 // booked with the alert table held aside (as if its check ran before the
 // other batch committed).
 func TestK1SweepCatchesAPairAcrossConcurrentBatches(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	_, va1 := e.bidder("福建壬甲建设有限公司")
@@ -326,6 +334,7 @@ func TestK1SweepCatchesAPairAcrossConcurrentBatches(t *testing.T) {
 // re-sent line books once; one with different content refuses the file,
 // naming both lines.
 func TestStatementImportRepeatedLines(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	_, va := e.bidder("福建重发建设有限公司")
@@ -356,6 +365,7 @@ func TestStatementImportRepeatedLines(t *testing.T) {
 // last chunk leaves nothing of the earlier ones booked, and no scratch
 // rows stay behind.
 func TestStatementImportAcrossChunks(t *testing.T) {
+	// Not parallel: sets the package-level chunkLines, which every statement import reads.
 	defer func(n int) { chunkLines = n }(chunkLines)
 	chunkLines = 2
 	e := newDepEnv(t)

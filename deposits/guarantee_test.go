@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 	"github.com/ggzy/ggzy/templates"
 	"github.com/ggzy/ggzy/trading"
 )
@@ -35,15 +36,8 @@ func (e *depEnv) signUp(name string) trading.Actor {
 func (e *depEnv) enterprise(name, series, user string) trading.Actor {
 	e.t.Helper()
 	e.n++
-	body := fmt.Sprintf("91350100%s%06dX", series, e.n)
-	const cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-	w := []int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		sum += strings.IndexByte(cs, body[i]) * w[i]
-	}
 	acc, err := e.TS.SignUpBidder(context.Background(), trading.SystemActor, trading.SignUp{Kind: trading.BidderEnterprise, Name: name,
-		IDNumber: body + string(cs[(31-sum%31)%31]), LegalRep: "张三", Phone: "13800138000", Email: user + "@example.com",
+		IDNumber: testenv.CreditCode(fmt.Sprintf("91350100%s%06dX", series, e.n)), LegalRep: "张三", Phone: "13800138000", Email: user + "@example.com",
 		Username: fmt.Sprintf("%s%d", user, e.n), Password: "pass12345"})
 	if err != nil {
 		e.t.Fatal(err)
@@ -97,6 +91,7 @@ func goodGuarantee(number string) GuaranteeInput {
 }
 
 func TestGuaranteeSubmitRefusals(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	a, _ := e.bidder("福建甲保函建设有限公司")
@@ -184,6 +179,7 @@ func TestGuaranteeSubmitRefusals(t *testing.T) {
 }
 
 func TestGuaranteeReviewCoversDeposit(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	a, _ := e.bidder("福建戊保函建设有限公司")
@@ -290,6 +286,7 @@ func TestGuaranteeReviewCoversDeposit(t *testing.T) {
 // A procurement deposit is paid by transfer into a virtual account or by a
 // guarantee (G5: non-cash forms only); a verified guarantee covers it.
 func TestGuaranteeProcurementLot(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	agent := e.account("daili", trading.RoleAgent)
@@ -358,6 +355,7 @@ func TestGuaranteeProcurementLot(t *testing.T) {
 
 // Cash covers the deposit once the held money reaches it.
 func TestGuaranteeCashCovers(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	const name = "福建辛建设有限公司"
@@ -387,6 +385,7 @@ func TestGuaranteeCashCovers(t *testing.T) {
 // Withdrawing releases the guarantee (once the hook is wired), and the
 // bidder can offer a new one on registering again.
 func TestGuaranteeReleasedOnWithdraw(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	e.Bid.OnWithdraw = append(e.Bid.OnWithdraw, e.Dep.ReleaseGuarantees)
 	ctx := context.Background()
@@ -415,6 +414,7 @@ func TestGuaranteeReleasedOnWithdraw(t *testing.T) {
 
 // Both forms of the page render.
 func TestGuaranteePagesRender(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	a, _ := e.bidder("福建癸保函建设有限公司")

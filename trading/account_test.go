@@ -8,9 +8,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 )
 
 func TestSignUpBidderValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	anon := Actor{Role: "anonymous", IP: "127.0.0.1"}
@@ -54,7 +57,7 @@ func TestSignUpBidderValidation(t *testing.T) {
 		t.Fatalf("stored bidder = %+v, %v", got, err)
 	}
 	// The same username in another case, and the same code, are conflicts.
-	_, err = s.SignUpBidder(ctx, anon, validSignUp("user1", creditCode("91350100M000200Y4")))
+	_, err = s.SignUpBidder(ctx, anon, validSignUp("user1", testenv.CreditCode("91350100M000200Y4")))
 	if de := AsError(err); de.Status != http.StatusConflict || de.Field != "username" {
 		t.Fatalf("duplicate username: %v", err)
 	}
@@ -65,6 +68,7 @@ func TestSignUpBidderValidation(t *testing.T) {
 }
 
 func TestAdminMayOverrideChecksumOnly(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	pilot := validSignUp("pilot", "91350100M0001TGQXM") // genuine pilot code failing the checksum
@@ -89,6 +93,7 @@ func TestAdminMayOverrideChecksumOnly(t *testing.T) {
 }
 
 func TestConcurrentSignUpsCreateOne(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	const n = 20
@@ -123,6 +128,7 @@ func TestConcurrentSignUpsCreateOne(t *testing.T) {
 }
 
 func TestCreateAccountRoles(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	in := NewAccount{Role: RoleSupervisor, Username: "jiandu", DisplayName: "监督", Password: "abcd1234"}
@@ -142,6 +148,7 @@ func TestCreateAccountRoles(t *testing.T) {
 }
 
 func TestLoginSessionsAndRevocation(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	acc, err := s.CreateAccount(ctx, SystemActor, NewAccount{Role: RoleAgent, Username: "daili", Password: "abcd1234"})

@@ -73,6 +73,7 @@ func publishedProject(t *testing.T, s *Service, agent, sup Actor, cat Category, 
 }
 
 func TestTradingCodesAreUniqueUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	agent := mustAccount(t, s, RoleAgent, "daili")
 	var wg sync.WaitGroup
@@ -103,6 +104,7 @@ func TestTradingCodesAreUniqueUnderConcurrency(t *testing.T) {
 }
 
 func TestProjectInputValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	agent := mustAccount(t, s, RoleAgent, "daili")
 	bidder := Actor{AccountID: 1, Role: RoleBidder}
@@ -142,6 +144,7 @@ func TestProjectInputValidation(t *testing.T) {
 // E1: 19 days from document issue to the bid deadline is refused citing
 // E1 with every detail; 20 days passes.
 func TestSubmitChecksE1Boundary(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -171,6 +174,7 @@ func TestSubmitChecksE1Boundary(t *testing.T) {
 }
 
 func TestSubmitListsEveryViolation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -204,6 +208,7 @@ func TestSubmitListsEveryViolation(t *testing.T) {
 // the 2026 Spring Festival must stay available 5 working days, which the
 // holiday pushes past a plain week.
 func TestProcurementWorkingDaysAcrossSpringFestival(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	clock.Set(time.Date(2026, 2, 9, 9, 0, 0, 0, Shanghai))
@@ -235,6 +240,7 @@ func TestProcurementWorkingDaysAcrossSpringFestival(t *testing.T) {
 }
 
 func TestWorkflowAndImmutability(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -316,6 +322,7 @@ func TestWorkflowAndImmutability(t *testing.T) {
 // E4: an amendment within 15 days of the deadline must move the deadline;
 // publishing it moves the lot's times.
 func TestAmendmentMovesDeadlineUnderE4(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -359,6 +366,7 @@ func TestAmendmentMovesDeadlineUnderE4(t *testing.T) {
 
 // A reserve price is seen by the project's agent and supervisors only.
 func TestReservePriceNeverPublic(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -400,6 +408,7 @@ func TestReservePriceNeverPublic(t *testing.T) {
 }
 
 func TestPortalFiltersAndChineseSearch(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -438,6 +447,7 @@ func TestPortalFiltersAndChineseSearch(t *testing.T) {
 // Paging through the notices while others are being published neither
 // skips nor repeats one: sequence numbers follow commit order.
 func TestCursorStableUnderConcurrentPublishing(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -512,6 +522,7 @@ func TestCursorStableUnderConcurrentPublishing(t *testing.T) {
 }
 
 func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -548,6 +559,7 @@ func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
 
 // A notice queued before a termination cannot bring the project back.
 func TestTerminationStopsQueuedNotices(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -595,6 +607,7 @@ func TestTerminationStopsQueuedNotices(t *testing.T) {
 // Nothing inside a workflow transaction waits for a second pooled
 // connection: with a pool of two, six concurrent submissions finish.
 func TestSubmissionsDoNotStarveThePool(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	agent := mustAccount(t, s, RoleAgent, "daili")
 	var ids []int64

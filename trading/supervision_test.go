@@ -28,6 +28,7 @@ type depositSource struct{ staticSource }
 func (s depositSource) Section() string { return s.section }
 
 func TestDashboardSections(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -136,6 +137,7 @@ func TestDashboardSections(t *testing.T) {
 }
 
 func TestTimelineMergesAndAuditsEarlyLooks(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -192,6 +194,7 @@ func TestTimelineMergesAndAuditsEarlyLooks(t *testing.T) {
 }
 
 func TestSuspendAndResume(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")

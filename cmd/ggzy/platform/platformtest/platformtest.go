@@ -17,8 +17,6 @@ import (
 // Shanghai, in a year whose working-day calendar is known.
 var Start = time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai)
 
-// CheapPasswords hash test passwords fast (never use them in production).
-var CheapPasswords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 
 // Env is a wired platform on the test's own database and bucket.
 type Env struct {
@@ -48,6 +46,6 @@ func New(t testing.TB) *Env {
 	}
 	clock := trading.NewManualClock(Start)
 	p := platform.New(db, clock, st, nil, "")
-	p.Trading.Passwords = CheapPasswords
+	p.Trading.Passwords = testenv.CheapPasswords
 	return &Env{Platform: p, Storage: st, Clock: clock}
 }
