@@ -17,7 +17,6 @@ import (
 // Shanghai, in a year whose working-day calendar is known.
 var Start = time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai)
 
-
 // Env is a wired platform on the test's own database and bucket.
 type Env struct {
 	*platform.Platform
