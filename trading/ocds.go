@@ -89,21 +89,6 @@ type OCDSContract struct {
 	Value      *OCDSValue `json:"value,omitempty"`
 }
 
-// LotAward is what the results work tells the export about one lot whose
-// result notice is out: the winner or buyer and amount, or no sale; and
-// the contract, once signed.
-type LotAward struct {
-	LotID          int64
-	ResultNoticeID int64
-	Successful     bool
-	SupplierID     int64 // the winner's account
-	SupplierName   string
-	Amount         *decimal.Decimal
-	Date           time.Time // the result notice's publication
-	ContractDate   *time.Time
-	ContractAmount *decimal.Decimal
-}
-
 // OCDSOrganization is a party to the process.
 type OCDSOrganization struct {
 	ID    string   `json:"id"`

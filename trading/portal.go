@@ -95,17 +95,6 @@ func decodeCursor(c string) (int64, error) {
 	return n, nil
 }
 
-// regionPrefix turns 350000 into "35%" and 350100 into "3501%".
-func regionPrefix(code string) string {
-	switch {
-	case strings.HasSuffix(code, "0000"):
-		return code[:2] + "%"
-	case strings.HasSuffix(code, "00"):
-		return code[:4] + "%"
-	}
-	return code
-}
-
 // scanNoticeRows reads the list columns (publicNotices without body) by
 // position: the portal's hottest query, so without GORM's reflection.
 func scanNoticeRows(q *gorm.DB) ([]noticeRow, error) {
@@ -177,7 +166,7 @@ func (s *Service) PublicNotices(ctx context.Context, f NoticeFilter) ([]PublicAn
 		q = q.Where("a.type = ?", f.Type)
 	}
 	if f.Region != "" {
-		q = q.Where("p.region_code LIKE ?", regionPrefix(f.Region))
+		q = q.Where("p.region_code LIKE ?", RegionPrefix(f.Region))
 	}
 	if !f.From.IsZero() {
 		q = q.Where("a.published_at >= ?", f.From)

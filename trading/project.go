@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -14,6 +15,9 @@ import (
 // Category is one of the four kinds of trading (交易类别); the rule book
 // owns the list.
 type Category = rules.Category
+
+// Categories returns the four categories in display order (a fresh slice).
+func Categories() []Category { return slices.Clone(rules.Categories) }
 
 // ProjectStatus is where a project stands as a whole.
 type ProjectStatus string

@@ -416,6 +416,18 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
+// RegionPrefix is the LIKE pattern of a region and the regions under it:
+// it turns 350000 into "35%" and 350100 into "3501%".
+func RegionPrefix(code string) string {
+	switch {
+	case strings.HasSuffix(code, "0000"):
+		return code[:2] + "%"
+	case strings.HasSuffix(code, "00"):
+		return code[:4] + "%"
+	}
+	return code
+}
+
 // Regions lists the regions for select boxes. The table is reference data
 // changed only by migrations, so it is read once a minute, not per page.
 func (s *Service) Regions(ctx context.Context) ([]Region, error) {

@@ -371,7 +371,7 @@ WHERE decided_on BETWEEN '` + q.From.Format("2006-01-02") + `'::date AND '` + q.
 	}
 	if q.Region != "" {
 		b.WriteString(" AND region_code LIKE ?")
-		args = append(args, regionPrefix(q.Region))
+		args = append(args, RegionPrefix(q.Region))
 	}
 	b.WriteString("\nGROUP BY 1, 2, 3")
 	return b.String(), args
@@ -386,9 +386,6 @@ func SavingsSQL(q ReportQuery) (string, []any) {
 	}
 	return sql, args
 }
-
-// Categories returns the four categories in display order.
-func Categories() []Category { return []Category{"engineering", "procurement", "land", "property"} }
 
 func sortRows(rows []ReportRow, catIdx map[Category]int) {
 	less := func(a, b ReportRow) bool {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/argon2id"
+	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/trading/calendar"
@@ -78,4 +79,19 @@ func (s *Service) dummyHash() string {
 		s.dummy, _ = argon2id.CreateHash("ggzy-dummy-password-1", &s.Passwords)
 	})
 	return s.dummy
+}
+
+// LotAward is what the results work tells the export about one lot whose
+// result notice is out: the winner or buyer and amount, or no sale; and
+// the contract, once signed.
+type LotAward struct {
+	LotID          int64
+	ResultNoticeID int64
+	Successful     bool
+	SupplierID     int64 // the winner's account
+	SupplierName   string
+	Amount         *decimal.Decimal
+	Date           time.Time // the result notice's publication
+	ContractDate   *time.Time
+	ContractAmount *decimal.Decimal
 }
