@@ -38,7 +38,7 @@ func newBidEnv(t testing.TB) *bidEnv {
 	}
 	clock := trading.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
 	ts := trading.NewService(db, clock, nil)
-	ts.Passwords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	ts.Passwords = testenv.CheapPasswords
 	e := &bidEnv{t: t, TS: ts, Svc: NewService(ts, st), Clock: clock}
 	e.Agent = e.staff(trading.RoleAgent, "daili")
 	e.Sup = e.staff(trading.RoleSupervisor, "jiandu")
@@ -61,27 +61,12 @@ func (e *bidEnv) bidder(name string) trading.Actor {
 	e.t.Helper()
 	bidderSeq++
 	acc, err := e.TS.SignUpBidder(context.Background(), trading.SystemActor, trading.SignUp{Kind: trading.BidderEnterprise,
-		Name: name + "有限公司", IDNumber: validCreditCode(fmt.Sprintf("91350100MA%06dX", bidderSeq)), LegalRep: "张三",
+		Name: name + "有限公司", IDNumber: testenv.CreditCode(fmt.Sprintf("91350100MA%06dX", bidderSeq)), LegalRep: "张三",
 		Phone: "13800138000", Email: "b@example.com", Username: fmt.Sprintf("bidder%d", bidderSeq), Password: "pass12345"})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return trading.Actor{AccountID: acc.ID, Username: acc.Username, Role: trading.RoleBidder}
-}
-
-// validCreditCode completes a 17-character body with its GB 32100 check.
-func validCreditCode(body string) string {
-	const cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-	w := []int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		for v := 0; v < len(cs); v++ {
-			if cs[v] == body[i] {
-				sum += v * w[i]
-			}
-		}
-	}
-	return body + string(cs[(31-sum%31)%31])
 }
 
 func sh(m time.Month, d, h, min int) string {

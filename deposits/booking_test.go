@@ -44,7 +44,7 @@ func newDepEnv(t *testing.T) *depEnv {
 	st, _ := trading.NewStorage(trading.StorageConfig{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: s3.Bucket})
 	clock := trading.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
 	ts := trading.NewService(db, clock, nil)
-	ts.Passwords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	ts.Passwords = testenv.CheapPasswords
 	bid := bidding.NewService(ts, st)
 	e := &depEnv{t: t, TS: ts, Bid: bid, Dep: NewService(ts, bid, "3501001"), Clock: clock}
 	ctx := context.Background()

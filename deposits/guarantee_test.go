@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 	"github.com/ggzy/ggzy/templates"
 	"github.com/ggzy/ggzy/trading"
 )
@@ -35,15 +36,8 @@ func (e *depEnv) signUp(name string) trading.Actor {
 func (e *depEnv) enterprise(name, series, user string) trading.Actor {
 	e.t.Helper()
 	e.n++
-	body := fmt.Sprintf("91350100%s%06dX", series, e.n)
-	const cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-	w := []int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		sum += strings.IndexByte(cs, body[i]) * w[i]
-	}
 	acc, err := e.TS.SignUpBidder(context.Background(), trading.SystemActor, trading.SignUp{Kind: trading.BidderEnterprise, Name: name,
-		IDNumber: body + string(cs[(31-sum%31)%31]), LegalRep: "张三", Phone: "13800138000", Email: user + "@example.com",
+		IDNumber: testenv.CreditCode(fmt.Sprintf("91350100%s%06dX", series, e.n)), LegalRep: "张三", Phone: "13800138000", Email: user + "@example.com",
 		Username: fmt.Sprintf("%s%d", user, e.n), Password: "pass12345"})
 	if err != nil {
 		e.t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 )
 
 func TestSignUpBidderValidation(t *testing.T) {
@@ -54,7 +56,7 @@ func TestSignUpBidderValidation(t *testing.T) {
 		t.Fatalf("stored bidder = %+v, %v", got, err)
 	}
 	// The same username in another case, and the same code, are conflicts.
-	_, err = s.SignUpBidder(ctx, anon, validSignUp("user1", creditCode("91350100M000200Y4")))
+	_, err = s.SignUpBidder(ctx, anon, validSignUp("user1", testenv.CreditCode("91350100M000200Y4")))
 	if de := AsError(err); de.Status != http.StatusConflict || de.Field != "username" {
 		t.Fatalf("duplicate username: %v", err)
 	}

@@ -2,7 +2,12 @@ package trading
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 )
 
 func TestCheckCreditCode(t *testing.T) {
@@ -45,6 +50,34 @@ func TestCheckResidentID(t *testing.T) {
 	for _, tt := range tests {
 		if err := CheckResidentID(tt.id); (err == nil) != tt.ok {
 			t.Errorf("CheckResidentID(%q) = %v, want ok=%v", tt.id, err, tt.ok)
+		}
+	}
+}
+
+// The test kit's generators make what the product's checks accept, over
+// many bodies, so every package's tests sign up bidders that are valid.
+func TestKitIdentitiesPassChecks(t *testing.T) {
+	r := rand.New(rand.NewPCG(11643, 32100))
+	for i := 0; i < 2000; i++ {
+		body := []byte("91350100")
+		for len(body) < 17 {
+			body = append(body, creditCharset[r.IntN(len(creditCharset))])
+		}
+		if code := testenv.CreditCode(string(body)); CheckCreditCode(code) != nil {
+			t.Fatalf("testenv.CreditCode(%q) = %q: %v", body, code, CheckCreditCode(code))
+		}
+		born := time.Date(1940, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r.IntN(30000))
+		id := testenv.ResidentID(fmt.Sprintf("350102%s%03d", born.Format("20060102"), r.IntN(1000)))
+		if err := CheckResidentID(id); err != nil {
+			t.Fatalf("testenv.ResidentID gave %q: %v", id, err)
+		}
+	}
+	for i := 0; i < 50; i++ {
+		if code := testenv.NewCreditCode(); CheckCreditCode(code) != nil {
+			t.Fatalf("testenv.NewCreditCode() = %q: %v", code, CheckCreditCode(code))
+		}
+		if id := testenv.NewResidentID(); CheckResidentID(id) != nil {
+			t.Fatalf("testenv.NewResidentID() = %q: %v", id, CheckResidentID(id))
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 	"github.com/ggzy/ggzy/templates"
 )
 
@@ -52,7 +53,7 @@ func reportServer(t *testing.T) (*Service, map[Role]reportClient, *echo.Echo) {
 		name := "rpt" + string(role)
 		if role == RoleBidder {
 			anon := Actor{Username: "anonymous", Role: "anonymous", IP: "127.0.0.1"}
-			if _, err := s.SignUpBidder(ctx, anon, validSignUp(name, creditCode("91350100M000300Y4"))); err != nil {
+			if _, err := s.SignUpBidder(ctx, anon, validSignUp(name, testenv.CreditCode("91350100M000300Y4"))); err != nil {
 				t.Fatal(err)
 			}
 		} else if _, err := s.CreateAccount(ctx, SystemActor, NewAccount{Role: role, Username: name, DisplayName: name, Password: "secret123"}); err != nil {

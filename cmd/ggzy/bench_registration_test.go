@@ -24,6 +24,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/ggzy/ggzy/cmd/ggzy/stack"
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -39,7 +40,7 @@ func benchServer(b *testing.B, cfg Config) (*App, string) {
 		b.Fatal(err)
 	}
 	app.SetClock(trading.NewManualClock(testNow))
-	app.Trading.Passwords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	app.Trading.Passwords = testenv.CheapPasswords
 	e, err := NewServer(app)
 	if err != nil {
 		b.Fatal(err)
@@ -93,7 +94,7 @@ func seedBidders(b *testing.B, db *sql.DB, n int) []string {
 			b.Fatal(err)
 		}
 		if _, err := tx.Exec(`INSERT INTO bidders (account_id, kind, name, id_number, legal_rep, phone, email)
-			VALUES ($1, 'enterprise', $2, $3, '张三', '13800138000', 'b@example.com')`, id, fmt.Sprintf("投标人%05d", i), fmt.Sprintf("91350100MA%07dZ", i)); err != nil {
+			VALUES ($1, 'enterprise', $2, $3, '张三', '13800138000', 'b@example.com')`, id, fmt.Sprintf("投标人%05d", i), testenv.CreditCode(fmt.Sprintf("91350100MA%07d", i))); err != nil {
 			b.Fatal(err)
 		}
 		raw := make([]byte, 32)

@@ -48,7 +48,7 @@ func newTestServer(t *testing.T, cfg Config) (*App, *httptest.Server) {
 		t.Fatal(err)
 	}
 	app.SetClock(trading.NewManualClock(testNow))
-	app.Trading.Passwords = trading.PasswordParams{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	app.Trading.Passwords = testenv.CheapPasswords
 	e, err := NewServer(app)
 	if err != nil {
 		t.Fatal(err)

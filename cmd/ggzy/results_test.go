@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -26,7 +27,7 @@ func TestResultPagesEngineering(t *testing.T) {
 	lot := p.Lots[0].ID
 	for i, code := range []string{"91350100MA0000001X", "91350100MA0000002X"} {
 		acc, err := app.Trading.SignUpBidder(ctx, trading.SystemActor, trading.SignUp{Kind: trading.BidderEnterprise, Name: fmt.Sprintf("福建结果%d建设有限公司", i),
-			IDNumber: creditCode(code[:17]), LegalRep: "李四", Phone: "13800138000", Email: "r@example.com", Username: fmt.Sprintf("jieguo%d", i), Password: "jieguo2026"})
+			IDNumber: testenv.CreditCode(code[:17]), LegalRep: "李四", Phone: "13800138000", Email: "r@example.com", Username: fmt.Sprintf("jieguo%d", i), Password: "jieguo2026"})
 		if err != nil {
 			t.Fatal(err)
 		}
