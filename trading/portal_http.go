@@ -84,9 +84,9 @@ func (w *Web) noticeList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var types []option
+	var types []Option
 	for _, t := range AnnouncementTypes {
-		types = append(types, option{string(t), t.Name()})
+		types = append(types, Option{string(t), t.Name()})
 	}
 	pager := Pager{Page: 1}
 	if next != "" {
@@ -99,7 +99,7 @@ func (w *Web) noticeList(c echo.Context) error {
 	}
 	return w.Page(c, http.StatusOK, "notices", "交易公告", map[string]any{
 		"Notices": list, "Filter": f, "Query": c.QueryParams(), "Pager": pager, "Regions": regions,
-		"Categories": categoryOptions(), "Types": types})
+		"Categories": CategoryOptions(), "Types": types})
 }
 
 func (w *Web) noticeShow(c echo.Context) error {

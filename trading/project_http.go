@@ -82,15 +82,17 @@ func (w *Web) projectList(c echo.Context) error {
 	}
 	return w.Page(c, http.StatusOK, "projects", "交易项目", map[string]any{
 		"Projects": list, "Total": total, "Pager": pager, "Filter": f, "Base": projectsPath(CurrentAccount(c)),
-		"Categories": categoryOptions()})
+		"Categories": CategoryOptions()})
 }
 
-type option struct{ Value, Name string }
+// Option is one choice of a select box: the value sent and its Chinese name.
+type Option struct{ Value, Name string }
 
-func categoryOptions() []option {
-	var out []option
+// CategoryOptions are the four categories as select-box options, in display order.
+func CategoryOptions() []Option {
+	var out []Option
 	for _, c := range []Category{"engineering", "procurement", "land", "property"} {
-		out = append(out, option{string(c), c.Name()})
+		out = append(out, Option{string(c), c.Name()})
 	}
 	return out
 }
@@ -101,7 +103,7 @@ type projectForm struct {
 	In         ProjectInput
 	Error      *Error
 	Regions    []Region
-	Categories []option
+	Categories []Option
 }
 
 func (w *Web) renderProjectForm(c echo.Context, status int, f projectForm) error {
@@ -109,7 +111,7 @@ func (w *Web) renderProjectForm(c echo.Context, status int, f projectForm) error
 	if err != nil {
 		return err
 	}
-	f.Regions, f.Categories = regions, categoryOptions()
+	f.Regions, f.Categories = regions, CategoryOptions()
 	title := "新建交易项目"
 	if f.Code != "" {
 		title = "修改交易项目 " + f.Code
@@ -261,7 +263,7 @@ func (w *Web) projectShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var nextTypes []option
+	var nextTypes []Option
 	if a.Role == RoleAgent {
 		for _, t := range AnnouncementTypes {
 			in := AnnouncementInput{Type: t}
@@ -269,7 +271,7 @@ func (w *Web) projectShow(c echo.Context) error {
 				continue // offered per published notice; generated from a lot's result
 			}
 			if w.Svc.checkTypeAllowed(w.Svc.DB.WithContext(ctx), p, &in) == nil {
-				nextTypes = append(nextTypes, option{string(t), t.Name()})
+				nextTypes = append(nextTypes, Option{string(t), t.Name()})
 			}
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/report"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"golang.org/x/time/rate"
@@ -141,7 +143,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 	dh.Routes(e, api)
 	dh.RefundRoutes(e, api)
 	dh.GuaranteeRoutes(e, api)
-	web.ReportRoutes(e, api)
+	(&report.Handlers{Web: web}).Routes(e, api)
 	// Unknown /api/v1 paths answer JSON 404s through the error handler.
 	api.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	return e, nil
