@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/supervision"
+
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 
@@ -450,7 +452,7 @@ func TestFailAfterCandidatesAndReaward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.TS.SuspendProject(ctx, e.Sup, p2.Code, "收到投诉，暂停核查"); err != nil {
+	if _, err := supervision.Suspend(ctx, e.TS, e.Sup, p2.Code, "收到投诉，暂停核查"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, rn3.ID, nil); !errors.Is(err, trading.ErrSuspended) {

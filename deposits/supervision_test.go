@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/supervision"
+
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -15,7 +17,7 @@ func TestSupervisionSourceAlertsAndTimeline(t *testing.T) {
 	e := newDepEnv(t)
 	ctx := context.Background()
 	src := SupervisionSource{Svc: e.Dep}
-	if src.Section() != trading.SectionDeposits {
+	if src.Section() != supervision.SectionDeposits {
 		t.Fatalf("section %q", src.Section())
 	}
 	var project trading.Project
@@ -35,7 +37,7 @@ func TestSupervisionSourceAlertsAndTimeline(t *testing.T) {
 		}
 	}
 
-	kinds := func(now time.Time) map[string][]trading.Alert {
+	kinds := func(now time.Time) map[string][]supervision.Alert {
 		t.Helper()
 		alerts, err := src.Alerts(ctx, now, 50)
 		if err != nil {
@@ -46,7 +48,7 @@ func TestSupervisionSourceAlertsAndTimeline(t *testing.T) {
 				t.Fatalf("alerts not newest first: %+v", alerts)
 			}
 		}
-		out := map[string][]trading.Alert{}
+		out := map[string][]supervision.Alert{}
 		for _, a := range alerts {
 			out[a.Kind] = append(out[a.Kind], a)
 		}

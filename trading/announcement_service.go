@@ -285,7 +285,7 @@ func typeNames(ts []AnnouncementType) string {
 
 // ownProject loads a project the agent runs, locked for the transaction.
 func (s *Service) ownProject(tx *gorm.DB, a Actor, code string) (*Project, error) {
-	p, err := loadProject(tx.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "projects"}}), "code = ?", code)
+	p, err := LoadProject(tx.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "projects"}}), "code = ?", code)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +304,7 @@ func (s *Service) lockAnnouncement(tx *gorm.DB, id int64) (*Announcement, *Proje
 	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&n, id).Error; err != nil {
 		return nil, nil, notFound(err, "公告")
 	}
-	p, err := loadProject(tx, "id = ?", n.ProjectID)
+	p, err := LoadProject(tx, "id = ?", n.ProjectID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -625,7 +625,7 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			p, err := loadProject(tx, "id = ?", n.ProjectID)
+			p, err := LoadProject(tx, "id = ?", n.ProjectID)
 			if err != nil {
 				return err
 			}
@@ -677,7 +677,7 @@ func (s *Service) Announcement(ctx context.Context, a Actor, id int64) (*Announc
 	if err := s.DB.WithContext(ctx).First(&n, id).Error; err != nil {
 		return nil, nil, notFound(err, "公告")
 	}
-	p, err := loadProject(s.DB.WithContext(ctx), "id = ?", n.ProjectID)
+	p, err := LoadProject(s.DB.WithContext(ctx), "id = ?", n.ProjectID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -277,7 +277,7 @@ func (s *Service) PublicNoticeByID(ctx context.Context, id int64) (*PublicNotice
 // PublicProjectByCode returns a project that has published notices, with
 // its chain; drafts do not exist publicly.
 func (s *Service) PublicProjectByCode(ctx context.Context, code string) (*PublicProject, []PublicAnnouncement, error) {
-	p, err := loadProject(s.DB.WithContext(ctx), "code = ?", code)
+	p, err := LoadProject(s.DB.WithContext(ctx), "code = ?", code)
 	if err != nil {
 		return nil, nil, err
 	}

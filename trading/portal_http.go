@@ -155,7 +155,7 @@ func baseURL(c echo.Context) string { return c.Scheme() + "://" + c.Request().Ho
 
 func (w *Web) apiOCDS(c echo.Context) error {
 	ctx := c.Request().Context()
-	p, err := loadProject(w.Svc.DB.WithContext(ctx), "code = ?", c.Param("code"))
+	p, err := LoadProject(w.Svc.DB.WithContext(ctx), "code = ?", c.Param("code"))
 	if err != nil {
 		return err
 	}

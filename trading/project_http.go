@@ -171,7 +171,7 @@ func (w *Web) projectCreate(c echo.Context) error {
 		return w.renderProjectForm(c, http.StatusOK, projectForm{In: in})
 	}
 	p, err := w.Svc.CreateProject(c.Request().Context(), ActorOf(c), in)
-	if de := formError(err); de != nil {
+	if de := FormError(err); de != nil {
 		return w.renderProjectForm(c, de.Status, projectForm{In: in, Error: de})
 	}
 	if err != nil {
@@ -181,8 +181,8 @@ func (w *Web) projectCreate(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/agent/projects/"+p.Code)
 }
 
-// formError is the error to show on the form itself (a 4xx), or nil.
-func formError(err error) *Error {
+// FormError is the error to show on the form itself (a 4xx), or nil.
+func FormError(err error) *Error {
 	var de *Error
 	if errors.As(err, &de) && de.Status < 500 && de.Status != http.StatusNotFound && de.Status != http.StatusForbidden {
 		return de
@@ -208,7 +208,7 @@ func (w *Web) projectUpdate(c echo.Context) error {
 		return w.renderProjectForm(c, http.StatusOK, projectForm{Code: code, In: in})
 	}
 	_, err = w.Svc.UpdateProject(c.Request().Context(), ActorOf(c), code, in)
-	if de := formError(err); de != nil {
+	if de := FormError(err); de != nil {
 		return w.renderProjectForm(c, de.Status, projectForm{Code: code, In: in, Error: de})
 	}
 	if err != nil {
@@ -391,7 +391,7 @@ func (w *Web) noticeCreate(c echo.Context) error {
 	}
 	in.Changes = unchangedDropped(p, in.Changes)
 	n, err := w.Svc.DraftAnnouncement(ctx, ActorOf(c), p.Code, in)
-	if de := formError(err); de != nil {
+	if de := FormError(err); de != nil {
 		return w.renderNoticeForm(c, de.Status, noticeForm{Project: p, In: in, Error: de})
 	}
 	if err != nil {
@@ -407,7 +407,7 @@ func (w *Web) afterDraft(c echo.Context, n *Announcement) error {
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agent/announcements/%d/edit", n.ID))
 	}
 	if _, err := w.Svc.SubmitAnnouncement(c.Request().Context(), ActorOf(c), n.ID); err != nil {
-		if de := formError(err); de != nil {
+		if de := FormError(err); de != nil {
 			Flash(c, "草稿已保存，但未能提交："+de.Message)
 			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agent/announcements/%d/edit", n.ID))
 		}
@@ -477,7 +477,7 @@ func (w *Web) noticeUpdate(c echo.Context) error {
 	in.Type = n.Type
 	in.Changes = unchangedDropped(p, in.Changes)
 	n2, err := w.Svc.UpdateAnnouncement(ctx, ActorOf(c), id, in)
-	if de := formError(err); de != nil {
+	if de := FormError(err); de != nil {
 		return w.renderNoticeForm(c, de.Status, noticeForm{Project: p, ID: id, In: in, Error: de})
 	}
 	if err != nil {
@@ -503,7 +503,7 @@ func (w *Web) noticeStep(step string) echo.HandlerFunc {
 			return err
 		}
 		msg, back, err := w.runStep(c, step, id, c.FormValue("publish_at"), c.FormValue("reason"))
-		if de := formError(err); de != nil {
+		if de := FormError(err); de != nil {
 			Flash(c, de.Message)
 			return c.Redirect(http.StatusSeeOther, back)
 		}
@@ -602,7 +602,8 @@ type ProjectJSON struct {
 	Lots         []LotJSON `json:"lots"`
 }
 
-func projectJSON(p *Project) ProjectJSON {
+// JSON is the project as its agent and the supervisors see it in the API.
+func (p *Project) JSON() ProjectJSON {
 	out := ProjectJSON{PublicProject: p.Public(), ID: p.ID, OwnerContact: p.OwnerContact, StateFunded: p.StateFunded, CreatedAt: p.CreatedAt}
 	for _, l := range p.Lots {
 		out.Lots = append(out.Lots, LotJSON{PublicLot: l.Public(), ReservePrice: l.ReservePrice, Prequalification: l.Prequalification,
@@ -662,7 +663,7 @@ func (w *Web) apiProjectCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, projectJSON(p))
+	return c.JSON(http.StatusCreated, p.JSON())
 }
 
 func (w *Web) apiProject(c echo.Context) error {
@@ -670,7 +671,7 @@ func (w *Web) apiProject(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projectJSON(p))
+	return c.JSON(http.StatusOK, p.JSON())
 }
 
 func (w *Web) apiProjectUpdate(c echo.Context) error {
@@ -682,7 +683,7 @@ func (w *Web) apiProjectUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projectJSON(p))
+	return c.JSON(http.StatusOK, p.JSON())
 }
 
 func (w *Web) apiNoticeCreate(c echo.Context) error {

@@ -348,8 +348,8 @@ func notFound(err error, what string) error {
 	return err
 }
 
-// loadProject reads a project with its region, agent and lots.
-func loadProject(tx *gorm.DB, where string, arg any) (*Project, error) {
+// LoadProject reads a project with its region, agent and lots.
+func LoadProject(tx *gorm.DB, where string, arg any) (*Project, error) {
 	var p Project
 	err := tx.Preload("Region").Preload("Agent").Preload("Lots", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).
 		Where(where, arg).First(&p).Error
@@ -362,7 +362,7 @@ func loadProject(tx *gorm.DB, where string, arg any) (*Project, error) {
 // Project returns a project for its agent or a supervisor. Others get 404
 // rather than 403 for drafts, so a draft's existence does not leak.
 func (s *Service) Project(ctx context.Context, a Actor, code string) (*Project, error) {
-	p, err := loadProject(s.DB.WithContext(ctx), "code = ?", code)
+	p, err := LoadProject(s.DB.WithContext(ctx), "code = ?", code)
 	if err != nil {
 		return nil, err
 	}

@@ -382,7 +382,7 @@ func TestReservePriceNeverPublic(t *testing.T) {
 		t.Fatal(err)
 	}
 	notices, _ := s.ProjectAnnouncements(ctx, Actor{Role: "anonymous"}, p)
-	full, _ := loadProject(s.DB, "id = ?", p.ID)
+	full, _ := LoadProject(s.DB, "id = ?", p.ID)
 	pkg, err := OCDSPackage(full, notices, s.OCIDPrefix, "http://example", s.Clock.Now())
 	if err != nil {
 		t.Fatal(err)

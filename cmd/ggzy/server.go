@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/supervision"
+
 	"github.com/ggzy/ggzy/trading/report"
 
 	"github.com/labstack/echo/v4"
@@ -136,7 +138,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 	web.PortalRoutes(e, api)
 	web.ProjectRoutes(e, api)
 	web.CalendarRoutes(e)
-	web.SuperviseRoutes(e, api)
+	(&supervision.Handlers{Web: web, Supervision: a.Supervision}).Routes(e, api)
 	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
 	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
 	dh := &deposits.Handler{Svc: a.Deposits, Web: web}

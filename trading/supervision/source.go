@@ -1,4 +1,4 @@
-package trading
+package supervision
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 // Alert is one thing on the supervisor's dashboard (统一现场监督) that needs
 // a look: a deposit in suspense, an overdue refund, a K1 collusion signal,
 // a late contract (E14)… Packages that trading must not import (bidding,
-// deposits) report theirs through a SupervisionSource.
+// deposits) report theirs through a Source.
 type Alert struct {
 	Kind        string    `json:"kind"`           // stable code, e.g. "refund_overdue", "k1", "contract_late"
 	Rule        string    `json:"rule,omitempty"` // rule id from RULES.md, when a rule is the reason
@@ -28,10 +28,10 @@ type TimelineEvent struct {
 	Link   string    `json:"link,omitempty"`
 }
 
-// SupervisionSource is what bidding and deposits contribute to the
+// Source is what bidding and deposits contribute to the
 // supervisor's dashboard and to a project's timeline; cmd wires them into
 // Service.Supervision.
-type SupervisionSource interface {
+type Source interface {
 	// Alerts lists open alerts as of now, newest first, at most limit.
 	Alerts(ctx context.Context, now time.Time, limit int) ([]Alert, error)
 	// Timeline lists the source's events of one project.
