@@ -75,10 +75,10 @@ func (w *Web) projectList(c echo.Context) error {
 	}
 	pager := Pager{Page: page}
 	if page > 1 {
-		pager.Prev = pageURL(c, "page", strconv.Itoa(page-1))
+		pager.Prev = PageURL(c, "page", strconv.Itoa(page-1))
 	}
 	if int64(page*perPage) < total {
-		pager.Next = pageURL(c, "page", strconv.Itoa(page+1))
+		pager.Next = PageURL(c, "page", strconv.Itoa(page+1))
 	}
 	return w.Page(c, http.StatusOK, "projects", "交易项目", map[string]any{
 		"Projects": list, "Total": total, "Pager": pager, "Filter": f, "Base": projectsPath(CurrentAccount(c)),
@@ -420,7 +420,7 @@ func (w *Web) afterDraft(c echo.Context, n *Announcement) error {
 }
 
 func (w *Web) noticeEdit(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -461,7 +461,7 @@ func noticeFormData(w *Web, c echo.Context, p *Project, n *Announcement, in Anno
 }
 
 func (w *Web) noticeUpdate(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -486,7 +486,8 @@ func (w *Web) noticeUpdate(c echo.Context) error {
 	return w.afterDraft(c, n2)
 }
 
-func idParam(c echo.Context) (int64, error) {
+// IDParam is the path parameter :id, a positive integer (else 400 naming "id").
+func IDParam(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id < 1 {
 		return 0, Invalid("id", "编号须为正整数")
@@ -498,7 +499,7 @@ func idParam(c echo.Context) (int64, error) {
 // makes sense, with the outcome flashed.
 func (w *Web) noticeStep(step string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id, err := idParam(c)
+		id, err := IDParam(c)
 		if err != nil {
 			return err
 		}
@@ -558,7 +559,7 @@ func (w *Web) reviewQueue(c echo.Context) error {
 }
 
 func (w *Web) reviewShow(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -699,7 +700,7 @@ func (w *Web) apiNoticeCreate(c echo.Context) error {
 }
 
 func (w *Web) apiNoticeUpdate(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -729,7 +730,7 @@ type stepRequest struct {
 
 func (w *Web) apiNoticeStep(step string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id, err := idParam(c)
+		id, err := IDParam(c)
 		if err != nil {
 			return err
 		}

@@ -398,7 +398,7 @@ func (s *Service) ListProjects(ctx context.Context, a Actor, f ProjectFilter) ([
 		q = q.Where("status = ?", f.Status)
 	}
 	if f.Query != "" {
-		q = q.Where("title ILIKE ? OR code ILIKE ?", "%"+escapeLike(f.Query)+"%", "%"+escapeLike(f.Query)+"%")
+		q = q.Where("title ILIKE ? OR code ILIKE ?", "%"+EscapeLike(f.Query)+"%", "%"+EscapeLike(f.Query)+"%")
 	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
@@ -412,7 +412,8 @@ func (s *Service) ListProjects(ctx context.Context, a Actor, f ProjectFilter) ([
 	return out, total, err
 }
 
-func escapeLike(s string) string {
+// EscapeLike escapes LIKE's wildcards so user text matches literally.
+func EscapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 

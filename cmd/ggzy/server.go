@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/portal"
+
 	"github.com/ggzy/ggzy/trading/supervision"
 
 	"github.com/ggzy/ggzy/trading/report"
@@ -33,8 +35,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	web := &trading.Web{Svc: a.Trading, Pages: pages, Log: a.Log, Secure: a.Cfg.SecureCookie,
-		Cache: trading.NewPageCache(a.Cfg.PublicCache)}
+	web := &trading.Web{Svc: a.Trading, Pages: pages, Log: a.Log, Secure: a.Cfg.SecureCookie}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -135,7 +136,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 		return c.Blob(http.StatusOK, "application/json", openAPI)
 	})
 	web.Routes(e, api, loginLimit)
-	web.PortalRoutes(e, api)
+	(&portal.Handlers{Web: web, Cache: portal.NewPageCache(a.Cfg.PublicCache)}).Routes(e, api)
 	web.ProjectRoutes(e, api)
 	web.CalendarRoutes(e)
 	(&supervision.Handlers{Web: web, Supervision: a.Supervision}).Routes(e, api)
