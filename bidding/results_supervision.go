@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ggzy/ggzy/trading/supervision"
-
 	"github.com/shopspring/decimal"
 
 	"github.com/ggzy/ggzy/trading"
@@ -17,11 +15,11 @@ import (
 // G13), and each lot's opening, failure, award and contract.
 type ResultSource struct{ Svc *Service }
 
-var _ supervision.Source = ResultSource{}
+var _ trading.SupervisionSource = ResultSource{}
 
 // Alerts lists contracts late (E14 engineering, G13 procurement): signed
 // after the limit, or not yet signed when it has passed.
-func (src ResultSource) Alerts(ctx context.Context, now time.Time, limit int) ([]supervision.Alert, error) {
+func (src ResultSource) Alerts(ctx context.Context, now time.Time, limit int) ([]trading.Alert, error) {
 	book, err := src.Svc.Trading.RuleBook(ctx)
 	if err != nil {
 		return nil, err
@@ -49,13 +47,13 @@ func (src ResultSource) Alerts(ctx context.Context, now time.Time, limit int) ([
 	if err != nil {
 		return nil, err
 	}
-	out := make([]supervision.Alert, 0, len(rows))
+	out := make([]trading.Alert, 0, len(rows))
 	for _, r := range rows {
 		rule, max := "E14", book.E14MaxDays
 		if r.Category == "procurement" {
 			rule, max = "G13", book.G13MaxDays
 		}
-		a := supervision.Alert{Kind: "contract_late", Rule: rule, ProjectCode: r.Code, At: r.AwardedAt,
+		a := trading.Alert{Kind: "contract_late", Rule: rule, ProjectCode: r.Code, At: r.AwardedAt,
 			Link: fmt.Sprintf("/supervisor/lots/%d/result", r.LotID)}
 		if r.ContractDate != nil {
 			a.Title = fmt.Sprintf("%s 标段%d 合同逾期签订", r.Title, r.Seq)
@@ -71,7 +69,7 @@ func (src ResultSource) Alerts(ctx context.Context, now time.Time, limit int) ([
 }
 
 // Timeline lists each lot's result steps.
-func (src ResultSource) Timeline(ctx context.Context, projectID int64) ([]supervision.TimelineEvent, error) {
+func (src ResultSource) Timeline(ctx context.Context, projectID int64) ([]trading.TimelineEvent, error) {
 	var rows []struct {
 		LotResult
 		Seq    int    `gorm:"column:seq"`
@@ -85,11 +83,11 @@ func (src ResultSource) Timeline(ctx context.Context, projectID int64) ([]superv
 	if err != nil {
 		return nil, err
 	}
-	var out []supervision.TimelineEvent
+	var out []trading.TimelineEvent
 	for _, r := range rows {
 		link := fmt.Sprintf("/supervisor/lots/%d/result", r.LotID)
 		ev := func(at time.Time, title, detail string) {
-			out = append(out, supervision.TimelineEvent{At: at, Kind: "result", Title: fmt.Sprintf("标段%d %s", r.Seq, title), Detail: detail, Link: link})
+			out = append(out, trading.TimelineEvent{At: at, Kind: "result", Title: fmt.Sprintf("标段%d %s", r.Seq, title), Detail: detail, Link: link})
 		}
 		if r.OpenedAt != nil {
 			ev(*r.OpenedAt, "开标记录", fmt.Sprintf("%d家递交投标文件", r.Bids))

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ggzy/ggzy/trading/supervision"
+	"github.com/ggzy/ggzy/trading"
 )
 
 // RegistrationSource is what registration and documents show on a
@@ -16,16 +16,16 @@ import (
 // it into trading.Service.Supervision.
 type RegistrationSource struct{ Svc *Service }
 
-var _ supervision.Source = RegistrationSource{}
+var _ trading.SupervisionSource = RegistrationSource{}
 
 // Alerts: registration raises none of its own.
-func (RegistrationSource) Alerts(context.Context, time.Time, int) ([]supervision.Alert, error) {
+func (RegistrationSource) Alerts(context.Context, time.Time, int) ([]trading.Alert, error) {
 	return nil, nil
 }
 
 // Timeline lists, per lot, the registration count by status (at the time of
 // the latest registration) and each document uploaded or released.
-func (src RegistrationSource) Timeline(ctx context.Context, projectID int64) ([]supervision.TimelineEvent, error) {
+func (src RegistrationSource) Timeline(ctx context.Context, projectID int64) ([]trading.TimelineEvent, error) {
 	db := src.Svc.DB.WithContext(ctx)
 	var counts []struct {
 		LotID  int64              `gorm:"column:lot_id"`
@@ -68,10 +68,10 @@ func (src RegistrationSource) Timeline(ctx context.Context, projectID int64) ([]
 			lc.last = c.Last
 		}
 	}
-	var out []supervision.TimelineEvent
+	var out []trading.TimelineEvent
 	for _, id := range order {
 		lc := byLot[id]
-		out = append(out, supervision.TimelineEvent{At: lc.last, Kind: "registration",
+		out = append(out, trading.TimelineEvent{At: lc.last, Kind: "registration",
 			Title:  fmt.Sprintf("标段%d %s：有效 %d 家", lc.seq, lc.kind.Name(), lc.live),
 			Detail: strings.Join(lc.parts, "，") + "（截至最近一次变动）", Link: fmt.Sprintf("/supervisor/lots/%d/registrations", id)})
 	}
@@ -85,11 +85,11 @@ func (src RegistrationSource) Timeline(ctx context.Context, projectID int64) ([]
 		return nil, err
 	}
 	for _, d := range docs {
-		out = append(out, supervision.TimelineEvent{At: d.CreatedAt, Kind: "document",
+		out = append(out, trading.TimelineEvent{At: d.CreatedAt, Kind: "document",
 			Title:  fmt.Sprintf("上传%s《%s》第%d版（标段%d）", d.Kind.Name(), d.Filename, d.Version, d.Seq),
 			Detail: fmt.Sprintf("%d 字节，SHA-256 %s", d.Size, d.SHA256), Link: fmt.Sprintf("/supervisor/lots/%d/registrations", d.LotID)})
 		if d.ReleasedAt != nil && d.Kind != DocMaterial {
-			out = append(out, supervision.TimelineEvent{At: *d.ReleasedAt, Kind: "document",
+			out = append(out, trading.TimelineEvent{At: *d.ReleasedAt, Kind: "document",
 				Title: fmt.Sprintf("发布%s《%s》第%d版（标段%d）", d.Kind.Name(), d.Filename, d.Version, d.Seq)})
 		}
 	}

@@ -83,7 +83,7 @@ func TestRegistrationSourceTimeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var reg, docs []supervision.TimelineEvent
+	var reg, docs []trading.TimelineEvent
 	for _, ev := range evs {
 		switch ev.Kind {
 		case "registration":

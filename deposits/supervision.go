@@ -7,8 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/ggzy/ggzy/trading/supervision"
-
 	"github.com/shopspring/decimal"
 
 	"github.com/ggzy/ggzy/trading"
@@ -20,19 +18,19 @@ import (
 // alerts. cmd wires it into trading.Service.Supervision.
 type SupervisionSource struct{ Svc *Service }
 
-var _ supervision.SectionedSource = SupervisionSource{}
+var _ trading.SectionedSource = SupervisionSource{}
 
 // Section puts these alerts in the dashboard's deposit section.
-func (SupervisionSource) Section() string { return supervision.SectionDeposits }
+func (SupervisionSource) Section() string { return trading.SectionDeposits }
 
 // ruleID tells a RULES.md rule id (D6, D8…) from the platform's own refund
 // reasons (INVALID, SUSPENSE).
 var ruleID = regexp.MustCompile(`^[A-Z][0-9]+$`)
 
 // Alerts lists the open deposit alerts as of now, newest first.
-func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit int) ([]supervision.Alert, error) {
+func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit int) ([]trading.Alert, error) {
 	db := src.Svc.DB.WithContext(ctx)
-	var out []supervision.Alert
+	var out []trading.Alert
 
 	// Suspense: money that matched no virtual account and is not yet being
 	// returned.
@@ -42,7 +40,7 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 		return nil, err
 	}
 	for _, i := range suspense {
-		out = append(out, supervision.Alert{Kind: "deposit_suspense", At: i.ValueTime,
+		out = append(out, trading.Alert{Kind: "deposit_suspense", At: i.ValueTime,
 			Title:  fmt.Sprintf("待查款项 %s 元：收款账号 %s 无对应子账号", i.Amount.StringFixed(2), i.AccountNumber),
 			Detail: fmt.Sprintf("付款人 %s（%s %s）", i.PayerName, i.PayerBank, i.PayerAccount),
 			Link:   "/supervisor/deposits?status=suspense"})
@@ -64,7 +62,7 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 		return nil, err
 	}
 	for _, i := range invalid {
-		a := supervision.Alert{Kind: "deposit_late", ProjectCode: i.Code, At: i.ValueTime, Detail: i.Reason, Link: "/supervisor/refunds",
+		a := trading.Alert{Kind: "deposit_late", ProjectCode: i.Code, At: i.ValueTime, Detail: i.Reason, Link: "/supervisor/refunds",
 			Title: fmt.Sprintf("逾期到账 %s 元：标段%d，付款人 %s（无效，待退）", i.Amount.StringFixed(2), i.Seq, i.PayerName)}
 		if i.Status == InflowThirdParty {
 			a.Kind, a.Rule = "deposit_third_party", "D2"
@@ -88,7 +86,7 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 	}
 	for _, r := range overdue {
 		due := r.DueOn.In(trading.Shanghai)
-		a := supervision.Alert{Kind: "refund_overdue", ProjectCode: r.Code,
+		a := trading.Alert{Kind: "refund_overdue", ProjectCode: r.Code,
 			At:     time.Date(due.Year(), due.Month(), due.Day(), 0, 0, 0, 0, trading.Shanghai),
 			Title:  fmt.Sprintf("退款逾期：%s 元应于 %s 前退还 %s（%s）", r.Principal.StringFixed(2), due.Format("2006-01-02"), r.PayeeName, r.StatusName()),
 			Detail: r.Reason, Link: "/supervisor/refunds"}
@@ -110,7 +108,7 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 		return nil, err
 	}
 	for _, k := range k1 {
-		out = append(out, supervision.Alert{Kind: "k1", Rule: "K1", ProjectCode: k.Code, At: k.CreatedAt, Detail: k.Detail,
+		out = append(out, trading.Alert{Kind: "k1", Rule: "K1", ProjectCode: k.Code, At: k.CreatedAt, Detail: k.Detail,
 			Title: fmt.Sprintf("疑似串通投标：标段%d 不同投标人的保证金来自同一账户 %s", k.Seq, k.PayerAccount),
 			Link:  "/supervisor/deposits"})
 	}
@@ -127,9 +125,9 @@ const timelineLimit = 500
 
 // Timeline lists a project's deposit events: inflows, refunds opened and
 // paid, forfeitures and K1 alerts.
-func (src SupervisionSource) Timeline(ctx context.Context, projectID int64) ([]supervision.TimelineEvent, error) {
+func (src SupervisionSource) Timeline(ctx context.Context, projectID int64) ([]trading.TimelineEvent, error) {
 	db := src.Svc.DB.WithContext(ctx)
-	var out []supervision.TimelineEvent
+	var out []trading.TimelineEvent
 	var inflows []struct {
 		StoredInflow
 		Seq       int             `gorm:"column:seq"`
@@ -152,21 +150,21 @@ func (src SupervisionSource) Timeline(ctx context.Context, projectID int64) ([]s
 		return nil, err
 	}
 	for _, i := range inflows {
-		out = append(out, supervision.TimelineEvent{At: i.ValueTime, Kind: "deposit",
+		out = append(out, trading.TimelineEvent{At: i.ValueTime, Kind: "deposit",
 			Title:  fmt.Sprintf("保证金到账 %s 元（标段%d，%s）", i.Amount.StringFixed(2), i.Seq, i.Status.Name()),
 			Detail: fmt.Sprintf("付款人 %s，子账号 %s %s", i.PayerName, i.AccountNumber, i.Reason), Link: "/supervisor/deposits"})
 		if i.RefundAt != nil {
-			out = append(out, supervision.TimelineEvent{At: *i.RefundAt, Kind: "refund", Link: "/supervisor/refunds",
+			out = append(out, trading.TimelineEvent{At: *i.RefundAt, Kind: "refund", Link: "/supervisor/refunds",
 				Title:  fmt.Sprintf("开具退款 %s 元（标段%d，%s）", i.Amount.StringFixed(2), i.Seq, i.Rule),
 				Detail: i.RReason})
 		}
 		if i.PaidAt != nil {
-			out = append(out, supervision.TimelineEvent{At: *i.PaidAt, Kind: "refund", Link: "/supervisor/refunds",
+			out = append(out, trading.TimelineEvent{At: *i.PaidAt, Kind: "refund", Link: "/supervisor/refunds",
 				Title: fmt.Sprintf("已退还 %s 元（本金 %s，利息 %s）给 %s", i.Amount.Add(i.Interest).StringFixed(2),
 					i.Amount.StringFixed(2), i.Interest.StringFixed(2), i.PayerName)})
 		}
 		if i.ForfeitAt != nil {
-			out = append(out, supervision.TimelineEvent{At: *i.ForfeitAt, Kind: "forfeiture", Link: "/supervisor/deposits",
+			out = append(out, trading.TimelineEvent{At: *i.ForfeitAt, Kind: "forfeiture", Link: "/supervisor/deposits",
 				Title: fmt.Sprintf("没收保证金 %s 元（标段%d，D7）", i.Amount.StringFixed(2), i.Seq), Detail: i.Reason})
 		}
 	}
@@ -179,7 +177,7 @@ func (src SupervisionSource) Timeline(ctx context.Context, projectID int64) ([]s
 		return nil, err
 	}
 	for _, k := range k1 {
-		out = append(out, supervision.TimelineEvent{At: k.CreatedAt, Kind: "alert", Link: "/supervisor/deposits",
+		out = append(out, trading.TimelineEvent{At: k.CreatedAt, Kind: "alert", Link: "/supervisor/deposits",
 			Title: fmt.Sprintf("K1 预警：标段%d 不同投标人的保证金来自同一账户 %s", k.Seq, k.PayerAccount), Detail: k.Detail})
 	}
 	return out, nil

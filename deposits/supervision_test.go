@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ggzy/ggzy/trading/supervision"
-
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -17,7 +15,7 @@ func TestSupervisionSourceAlertsAndTimeline(t *testing.T) {
 	e := newDepEnv(t)
 	ctx := context.Background()
 	src := SupervisionSource{Svc: e.Dep}
-	if src.Section() != supervision.SectionDeposits {
+	if src.Section() != trading.SectionDeposits {
 		t.Fatalf("section %q", src.Section())
 	}
 	var project trading.Project
@@ -37,7 +35,7 @@ func TestSupervisionSourceAlertsAndTimeline(t *testing.T) {
 		}
 	}
 
-	kinds := func(now time.Time) map[string][]supervision.Alert {
+	kinds := func(now time.Time) map[string][]trading.Alert {
 		t.Helper()
 		alerts, err := src.Alerts(ctx, now, 50)
 		if err != nil {
@@ -48,7 +46,7 @@ func TestSupervisionSourceAlertsAndTimeline(t *testing.T) {
 				t.Fatalf("alerts not newest first: %+v", alerts)
 			}
 		}
-		out := map[string][]supervision.Alert{}
+		out := map[string][]trading.Alert{}
 		for _, a := range alerts {
 			out[a.Kind] = append(out[a.Kind], a)
 		}

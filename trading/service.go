@@ -15,7 +15,7 @@ import (
 )
 
 // Service holds the centre's business rules: accounts and sessions, the
-// audit log, projects and announcements.
+// audit log, and (in later files) projects, publishing and supervision.
 type Service struct {
 	DB        *gorm.DB
 	Clock     Clock
@@ -38,6 +38,9 @@ type Service struct {
 	// notice at submission and publication (bidding: E11–E13 on candidate
 	// and result notices). Violations block like the rule book's own.
 	CheckNotice []func(ctx context.Context, tx *gorm.DB, n *Announcement, p *Project, at time.Time) ([]rules.Violation, error)
+	// Supervision are the sources of the supervisor's dashboard alerts and
+	// of project timelines beyond trading's own.
+	Supervision []SupervisionSource
 	// LotAwards lists a project's published results for the OCDS export
 	// (awards, contracts); bidding provides it.
 	LotAwards func(ctx context.Context, projectID int64) ([]LotAward, error)

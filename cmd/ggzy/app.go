@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ggzy/ggzy/trading/supervision"
-
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 
@@ -129,10 +127,7 @@ type App struct {
 	Trading  *trading.Service
 	Bidding  *bidding.Service
 	Deposits *deposits.Service
-	// Supervision is on-site supervision over Trading, with the sources
-	// bidding and deposits contribute.
-	Supervision *supervision.Service
-	emb         *stack.Embedded
+	emb      *stack.Embedded
 }
 
 // SetClock moves every service to another clock (tests, demos).
@@ -277,8 +272,8 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	}
 	// On-site supervision: what registration and deposits add to the
 	// dashboard and to project timelines.
-	a.Supervision = &supervision.Service{Service: a.Trading, Sources: []supervision.Source{
-		bidding.RegistrationSource{Svc: a.Bidding}, bidding.ResultSource{Svc: a.Bidding}, deposits.SupervisionSource{Svc: a.Deposits}}}
+	a.Trading.Supervision = append(a.Trading.Supervision,
+		bidding.RegistrationSource{Svc: a.Bidding}, bidding.ResultSource{Svc: a.Bidding}, deposits.SupervisionSource{Svc: a.Deposits})
 	return a, nil
 }
 

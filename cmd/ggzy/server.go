@@ -139,7 +139,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 	(&portal.Handlers{Web: web, Cache: portal.NewPageCache(a.Cfg.PublicCache)}).Routes(e, api)
 	web.ProjectRoutes(e, api)
 	web.CalendarRoutes(e)
-	(&supervision.Handlers{Web: web, Supervision: a.Supervision}).Routes(e, api)
+	(&supervision.Handlers{Web: web}).Routes(e, api)
 	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
 	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
 	dh := &deposits.Handler{Svc: a.Deposits, Web: web}

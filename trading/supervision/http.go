@@ -9,10 +9,9 @@ import (
 )
 
 // Handlers serve on-site supervision's pages and API.
-type Handlers struct {
-	*trading.Web
-	Supervision *Service
-}
+type Handlers struct{ *trading.Web }
+
+func (w *Handlers) supervision() *Service { return &Service{w.Svc} }
 
 // Routes registers on-site supervision (统一现场监督): the
 // supervisors' dashboard, project timelines, and suspension, with their API.
@@ -30,7 +29,7 @@ func (w *Handlers) Routes(e *echo.Echo, api *echo.Group) {
 }
 
 func (w *Handlers) dashboardPage(c echo.Context) error {
-	d, err := w.Supervision.Dashboard(c.Request().Context(), trading.ActorOf(c))
+	d, err := w.supervision().Dashboard(c.Request().Context(), trading.ActorOf(c))
 	if err != nil {
 		return err
 	}
@@ -38,7 +37,7 @@ func (w *Handlers) dashboardPage(c echo.Context) error {
 }
 
 func (w *Handlers) renderTimeline(c echo.Context, status int, formErr *trading.Error, reason string) error {
-	t, err := w.Supervision.Timeline(c.Request().Context(), trading.ActorOf(c), c.Param("code"))
+	t, err := w.supervision().Timeline(c.Request().Context(), trading.ActorOf(c), c.Param("code"))
 	if err != nil {
 		return err
 	}
@@ -80,13 +79,13 @@ func (w *Handlers) suspendStep(suspend bool) echo.HandlerFunc {
 
 // TimelineJSON is a project's supervision timeline in the API.
 type TimelineJSON struct {
-	Project   trading.ProjectJSON `json:"project"`
-	Events    []TimelineEvent     `json:"events"`
-	Truncated bool                `json:"truncated,omitempty"`
+	Project   trading.ProjectJSON     `json:"project"`
+	Events    []trading.TimelineEvent `json:"events"`
+	Truncated bool                    `json:"truncated,omitempty"`
 }
 
 func (w *Handlers) apiDashboard(c echo.Context) error {
-	d, err := w.Supervision.Dashboard(c.Request().Context(), trading.ActorOf(c))
+	d, err := w.supervision().Dashboard(c.Request().Context(), trading.ActorOf(c))
 	if err != nil {
 		return err
 	}
@@ -94,7 +93,7 @@ func (w *Handlers) apiDashboard(c echo.Context) error {
 }
 
 func (w *Handlers) apiTimeline(c echo.Context) error {
-	t, err := w.Supervision.Timeline(c.Request().Context(), trading.ActorOf(c), c.Param("code"))
+	t, err := w.supervision().Timeline(c.Request().Context(), trading.ActorOf(c), c.Param("code"))
 	if err != nil {
 		return err
 	}

@@ -20,23 +20,9 @@ import (
 // project's timeline, and suspending a project (暂停/恢复).
 
 // Service is on-site supervision over the trading service: the dashboard
-// and the timelines read trading's tables and the Sources that bidding and
-// deposits contribute (cmd wires them).
-type Service struct {
-	*trading.Service
-	Sources []Source
-}
-
-// SectionedSource is a Source that says which dashboard section
-// its alerts belong in ("deposits"); alerts of other sources are listed as
-// rule-book items (a late contract under E14, …).
-type SectionedSource interface {
-	Source
-	Section() string
-}
-
-// SectionDeposits is the dashboard section of deposit alerts.
-const SectionDeposits = "deposits"
+// and the timelines read trading's tables and the sources that bidding and
+// deposits contribute (trading.Service.Supervision, a hook cmd wires).
+type Service struct{ *trading.Service }
 
 // Dashboard limits: each list shows at most this many items and says when
 // there are more.
@@ -166,8 +152,8 @@ type Dashboard struct {
 	Today         Section[ScheduleItem]     `json:"today"`
 	Week          Section[ScheduleItem]     `json:"week"`
 	Reviews       Section[ReviewItem]       `json:"reviews"`
-	DepositAlerts Section[Alert]            `json:"deposit_alerts"`
-	RuleItems     Section[Alert]            `json:"rule_items"`
+	DepositAlerts Section[trading.Alert]    `json:"deposit_alerts"`
+	RuleItems     Section[trading.Alert]    `json:"rule_items"`
 	Suspended     Section[SuspendedProject] `json:"suspended"`
 	Audit         Section[AuditItem]        `json:"audit"`
 }
@@ -208,7 +194,7 @@ var ruleOf = regexp.MustCompile(`违反统一交易规则：([A-Z]+[0-9]*)`)
 
 // returnedNotices are the scheduled notices the publisher sent back because
 // they broke a rule at the moment of publication, still not redrafted.
-func returnedNotices(db *gorm.DB, limit int) ([]Alert, error) {
+func returnedNotices(db *gorm.DB, limit int) ([]trading.Alert, error) {
 	var rows []struct {
 		ID           int64     `gorm:"column:id"`
 		Title        string    `gorm:"column:title"`
@@ -220,9 +206,9 @@ func returnedNotices(db *gorm.DB, limit int) ([]Alert, error) {
 		Joins("JOIN projects p ON p.id = a.project_id").
 		Where("a.status = ? AND a.reject_reason LIKE ?", trading.NoticeRejected, "定时发布时%").
 		Order("a.updated_at DESC, a.id DESC").Limit(limit).Scan(&rows).Error
-	out := make([]Alert, len(rows))
+	out := make([]trading.Alert, len(rows))
 	for i, r := range rows {
-		out[i] = Alert{Kind: "notice_returned", Title: "定时发布的公告被退回：“" + r.Title + "”", Detail: r.RejectReason,
+		out[i] = trading.Alert{Kind: "notice_returned", Title: "定时发布的公告被退回：“" + r.Title + "”", Detail: r.RejectReason,
 			ProjectCode: r.Code, At: r.UpdatedAt, Link: fmt.Sprintf("/supervisor/announcements/%d", r.ID)}
 		if m := ruleOf.FindStringSubmatch(r.RejectReason); m != nil {
 			out[i].Rule = m[1]
@@ -247,13 +233,13 @@ func (s *Service) Dashboard(ctx context.Context, a trading.Actor) (*Dashboard, e
 	now := s.Clock.Now()
 	d := &Dashboard{Now: now, WeekStart: weekStart(now)}
 	// Sources read outside the transaction: each on its own connection.
-	for _, src := range s.Sources {
+	for _, src := range s.Supervision {
 		alerts, err := src.Alerts(ctx, now, dashboardAlertLimit+1)
 		if err != nil {
 			return nil, err
 		}
 		sec := &d.RuleItems
-		if ss, ok := src.(SectionedSource); ok && ss.Section() == SectionDeposits {
+		if ss, ok := src.(trading.SectionedSource); ok && ss.Section() == trading.SectionDeposits {
 			sec = &d.DepositAlerts
 		}
 		sec.Items = append(sec.Items, alerts...)
@@ -309,14 +295,14 @@ func (s *Service) Dashboard(ctx context.Context, a trading.Actor) (*Dashboard, e
 	}
 	d.Suspended.More = d.Suspended.Count > int64(len(d.Suspended.Items))
 	d.Reviews.More = d.Reviews.Count > int64(len(d.Reviews.Items))
-	for _, sec := range []*Section[Alert]{&d.DepositAlerts, &d.RuleItems} {
+	for _, sec := range []*Section[trading.Alert]{&d.DepositAlerts, &d.RuleItems} {
 		sort.SliceStable(sec.Items, func(i, j int) bool { return sec.Items[i].At.After(sec.Items[j].At) })
 		if len(sec.Items) > dashboardAlertLimit {
 			sec.Items, sec.More = sec.Items[:dashboardAlertLimit], true
 		}
 		sec.Count = int64(len(sec.Items))
 		if sec.Items == nil {
-			sec.Items = []Alert{}
+			sec.Items = []trading.Alert{}
 		}
 	}
 	return d, nil
@@ -324,9 +310,9 @@ func (s *Service) Dashboard(ctx context.Context, a trading.Actor) (*Dashboard, e
 
 // ProjectTimeline is everything that happened to one project, in order.
 type ProjectTimeline struct {
-	Project   *trading.Project `json:"-"`
-	Events    []TimelineEvent  `json:"events"`
-	Truncated bool             `json:"truncated,omitempty"` // only the latest timelineLimit events are shown
+	Project   *trading.Project        `json:"-"`
+	Events    []trading.TimelineEvent `json:"events"`
+	Truncated bool                    `json:"truncated,omitempty"` // only the latest timelineLimit events are shown
 }
 
 // lotDeadline is the moment a lot's registrants stop being secret: the bid
@@ -358,8 +344,8 @@ func (s *Service) Timeline(ctx context.Context, a trading.Actor, code string) (*
 	if err != nil {
 		return nil, err
 	}
-	var events []TimelineEvent
-	for _, src := range s.Sources {
+	var events []trading.TimelineEvent
+	for _, src := range s.Supervision {
 		evs, err := src.Timeline(ctx, p.ID)
 		if err != nil {
 			return nil, err
@@ -396,7 +382,7 @@ func (s *Service) Timeline(ctx context.Context, a trading.Actor, code string) (*
 			return err
 		}
 		for _, e := range audit {
-			events = append(events, TimelineEvent{At: e.OccurredAt, Kind: "audit", Title: e.Summary,
+			events = append(events, trading.TimelineEvent{At: e.OccurredAt, Kind: "audit", Title: e.Summary,
 				Detail: fmt.Sprintf("%s（%s） %s", e.Actor, e.Role, e.Action),
 				Link:   fmt.Sprintf("/supervisor/audit?object_type=%s&object_id=%s", e.ObjectType, e.ObjectID)})
 		}
@@ -422,27 +408,27 @@ func (s *Service) Timeline(ctx context.Context, a trading.Actor, code string) (*
 		t.Events, t.Truncated = events[len(events)-timelineLimit:], true
 	}
 	if t.Events == nil {
-		t.Events = []TimelineEvent{}
+		t.Events = []trading.TimelineEvent{}
 	}
 	return t, nil
 }
 
 // noticeEvents are the steps a notice has taken, as far as its row tells.
-func noticeEvents(n *trading.Announcement) []TimelineEvent {
+func noticeEvents(n *trading.Announcement) []trading.TimelineEvent {
 	link := fmt.Sprintf("/supervisor/announcements/%d", n.ID)
 	name := n.Type.Name() + "“" + n.Title + "”"
-	out := []TimelineEvent{{At: n.CreatedAt, Kind: "notice", Title: "起草" + name, Link: link}}
+	out := []trading.TimelineEvent{{At: n.CreatedAt, Kind: "notice", Title: "起草" + name, Link: link}}
 	if n.SubmittedAt != nil {
-		out = append(out, TimelineEvent{At: *n.SubmittedAt, Kind: "notice", Title: "提交审核" + name, Link: link})
+		out = append(out, trading.TimelineEvent{At: *n.SubmittedAt, Kind: "notice", Title: "提交审核" + name, Link: link})
 	}
 	switch {
 	case n.Status == trading.NoticeRejected && n.ReviewedAt != nil:
-		out = append(out, TimelineEvent{At: *n.ReviewedAt, Kind: "notice", Title: "退回" + name, Detail: n.RejectReason, Link: link})
+		out = append(out, trading.TimelineEvent{At: *n.ReviewedAt, Kind: "notice", Title: "退回" + name, Detail: n.RejectReason, Link: link})
 	case n.Status == trading.NoticeScheduled && n.PublishAt != nil:
-		out = append(out, TimelineEvent{At: *n.PublishAt, Kind: "notice", Title: "定时发布" + name + "（待发布）", Link: link})
+		out = append(out, trading.TimelineEvent{At: *n.PublishAt, Kind: "notice", Title: "定时发布" + name + "（待发布）", Link: link})
 	}
 	if n.PublishedAt != nil {
-		out = append(out, TimelineEvent{At: *n.PublishedAt, Kind: "notice", Title: "发布" + name, Link: fmt.Sprintf("/notices/%d", n.ID)})
+		out = append(out, trading.TimelineEvent{At: *n.PublishedAt, Kind: "notice", Title: "发布" + name, Link: fmt.Sprintf("/notices/%d", n.ID)})
 	}
 	return out
 }

@@ -18,12 +18,12 @@ import (
 // bidding's and deposits' sources do from their tables.
 type staticSource struct {
 	section string
-	alerts  []Alert
+	alerts  []trading.Alert
 }
 
-func (s staticSource) Alerts(context.Context, time.Time, int) ([]Alert, error) { return s.alerts, nil }
-func (s staticSource) Timeline(context.Context, int64) ([]TimelineEvent, error) {
-	return []TimelineEvent{{At: time.Date(2026, 3, 5, 10, 0, 0, 0, trading.Shanghai), Kind: "deposit", Title: "保证金到账"}}, nil
+func (s staticSource) Alerts(context.Context, time.Time, int) ([]trading.Alert, error) { return s.alerts, nil }
+func (s staticSource) Timeline(context.Context, int64) ([]trading.TimelineEvent, error) {
+	return []trading.TimelineEvent{{At: time.Date(2026, 3, 5, 10, 0, 0, 0, trading.Shanghai), Kind: "deposit", Title: "保证金到账"}}, nil
 }
 
 type depositSource struct{ staticSource }
@@ -36,10 +36,10 @@ func TestDashboardSections(t *testing.T) {
 	ctx := context.Background()
 	agent := tradingtest.Account(t, s.Service, trading.RoleAgent, "daili")
 	sup := tradingtest.Account(t, s.Service, trading.RoleSupervisor, "jiandu")
-	s.Sources = []Source{
-		depositSource{staticSource{section: SectionDeposits, alerts: []Alert{{Kind: "refund_overdue", Rule: "D6", Title: "退款逾期",
+	s.Supervision = []trading.SupervisionSource{
+		depositSource{staticSource{section: trading.SectionDeposits, alerts: []trading.Alert{{Kind: "refund_overdue", Rule: "D6", Title: "退款逾期",
 			ProjectCode: "350100-2026-GC-9999", At: time.Date(2026, 3, 9, 0, 0, 0, 0, trading.Shanghai)}}}},
-		staticSource{alerts: []Alert{{Kind: "contract_late", Rule: "E14", Title: "合同逾期未签订", At: time.Date(2026, 3, 8, 0, 0, 0, 0, trading.Shanghai)}}},
+		staticSource{alerts: []trading.Alert{{Kind: "contract_late", Rule: "E14", Title: "合同逾期未签订", At: time.Date(2026, 3, 8, 0, 0, 0, 0, trading.Shanghai)}}},
 	}
 	eng, _ := tradingtest.PublishedProject(t, s.Service, agent, sup, "engineering", "某工程招标公告")
 	proc, _ := tradingtest.PublishedProject(t, s.Service, agent, sup, "procurement", "某采购公告")
@@ -145,7 +145,7 @@ func TestTimelineMergesAndAuditsEarlyLooks(t *testing.T) {
 	ctx := context.Background()
 	agent := tradingtest.Account(t, s.Service, trading.RoleAgent, "daili")
 	sup := tradingtest.Account(t, s.Service, trading.RoleSupervisor, "jiandu")
-	s.Sources = []Source{staticSource{}}
+	s.Supervision = []trading.SupervisionSource{staticSource{}}
 	p, n := tradingtest.PublishedProject(t, s.Service, agent, sup, "engineering", "某工程招标公告")
 	clock.Set(time.Date(2026, 3, 6, 9, 0, 0, 0, trading.Shanghai))
 	if _, err := Suspend(ctx, s.Service, sup, p.Code, "收到投诉，暂停报名"); err != nil {
