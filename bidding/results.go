@@ -471,7 +471,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 			if err := tx.First(existing, *r.CandidatesNoticeID).Error; err != nil {
 				return err
 			}
-			if existing.Status != trading.NoticeDraft && existing.Status != trading.NoticeRejected {
+			if existing.Status != trading.AnnouncementDraft && existing.Status != trading.AnnouncementRejected {
 				return trading.Conflict("stage", "候选人公示已%s，不能重新排序（待审核的请先撤回）", existing.Status.Name())
 			}
 		} else if r.Stage != StageOpened {
@@ -520,11 +520,11 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 		title = clip(title, 200)
 		body := candidatesBody(p, lot, ranked, in.PublicityEnd, in.Note)
 		if existing != nil {
-			if n, err = s.Trading.RewriteNoticeTx(tx, a, existing.ID, title, body); err != nil {
+			if n, err = s.Trading.RewriteAnnouncementTx(tx, a, existing.ID, title, body); err != nil {
 				return err
 			}
 		} else {
-			if n, err = s.Trading.DraftNoticeTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.NoticeCandidates, Title: title, Body: body}); err != nil {
+			if n, err = s.Trading.DraftAnnouncementTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.AnnouncementCandidates, Title: title, Body: body}); err != nil {
 				return err
 			}
 		}
@@ -537,7 +537,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 		if err := tx.Save(r).Error; err != nil {
 			return err
 		}
-		if err := s.Trading.SubmitNoticeTx(ctx, tx, a, n, p); err != nil {
+		if err := s.Trading.SubmitAnnouncementTx(ctx, tx, a, n, p); err != nil {
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.candidates", "lot", fmt.Sprint(lotID),
@@ -575,16 +575,16 @@ func candidatesBody(p *trading.Project, lot *trading.Lot, ranked []*LotBid, end 
 }
 
 // checkNotice is the rule book's part for candidate and result notices
-// (trading.Service.CheckNotice): they come only from a lot's result
+// (trading.Service.CheckAnnouncement): they come only from a lot's result
 // record; a candidate publicity lasts at least E12's days from the moment
 // of publication.
 func (s *Service) checkNotice(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project, at time.Time) ([]rules.Violation, error) {
-	if n.Type != trading.NoticeCandidates && n.Type != trading.NoticeResult {
+	if n.Type != trading.AnnouncementCandidates && n.Type != trading.AnnouncementResult {
 		return nil, nil
 	}
 	var r LotResult
 	col := "candidates_notice_id"
-	if n.Type == trading.NoticeResult {
+	if n.Type == trading.AnnouncementResult {
 		col = "result_notice_id"
 	}
 	err := tx.WithContext(ctx).First(&r, col+" = ?", n.ID).Error
@@ -596,7 +596,7 @@ func (s *Service) checkNotice(ctx context.Context, tx *gorm.DB, n *trading.Annou
 	if err != nil {
 		return nil, err
 	}
-	if n.Type != trading.NoticeCandidates || p.Category != "engineering" {
+	if n.Type != trading.AnnouncementCandidates || p.Category != "engineering" {
 		return nil, nil
 	}
 	book, err := s.Trading.RuleBook(ctx)
@@ -655,7 +655,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			if err := tx.First(existing, *r.ResultNoticeID).Error; err != nil {
 				return err
 			}
-			if existing.Status != trading.NoticeDraft && existing.Status != trading.NoticeRejected {
+			if existing.Status != trading.AnnouncementDraft && existing.Status != trading.AnnouncementRejected {
 				return trading.Conflict("stage", "结果公告已%s，不能更换中标人（待审核的请先撤回）", existing.Status.Name())
 			}
 		}
@@ -663,7 +663,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 		if err := tx.First(&cn, *r.CandidatesNoticeID).Error; err != nil {
 			return err
 		}
-		if cn.Status != trading.NoticePublished {
+		if cn.Status != trading.AnnouncementPublished {
 			return trading.Conflict("stage", "中标候选人公示尚未发布（当前：%s）", cn.Status.Name())
 		}
 		if r.PublicityEnd != nil && now.Before(*r.PublicityEnd) {
@@ -729,9 +729,9 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			body.WriteString("\n" + in.Note + "\n")
 		}
 		if existing != nil {
-			n, err = s.Trading.RewriteNoticeTx(tx, a, existing.ID, title, body.String())
+			n, err = s.Trading.RewriteAnnouncementTx(tx, a, existing.ID, title, body.String())
 		} else {
-			n, err = s.Trading.DraftNoticeTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.NoticeResult, Title: title, Body: body.String()})
+			n, err = s.Trading.DraftAnnouncementTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.AnnouncementResult, Title: title, Body: body.String()})
 		}
 		if err != nil {
 			return err
@@ -741,7 +741,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 		if err := tx.Save(r).Error; err != nil {
 			return err
 		}
-		if err := s.Trading.SubmitNoticeTx(ctx, tx, a, n, p); err != nil {
+		if err := s.Trading.SubmitAnnouncementTx(ctx, tx, a, n, p); err != nil {
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.award", "lot", fmt.Sprint(lotID),
@@ -778,7 +778,7 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 			if err := tx.First(existing, *r.ResultNoticeID).Error; err != nil {
 				return err
 			}
-			if existing.Status != trading.NoticeDraft && existing.Status != trading.NoticeRejected {
+			if existing.Status != trading.AnnouncementDraft && existing.Status != trading.AnnouncementRejected {
 				return trading.Conflict("stage", "结果公告已%s，不能修改（待审核的请先撤回）", existing.Status.Name())
 			}
 		} else {
@@ -836,9 +836,9 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 		}
 		title = clip(title, 200)
 		if existing != nil {
-			n, err = s.Trading.RewriteNoticeTx(tx, a, existing.ID, title, body.String())
+			n, err = s.Trading.RewriteAnnouncementTx(tx, a, existing.ID, title, body.String())
 		} else {
-			n, err = s.Trading.DraftNoticeTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.NoticeResult, Title: title, Body: body.String()})
+			n, err = s.Trading.DraftAnnouncementTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.AnnouncementResult, Title: title, Body: body.String()})
 		}
 		if err != nil {
 			return err
@@ -847,7 +847,7 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "lot_id"}}, UpdateAll: true}).Create(r).Error; err != nil {
 			return err
 		}
-		if err := s.Trading.SubmitNoticeTx(ctx, tx, a, n, p); err != nil {
+		if err := s.Trading.SubmitAnnouncementTx(ctx, tx, a, n, p); err != nil {
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.deal", "lot", fmt.Sprint(lotID),
@@ -860,7 +860,7 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 // published: awarded (engineering, procurement), sold or no sale (land,
 // property); the outcome enters the savings figures.
 func (s *Service) onResultPublished(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
-	if n.Type != trading.NoticeResult {
+	if n.Type != trading.AnnouncementResult {
 		return nil
 	}
 	var r LotResult

@@ -150,7 +150,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 	cands := short
 	cands.PublicityEnd = four.PublicityEnd
 	cn, err := e.Svc.SetCandidates(ctx, e.Agent, lotID, cands)
-	if err != nil || cn.Status != trading.NoticeSubmitted || !strings.Contains(cn.Body, "11500000.00") {
+	if err != nil || cn.Status != trading.AnnouncementSubmitted || !strings.Contains(cn.Body, "11500000.00") {
 		t.Fatalf("candidates: %+v %v", cn, err)
 	}
 	// The award waits for the publication and the end of the publicity.
@@ -178,7 +178,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 	if err := e.TS.WithdrawAnnouncement(ctx, e.Agent, rn.ID); err != nil {
 		t.Fatal(err)
 	}
-	if rn, err = e.Svc.Award(ctx, e.Agent, lotID, AwardInput{IDNumber: e.idOf(bs[0])}); err != nil || rn.Status != trading.NoticeSubmitted {
+	if rn, err = e.Svc.Award(ctx, e.Agent, lotID, AwardInput{IDNumber: e.idOf(bs[0])}); err != nil || rn.Status != trading.AnnouncementSubmitted {
 		t.Fatalf("award to no. 1: %v", err)
 	}
 	if _, err := e.Svc.RecordContract(ctx, e.Agent, lotID, ContractInput{Date: e.Clock.Now()}); !errors.Is(err, trading.ErrConflict) {
@@ -212,7 +212,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 		}
 	}
 	v, err := e.Svc.Result(ctx, e.Sup, lotID)
-	if err != nil || v.Winner == "" || len(v.Bids) != 4 || v.ResultNotice == nil || v.ResultNotice.Status != trading.NoticePublished {
+	if err != nil || v.Winner == "" || len(v.Bids) != 4 || v.ResultNotice == nil || v.ResultNotice.Status != trading.AnnouncementPublished {
 		t.Fatalf("view: %+v %v", v, err)
 	}
 	e.verifyAudit()
@@ -342,7 +342,7 @@ func TestHandWrittenResultNoticeRefused(t *testing.T) {
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)
-	in := trading.AnnouncementInput{Type: trading.NoticeResult, Title: "手写的中标结果公告", Body: "某公司中标"}
+	in := trading.AnnouncementInput{Type: trading.AnnouncementResult, Title: "手写的中标结果公告", Body: "某公司中标"}
 	if _, err := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, in); trading.AsError(err) == nil || trading.AsError(err).Field != "type" {
 		t.Fatalf("hand-written result notice drafted: %v", err)
 	}
@@ -352,7 +352,7 @@ func TestHandWrittenResultNoticeRefused(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		n, err = e.TS.DraftNoticeTx(ctx, tx, e.Agent, full, in)
+		n, err = e.TS.DraftAnnouncementTx(ctx, tx, e.Agent, full, in)
 		return err
 	})
 	if err != nil {
@@ -412,7 +412,7 @@ func TestFailAfterCandidatesAndReaward(t *testing.T) {
 	if err := e.TS.WithdrawAnnouncement(ctx, e.Agent, cn.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.TS.UpdateAnnouncement(ctx, e.Agent, cn.ID, trading.AnnouncementInput{Type: trading.NoticeCandidates, Title: cn.Title, Body: "改过的名单"}); !errors.Is(err, trading.ErrConflict) {
+	if _, err := e.TS.UpdateAnnouncement(ctx, e.Agent, cn.ID, trading.AnnouncementInput{Type: trading.AnnouncementCandidates, Title: cn.Title, Body: "改过的名单"}); !errors.Is(err, trading.ErrConflict) {
 		t.Fatalf("generated notice edited: %v", err)
 	}
 	if err := e.Svc.DeclareFailed(ctx, e.Agent, p.Lots[0].ID, "中标候选人均放弃中标"); err != nil {
@@ -420,7 +420,7 @@ func TestFailAfterCandidatesAndReaward(t *testing.T) {
 	}
 	var n trading.Announcement
 	e.TS.DB.First(&n, cn.ID)
-	if n.Status != trading.NoticeRejected || e.outcome(p.Lots[0].ID).Status != trading.OutcomeFailed {
+	if n.Status != trading.AnnouncementRejected || e.outcome(p.Lots[0].ID).Status != trading.OutcomeFailed {
 		t.Fatalf("after failing: notice %s, outcome %s", n.Status, e.outcome(p.Lots[0].ID).Status)
 	}
 

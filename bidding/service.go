@@ -70,7 +70,7 @@ const DefaultMaxUpload = 500 << 20
 func NewService(ts *trading.Service, st *trading.Storage) *Service {
 	s := &Service{DB: ts.DB, Clock: ts.Clock, Trading: ts, Storage: st, Log: ts.Log, MaxUpload: DefaultMaxUpload}
 	ts.OnPublish = append(ts.OnPublish, s.onPublish, s.onResultPublished)
-	ts.CheckNotice = append(ts.CheckNotice, s.checkNotice)
+	ts.CheckAnnouncement = append(ts.CheckAnnouncement, s.checkNotice)
 	ts.LotAwards = s.lotAwards
 	return s
 }
@@ -691,7 +691,7 @@ func (s *Service) MarkRead(ctx context.Context, a trading.Actor) error {
 // opening notice, a clarification's new version with its amendment, whose
 // registrants are told a newer version exists.
 func (s *Service) onPublish(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
-	if !n.Type.IsOpening() && n.Type != trading.NoticeAmendment {
+	if !n.Type.IsOpening() && n.Type != trading.AnnouncementAmendment {
 		return nil
 	}
 	lotIDs := make([]int64, len(p.Lots))

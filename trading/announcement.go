@@ -13,25 +13,25 @@ import (
 type AnnouncementType string
 
 const (
-	NoticeTender      AnnouncementType = "tender"      // 招标公告
-	NoticeProcurement AnnouncementType = "procurement" // 采购公告
-	NoticeTransfer    AnnouncementType = "transfer"    // 出让公告
-	NoticeListing     AnnouncementType = "listing"     // 挂牌公告
-	NoticeAmendment   AnnouncementType = "amendment"   // 变更公告/澄清
-	NoticeCandidates  AnnouncementType = "candidates"  // 中标候选人公示
-	NoticeResult      AnnouncementType = "result"      // 中标/成交结果公告
-	NoticeTermination AnnouncementType = "termination" // 终止公告
+	AnnouncementTender      AnnouncementType = "tender"      // 招标公告
+	AnnouncementProcurement AnnouncementType = "procurement" // 采购公告
+	AnnouncementTransfer    AnnouncementType = "transfer"    // 出让公告
+	AnnouncementListing     AnnouncementType = "listing"     // 挂牌公告
+	AnnouncementAmendment   AnnouncementType = "amendment"   // 变更公告/澄清
+	AnnouncementCandidates  AnnouncementType = "candidates"  // 中标候选人公示
+	AnnouncementResult      AnnouncementType = "result"      // 中标/成交结果公告
+	AnnouncementTermination AnnouncementType = "termination" // 终止公告
 )
 
 // AnnouncementTypes in display order.
-var AnnouncementTypes = []AnnouncementType{NoticeTender, NoticeProcurement, NoticeTransfer, NoticeListing,
-	NoticeAmendment, NoticeCandidates, NoticeResult, NoticeTermination}
+var AnnouncementTypes = []AnnouncementType{AnnouncementTender, AnnouncementProcurement, AnnouncementTransfer, AnnouncementListing,
+	AnnouncementAmendment, AnnouncementCandidates, AnnouncementResult, AnnouncementTermination}
 
 // Name is the Chinese name of the type.
 func (t AnnouncementType) Name() string {
 	return map[AnnouncementType]string{
-		NoticeTender: "招标公告", NoticeProcurement: "采购公告", NoticeTransfer: "出让公告", NoticeListing: "挂牌公告",
-		NoticeAmendment: "变更公告", NoticeCandidates: "中标候选人公示", NoticeResult: "结果公告", NoticeTermination: "终止公告",
+		AnnouncementTender: "招标公告", AnnouncementProcurement: "采购公告", AnnouncementTransfer: "出让公告", AnnouncementListing: "挂牌公告",
+		AnnouncementAmendment: "变更公告", AnnouncementCandidates: "中标候选人公示", AnnouncementResult: "结果公告", AnnouncementTermination: "终止公告",
 	}[t]
 }
 
@@ -40,24 +40,24 @@ func (t AnnouncementType) Valid() bool { return t.Name() != "" }
 
 // IsOpening tells the first notice of a transaction (it starts the schedule).
 func (t AnnouncementType) IsOpening() bool {
-	return t == NoticeTender || t == NoticeProcurement || t == NoticeTransfer || t == NoticeListing
+	return t == AnnouncementTender || t == AnnouncementProcurement || t == AnnouncementTransfer || t == AnnouncementListing
 }
 
 // AnnouncementStatus is where a notice is in the review workflow.
 type AnnouncementStatus string
 
 const (
-	NoticeDraft     AnnouncementStatus = "draft"
-	NoticeSubmitted AnnouncementStatus = "submitted" // waiting for a supervisor
-	NoticeScheduled AnnouncementStatus = "scheduled" // approved, publishes at PublishAt
-	NoticePublished AnnouncementStatus = "published" // immutable
-	NoticeRejected  AnnouncementStatus = "rejected"  // back to the agent with a reason
+	AnnouncementDraft     AnnouncementStatus = "draft"
+	AnnouncementSubmitted AnnouncementStatus = "submitted" // waiting for a supervisor
+	AnnouncementScheduled AnnouncementStatus = "scheduled" // approved, publishes at PublishAt
+	AnnouncementPublished AnnouncementStatus = "published" // immutable
+	AnnouncementRejected  AnnouncementStatus = "rejected"  // back to the agent with a reason
 )
 
 // Name is the Chinese name of the status.
 func (s AnnouncementStatus) Name() string {
-	return map[AnnouncementStatus]string{NoticeDraft: "草稿", NoticeSubmitted: "待审核", NoticeScheduled: "已批准待发布",
-		NoticePublished: "已发布", NoticeRejected: "已退回"}[s]
+	return map[AnnouncementStatus]string{AnnouncementDraft: "草稿", AnnouncementSubmitted: "待审核", AnnouncementScheduled: "已批准待发布",
+		AnnouncementPublished: "已发布", AnnouncementRejected: "已退回"}[s]
 }
 
 // Announcement is a notice (公告).

@@ -12,29 +12,29 @@ import (
 // announcementRoutes registers the pages and API of announcements (公告):
 // drafting and amending by agents, review by supervisors.
 func (w *Web) announcementRoutes(agent, sup *echo.Group, api *echo.Group) {
-	agent.GET("/projects/:code/announcements/new", w.noticeNew)
-	agent.POST("/projects/:code/announcements", w.noticeCreate)
-	agent.GET("/announcements/:id/edit", w.noticeEdit)
-	agent.POST("/announcements/:id", w.noticeUpdate)
-	agent.POST("/announcements/:id/submit", w.noticeStep("submit"))
-	agent.POST("/announcements/:id/withdraw", w.noticeStep("withdraw"))
+	agent.GET("/projects/:code/announcements/new", w.announcementNew)
+	agent.POST("/projects/:code/announcements", w.announcementCreate)
+	agent.GET("/announcements/:id/edit", w.announcementEdit)
+	agent.POST("/announcements/:id", w.announcementUpdate)
+	agent.POST("/announcements/:id/submit", w.announcementStep("submit"))
+	agent.POST("/announcements/:id/withdraw", w.announcementStep("withdraw"))
 
 	sup.GET("/reviews", w.reviewQueue)
 	sup.GET("/announcements/:id", w.reviewShow)
-	sup.POST("/announcements/:id/approve", w.noticeStep("approve"))
-	sup.POST("/announcements/:id/reject", w.noticeStep("reject"))
+	sup.POST("/announcements/:id/approve", w.announcementStep("approve"))
+	sup.POST("/announcements/:id/reject", w.announcementStep("reject"))
 
-	api.POST("/projects/:code/announcements", w.apiNoticeCreate, RequireRole(RoleAgent))
-	api.PUT("/announcements/:id", w.apiNoticeUpdate, RequireRole(RoleAgent))
-	api.POST("/announcements/:id/submit", w.apiNoticeStep("submit"), RequireRole(RoleAgent))
-	api.POST("/announcements/:id/withdraw", w.apiNoticeStep("withdraw"), RequireRole(RoleAgent))
-	api.POST("/announcements/:id/approve", w.apiNoticeStep("approve"), RequireRole(RoleSupervisor))
-	api.POST("/announcements/:id/reject", w.apiNoticeStep("reject"), RequireRole(RoleSupervisor))
+	api.POST("/projects/:code/announcements", w.apiAnnouncementCreate, RequireRole(RoleAgent))
+	api.PUT("/announcements/:id", w.apiAnnouncementUpdate, RequireRole(RoleAgent))
+	api.POST("/announcements/:id/submit", w.apiAnnouncementStep("submit"), RequireRole(RoleAgent))
+	api.POST("/announcements/:id/withdraw", w.apiAnnouncementStep("withdraw"), RequireRole(RoleAgent))
+	api.POST("/announcements/:id/approve", w.apiAnnouncementStep("approve"), RequireRole(RoleSupervisor))
+	api.POST("/announcements/:id/reject", w.apiAnnouncementStep("reject"), RequireRole(RoleSupervisor))
 	api.GET("/reviews", w.apiReviews, RequireRole(RoleSupervisor))
 }
 
-// noticeForm is the draft/edit page's data.
-type noticeForm struct {
+// announcementForm is the draft/edit page's data.
+type announcementForm struct {
 	Project *Project
 	ID      int64
 	In      AnnouncementInput
@@ -49,8 +49,8 @@ type amendLot struct {
 	Change LotChangeInput
 }
 
-func (w *Web) renderNoticeForm(c echo.Context, status int, f noticeForm) error {
-	if f.In.Type == NoticeAmendment {
+func (w *Web) renderAnnouncementForm(c echo.Context, status int, f announcementForm) error {
+	if f.In.Type == AnnouncementAmendment {
 		if f.Amends == nil && f.In.AmendsID > 0 {
 			n, _, err := w.Svc.Announcement(c.Request().Context(), ActorOf(c), f.In.AmendsID)
 			if err == nil {
@@ -72,7 +72,7 @@ func (w *Web) renderNoticeForm(c echo.Context, status int, f noticeForm) error {
 	return w.Page(c, status, "notice_form", title, f)
 }
 
-func (w *Web) noticeNew(c echo.Context) error {
+func (w *Web) announcementNew(c echo.Context) error {
 	p, err := w.Svc.Project(c.Request().Context(), ActorOf(c), c.Param("code"))
 	if err != nil {
 		return err
@@ -85,10 +85,10 @@ func (w *Web) noticeNew(c echo.Context) error {
 	if in.Type.IsOpening() {
 		in.Title = p.Title + in.Type.Name()
 	}
-	return w.renderNoticeForm(c, http.StatusOK, noticeForm{Project: p, In: in})
+	return w.renderAnnouncementForm(c, http.StatusOK, announcementForm{Project: p, In: in})
 }
 
-func bindNoticeForm(c echo.Context) (AnnouncementInput, error) {
+func bindAnnouncementForm(c echo.Context) (AnnouncementInput, error) {
 	form, err := c.FormParams()
 	if err != nil {
 		return AnnouncementInput{}, Invalid("body", "表单格式不正确")
@@ -132,20 +132,20 @@ func unchangedDropped(p *Project, in []LotChangeInput) []LotChangeInput {
 	return out
 }
 
-func (w *Web) noticeCreate(c echo.Context) error {
+func (w *Web) announcementCreate(c echo.Context) error {
 	ctx := c.Request().Context()
 	p, err := w.Svc.Project(ctx, ActorOf(c), c.Param("code"))
 	if err != nil {
 		return err
 	}
-	in, err := bindNoticeForm(c)
+	in, err := bindAnnouncementForm(c)
 	if err != nil {
 		return err
 	}
 	in.Changes = unchangedDropped(p, in.Changes)
 	n, err := w.Svc.DraftAnnouncement(ctx, ActorOf(c), p.Code, in)
 	if de := FormError(err); de != nil {
-		return w.renderNoticeForm(c, de.Status, noticeForm{Project: p, In: in, Error: de})
+		return w.renderAnnouncementForm(c, de.Status, announcementForm{Project: p, In: in, Error: de})
 	}
 	if err != nil {
 		return err
@@ -172,7 +172,7 @@ func (w *Web) afterDraft(c echo.Context, n *Announcement) error {
 	return c.Redirect(http.StatusSeeOther, "/agent/projects/"+p.Code)
 }
 
-func (w *Web) noticeEdit(c echo.Context) error {
+func (w *Web) announcementEdit(c echo.Context) error {
 	id, err := IDParam(c)
 	if err != nil {
 		return err
@@ -196,12 +196,12 @@ func (w *Web) noticeEdit(c echo.Context) error {
 				ListingEnd: localInput(ch.ListingEnd), AuctionAt: localInput(ch.AuctionAt), OpeningPlace: place})
 		}
 	}
-	return w.Page(c, http.StatusOK, "notice_show", n.Title, map[string]any{"Notice": n, "Project": p, "Form": noticeFormData(w, c, p, n, in)})
+	return w.Page(c, http.StatusOK, "notice_show", n.Title, map[string]any{"Notice": n, "Project": p, "Form": announcementFormData(w, c, p, n, in)})
 }
 
-func noticeFormData(w *Web, c echo.Context, p *Project, n *Announcement, in AnnouncementInput) noticeForm {
-	f := noticeForm{Project: p, ID: n.ID, In: in}
-	if in.Type == NoticeAmendment {
+func announcementFormData(w *Web, c echo.Context, p *Project, n *Announcement, in AnnouncementInput) announcementForm {
+	f := announcementForm{Project: p, ID: n.ID, In: in}
+	if in.Type == AnnouncementAmendment {
 		byLot := map[int64]LotChangeInput{}
 		for _, ch := range in.Changes {
 			byLot[ch.LotID] = ch
@@ -213,7 +213,7 @@ func noticeFormData(w *Web, c echo.Context, p *Project, n *Announcement, in Anno
 	return f
 }
 
-func (w *Web) noticeUpdate(c echo.Context) error {
+func (w *Web) announcementUpdate(c echo.Context) error {
 	id, err := IDParam(c)
 	if err != nil {
 		return err
@@ -223,7 +223,7 @@ func (w *Web) noticeUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in, err := bindNoticeForm(c)
+	in, err := bindAnnouncementForm(c)
 	if err != nil {
 		return err
 	}
@@ -231,7 +231,7 @@ func (w *Web) noticeUpdate(c echo.Context) error {
 	in.Changes = unchangedDropped(p, in.Changes)
 	n2, err := w.Svc.UpdateAnnouncement(ctx, ActorOf(c), id, in)
 	if de := FormError(err); de != nil {
-		return w.renderNoticeForm(c, de.Status, noticeForm{Project: p, ID: id, In: in, Error: de})
+		return w.renderAnnouncementForm(c, de.Status, announcementForm{Project: p, ID: id, In: in, Error: de})
 	}
 	if err != nil {
 		return err
@@ -239,9 +239,9 @@ func (w *Web) noticeUpdate(c echo.Context) error {
 	return w.afterDraft(c, n2)
 }
 
-// noticeStep runs a workflow step from a page and returns to where it
+// announcementStep runs a workflow step from a page and returns to where it
 // makes sense, with the outcome flashed.
-func (w *Web) noticeStep(step string) echo.HandlerFunc {
+func (w *Web) announcementStep(step string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := IDParam(c)
 		if err != nil {
@@ -274,7 +274,7 @@ func (w *Web) runStep(c echo.Context, step string, id int64, publishAt, reason s
 		if at, err = ParseTime("publish_at", publishAt); err == nil {
 			var n *Announcement
 			n, err = w.Svc.ApproveAnnouncement(ctx, a, id, at)
-			if err == nil && n.Status == NoticeScheduled {
+			if err == nil && n.Status == AnnouncementScheduled {
 				msg = "已审核通过，将于 " + n.PublishAt.In(Shanghai).Format("2006-01-02 15:04") + " 发布。"
 			} else {
 				msg = "已审核通过并发布。"
@@ -350,7 +350,7 @@ func announcementJSON(n *Announcement, code string) AnnouncementJSON {
 		PublishedAt: n.PublishedAt, Seq: n.PublishedSeq}
 }
 
-func (w *Web) apiNoticeCreate(c echo.Context) error {
+func (w *Web) apiAnnouncementCreate(c echo.Context) error {
 	var in AnnouncementInput
 	if err := BindJSON(c, &in); err != nil {
 		return err
@@ -362,7 +362,7 @@ func (w *Web) apiNoticeCreate(c echo.Context) error {
 	return c.JSON(http.StatusCreated, announcementJSON(n, c.Param("code")))
 }
 
-func (w *Web) apiNoticeUpdate(c echo.Context) error {
+func (w *Web) apiAnnouncementUpdate(c echo.Context) error {
 	id, err := IDParam(c)
 	if err != nil {
 		return err
@@ -375,10 +375,10 @@ func (w *Web) apiNoticeUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return w.apiNotice(c, n.ID)
+	return w.apiAnnouncement(c, n.ID)
 }
 
-func (w *Web) apiNotice(c echo.Context, id int64) error {
+func (w *Web) apiAnnouncement(c echo.Context, id int64) error {
 	n, p, err := w.Svc.Announcement(c.Request().Context(), ActorOf(c), id)
 	if err != nil {
 		return err
@@ -391,7 +391,7 @@ type stepRequest struct {
 	Reason    string `json:"reason"`
 }
 
-func (w *Web) apiNoticeStep(step string) echo.HandlerFunc {
+func (w *Web) apiAnnouncementStep(step string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := IDParam(c)
 		if err != nil {
@@ -406,7 +406,7 @@ func (w *Web) apiNoticeStep(step string) echo.HandlerFunc {
 		if _, _, err := w.runStep(c, step, id, in.PublishAt, in.Reason); err != nil {
 			return err
 		}
-		return w.apiNotice(c, id)
+		return w.apiAnnouncement(c, id)
 	}
 }
 

@@ -28,7 +28,7 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 	p.Status, p.OpenedAt = fresh.Status, fresh.OpenedAt
 	// A suspended project publishes nothing but its termination: results,
 	// candidates and amendments wait until a supervisor resumes it.
-	if n.Type != NoticeTermination {
+	if n.Type != AnnouncementTermination {
 		if err := fresh.CheckRunning(); err != nil {
 			return err
 		}
@@ -41,7 +41,7 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 	} else if len(vs) > 0 {
 		return RuleViolations("发布公告", vs)
 	}
-	if n.Type == NoticeAmendment && n.Changes != nil {
+	if n.Type == AnnouncementAmendment && n.Changes != nil {
 		for _, ch := range n.Changes.Lots {
 			for i := range p.Lots {
 				if p.Lots[i].ID == ch.LotID {
@@ -59,7 +59,7 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 	switch {
 	case n.Type.IsOpening():
 		status = ProjectActive
-	case n.Type == NoticeTermination:
+	case n.Type == AnnouncementTermination:
 		status = ProjectTerminated
 	}
 	if status != p.Status {
@@ -73,7 +73,7 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 		}
 		p.Status = status
 	}
-	if n.Type == NoticeTermination {
+	if n.Type == AnnouncementTermination {
 		// Lots without a result are cancelled: counted apart in the
 		// savings report, never in a rate.
 		if err := tx.Exec(`INSERT INTO lot_outcomes (lot_id, project_id, category, region_code, status, reason, decided_on, updated_at)
@@ -84,8 +84,8 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 		}
 		// Nothing else of a terminated project may still go out.
 		if err := tx.Model(&Announcement{}).Where("project_id = ? AND id <> ? AND status IN ?", p.ID, n.ID,
-			[]AnnouncementStatus{NoticeSubmitted, NoticeScheduled}).
-			Updates(map[string]any{"status": NoticeRejected, "reject_reason": "项目已终止", "publish_at": nil, "updated_at": now}).Error; err != nil {
+			[]AnnouncementStatus{AnnouncementSubmitted, AnnouncementScheduled}).
+			Updates(map[string]any{"status": AnnouncementRejected, "reject_reason": "项目已终止", "publish_at": nil, "updated_at": now}).Error; err != nil {
 			return err
 		}
 	}
@@ -96,7 +96,7 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 	if err := tx.Raw("SELECT nextval('announcements_published_seq')").Scan(&seq).Error; err != nil {
 		return err
 	}
-	n.Status, n.PublishedAt, n.PublishedSeq, n.UpdatedAt = NoticePublished, &now, &seq, now
+	n.Status, n.PublishedAt, n.PublishedSeq, n.UpdatedAt = AnnouncementPublished, &now, &seq, now
 	if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 		err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
 			var n Announcement
 			err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
-				Where("status = ? AND publish_at <= ?", NoticeScheduled, now).Order("publish_at, id").First(&n).Error
+				Where("status = ? AND publish_at <= ?", AnnouncementScheduled, now).Order("publish_at, id").First(&n).Error
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				done = true
 				return nil
@@ -138,7 +138,7 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 				if err := tx.RollbackTo("publish").Error; err != nil {
 					return err
 				}
-				n.Status, n.RejectReason, n.PublishAt, n.UpdatedAt = NoticeRejected, "定时发布时"+de.Message, nil, now
+				n.Status, n.RejectReason, n.PublishAt, n.UpdatedAt = AnnouncementRejected, "定时发布时"+de.Message, nil, now
 				if err := tx.Omit(clause.Associations).Save(&n).Error; err != nil {
 					return err
 				}

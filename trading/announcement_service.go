@@ -36,10 +36,10 @@ type LotChangeInput struct {
 
 // openingType is the first notice each category publishes.
 var openingTypes = map[Category][]AnnouncementType{
-	"engineering": {NoticeTender},
-	"procurement": {NoticeProcurement},
-	"land":        {NoticeTransfer, NoticeListing},
-	"property":    {NoticeListing},
+	"engineering": {AnnouncementTender},
+	"procurement": {AnnouncementProcurement},
+	"land":        {AnnouncementTransfer, AnnouncementListing},
+	"property":    {AnnouncementListing},
 }
 
 func (in *AnnouncementInput) validate() error {
@@ -55,7 +55,7 @@ func (in *AnnouncementInput) validate() error {
 			return Invalid("title", "公告标题不能包含控制字符")
 		}
 	}
-	return ValidateNoticeBody(in.Body)
+	return ValidateAnnouncementBody(in.Body)
 }
 
 // changesFor parses an amendment's schedule changes against the lots.
@@ -151,10 +151,10 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 			rl.NoticeAt = at
 			prefixed(&p.Lots[i], book.CheckSchedule(rl, at))
 		}
-	case n.Type == NoticeAmendment:
+	case n.Type == AnnouncementAmendment:
 		// The schedule keeps counting from the original notice (L1, G3, P1).
 		var opened Announcement
-		err := db.WithContext(ctx).Where("project_id = ? AND status = ? AND type IN ?", p.ID, NoticePublished, openingTypes[p.Category]).
+		err := db.WithContext(ctx).Where("project_id = ? AND status = ? AND type IN ?", p.ID, AnnouncementPublished, openingTypes[p.Category]).
 			Order("published_seq").First(&opened).Error
 		if err != nil {
 			return nil, fmt.Errorf("opening notice of %s: %w", p.Code, err)
@@ -176,7 +176,7 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 			prefixed(&p.Lots[i], book.CheckAmendment(old, nw, at))
 		}
 	}
-	for _, check := range s.CheckNotice {
+	for _, check := range s.CheckAnnouncement {
 		vs, err := check(ctx, db, n, p, at)
 		if err != nil {
 			return nil, err
@@ -191,7 +191,7 @@ func (s *Service) DraftAnnouncement(ctx context.Context, a Actor, code string, i
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	if in.Type == NoticeCandidates || in.Type == NoticeResult {
+	if in.Type == AnnouncementCandidates || in.Type == AnnouncementResult {
 		return nil, Invalid("type", "%s由标段的“开标与结果”页面根据开标记录生成，不能直接起草", in.Type.Name())
 	}
 	var n *Announcement
@@ -200,17 +200,17 @@ func (s *Service) DraftAnnouncement(ctx context.Context, a Actor, code string, i
 		if err != nil {
 			return err
 		}
-		n, err = s.DraftNoticeTx(ctx, tx, a, p, in)
+		n, err = s.DraftAnnouncementTx(ctx, tx, a, p, in)
 		return err
 	})
 	return n, err
 }
 
-// DraftNoticeTx writes a draft notice of p inside tx: the body of
+// DraftAnnouncementTx writes a draft notice of p inside tx: the body of
 // DraftAnnouncement, for packages that generate notices (bidding's
 // candidate and result notices) in their own transaction. The caller has
 // checked that a may write for p.
-func (s *Service) DraftNoticeTx(ctx context.Context, tx *gorm.DB, a Actor, p *Project, in AnnouncementInput) (*Announcement, error) {
+func (s *Service) DraftAnnouncementTx(ctx context.Context, tx *gorm.DB, a Actor, p *Project, in AnnouncementInput) (*Announcement, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
@@ -223,8 +223,8 @@ func (s *Service) DraftNoticeTx(ctx context.Context, tx *gorm.DB, a Actor, p *Pr
 		return nil, err
 	}
 	n := &Announcement{ProjectID: p.ID, Type: in.Type, Title: in.Title, Body: in.Body, BodyHTML: RenderMarkdown(in.Body),
-		Status: NoticeDraft, Changes: changes, AuthorID: a.AccountID, CreatedAt: now, UpdatedAt: now}
-	if in.Type == NoticeAmendment {
+		Status: AnnouncementDraft, Changes: changes, AuthorID: a.AccountID, CreatedAt: now, UpdatedAt: now}
+	if in.Type == AnnouncementAmendment {
 		n.AmendsID = &in.AmendsID
 	}
 	if err := tx.Omit(clause.Associations).Create(n).Error; err != nil {
@@ -251,9 +251,9 @@ func (s *Service) checkTypeAllowed(tx *gorm.DB, p *Project, in *AnnouncementInpu
 	if p.Status != ProjectActive {
 		return Conflict("type", "项目尚未发布首次公告，不能发布%s", in.Type.Name())
 	}
-	if in.Type == NoticeAmendment {
+	if in.Type == AnnouncementAmendment {
 		var orig Announcement
-		err := tx.First(&orig, "id = ? AND project_id = ? AND status = ?", in.AmendsID, p.ID, NoticePublished).Error
+		err := tx.First(&orig, "id = ? AND project_id = ? AND status = ?", in.AmendsID, p.ID, AnnouncementPublished).Error
 		if err != nil {
 			return Invalid("amends_id", "变更公告须指向本项目一则已发布的公告")
 		}
@@ -332,13 +332,13 @@ func (s *Service) UpdateAnnouncement(ctx context.Context, a Actor, id int64, in 
 		if n, p, err = s.lockOwnAnnouncement(tx, a, id); err != nil {
 			return err
 		}
-		if n.Status != NoticeDraft && n.Status != NoticeRejected {
+		if n.Status != AnnouncementDraft && n.Status != AnnouncementRejected {
 			return Conflict("status", "%s的公告不能修改", n.Status.Name())
 		}
 		if in.Type != n.Type {
 			return Invalid("type", "公告类型创建后不能修改")
 		}
-		if n.Type == NoticeCandidates || n.Type == NoticeResult {
+		if n.Type == AnnouncementCandidates || n.Type == AnnouncementResult {
 			// Its text states the lot's result record: change that, on the
 			// lot's result page, and the notice is written again from it.
 			return Conflict("type", "%s由标段的“开标与结果”页面生成，不能直接修改；请在该页面重新确定后重新生成", n.Type.Name())
@@ -348,7 +348,7 @@ func (s *Service) UpdateAnnouncement(ctx context.Context, a Actor, id int64, in 
 		if err != nil {
 			return err
 		}
-		n.Title, n.Body, n.BodyHTML, n.Changes, n.Status, n.UpdatedAt = in.Title, in.Body, RenderMarkdown(in.Body), changes, NoticeDraft, now
+		n.Title, n.Body, n.BodyHTML, n.Changes, n.Status, n.UpdatedAt = in.Title, in.Body, RenderMarkdown(in.Body), changes, AnnouncementDraft, now
 		if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 			return err
 		}
@@ -375,16 +375,16 @@ func (s *Service) SubmitAnnouncement(ctx context.Context, a Actor, id int64) (*A
 		if n, p, err = s.lockOwnAnnouncement(tx, a, id); err != nil {
 			return err
 		}
-		return s.SubmitNoticeTx(ctx, tx, a, n, p)
+		return s.SubmitAnnouncementTx(ctx, tx, a, n, p)
 	})
 	return n, err
 }
 
-// SubmitNoticeTx submits a draft or rejected notice inside tx (the body of
+// SubmitAnnouncementTx submits a draft or rejected notice inside tx (the body of
 // SubmitAnnouncement); n must be locked by the caller.
-func (s *Service) SubmitNoticeTx(ctx context.Context, tx *gorm.DB, a Actor, n *Announcement, p *Project) error {
+func (s *Service) SubmitAnnouncementTx(ctx context.Context, tx *gorm.DB, a Actor, n *Announcement, p *Project) error {
 	now := s.Clock.Now()
-	if n.Status != NoticeDraft && n.Status != NoticeRejected {
+	if n.Status != AnnouncementDraft && n.Status != AnnouncementRejected {
 		return Conflict("status", "%s的公告不能提交", n.Status.Name())
 	}
 	if vs, err := s.checkRules(ctx, tx, p, n, now); err != nil {
@@ -392,17 +392,17 @@ func (s *Service) SubmitNoticeTx(ctx context.Context, tx *gorm.DB, a Actor, n *A
 	} else if len(vs) > 0 {
 		return RuleViolations("提交公告", vs)
 	}
-	n.Status, n.SubmittedAt, n.UpdatedAt, n.RejectReason = NoticeSubmitted, &now, now, ""
+	n.Status, n.SubmittedAt, n.UpdatedAt, n.RejectReason = AnnouncementSubmitted, &now, now, ""
 	if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 		return err
 	}
 	return Audit(tx, now, a, "announcement.submit", "announcement", fmt.Sprint(n.ID), "提交审核：“"+n.Title+"”")
 }
 
-// RewriteNoticeTx replaces the title and body of a draft or rejected
+// RewriteAnnouncementTx replaces the title and body of a draft or rejected
 // notice inside tx (a regenerated candidate or result notice).
-func (s *Service) RewriteNoticeTx(tx *gorm.DB, a Actor, id int64, title, body string) (*Announcement, error) {
-	in := AnnouncementInput{Type: NoticeResult, Title: title, Body: body}
+func (s *Service) RewriteAnnouncementTx(tx *gorm.DB, a Actor, id int64, title, body string) (*Announcement, error) {
+	in := AnnouncementInput{Type: AnnouncementResult, Title: title, Body: body}
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
@@ -410,7 +410,7 @@ func (s *Service) RewriteNoticeTx(tx *gorm.DB, a Actor, id int64, title, body st
 	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&n, id).Error; err != nil {
 		return nil, notFound(err, "公告")
 	}
-	if n.Status != NoticeDraft && n.Status != NoticeRejected {
+	if n.Status != AnnouncementDraft && n.Status != AnnouncementRejected {
 		return nil, Conflict("status", "公告已%s，不能重新生成；如需修改请先撤回", n.Status.Name())
 	}
 	now := s.Clock.Now()
@@ -429,10 +429,10 @@ func (s *Service) WithdrawAnnouncement(ctx context.Context, a Actor, id int64) e
 		if err != nil {
 			return err
 		}
-		if n.Status != NoticeSubmitted && n.Status != NoticeScheduled {
+		if n.Status != AnnouncementSubmitted && n.Status != AnnouncementScheduled {
 			return Conflict("status", "%s的公告不能撤回", n.Status.Name())
 		}
-		n.Status, n.PublishAt, n.UpdatedAt = NoticeDraft, nil, now
+		n.Status, n.PublishAt, n.UpdatedAt = AnnouncementDraft, nil, now
 		if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 			return err
 		}
@@ -455,7 +455,7 @@ func (s *Service) ApproveAnnouncement(ctx context.Context, a Actor, id int64, pu
 		if n, p, err = s.lockAnnouncement(tx, id); err != nil {
 			return err
 		}
-		if n.Status != NoticeSubmitted {
+		if n.Status != AnnouncementSubmitted {
 			return Conflict("status", "只能审核待审核的公告（当前：%s）", n.Status.Name())
 		}
 		n.ReviewerID, n.ReviewedAt = &a.AccountID, &now
@@ -465,7 +465,7 @@ func (s *Service) ApproveAnnouncement(ctx context.Context, a Actor, id int64, pu
 			} else if len(vs) > 0 {
 				return RuleViolations("按定时发布", vs)
 			}
-			n.Status, n.PublishAt, n.UpdatedAt = NoticeScheduled, publishAt, now
+			n.Status, n.PublishAt, n.UpdatedAt = AnnouncementScheduled, publishAt, now
 			if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 				return err
 			}
@@ -495,10 +495,10 @@ func (s *Service) RejectAnnouncement(ctx context.Context, a Actor, id int64, rea
 		if err != nil {
 			return err
 		}
-		if n.Status != NoticeSubmitted && n.Status != NoticeScheduled {
+		if n.Status != AnnouncementSubmitted && n.Status != AnnouncementScheduled {
 			return Conflict("status", "只能退回待审核或待发布的公告（当前：%s）", n.Status.Name())
 		}
-		n.Status, n.RejectReason, n.ReviewerID, n.ReviewedAt, n.PublishAt, n.UpdatedAt = NoticeRejected, reason, &a.AccountID, &now, nil, now
+		n.Status, n.RejectReason, n.ReviewerID, n.ReviewedAt, n.PublishAt, n.UpdatedAt = AnnouncementRejected, reason, &a.AccountID, &now, nil, now
 		if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 			return err
 		}
@@ -517,7 +517,7 @@ func (s *Service) Announcement(ctx context.Context, a Actor, id int64) (*Announc
 	if err != nil {
 		return nil, nil, err
 	}
-	if n.Status != NoticePublished && !CanSeeSecrets(a, p) {
+	if n.Status != AnnouncementPublished && !CanSeeSecrets(a, p) {
 		return nil, nil, NotFound("公告")
 	}
 	return &n, p, nil
@@ -528,7 +528,7 @@ func (s *Service) Announcement(ctx context.Context, a Actor, id int64) (*Announc
 func (s *Service) ProjectAnnouncements(ctx context.Context, a Actor, p *Project) ([]Announcement, error) {
 	q := s.DB.WithContext(ctx).Where("project_id = ?", p.ID)
 	if !CanSeeSecrets(a, p) {
-		q = q.Where("status = ?", NoticePublished)
+		q = q.Where("status = ?", AnnouncementPublished)
 	}
 	var out []Announcement
 	return out, q.Order("id").Find(&out).Error
@@ -540,7 +540,7 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor) ([]Announcement, err
 		return nil, Forbidden("只有交易中心监督可以审核公告")
 	}
 	var out []Announcement
-	err := s.DB.WithContext(ctx).Preload("Project").Where("status IN ?", []AnnouncementStatus{NoticeSubmitted, NoticeScheduled}).
+	err := s.DB.WithContext(ctx).Preload("Project").Where("status IN ?", []AnnouncementStatus{AnnouncementSubmitted, AnnouncementScheduled}).
 		Order("submitted_at, id").Limit(200).Find(&out).Error
 	return out, err
 }

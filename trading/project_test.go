@@ -149,7 +149,7 @@ func TestSubmitChecksE1Boundary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: NoticeTender, Title: "某工程招标公告", Body: "正文"})
+	n, err := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: AnnouncementTender, Title: "某工程招标公告", Body: "正文"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestSubmitListsEveryViolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: NoticeTender, Title: "某工程招标公告", Body: "正文"})
+	n, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: AnnouncementTender, Title: "某工程招标公告", Body: "正文"})
 	_, err = s.SubmitAnnouncement(ctx, agent, n.ID)
 	got := map[string]bool{}
 	for _, v := range AsError(err).Violations {
@@ -193,7 +193,7 @@ func TestSubmitListsEveryViolation(t *testing.T) {
 	}
 	var stored Announcement
 	s.DB.First(&stored, n.ID)
-	if stored.Status != NoticeDraft {
+	if stored.Status != AnnouncementDraft {
 		t.Fatalf("refused notice is %s", stored.Status)
 	}
 }
@@ -215,7 +215,7 @@ func TestProcurementWorkingDaysAcrossSpringFestival(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: NoticeProcurement, Title: "某采购项目公告", Body: "正文"})
+	n, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: AnnouncementProcurement, Title: "某采购项目公告", Body: "正文"})
 	_, err = s.SubmitAnnouncement(ctx, agent, n.ID)
 	if de := AsError(err); de.Rule != "G3" {
 		t.Fatalf("holiday week counted as working days: %v", err)
@@ -241,7 +241,7 @@ func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: NoticeTender, Title: "某工程招标公告", Body: "正文"})
+	n, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: AnnouncementTender, Title: "某工程招标公告", Body: "正文"})
 	if _, err := s.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
 	}
 	var stored Announcement
 	s.DB.First(&stored, n.ID)
-	if stored.Status != NoticeRejected || !strings.Contains(stored.RejectReason, "定时发布时") {
+	if stored.Status != AnnouncementRejected || !strings.Contains(stored.RejectReason, "定时发布时") {
 		t.Fatalf("stored: %s %q", stored.Status, stored.RejectReason)
 	}
 }
@@ -277,7 +277,7 @@ func TestTerminationStopsQueuedNotices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := AnnouncementInput{Type: NoticeTender, Title: "某工程招标公告", Body: "正文"}
+	in := AnnouncementInput{Type: AnnouncementTender, Title: "某工程招标公告", Body: "正文"}
 	a1, _ := s.DraftAnnouncement(ctx, agent, p.Code, in)
 	a2, _ := s.DraftAnnouncement(ctx, agent, p.Code, in) // a second opening notice, drafted while still a draft
 	for _, n := range []*Announcement{a1, a2} {
@@ -291,8 +291,8 @@ func TestTerminationStopsQueuedNotices(t *testing.T) {
 	if _, err := s.ApproveAnnouncement(ctx, sup, a2.ID, nil); !errors.Is(err, ErrConflict) {
 		t.Fatalf("a second tender notice was published: %v", err)
 	}
-	amend, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: NoticeAmendment, Title: "某工程澄清公告", Body: "澄清", AmendsID: a1.ID})
-	term, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: NoticeTermination, Title: "某工程终止公告", Body: "终止"})
+	amend, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: AnnouncementAmendment, Title: "某工程澄清公告", Body: "澄清", AmendsID: a1.ID})
+	term, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: AnnouncementTermination, Title: "某工程终止公告", Body: "终止"})
 	for _, n := range []*Announcement{amend, term} {
 		if _, err := s.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
 			t.Fatal(err)
@@ -303,7 +303,7 @@ func TestTerminationStopsQueuedNotices(t *testing.T) {
 	}
 	var queued Announcement
 	s.DB.First(&queued, amend.ID)
-	if queued.Status != NoticeRejected || queued.RejectReason != "项目已终止" {
+	if queued.Status != AnnouncementRejected || queued.RejectReason != "项目已终止" {
 		t.Fatalf("queued amendment: %s %q", queued.Status, queued.RejectReason)
 	}
 	var proj Project
@@ -324,7 +324,7 @@ func TestSubmissionsDoNotStarveThePool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := s.DraftAnnouncement(context.Background(), agent, p.Code, AnnouncementInput{Type: NoticeTender, Title: "某工程招标公告", Body: "正文"})
+		n, err := s.DraftAnnouncement(context.Background(), agent, p.Code, AnnouncementInput{Type: AnnouncementTender, Title: "某工程招标公告", Body: "正文"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,10 +34,10 @@ type Service struct {
 	// (release a clarification's documents, notify registrants) without
 	// trading importing them. An error rolls the publication back.
 	OnPublish []func(ctx context.Context, tx *gorm.DB, n *Announcement, p *Project) error
-	// CheckNotice adds other packages' rules to the rule book's check of a
+	// CheckAnnouncement adds other packages' rules to the rule book's check of a
 	// notice at submission and publication (bidding: E11–E13 on candidate
 	// and result notices). Violations block like the rule book's own.
-	CheckNotice []func(ctx context.Context, tx *gorm.DB, n *Announcement, p *Project, at time.Time) ([]rules.Violation, error)
+	CheckAnnouncement []func(ctx context.Context, tx *gorm.DB, n *Announcement, p *Project, at time.Time) ([]rules.Violation, error)
 	// Supervision are the sources of the supervisor's dashboard alerts and
 	// of project timelines beyond trading's own.
 	Supervision []SupervisionSource

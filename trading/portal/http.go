@@ -24,12 +24,12 @@ type Handlers struct {
 func (w *Handlers) Routes(e *echo.Echo, api *echo.Group) {
 	cache := w.Cache.Middleware
 	e.GET("/", w.portalHome, cache)
-	e.GET("/notices", w.noticeList, cache)
-	e.GET("/notices/:id", w.noticeShow, w.Cache.Versioned(w.noticeVersion))
+	e.GET("/notices", w.announcementList, cache)
+	e.GET("/notices/:id", w.announcementShow, w.Cache.Versioned(w.announcementVersion))
 	e.GET("/projects/:code", w.publicProject, w.Cache.Versioned(w.projectVersion))
 	e.GET("/feeds/:file", w.feed, cache)
-	api.GET("/announcements", w.apiNotices, cache)
-	api.GET("/announcements/:id", w.apiPublicNotice, w.Cache.Versioned(w.noticeVersion))
+	api.GET("/announcements", w.apiAnnouncements, cache)
+	api.GET("/announcements/:id", w.apiPublicAnnouncement, w.Cache.Versioned(w.announcementVersion))
 	api.GET("/projects/:code/ocds", w.apiOCDS, cache)
 }
 
@@ -43,9 +43,9 @@ const projectVersionSQL = `SELECT p.id || '/' || p.status || '/' || coalesce(ext
 	extract(epoch FROM ag.updated_at)::text
 	FROM projects p JOIN accounts ag ON ag.id = p.agent_id `
 
-// noticeVersion is the version of a published notice's page ("" when
+// announcementVersion is the version of a published notice's page ("" when
 // there is no such notice: rendered, and answered 404, every time).
-func (w *Handlers) noticeVersion(c echo.Context) (string, error) {
+func (w *Handlers) announcementVersion(c echo.Context) (string, error) {
 	id, err := trading.IDParam(c)
 	if err != nil {
 		return "", nil
@@ -80,7 +80,7 @@ func (w *Handlers) portalHome(c echo.Context) error {
 	return w.Page(c, http.StatusOK, "home", "首页", map[string]any{"Sections": sections})
 }
 
-func (w *Handlers) noticeList(c echo.Context) error {
+func (w *Handlers) announcementList(c echo.Context) error {
 	f, err := ParseFilter(c.QueryParam)
 	if err != nil {
 		return err
@@ -111,7 +111,7 @@ func (w *Handlers) noticeList(c echo.Context) error {
 		"Categories": trading.CategoryOptions(), "Types": types})
 }
 
-func (w *Handlers) noticeShow(c echo.Context) error {
+func (w *Handlers) announcementShow(c echo.Context) error {
 	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
@@ -131,7 +131,7 @@ func (w *Handlers) publicProject(c echo.Context) error {
 	return w.Page(c, http.StatusOK, "public_project", p.Title, map[string]any{"Project": p, "Chain": chain})
 }
 
-func (w *Handlers) apiNotices(c echo.Context) error {
+func (w *Handlers) apiAnnouncements(c echo.Context) error {
 	f, err := ParseFilter(c.QueryParam)
 	if err != nil {
 		return err
@@ -147,7 +147,7 @@ func (w *Handlers) apiNotices(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (w *Handlers) apiPublicNotice(c echo.Context) error {
+func (w *Handlers) apiPublicAnnouncement(c echo.Context) error {
 	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
@@ -169,7 +169,7 @@ func (w *Handlers) apiOCDS(c echo.Context) error {
 		return err
 	}
 	var notices []trading.Announcement
-	if err := w.Svc.DB.WithContext(ctx).Where("project_id = ? AND status = ?", p.ID, trading.NoticePublished).
+	if err := w.Svc.DB.WithContext(ctx).Where("project_id = ? AND status = ?", p.ID, trading.AnnouncementPublished).
 		Order("published_seq").Find(&notices).Error; err != nil {
 		return err
 	}

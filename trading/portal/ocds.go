@@ -215,7 +215,7 @@ func OCDSPackageWithAwards(p *trading.Project, notices []trading.Announcement, a
 	baseURL = strings.TrimRight(baseURL, "/")
 	for i := range notices {
 		n := &notices[i]
-		if n.Status != trading.NoticePublished || n.PublishedAt == nil {
+		if n.Status != trading.AnnouncementPublished || n.PublishedAt == nil {
 			return nil, fmt.Errorf("%w: announcement %d is not published", ErrOCDSInput, n.ID)
 		}
 		if n.ProjectID != 0 && p.ID != 0 && n.ProjectID != p.ID {
@@ -256,14 +256,14 @@ func OCDSPackageWithAwards(p *trading.Project, notices []trading.Announcement, a
 		switch {
 		case n.Type.IsOpening():
 			tag = []string{"tender"}
-		case n.Type == trading.NoticeAmendment:
+		case n.Type == trading.AnnouncementAmendment:
 			tag = []string{"tenderAmendment"}
 			amendments = append(amendments, OCDSAmendment{ID: strconv.FormatInt(n.ID, 10),
 				Date: ocdsTime(*n.PublishedAt), Rationale: n.Title, AmendsReleaseID: prevID, ReleaseID: id})
-		case n.Type == trading.NoticeTermination:
+		case n.Type == trading.AnnouncementTermination:
 			tag = []string{"tenderUpdate"}
 			status = ocdsCancelled
-		case n.Type == trading.NoticeResult:
+		case n.Type == trading.AnnouncementResult:
 			tag = []string{"award"}
 		default:
 			tag = []string{"tenderUpdate"}
@@ -502,13 +502,13 @@ func (x *ocdsExport) tenderPeriod() *OCDSPeriod {
 func (x *ocdsExport) document(n *trading.Announcement) OCDSDocument {
 	typ := "tenderNotice"
 	switch n.Type {
-	case trading.NoticeAmendment:
+	case trading.AnnouncementAmendment:
 		typ = "clarifications"
-	case trading.NoticeCandidates:
+	case trading.AnnouncementCandidates:
 		typ = "evaluationReports" // 中标候选人公示: the ranked evaluation result
-	case trading.NoticeResult:
+	case trading.AnnouncementResult:
 		typ = "awardNotice"
-	case trading.NoticeTermination:
+	case trading.AnnouncementTermination:
 		typ = "cancellationDetails"
 	}
 	title := n.Title

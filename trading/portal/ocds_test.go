@@ -119,28 +119,28 @@ func ocdsProject(c trading.Category) *trading.Project {
 	return p
 }
 
-func ocdsNotice(id int64, typ trading.AnnouncementType, at *time.Time) trading.Announcement {
-	return trading.Announcement{ID: id, ProjectID: 7, Type: typ, Title: "测试项目" + typ.Name(), Status: trading.NoticePublished,
+func ocdsAnnouncement(id int64, typ trading.AnnouncementType, at *time.Time) trading.Announcement {
+	return trading.Announcement{ID: id, ProjectID: 7, Type: typ, Title: "测试项目" + typ.Name(), Status: trading.AnnouncementPublished,
 		PublishedAt: at, BodyHTML: "<p>底价保密</p>"}
 }
 
-func openingNotice(c trading.Category) trading.AnnouncementType {
-	return map[trading.Category]trading.AnnouncementType{rules.Engineering: trading.NoticeTender, rules.Procurement: trading.NoticeProcurement,
-		rules.Land: trading.NoticeTransfer, rules.Property: trading.NoticeListing}[c]
+func openingAnnouncement(c trading.Category) trading.AnnouncementType {
+	return map[trading.Category]trading.AnnouncementType{rules.Engineering: trading.AnnouncementTender, rules.Procurement: trading.AnnouncementProcurement,
+		rules.Land: trading.AnnouncementTransfer, rules.Property: trading.AnnouncementListing}[c]
 }
 
 // ocdsScenarios are the notice histories every category is exported with.
 func ocdsScenarios(c trading.Category) map[string][]trading.Announcement {
-	open := ocdsNotice(501, openingNotice(c), ocdsAt(1, 10))
-	amend := ocdsNotice(502, trading.NoticeAmendment, ocdsAt(6, 15))
+	open := ocdsAnnouncement(501, openingAnnouncement(c), ocdsAt(1, 10))
+	amend := ocdsAnnouncement(502, trading.AnnouncementAmendment, ocdsAt(6, 15))
 	amend.AmendsID = &open.ID
 	return map[string][]trading.Announcement{
 		"none":        nil,
 		"opening":     {open},
 		"amendment":   {open, amend},
-		"termination": {open, amend, ocdsNotice(503, trading.NoticeTermination, ocdsAt(8, 11))},
-		"results": {open, ocdsNotice(504, trading.NoticeCandidates, ocdsAt(26, 10)),
-			ocdsNotice(505, trading.NoticeResult, ocdsAt(30, 10))},
+		"termination": {open, amend, ocdsAnnouncement(503, trading.AnnouncementTermination, ocdsAt(8, 11))},
+		"results": {open, ocdsAnnouncement(504, trading.AnnouncementCandidates, ocdsAt(26, 10)),
+			ocdsAnnouncement(505, trading.AnnouncementResult, ocdsAt(30, 10))},
 	}
 }
 
@@ -503,8 +503,8 @@ func TestOCDSWithoutAgentOrMoney(t *testing.T) {
 
 func TestOCDSRefusesUnpublishedNotices(t *testing.T) {
 	p := ocdsProject(rules.Engineering)
-	draft := ocdsNotice(506, trading.NoticeAmendment, nil)
-	draft.Status = trading.NoticeSubmitted
+	draft := ocdsAnnouncement(506, trading.AnnouncementAmendment, nil)
+	draft.Status = trading.AnnouncementSubmitted
 	notices := append(ocdsScenarios(rules.Engineering)["opening"], draft)
 	if _, err := OCDSPackage(p, notices, "ocds-ggzy00", "https://ggzy.example.cn", ocdsNow); !errors.Is(err, ErrOCDSInput) {
 		t.Errorf("err = %v, want ErrOCDSInput", err)
@@ -514,7 +514,7 @@ func TestOCDSRefusesUnpublishedNotices(t *testing.T) {
 	if _, err := OCDSPackage(noAgent, nil, "ocds-ggzy00", "https://ggzy.example.cn", ocdsNow); !errors.Is(err, ErrOCDSInput) {
 		t.Errorf("err = %v, want ErrOCDSInput", err)
 	}
-	other := ocdsNotice(507, trading.NoticeTender, ocdsAt(1, 10))
+	other := ocdsAnnouncement(507, trading.AnnouncementTender, ocdsAt(1, 10))
 	other.ProjectID = 8
 	if _, err := OCDSPackage(p, []trading.Announcement{other}, "ocds-ggzy00", "https://ggzy.example.cn", ocdsNow); !errors.Is(err, ErrOCDSInput) {
 		t.Errorf("err = %v, want ErrOCDSInput", err)

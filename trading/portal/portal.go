@@ -97,17 +97,17 @@ func decodeCursor(c string) (int64, error) {
 	return n, nil
 }
 
-// scanNoticeRows reads the list columns (publicNotices without body) by
+// scanAnnouncementRows reads the list columns (publicAnnouncements without body) by
 // position: the portal's hottest query, so without GORM's reflection.
-func scanNoticeRows(q *gorm.DB) ([]noticeRow, error) {
+func scanAnnouncementRows(q *gorm.DB) ([]announcementRow, error) {
 	rs, err := q.Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	var out []noticeRow
+	var out []announcementRow
 	for rs.Next() {
-		var r noticeRow
+		var r announcementRow
 		if err := rs.Scan(&r.ID, &r.Seq, &r.Type, &r.Title, &r.PublishedAt, &r.AmendsID, &r.Code, &r.Category,
 			&r.RegionCode, &r.RegionName); err != nil {
 			return nil, err
@@ -117,7 +117,7 @@ func scanNoticeRows(q *gorm.DB) ([]noticeRow, error) {
 	return out, rs.Err()
 }
 
-type noticeRow struct {
+type announcementRow struct {
 	ID          int64                    `gorm:"column:id"`
 	Seq         int64                    `gorm:"column:published_seq"`
 	Type        trading.AnnouncementType `gorm:"column:type"`
@@ -131,7 +131,7 @@ type noticeRow struct {
 	RegionName  string                   `gorm:"column:region_name"`
 }
 
-func (r *noticeRow) public(withBody bool) trading.PublicAnnouncement {
+func (r *announcementRow) public(withBody bool) trading.PublicAnnouncement {
 	p := trading.PublicAnnouncement{ID: r.ID, Seq: r.Seq, Type: r.Type, TypeName: r.Type.Name(), Title: r.Title,
 		PublishedAt: r.PublishedAt, AmendsID: r.AmendsID, ProjectCode: r.Code, Category: r.Category,
 		RegionCode: r.RegionCode, RegionName: r.RegionName}
@@ -141,7 +141,7 @@ func (r *noticeRow) public(withBody bool) trading.PublicAnnouncement {
 	return p
 }
 
-func publicNotices(db *gorm.DB, withBody bool) *gorm.DB {
+func publicAnnouncements(db *gorm.DB, withBody bool) *gorm.DB {
 	cols := "a.id, a.published_seq, a.type, a.title, a.published_at, a.amends_id, p.code, p.category, p.region_code, r.name AS region_name"
 	if withBody {
 		cols += ", a.body_html"
@@ -151,7 +151,7 @@ func publicNotices(db *gorm.DB, withBody bool) *gorm.DB {
 	return db.Table("announcements a").Select(cols).
 		Joins("JOIN projects p ON p.id = a.project_id").
 		Joins("JOIN regions r ON r.code = p.region_code").
-		Where("a.status = ?", trading.NoticePublished)
+		Where("a.status = ?", trading.AnnouncementPublished)
 }
 
 // Announcements lists published notices newest first (or, with After,
@@ -160,7 +160,7 @@ func publicNotices(db *gorm.DB, withBody bool) *gorm.DB {
 // by them never skips or repeats a notice, however many are published
 // meanwhile.
 func Announcements(ctx context.Context, s *trading.Service, f Filter) ([]trading.PublicAnnouncement, string, error) {
-	q := publicNotices(s.DB.WithContext(ctx), false)
+	q := publicAnnouncements(s.DB.WithContext(ctx), false)
 	if f.Category != "" {
 		q = q.Where("p.category = ?", f.Category)
 	}
@@ -191,7 +191,7 @@ func Announcements(ctx context.Context, s *trading.Service, f Filter) ([]trading
 		}
 		q = q.Order("a.published_seq DESC")
 	}
-	rows, err := scanNoticeRows(q.Limit(f.Limit + 1))
+	rows, err := scanAnnouncementRows(q.Limit(f.Limit + 1))
 	if err != nil {
 		return nil, "", err
 	}
@@ -234,11 +234,11 @@ type AnnouncementPage struct {
 // Three queries: the notice with its project, the lots, the chain.
 func AnnouncementByID(ctx context.Context, s *trading.Service, id int64) (*AnnouncementPage, error) {
 	db := s.DB.WithContext(ctx)
-	var row noticeRow
+	var row announcementRow
 	var projectID int64
 	var pTitle, ownerName, agentName string
 	var status trading.ProjectStatus
-	rs, err := publicNotices(db, true).
+	rs, err := publicAnnouncements(db, true).
 		Select("a.id, a.published_seq, a.type, a.title, a.published_at, a.amends_id, p.code, p.category, p.region_code, "+
 			"r.name, a.body_html, p.id, p.title, p.owner_name, p.status, ag.display_name").
 		Joins("JOIN accounts ag ON ag.id = p.agent_id").Where("a.id = ?", id).Rows()
@@ -266,7 +266,7 @@ func AnnouncementByID(ctx context.Context, s *trading.Service, id int64) (*Annou
 	for i := range lots {
 		out.Project.Lots = append(out.Project.Lots, lots[i].Public())
 	}
-	chain, err := scanNoticeRows(publicNotices(db, false).Where("a.project_id = ?", projectID).Order("a.published_seq"))
+	chain, err := scanAnnouncementRows(publicAnnouncements(db, false).Where("a.project_id = ?", projectID).Order("a.published_seq"))
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +283,7 @@ func ProjectByCode(ctx context.Context, s *trading.Service, code string) (*tradi
 	if err != nil {
 		return nil, nil, err
 	}
-	chain, err := scanNoticeRows(publicNotices(s.DB.WithContext(ctx), false).Where("a.project_id = ?", p.ID).Order("a.published_seq"))
+	chain, err := scanAnnouncementRows(publicAnnouncements(s.DB.WithContext(ctx), false).Where("a.project_id = ?", p.ID).Order("a.published_seq"))
 	if err != nil {
 		return nil, nil, err
 	}

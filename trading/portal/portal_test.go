@@ -24,11 +24,11 @@ func TestWorkflowAndImmutability(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := trading.AnnouncementInput{Type: trading.NoticeTender, Title: "福州市某道路工程招标公告", Body: "正文"}
+	in := trading.AnnouncementInput{Type: trading.AnnouncementTender, Title: "福州市某道路工程招标公告", Body: "正文"}
 	if _, err := s.DraftAnnouncement(ctx, other, p.Code, in); !errors.Is(err, trading.ErrNotFound) {
 		t.Fatalf("another agent drafted on the project: %v", err)
 	}
-	if _, err := s.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: trading.NoticeListing, Title: "错误的公告类型", Body: "x"}); !errors.Is(err, trading.ErrInvalid) {
+	if _, err := s.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: trading.AnnouncementListing, Title: "错误的公告类型", Body: "x"}); !errors.Is(err, trading.ErrInvalid) {
 		t.Fatalf("a listing notice for engineering: %v", err)
 	}
 	n, err := s.DraftAnnouncement(ctx, agent, p.Code, in)
@@ -59,7 +59,7 @@ func TestWorkflowAndImmutability(t *testing.T) {
 	}
 	// Approved for tomorrow 08:00: scheduled, published by PublishDue then.
 	tomorrow := clock.Now().Add(23 * time.Hour)
-	if n, err = s.ApproveAnnouncement(ctx, sup, n.ID, &tomorrow); err != nil || n.Status != trading.NoticeScheduled {
+	if n, err = s.ApproveAnnouncement(ctx, sup, n.ID, &tomorrow); err != nil || n.Status != trading.AnnouncementScheduled {
 		t.Fatalf("schedule: %v %v", n, err)
 	}
 	if k, err := s.PublishDue(ctx); err != nil || k != 0 {
@@ -103,7 +103,7 @@ func TestAmendmentMovesDeadlineUnderE4(t *testing.T) {
 	p, tender := tradingtest.PublishedProject(t, s, agent, sup, "engineering", "某工程招标公告")
 	clock.Set(time.Date(2026, 3, 12, 10, 0, 0, 0, trading.Shanghai)) // 11 days before the 23 March deadline
 	lot := p.Lots[0]
-	amend := trading.AnnouncementInput{Type: trading.NoticeAmendment, Title: "某工程招标文件澄清", Body: "澄清第三章。", AmendsID: tender.ID}
+	amend := trading.AnnouncementInput{Type: trading.AnnouncementAmendment, Title: "某工程招标文件澄清", Body: "澄清第三章。", AmendsID: tender.ID}
 	n, err := s.DraftAnnouncement(ctx, agent, p.Code, amend)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func TestPortalFiltersAndChineseSearch(t *testing.T) {
 	}{
 		{Filter{}, 3},
 		{Filter{Category: "procurement"}, 1},
-		{Filter{Type: trading.NoticeTender}, 1},
+		{Filter{Type: trading.AnnouncementTender}, 1},
 		{Filter{Region: "350000"}, 3}, // the province matches its cities
 		{Filter{Region: "350200"}, 0},
 		{Filter{Query: "防洪堤"}, 1},

@@ -192,9 +192,9 @@ func schedule(db *gorm.DB, from, to time.Time, limit int) (Section[ScheduleItem]
 // ruleOf finds the first rule id in a rule-book refusal message.
 var ruleOf = regexp.MustCompile(`违反统一交易规则：([A-Z]+[0-9]*)`)
 
-// returnedNotices are the scheduled notices the publisher sent back because
+// returnedAnnouncements are the scheduled notices the publisher sent back because
 // they broke a rule at the moment of publication, still not redrafted.
-func returnedNotices(db *gorm.DB, limit int) ([]trading.Alert, error) {
+func returnedAnnouncements(db *gorm.DB, limit int) ([]trading.Alert, error) {
 	var rows []struct {
 		ID           int64     `gorm:"column:id"`
 		Title        string    `gorm:"column:title"`
@@ -204,7 +204,7 @@ func returnedNotices(db *gorm.DB, limit int) ([]trading.Alert, error) {
 	}
 	err := db.Table("announcements a").Select("a.id, a.title, a.reject_reason, a.updated_at, p.code").
 		Joins("JOIN projects p ON p.id = a.project_id").
-		Where("a.status = ? AND a.reject_reason LIKE ?", trading.NoticeRejected, "定时发布时%").
+		Where("a.status = ? AND a.reject_reason LIKE ?", trading.AnnouncementRejected, "定时发布时%").
 		Order("a.updated_at DESC, a.id DESC").Limit(limit).Scan(&rows).Error
 	out := make([]trading.Alert, len(rows))
 	for i, r := range rows {
@@ -254,7 +254,7 @@ func (s *Service) Dashboard(ctx context.Context, a trading.Actor) (*Dashboard, e
 			return err
 		}
 		reviews := tx.Table("announcements a").Joins("JOIN projects p ON p.id = a.project_id").
-			Where("a.status IN ?", []trading.AnnouncementStatus{trading.NoticeSubmitted, trading.NoticeScheduled})
+			Where("a.status IN ?", []trading.AnnouncementStatus{trading.AnnouncementSubmitted, trading.AnnouncementScheduled})
 		if err := reviews.Count(&d.Reviews.Count).Error; err != nil {
 			return err
 		}
@@ -262,7 +262,7 @@ func (s *Service) Dashboard(ctx context.Context, a trading.Actor) (*Dashboard, e
 			Order("a.submitted_at, a.id").Limit(dashboardReviewLimit).Scan(&d.Reviews.Items).Error; err != nil {
 			return err
 		}
-		returned, err := returnedNotices(tx, dashboardAlertLimit+1)
+		returned, err := returnedAnnouncements(tx, dashboardAlertLimit+1)
 		if err != nil {
 			return err
 		}
@@ -363,7 +363,7 @@ func (s *Service) Timeline(ctx context.Context, a trading.Actor, code string) (*
 			ids := make([]string, len(notices))
 			for i, n := range notices {
 				ids[i] = fmt.Sprint(n.ID)
-				events = append(events, noticeEvents(&n)...)
+				events = append(events, announcementEvents(&n)...)
 			}
 			where, args = where+" OR (object_type = 'announcement' AND object_id IN ?)", append(args, ids)
 		}
@@ -413,8 +413,8 @@ func (s *Service) Timeline(ctx context.Context, a trading.Actor, code string) (*
 	return t, nil
 }
 
-// noticeEvents are the steps a notice has taken, as far as its row tells.
-func noticeEvents(n *trading.Announcement) []trading.TimelineEvent {
+// announcementEvents are the steps a notice has taken, as far as its row tells.
+func announcementEvents(n *trading.Announcement) []trading.TimelineEvent {
 	link := fmt.Sprintf("/supervisor/announcements/%d", n.ID)
 	name := n.Type.Name() + "“" + n.Title + "”"
 	out := []trading.TimelineEvent{{At: n.CreatedAt, Kind: "notice", Title: "起草" + name, Link: link}}
@@ -422,9 +422,9 @@ func noticeEvents(n *trading.Announcement) []trading.TimelineEvent {
 		out = append(out, trading.TimelineEvent{At: *n.SubmittedAt, Kind: "notice", Title: "提交审核" + name, Link: link})
 	}
 	switch {
-	case n.Status == trading.NoticeRejected && n.ReviewedAt != nil:
+	case n.Status == trading.AnnouncementRejected && n.ReviewedAt != nil:
 		out = append(out, trading.TimelineEvent{At: *n.ReviewedAt, Kind: "notice", Title: "退回" + name, Detail: n.RejectReason, Link: link})
-	case n.Status == trading.NoticeScheduled && n.PublishAt != nil:
+	case n.Status == trading.AnnouncementScheduled && n.PublishAt != nil:
 		out = append(out, trading.TimelineEvent{At: *n.PublishAt, Kind: "notice", Title: "定时发布" + name + "（待发布）", Link: link})
 	}
 	if n.PublishedAt != nil {

@@ -21,7 +21,9 @@ type staticSource struct {
 	alerts  []trading.Alert
 }
 
-func (s staticSource) Alerts(context.Context, time.Time, int) ([]trading.Alert, error) { return s.alerts, nil }
+func (s staticSource) Alerts(context.Context, time.Time, int) ([]trading.Alert, error) {
+	return s.alerts, nil
+}
 func (s staticSource) Timeline(context.Context, int64) ([]trading.TimelineEvent, error) {
 	return []trading.TimelineEvent{{At: time.Date(2026, 3, 5, 10, 0, 0, 0, trading.Shanghai), Kind: "deposit", Title: "保证金到账"}}, nil
 }
@@ -48,13 +50,13 @@ func TestDashboardSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, _ := s.DraftAnnouncement(ctx, agent, land.Code, trading.AnnouncementInput{Type: trading.NoticeListing, Title: "某地块挂牌出让公告", Body: "正文"})
+	n, _ := s.DraftAnnouncement(ctx, agent, land.Code, trading.AnnouncementInput{Type: trading.AnnouncementListing, Title: "某地块挂牌出让公告", Body: "正文"})
 	if _, err := s.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
 		t.Fatal(err)
 	}
 	// A scheduled notice the publisher returns because by then it breaks a rule.
 	late, _ := s.CreateProject(ctx, agent, tradingtest.ProjectInput("engineering"))
-	ln, _ := s.DraftAnnouncement(ctx, agent, late.Code, trading.AnnouncementInput{Type: trading.NoticeTender, Title: "迟发的招标公告", Body: "正文"})
+	ln, _ := s.DraftAnnouncement(ctx, agent, late.Code, trading.AnnouncementInput{Type: trading.AnnouncementTender, Title: "迟发的招标公告", Body: "正文"})
 	if _, err := s.SubmitAnnouncement(ctx, agent, ln.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestDashboardSections(t *testing.T) {
 	if d.Today.Count != 2 || d.Week.Count != 2 || d.Today.Items[0].Kind != "doc_issue_end" || d.Today.Items[0].KindName() != "文件发售截止" {
 		t.Fatalf("10 March: today %+v week %+v", d.Today, d.Week)
 	}
-	if d.Reviews.Count != 1 || d.Reviews.Items[0].ProjectCode != land.Code || d.Reviews.Items[0].Status != trading.NoticeSubmitted {
+	if d.Reviews.Count != 1 || d.Reviews.Items[0].ProjectCode != land.Code || d.Reviews.Items[0].Status != trading.AnnouncementSubmitted {
 		t.Fatalf("reviews: %+v", d.Reviews)
 	}
 	if d.DepositAlerts.Count != 1 || d.DepositAlerts.Items[0].Kind != "refund_overdue" {

@@ -76,8 +76,8 @@ func ProjectInput(cat trading.Category) trading.ProjectInput {
 
 // openingType is the first announcement each category publishes.
 var openingType = map[trading.Category]trading.AnnouncementType{
-	"engineering": trading.NoticeTender, "procurement": trading.NoticeProcurement,
-	"land": trading.NoticeTransfer, "property": trading.NoticeListing,
+	"engineering": trading.AnnouncementTender, "procurement": trading.AnnouncementProcurement,
+	"land": trading.AnnouncementTransfer, "property": trading.AnnouncementListing,
 }
 
 // PublishedProject creates a project and publishes its opening announcement.
