@@ -1055,7 +1055,7 @@ func (s *Service) lotAwards(ctx context.Context, projectID int64) ([]trading.Lot
 	}
 	out := make([]trading.LotAward, 0, len(rows))
 	for _, r := range rows {
-		a := trading.LotAward{LotID: r.LotID, ResultNoticeID: deref64(r.ResultNoticeID), Successful: r.Stage != StageNoSale,
+		a := trading.LotAward{LotID: r.LotID, ResultAnnouncementID: deref64(r.ResultNoticeID), Successful: r.Stage != StageNoSale,
 			SupplierID: deref64(r.WinnerID), SupplierName: r.Winner, Amount: r.Amount, ContractAmount: r.ContractAmount}
 		if r.AwardedAt != nil {
 			a.Date = *r.AwardedAt

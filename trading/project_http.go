@@ -244,7 +244,7 @@ func (w *Web) projectShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	notices, err := w.Svc.ProjectAnnouncements(ctx, a, p)
+	announcements, err := w.Svc.ProjectAnnouncements(ctx, a, p)
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (w *Web) projectShow(c echo.Context) error {
 		}
 	}
 	return w.Page(c, http.StatusOK, "project", p.Title, map[string]any{
-		"Project": p, "Notices": notices, "NextTypes": nextTypes, "IsAgent": a.Role == RoleAgent,
+		"Project": p, "Notices": announcements, "NextTypes": nextTypes, "IsAgent": a.Role == RoleAgent,
 		"CanAmend": a.Role == RoleAgent && p.Status == ProjectActive})
 }
 

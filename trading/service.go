@@ -85,13 +85,13 @@ func (s *Service) dummyHash() string {
 // result notice is out: the winner or buyer and amount, or no sale; and
 // the contract, once signed.
 type LotAward struct {
-	LotID          int64
-	ResultNoticeID int64
-	Successful     bool
-	SupplierID     int64 // the winner's account
-	SupplierName   string
-	Amount         *decimal.Decimal
-	Date           time.Time // the result notice's publication
-	ContractDate   *time.Time
-	ContractAmount *decimal.Decimal
+	LotID                int64
+	ResultAnnouncementID int64
+	Successful           bool
+	SupplierID           int64 // the winner's account
+	SupplierName         string
+	Amount               *decimal.Decimal
+	Date                 time.Time // the result notice's publication
+	ContractDate         *time.Time
+	ContractAmount       *decimal.Decimal
 }

@@ -168,12 +168,12 @@ func (w *Handlers) apiOCDS(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var notices []trading.Announcement
+	var announcements []trading.Announcement
 	if err := w.Svc.DB.WithContext(ctx).Where("project_id = ? AND status = ?", p.ID, trading.AnnouncementPublished).
-		Order("published_seq").Find(&notices).Error; err != nil {
+		Order("published_seq").Find(&announcements).Error; err != nil {
 		return err
 	}
-	if len(notices) == 0 {
+	if len(announcements) == 0 {
 		return trading.NotFound("交易项目") // drafts are not public
 	}
 	var awards []trading.LotAward
@@ -182,7 +182,7 @@ func (w *Handlers) apiOCDS(c echo.Context) error {
 			return err
 		}
 	}
-	pkg, err := OCDSPackageWithAwards(p, notices, awards, w.Svc.OCIDPrefix, baseURL(c), w.Svc.Clock.Now())
+	pkg, err := OCDSPackageWithAwards(p, announcements, awards, w.Svc.OCIDPrefix, baseURL(c), w.Svc.Clock.Now())
 	if err != nil {
 		return err
 	}

@@ -198,14 +198,14 @@ var ErrOCDSInput = errors.New("ocds: cannot export")
 // announcements in publication order. prefix is the registered ocid prefix
 // (e.g. "ocds-ggzy00"), baseURL the site root; now dates the package and
 // the planning release when nothing is published yet.
-func OCDSPackage(p *trading.Project, notices []trading.Announcement, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
-	return OCDSPackageWithAwards(p, notices, nil, prefix, baseURL, now)
+func OCDSPackage(p *trading.Project, announcements []trading.Announcement, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
+	return OCDSPackageWithAwards(p, announcements, nil, prefix, baseURL, now)
 }
 
 // OCDSPackageWithAwards is OCDSPackage with the lots' results: each result
 // notice's release carries the awards so far (tag "award"), and signed
 // contracts add a release of their own (tag "contract").
-func OCDSPackageWithAwards(p *trading.Project, notices []trading.Announcement, awards []trading.LotAward, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
+func OCDSPackageWithAwards(p *trading.Project, announcements []trading.Announcement, awards []trading.LotAward, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
 	if p == nil || p.Code == "" || prefix == "" {
 		return nil, fmt.Errorf("%w: project, project code and ocid prefix are required", ErrOCDSInput)
 	}
@@ -213,8 +213,8 @@ func OCDSPackageWithAwards(p *trading.Project, notices []trading.Announcement, a
 		return nil, fmt.Errorf("%w: project %s: agent %d not loaded", ErrOCDSInput, p.Code, p.AgentID)
 	}
 	baseURL = strings.TrimRight(baseURL, "/")
-	for i := range notices {
-		n := &notices[i]
+	for i := range announcements {
+		n := &announcements[i]
 		if n.Status != trading.AnnouncementPublished || n.PublishedAt == nil {
 			return nil, fmt.Errorf("%w: announcement %d is not published", ErrOCDSInput, n.ID)
 		}
@@ -222,8 +222,8 @@ func OCDSPackageWithAwards(p *trading.Project, notices []trading.Announcement, a
 			return nil, fmt.Errorf("%w: announcement %d belongs to project %d, not %d", ErrOCDSInput, n.ID, n.ProjectID, p.ID)
 		}
 	}
-	notices = slices.Clone(notices)
-	slices.SortStableFunc(notices, func(a, b trading.Announcement) int { return a.PublishedAt.Compare(*b.PublishedAt) })
+	announcements = slices.Clone(announcements)
+	slices.SortStableFunc(announcements, func(a, b trading.Announcement) int { return a.PublishedAt.Compare(*b.PublishedAt) })
 
 	x := newOCDSExport(p, prefix, baseURL)
 	pkg := &ReleasePackage{
@@ -233,7 +233,7 @@ func OCDSPackageWithAwards(p *trading.Project, notices []trading.Announcement, a
 		PublishedDate: ocdsTime(now),
 		Publisher:     OCDSPublisher{Name: "ggzy 公共资源交易平台"},
 	}
-	if len(notices) == 0 {
+	if len(announcements) == 0 {
 		status := ocdsPlanning
 		if p.Status == trading.ProjectTerminated {
 			status = ocdsCancelled
@@ -243,13 +243,13 @@ func OCDSPackageWithAwards(p *trading.Project, notices []trading.Announcement, a
 		return pkg, nil
 	}
 
-	pkg.PublishedDate = ocdsTime(*notices[len(notices)-1].PublishedAt)
+	pkg.PublishedDate = ocdsTime(*announcements[len(announcements)-1].PublishedAt)
 	status := ocdsActive
 	var docs []OCDSDocument
 	var amendments []OCDSAmendment
 	prevID := ""
-	for i := range notices {
-		n := &notices[i]
+	for i := range announcements {
+		n := &announcements[i]
 		id := x.ocid + "-" + strconv.FormatInt(n.ID, 10)
 		docs = append(docs, x.document(n))
 		var tag []string
@@ -283,7 +283,7 @@ func OCDSPackageWithAwards(p *trading.Project, notices []trading.Announcement, a
 		}
 	}
 	slices.SortFunc(signed, time.Time.Compare)
-	last := notices[len(notices)-1].PublishedAt
+	last := announcements[len(announcements)-1].PublishedAt
 	for _, d := range signed {
 		at := d
 		if at.Before(*last) {

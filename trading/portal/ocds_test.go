@@ -146,9 +146,9 @@ func ocdsScenarios(c trading.Category) map[string][]trading.Announcement {
 
 var ocdsNow = time.Date(2026, 2, 20, 8, 30, 0, 0, time.UTC)
 
-func marshalOCDS(t *testing.T, p *trading.Project, notices []trading.Announcement) (*ReleasePackage, []byte) {
+func marshalOCDS(t *testing.T, p *trading.Project, announcements []trading.Announcement) (*ReleasePackage, []byte) {
 	t.Helper()
-	pkg, err := OCDSPackage(p, notices, "ocds-ggzy00", "https://ggzy.example.cn/", ocdsNow)
+	pkg, err := OCDSPackage(p, announcements, "ocds-ggzy00", "https://ggzy.example.cn/", ocdsNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,9 +163,9 @@ func marshalOCDS(t *testing.T, p *trading.Project, notices []trading.Announcemen
 // and validates the JSON against the official release package schema.
 func TestOCDSSchemaValid(t *testing.T) {
 	for _, c := range rules.Categories {
-		for name, notices := range ocdsScenarios(c) {
+		for name, announcements := range ocdsScenarios(c) {
 			t.Run(string(c)+"/"+name, func(t *testing.T) {
-				_, b := marshalOCDS(t, ocdsProject(c), notices)
+				_, b := marshalOCDS(t, ocdsProject(c), announcements)
 				if err := validateOCDS(t, b); err != nil {
 					t.Fatalf("package does not validate: %v\n%s", err, b)
 				}
@@ -505,8 +505,8 @@ func TestOCDSRefusesUnpublishedNotices(t *testing.T) {
 	p := ocdsProject(rules.Engineering)
 	draft := ocdsAnnouncement(506, trading.AnnouncementAmendment, nil)
 	draft.Status = trading.AnnouncementSubmitted
-	notices := append(ocdsScenarios(rules.Engineering)["opening"], draft)
-	if _, err := OCDSPackage(p, notices, "ocds-ggzy00", "https://ggzy.example.cn", ocdsNow); !errors.Is(err, ErrOCDSInput) {
+	announcements := append(ocdsScenarios(rules.Engineering)["opening"], draft)
+	if _, err := OCDSPackage(p, announcements, "ocds-ggzy00", "https://ggzy.example.cn", ocdsNow); !errors.Is(err, ErrOCDSInput) {
 		t.Errorf("err = %v, want ErrOCDSInput", err)
 	}
 	noAgent := ocdsProject(rules.Engineering)
@@ -545,14 +545,14 @@ func TestOCDSAmountMarshalsExactly(t *testing.T) {
 func TestOCDSAwardsAndContracts(t *testing.T) {
 	p := ocdsProject(rules.Engineering)
 	p.Lots[0].ID, p.Lots[1].ID = 11, 12
-	notices := ocdsScenarios(rules.Engineering)["results"]
+	announcements := ocdsScenarios(rules.Engineering)["results"]
 	signed := time.Date(2026, 4, 15, 0, 0, 0, 0, trading.Shanghai)
 	awards := []trading.LotAward{
-		{LotID: 11, ResultNoticeID: 505, Successful: true, SupplierID: 42, SupplierName: "福建中标建设有限公司",
+		{LotID: 11, ResultAnnouncementID: 505, Successful: true, SupplierID: 42, SupplierName: "福建中标建设有限公司",
 			Amount: dec("1200000.00"), Date: *ocdsAt(30, 10), ContractDate: &signed, ContractAmount: dec("1199999.99")},
-		{LotID: 12, ResultNoticeID: 505, Date: *ocdsAt(30, 10)},
+		{LotID: 12, ResultAnnouncementID: 505, Date: *ocdsAt(30, 10)},
 	}
-	pkg, err := OCDSPackageWithAwards(p, notices, awards, "ocds-ggzy00", "https://ggzy.example.cn/", ocdsNow)
+	pkg, err := OCDSPackageWithAwards(p, announcements, awards, "ocds-ggzy00", "https://ggzy.example.cn/", ocdsNow)
 	if err != nil {
 		t.Fatal(err)
 	}

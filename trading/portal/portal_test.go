@@ -161,9 +161,9 @@ func TestReservePriceNeverPublic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	notices, _ := s.ProjectAnnouncements(ctx, trading.Actor{Role: "anonymous"}, p)
+	announcements, _ := s.ProjectAnnouncements(ctx, trading.Actor{Role: "anonymous"}, p)
 	full, _ := trading.LoadProject(s.DB, "id = ?", p.ID)
-	pkg, err := OCDSPackage(full, notices, s.OCIDPrefix, "http://example", s.Clock.Now())
+	pkg, err := OCDSPackage(full, announcements, s.OCIDPrefix, "http://example", s.Clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

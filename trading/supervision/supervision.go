@@ -87,11 +87,11 @@ var codeInText = regexp.MustCompile(`\b[0-9]{6}-[0-9]{4}-[A-Z]{2}-[0-9]{4,}\b`)
 // auditItems attaches project codes to audit records: by their object
 // (project, notice, lot), else by the code their summary names.
 func auditItems(tx *gorm.DB, events []trading.AuditEvent) ([]AuditItem, error) {
-	var notices, lots []string
+	var announcements, lots []string
 	for _, e := range events {
 		switch e.ObjectType {
 		case "announcement":
-			notices = append(notices, e.ObjectID)
+			announcements = append(announcements, e.ObjectID)
 		case "lot":
 			lots = append(lots, e.ObjectID)
 		}
@@ -104,7 +104,7 @@ func auditItems(tx *gorm.DB, events []trading.AuditEvent) ([]AuditItem, error) {
 	for _, q := range []struct {
 		kind, sql string
 		ids       []string
-	}{{"announcement", "SELECT a.id::text AS id, p.code FROM announcements a JOIN projects p ON p.id = a.project_id WHERE a.id IN ?", notices},
+	}{{"announcement", "SELECT a.id::text AS id, p.code FROM announcements a JOIN projects p ON p.id = a.project_id WHERE a.id IN ?", announcements},
 		{"lot", "SELECT l.id::text AS id, p.code FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id IN ?", lots}} {
 		// Integer ids, so the primary keys are used (object ids are text).
 		var ids []int64
@@ -353,15 +353,15 @@ func (s *Service) Timeline(ctx context.Context, a trading.Actor, code string) (*
 		events = append(events, evs...)
 	}
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
-		var notices []trading.Announcement
-		if err := tx.Where("project_id = ?", p.ID).Order("id").Find(&notices).Error; err != nil {
+		var announcements []trading.Announcement
+		if err := tx.Where("project_id = ?", p.ID).Order("id").Find(&announcements).Error; err != nil {
 			return err
 		}
 		// The project's own records, its notices' and its lots'.
 		where, args := "(object_type = 'project' AND object_id = ?)", []any{p.Code}
-		if len(notices) > 0 {
-			ids := make([]string, len(notices))
-			for i, n := range notices {
+		if len(announcements) > 0 {
+			ids := make([]string, len(announcements))
+			for i, n := range announcements {
 				ids[i] = fmt.Sprint(n.ID)
 				events = append(events, announcementEvents(&n)...)
 			}
