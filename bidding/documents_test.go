@@ -179,6 +179,7 @@ func (e *bidEnv) download(a trading.Actor, docID int64) ([]byte, error) {
 }
 
 func TestDocumentReleasedWithTenderNoticeAndDownloadRegisters(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", false)
@@ -248,6 +249,7 @@ func TestDocumentReleasedWithTenderNoticeAndDownloadRegisters(t *testing.T) {
 }
 
 func TestDocumentClarificationSupersedesAfterAmendment(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", false)
@@ -305,6 +307,7 @@ func TestDocumentClarificationSupersedesAfterAmendment(t *testing.T) {
 }
 
 func TestUploadPathTraversalNameIsHarmless(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	p := e.project("engineering", false)
 	lot := p.Lots[0].ID
@@ -334,6 +337,7 @@ func (r failReader) Read([]byte) (int, error) {
 }
 
 func TestUploadRefusesWrongTypeAndDeclaredOversizeBeforeStorage(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	lot := e.project("engineering", false).Lots[0].ID
@@ -365,6 +369,7 @@ func TestUploadRefusesWrongTypeAndDeclaredOversizeBeforeStorage(t *testing.T) {
 }
 
 func TestUploadUndeclaredOversizeStreamLeavesNothing(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	e.Svc.MaxUpload = 1 << 20
 	lot := e.project("engineering", false).Lots[0].ID
@@ -413,6 +418,7 @@ func (r *brokenReader) Read(p []byte) (int, error) {
 }
 
 func TestUploadInterruptedLeavesNothing(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	lot := e.project("engineering", false).Lots[0].ID
 	// Within the first part, and after a whole 16 MiB part has reached
@@ -427,6 +433,7 @@ func TestUploadInterruptedLeavesNothing(t *testing.T) {
 }
 
 func TestDownloadProcurementNeedsRegistration(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("procurement", false)
@@ -460,6 +467,7 @@ func TestDownloadProcurementNeedsRegistration(t *testing.T) {
 }
 
 func TestDocumentMaterialsSeenByTheirBidderOnly(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	lot := e.project("land", true).Lots[0].ID
@@ -500,6 +508,7 @@ func TestDocumentMaterialsSeenByTheirBidderOnly(t *testing.T) {
 // The HTTP side: a streamed multipart upload through the API, the JSON
 // list, the download's headers, the agent's page and the 413 before reading.
 func TestUploadHTTPMultipartAndDownloadHeaders(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", false)
@@ -605,6 +614,7 @@ func TestUploadHTTPMultipartAndDownloadHeaders(t *testing.T) {
 // A draft project with uploaded documents can still be edited; its lots
 // keep their ids, and a lot with documents cannot be removed.
 func TestEditDraftProjectWithDocuments(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", false)
@@ -632,6 +642,7 @@ func TestEditDraftProjectWithDocuments(t *testing.T) {
 // size in the store differs (replaced or restored behind the platform's
 // back) is refused before any byte is sent.
 func TestDownloadRefusesAnObjectOfAnotherSize(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	p := e.project("engineering", false)
 	body := pdfBytes(64 << 10)

@@ -21,6 +21,7 @@ type bidEnv struct {
 	Clock *trading.ManualClock
 	Agent trading.Actor
 	Sup   trading.Actor
+	n     int // bidders signed up so far
 }
 
 func newBidEnv(t testing.TB) *bidEnv {
@@ -54,15 +55,13 @@ func (e *bidEnv) staff(role trading.Role, name string) trading.Actor {
 	return trading.Actor{AccountID: acc.ID, Username: name, Role: role}
 }
 
-var bidderSeq int
-
 // bidder signs up an enterprise bidder with a valid credit code.
 func (e *bidEnv) bidder(name string) trading.Actor {
 	e.t.Helper()
-	bidderSeq++
+	e.n++
 	acc, err := e.TS.SignUpBidder(context.Background(), trading.SystemActor, trading.SignUp{Kind: trading.BidderEnterprise,
-		Name: name + "有限公司", IDNumber: testenv.CreditCode(fmt.Sprintf("91350100MA%06dX", bidderSeq)), LegalRep: "张三",
-		Phone: "13800138000", Email: "b@example.com", Username: fmt.Sprintf("bidder%d", bidderSeq), Password: "pass12345"})
+		Name: name + "有限公司", IDNumber: testenv.CreditCode(fmt.Sprintf("91350100MA%06dX", e.n)), LegalRep: "张三",
+		Phone: "13800138000", Email: "b@example.com", Username: fmt.Sprintf("bidder%d", e.n), Password: "pass12345"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 var procurementDecls = map[string]bool{"civil_capacity": true, "good_reputation": true, "equipment": true, "taxes": true, "no_violation": true}
 
 func TestRegistrationRulesPerCategory(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	b := e.bidder("福建甲建设")
@@ -89,6 +90,7 @@ func TestRegistrationRulesPerCategory(t *testing.T) {
 
 // 200 concurrent registrations of one bidder for one lot make exactly one.
 func TestConcurrentRegistrationsMakeOne(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	b := e.bidder("福建并发建设")
@@ -129,6 +131,7 @@ func TestConcurrentRegistrationsMakeOne(t *testing.T) {
 // many; a supervisor may look, and the look is audited; after the deadline
 // the agent sees the list.
 func TestRegistrantSecrecy(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)
@@ -168,6 +171,7 @@ func TestRegistrantSecrecy(t *testing.T) {
 }
 
 func TestWithdrawBeforeDeadlineOnly(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	b := e.bidder("福建撤回建设")
@@ -201,6 +205,7 @@ func TestWithdrawBeforeDeadlineOnly(t *testing.T) {
 // key-share lock on the project until it commits), so no registration
 // commits after the suspension did; one that starts after it is refused.
 func TestSuspensionWaitsForRegistrationInFlight(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)
@@ -262,6 +267,7 @@ func TestSuspensionWaitsForRegistrationInFlight(t *testing.T) {
 // registration is decided again on a fresh read. A stale copy refuses
 // nobody either: after a resumption the next bidder gets in.
 func TestRegistrationOnAKeptLotCopy(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)
@@ -312,6 +318,7 @@ func TestRegistrationOnAKeptLotCopy(t *testing.T) {
 // registration and one audit record naming it, and the audit chains stay
 // whole (their heads are locked in one order, so batches never deadlock).
 func TestConcurrentRegistrationsOfManyBidders(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p1, p2 := e.project("engineering", true), e.project("engineering", true)
@@ -366,6 +373,7 @@ func TestConcurrentRegistrationsOfManyBidders(t *testing.T) {
 // that other work holds locked wait in their own transactions (register),
 // not in a batch statement, so registrations for other projects go on.
 func TestLockedProjectDoesNotHoldUpOthers(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	locked, free := e.project("engineering", true), e.project("engineering", true)

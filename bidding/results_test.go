@@ -86,6 +86,7 @@ func ruleOf(err error) string {
 // The engineering path end to end: opening after the deadline, candidates
 // (E11, E12), the award (E13), the result notice, the contract (E14).
 func TestEngineeringResultFlow(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	var events []ResultEventKind
@@ -220,6 +221,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 
 // A winning price above the control price is negative savings.
 func TestNegativeSavingsOutcome(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)
@@ -255,6 +257,7 @@ func TestNegativeSavingsOutcome(t *testing.T) {
 // fewer than 3 qualified suppliers a procurement (G10); failed lots are
 // outcomes of their own, never in a rate.
 func TestFailedTenders(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	var failed []string
@@ -298,6 +301,7 @@ func TestFailedTenders(t *testing.T) {
 // price (L3); publication of the result notice makes it sold; a no-sale
 // is a failed outcome.
 func TestLandDeal(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	land := e.project("land", true)
@@ -339,6 +343,7 @@ func TestLandDeal(t *testing.T) {
 // A candidate or result notice written by hand, not from a lot's result,
 // is refused when drafted, and (should one exist) at submission.
 func TestHandWrittenResultNoticeRefused(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)
@@ -366,6 +371,7 @@ func TestHandWrittenResultNoticeRefused(t *testing.T) {
 
 // A suspended project records no results, and says why.
 func TestSuspendedProjectRecordsNoResult(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	p := e.project("engineering", true)
 	e.Clock.Set(time.Date(2026, 3, 24, 10, 0, 0, 0, trading.Shanghai))
@@ -381,6 +387,7 @@ func TestSuspendedProjectRecordsNoResult(t *testing.T) {
 // may decline: the next candidate is named with the reason, in a new
 // result notice. Generated notices cannot be edited by hand.
 func TestFailAfterCandidatesAndReaward(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)

@@ -19,6 +19,7 @@ import (
 // A supervisor's suspension stops registration and uploads with the reason;
 // after the project is resumed both work again.
 func TestSuspendedProjectRefusesRegistrationAndUploads(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	proc := e.project("procurement", true)
@@ -63,6 +64,7 @@ func TestSuspendedProjectRefusesRegistrationAndUploads(t *testing.T) {
 
 // The registration source reports counts per lot and every document.
 func TestRegistrationSourceTimeline(t *testing.T) {
+	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("procurement", false)

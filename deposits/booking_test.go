@@ -108,6 +108,7 @@ func (e *depEnv) verifyClean() {
 }
 
 func TestVirtualAccountPerRegistration(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	a, number := e.bidder("福建甲建设有限公司")
 	if !e.Dep.Accounts.Valid(number) || !strings.HasPrefix(number, "3501001") {
@@ -134,6 +135,7 @@ func TestVirtualAccountPerRegistration(t *testing.T) {
 
 // The same bank transaction delivered 50 times at once is booked once.
 func TestSameTransactionConcurrentlyBookedOnce(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	_, number := e.bidder("福建乙建设有限公司")
 	in := inflow("TXN-0001", number, "福建乙建设有限公司", "200000.00", e.Clock.Now())
@@ -171,6 +173,7 @@ func csvFile(lines ...string) func() (io.ReadCloser, error) {
 }
 
 func TestStatementImportWholeOrNothingAndIdempotent(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	bidder1, va1 := e.bidder("福建丙建设有限公司")
@@ -215,6 +218,7 @@ func TestStatementImportWholeOrNothingAndIdempotent(t *testing.T) {
 }
 
 func TestMatchingLateThirdPartySuspenseAndTopUp(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	a, va := e.bidder("福建戊建设有限公司")
@@ -244,6 +248,7 @@ func TestMatchingLateThirdPartySuspenseAndTopUp(t *testing.T) {
 
 // Two bidders of one lot paying from one account raise a K1 alert.
 func TestSamePayerForTwoBiddersRaisesK1(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	_, va1 := e.bidder("福建己建设有限公司")
@@ -265,6 +270,7 @@ func TestSamePayerForTwoBiddersRaisesK1(t *testing.T) {
 }
 
 func TestVerifyFindsTamperedBooks(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	_, va := e.bidder("福建辛建设有限公司")
 	if _, err := e.Dep.Receive(context.Background(), bankActor, SourceWebhook, []Inflow{inflow("V1", va, "福建辛建设有限公司", "200000.00", e.Clock.Now())}); err != nil {
@@ -285,6 +291,7 @@ func TestVerifyFindsTamperedBooks(t *testing.T) {
 
 // The statement path of the K1 check (a batch of more than 100 lines).
 func TestK1FromALargeStatement(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	_, va1 := e.bidder("福建丑建设有限公司")
 	_, va2 := e.bidder("福建寅建设有限公司")
@@ -307,6 +314,7 @@ func TestK1FromALargeStatement(t *testing.T) {
 // booked with the alert table held aside (as if its check ran before the
 // other batch committed).
 func TestK1SweepCatchesAPairAcrossConcurrentBatches(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	_, va1 := e.bidder("福建壬甲建设有限公司")
@@ -335,6 +343,7 @@ func TestK1SweepCatchesAPairAcrossConcurrentBatches(t *testing.T) {
 // re-sent line books once; one with different content refuses the file,
 // naming both lines.
 func TestStatementImportRepeatedLines(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	_, va := e.bidder("福建重发建设有限公司")
@@ -365,6 +374,7 @@ func TestStatementImportRepeatedLines(t *testing.T) {
 // last chunk leaves nothing of the earlier ones booked, and no scratch
 // rows stay behind.
 func TestStatementImportAcrossChunks(t *testing.T) {
+	// Not parallel: sets the package-level chunkLines, which every statement import reads.
 	defer func(n int) { chunkLines = n }(chunkLines)
 	chunkLines = 2
 	e := newDepEnv(t)

@@ -91,6 +91,7 @@ func goodGuarantee(number string) GuaranteeInput {
 }
 
 func TestGuaranteeSubmitRefusals(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	a, _ := e.bidder("福建甲保函建设有限公司")
@@ -178,6 +179,7 @@ func TestGuaranteeSubmitRefusals(t *testing.T) {
 }
 
 func TestGuaranteeReviewCoversDeposit(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	a, _ := e.bidder("福建戊保函建设有限公司")
@@ -284,6 +286,7 @@ func TestGuaranteeReviewCoversDeposit(t *testing.T) {
 // A procurement deposit is paid by transfer into a virtual account or by a
 // guarantee (G5: non-cash forms only); a verified guarantee covers it.
 func TestGuaranteeProcurementLot(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	agent := e.account("daili", trading.RoleAgent)
@@ -352,6 +355,7 @@ func TestGuaranteeProcurementLot(t *testing.T) {
 
 // Cash covers the deposit once the held money reaches it.
 func TestGuaranteeCashCovers(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	const name = "福建辛建设有限公司"
@@ -381,6 +385,7 @@ func TestGuaranteeCashCovers(t *testing.T) {
 // Withdrawing releases the guarantee (once the hook is wired), and the
 // bidder can offer a new one on registering again.
 func TestGuaranteeReleasedOnWithdraw(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	e.Bid.OnWithdraw = append(e.Bid.OnWithdraw, e.Dep.releaseGuarantees)
 	ctx := context.Background()
@@ -409,6 +414,7 @@ func TestGuaranteeReleasedOnWithdraw(t *testing.T) {
 
 // Both forms of the page render.
 func TestGuaranteePagesRender(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	a, _ := e.bidder("福建癸保函建设有限公司")

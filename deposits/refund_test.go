@@ -27,6 +27,7 @@ func (e *depEnv) refunds(status string) []RefundView {
 // A withdrawal's refund goes out in a batch and is paid once, however
 // often the bank confirms it.
 func TestWithdrawalRefundPaidOnce(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	a, va := e.bidder("福建壬建设有限公司")
@@ -76,6 +77,7 @@ func itoa(n int64) string { return decimal.NewFromInt(n).String() }
 
 // Two batches made at once never share a refund.
 func TestConcurrentBatchesShareNothing(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	for i := 0; i < 6; i++ {
@@ -115,6 +117,7 @@ func TestConcurrentBatchesShareNothing(t *testing.T) {
 // A crash while making a batch leaves nothing half-done; the next run
 // completes it, and failed refunds go into a later batch.
 func TestBatchIsAllOrNothingAndFailuresRebatch(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	_, va := e.bidder("福建癸建设有限公司")
@@ -180,6 +183,7 @@ func TestBatchIsAllOrNothingAndFailuresRebatch(t *testing.T) {
 }
 
 func TestForfeitureNeedsD7AndAReason(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	a, va := e.bidder("福建子建设有限公司")

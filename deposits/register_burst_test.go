@@ -16,6 +16,7 @@ import (
 // in the same transaction: each gets exactly one, with a valid and unique
 // number, the lot's deposit and the bid deadline, and the books verify.
 func TestVirtualAccountsOfABurst(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	const n = 60

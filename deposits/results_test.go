@@ -82,6 +82,7 @@ func (e *depEnv) awardEngineering(bidders []trading.Actor) {
 // D5: nothing is refunded at the award; the contract refunds winner and
 // losers with interest, due 5 days after it, paid once, books balanced.
 func TestContractRefundsEveryoneWithInterest(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	var bidders []trading.Actor
@@ -130,6 +131,7 @@ func TestContractRefundsEveryoneWithInterest(t *testing.T) {
 // the contract the winner; a refund batched late owes the occupation fee
 // (loan rate + 20 %) on top, and the ledger books it.
 func TestProcurementRefundsAndOccupationFee(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	lot := e.publishedLot("procurement", "退款测试采购项目", "procurement", trading.LotInput{Name: "第1包", Budget: "3000000.00",
@@ -218,6 +220,7 @@ func TestProcurementRefundsAndOccupationFee(t *testing.T) {
 // L5: a land sale converts the buyer's deposit into part of the price and
 // refunds the others without interest within 5 working days.
 func TestLandSaleConvertsWinnersDeposit(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	lot := e.publishedLot("land", "退款测试土地出让", "listing", trading.LotInput{Name: "榕土2026-09号地块", StartingPrice: "5000000.00",
@@ -265,6 +268,7 @@ func TestLandSaleConvertsWinnersDeposit(t *testing.T) {
 // A deposit is never both kept and sent back: forfeiture (D7) racing a
 // refund opened by a withdrawal (D6) leaves exactly one of them.
 func TestForfeitureRacingRefundKeepsOne(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	for i := 0; i < 8; i++ {
@@ -290,6 +294,7 @@ func TestForfeitureRacingRefundKeepsOne(t *testing.T) {
 
 // A land buyer whose deposit has not arrived cannot be named.
 func TestLandBuyerMustHavePaid(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	lot := e.publishedLot("land", "未缴保证金测试地块", "listing", trading.LotInput{Name: "地块", StartingPrice: "5000000.00",

@@ -12,6 +12,7 @@ import (
 // The deposits source reports suspense, late payments, K1 and, once their
 // day has passed, overdue refunds; and a project's deposit history.
 func TestSupervisionSourceAlertsAndTimeline(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	src := SupervisionSource{Svc: e.Dep}

@@ -13,6 +13,7 @@ import (
 )
 
 func TestSignUpBidderValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	anon := Actor{Role: "anonymous", IP: "127.0.0.1"}
@@ -67,6 +68,7 @@ func TestSignUpBidderValidation(t *testing.T) {
 }
 
 func TestAdminMayOverrideChecksumOnly(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	pilot := validSignUp("pilot", "91350100M0001TGQXM") // genuine pilot code failing the checksum
@@ -91,6 +93,7 @@ func TestAdminMayOverrideChecksumOnly(t *testing.T) {
 }
 
 func TestConcurrentSignUpsCreateOne(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	const n = 20
@@ -125,6 +128,7 @@ func TestConcurrentSignUpsCreateOne(t *testing.T) {
 }
 
 func TestCreateAccountRoles(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	in := NewAccount{Role: RoleSupervisor, Username: "jiandu", DisplayName: "监督", Password: "abcd1234"}
@@ -144,6 +148,7 @@ func TestCreateAccountRoles(t *testing.T) {
 }
 
 func TestLoginSessionsAndRevocation(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	acc, err := s.CreateAccount(ctx, SystemActor, NewAccount{Role: RoleAgent, Username: "daili", Password: "abcd1234"})

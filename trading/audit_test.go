@@ -25,6 +25,7 @@ func writeAudit(t *testing.T, s *Service, n int) {
 }
 
 func TestAuditChainDetectsTampering(t *testing.T) {
+	t.Parallel()
 	tamper := []struct {
 		name  string
 		sql   string
@@ -66,6 +67,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 // log is read in pages of 5 records, as a large log is read in pages of
 // 1,000: a page ending in one chain must not skip rows of the next.
 func TestAuditChainsInterleave(t *testing.T) {
+	// Not parallel: sets the package-level auditPage, which every audit verification reads.
 	s, _ := newTestService(t)
 	defer func(n int) { auditPage = n }(auditPage)
 	auditPage = 5
@@ -92,6 +94,7 @@ func TestAuditChainsInterleave(t *testing.T) {
 }
 
 func TestAuditConcurrentWritersKeepOneChain(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
@@ -116,6 +119,7 @@ func TestAuditConcurrentWritersKeepOneChain(t *testing.T) {
 }
 
 func TestAuditRolledBackChangeLeavesNoRecord(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	err := Transact(context.Background(), s.DB, func(tx *gorm.DB) error {
 		if err := Audit(tx, s.Clock.Now(), SystemActor, "test.rollback", "thing", "1", ""); err != nil {
@@ -134,6 +138,7 @@ func TestAuditRolledBackChangeLeavesNoRecord(t *testing.T) {
 }
 
 func TestListAuditFilters(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	writeAudit(t, s, 7)
 	page1, err := ListAudit(context.Background(), s.DB, AuditFilter{Action: "test.write", Limit: 3})
@@ -154,6 +159,7 @@ func TestListAuditFilters(t *testing.T) {
 // without fractions of a second (trailing zeros dropped), Chinese, quotes,
 // backslashes and control characters, no actor, a long summary.
 func TestAuditHashAgreesWithGo(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	base := time.Date(2026, 3, 2, 9, 0, 0, 0, Shanghai)
@@ -187,6 +193,7 @@ func TestAuditHashAgreesWithGo(t *testing.T) {
 // that write an object and its audit record at once: the two agree on
 // every id, Chinese and the separator included.
 func TestAuditChainInSQL(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	types := []string{"registration", "thing", "公告", ""}
 	ids := []string{"", "0", "9", "\x1f", "中文标识", "350100-2026-GC-0001"}

@@ -55,6 +55,7 @@ func calendarDo(t *testing.T, e *echo.Echo, method, path string, form url.Values
 }
 
 func TestCalendarHTTP(t *testing.T) {
+	t.Parallel()
 	_, e, admin := calendarServer(t)
 
 	// The rule book is public and warns about 2027.

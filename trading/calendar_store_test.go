@@ -56,6 +56,7 @@ func addWD(t *testing.T, s *Service, from string, n int) (time.Time, error) {
 }
 
 func TestCalendarSaveYearCountsWorkingDays(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	admin := newCalendarAdmin(t, s, "caladmin")
@@ -121,6 +122,7 @@ func TestCalendarSaveYearCountsWorkingDays(t *testing.T) {
 // Two instances on one database: an edit on one is seen by the other's
 // RuleBook, even when the clock gives both saves the same updated_at.
 func TestRuleBookSeesOtherInstance(t *testing.T) {
+	t.Parallel()
 	s1, clock := newTestService(t)
 	ctx := context.Background()
 	admin := newCalendarAdmin(t, s1, "caladmin")
@@ -178,6 +180,7 @@ func TestRuleBookSeesOtherInstance(t *testing.T) {
 }
 
 func TestCalendarSaveRefusesMalformedCSV(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	admin := newCalendarAdmin(t, s, "caladmin")
@@ -220,6 +223,7 @@ func TestCalendarSaveRefusesMalformedCSV(t *testing.T) {
 }
 
 func TestCalendarSaveRefusedForNonAdmin(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	for _, role := range []Role{RoleBidder, RoleAgent, RoleSupervisor, "anonymous"} {
@@ -235,6 +239,7 @@ func TestCalendarSaveRefusedForNonAdmin(t *testing.T) {
 
 // Run with -race: readers on one instance while another saves.
 func TestCalendarConcurrentReadsAndSaves(t *testing.T) {
+	t.Parallel()
 	s1, clock := newTestService(t)
 	ctx := context.Background()
 	admin := newCalendarAdmin(t, s1, "caladmin")

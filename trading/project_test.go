@@ -71,6 +71,7 @@ func publishedProject(t *testing.T, s *Service, agent, sup Actor, cat Category, 
 }
 
 func TestTradingCodesAreUniqueUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	agent := mustAccount(t, s, RoleAgent, "daili")
 	var wg sync.WaitGroup
@@ -101,6 +102,7 @@ func TestTradingCodesAreUniqueUnderConcurrency(t *testing.T) {
 }
 
 func TestProjectInputValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	agent := mustAccount(t, s, RoleAgent, "daili")
 	bidder := Actor{AccountID: 1, Role: RoleBidder}
@@ -140,6 +142,7 @@ func TestProjectInputValidation(t *testing.T) {
 // E1: 19 days from document issue to the bid deadline is refused citing
 // E1 with every detail; 20 days passes.
 func TestSubmitChecksE1Boundary(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -169,6 +172,7 @@ func TestSubmitChecksE1Boundary(t *testing.T) {
 }
 
 func TestSubmitListsEveryViolation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -202,6 +206,7 @@ func TestSubmitListsEveryViolation(t *testing.T) {
 // the 2026 Spring Festival must stay available 5 working days, which the
 // holiday pushes past a plain week.
 func TestProcurementWorkingDaysAcrossSpringFestival(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	clock.Set(time.Date(2026, 2, 9, 9, 0, 0, 0, Shanghai))
@@ -233,6 +238,7 @@ func TestProcurementWorkingDaysAcrossSpringFestival(t *testing.T) {
 }
 
 func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -269,6 +275,7 @@ func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
 
 // A notice queued before a termination cannot bring the project back.
 func TestTerminationStopsQueuedNotices(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "daili")
@@ -316,6 +323,7 @@ func TestTerminationStopsQueuedNotices(t *testing.T) {
 // Nothing inside a workflow transaction waits for a second pooled
 // connection: with a pool of two, six concurrent submissions finish.
 func TestSubmissionsDoNotStarveThePool(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	agent := mustAccount(t, s, RoleAgent, "daili")
 	var ids []int64

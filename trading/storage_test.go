@@ -23,6 +23,7 @@ import (
 // socket to socket when it writes to a server's response over TCP; a
 // missing object fails at once.
 func TestStorageGet(t *testing.T) {
+	t.Parallel()
 	s3 := testenv.Storage(t)
 	st, err := NewStorage(StorageConfig{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: s3.Bucket})
 	if err != nil {
@@ -82,6 +83,7 @@ func TestStorageGet(t *testing.T) {
 // the wait is over, instead of holding it forever; an endpoint on port 80
 // is dialled on port 80 (minio-go leaves it out of its URLs).
 func TestStorageGetSilentStoreAndDefaultPort(t *testing.T) {
+	// Not parallel: sets the package-level storageHeaderWait, which every storage read uses.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

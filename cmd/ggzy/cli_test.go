@@ -43,6 +43,7 @@ func runCmd(t *testing.T, stdin string, args ...string) (string, error) {
 }
 
 func TestAuditVerifyCommandFailsOnEditedRow(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	flags := flagsOf(cfg)
 	if out, err := runCmd(t, "", append([]string{"demo"}, flags...)...); err != nil || !strings.Contains(out, "toubiao") {
@@ -95,6 +96,7 @@ func TestAuditVerifyCommandFailsOnEditedRow(t *testing.T) {
 }
 
 func TestUserAddCommand(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	flags := flagsOf(cfg)
 	out, err := runCmd(t, "jiandu-pass-1\n", append([]string{"user", "add", "--role", "supervisor", "--username", "jiandu", "--name", "监督科", "--password-stdin"}, flags...)...)
@@ -118,20 +120,11 @@ func TestUserAddCommand(t *testing.T) {
 }
 
 func TestServeRefusesStaleExternalSchema(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
-	name := fmt.Sprintf("stale_%d", time.Now().UnixNano())
-	admin, err := sql.Open("pgx", testenv.AdminURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
-	cfg.DatabaseURL = strings.Replace(cfg.DatabaseURL, cfg.DatabaseURL[strings.LastIndex(cfg.DatabaseURL, "/")+1:strings.Index(cfg.DatabaseURL, "?")], name, 1)
+	cfg.DatabaseURL = testenv.EmptyDatabaseURL(t) // no migration applied
 
-	_, err = OpenApp(context.Background(), cfg, modeServe, quietLog)
+	_, err := OpenApp(context.Background(), cfg, modeServe, quietLog)
 	var behind *migrations.ErrSchemaBehind
 	if !errors.As(err, &behind) || !strings.Contains(err.Error(), "ggzy migrate up") {
 		t.Fatalf("stale schema: %v", err)
@@ -232,6 +225,7 @@ func TestEmbeddedServeRestartKeepsData(t *testing.T) {
 
 // Rule-book numbers of S/C confidence are configuration (GGZY_RULES).
 func TestRuleParamsFromConfiguration(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.Rules = "L7.min_ratio=0.3, E1.min_days=25"
 	app, err := OpenApp(context.Background(), cfg, modeAdmin, quietLog)
@@ -250,6 +244,7 @@ func TestRuleParamsFromConfiguration(t *testing.T) {
 
 // Refund interest is the centre's configuration (GGZY_DEPOSIT_RATES/BASIS).
 func TestDepositInterestConfiguration(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.DepositRates, cfg.DepositBasis = "2024-01-01=0.0035,2025-05-20=0.0005", "ACT/365"
 	app, err := OpenApp(context.Background(), cfg, modeAdmin, quietLog)

@@ -65,6 +65,7 @@ func sign(secret string, body []byte) string {
 }
 
 func TestBankWebhookSignedAndIdempotent(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.BankSecret = "bank-shared-secret"
 	app, srv := newTestServer(t, cfg)
@@ -121,6 +122,7 @@ func TestBankWebhookSignedAndIdempotent(t *testing.T) {
 }
 
 func TestDepositsImportAndVerifyCommands(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	app, _ := newTestServer(t, cfg)
 	number, _ := depositLot(t, app)
@@ -151,6 +153,7 @@ func TestDepositsImportAndVerifyCommands(t *testing.T) {
 }
 
 func TestDepositPagesBidderAndSupervisor(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	number, bidder := depositLot(t, app)
 	ctx := context.Background()
@@ -210,6 +213,7 @@ func lotOfAccount(t *testing.T, app *App, number string) int64 {
 }
 
 func TestDepositSheetExcel(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	number, _ := depositLot(t, app)
 	if _, err := app.Deposits.Receive(context.Background(), trading.SystemActor, deposits.SourceWebhook, []deposits.Inflow{{BankTxnID: "X1",
@@ -247,6 +251,7 @@ func TestDepositSheetExcel(t *testing.T) {
 // The supervisor's inflows page: manual entry with a reason, and a
 // statement uploaded the way the page's script sends it.
 func TestSupervisorInflowsPageManualAndImport(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	number, _ := depositLot(t, app)
 	sup := newBrowser(t, srv.URL)

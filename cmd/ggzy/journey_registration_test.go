@@ -41,6 +41,7 @@ func logout(t *testing.T, ctx context.Context) {
 // its document (the bytes' SHA-256 equal the uploaded file's) and sees it
 // in "my projects"; a land bidder applies and the agent approves.
 func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	ctx := context.Background()
 	clock := app.Clock.(*trading.ManualClock)

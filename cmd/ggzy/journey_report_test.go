@@ -14,6 +14,7 @@ import (
 // there, and every category's trend chart is drawn by the locally served
 // ECharts under the page's strict CSP.
 func TestBrowserJourneySavingsReport(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	if err := loadDemo(context.Background(), app, io.Discard); err != nil {
 		t.Fatal(err)

@@ -99,6 +99,7 @@ func fill(fields map[string]string) []chromedp.Action[chromedp.Void] {
 // clear message for an invalid one, sees the account page, logs out, and
 // logs in again.
 func TestBrowserJourneySignUpLoginLogout(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestServer(t, testConfig(t))
 	ctx := newChrome(t)
 	fields := map[string]string{"name": "福建旅程建设有限公司", "id_number": "91350100M000100Y44", "legal_rep": "王五",

@@ -55,6 +55,7 @@ func get(t *testing.T, url, token string) (int, string) {
 }
 
 func TestAnnouncementWorkflowThroughAPI(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	agent := apiLogin(t, app, srv.URL, trading.RoleAgent, "daili")
 	sup := apiLogin(t, app, srv.URL, trading.RoleSupervisor, "jiandu")
@@ -129,6 +130,7 @@ func TestAnnouncementWorkflowThroughAPI(t *testing.T) {
 // A bidder, an anonymous visitor and another agent never read a reserve
 // price: not on a page, in the API, in a feed or in the OCDS export.
 func TestReservePriceSecrecyOverHTTP(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	agent := apiLogin(t, app, srv.URL, trading.RoleAgent, "daili")
 	other := apiLogin(t, app, srv.URL, trading.RoleAgent, "daili2")
@@ -216,6 +218,7 @@ func TestReservePriceSecrecyOverHTTP(t *testing.T) {
 // The agent's and supervisor's pages: create a project through the form,
 // draft and submit a notice, review it and approve it.
 func TestAgentAndSupervisorPages(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	mustCreate(t, app, trading.RoleAgent, "daili", "daili2026")
 	mustCreate(t, app, trading.RoleSupervisor, "jiandu", "jiandu2026")
@@ -280,6 +283,7 @@ func TestAgentAndSupervisorPages(t *testing.T) {
 
 // The micro-cache serves anonymous readers of public pages only.
 func TestPublicCacheOnlyForAnonymousReaders(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.PublicCache = time.Hour // long enough that no test depends on timing
 	app, srv := newTestServer(t, cfg)
@@ -321,6 +325,7 @@ func TestPublicCacheOnlyForAnonymousReaders(t *testing.T) {
 // their version holds (one cheap query instead of a render), and rendered
 // again as soon as the project changes: a new notice, a suspension.
 func TestVersionedCacheRevalidates(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.PublicCache = time.Nanosecond // every request is past the TTL: each is revalidated
 	app, srv := newTestServer(t, cfg)

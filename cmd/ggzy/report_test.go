@@ -55,6 +55,7 @@ var reportLots = [][6]string{
 }
 
 func TestReportSavingsCommand(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	seedReportLots(t, cfg.DatabaseURL, reportLots)
 	flags := flagsOf(cfg)
@@ -82,6 +83,7 @@ func TestReportSavingsCommand(t *testing.T) {
 
 // The server wires the report: supervisors read the API, bidders do not.
 func TestReportSavingsServed(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	app, srv := newTestServer(t, cfg)
 	seedReportLots(t, cfg.DatabaseURL, reportLots)

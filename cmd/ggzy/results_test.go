@@ -19,6 +19,7 @@ import (
 // contract through the result page's forms; a bad price is refused on the
 // page naming the row; supervisors read it; bidders cannot.
 func TestResultPagesEngineering(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	_, first := depositLot(t, app)
 	ctx := context.Background()

@@ -16,6 +16,7 @@ import (
 )
 
 func TestHealthz(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestServer(t, testConfig(t))
 	var body map[string]string
 	if code := call(t, "GET", srv.URL+"/healthz", "", nil, &body); code != 200 || body["db"] != "ok" || body["storage"] != "ok" {
@@ -24,6 +25,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestHealthzReportsStorageDown(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	app, srv := newTestServer(t, cfg)
 	// Point the store at a bucket that is not there: storage must fail, db not.
@@ -35,6 +37,7 @@ func TestHealthzReportsStorageDown(t *testing.T) {
 }
 
 func TestAPILoginTokenOpensProtectedEndpoint(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	mustCreate(t, app, trading.RoleSupervisor, "jiandu", "jiandu2026")
 
@@ -69,6 +72,7 @@ func TestAPILoginTokenOpensProtectedEndpoint(t *testing.T) {
 }
 
 func TestAPIBidderSignUp(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	good := map[string]any{"kind": "enterprise", "name": "福建测试建设有限公司", "id_number": "91350100M000100Y43",
 		"legal_rep": "张三", "phone": "13800138000", "email": "a@example.com", "username": "fjcs", "password": "abcd1234"}
@@ -107,6 +111,7 @@ func TestAPIBidderSignUp(t *testing.T) {
 }
 
 func TestUnknownRoutes(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestServer(t, testConfig(t))
 	var e trading.ErrorBody
 	if code := call(t, "GET", srv.URL+"/api/v1/nothing", "", nil, &e); code != 404 || e.Error.Code != "not_found" {
@@ -166,6 +171,7 @@ func (b *browser) post(from, path string, form url.Values) (int, string) {
 }
 
 func TestPagesSignUpLoginLogout(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestServer(t, testConfig(t))
 	b := newBrowser(t, srv.URL)
 	form := url.Values{"kind": {"enterprise"}, "name": {"<script>alert(1)</script>建设公司"}, "id_number": {"91350100M000100Y44"},
@@ -203,6 +209,7 @@ func TestPagesSignUpLoginLogout(t *testing.T) {
 }
 
 func TestFormsNeedCSRFToken(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestServer(t, testConfig(t))
 	resp, err := http.PostForm(srv.URL+"/login", url.Values{"username": {"x"}, "password": {"y"}})
 	if err != nil {
@@ -228,6 +235,7 @@ func TestFormsNeedCSRFToken(t *testing.T) {
 }
 
 func TestRoleGates(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	mustCreate(t, app, trading.RoleAgent, "daili", "daili2026")
 	mustCreate(t, app, trading.RoleAdmin, "admin", "admin2026")
@@ -272,6 +280,7 @@ func TestRoleGates(t *testing.T) {
 }
 
 func TestSecurityHeadersAndStaticAssets(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestServer(t, testConfig(t))
 	resp, err := http.Get(srv.URL + "/")
 	if err != nil {
@@ -299,6 +308,7 @@ func TestSecurityHeadersAndStaticAssets(t *testing.T) {
 }
 
 func TestLoginRateLimit(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.LoginPerMin = 3
 	_, srv := newTestServer(t, cfg)
@@ -315,6 +325,7 @@ func TestLoginRateLimit(t *testing.T) {
 // Every /api/v1 route the server registers is described in the OpenAPI
 // document, and the document describes no route that does not exist.
 func TestOpenAPICoversEveryRoute(t *testing.T) {
+	t.Parallel()
 	app, _ := newTestServer(t, testConfig(t))
 	e, err := NewServer(app)
 	if err != nil {
@@ -354,6 +365,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 
 // A forged X-Forwarded-For does not give every attempt a new address.
 func TestLoginRateLimitIgnoresForwardedFor(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.LoginPerMin = 3
 	_, srv := newTestServer(t, cfg)
@@ -378,6 +390,7 @@ func TestLoginRateLimitIgnoresForwardedFor(t *testing.T) {
 // as a form: a form parse would read (and spool to disk) all 48 MB before
 // answering, so the answer must come while most of it is still unsent.
 func TestUploadWithoutTokenIsNotSpooled(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestServer(t, testConfig(t))
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)

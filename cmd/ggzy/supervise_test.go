@@ -25,6 +25,7 @@ func apiToken(t *testing.T, base, username, password string) string {
 // timelines and suspend or resume; a suspended project refuses registration
 // with its reason and says so on the agent's, the public and the lot page.
 func TestSupervisionOverHTTP(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	_, bidder := depositLot(t, app)
 	ctx := context.Background()

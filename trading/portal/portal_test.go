@@ -15,6 +15,7 @@ import (
 )
 
 func TestWorkflowAndImmutability(t *testing.T) {
+	t.Parallel()
 	s, clock := tradingtest.NewService(t)
 	ctx := context.Background()
 	agent := tradingtest.Account(t, s, trading.RoleAgent, "daili")
@@ -96,6 +97,7 @@ func TestWorkflowAndImmutability(t *testing.T) {
 // E4: an amendment within 15 days of the deadline must move the deadline;
 // publishing it moves the lot's times.
 func TestAmendmentMovesDeadlineUnderE4(t *testing.T) {
+	t.Parallel()
 	s, clock := tradingtest.NewService(t)
 	ctx := context.Background()
 	agent := tradingtest.Account(t, s, trading.RoleAgent, "daili")
@@ -139,6 +141,7 @@ func TestAmendmentMovesDeadlineUnderE4(t *testing.T) {
 
 // A reserve price is seen by the project's agent and supervisors only.
 func TestReservePriceNeverPublic(t *testing.T) {
+	t.Parallel()
 	s, _ := tradingtest.NewService(t)
 	ctx := context.Background()
 	agent := tradingtest.Account(t, s, trading.RoleAgent, "daili")
@@ -180,6 +183,7 @@ func TestReservePriceNeverPublic(t *testing.T) {
 }
 
 func TestPortalFiltersAndChineseSearch(t *testing.T) {
+	t.Parallel()
 	s, _ := tradingtest.NewService(t)
 	ctx := context.Background()
 	agent := tradingtest.Account(t, s, trading.RoleAgent, "daili")
@@ -218,6 +222,7 @@ func TestPortalFiltersAndChineseSearch(t *testing.T) {
 // Paging through the notices while others are being published neither
 // skips nor repeats one: sequence numbers follow commit order.
 func TestCursorStableUnderConcurrentPublishing(t *testing.T) {
+	t.Parallel()
 	s, _ := tradingtest.NewService(t)
 	ctx := context.Background()
 	agent := tradingtest.Account(t, s, trading.RoleAgent, "daili")

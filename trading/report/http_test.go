@@ -104,6 +104,7 @@ func seedReportHTTP(t *testing.T, s *trading.Service) {
 }
 
 func TestReportHTTPPageAPIAndDownloads(t *testing.T) {
+	t.Parallel()
 	s, clients, e := reportServer(t)
 	seedReportHTTP(t, s)
 	sup := clients[trading.RoleSupervisor]
@@ -221,6 +222,7 @@ func TestReportHTTPPageAPIAndDownloads(t *testing.T) {
 }
 
 func TestReportHTTPValidationAndPermissions(t *testing.T) {
+	t.Parallel()
 	s, clients, e := reportServer(t)
 	seedReportHTTP(t, s)
 	sup := clients[trading.RoleSupervisor]

@@ -121,6 +121,7 @@ func ratOf(d decimal.Decimal) *big.Rat { return d.Rat() }
 // summed independently, exactly; the paragraph's figures equal an
 // independent rounding of those sums, to the fen and to 0.01 %.
 func TestReportPropertyRandomLots(t *testing.T) {
+	t.Parallel()
 	s, _ := tradingtest.NewService(t)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(20260302, 6))
@@ -311,6 +312,7 @@ func checkParagraph[S any](t *testing.T, rep *Table, of func(trading.Category) S
 // A lot won above its control price has negative savings, shown as such,
 // and lowers the category's rate; failed and cancelled lots only count.
 func TestReportNegativeSavingsAndFailedLots(t *testing.T) {
+	t.Parallel()
 	s, _ := tradingtest.NewService(t)
 	ctx := context.Background()
 	seedOutcomes(t, s, []reportOutcome{
@@ -384,6 +386,7 @@ func TestReportRounding(t *testing.T) {
 
 // A period without lots prints every category with zeros and rate 0.00 %.
 func TestReportParagraphEmptyPeriod(t *testing.T) {
+	t.Parallel()
 	s, _ := tradingtest.NewService(t)
 	rep, err := Savings(context.Background(), s, mustQuery(t, map[string]string{"year": "2024"}))
 	if err != nil {
@@ -402,6 +405,7 @@ func TestReportParagraphEmptyPeriod(t *testing.T) {
 
 // The premium categories count result − base.
 func TestReportPremium(t *testing.T) {
+	t.Parallel()
 	s, _ := tradingtest.NewService(t)
 	seedOutcomes(t, s, []reportOutcome{
 		{Category: "land", Region: "350121", Status: trading.OutcomeCompleted, Base: "50000000.00", Result: "65000000.00", On: "2025-07-01"},
@@ -431,6 +435,7 @@ func TestReportPremium(t *testing.T) {
 }
 
 func TestReportQueryValidation(t *testing.T) {
+	t.Parallel()
 	today := time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai)
 	for _, c := range []struct {
 		params   map[string]string

@@ -33,6 +33,7 @@ type depositSource struct{ staticSource }
 func (s depositSource) Section() string { return s.section }
 
 func TestDashboardSections(t *testing.T) {
+	t.Parallel()
 	ts, clock := tradingtest.NewService(t)
 	s := &Service{Service: ts}
 	ctx := context.Background()
@@ -142,6 +143,7 @@ func TestDashboardSections(t *testing.T) {
 }
 
 func TestTimelineMergesAndAuditsEarlyLooks(t *testing.T) {
+	t.Parallel()
 	ts, clock := tradingtest.NewService(t)
 	s := &Service{Service: ts}
 	ctx := context.Background()
@@ -199,6 +201,7 @@ func TestTimelineMergesAndAuditsEarlyLooks(t *testing.T) {
 }
 
 func TestSuspendAndResume(t *testing.T) {
+	t.Parallel()
 	ts, _ := tradingtest.NewService(t)
 	s := &Service{Service: ts}
 	ctx := context.Background()

@@ -59,6 +59,16 @@ func binDir() (string, error) {
 	return "", errors.New("找不到 PostgreSQL 服务器程序 initdb：请运行 `make run`（会安装 Debian 的 postgresql 软件包） (PostgreSQL server binaries not found)")
 }
 
+// PostgresProgram is the path of one of PostgreSQL's client programs
+// (pg_dump, psql) beside the server binaries.
+func PostgresProgram(name string) (string, error) {
+	dir, err := binDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name), nil
+}
+
 // pgCredential returns the credential to run PostgreSQL as: it refuses to
 // run as root, so a root process starts it as the postgres OS user.
 func pgCredential() (*syscall.Credential, int, int, error) {
