@@ -66,7 +66,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			if err := tx.First(existing, *r.ResultNoticeID).Error; err != nil {
 				return err
 			}
-			if existing.Status != trading.NoticeDraft && existing.Status != trading.NoticeRejected {
+			if existing.Status != trading.AnnouncementDraft && existing.Status != trading.AnnouncementRejected {
 				return trading.Conflict("stage", "结果公告已%s，不能更换中标人（待审核的请先撤回）", existing.Status.Name())
 			}
 		}
@@ -74,7 +74,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 		if err := tx.First(&cn, *r.CandidatesNoticeID).Error; err != nil {
 			return err
 		}
-		if cn.Status != trading.NoticePublished {
+		if cn.Status != trading.AnnouncementPublished {
 			return trading.Conflict("stage", "中标候选人公示尚未发布（当前：%s）", cn.Status.Name())
 		}
 		if r.PublicityEnd != nil && now.Before(*r.PublicityEnd) {
@@ -140,9 +140,9 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			body.WriteString("\n" + in.Note + "\n")
 		}
 		if existing != nil {
-			n, err = s.Trading.RewriteNoticeTx(tx, a, existing.ID, title, body.String())
+			n, err = s.Trading.RewriteAnnouncementTx(tx, a, existing.ID, title, body.String())
 		} else {
-			n, err = s.Trading.DraftNoticeTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.NoticeResult, Title: title, Body: body.String()})
+			n, err = s.Trading.DraftAnnouncementTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.AnnouncementResult, Title: title, Body: body.String()})
 		}
 		if err != nil {
 			return err
@@ -152,7 +152,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 		if err := tx.Save(r).Error; err != nil {
 			return err
 		}
-		if err := s.Trading.SubmitNoticeTx(ctx, tx, a, n, p); err != nil {
+		if err := s.Trading.SubmitAnnouncementTx(ctx, tx, a, n, p); err != nil {
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.award", "lot", fmt.Sprint(lotID),

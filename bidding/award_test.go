@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/supervision"
 )
 
 // After the publicity, every candidate may decline: the lot fails, and
@@ -46,7 +47,7 @@ func TestFailAfterCandidatesAndReaward(t *testing.T) {
 	if err := e.TS.WithdrawAnnouncement(ctx, e.Agent, cn.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.TS.UpdateAnnouncement(ctx, e.Agent, cn.ID, trading.AnnouncementInput{Type: trading.NoticeCandidates, Title: cn.Title, Body: "改过的名单"}); !errors.Is(err, trading.ErrConflict) {
+	if _, err := e.TS.UpdateAnnouncement(ctx, e.Agent, cn.ID, trading.AnnouncementInput{Type: trading.AnnouncementCandidates, Title: cn.Title, Body: "改过的名单"}); !errors.Is(err, trading.ErrConflict) {
 		t.Fatalf("generated notice edited: %v", err)
 	}
 	if err := e.Svc.DeclareFailed(ctx, e.Agent, p.Lots[0].ID, "中标候选人均放弃中标"); err != nil {
@@ -54,7 +55,7 @@ func TestFailAfterCandidatesAndReaward(t *testing.T) {
 	}
 	var n trading.Announcement
 	e.TS.DB.First(&n, cn.ID)
-	if n.Status != trading.NoticeRejected || e.outcome(p.Lots[0].ID).Status != trading.OutcomeFailed {
+	if n.Status != trading.AnnouncementRejected || e.outcome(p.Lots[0].ID).Status != trading.OutcomeFailed {
 		t.Fatalf("after failing: notice %s, outcome %s", n.Status, e.outcome(p.Lots[0].ID).Status)
 	}
 
@@ -86,7 +87,7 @@ func TestFailAfterCandidatesAndReaward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.TS.SuspendProject(ctx, e.Sup, p2.Code, "收到投诉，暂停核查"); err != nil {
+	if _, err := supervision.Suspend(ctx, e.TS, e.Sup, p2.Code, "收到投诉，暂停核查"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, rn3.ID, nil); !errors.Is(err, trading.ErrSuspended) {

@@ -60,7 +60,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 			if err := tx.First(existing, *r.CandidatesNoticeID).Error; err != nil {
 				return err
 			}
-			if existing.Status != trading.NoticeDraft && existing.Status != trading.NoticeRejected {
+			if existing.Status != trading.AnnouncementDraft && existing.Status != trading.AnnouncementRejected {
 				return trading.Conflict("stage", "候选人公示已%s，不能重新排序（待审核的请先撤回）", existing.Status.Name())
 			}
 		} else if r.Stage != StageOpened {
@@ -109,11 +109,11 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 		title = clip(title, 200)
 		body := candidatesBody(p, lot, ranked, in.PublicityEnd, in.Note)
 		if existing != nil {
-			if n, err = s.Trading.RewriteNoticeTx(tx, a, existing.ID, title, body); err != nil {
+			if n, err = s.Trading.RewriteAnnouncementTx(tx, a, existing.ID, title, body); err != nil {
 				return err
 			}
 		} else {
-			if n, err = s.Trading.DraftNoticeTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.NoticeCandidates, Title: title, Body: body}); err != nil {
+			if n, err = s.Trading.DraftAnnouncementTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.AnnouncementCandidates, Title: title, Body: body}); err != nil {
 				return err
 			}
 		}
@@ -126,7 +126,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 		if err := tx.Save(r).Error; err != nil {
 			return err
 		}
-		if err := s.Trading.SubmitNoticeTx(ctx, tx, a, n, p); err != nil {
+		if err := s.Trading.SubmitAnnouncementTx(ctx, tx, a, n, p); err != nil {
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.candidates", "lot", fmt.Sprint(lotID),
@@ -164,16 +164,16 @@ func candidatesBody(p *trading.Project, lot *trading.Lot, ranked []*LotBid, end 
 }
 
 // CheckResultNotice is the rule book's part for candidate and result notices
-// (trading.Service.CheckNotice): they come only from a lot's result
+// (trading.Service.CheckAnnouncement): they come only from a lot's result
 // record; a candidate publicity lasts at least E12's days from the moment
 // of publication.
 func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project, at time.Time) ([]rules.Violation, error) {
-	if n.Type != trading.NoticeCandidates && n.Type != trading.NoticeResult {
+	if n.Type != trading.AnnouncementCandidates && n.Type != trading.AnnouncementResult {
 		return nil, nil
 	}
 	var r LotResult
 	col := "candidates_notice_id"
-	if n.Type == trading.NoticeResult {
+	if n.Type == trading.AnnouncementResult {
 		col = "result_notice_id"
 	}
 	err := tx.WithContext(ctx).First(&r, col+" = ?", n.ID).Error
@@ -185,7 +185,7 @@ func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading
 	if err != nil {
 		return nil, err
 	}
-	if n.Type != trading.NoticeCandidates || p.Category != "engineering" {
+	if n.Type != trading.AnnouncementCandidates || p.Category != "engineering" {
 		return nil, nil
 	}
 	book, err := s.Trading.RuleBook(ctx)

@@ -17,7 +17,7 @@ func TestHandWrittenResultNoticeRefused(t *testing.T) {
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)
-	in := trading.AnnouncementInput{Type: trading.NoticeResult, Title: "手写的中标结果公告", Body: "某公司中标"}
+	in := trading.AnnouncementInput{Type: trading.AnnouncementResult, Title: "手写的中标结果公告", Body: "某公司中标"}
 	if _, err := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, in); trading.AsError(err) == nil || trading.AsError(err).Field != "type" {
 		t.Fatalf("hand-written result notice drafted: %v", err)
 	}
@@ -27,7 +27,7 @@ func TestHandWrittenResultNoticeRefused(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		n, err = e.TS.DraftNoticeTx(ctx, tx, e.Agent, full, in)
+		n, err = e.TS.DraftAnnouncementTx(ctx, tx, e.Agent, full, in)
 		return err
 	})
 	if err != nil {

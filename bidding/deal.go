@@ -51,7 +51,7 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 			if err := tx.First(existing, *r.ResultNoticeID).Error; err != nil {
 				return err
 			}
-			if existing.Status != trading.NoticeDraft && existing.Status != trading.NoticeRejected {
+			if existing.Status != trading.AnnouncementDraft && existing.Status != trading.AnnouncementRejected {
 				return trading.Conflict("stage", "结果公告已%s，不能修改（待审核的请先撤回）", existing.Status.Name())
 			}
 		} else {
@@ -109,9 +109,9 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 		}
 		title = clip(title, 200)
 		if existing != nil {
-			n, err = s.Trading.RewriteNoticeTx(tx, a, existing.ID, title, body.String())
+			n, err = s.Trading.RewriteAnnouncementTx(tx, a, existing.ID, title, body.String())
 		} else {
-			n, err = s.Trading.DraftNoticeTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.NoticeResult, Title: title, Body: body.String()})
+			n, err = s.Trading.DraftAnnouncementTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.AnnouncementResult, Title: title, Body: body.String()})
 		}
 		if err != nil {
 			return err
@@ -120,7 +120,7 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "lot_id"}}, UpdateAll: true}).Create(r).Error; err != nil {
 			return err
 		}
-		if err := s.Trading.SubmitNoticeTx(ctx, tx, a, n, p); err != nil {
+		if err := s.Trading.SubmitAnnouncementTx(ctx, tx, a, n, p); err != nil {
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.deal", "lot", fmt.Sprint(lotID),

@@ -328,7 +328,7 @@ func (Download) TableName() string { return "downloads" }
 // opening notice, a clarification's new version with its amendment, whose
 // registrants are told a newer version exists.
 func (s *Service) ReleaseDocuments(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
-	if !n.Type.IsOpening() && n.Type != trading.NoticeAmendment {
+	if !n.Type.IsOpening() && n.Type != trading.AnnouncementAmendment {
 		return nil
 	}
 	lotIDs := make([]int64, len(p.Lots))

@@ -208,7 +208,7 @@ func TestDocumentReleasedWithTenderNoticeAndDownloadRegisters(t *testing.T) {
 		t.Fatalf("agent's list: %+v %v", list, err)
 	}
 
-	e.publish(p, trading.NoticeTender, 0, nil)
+	e.publish(p, trading.AnnouncementTender, 0, nil)
 	list, err := e.Svc.Documents(ctx, b, lot)
 	if err != nil || len(list) != 1 || !list[0].Released || list[0].Superseded || list[0].Version != 1 {
 		t.Fatalf("bidder's list after the notice: %+v %v", list, err)
@@ -256,7 +256,7 @@ func TestDocumentClarificationSupersedesAfterAmendment(t *testing.T) {
 	lot := p.Lots[0].ID
 	v1body := pdfBytes(10 << 10)
 	v1 := e.upload(e.Agent, lot, UploadInput{Kind: DocTender, Filename: "招标文件.pdf"}, v1body)
-	tender := e.publish(p, trading.NoticeTender, 0, nil)
+	tender := e.publish(p, trading.AnnouncementTender, 0, nil)
 	e.Clock.Set(time.Date(2026, 3, 3, 10, 0, 0, 0, trading.Shanghai))
 	b := e.bidder("福建甲建设")
 	if _, err := e.download(b, v1.ID); err != nil {
@@ -278,7 +278,7 @@ func TestDocumentClarificationSupersedesAfterAmendment(t *testing.T) {
 		t.Fatalf("agent's page: %+v %v", ld, err)
 	}
 
-	e.publish(p, trading.NoticeAmendment, tender.ID, nil) // 20 days before the deadline: no E4 extension needed
+	e.publish(p, trading.AnnouncementAmendment, tender.ID, nil) // 20 days before the deadline: no E4 extension needed
 	list, err := e.Svc.Documents(ctx, b, lot)
 	if err != nil || len(list) != 2 || !list[0].Superseded || list[0].ID != v1.ID || list[1].Superseded || !list[1].Released || list[1].Version != 2 {
 		t.Fatalf("after the amendment: %+v %v", list, err)
@@ -442,7 +442,7 @@ func TestDownloadProcurementNeedsRegistration(t *testing.T) {
 	if doc.ContentType != "application/vnd.openxmlformats-officedocument.wordprocessingml.document" {
 		t.Fatalf("content type %s", doc.ContentType)
 	}
-	e.publish(p, trading.NoticeProcurement, 0, nil)
+	e.publish(p, trading.AnnouncementProcurement, 0, nil)
 	e.Clock.Set(time.Date(2026, 3, 3, 10, 0, 0, 0, trading.Shanghai))
 	b := e.bidder("福建乙贸易")
 	if _, err := e.download(b, doc.ID); !errors.Is(err, trading.ErrForbidden) || trading.AsError(err).Status != http.StatusForbidden {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/supervision"
+
 	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/trading"
@@ -225,7 +227,7 @@ func TestSuspensionWaitsForRegistrationInFlight(t *testing.T) {
 	}
 	suspended := make(chan error, 1)
 	go func() {
-		_, err := e.TS.SuspendProject(ctx, e.Sup, p.Code, "收到投诉，暂停核查")
+		_, err := supervision.Suspend(ctx, e.TS, e.Sup, p.Code, "收到投诉，暂停核查")
 		suspended <- err
 	}()
 	// The suspension is waiting on a lock, not done.
@@ -278,7 +280,7 @@ func TestRegistrationOnAKeptLotCopy(t *testing.T) {
 	if e.Svc.lots.get(lot) == nil {
 		t.Fatal("the lot was not kept")
 	}
-	if _, err := e.TS.SuspendProject(ctx, e.Sup, p.Code, "收到投诉，暂停核查"); err != nil {
+	if _, err := supervision.Suspend(ctx, e.TS, e.Sup, p.Code, "收到投诉，暂停核查"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Svc.Register(ctx, e.bidder("福建暂停建设"), lot, RegisterInput{}); !errors.Is(err, trading.ErrSuspended) {
@@ -287,7 +289,7 @@ func TestRegistrationOnAKeptLotCopy(t *testing.T) {
 	if e.Svc.lots.get(lot) != nil { // dropped when the statement found a newer project
 		t.Fatal("the stale copy admitted the registration and was not dropped")
 	}
-	if _, err := e.TS.ResumeProject(ctx, e.Sup, p.Code, "核查完毕，恢复"); err != nil {
+	if _, err := supervision.Resume(ctx, e.TS, e.Sup, p.Code, "核查完毕，恢复"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Svc.Register(ctx, e.bidder("福建恢复建设"), lot, RegisterInput{}); err != nil {

@@ -233,7 +233,7 @@ func bidsOf(tx *gorm.DB, lotID int64) ([]LotBid, error) {
 // published: awarded (engineering, procurement), sold or no sale (land,
 // property); the outcome enters the savings figures.
 func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
-	if n.Type != trading.NoticeResult {
+	if n.Type != trading.AnnouncementResult {
 		return nil
 	}
 	var r LotResult
@@ -357,7 +357,7 @@ func (s *Service) LotAwards(ctx context.Context, projectID int64) ([]trading.Lot
 	}
 	out := make([]trading.LotAward, 0, len(rows))
 	for _, r := range rows {
-		a := trading.LotAward{LotID: r.LotID, ResultNoticeID: deref64(r.ResultNoticeID), Successful: r.Stage != StageNoSale,
+		a := trading.LotAward{LotID: r.LotID, ResultAnnouncementID: deref64(r.ResultNoticeID), Successful: r.Stage != StageNoSale,
 			SupplierID: deref64(r.WinnerID), SupplierName: r.Winner, Amount: r.Amount, ContractAmount: r.ContractAmount}
 		if r.AwardedAt != nil {
 			a.Date = *r.AwardedAt

@@ -128,7 +128,7 @@ func (h *Handler) resultData(c echo.Context, id int64) (*resultData, error) {
 		}
 	}
 	if r := v.Result; r != nil && v.CandidatesNotice != nil {
-		d.PublicityOK = v.CandidatesNotice.Status == trading.NoticePublished && (r.PublicityEnd == nil || !now.Before(*r.PublicityEnd))
+		d.PublicityOK = v.CandidatesNotice.Status == trading.AnnouncementPublished && (r.PublicityEnd == nil || !now.Before(*r.PublicityEnd))
 	}
 	var o trading.LotOutcome
 	if err := h.Svc.DB.WithContext(c.Request().Context()).Where("lot_id = ?", id).Limit(1).Find(&o).Error; err != nil {

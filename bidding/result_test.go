@@ -148,7 +148,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 	cands := short
 	cands.PublicityEnd = four.PublicityEnd
 	cn, err := e.Svc.SetCandidates(ctx, e.Agent, lotID, cands)
-	if err != nil || cn.Status != trading.NoticeSubmitted || !strings.Contains(cn.Body, "11500000.00") {
+	if err != nil || cn.Status != trading.AnnouncementSubmitted || !strings.Contains(cn.Body, "11500000.00") {
 		t.Fatalf("candidates: %+v %v", cn, err)
 	}
 	// The award waits for the publication and the end of the publicity.
@@ -176,7 +176,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 	if err := e.TS.WithdrawAnnouncement(ctx, e.Agent, rn.ID); err != nil {
 		t.Fatal(err)
 	}
-	if rn, err = e.Svc.Award(ctx, e.Agent, lotID, AwardInput{IDNumber: e.idOf(bs[0])}); err != nil || rn.Status != trading.NoticeSubmitted {
+	if rn, err = e.Svc.Award(ctx, e.Agent, lotID, AwardInput{IDNumber: e.idOf(bs[0])}); err != nil || rn.Status != trading.AnnouncementSubmitted {
 		t.Fatalf("award to no. 1: %v", err)
 	}
 	if _, err := e.Svc.RecordContract(ctx, e.Agent, lotID, ContractInput{Date: e.Clock.Now()}); !errors.Is(err, trading.ErrConflict) {
@@ -210,7 +210,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 		}
 	}
 	v, err := e.Svc.Result(ctx, e.Sup, lotID)
-	if err != nil || v.Winner == "" || len(v.Bids) != 4 || v.ResultNotice == nil || v.ResultNotice.Status != trading.NoticePublished {
+	if err != nil || v.Winner == "" || len(v.Bids) != 4 || v.ResultNotice == nil || v.ResultNotice.Status != trading.AnnouncementPublished {
 		t.Fatalf("view: %+v %v", v, err)
 	}
 	e.verifyAudit()

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/supervision"
+
 	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/trading"
@@ -27,7 +29,7 @@ func TestSuspendedProjectRefusesRegistrationAndUploads(t *testing.T) {
 	in := RegisterInput{ContactName: "王五", ContactPhone: "0591-87654321", Declarations: procurementDecls}
 	const reason = "收到投诉，暂停报名待核查"
 	for _, p := range []*trading.Project{proc, eng} {
-		if _, err := e.TS.SuspendProject(ctx, e.Sup, p.Code, reason); err != nil {
+		if _, err := supervision.Suspend(ctx, e.TS, e.Sup, p.Code, reason); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -50,7 +52,7 @@ func TestSuspendedProjectRefusesRegistrationAndUploads(t *testing.T) {
 		t.Fatalf("%d registrations while suspended", n)
 	}
 
-	if _, err := e.TS.ResumeProject(ctx, e.Sup, proc.Code, "投诉不成立"); err != nil {
+	if _, err := supervision.Resume(ctx, e.TS, e.Sup, proc.Code, "投诉不成立"); err != nil {
 		t.Fatal(err)
 	}
 	if reg, err := e.Svc.Register(ctx, b, proc.Lots[0].ID, in); err != nil || reg.Status != StatusActive {

@@ -92,7 +92,7 @@ func (s *Service) RefundWithdrawn(ctx context.Context, tx *gorm.DB, reg *bidding
 // RefundTerminated (an OnPublish hook of trading) refunds every deposit of a terminated project, with interest
 // (D8, 实施条例第三十一条).
 func (s *Service) RefundTerminated(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
-	if n.Type != trading.NoticeTermination {
+	if n.Type != trading.AnnouncementTermination {
 		return nil
 	}
 	_, err := queueRefunds(tx, *n.PublishedAt, dueDays(*n.PublishedAt, refundDueDays), "D8", "招标终止，退还保证金及银行同期存款利息", true,

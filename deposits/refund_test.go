@@ -129,7 +129,7 @@ func TestBatchIsAllOrNothingAndFailuresRebatch(t *testing.T) {
 	var code string
 	e.Dep.DB.Raw("SELECT p.code FROM projects p JOIN lots l ON l.project_id = p.id WHERE l.id = ?", e.Lot).Scan(&code)
 	agent := trading.Actor{AccountID: 1, Username: "daili", Role: trading.RoleAgent}
-	n, err := e.TS.DraftAnnouncement(ctx, agent, code, trading.AnnouncementInput{Type: trading.NoticeTermination, Title: "保证金测试工程终止公告", Body: "终止"})
+	n, err := e.TS.DraftAnnouncement(ctx, agent, code, trading.AnnouncementInput{Type: trading.AnnouncementTermination, Title: "保证金测试工程终止公告", Body: "终止"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package trading
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -37,15 +36,11 @@ type LotChangeInput struct {
 
 // openingType is the first notice each category publishes.
 var openingTypes = map[Category][]AnnouncementType{
-	"engineering": {NoticeTender},
-	"procurement": {NoticeProcurement},
-	"land":        {NoticeTransfer, NoticeListing},
-	"property":    {NoticeListing},
+	"engineering": {AnnouncementTender},
+	"procurement": {AnnouncementProcurement},
+	"land":        {AnnouncementTransfer, AnnouncementListing},
+	"property":    {AnnouncementListing},
 }
-
-// publishLockKey serialises the moment of publication so that
-// published_seq grows in commit order ("ggzypub").
-const publishLockKey = 0x67677a79707562
 
 func (in *AnnouncementInput) validate() error {
 	in.Title = strings.TrimSpace(in.Title)
@@ -60,7 +55,7 @@ func (in *AnnouncementInput) validate() error {
 			return Invalid("title", "公告标题不能包含控制字符")
 		}
 	}
-	return ValidateNoticeBody(in.Body)
+	return ValidateAnnouncementBody(in.Body)
 }
 
 // changesFor parses an amendment's schedule changes against the lots.
@@ -156,10 +151,10 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 			rl.NoticeAt = at
 			prefixed(&p.Lots[i], book.CheckSchedule(rl, at))
 		}
-	case n.Type == NoticeAmendment:
+	case n.Type == AnnouncementAmendment:
 		// The schedule keeps counting from the original notice (L1, G3, P1).
 		var opened Announcement
-		err := db.WithContext(ctx).Where("project_id = ? AND status = ? AND type IN ?", p.ID, NoticePublished, openingTypes[p.Category]).
+		err := db.WithContext(ctx).Where("project_id = ? AND status = ? AND type IN ?", p.ID, AnnouncementPublished, openingTypes[p.Category]).
 			Order("published_seq").First(&opened).Error
 		if err != nil {
 			return nil, fmt.Errorf("opening notice of %s: %w", p.Code, err)
@@ -181,7 +176,7 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 			prefixed(&p.Lots[i], book.CheckAmendment(old, nw, at))
 		}
 	}
-	for _, check := range s.CheckNotice {
+	for _, check := range s.CheckAnnouncement {
 		vs, err := check(ctx, db, n, p, at)
 		if err != nil {
 			return nil, err
@@ -196,7 +191,7 @@ func (s *Service) DraftAnnouncement(ctx context.Context, a Actor, code string, i
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	if in.Type == NoticeCandidates || in.Type == NoticeResult {
+	if in.Type == AnnouncementCandidates || in.Type == AnnouncementResult {
 		return nil, Invalid("type", "%s由标段的“开标与结果”页面根据开标记录生成，不能直接起草", in.Type.Name())
 	}
 	var n *Announcement
@@ -205,17 +200,17 @@ func (s *Service) DraftAnnouncement(ctx context.Context, a Actor, code string, i
 		if err != nil {
 			return err
 		}
-		n, err = s.DraftNoticeTx(ctx, tx, a, p, in)
+		n, err = s.DraftAnnouncementTx(ctx, tx, a, p, in)
 		return err
 	})
 	return n, err
 }
 
-// DraftNoticeTx writes a draft notice of p inside tx: the body of
+// DraftAnnouncementTx writes a draft notice of p inside tx: the body of
 // DraftAnnouncement, for packages that generate notices (bidding's
 // candidate and result notices) in their own transaction. The caller has
 // checked that a may write for p.
-func (s *Service) DraftNoticeTx(ctx context.Context, tx *gorm.DB, a Actor, p *Project, in AnnouncementInput) (*Announcement, error) {
+func (s *Service) DraftAnnouncementTx(ctx context.Context, tx *gorm.DB, a Actor, p *Project, in AnnouncementInput) (*Announcement, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
@@ -228,8 +223,8 @@ func (s *Service) DraftNoticeTx(ctx context.Context, tx *gorm.DB, a Actor, p *Pr
 		return nil, err
 	}
 	n := &Announcement{ProjectID: p.ID, Type: in.Type, Title: in.Title, Body: in.Body, BodyHTML: RenderMarkdown(in.Body),
-		Status: NoticeDraft, Changes: changes, AuthorID: a.AccountID, CreatedAt: now, UpdatedAt: now}
-	if in.Type == NoticeAmendment {
+		Status: AnnouncementDraft, Changes: changes, AuthorID: a.AccountID, CreatedAt: now, UpdatedAt: now}
+	if in.Type == AnnouncementAmendment {
 		n.AmendsID = &in.AmendsID
 	}
 	if err := tx.Omit(clause.Associations).Create(n).Error; err != nil {
@@ -256,9 +251,9 @@ func (s *Service) checkTypeAllowed(tx *gorm.DB, p *Project, in *AnnouncementInpu
 	if p.Status != ProjectActive {
 		return Conflict("type", "项目尚未发布首次公告，不能发布%s", in.Type.Name())
 	}
-	if in.Type == NoticeAmendment {
+	if in.Type == AnnouncementAmendment {
 		var orig Announcement
-		err := tx.First(&orig, "id = ? AND project_id = ? AND status = ?", in.AmendsID, p.ID, NoticePublished).Error
+		err := tx.First(&orig, "id = ? AND project_id = ? AND status = ?", in.AmendsID, p.ID, AnnouncementPublished).Error
 		if err != nil {
 			return Invalid("amends_id", "变更公告须指向本项目一则已发布的公告")
 		}
@@ -285,7 +280,7 @@ func typeNames(ts []AnnouncementType) string {
 
 // ownProject loads a project the agent runs, locked for the transaction.
 func (s *Service) ownProject(tx *gorm.DB, a Actor, code string) (*Project, error) {
-	p, err := loadProject(tx.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "projects"}}), "code = ?", code)
+	p, err := LoadProject(tx.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "projects"}}), "code = ?", code)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +299,7 @@ func (s *Service) lockAnnouncement(tx *gorm.DB, id int64) (*Announcement, *Proje
 	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&n, id).Error; err != nil {
 		return nil, nil, notFound(err, "公告")
 	}
-	p, err := loadProject(tx, "id = ?", n.ProjectID)
+	p, err := LoadProject(tx, "id = ?", n.ProjectID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -337,13 +332,13 @@ func (s *Service) UpdateAnnouncement(ctx context.Context, a Actor, id int64, in 
 		if n, p, err = s.lockOwnAnnouncement(tx, a, id); err != nil {
 			return err
 		}
-		if n.Status != NoticeDraft && n.Status != NoticeRejected {
+		if n.Status != AnnouncementDraft && n.Status != AnnouncementRejected {
 			return Conflict("status", "%s的公告不能修改", n.Status.Name())
 		}
 		if in.Type != n.Type {
 			return Invalid("type", "公告类型创建后不能修改")
 		}
-		if n.Type == NoticeCandidates || n.Type == NoticeResult {
+		if n.Type == AnnouncementCandidates || n.Type == AnnouncementResult {
 			// Its text states the lot's result record: change that, on the
 			// lot's result page, and the notice is written again from it.
 			return Conflict("type", "%s由标段的“开标与结果”页面生成，不能直接修改；请在该页面重新确定后重新生成", n.Type.Name())
@@ -353,7 +348,7 @@ func (s *Service) UpdateAnnouncement(ctx context.Context, a Actor, id int64, in 
 		if err != nil {
 			return err
 		}
-		n.Title, n.Body, n.BodyHTML, n.Changes, n.Status, n.UpdatedAt = in.Title, in.Body, RenderMarkdown(in.Body), changes, NoticeDraft, now
+		n.Title, n.Body, n.BodyHTML, n.Changes, n.Status, n.UpdatedAt = in.Title, in.Body, RenderMarkdown(in.Body), changes, AnnouncementDraft, now
 		if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 			return err
 		}
@@ -380,16 +375,16 @@ func (s *Service) SubmitAnnouncement(ctx context.Context, a Actor, id int64) (*A
 		if n, p, err = s.lockOwnAnnouncement(tx, a, id); err != nil {
 			return err
 		}
-		return s.SubmitNoticeTx(ctx, tx, a, n, p)
+		return s.SubmitAnnouncementTx(ctx, tx, a, n, p)
 	})
 	return n, err
 }
 
-// SubmitNoticeTx submits a draft or rejected notice inside tx (the body of
+// SubmitAnnouncementTx submits a draft or rejected notice inside tx (the body of
 // SubmitAnnouncement); n must be locked by the caller.
-func (s *Service) SubmitNoticeTx(ctx context.Context, tx *gorm.DB, a Actor, n *Announcement, p *Project) error {
+func (s *Service) SubmitAnnouncementTx(ctx context.Context, tx *gorm.DB, a Actor, n *Announcement, p *Project) error {
 	now := s.Clock.Now()
-	if n.Status != NoticeDraft && n.Status != NoticeRejected {
+	if n.Status != AnnouncementDraft && n.Status != AnnouncementRejected {
 		return Conflict("status", "%s的公告不能提交", n.Status.Name())
 	}
 	if vs, err := s.checkRules(ctx, tx, p, n, now); err != nil {
@@ -397,17 +392,17 @@ func (s *Service) SubmitNoticeTx(ctx context.Context, tx *gorm.DB, a Actor, n *A
 	} else if len(vs) > 0 {
 		return RuleViolations("提交公告", vs)
 	}
-	n.Status, n.SubmittedAt, n.UpdatedAt, n.RejectReason = NoticeSubmitted, &now, now, ""
+	n.Status, n.SubmittedAt, n.UpdatedAt, n.RejectReason = AnnouncementSubmitted, &now, now, ""
 	if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 		return err
 	}
 	return Audit(tx, now, a, "announcement.submit", "announcement", fmt.Sprint(n.ID), "提交审核：“"+n.Title+"”")
 }
 
-// RewriteNoticeTx replaces the title and body of a draft or rejected
+// RewriteAnnouncementTx replaces the title and body of a draft or rejected
 // notice inside tx (a regenerated candidate or result notice).
-func (s *Service) RewriteNoticeTx(tx *gorm.DB, a Actor, id int64, title, body string) (*Announcement, error) {
-	in := AnnouncementInput{Type: NoticeResult, Title: title, Body: body}
+func (s *Service) RewriteAnnouncementTx(tx *gorm.DB, a Actor, id int64, title, body string) (*Announcement, error) {
+	in := AnnouncementInput{Type: AnnouncementResult, Title: title, Body: body}
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
@@ -415,7 +410,7 @@ func (s *Service) RewriteNoticeTx(tx *gorm.DB, a Actor, id int64, title, body st
 	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&n, id).Error; err != nil {
 		return nil, notFound(err, "公告")
 	}
-	if n.Status != NoticeDraft && n.Status != NoticeRejected {
+	if n.Status != AnnouncementDraft && n.Status != AnnouncementRejected {
 		return nil, Conflict("status", "公告已%s，不能重新生成；如需修改请先撤回", n.Status.Name())
 	}
 	now := s.Clock.Now()
@@ -434,10 +429,10 @@ func (s *Service) WithdrawAnnouncement(ctx context.Context, a Actor, id int64) e
 		if err != nil {
 			return err
 		}
-		if n.Status != NoticeSubmitted && n.Status != NoticeScheduled {
+		if n.Status != AnnouncementSubmitted && n.Status != AnnouncementScheduled {
 			return Conflict("status", "%s的公告不能撤回", n.Status.Name())
 		}
-		n.Status, n.PublishAt, n.UpdatedAt = NoticeDraft, nil, now
+		n.Status, n.PublishAt, n.UpdatedAt = AnnouncementDraft, nil, now
 		if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 			return err
 		}
@@ -460,7 +455,7 @@ func (s *Service) ApproveAnnouncement(ctx context.Context, a Actor, id int64, pu
 		if n, p, err = s.lockAnnouncement(tx, id); err != nil {
 			return err
 		}
-		if n.Status != NoticeSubmitted {
+		if n.Status != AnnouncementSubmitted {
 			return Conflict("status", "只能审核待审核的公告（当前：%s）", n.Status.Name())
 		}
 		n.ReviewerID, n.ReviewedAt = &a.AccountID, &now
@@ -470,7 +465,7 @@ func (s *Service) ApproveAnnouncement(ctx context.Context, a Actor, id int64, pu
 			} else if len(vs) > 0 {
 				return RuleViolations("按定时发布", vs)
 			}
-			n.Status, n.PublishAt, n.UpdatedAt = NoticeScheduled, publishAt, now
+			n.Status, n.PublishAt, n.UpdatedAt = AnnouncementScheduled, publishAt, now
 			if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 				return err
 			}
@@ -500,174 +495,15 @@ func (s *Service) RejectAnnouncement(ctx context.Context, a Actor, id int64, rea
 		if err != nil {
 			return err
 		}
-		if n.Status != NoticeSubmitted && n.Status != NoticeScheduled {
+		if n.Status != AnnouncementSubmitted && n.Status != AnnouncementScheduled {
 			return Conflict("status", "只能退回待审核或待发布的公告（当前：%s）", n.Status.Name())
 		}
-		n.Status, n.RejectReason, n.ReviewerID, n.ReviewedAt, n.PublishAt, n.UpdatedAt = NoticeRejected, reason, &a.AccountID, &now, nil, now
+		n.Status, n.RejectReason, n.ReviewerID, n.ReviewedAt, n.PublishAt, n.UpdatedAt = AnnouncementRejected, reason, &a.AccountID, &now, nil, now
 		if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 			return err
 		}
 		return Audit(tx, now, a, "announcement.reject", "announcement", fmt.Sprint(n.ID), "退回：“"+reason+"”")
 	})
-}
-
-// publish makes a notice public inside tx: the rule book runs at this
-// moment, an amendment's changes reach the lots, the project's status
-// follows, and published_seq is taken under a lock held until commit.
-func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announcement, p *Project, now time.Time) error {
-	// The project may have moved on since the notice was drafted (another
-	// opening notice, a termination): check again under the project's lock.
-	var fresh Project
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "code", "status", "opened_at", "suspended_at", "suspend_reason").
-		First(&fresh, p.ID).Error; err != nil {
-		return err
-	}
-	p.Status, p.OpenedAt = fresh.Status, fresh.OpenedAt
-	// A suspended project publishes nothing but its termination: results,
-	// candidates and amendments wait until a supervisor resumes it.
-	if n.Type != NoticeTermination {
-		if err := fresh.CheckRunning(); err != nil {
-			return err
-		}
-	}
-	if err := s.checkTypeAllowed(tx, p, &AnnouncementInput{Type: n.Type, AmendsID: derefID(n.AmendsID)}); err != nil {
-		return err
-	}
-	if vs, err := s.checkRules(ctx, tx, p, n, now); err != nil {
-		return err
-	} else if len(vs) > 0 {
-		return RuleViolations("发布公告", vs)
-	}
-	if n.Type == NoticeAmendment && n.Changes != nil {
-		for _, ch := range n.Changes.Lots {
-			for i := range p.Lots {
-				if p.Lots[i].ID == ch.LotID {
-					l := ch.apply(p.Lots[i])
-					if err := tx.Select("doc_issue_end", "registration_end", "bid_deadline", "listing_end", "auction_at", "opening_place").
-						Save(&l).Error; err != nil {
-						return err
-					}
-					p.Lots[i] = l
-				}
-			}
-		}
-	}
-	status := p.Status
-	switch {
-	case n.Type.IsOpening():
-		status = ProjectActive
-	case n.Type == NoticeTermination:
-		status = ProjectTerminated
-	}
-	if status != p.Status {
-		changes := map[string]any{"status": status, "updated_at": now}
-		if n.Type.IsOpening() {
-			changes["opened_at"] = now
-			p.OpenedAt = &now
-		}
-		if err := tx.Model(&Project{}).Where("id = ?", p.ID).Updates(changes).Error; err != nil {
-			return err
-		}
-		p.Status = status
-	}
-	if n.Type == NoticeTermination {
-		// Lots without a result are cancelled: counted apart in the
-		// savings report, never in a rate.
-		if err := tx.Exec(`INSERT INTO lot_outcomes (lot_id, project_id, category, region_code, status, reason, decided_on, updated_at)
-			SELECT l.id, p.id, p.category, p.region_code, 'cancelled', '项目终止', (?::timestamptz AT TIME ZONE 'Asia/Shanghai')::date, ?
-			FROM lots l JOIN projects p ON p.id = l.project_id WHERE p.id = ?
-			ON CONFLICT (lot_id) DO NOTHING`, now, now, p.ID).Error; err != nil {
-			return err
-		}
-		// Nothing else of a terminated project may still go out.
-		if err := tx.Model(&Announcement{}).Where("project_id = ? AND id <> ? AND status IN ?", p.ID, n.ID,
-			[]AnnouncementStatus{NoticeSubmitted, NoticeScheduled}).
-			Updates(map[string]any{"status": NoticeRejected, "reject_reason": "项目已终止", "publish_at": nil, "updated_at": now}).Error; err != nil {
-			return err
-		}
-	}
-	if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", publishLockKey).Error; err != nil {
-		return err
-	}
-	var seq int64
-	if err := tx.Raw("SELECT nextval('announcements_published_seq')").Scan(&seq).Error; err != nil {
-		return err
-	}
-	n.Status, n.PublishedAt, n.PublishedSeq, n.UpdatedAt = NoticePublished, &now, &seq, now
-	if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
-		return err
-	}
-	for _, hook := range s.OnPublish {
-		if err := hook(ctx, tx, n, p); err != nil {
-			return err
-		}
-	}
-	return Audit(tx, now, a, "announcement.publish", "announcement", fmt.Sprint(n.ID),
-		fmt.Sprintf("发布%s“%s”（项目 %s）", n.Type.Name(), n.Title, p.Code))
-}
-
-// PublishDue publishes the scheduled notices whose time has come; several
-// instances may run it at once (SKIP LOCKED). A notice that now breaks a
-// rule is returned to the agent with the violations as the reason.
-func (s *Service) PublishDue(ctx context.Context) (int, error) {
-	now := s.Clock.Now()
-	published := 0
-	for {
-		var done bool
-		err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
-			var n Announcement
-			err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
-				Where("status = ? AND publish_at <= ?", NoticeScheduled, now).Order("publish_at, id").First(&n).Error
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				done = true
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			p, err := loadProject(tx, "id = ?", n.ProjectID)
-			if err != nil {
-				return err
-			}
-			err = s.publish(ctx, tx.SavePoint("publish"), SystemActor, &n, p, now)
-			var de *Error
-			if errors.As(err, &de) && de.Status < 500 {
-				if err := tx.RollbackTo("publish").Error; err != nil {
-					return err
-				}
-				n.Status, n.RejectReason, n.PublishAt, n.UpdatedAt = NoticeRejected, "定时发布时"+de.Message, nil, now
-				if err := tx.Omit(clause.Associations).Save(&n).Error; err != nil {
-					return err
-				}
-				return Audit(tx, now, SystemActor, "announcement.reject", "announcement", fmt.Sprint(n.ID), n.RejectReason)
-			}
-			if err == nil {
-				published++
-			}
-			return err
-		})
-		if err != nil || done {
-			return published, err
-		}
-	}
-}
-
-// RunPublisher publishes due notices every interval until ctx ends.
-func (s *Service) RunPublisher(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if n, err := s.PublishDue(ctx); err != nil && ctx.Err() == nil {
-			s.Log.Error("scheduled publishing", "err", err)
-		} else if n > 0 {
-			s.Log.Info("published scheduled notices", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // Announcement returns a notice for its agent or a supervisor (any state),
@@ -677,11 +513,11 @@ func (s *Service) Announcement(ctx context.Context, a Actor, id int64) (*Announc
 	if err := s.DB.WithContext(ctx).First(&n, id).Error; err != nil {
 		return nil, nil, notFound(err, "公告")
 	}
-	p, err := loadProject(s.DB.WithContext(ctx), "id = ?", n.ProjectID)
+	p, err := LoadProject(s.DB.WithContext(ctx), "id = ?", n.ProjectID)
 	if err != nil {
 		return nil, nil, err
 	}
-	if n.Status != NoticePublished && !CanSeeSecrets(a, p) {
+	if n.Status != AnnouncementPublished && !CanSeeSecrets(a, p) {
 		return nil, nil, NotFound("公告")
 	}
 	return &n, p, nil
@@ -692,7 +528,7 @@ func (s *Service) Announcement(ctx context.Context, a Actor, id int64) (*Announc
 func (s *Service) ProjectAnnouncements(ctx context.Context, a Actor, p *Project) ([]Announcement, error) {
 	q := s.DB.WithContext(ctx).Where("project_id = ?", p.ID)
 	if !CanSeeSecrets(a, p) {
-		q = q.Where("status = ?", NoticePublished)
+		q = q.Where("status = ?", AnnouncementPublished)
 	}
 	var out []Announcement
 	return out, q.Order("id").Find(&out).Error
@@ -704,7 +540,7 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor) ([]Announcement, err
 		return nil, Forbidden("只有交易中心监督可以审核公告")
 	}
 	var out []Announcement
-	err := s.DB.WithContext(ctx).Preload("Project").Where("status IN ?", []AnnouncementStatus{NoticeSubmitted, NoticeScheduled}).
+	err := s.DB.WithContext(ctx).Preload("Project").Where("status IN ?", []AnnouncementStatus{AnnouncementSubmitted, AnnouncementScheduled}).
 		Order("submitted_at, id").Limit(200).Find(&out).Error
 	return out, err
 }

@@ -150,7 +150,8 @@ func pageParam(c echo.Context) (int, error) {
 	return p, nil
 }
 
-func pageURL(c echo.Context, key, value string) string {
+// PageURL is the request's URL with one query parameter set (pager links).
+func PageURL(c echo.Context, key, value string) string {
 	q := c.Request().URL.Query()
 	q.Set(key, value)
 	return c.Request().URL.Path + "?" + q.Encode()
@@ -178,10 +179,10 @@ func (w *Web) renderAdminUsers(c echo.Context, status int, formErr *Error) error
 	}
 	pager := Pager{Page: page}
 	if page > 1 {
-		pager.Prev = pageURL(c, "page", strconv.Itoa(page-1))
+		pager.Prev = PageURL(c, "page", strconv.Itoa(page-1))
 	}
 	if int64(page*perPage) < total {
-		pager.Next = pageURL(c, "page", strconv.Itoa(page+1))
+		pager.Next = PageURL(c, "page", strconv.Itoa(page+1))
 	}
 	var roles []roleOption
 	for _, r := range Roles {
@@ -264,10 +265,10 @@ func (w *Web) auditPage(c echo.Context) error {
 	}
 	pager := Pager{Page: 1}
 	if f.BeforeID > 0 {
-		pager.Prev = pageURL(c, "before", "")
+		pager.Prev = PageURL(c, "before", "")
 	}
 	if len(events) == f.Limit {
-		pager.Next = pageURL(c, "before", strconv.FormatInt(events[len(events)-1].ID, 10))
+		pager.Next = PageURL(c, "before", strconv.FormatInt(events[len(events)-1].ID, 10))
 	}
 	return w.Page(c, http.StatusOK, "audit", "审计日志", map[string]any{
 		"Events": events, "Filter": f, "From": from, "To": to, "Pager": pager})

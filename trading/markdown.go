@@ -16,19 +16,19 @@ import (
 // tbody, tr, th, td). There are no links, images or raw HTML; anything else
 // stays as escaped text.
 
-// maxNoticeBody is the longest body accepted, in characters.
-const maxNoticeBody = 100000
+// maxAnnouncementBody is the longest body accepted, in characters.
+const maxAnnouncementBody = 100000
 
-// ValidateNoticeBody checks an announcement body before it is stored.
-func ValidateNoticeBody(src string) error {
+// ValidateAnnouncementBody checks an announcement body before it is stored.
+func ValidateAnnouncementBody(src string) error {
 	if strings.TrimSpace(src) == "" {
 		return Invalid("body", "公告正文不能为空")
 	}
 	if !utf8.ValidString(src) {
 		return Invalid("body", "公告正文须为 UTF-8 文本")
 	}
-	if n := utf8.RuneCountInString(src); n > maxNoticeBody {
-		return Invalid("body", "公告正文不得超过%d个字符（现有%d个）", maxNoticeBody, n)
+	if n := utf8.RuneCountInString(src); n > maxAnnouncementBody {
+		return Invalid("body", "公告正文不得超过%d个字符（现有%d个）", maxAnnouncementBody, n)
 	}
 	line := 1
 	for _, r := range src {

@@ -152,8 +152,8 @@ func TestMarkdownValidateNoticeBody(t *testing.T) {
 		{"ok", "# 公告\r\n\t正文", ""},
 		{"empty", "", "不能为空"},
 		{"blank", " \n\t", "不能为空"},
-		{"at the limit", strings.Repeat("中", maxNoticeBody), ""},
-		{"too long", strings.Repeat("中", maxNoticeBody+1), "不得超过"},
+		{"at the limit", strings.Repeat("中", maxAnnouncementBody), ""},
+		{"too long", strings.Repeat("中", maxAnnouncementBody+1), "不得超过"},
 		{"NUL", "正文\x00", "U+0000"},
 		{"escape on line 2", "第一行\n\x1b[31m", "第2行"},
 		{"C1 control", "x\u0085", "U+0085"},
@@ -161,7 +161,7 @@ func TestMarkdownValidateNoticeBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := ValidateNoticeBody(tt.src)
+			err := ValidateAnnouncementBody(tt.src)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("err = %v", err)

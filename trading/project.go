@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -14,6 +15,9 @@ import (
 // Category is one of the four kinds of trading (交易类别); the rule book
 // owns the list.
 type Category = rules.Category
+
+// Categories returns the four categories in display order (a fresh slice).
+func Categories() []Category { return slices.Clone(rules.Categories) }
 
 // ProjectStatus is where a project stands as a whole.
 type ProjectStatus string
@@ -108,99 +112,6 @@ type Lot struct {
 
 func (Lot) TableName() string { return "lots" }
 
-// AnnouncementType is the kind of notice (公告类型).
-type AnnouncementType string
-
-const (
-	NoticeTender      AnnouncementType = "tender"      // 招标公告
-	NoticeProcurement AnnouncementType = "procurement" // 采购公告
-	NoticeTransfer    AnnouncementType = "transfer"    // 出让公告
-	NoticeListing     AnnouncementType = "listing"     // 挂牌公告
-	NoticeAmendment   AnnouncementType = "amendment"   // 变更公告/澄清
-	NoticeCandidates  AnnouncementType = "candidates"  // 中标候选人公示
-	NoticeResult      AnnouncementType = "result"      // 中标/成交结果公告
-	NoticeTermination AnnouncementType = "termination" // 终止公告
-)
-
-// AnnouncementTypes in display order.
-var AnnouncementTypes = []AnnouncementType{NoticeTender, NoticeProcurement, NoticeTransfer, NoticeListing,
-	NoticeAmendment, NoticeCandidates, NoticeResult, NoticeTermination}
-
-// Name is the Chinese name of the type.
-func (t AnnouncementType) Name() string {
-	return map[AnnouncementType]string{
-		NoticeTender: "招标公告", NoticeProcurement: "采购公告", NoticeTransfer: "出让公告", NoticeListing: "挂牌公告",
-		NoticeAmendment: "变更公告", NoticeCandidates: "中标候选人公示", NoticeResult: "结果公告", NoticeTermination: "终止公告",
-	}[t]
-}
-
-// Valid reports whether t is a known type.
-func (t AnnouncementType) Valid() bool { return t.Name() != "" }
-
-// IsOpening tells the first notice of a transaction (it starts the schedule).
-func (t AnnouncementType) IsOpening() bool {
-	return t == NoticeTender || t == NoticeProcurement || t == NoticeTransfer || t == NoticeListing
-}
-
-// AnnouncementStatus is where a notice is in the review workflow.
-type AnnouncementStatus string
-
-const (
-	NoticeDraft     AnnouncementStatus = "draft"
-	NoticeSubmitted AnnouncementStatus = "submitted" // waiting for a supervisor
-	NoticeScheduled AnnouncementStatus = "scheduled" // approved, publishes at PublishAt
-	NoticePublished AnnouncementStatus = "published" // immutable
-	NoticeRejected  AnnouncementStatus = "rejected"  // back to the agent with a reason
-)
-
-// Name is the Chinese name of the status.
-func (s AnnouncementStatus) Name() string {
-	return map[AnnouncementStatus]string{NoticeDraft: "草稿", NoticeSubmitted: "待审核", NoticeScheduled: "已批准待发布",
-		NoticePublished: "已发布", NoticeRejected: "已退回"}[s]
-}
-
-// Announcement is a notice (公告).
-type Announcement struct {
-	ID           int64              `gorm:"column:id;primaryKey"`
-	ProjectID    int64              `gorm:"column:project_id"`
-	Project      *Project           `gorm:"foreignKey:ProjectID"`
-	Type         AnnouncementType   `gorm:"column:type"`
-	Title        string             `gorm:"column:title"`
-	Body         string             `gorm:"column:body"`      // Markdown subset, as written
-	BodyHTML     string             `gorm:"column:body_html"` // rendered once, safe by construction
-	Status       AnnouncementStatus `gorm:"column:status"`
-	AmendsID     *int64             `gorm:"column:amends_id"`
-	Changes      *LotChanges        `gorm:"column:changes;serializer:json"` // amendments: new schedules
-	AuthorID     int64              `gorm:"column:author_id"`
-	ReviewerID   *int64             `gorm:"column:reviewer_id"`
-	RejectReason string             `gorm:"column:reject_reason"`
-	CreatedAt    time.Time          `gorm:"column:created_at"`
-	UpdatedAt    time.Time          `gorm:"column:updated_at"`
-	SubmittedAt  *time.Time         `gorm:"column:submitted_at"`
-	ReviewedAt   *time.Time         `gorm:"column:reviewed_at"`
-	PublishAt    *time.Time         `gorm:"column:publish_at"`
-	PublishedAt  *time.Time         `gorm:"column:published_at"`
-	PublishedSeq *int64             `gorm:"column:published_seq"`
-}
-
-func (Announcement) TableName() string { return "announcements" }
-
-// LotChanges are the schedule changes an amendment makes, by lot id.
-type LotChanges struct {
-	Lots []LotChange `json:"lots"`
-}
-
-// LotChange moves the times of one lot; nil leaves a time as it is.
-type LotChange struct {
-	LotID           int64      `json:"lot_id"`
-	DocIssueEnd     *time.Time `json:"doc_issue_end,omitempty"`
-	RegistrationEnd *time.Time `json:"registration_end,omitempty"`
-	BidDeadline     *time.Time `json:"bid_deadline,omitempty"`
-	ListingEnd      *time.Time `json:"listing_end,omitempty"`
-	AuctionAt       *time.Time `json:"auction_at,omitempty"`
-	OpeningPlace    *string    `json:"opening_place,omitempty"`
-}
-
 // RuleLot is the lot as the rule book sees it.
 func (l *Lot) RuleLot(category Category) rules.Lot {
 	d := func(p *decimal.Decimal) decimal.Decimal {
@@ -284,20 +195,4 @@ func (p *Project) Public() PublicProject {
 		out.Lots = append(out.Lots, p.Lots[i].Public())
 	}
 	return out
-}
-
-// PublicAnnouncement is a published notice for the portal, feeds and API.
-type PublicAnnouncement struct {
-	ID          int64            `json:"id"`
-	Seq         int64            `json:"seq"`
-	Type        AnnouncementType `json:"type"`
-	TypeName    string           `json:"type_name"`
-	Title       string           `json:"title"`
-	BodyHTML    string           `json:"body_html"`
-	PublishedAt time.Time        `json:"published_at"`
-	AmendsID    *int64           `json:"amends_id,omitempty"`
-	ProjectCode string           `json:"project_code"`
-	Category    Category         `json:"category"`
-	RegionCode  string           `json:"region_code"`
-	RegionName  string           `json:"region_name"`
 }

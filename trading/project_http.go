@@ -13,7 +13,8 @@ import (
 )
 
 // ProjectRoutes registers the agents' and supervisors' pages for projects
-// and the review workflow, and their API.
+// and, through announcementRoutes, for announcements and their review
+// workflow, and their API.
 func (w *Web) ProjectRoutes(e *echo.Echo, api *echo.Group) {
 	agent := e.Group("/agent", RequireRole(RoleAgent))
 	agent.GET("/projects", w.projectList)
@@ -22,32 +23,16 @@ func (w *Web) ProjectRoutes(e *echo.Echo, api *echo.Group) {
 	agent.GET("/projects/:code", w.projectShow)
 	agent.GET("/projects/:code/edit", w.projectEdit)
 	agent.POST("/projects/:code", w.projectUpdate)
-	agent.GET("/projects/:code/announcements/new", w.noticeNew)
-	agent.POST("/projects/:code/announcements", w.noticeCreate)
-	agent.GET("/announcements/:id/edit", w.noticeEdit)
-	agent.POST("/announcements/:id", w.noticeUpdate)
-	agent.POST("/announcements/:id/submit", w.noticeStep("submit"))
-	agent.POST("/announcements/:id/withdraw", w.noticeStep("withdraw"))
 
 	sup := e.Group("/supervisor", RequireRole(RoleSupervisor))
 	sup.GET("/projects", w.projectList)
 	sup.GET("/projects/:code", w.projectShow)
-	sup.GET("/reviews", w.reviewQueue)
-	sup.GET("/announcements/:id", w.reviewShow)
-	sup.POST("/announcements/:id/approve", w.noticeStep("approve"))
-	sup.POST("/announcements/:id/reject", w.noticeStep("reject"))
 
 	api.GET("/projects", w.apiProjects, RequireRole(RoleAgent, RoleSupervisor))
 	api.POST("/projects", w.apiProjectCreate, RequireRole(RoleAgent))
 	api.GET("/projects/:code", w.apiProject, RequireRole(RoleAgent, RoleSupervisor))
 	api.PUT("/projects/:code", w.apiProjectUpdate, RequireRole(RoleAgent))
-	api.POST("/projects/:code/announcements", w.apiNoticeCreate, RequireRole(RoleAgent))
-	api.PUT("/announcements/:id", w.apiNoticeUpdate, RequireRole(RoleAgent))
-	api.POST("/announcements/:id/submit", w.apiNoticeStep("submit"), RequireRole(RoleAgent))
-	api.POST("/announcements/:id/withdraw", w.apiNoticeStep("withdraw"), RequireRole(RoleAgent))
-	api.POST("/announcements/:id/approve", w.apiNoticeStep("approve"), RequireRole(RoleSupervisor))
-	api.POST("/announcements/:id/reject", w.apiNoticeStep("reject"), RequireRole(RoleSupervisor))
-	api.GET("/reviews", w.apiReviews, RequireRole(RoleSupervisor))
+	w.announcementRoutes(agent, sup, api)
 }
 
 // home of a role: where agents and supervisors manage projects.
@@ -75,22 +60,24 @@ func (w *Web) projectList(c echo.Context) error {
 	}
 	pager := Pager{Page: page}
 	if page > 1 {
-		pager.Prev = pageURL(c, "page", strconv.Itoa(page-1))
+		pager.Prev = PageURL(c, "page", strconv.Itoa(page-1))
 	}
 	if int64(page*perPage) < total {
-		pager.Next = pageURL(c, "page", strconv.Itoa(page+1))
+		pager.Next = PageURL(c, "page", strconv.Itoa(page+1))
 	}
 	return w.Page(c, http.StatusOK, "projects", "交易项目", map[string]any{
 		"Projects": list, "Total": total, "Pager": pager, "Filter": f, "Base": projectsPath(CurrentAccount(c)),
-		"Categories": categoryOptions()})
+		"Categories": CategoryOptions()})
 }
 
-type option struct{ Value, Name string }
+// Option is one choice of a select box: the value sent and its Chinese name.
+type Option struct{ Value, Name string }
 
-func categoryOptions() []option {
-	var out []option
+// CategoryOptions are the four categories as select-box options, in display order.
+func CategoryOptions() []Option {
+	var out []Option
 	for _, c := range []Category{"engineering", "procurement", "land", "property"} {
-		out = append(out, option{string(c), c.Name()})
+		out = append(out, Option{string(c), c.Name()})
 	}
 	return out
 }
@@ -101,7 +88,7 @@ type projectForm struct {
 	In         ProjectInput
 	Error      *Error
 	Regions    []Region
-	Categories []option
+	Categories []Option
 }
 
 func (w *Web) renderProjectForm(c echo.Context, status int, f projectForm) error {
@@ -109,7 +96,7 @@ func (w *Web) renderProjectForm(c echo.Context, status int, f projectForm) error
 	if err != nil {
 		return err
 	}
-	f.Regions, f.Categories = regions, categoryOptions()
+	f.Regions, f.Categories = regions, CategoryOptions()
 	title := "新建交易项目"
 	if f.Code != "" {
 		title = "修改交易项目 " + f.Code
@@ -169,7 +156,7 @@ func (w *Web) projectCreate(c echo.Context) error {
 		return w.renderProjectForm(c, http.StatusOK, projectForm{In: in})
 	}
 	p, err := w.Svc.CreateProject(c.Request().Context(), ActorOf(c), in)
-	if de := formError(err); de != nil {
+	if de := FormError(err); de != nil {
 		return w.renderProjectForm(c, de.Status, projectForm{In: in, Error: de})
 	}
 	if err != nil {
@@ -179,8 +166,8 @@ func (w *Web) projectCreate(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/agent/projects/"+p.Code)
 }
 
-// formError is the error to show on the form itself (a 4xx), or nil.
-func formError(err error) *Error {
+// FormError is the error to show on the form itself (a 4xx), or nil.
+func FormError(err error) *Error {
 	var de *Error
 	if errors.As(err, &de) && de.Status < 500 && de.Status != http.StatusNotFound && de.Status != http.StatusForbidden {
 		return de
@@ -206,7 +193,7 @@ func (w *Web) projectUpdate(c echo.Context) error {
 		return w.renderProjectForm(c, http.StatusOK, projectForm{Code: code, In: in})
 	}
 	_, err = w.Svc.UpdateProject(c.Request().Context(), ActorOf(c), code, in)
-	if de := formError(err); de != nil {
+	if de := FormError(err); de != nil {
 		return w.renderProjectForm(c, de.Status, projectForm{Code: code, In: in, Error: de})
 	}
 	if err != nil {
@@ -257,328 +244,35 @@ func (w *Web) projectShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	notices, err := w.Svc.ProjectAnnouncements(ctx, a, p)
+	announcements, err := w.Svc.ProjectAnnouncements(ctx, a, p)
 	if err != nil {
 		return err
 	}
-	var nextTypes []option
+	var nextTypes []Option
 	if a.Role == RoleAgent {
 		for _, t := range AnnouncementTypes {
 			in := AnnouncementInput{Type: t}
-			if t == NoticeAmendment || t == NoticeCandidates || t == NoticeResult {
+			if t == AnnouncementAmendment || t == AnnouncementCandidates || t == AnnouncementResult {
 				continue // offered per published notice; generated from a lot's result
 			}
 			if w.Svc.checkTypeAllowed(w.Svc.DB.WithContext(ctx), p, &in) == nil {
-				nextTypes = append(nextTypes, option{string(t), t.Name()})
+				nextTypes = append(nextTypes, Option{string(t), t.Name()})
 			}
 		}
 	}
 	return w.Page(c, http.StatusOK, "project", p.Title, map[string]any{
-		"Project": p, "Notices": notices, "NextTypes": nextTypes, "IsAgent": a.Role == RoleAgent,
+		"Project": p, "Notices": announcements, "NextTypes": nextTypes, "IsAgent": a.Role == RoleAgent,
 		"CanAmend": a.Role == RoleAgent && p.Status == ProjectActive})
 }
 
-// noticeForm is the draft/edit page's data.
-type noticeForm struct {
-	Project *Project
-	ID      int64
-	In      AnnouncementInput
-	Error   *Error
-	Amends  *Announcement
-	Lots    []amendLot
-}
-
-// amendLot shows a lot's current times beside the amendment's new ones.
-type amendLot struct {
-	Lot    Lot
-	Change LotChangeInput
-}
-
-func (w *Web) renderNoticeForm(c echo.Context, status int, f noticeForm) error {
-	if f.In.Type == NoticeAmendment {
-		if f.Amends == nil && f.In.AmendsID > 0 {
-			n, _, err := w.Svc.Announcement(c.Request().Context(), ActorOf(c), f.In.AmendsID)
-			if err == nil {
-				f.Amends = n
-			}
-		}
-		byLot := map[int64]LotChangeInput{}
-		for _, ch := range f.In.Changes {
-			byLot[ch.LotID] = ch
-		}
-		for _, l := range f.Project.Lots {
-			f.Lots = append(f.Lots, amendLot{Lot: l, Change: byLot[l.ID]})
-		}
-	}
-	title := f.In.Type.Name()
-	if f.ID == 0 {
-		title = "起草" + title
-	}
-	return w.Page(c, status, "notice_form", title, f)
-}
-
-func (w *Web) noticeNew(c echo.Context) error {
-	p, err := w.Svc.Project(c.Request().Context(), ActorOf(c), c.Param("code"))
-	if err != nil {
-		return err
-	}
-	in := AnnouncementInput{Type: AnnouncementType(c.QueryParam("type"))}
-	if !in.Type.Valid() {
-		return Invalid("type", "公告类型不正确")
-	}
-	in.AmendsID, _ = strconv.ParseInt(c.QueryParam("amends"), 10, 64)
-	if in.Type.IsOpening() {
-		in.Title = p.Title + in.Type.Name()
-	}
-	return w.renderNoticeForm(c, http.StatusOK, noticeForm{Project: p, In: in})
-}
-
-func bindNoticeForm(c echo.Context) (AnnouncementInput, error) {
-	form, err := c.FormParams()
-	if err != nil {
-		return AnnouncementInput{}, Invalid("body", "表单格式不正确")
-	}
-	in := AnnouncementInput{Type: AnnouncementType(form.Get("type")), Title: form.Get("title"), Body: form.Get("body")}
-	in.AmendsID, _ = strconv.ParseInt(form.Get("amends_id"), 10, 64)
-	for _, v := range form["change_lot"] {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return in, Invalid("change_lot", "标段编号不正确")
-		}
-		g := func(f string) string { return form.Get(fmt.Sprintf("changes[%d].%s", id, f)) }
-		in.Changes = append(in.Changes, LotChangeInput{LotID: id, DocIssueEnd: g("doc_issue_end"), RegistrationEnd: g("registration_end"),
-			BidDeadline: g("bid_deadline"), ListingEnd: g("listing_end"), AuctionAt: g("auction_at"), OpeningPlace: g("opening_place")})
-	}
-	return in, nil
-}
-
-// unchangedDropped keeps only the lot changes that differ from the lot.
-func unchangedDropped(p *Project, in []LotChangeInput) []LotChangeInput {
-	var out []LotChangeInput
-	for _, ch := range in {
-		for _, l := range p.Lots {
-			if l.ID != ch.LotID {
-				continue
-			}
-			same := func(v string, t *time.Time) string {
-				if v == localInput(t) {
-					return ""
-				}
-				return v
-			}
-			ch.DocIssueEnd, ch.RegistrationEnd = same(ch.DocIssueEnd, l.DocIssueEnd), same(ch.RegistrationEnd, l.RegistrationEnd)
-			ch.BidDeadline, ch.ListingEnd, ch.AuctionAt = same(ch.BidDeadline, l.BidDeadline), same(ch.ListingEnd, l.ListingEnd), same(ch.AuctionAt, l.AuctionAt)
-			if ch.OpeningPlace == l.OpeningPlace {
-				ch.OpeningPlace = ""
-			}
-			out = append(out, ch)
-		}
-	}
-	return out
-}
-
-func (w *Web) noticeCreate(c echo.Context) error {
-	ctx := c.Request().Context()
-	p, err := w.Svc.Project(ctx, ActorOf(c), c.Param("code"))
-	if err != nil {
-		return err
-	}
-	in, err := bindNoticeForm(c)
-	if err != nil {
-		return err
-	}
-	in.Changes = unchangedDropped(p, in.Changes)
-	n, err := w.Svc.DraftAnnouncement(ctx, ActorOf(c), p.Code, in)
-	if de := formError(err); de != nil {
-		return w.renderNoticeForm(c, de.Status, noticeForm{Project: p, In: in, Error: de})
-	}
-	if err != nil {
-		return err
-	}
-	return w.afterDraft(c, n)
-}
-
-// afterDraft submits at once when the agent pressed "save and submit".
-func (w *Web) afterDraft(c echo.Context, n *Announcement) error {
-	if c.FormValue("submit") == "" {
-		Flash(c, "公告草稿已保存。")
-		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agent/announcements/%d/edit", n.ID))
-	}
-	if _, err := w.Svc.SubmitAnnouncement(c.Request().Context(), ActorOf(c), n.ID); err != nil {
-		if de := formError(err); de != nil {
-			Flash(c, "草稿已保存，但未能提交："+de.Message)
-			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agent/announcements/%d/edit", n.ID))
-		}
-		return err
-	}
-	Flash(c, "公告已提交，等待交易中心审核。")
-	var p Project
-	w.Svc.DB.WithContext(c.Request().Context()).Select("code").First(&p, n.ProjectID)
-	return c.Redirect(http.StatusSeeOther, "/agent/projects/"+p.Code)
-}
-
-func (w *Web) noticeEdit(c echo.Context) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	n, p, err := w.Svc.Announcement(c.Request().Context(), ActorOf(c), id)
-	if err != nil {
-		return err
-	}
-	if !CanSeeSecrets(ActorOf(c), p) {
-		return NotFound("公告")
-	}
-	in := AnnouncementInput{Type: n.Type, Title: n.Title, Body: n.Body, AmendsID: derefID(n.AmendsID)}
-	if n.Changes != nil {
-		for _, ch := range n.Changes.Lots {
-			place := ""
-			if ch.OpeningPlace != nil {
-				place = *ch.OpeningPlace
-			}
-			in.Changes = append(in.Changes, LotChangeInput{LotID: ch.LotID, DocIssueEnd: localInput(ch.DocIssueEnd),
-				RegistrationEnd: localInput(ch.RegistrationEnd), BidDeadline: localInput(ch.BidDeadline),
-				ListingEnd: localInput(ch.ListingEnd), AuctionAt: localInput(ch.AuctionAt), OpeningPlace: place})
-		}
-	}
-	return w.Page(c, http.StatusOK, "notice_show", n.Title, map[string]any{"Notice": n, "Project": p, "Form": noticeFormData(w, c, p, n, in)})
-}
-
-func noticeFormData(w *Web, c echo.Context, p *Project, n *Announcement, in AnnouncementInput) noticeForm {
-	f := noticeForm{Project: p, ID: n.ID, In: in}
-	if in.Type == NoticeAmendment {
-		byLot := map[int64]LotChangeInput{}
-		for _, ch := range in.Changes {
-			byLot[ch.LotID] = ch
-		}
-		for _, l := range p.Lots {
-			f.Lots = append(f.Lots, amendLot{Lot: l, Change: byLot[l.ID]})
-		}
-	}
-	return f
-}
-
-func (w *Web) noticeUpdate(c echo.Context) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	n, p, err := w.Svc.Announcement(ctx, ActorOf(c), id)
-	if err != nil {
-		return err
-	}
-	in, err := bindNoticeForm(c)
-	if err != nil {
-		return err
-	}
-	in.Type = n.Type
-	in.Changes = unchangedDropped(p, in.Changes)
-	n2, err := w.Svc.UpdateAnnouncement(ctx, ActorOf(c), id, in)
-	if de := formError(err); de != nil {
-		return w.renderNoticeForm(c, de.Status, noticeForm{Project: p, ID: id, In: in, Error: de})
-	}
-	if err != nil {
-		return err
-	}
-	return w.afterDraft(c, n2)
-}
-
-func idParam(c echo.Context) (int64, error) {
+// IDParam is the path parameter :id, a positive integer (else 400 naming "id").
+func IDParam(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id < 1 {
 		return 0, Invalid("id", "编号须为正整数")
 	}
 	return id, nil
 }
-
-// noticeStep runs a workflow step from a page and returns to where it
-// makes sense, with the outcome flashed.
-func (w *Web) noticeStep(step string) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		id, err := idParam(c)
-		if err != nil {
-			return err
-		}
-		msg, back, err := w.runStep(c, step, id, c.FormValue("publish_at"), c.FormValue("reason"))
-		if de := formError(err); de != nil {
-			Flash(c, de.Message)
-			return c.Redirect(http.StatusSeeOther, back)
-		}
-		if err != nil {
-			return err
-		}
-		Flash(c, msg)
-		return c.Redirect(http.StatusSeeOther, back)
-	}
-}
-
-func (w *Web) runStep(c echo.Context, step string, id int64, publishAt, reason string) (msg, back string, err error) {
-	ctx, a := c.Request().Context(), ActorOf(c)
-	switch step {
-	case "submit":
-		_, err = w.Svc.SubmitAnnouncement(ctx, a, id)
-		msg, back = "公告已提交，等待交易中心审核。", fmt.Sprintf("/agent/announcements/%d/edit", id)
-	case "withdraw":
-		err = w.Svc.WithdrawAnnouncement(ctx, a, id)
-		msg, back = "公告已撤回为草稿。", fmt.Sprintf("/agent/announcements/%d/edit", id)
-	case "approve":
-		var at *time.Time
-		if at, err = ParseTime("publish_at", publishAt); err == nil {
-			var n *Announcement
-			n, err = w.Svc.ApproveAnnouncement(ctx, a, id, at)
-			if err == nil && n.Status == NoticeScheduled {
-				msg = "已审核通过，将于 " + n.PublishAt.In(Shanghai).Format("2006-01-02 15:04") + " 发布。"
-			} else {
-				msg = "已审核通过并发布。"
-			}
-		}
-		back = "/supervisor/reviews"
-		if err != nil {
-			back = fmt.Sprintf("/supervisor/announcements/%d", id)
-		}
-	case "reject":
-		err = w.Svc.RejectAnnouncement(ctx, a, id, reason)
-		msg, back = "公告已退回代理机构。", "/supervisor/reviews"
-		if err != nil {
-			back = fmt.Sprintf("/supervisor/announcements/%d", id)
-		}
-	}
-	return msg, back, err
-}
-
-func (w *Web) reviewQueue(c echo.Context) error {
-	list, err := w.Svc.ReviewQueue(c.Request().Context(), ActorOf(c))
-	if err != nil {
-		return err
-	}
-	return w.Page(c, http.StatusOK, "reviews", "公告审核", map[string]any{"Notices": list})
-}
-
-func (w *Web) reviewShow(c echo.Context) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	n, p, err := w.Svc.Announcement(ctx, ActorOf(c), id)
-	if err != nil {
-		return err
-	}
-	// The rule book as of now, so the supervisor sees what approval would meet.
-	violations, err := w.Svc.checkRules(ctx, w.Svc.DB, p, n, w.Svc.Clock.Now())
-	if err != nil {
-		return err
-	}
-	var amends *Announcement
-	if n.AmendsID != nil {
-		amends, _, _ = w.Svc.Announcement(ctx, ActorOf(c), *n.AmendsID)
-	}
-	return w.Page(c, http.StatusOK, "review", "审核："+n.Title, map[string]any{
-		"Notice": n, "Project": p, "Violations": violations, "Amends": amends})
-}
-
-// API
 
 // LotJSON is a lot as its agent and supervisors see it (with the reserve price).
 type LotJSON struct {
@@ -600,36 +294,14 @@ type ProjectJSON struct {
 	Lots         []LotJSON `json:"lots"`
 }
 
-func projectJSON(p *Project) ProjectJSON {
+// JSON is the project as its agent and the supervisors see it in the API.
+func (p *Project) JSON() ProjectJSON {
 	out := ProjectJSON{PublicProject: p.Public(), ID: p.ID, OwnerContact: p.OwnerContact, StateFunded: p.StateFunded, CreatedAt: p.CreatedAt}
 	for _, l := range p.Lots {
 		out.Lots = append(out.Lots, LotJSON{PublicLot: l.Public(), ReservePrice: l.ReservePrice, Prequalification: l.Prequalification,
 			SurveyDesign: l.SurveyDesign, Relisting: l.Relisting, ListingApproved: l.ListingApproved})
 	}
 	return out
-}
-
-// AnnouncementJSON is a notice in any state, for its agent and supervisors.
-type AnnouncementJSON struct {
-	ID           int64              `json:"id"`
-	ProjectCode  string             `json:"project_code"`
-	Type         AnnouncementType   `json:"type"`
-	Title        string             `json:"title"`
-	Body         string             `json:"body"`
-	BodyHTML     string             `json:"body_html"`
-	Status       AnnouncementStatus `json:"status"`
-	AmendsID     *int64             `json:"amends_id,omitempty"`
-	Changes      *LotChanges        `json:"changes,omitempty"`
-	RejectReason string             `json:"reject_reason,omitempty"`
-	PublishAt    *time.Time         `json:"publish_at,omitempty"`
-	PublishedAt  *time.Time         `json:"published_at,omitempty"`
-	Seq          *int64             `json:"seq,omitempty"`
-}
-
-func announcementJSON(n *Announcement, code string) AnnouncementJSON {
-	return AnnouncementJSON{ID: n.ID, ProjectCode: code, Type: n.Type, Title: n.Title, Body: n.Body, BodyHTML: n.BodyHTML,
-		Status: n.Status, AmendsID: n.AmendsID, Changes: n.Changes, RejectReason: n.RejectReason, PublishAt: n.PublishAt,
-		PublishedAt: n.PublishedAt, Seq: n.PublishedSeq}
 }
 
 func (w *Web) apiProjects(c echo.Context) error {
@@ -660,7 +332,7 @@ func (w *Web) apiProjectCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, projectJSON(p))
+	return c.JSON(http.StatusCreated, p.JSON())
 }
 
 func (w *Web) apiProject(c echo.Context) error {
@@ -668,7 +340,7 @@ func (w *Web) apiProject(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projectJSON(p))
+	return c.JSON(http.StatusOK, p.JSON())
 }
 
 func (w *Web) apiProjectUpdate(c echo.Context) error {
@@ -680,77 +352,5 @@ func (w *Web) apiProjectUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projectJSON(p))
-}
-
-func (w *Web) apiNoticeCreate(c echo.Context) error {
-	var in AnnouncementInput
-	if err := BindJSON(c, &in); err != nil {
-		return err
-	}
-	n, err := w.Svc.DraftAnnouncement(c.Request().Context(), ActorOf(c), c.Param("code"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, announcementJSON(n, c.Param("code")))
-}
-
-func (w *Web) apiNoticeUpdate(c echo.Context) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	var in AnnouncementInput
-	if err := BindJSON(c, &in); err != nil {
-		return err
-	}
-	n, err := w.Svc.UpdateAnnouncement(c.Request().Context(), ActorOf(c), id, in)
-	if err != nil {
-		return err
-	}
-	return w.apiNotice(c, n.ID)
-}
-
-func (w *Web) apiNotice(c echo.Context, id int64) error {
-	n, p, err := w.Svc.Announcement(c.Request().Context(), ActorOf(c), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, announcementJSON(n, p.Code))
-}
-
-type stepRequest struct {
-	PublishAt string `json:"publish_at"`
-	Reason    string `json:"reason"`
-}
-
-func (w *Web) apiNoticeStep(step string) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		id, err := idParam(c)
-		if err != nil {
-			return err
-		}
-		var in stepRequest
-		if c.Request().ContentLength != 0 {
-			if err := BindJSON(c, &in); err != nil {
-				return err
-			}
-		}
-		if _, _, err := w.runStep(c, step, id, in.PublishAt, in.Reason); err != nil {
-			return err
-		}
-		return w.apiNotice(c, id)
-	}
-}
-
-func (w *Web) apiReviews(c echo.Context) error {
-	list, err := w.Svc.ReviewQueue(c.Request().Context(), ActorOf(c))
-	if err != nil {
-		return err
-	}
-	items := make([]AnnouncementJSON, len(list))
-	for i := range list {
-		items[i] = announcementJSON(&list[i], list[i].Project.Code)
-	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	return c.JSON(http.StatusOK, p.JSON())
 }

@@ -348,8 +348,8 @@ func notFound(err error, what string) error {
 	return err
 }
 
-// loadProject reads a project with its region, agent and lots.
-func loadProject(tx *gorm.DB, where string, arg any) (*Project, error) {
+// LoadProject reads a project with its region, agent and lots.
+func LoadProject(tx *gorm.DB, where string, arg any) (*Project, error) {
 	var p Project
 	err := tx.Preload("Region").Preload("Agent").Preload("Lots", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).
 		Where(where, arg).First(&p).Error
@@ -362,7 +362,7 @@ func loadProject(tx *gorm.DB, where string, arg any) (*Project, error) {
 // Project returns a project for its agent or a supervisor. Others get 404
 // rather than 403 for drafts, so a draft's existence does not leak.
 func (s *Service) Project(ctx context.Context, a Actor, code string) (*Project, error) {
-	p, err := loadProject(s.DB.WithContext(ctx), "code = ?", code)
+	p, err := LoadProject(s.DB.WithContext(ctx), "code = ?", code)
 	if err != nil {
 		return nil, err
 	}
@@ -398,7 +398,7 @@ func (s *Service) ListProjects(ctx context.Context, a Actor, f ProjectFilter) ([
 		q = q.Where("status = ?", f.Status)
 	}
 	if f.Query != "" {
-		q = q.Where("title ILIKE ? OR code ILIKE ?", "%"+escapeLike(f.Query)+"%", "%"+escapeLike(f.Query)+"%")
+		q = q.Where("title ILIKE ? OR code ILIKE ?", "%"+EscapeLike(f.Query)+"%", "%"+EscapeLike(f.Query)+"%")
 	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
@@ -412,8 +412,21 @@ func (s *Service) ListProjects(ctx context.Context, a Actor, f ProjectFilter) ([
 	return out, total, err
 }
 
-func escapeLike(s string) string {
+// EscapeLike escapes LIKE's wildcards so user text matches literally.
+func EscapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// RegionPrefix is the LIKE pattern of a region and the regions under it:
+// it turns 350000 into "35%" and 350100 into "3501%".
+func RegionPrefix(code string) string {
+	switch {
+	case strings.HasSuffix(code, "0000"):
+		return code[:2] + "%"
+	case strings.HasSuffix(code, "00"):
+		return code[:4] + "%"
+	}
+	return code
 }
 
 // Regions lists the regions for select boxes. The table is reference data

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/argon2id"
+	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/trading/calendar"
@@ -33,10 +34,10 @@ type Service struct {
 	// (release a clarification's documents, notify registrants) without
 	// trading importing them. An error rolls the publication back.
 	OnPublish []func(ctx context.Context, tx *gorm.DB, n *Announcement, p *Project) error
-	// CheckNotice adds other packages' rules to the rule book's check of a
+	// CheckAnnouncement adds other packages' rules to the rule book's check of a
 	// notice at submission and publication (bidding: E11–E13 on candidate
 	// and result notices). Violations block like the rule book's own.
-	CheckNotice []func(ctx context.Context, tx *gorm.DB, n *Announcement, p *Project, at time.Time) ([]rules.Violation, error)
+	CheckAnnouncement []func(ctx context.Context, tx *gorm.DB, n *Announcement, p *Project, at time.Time) ([]rules.Violation, error)
 	// Supervision are the sources of the supervisor's dashboard alerts and
 	// of project timelines beyond trading's own.
 	Supervision []SupervisionSource
@@ -78,4 +79,19 @@ func (s *Service) dummyHash() string {
 		s.dummy, _ = argon2id.CreateHash("ggzy-dummy-password-1", &s.Passwords)
 	})
 	return s.dummy
+}
+
+// LotAward is what the results work tells the export about one lot whose
+// result notice is out: the winner or buyer and amount, or no sale; and
+// the contract, once signed.
+type LotAward struct {
+	LotID                int64
+	ResultAnnouncementID int64
+	Successful           bool
+	SupplierID           int64 // the winner's account
+	SupplierName         string
+	Amount               *decimal.Decimal
+	Date                 time.Time // the result notice's publication
+	ContractDate         *time.Time
+	ContractAmount       *decimal.Decimal
 }

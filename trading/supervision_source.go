@@ -37,3 +37,14 @@ type SupervisionSource interface {
 	// Timeline lists the source's events of one project.
 	Timeline(ctx context.Context, projectID int64) ([]TimelineEvent, error)
 }
+
+// SectionedSource is a SupervisionSource that says which dashboard section
+// its alerts belong in ("deposits"); alerts of other sources are listed as
+// rule-book items (a late contract under E14, …).
+type SectionedSource interface {
+	SupervisionSource
+	Section() string
+}
+
+// SectionDeposits is the dashboard section of deposit alerts.
+const SectionDeposits = "deposits"

@@ -30,8 +30,6 @@ type Web struct {
 	Pages  *templates.Renderer
 	Log    *slog.Logger
 	Secure bool // cookies only over HTTPS
-	// Cache is the anonymous micro-cache of the public portal (nil: off).
-	Cache *PageCache
 }
 
 // CurrentAccount is the signed-in account, or nil.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/report"
+
 	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 	"github.com/ggzy/ggzy/trading"
 )
@@ -50,16 +52,16 @@ func BenchmarkSavingsReport(b *testing.B) {
 			b.Logf("seeded %d completed lots in %s", n, time.Since(t0).Round(time.Second))
 
 			ctx := context.Background()
-			q, err := trading.ParseReportQuery(func(k string) string { return map[string]string{"year": "2025"}[k] }, testNow)
+			q, err := report.ParseQuery(func(k string) string { return map[string]string{"year": "2025"}[k] }, testNow)
 			if err != nil {
 				b.Fatal(err)
 			}
-			query, args := trading.SavingsSQL(q)
+			query, args := report.SavingsSQL(q)
 			plain := `SELECT category, region_code, count(*), sum(base), sum(result) FROM lot_outcomes
 				WHERE decided_on BETWEEN '2025-01-01' AND '2025-12-31' AND status = 'completed' GROUP BY category, region_code`
 			byDay := strings.Replace(query, "date_trunc('month', decided_on::timestamp)::date", "decided_on", 1)
 			report := func() {
-				rep, err := svc.SavingsReport(ctx, q)
+				rep, err := report.Savings(ctx, svc, q)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -198,9 +198,9 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 				svc.Clock.(*trading.ManualClock).Set(dn.At)
 			}
 			in := trading.AnnouncementInput{Type: dn.Type, Title: dn.Title, Body: fmt.Sprintf(demoBody, dn.Body)}
-			if dn.Type == trading.NoticeAmendment {
+			if dn.Type == trading.AnnouncementAmendment {
 				var first trading.Announcement
-				app.DB.WithContext(ctx).Where("project_id = ? AND status = ?", p.ID, trading.NoticePublished).Order("id").First(&first)
+				app.DB.WithContext(ctx).Where("project_id = ? AND status = ?", p.ID, trading.AnnouncementPublished).Order("id").First(&first)
 				in.AmendsID = first.ID
 				for _, l := range p.Lots {
 					in.Changes = append(in.Changes, trading.LotChangeInput{LotID: l.ID, BidDeadline: ts(dn.NewDeadline)})
@@ -229,7 +229,7 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 				return fmt.Errorf("demo notice %s: %w", dn.Title, err)
 			}
 			state = "published"
-			if dn.Type == trading.NoticeAmendment {
+			if dn.Type == trading.AnnouncementAmendment {
 				state = "amended"
 			}
 		}

@@ -147,20 +147,20 @@ func demoYearProject(ctx context.Context, app *App, agent, sup trading.Actor, bi
 	case "engineering":
 		lot.ControlPrice, lot.Deposit = pl.Base.StringFixed(2), pl.Base.Mul(decimal.New(1, -2)).Round(0).StringFixed(2)
 		lot.DocIssueStart, lot.DocIssueEnd, lot.BidDeadline = ts(at(1, 9, 0)), ts(at(8, 17, 0)), ts(at(23, 9, 30))
-		opening, deadline = trading.NoticeTender, at(23, 9, 30)
+		opening, deadline = trading.AnnouncementTender, at(23, 9, 30)
 	case "procurement":
 		lot.Name, lot.Budget = "第1包", pl.Base.StringFixed(2)
 		lot.DocIssueStart, lot.DocIssueEnd, lot.BidDeadline = ts(at(1, 9, 0)), ts(at(15, 17, 0)), ts(at(24, 9, 30))
-		opening, deadline = trading.NoticeProcurement, at(24, 9, 30)
+		opening, deadline = trading.AnnouncementProcurement, at(24, 9, 30)
 	case "land":
 		lot.Name, lot.StartingPrice, lot.Increment = "出让地块", pl.Base.StringFixed(2), "100000.00"
 		lot.Deposit = pl.Base.Mul(decimal.New(2, -1)).StringFixed(2)
 		lot.ListingStart, lot.ListingEnd = ts(at(21, 9, 0)), ts(at(45, 16, 0))
-		opening, deadline = trading.NoticeListing, at(45, 16, 0)
+		opening, deadline = trading.AnnouncementListing, at(45, 16, 0)
 	case "property":
 		lot.Name, lot.ListingPrice, lot.AppraisedValue = "转让标的", pl.Base.StringFixed(2), pl.Base.StringFixed(2)
 		lot.ListingStart, lot.ListingEnd = ts(at(1, 9, 0)), ts(at(42, 16, 0))
-		opening, deadline = trading.NoticeListing, at(42, 16, 0)
+		opening, deadline = trading.AnnouncementListing, at(42, 16, 0)
 	}
 	p, err := svc.CreateProject(ctx, agent, trading.ProjectInput{Category: pl.Category, Title: title, OwnerName: "福州市某局",
 		RegionCode: pl.Region, StateFunded: pl.Category == "engineering", Lots: []trading.LotInput{lot}})

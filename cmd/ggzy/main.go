@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/report"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/shopspring/decimal"
 
@@ -388,17 +390,17 @@ func cmdReport(ctx context.Context, args []string, stdout io.Writer, log *slog.L
 		return err
 	}
 	defer app.Close()
-	q, err := trading.ParseReportQuery(func(k string) string { return *params[k] }, app.Clock.Now())
+	q, err := report.ParseQuery(func(k string) string { return *params[k] }, app.Clock.Now())
 	if err != nil {
 		return err
 	}
-	rep, err := app.Trading.SavingsReport(ctx, q)
+	rep, err := report.Savings(ctx, app.Trading, q)
 	if err != nil {
 		return err
 	}
 	// Standard output is the paragraph alone, in the shape RULES.md quotes,
 	// so it can be pasted or compared as is; the period goes to stderr.
 	fmt.Fprintln(os.Stderr, q.Label())
-	fmt.Fprintln(stdout, trading.Paragraph(rep))
+	fmt.Fprintln(stdout, report.Paragraph(rep))
 	return nil
 }

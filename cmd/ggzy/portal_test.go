@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/supervision"
+
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -374,7 +376,7 @@ func TestVersionedCacheRevalidates(t *testing.T) {
 			t.Fatalf("%s: stale after a new notice (%q)", path, x)
 		}
 	}
-	if _, err := app.Trading.SuspendProject(ctx, sup, p.Code, "收到投诉，暂停核查"); err != nil {
+	if _, err := supervision.Suspend(ctx, app.Trading, sup, p.Code, "收到投诉，暂停核查"); err != nil {
 		t.Fatal(err)
 	}
 	if x, body := get(project); x != "" || !strings.Contains(body, "收到投诉，暂停核查") {

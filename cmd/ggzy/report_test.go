@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ggzy/ggzy/trading/report"
+
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -90,7 +92,7 @@ func TestReportSavingsServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep trading.ReportJSON
+	var rep report.JSON
 	if code := call(t, "GET", srv.URL+"/api/v1/reports/savings?from=2025-01-01&to=2025-12-31&category=procurement", token, nil, &rep); code != 200 ||
 		len(rep.Totals) != 1 || rep.Totals[0].RatePercent != "7.07" {
 		t.Fatalf("API: %d %+v", code, rep)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/portal"
+
 	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 	"github.com/ggzy/ggzy/trading"
@@ -109,7 +111,7 @@ func TestResultPagesEngineering(t *testing.T) {
 		t.Fatalf("bidder read the result record: %d", code)
 	}
 	// The public OCDS export gains the award and the contract.
-	var pkg trading.ReleasePackage
+	var pkg portal.ReleasePackage
 	if code := call(t, "GET", srv.URL+"/api/v1/projects/"+p.Code+"/ocds", "", nil, &pkg); code != 200 {
 		t.Fatalf("ocds: %d", code)
 	}

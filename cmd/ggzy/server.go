@@ -10,6 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ggzy/ggzy/trading/portal"
+
+	"github.com/ggzy/ggzy/trading/supervision"
+
+	"github.com/ggzy/ggzy/trading/report"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"golang.org/x/time/rate"
@@ -29,8 +35,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	web := &trading.Web{Svc: a.Trading, Pages: pages, Log: a.Log, Secure: a.Cfg.SecureCookie,
-		Cache: trading.NewPageCache(a.Cfg.PublicCache)}
+	web := &trading.Web{Svc: a.Trading, Pages: pages, Log: a.Log, Secure: a.Cfg.SecureCookie}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -131,17 +136,17 @@ func NewServer(a *App) (*echo.Echo, error) {
 		return c.Blob(http.StatusOK, "application/json", openAPI)
 	})
 	web.Routes(e, api, loginLimit)
-	web.PortalRoutes(e, api)
+	(&portal.Handlers{Web: web, Cache: portal.NewPageCache(a.Cfg.PublicCache)}).Routes(e, api)
 	web.ProjectRoutes(e, api)
 	web.CalendarRoutes(e)
-	web.SuperviseRoutes(e, api)
+	(&supervision.Handlers{Web: web}).Routes(e, api)
 	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
 	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
 	dh := &deposits.Handler{Svc: a.Deposits, Web: web}
 	dh.Routes(e, api)
 	dh.RefundRoutes(e, api)
 	dh.GuaranteeRoutes(e, api)
-	web.ReportRoutes(e, api)
+	(&report.Handlers{Web: web}).Routes(e, api)
 	// Unknown /api/v1 paths answer JSON 404s through the error handler.
 	api.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	return e, nil

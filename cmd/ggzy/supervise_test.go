@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ggzy/ggzy/trading/supervision"
+
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -89,12 +91,12 @@ func TestSupervisionOverHTTP(t *testing.T) {
 		t.Fatalf("agent on the dashboard: %d", code)
 	}
 
-	var d trading.Dashboard
+	var d supervision.Dashboard
 	if code := call(t, "GET", srv.URL+"/api/v1/supervision/dashboard", sup, nil, &d); code != 200 || d.Suspended.Count != 1 ||
 		d.Suspended.Items[0].Code != p.Code || len(d.Audit.Items) == 0 {
 		t.Fatalf("dashboard: %d %+v", code, d)
 	}
-	var tl trading.TimelineJSON
+	var tl supervision.TimelineJSON
 	if code := call(t, "GET", srv.URL+"/api/v1/supervision/projects/"+p.Code, sup, nil, &tl); code != 200 || tl.Project.Code != p.Code {
 		t.Fatalf("timeline: %d %+v", code, tl)
 	}

@@ -46,8 +46,8 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service) {
 		bs.AdvanceResult,    // result notice: the lot is awarded, sold or not sold (E13, L3) and bidding emits its OnResult event
 	)
 	// A notice is checked against the rule book before it is submitted and
-	// published (trading.Service.CheckNotice).
-	ts.CheckNotice = append(ts.CheckNotice,
+	// published (trading.Service.CheckAnnouncement).
+	ts.CheckAnnouncement = append(ts.CheckAnnouncement,
 		bs.CheckResultNotice, // candidate and result notices come only from a lot's result record; publicity ≥ E12's days
 	)
 	// The OCDS export's awards (trading.Service.LotAwards): a query, read

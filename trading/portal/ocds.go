@@ -1,4 +1,4 @@
-package trading
+package portal
 
 import (
 	"cmp"
@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ggzy/ggzy/trading"
 
 	"github.com/shopspring/decimal"
 
@@ -87,21 +89,6 @@ type OCDSContract struct {
 	Status     string     `json:"status"`
 	DateSigned time.Time  `json:"dateSigned"`
 	Value      *OCDSValue `json:"value,omitempty"`
-}
-
-// LotAward is what the results work tells the export about one lot whose
-// result notice is out: the winner or buyer and amount, or no sale; and
-// the contract, once signed.
-type LotAward struct {
-	LotID          int64
-	ResultNoticeID int64
-	Successful     bool
-	SupplierID     int64 // the winner's account
-	SupplierName   string
-	Amount         *decimal.Decimal
-	Date           time.Time // the result notice's publication
-	ContractDate   *time.Time
-	ContractAmount *decimal.Decimal
 }
 
 // OCDSOrganization is a party to the process.
@@ -211,14 +198,14 @@ var ErrOCDSInput = errors.New("ocds: cannot export")
 // announcements in publication order. prefix is the registered ocid prefix
 // (e.g. "ocds-ggzy00"), baseURL the site root; now dates the package and
 // the planning release when nothing is published yet.
-func OCDSPackage(p *Project, notices []Announcement, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
-	return OCDSPackageWithAwards(p, notices, nil, prefix, baseURL, now)
+func OCDSPackage(p *trading.Project, announcements []trading.Announcement, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
+	return OCDSPackageWithAwards(p, announcements, nil, prefix, baseURL, now)
 }
 
 // OCDSPackageWithAwards is OCDSPackage with the lots' results: each result
 // notice's release carries the awards so far (tag "award"), and signed
 // contracts add a release of their own (tag "contract").
-func OCDSPackageWithAwards(p *Project, notices []Announcement, awards []LotAward, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
+func OCDSPackageWithAwards(p *trading.Project, announcements []trading.Announcement, awards []trading.LotAward, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
 	if p == nil || p.Code == "" || prefix == "" {
 		return nil, fmt.Errorf("%w: project, project code and ocid prefix are required", ErrOCDSInput)
 	}
@@ -226,17 +213,17 @@ func OCDSPackageWithAwards(p *Project, notices []Announcement, awards []LotAward
 		return nil, fmt.Errorf("%w: project %s: agent %d not loaded", ErrOCDSInput, p.Code, p.AgentID)
 	}
 	baseURL = strings.TrimRight(baseURL, "/")
-	for i := range notices {
-		n := &notices[i]
-		if n.Status != NoticePublished || n.PublishedAt == nil {
+	for i := range announcements {
+		n := &announcements[i]
+		if n.Status != trading.AnnouncementPublished || n.PublishedAt == nil {
 			return nil, fmt.Errorf("%w: announcement %d is not published", ErrOCDSInput, n.ID)
 		}
 		if n.ProjectID != 0 && p.ID != 0 && n.ProjectID != p.ID {
 			return nil, fmt.Errorf("%w: announcement %d belongs to project %d, not %d", ErrOCDSInput, n.ID, n.ProjectID, p.ID)
 		}
 	}
-	notices = slices.Clone(notices)
-	slices.SortStableFunc(notices, func(a, b Announcement) int { return a.PublishedAt.Compare(*b.PublishedAt) })
+	announcements = slices.Clone(announcements)
+	slices.SortStableFunc(announcements, func(a, b trading.Announcement) int { return a.PublishedAt.Compare(*b.PublishedAt) })
 
 	x := newOCDSExport(p, prefix, baseURL)
 	pkg := &ReleasePackage{
@@ -246,9 +233,9 @@ func OCDSPackageWithAwards(p *Project, notices []Announcement, awards []LotAward
 		PublishedDate: ocdsTime(now),
 		Publisher:     OCDSPublisher{Name: "ggzy 公共资源交易平台"},
 	}
-	if len(notices) == 0 {
+	if len(announcements) == 0 {
 		status := ocdsPlanning
-		if p.Status == ProjectTerminated {
+		if p.Status == trading.ProjectTerminated {
 			status = ocdsCancelled
 		}
 		r := x.release(x.ocid+"-planning", now, []string{"planning"}, status)
@@ -256,27 +243,27 @@ func OCDSPackageWithAwards(p *Project, notices []Announcement, awards []LotAward
 		return pkg, nil
 	}
 
-	pkg.PublishedDate = ocdsTime(*notices[len(notices)-1].PublishedAt)
+	pkg.PublishedDate = ocdsTime(*announcements[len(announcements)-1].PublishedAt)
 	status := ocdsActive
 	var docs []OCDSDocument
 	var amendments []OCDSAmendment
 	prevID := ""
-	for i := range notices {
-		n := &notices[i]
+	for i := range announcements {
+		n := &announcements[i]
 		id := x.ocid + "-" + strconv.FormatInt(n.ID, 10)
 		docs = append(docs, x.document(n))
 		var tag []string
 		switch {
 		case n.Type.IsOpening():
 			tag = []string{"tender"}
-		case n.Type == NoticeAmendment:
+		case n.Type == trading.AnnouncementAmendment:
 			tag = []string{"tenderAmendment"}
 			amendments = append(amendments, OCDSAmendment{ID: strconv.FormatInt(n.ID, 10),
 				Date: ocdsTime(*n.PublishedAt), Rationale: n.Title, AmendsReleaseID: prevID, ReleaseID: id})
-		case n.Type == NoticeTermination:
+		case n.Type == trading.AnnouncementTermination:
 			tag = []string{"tenderUpdate"}
 			status = ocdsCancelled
-		case n.Type == NoticeResult:
+		case n.Type == trading.AnnouncementResult:
 			tag = []string{"award"}
 		default:
 			tag = []string{"tenderUpdate"}
@@ -296,13 +283,13 @@ func OCDSPackageWithAwards(p *Project, notices []Announcement, awards []LotAward
 		}
 	}
 	slices.SortFunc(signed, time.Time.Compare)
-	last := notices[len(notices)-1].PublishedAt
+	last := announcements[len(announcements)-1].PublishedAt
 	for _, d := range signed {
 		at := d
 		if at.Before(*last) {
 			at = *last // a release never predates the one before it
 		}
-		r := x.release(x.ocid+"-contract-"+d.In(Shanghai).Format("20060102"), at, []string{"contract"}, status)
+		r := x.release(x.ocid+"-contract-"+d.In(trading.Shanghai).Format("20060102"), at, []string{"contract"}, status)
 		r.Tender.Documents = slices.Clone(docs)
 		r.Tender.Amendments = slices.Clone(amendments)
 		x.addAwards(&r, awards, at, true)
@@ -315,7 +302,7 @@ func OCDSPackageWithAwards(p *Project, notices []Announcement, awards []LotAward
 // addAwards puts into r the awards published by at (and, with contracts,
 // the contracts signed by at), marks their lots, and adds the suppliers
 // to the parties.
-func (x *ocdsExport) addAwards(r *OCDSRelease, awards []LotAward, at time.Time, contracts bool) {
+func (x *ocdsExport) addAwards(r *OCDSRelease, awards []trading.LotAward, at time.Time, contracts bool) {
 	for _, a := range awards {
 		if a.Date.After(at) {
 			continue
@@ -355,9 +342,9 @@ func (x *ocdsExport) addAwards(r *OCDSRelease, awards []LotAward, at time.Time, 
 
 // ocdsExport holds what every release of one project shares.
 type ocdsExport struct {
-	p        *Project
+	p        *trading.Project
 	prefix   string
-	lots     []PublicLot // never Lot: the reserve price stays out (E17)
+	lots     []trading.PublicLot // never Lot: the reserve price stays out (E17)
 	ocid     string
 	baseURL  string
 	parties  []OCDSOrganization
@@ -365,12 +352,12 @@ type ocdsExport struct {
 	procurer OCDSOrganizationReference
 }
 
-func newOCDSExport(p *Project, prefix, baseURL string) *ocdsExport {
+func newOCDSExport(p *trading.Project, prefix, baseURL string) *ocdsExport {
 	x := &ocdsExport{p: p, prefix: prefix, ocid: prefix + "-" + p.Code, baseURL: baseURL}
 	for i := range p.Lots {
 		x.lots = append(x.lots, p.Lots[i].Public())
 	}
-	slices.SortStableFunc(x.lots, func(a, b PublicLot) int {
+	slices.SortStableFunc(x.lots, func(a, b trading.PublicLot) int {
 		return cmp.Or(cmp.Compare(a.Seq, b.Seq), cmp.Compare(a.ID, b.ID))
 	})
 	// Party ids are stable across releases and exports: the owner has no
@@ -441,7 +428,7 @@ func (x *ocdsExport) release(id string, date time.Time, tag []string, status str
 // ocdsLotAmount is the category's headline money of a lot: the control
 // price (engineering, published by E17), the budget (procurement), the
 // starting price (land) or the listing price (property).
-func ocdsLotAmount(c Category, l *PublicLot) *decimal.Decimal {
+func ocdsLotAmount(c trading.Category, l *trading.PublicLot) *decimal.Decimal {
 	switch c {
 	case rules.Engineering:
 		return l.ControlPrice
@@ -512,16 +499,16 @@ func (x *ocdsExport) tenderPeriod() *OCDSPeriod {
 }
 
 // document links a notice, typed from the open documentType codelist.
-func (x *ocdsExport) document(n *Announcement) OCDSDocument {
+func (x *ocdsExport) document(n *trading.Announcement) OCDSDocument {
 	typ := "tenderNotice"
 	switch n.Type {
-	case NoticeAmendment:
+	case trading.AnnouncementAmendment:
 		typ = "clarifications"
-	case NoticeCandidates:
+	case trading.AnnouncementCandidates:
 		typ = "evaluationReports" // 中标候选人公示: the ranked evaluation result
-	case NoticeResult:
+	case trading.AnnouncementResult:
 		typ = "awardNotice"
-	case NoticeTermination:
+	case trading.AnnouncementTermination:
 		typ = "cancellationDetails"
 	}
 	title := n.Title
@@ -541,4 +528,4 @@ func (x *ocdsExport) document(n *Announcement) OCDSDocument {
 
 // ocdsTime shows a time in Beijing time, whole seconds: it marshals as
 // RFC 3339 with the +08:00 offset.
-func ocdsTime(t time.Time) time.Time { return t.In(Shanghai).Truncate(time.Second) }
+func ocdsTime(t time.Time) time.Time { return t.In(trading.Shanghai).Truncate(time.Second) }

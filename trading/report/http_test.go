@@ -1,4 +1,4 @@
-package trading
+package report
 
 import (
 	"bytes"
@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/tradingtest"
 
 	"github.com/labstack/echo/v4"
 	"github.com/xuri/excelize/v2"
@@ -27,47 +30,47 @@ type reportClient struct {
 // reportServer serves ReportRoutes with sessions for pages and bearer
 // tokens for the API, as the router does, and signs in one account of each
 // role.
-func reportServer(t *testing.T) (*Service, map[Role]reportClient, *echo.Echo) {
+func reportServer(t *testing.T) (*trading.Service, map[trading.Role]reportClient, *echo.Echo) {
 	t.Helper()
-	s, _ := newTestService(t)
+	s, _ := tradingtest.NewService(t)
 	pages, err := templates.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &Web{Svc: s, Pages: pages, Log: s.Log}
+	w := &trading.Web{Svc: s, Pages: pages, Log: s.Log}
 	e := echo.New()
 	e.HTTPErrorHandler = w.ErrorHandler
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		withSession := w.LoadSession(next)
 		return func(c echo.Context) error {
-			if IsAPI(c) {
+			if trading.IsAPI(c) {
 				return next(c)
 			}
 			return withSession(c)
 		}
 	})
-	w.ReportRoutes(e, e.Group("/api/v1", w.LoadBearer))
+	(&Handlers{Web: w}).Routes(e, e.Group("/api/v1", w.LoadBearer))
 	ctx := context.Background()
-	clients := map[Role]reportClient{}
-	for _, role := range []Role{RoleSupervisor, RoleAdmin, RoleAgent, RoleBidder} {
+	clients := map[trading.Role]reportClient{}
+	for _, role := range []trading.Role{trading.RoleSupervisor, trading.RoleAdmin, trading.RoleAgent, trading.RoleBidder} {
 		name := "rpt" + string(role)
-		if role == RoleBidder {
-			anon := Actor{Username: "anonymous", Role: "anonymous", IP: "127.0.0.1"}
-			if _, err := s.SignUpBidder(ctx, anon, validSignUp(name, testenv.CreditCode("91350100M000300Y4"))); err != nil {
+		if role == trading.RoleBidder {
+			anon := trading.Actor{Username: "anonymous", Role: "anonymous", IP: "127.0.0.1"}
+			if _, err := s.SignUpBidder(ctx, anon, tradingtest.SignUp(name, testenv.CreditCode("91350100M000300Y4"))); err != nil {
 				t.Fatal(err)
 			}
-		} else if _, err := s.CreateAccount(ctx, SystemActor, NewAccount{Role: role, Username: name, DisplayName: name, Password: "secret123"}); err != nil {
+		} else if _, err := s.CreateAccount(ctx, trading.SystemActor, trading.NewAccount{Role: role, Username: name, DisplayName: name, Password: "secret123"}); err != nil {
 			t.Fatal(err)
 		}
-		web, _, err := s.Login(ctx, SessionWeb, name, "secret123", "127.0.0.1", "test")
+		web, _, err := s.Login(ctx, trading.SessionWeb, name, "secret123", "127.0.0.1", "test")
 		if err != nil {
 			t.Fatal(err)
 		}
-		api, _, err := s.Login(ctx, SessionAPI, name, "secret123", "127.0.0.1", "test")
+		api, _, err := s.Login(ctx, trading.SessionAPI, name, "secret123", "127.0.0.1", "test")
 		if err != nil {
 			t.Fatal(err)
 		}
-		clients[role] = reportClient{e: e, cookie: &http.Cookie{Name: SessionCookie, Value: web}, token: api}
+		clients[role] = reportClient{e: e, cookie: &http.Cookie{Name: trading.SessionCookie, Value: web}, token: api}
 	}
 	return s, clients, e
 }
@@ -87,16 +90,16 @@ func (rc reportClient) get(e *echo.Echo, path string) (int, []byte, http.Header)
 	return rec.Code, rec.Body.Bytes(), rec.Header()
 }
 
-func seedReportHTTP(t *testing.T, s *Service) {
+func seedReportHTTP(t *testing.T, s *trading.Service) {
 	seedOutcomes(t, s, []reportOutcome{
-		{Category: "engineering", Region: "350102", Status: OutcomeCompleted, Base: "12000000.00", Result: "11000000.55", On: "2025-01-15"},
-		{Category: "engineering", Region: "350200", Status: OutcomeCompleted, Base: "3000000.00", Result: "3300000.00", On: "2025-06-30"},
-		{Category: "engineering", Region: "350200", Status: OutcomeFailed, On: "2025-07-01"},
-		{Category: "procurement", Region: "350100", Status: OutcomeCompleted, Base: "18959900.00", Result: "17517600.00", On: "2025-03-03"},
-		{Category: "procurement", Region: "350100", Status: OutcomeCompleted, Base: "1442300.00", Result: "1442300.00", On: "2025-12-31"},
-		{Category: "land", Region: "350121", Status: OutcomeCompleted, Base: "50000000.00", Result: "65432100.00", On: "2025-09-09"},
-		{Category: "property", Region: "350900", Status: OutcomeCancelled, On: "2025-10-10"},
-		{Category: "engineering", Region: "350102", Status: OutcomeCompleted, Base: "999.00", Result: "1.00", On: "2024-12-31"}, // another year
+		{Category: "engineering", Region: "350102", Status: trading.OutcomeCompleted, Base: "12000000.00", Result: "11000000.55", On: "2025-01-15"},
+		{Category: "engineering", Region: "350200", Status: trading.OutcomeCompleted, Base: "3000000.00", Result: "3300000.00", On: "2025-06-30"},
+		{Category: "engineering", Region: "350200", Status: trading.OutcomeFailed, On: "2025-07-01"},
+		{Category: "procurement", Region: "350100", Status: trading.OutcomeCompleted, Base: "18959900.00", Result: "17517600.00", On: "2025-03-03"},
+		{Category: "procurement", Region: "350100", Status: trading.OutcomeCompleted, Base: "1442300.00", Result: "1442300.00", On: "2025-12-31"},
+		{Category: "land", Region: "350121", Status: trading.OutcomeCompleted, Base: "50000000.00", Result: "65432100.00", On: "2025-09-09"},
+		{Category: "property", Region: "350900", Status: trading.OutcomeCancelled, On: "2025-10-10"},
+		{Category: "engineering", Region: "350102", Status: trading.OutcomeCompleted, Base: "999.00", Result: "1.00", On: "2024-12-31"}, // another year
 	})
 }
 
@@ -104,14 +107,14 @@ func TestReportHTTPPageAPIAndDownloads(t *testing.T) {
 	t.Parallel()
 	s, clients, e := reportServer(t)
 	seedReportHTTP(t, s)
-	sup := clients[RoleSupervisor]
+	sup := clients[trading.RoleSupervisor]
 
 	// The API: exact yuan and display values, and the paragraph.
 	code, body, _ := sup.get(e, "/api/v1/reports/savings?from=2025-01-01&to=2025-12-31")
 	if code != 200 {
 		t.Fatalf("API = %d %s", code, body)
 	}
-	var rep ReportJSON
+	var rep JSON
 	if err := json.Unmarshal(body, &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +138,7 @@ func TestReportHTTPPageAPIAndDownloads(t *testing.T) {
 	}
 	// year= gives the same report as from/to over the year.
 	_, body2, _ := sup.get(e, "/api/v1/reports/savings?year=2025")
-	var rep2 ReportJSON
+	var rep2 JSON
 	json.Unmarshal(body2, &rep2)
 	if rep2.Paragraph != rep.Paragraph || rep2.Period != "2025年" {
 		t.Fatalf("year=2025: %s", rep2.Paragraph)
@@ -149,7 +152,7 @@ func TestReportHTTPPageAPIAndDownloads(t *testing.T) {
 		!strings.Contains(html, "/reports/savings.xlsx?year=2025") {
 		t.Fatalf("page = %d\n%s", code, html)
 	}
-	if code, _, _ := clients[RoleAdmin].get(e, "/reports/savings?year=2025&quarter=1&category=procurement&region=350000"); code != 200 {
+	if code, _, _ := clients[trading.RoleAdmin].get(e, "/reports/savings?year=2025&quarter=1&category=procurement&region=350000"); code != 200 {
 		t.Fatalf("admin page = %d", code)
 	}
 
@@ -222,7 +225,7 @@ func TestReportHTTPValidationAndPermissions(t *testing.T) {
 	t.Parallel()
 	s, clients, e := reportServer(t)
 	seedReportHTTP(t, s)
-	sup := clients[RoleSupervisor]
+	sup := clients[trading.RoleSupervisor]
 	for _, c := range []struct{ query, field, words string }{
 		{"from=2025-02-30&to=2025-03-01", "from", "格式不正确"},
 		{"from=2025-03-01&to=2025-02-01", "to", "早于"},
@@ -233,7 +236,7 @@ func TestReportHTTPValidationAndPermissions(t *testing.T) {
 		{"year=2025&quarter=5", "quarter", "季度"},
 	} {
 		code, body, _ := sup.get(e, "/api/v1/reports/savings?"+c.query)
-		var eb ErrorBody
+		var eb trading.ErrorBody
 		json.Unmarshal(body, &eb)
 		if code != 400 || eb.Error.Field != c.field || !strings.Contains(eb.Error.Message, c.words) {
 			t.Errorf("API ?%s = %d %s", c.query, code, body)
@@ -247,7 +250,7 @@ func TestReportHTTPValidationAndPermissions(t *testing.T) {
 		}
 	}
 	// Bidders and agents are refused; anonymous pages go to the login.
-	for _, role := range []Role{RoleBidder, RoleAgent} {
+	for _, role := range []trading.Role{trading.RoleBidder, trading.RoleAgent} {
 		for _, p := range []string{"/reports/savings", "/reports/savings.csv", "/reports/savings.xlsx", "/api/v1/reports/savings"} {
 			if code, _, _ := clients[role].get(e, p); code != http.StatusForbidden {
 				t.Errorf("%s %s = %d, want 403", role, p, code)

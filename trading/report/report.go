@@ -1,4 +1,4 @@
-package trading
+package report
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ggzy/ggzy/trading"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -16,33 +18,33 @@ import (
 // and region, from lot_outcomes. Sums are exact yuan; rounding happens once,
 // at display (万元 and % to 2 decimals, half-up on the magnitude).
 
-// ReportQuery selects the lots of a report by the Shanghai date of their
+// Query selects the lots of a report by the Shanghai date of their
 // decision (lot_outcomes.decided_on).
-type ReportQuery struct {
-	From, To time.Time // inclusive dates (midnight, Shanghai)
-	Category Category  // "" for all four
-	Region   string    // "" for all; 350000 and 350100 include their sub-regions
+type Query struct {
+	From, To time.Time        // inclusive dates (midnight, Shanghai)
+	Category trading.Category // "" for all four
+	Region   string           // "" for all; 350000 and 350100 include their sub-regions
 	// Period says how the period was chosen, for the page's pickers:
 	// "year", "quarter", "month" or "custom".
 	Period               string
 	Year, Quarter, Month int
 }
 
-// maxReportYears bounds a report's period, and with it the trend's length.
-const maxReportYears = 10
+// maxYears bounds a report's period, and with it the trend's length.
+const maxYears = 10
 
-// ParseReportQuery reads a report's period and filters from query
+// ParseQuery reads a report's period and filters from query
 // parameters (or CLI flags): year, quarter (1–4) or month (1–12) of a year,
 // or from and to (YYYY-MM-DD, inclusive); category; region. Without a
 // period it is the current year of today. Every bad value is a 400 naming
-// its field. Whether the region exists is checked by SavingsReport.
-func ParseReportQuery(get func(string) string, today time.Time) (ReportQuery, error) {
-	q := ReportQuery{Category: Category(strings.TrimSpace(get("category"))), Region: strings.TrimSpace(get("region"))}
+// its field. Whether the region exists is checked by Savings.
+func ParseQuery(get func(string) string, today time.Time) (Query, error) {
+	q := Query{Category: trading.Category(strings.TrimSpace(get("category"))), Region: strings.TrimSpace(get("region"))}
 	if q.Category != "" && !q.Category.Valid() {
-		return q, Invalid("category", "交易类别须为 engineering（工程建设招标）、procurement（政府采购）、land（土地矿权出让）或 property（国有产权交易）")
+		return q, trading.Invalid("category", "交易类别须为 engineering（工程建设招标）、procurement（政府采购）、land（土地矿权出让）或 property（国有产权交易）")
 	}
 	if q.Region != "" && (len(q.Region) != 6 || strings.Trim(q.Region, "0123456789") != "") {
-		return q, Invalid("region", "行政区划代码须为6位数字")
+		return q, trading.Invalid("region", "行政区划代码须为6位数字")
 	}
 	from, to := strings.TrimSpace(get("from")), strings.TrimSpace(get("to"))
 	year, quarter, month := strings.TrimSpace(get("year")), strings.TrimSpace(get("quarter")), strings.TrimSpace(get("month"))
@@ -54,62 +56,62 @@ func ParseReportQuery(get func(string) string, today time.Time) (ReportQuery, er
 			} else if quarter != "" {
 				field = "quarter"
 			}
-			return q, Invalid(field, "自定义期间（from、to）不能与年度、季度或月份同时使用")
+			return q, trading.Invalid(field, "自定义期间（from、to）不能与年度、季度或月份同时使用")
 		}
 		var err error
 		if from == "" {
-			return q, Invalid("from", "请填写开始日期（YYYY-MM-DD）")
+			return q, trading.Invalid("from", "请填写开始日期（YYYY-MM-DD）")
 		}
 		if to == "" {
-			return q, Invalid("to", "请填写结束日期（YYYY-MM-DD）")
+			return q, trading.Invalid("to", "请填写结束日期（YYYY-MM-DD）")
 		}
-		if q.From, err = time.ParseInLocation("2006-01-02", from, Shanghai); err != nil {
-			return q, Invalid("from", "开始日期 %q 格式不正确，应为 YYYY-MM-DD", from)
+		if q.From, err = time.ParseInLocation("2006-01-02", from, trading.Shanghai); err != nil {
+			return q, trading.Invalid("from", "开始日期 %q 格式不正确，应为 YYYY-MM-DD", from)
 		}
-		if q.To, err = time.ParseInLocation("2006-01-02", to, Shanghai); err != nil {
-			return q, Invalid("to", "结束日期 %q 格式不正确，应为 YYYY-MM-DD", to)
+		if q.To, err = time.ParseInLocation("2006-01-02", to, trading.Shanghai); err != nil {
+			return q, trading.Invalid("to", "结束日期 %q 格式不正确，应为 YYYY-MM-DD", to)
 		}
 		if q.To.Before(q.From) {
-			return q, Invalid("to", "结束日期 %s 早于开始日期 %s", to, from)
+			return q, trading.Invalid("to", "结束日期 %s 早于开始日期 %s", to, from)
 		}
 		if q.From.Year() < 2000 {
-			return q, Invalid("from", "开始日期不能早于2000年")
+			return q, trading.Invalid("from", "开始日期不能早于2000年")
 		}
-		if !q.To.Before(q.From.AddDate(maxReportYears, 0, 0)) {
-			return q, Invalid("to", "统计期间不能超过%d年", maxReportYears)
+		if !q.To.Before(q.From.AddDate(maxYears, 0, 0)) {
+			return q, trading.Invalid("to", "统计期间不能超过%d年", maxYears)
 		}
 		q.Period = "custom"
 		return q, nil
 	}
-	q.Period, q.Year = "year", today.In(Shanghai).Year()
+	q.Period, q.Year = "year", today.In(trading.Shanghai).Year()
 	if year != "" {
 		n, err := strconv.Atoi(year)
 		if err != nil || n < 2000 || n > 2999 {
-			return q, Invalid("year", "年份须为2000至2999的整数")
+			return q, trading.Invalid("year", "年份须为2000至2999的整数")
 		}
 		q.Year = n
 	}
 	if quarter != "" && month != "" {
-		return q, Invalid("month", "季度与月份只能选一个")
+		return q, trading.Invalid("month", "季度与月份只能选一个")
 	}
-	q.From = time.Date(q.Year, 1, 1, 0, 0, 0, 0, Shanghai)
-	q.To = time.Date(q.Year, 12, 31, 0, 0, 0, 0, Shanghai)
+	q.From = time.Date(q.Year, 1, 1, 0, 0, 0, 0, trading.Shanghai)
+	q.To = time.Date(q.Year, 12, 31, 0, 0, 0, 0, trading.Shanghai)
 	if quarter != "" {
 		n, err := strconv.Atoi(quarter)
 		if err != nil || n < 1 || n > 4 {
-			return q, Invalid("quarter", "季度须为1至4")
+			return q, trading.Invalid("quarter", "季度须为1至4")
 		}
 		q.Period, q.Quarter = "quarter", n
-		q.From = time.Date(q.Year, time.Month(3*n-2), 1, 0, 0, 0, 0, Shanghai)
+		q.From = time.Date(q.Year, time.Month(3*n-2), 1, 0, 0, 0, 0, trading.Shanghai)
 		q.To = q.From.AddDate(0, 3, -1)
 	}
 	if month != "" {
 		n, err := strconv.Atoi(month)
 		if err != nil || n < 1 || n > 12 {
-			return q, Invalid("month", "月份须为1至12")
+			return q, trading.Invalid("month", "月份须为1至12")
 		}
 		q.Period, q.Month = "month", n
-		q.From = time.Date(q.Year, time.Month(n), 1, 0, 0, 0, 0, Shanghai)
+		q.From = time.Date(q.Year, time.Month(n), 1, 0, 0, 0, 0, trading.Shanghai)
 		q.To = q.From.AddDate(0, 1, -1)
 	}
 	return q, nil
@@ -117,7 +119,7 @@ func ParseReportQuery(get func(string) string, today time.Time) (ReportQuery, er
 
 // Label names the period in Chinese: "2025年", "2025年第1季度", "2025年3月",
 // "2025-01-01至2025-06-30".
-func (q ReportQuery) Label() string {
+func (q Query) Label() string {
 	switch q.Period {
 	case "year":
 		return fmt.Sprintf("%d年", q.Year)
@@ -133,7 +135,7 @@ func (q ReportQuery) Label() string {
 // Result are exact sums in yuan over the completed lots only: failed and
 // cancelled lots are counted apart and never enter a sum or a rate.
 type Figures struct {
-	Category  Category
+	Category  trading.Category
 	Completed int64
 	Failed    int64
 	Cancelled int64
@@ -151,7 +153,7 @@ func (f *Figures) add(o *Figures) {
 
 // Premium tells the categories whose figure is a premium (land, property)
 // from those whose figure is savings.
-func Premium(c Category) bool { return c == "land" || c == "property" }
+func Premium(c trading.Category) bool { return c == "land" || c == "property" }
 
 // Savings is base − result (engineering, procurement: 节约资金) or result −
 // base (land, property: 溢价), exact. Summing per-lot savings gives the same
@@ -207,9 +209,9 @@ func (f Figures) RateName() string {
 	return map[bool]string{false: "节约率", true: "溢价率"}[Premium(f.Category)]
 }
 
-// ReportRow is the figures of one category in one region; on a category's
+// Row is the figures of one category in one region; on a category's
 // total, RegionCode is empty.
-type ReportRow struct {
+type Row struct {
 	Figures
 	RegionCode string
 	RegionName string
@@ -224,33 +226,33 @@ type TrendPoint struct {
 // TrendSeries is a category's month by month figures over the period,
 // every month present (zeros where nothing was decided).
 type TrendSeries struct {
-	Category Category
+	Category trading.Category
 	Points   []TrendPoint
 }
 
-// Report is the savings report of a query.
-type Report struct {
-	Query ReportQuery
-	Rows  []ReportRow // by category (display order), then region code
+// Table is the savings report of a query.
+type Table struct {
+	Query Query
+	Rows  []Row // by category (display order), then region code
 	// Totals has one row per category of the query (all four unless
 	// filtered), in display order, zeros included.
-	Totals []ReportRow
+	Totals []Row
 	Trend  []TrendSeries // in the order of Totals
 }
 
 // Total returns the total row of a category (zeros if not in the report).
-func (r *Report) Total(c Category) ReportRow {
+func (r *Table) Total(c trading.Category) Row {
 	for _, t := range r.Totals {
 		if t.Category == c {
 			return t
 		}
 	}
-	return ReportRow{Figures: Figures{Category: c}}
+	return Row{Figures: Figures{Category: c}}
 }
 
 // RowsOf returns the region rows of a category.
-func (r *Report) RowsOf(c Category) []ReportRow {
-	var out []ReportRow
+func (r *Table) RowsOf(c trading.Category) []Row {
+	var out []Row
 	for _, row := range r.Rows {
 		if row.Category == c {
 			out = append(out, row)
@@ -259,10 +261,10 @@ func (r *Report) RowsOf(c Category) []ReportRow {
 	return out
 }
 
-// SavingsReport sums lot_outcomes of the query in one aggregate scan (one
+// Savings sums lot_outcomes of the query in one aggregate scan (one
 // group per category, region and month) and folds the groups into region
 // rows, category totals and monthly trends exactly in decimal.
-func (s *Service) SavingsReport(ctx context.Context, q ReportQuery) (*Report, error) {
+func Savings(ctx context.Context, s *trading.Service, q Query) (*Table, error) {
 	regions, err := s.Regions(ctx)
 	if err != nil {
 		return nil, err
@@ -272,10 +274,10 @@ func (s *Service) SavingsReport(ctx context.Context, q ReportQuery) (*Report, er
 		names[r.Code] = r.Name
 	}
 	if q.Region != "" && names[q.Region] == "" {
-		return nil, Invalid("region", "行政区划代码 %s 不存在", q.Region)
+		return nil, trading.Invalid("region", "行政区划代码 %s 不存在", q.Region)
 	}
 	if q.From.IsZero() || q.To.Before(q.From) {
-		return nil, Invalid("from", "统计期间不正确")
+		return nil, trading.Invalid("from", "统计期间不正确")
 	}
 	// Equivalent SQL, one scan of the period (lot_outcomes_period_idx):
 	//   SELECT category, region_code, month, count(*) FILTER (…) ×3,
@@ -289,20 +291,20 @@ func (s *Service) SavingsReport(ctx context.Context, q ReportQuery) (*Report, er
 	}
 	defer rs.Close()
 
-	cats := Categories()
+	cats := trading.Categories()
 	if q.Category != "" {
-		cats = []Category{q.Category}
+		cats = []trading.Category{q.Category}
 	}
 	months := monthsOf(q.From, q.To)
 	monthIdx := make(map[string]int, len(months))
 	for i, m := range months {
 		monthIdx[m] = i
 	}
-	rep := &Report{Query: q}
-	catIdx := map[Category]int{}
+	rep := &Table{Query: q}
+	catIdx := map[trading.Category]int{}
 	for i, c := range cats {
 		catIdx[c] = i
-		rep.Totals = append(rep.Totals, ReportRow{Figures: Figures{Category: c}})
+		rep.Totals = append(rep.Totals, Row{Figures: Figures{Category: c}})
 		ts := TrendSeries{Category: c, Points: make([]TrendPoint, len(months))}
 		for j, m := range months {
 			ts.Points[j] = TrendPoint{Month: m, Figures: Figures{Category: c}}
@@ -333,7 +335,7 @@ func (s *Service) SavingsReport(ctx context.Context, q ReportQuery) (*Report, er
 		if !ok {
 			i = len(rep.Rows)
 			rowIdx[key] = i
-			rep.Rows = append(rep.Rows, ReportRow{Figures: Figures{Category: f.Category}, RegionCode: region, RegionName: names[region]})
+			rep.Rows = append(rep.Rows, Row{Figures: Figures{Category: f.Category}, RegionCode: region, RegionName: names[region]})
 		}
 		rep.Rows[i].add(&f)
 		rep.Totals[ci].add(&f)
@@ -354,7 +356,7 @@ func (s *Service) SavingsReport(ctx context.Context, q ReportQuery) (*Report, er
 // parameters of a cached prepared statement, PostgreSQL switches to a
 // generic plan after five runs, which guesses a range selects 0.5 % of the
 // table and loses the parallel scan a year of lots needs.
-func savingsSQL(q ReportQuery) (string, []any) {
+func savingsSQL(q Query) (string, []any) {
 	var b strings.Builder
 	b.WriteString(`SELECT category, region_code, date_trunc('month', decided_on::timestamp)::date AS month,
 	count(*) FILTER (WHERE status = 'completed'),
@@ -371,15 +373,15 @@ WHERE decided_on BETWEEN '` + q.From.Format("2006-01-02") + `'::date AND '` + q.
 	}
 	if q.Region != "" {
 		b.WriteString(" AND region_code LIKE ?")
-		args = append(args, regionPrefix(q.Region))
+		args = append(args, trading.RegionPrefix(q.Region))
 	}
 	b.WriteString("\nGROUP BY 1, 2, 3")
 	return b.String(), args
 }
 
 // SavingsSQL is the report's aggregate with PostgreSQL placeholders, for
-// benchmarks that run it bare beside SavingsReport.
-func SavingsSQL(q ReportQuery) (string, []any) {
+// benchmarks that run it bare beside Savings.
+func SavingsSQL(q Query) (string, []any) {
 	sql, args := savingsSQL(q)
 	for i := 1; strings.Contains(sql, "?"); i++ {
 		sql = strings.Replace(sql, "?", "$"+strconv.Itoa(i), 1)
@@ -387,11 +389,8 @@ func SavingsSQL(q ReportQuery) (string, []any) {
 	return sql, args
 }
 
-// Categories returns the four categories in display order.
-func Categories() []Category { return []Category{"engineering", "procurement", "land", "property"} }
-
-func sortRows(rows []ReportRow, catIdx map[Category]int) {
-	less := func(a, b ReportRow) bool {
+func sortRows(rows []Row, catIdx map[trading.Category]int) {
+	less := func(a, b Row) bool {
 		if catIdx[a.Category] != catIdx[b.Category] {
 			return catIdx[a.Category] < catIdx[b.Category]
 		}
@@ -408,12 +407,12 @@ func sortRows(rows []ReportRow, catIdx map[Category]int) {
 // monthsOf lists the months from from to to, as "2006-01": calendar
 // months of their Shanghai dates, whatever zone the times carry.
 func monthsOf(from, to time.Time) []string {
-	from, to = from.In(Shanghai), to.In(Shanghai)
+	from, to = from.In(trading.Shanghai), to.In(trading.Shanghai)
 	last := time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC)
 	var out []string
 	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(last); m = m.AddDate(0, 1, 0) {
 		out = append(out, m.Format("2006-01"))
-		if len(out) > 12*maxReportYears+1 {
+		if len(out) > 12*maxYears+1 {
 			break
 		}
 	}
@@ -425,7 +424,7 @@ func monthsOf(from, to time.Time) []string {
 // come from the exact totals and are rounded once; a negative saving prints
 // with its minus sign. A category without completed lots prints 0宗 and
 // 0.00万元, and its rate as 0.00%.
-func Paragraph(r *Report) string {
+func Paragraph(r *Table) string {
 	var b strings.Builder
 	for _, t := range r.Totals {
 		switch t.Category {

@@ -1,4 +1,4 @@
-package trading
+package supervision
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ggzy/ggzy/trading"
+
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -17,16 +19,10 @@ import (
 // On-site supervision (统一现场监督): the supervisor's dashboard, a
 // project's timeline, and suspending a project (暂停/恢复).
 
-// SectionedSource is a SupervisionSource that says which dashboard section
-// its alerts belong in ("deposits"); alerts of other sources are listed as
-// rule-book items (a late contract under E14, …).
-type SectionedSource interface {
-	SupervisionSource
-	Section() string
-}
-
-// SectionDeposits is the dashboard section of deposit alerts.
-const SectionDeposits = "deposits"
+// Service is on-site supervision over the trading service: the dashboard
+// and the timelines read trading's tables and the sources that bidding and
+// deposits contribute (trading.Service.Supervision, a hook cmd wires).
+type Service struct{ *trading.Service }
 
 // Dashboard limits: each list shows at most this many items and says when
 // there are more.
@@ -60,13 +56,13 @@ func (i ScheduleItem) KindName() string {
 
 // ReviewItem is a notice waiting for a supervisor (submitted or scheduled).
 type ReviewItem struct {
-	ID          int64              `gorm:"column:id" json:"id"`
-	Type        AnnouncementType   `gorm:"column:type" json:"type"`
-	Title       string             `gorm:"column:title" json:"title"`
-	Status      AnnouncementStatus `gorm:"column:status" json:"status"`
-	ProjectCode string             `gorm:"column:project_code" json:"project_code"`
-	SubmittedAt *time.Time         `gorm:"column:submitted_at" json:"submitted_at,omitempty"`
-	PublishAt   *time.Time         `gorm:"column:publish_at" json:"publish_at,omitempty"`
+	ID          int64                      `gorm:"column:id" json:"id"`
+	Type        trading.AnnouncementType   `gorm:"column:type" json:"type"`
+	Title       string                     `gorm:"column:title" json:"title"`
+	Status      trading.AnnouncementStatus `gorm:"column:status" json:"status"`
+	ProjectCode string                     `gorm:"column:project_code" json:"project_code"`
+	SubmittedAt *time.Time                 `gorm:"column:submitted_at" json:"submitted_at,omitempty"`
+	PublishAt   *time.Time                 `gorm:"column:publish_at" json:"publish_at,omitempty"`
 }
 
 // SuspendedProject is a project a supervisor has suspended.
@@ -80,7 +76,7 @@ type SuspendedProject struct {
 // AuditItem is a recent audit record with the project it concerns, if
 // any, so the dashboard can link it to the project's supervision page.
 type AuditItem struct {
-	AuditEvent
+	trading.AuditEvent
 	ProjectCode string `json:"project_code,omitempty"`
 }
 
@@ -90,12 +86,12 @@ var codeInText = regexp.MustCompile(`\b[0-9]{6}-[0-9]{4}-[A-Z]{2}-[0-9]{4,}\b`)
 
 // auditItems attaches project codes to audit records: by their object
 // (project, notice, lot), else by the code their summary names.
-func auditItems(tx *gorm.DB, events []AuditEvent) ([]AuditItem, error) {
-	var notices, lots []string
+func auditItems(tx *gorm.DB, events []trading.AuditEvent) ([]AuditItem, error) {
+	var announcements, lots []string
 	for _, e := range events {
 		switch e.ObjectType {
 		case "announcement":
-			notices = append(notices, e.ObjectID)
+			announcements = append(announcements, e.ObjectID)
 		case "lot":
 			lots = append(lots, e.ObjectID)
 		}
@@ -108,7 +104,7 @@ func auditItems(tx *gorm.DB, events []AuditEvent) ([]AuditItem, error) {
 	for _, q := range []struct {
 		kind, sql string
 		ids       []string
-	}{{"announcement", "SELECT a.id::text AS id, p.code FROM announcements a JOIN projects p ON p.id = a.project_id WHERE a.id IN ?", notices},
+	}{{"announcement", "SELECT a.id::text AS id, p.code FROM announcements a JOIN projects p ON p.id = a.project_id WHERE a.id IN ?", announcements},
 		{"lot", "SELECT l.id::text AS id, p.code FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id IN ?", lots}} {
 		// Integer ids, so the primary keys are used (object ids are text).
 		var ids []int64
@@ -156,16 +152,16 @@ type Dashboard struct {
 	Today         Section[ScheduleItem]     `json:"today"`
 	Week          Section[ScheduleItem]     `json:"week"`
 	Reviews       Section[ReviewItem]       `json:"reviews"`
-	DepositAlerts Section[Alert]            `json:"deposit_alerts"`
-	RuleItems     Section[Alert]            `json:"rule_items"`
+	DepositAlerts Section[trading.Alert]    `json:"deposit_alerts"`
+	RuleItems     Section[trading.Alert]    `json:"rule_items"`
 	Suspended     Section[SuspendedProject] `json:"suspended"`
 	Audit         Section[AuditItem]        `json:"audit"`
 }
 
 // dayStart is midnight in Shanghai of t's day.
 func dayStart(t time.Time) time.Time {
-	y, m, d := t.In(Shanghai).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, Shanghai)
+	y, m, d := t.In(trading.Shanghai).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, trading.Shanghai)
 }
 
 // weekStart is Monday 00:00 in Shanghai of t's week.
@@ -181,7 +177,7 @@ func schedule(db *gorm.DB, from, to time.Time, limit int) (Section[ScheduleItem]
 	q := db.Table("lots l").Joins("JOIN projects p ON p.id = l.project_id").
 		Joins(`CROSS JOIN LATERAL (VALUES (l.bid_deadline, 'bid_opening'), (l.auction_at, 'auction'),
 			(l.registration_end, 'registration_end'), (l.doc_issue_end, 'doc_issue_end'), (l.listing_end, 'listing_end')) x(at, kind)`).
-		Where("p.status = ? AND x.at >= ? AND x.at < ?", ProjectActive, from, to)
+		Where("p.status = ? AND x.at >= ? AND x.at < ?", trading.ProjectActive, from, to)
 	var out Section[ScheduleItem]
 	if err := q.Count(&out.Count).Error; err != nil {
 		return out, err
@@ -196,9 +192,9 @@ func schedule(db *gorm.DB, from, to time.Time, limit int) (Section[ScheduleItem]
 // ruleOf finds the first rule id in a rule-book refusal message.
 var ruleOf = regexp.MustCompile(`违反统一交易规则：([A-Z]+[0-9]*)`)
 
-// returnedNotices are the scheduled notices the publisher sent back because
+// returnedAnnouncements are the scheduled notices the publisher sent back because
 // they broke a rule at the moment of publication, still not redrafted.
-func returnedNotices(db *gorm.DB, limit int) ([]Alert, error) {
+func returnedAnnouncements(db *gorm.DB, limit int) ([]trading.Alert, error) {
 	var rows []struct {
 		ID           int64     `gorm:"column:id"`
 		Title        string    `gorm:"column:title"`
@@ -208,11 +204,11 @@ func returnedNotices(db *gorm.DB, limit int) ([]Alert, error) {
 	}
 	err := db.Table("announcements a").Select("a.id, a.title, a.reject_reason, a.updated_at, p.code").
 		Joins("JOIN projects p ON p.id = a.project_id").
-		Where("a.status = ? AND a.reject_reason LIKE ?", NoticeRejected, "定时发布时%").
+		Where("a.status = ? AND a.reject_reason LIKE ?", trading.AnnouncementRejected, "定时发布时%").
 		Order("a.updated_at DESC, a.id DESC").Limit(limit).Scan(&rows).Error
-	out := make([]Alert, len(rows))
+	out := make([]trading.Alert, len(rows))
 	for i, r := range rows {
-		out[i] = Alert{Kind: "notice_returned", Title: "定时发布的公告被退回：“" + r.Title + "”", Detail: r.RejectReason,
+		out[i] = trading.Alert{Kind: "notice_returned", Title: "定时发布的公告被退回：“" + r.Title + "”", Detail: r.RejectReason,
 			ProjectCode: r.Code, At: r.UpdatedAt, Link: fmt.Sprintf("/supervisor/announcements/%d", r.ID)}
 		if m := ruleOf.FindStringSubmatch(r.RejectReason); m != nil {
 			out[i].Rule = m[1]
@@ -230,9 +226,9 @@ const supervisionLookAction = "supervision.view"
 // alerts and rule-book items from the sources, suspended projects and the
 // latest audit events. The audit events name who registered for what, so
 // each look is itself recorded (K4/K5).
-func (s *Service) Dashboard(ctx context.Context, a Actor) (*Dashboard, error) {
-	if a.Role != RoleSupervisor {
-		return nil, Forbidden("只有交易中心监督可以查看现场监督工作台")
+func (s *Service) Dashboard(ctx context.Context, a trading.Actor) (*Dashboard, error) {
+	if a.Role != trading.RoleSupervisor {
+		return nil, trading.Forbidden("只有交易中心监督可以查看现场监督工作台")
 	}
 	now := s.Clock.Now()
 	d := &Dashboard{Now: now, WeekStart: weekStart(now)}
@@ -243,12 +239,12 @@ func (s *Service) Dashboard(ctx context.Context, a Actor) (*Dashboard, error) {
 			return nil, err
 		}
 		sec := &d.RuleItems
-		if ss, ok := src.(SectionedSource); ok && ss.Section() == SectionDeposits {
+		if ss, ok := src.(trading.SectionedSource); ok && ss.Section() == trading.SectionDeposits {
 			sec = &d.DepositAlerts
 		}
 		sec.Items = append(sec.Items, alerts...)
 	}
-	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
+	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var err error
 		today := dayStart(now)
 		if d.Today, err = schedule(tx, today, today.AddDate(0, 0, 1), dashboardScheduleLimit); err != nil {
@@ -258,7 +254,7 @@ func (s *Service) Dashboard(ctx context.Context, a Actor) (*Dashboard, error) {
 			return err
 		}
 		reviews := tx.Table("announcements a").Joins("JOIN projects p ON p.id = a.project_id").
-			Where("a.status IN ?", []AnnouncementStatus{NoticeSubmitted, NoticeScheduled})
+			Where("a.status IN ?", []trading.AnnouncementStatus{trading.AnnouncementSubmitted, trading.AnnouncementScheduled})
 		if err := reviews.Count(&d.Reviews.Count).Error; err != nil {
 			return err
 		}
@@ -266,12 +262,12 @@ func (s *Service) Dashboard(ctx context.Context, a Actor) (*Dashboard, error) {
 			Order("a.submitted_at, a.id").Limit(dashboardReviewLimit).Scan(&d.Reviews.Items).Error; err != nil {
 			return err
 		}
-		returned, err := returnedNotices(tx, dashboardAlertLimit+1)
+		returned, err := returnedAnnouncements(tx, dashboardAlertLimit+1)
 		if err != nil {
 			return err
 		}
 		d.RuleItems.Items = append(returned, d.RuleItems.Items...)
-		suspended := tx.Model(&Project{}).Where("suspended_at IS NOT NULL AND status = ?", ProjectActive)
+		suspended := tx.Model(&trading.Project{}).Where("suspended_at IS NOT NULL AND status = ?", trading.ProjectActive)
 		if err := suspended.Count(&d.Suspended.Count).Error; err != nil {
 			return err
 		}
@@ -279,7 +275,7 @@ func (s *Service) Dashboard(ctx context.Context, a Actor) (*Dashboard, error) {
 			Limit(dashboardAlertLimit).Scan(&d.Suspended.Items).Error; err != nil {
 			return err
 		}
-		var recent []AuditEvent
+		var recent []trading.AuditEvent
 		// Looks are left out, and so are the events that name who
 		// registered or downloaded (K4/K5): those are for the audit log and
 		// the lot's registrant list, where each look is recorded per lot.
@@ -292,21 +288,21 @@ func (s *Service) Dashboard(ctx context.Context, a Actor) (*Dashboard, error) {
 			return err
 		}
 		d.Audit.Count = int64(len(d.Audit.Items))
-		return Audit(tx, now, a, supervisionLookAction, "supervision", "dashboard", "查看现场监督工作台")
+		return trading.Audit(tx, now, a, supervisionLookAction, "supervision", "dashboard", "查看现场监督工作台")
 	})
 	if err != nil {
 		return nil, err
 	}
 	d.Suspended.More = d.Suspended.Count > int64(len(d.Suspended.Items))
 	d.Reviews.More = d.Reviews.Count > int64(len(d.Reviews.Items))
-	for _, sec := range []*Section[Alert]{&d.DepositAlerts, &d.RuleItems} {
+	for _, sec := range []*Section[trading.Alert]{&d.DepositAlerts, &d.RuleItems} {
 		sort.SliceStable(sec.Items, func(i, j int) bool { return sec.Items[i].At.After(sec.Items[j].At) })
 		if len(sec.Items) > dashboardAlertLimit {
 			sec.Items, sec.More = sec.Items[:dashboardAlertLimit], true
 		}
 		sec.Count = int64(len(sec.Items))
 		if sec.Items == nil {
-			sec.Items = []Alert{}
+			sec.Items = []trading.Alert{}
 		}
 	}
 	return d, nil
@@ -314,15 +310,15 @@ func (s *Service) Dashboard(ctx context.Context, a Actor) (*Dashboard, error) {
 
 // ProjectTimeline is everything that happened to one project, in order.
 type ProjectTimeline struct {
-	Project   *Project        `json:"-"`
-	Events    []TimelineEvent `json:"events"`
-	Truncated bool            `json:"truncated,omitempty"` // only the latest timelineLimit events are shown
+	Project   *trading.Project        `json:"-"`
+	Events    []trading.TimelineEvent `json:"events"`
+	Truncated bool                    `json:"truncated,omitempty"` // only the latest timelineLimit events are shown
 }
 
 // lotDeadline is the moment a lot's registrants stop being secret: the bid
 // deadline; for land and property the auction or the close of listing
 // (the same moment bidding.WindowOf calls Deadline).
-func lotDeadline(cat Category, l *Lot) *time.Time {
+func lotDeadline(cat trading.Category, l *trading.Lot) *time.Time {
 	if cat == "engineering" || cat == "procurement" {
 		return l.BidDeadline
 	}
@@ -339,16 +335,16 @@ func lotDeadline(cat Category, l *Lot) *time.Time {
 // The registration counts of a lot before its deadline are secret to all
 // but supervisors (K4/K5), so such a look is audited per lot, as
 // bidding's registrant list does.
-func (s *Service) Timeline(ctx context.Context, a Actor, code string) (*ProjectTimeline, error) {
-	if a.Role != RoleSupervisor {
-		return nil, Forbidden("只有交易中心监督可以查看项目监督时间线")
+func (s *Service) Timeline(ctx context.Context, a trading.Actor, code string) (*ProjectTimeline, error) {
+	if a.Role != trading.RoleSupervisor {
+		return nil, trading.Forbidden("只有交易中心监督可以查看项目监督时间线")
 	}
 	now := s.Clock.Now()
-	p, err := loadProject(s.DB.WithContext(ctx), "code = ?", code)
+	p, err := trading.LoadProject(s.DB.WithContext(ctx), "code = ?", code)
 	if err != nil {
 		return nil, err
 	}
-	var events []TimelineEvent
+	var events []trading.TimelineEvent
 	for _, src := range s.Supervision {
 		evs, err := src.Timeline(ctx, p.ID)
 		if err != nil {
@@ -356,18 +352,18 @@ func (s *Service) Timeline(ctx context.Context, a Actor, code string) (*ProjectT
 		}
 		events = append(events, evs...)
 	}
-	err = Transact(ctx, s.DB, func(tx *gorm.DB) error {
-		var notices []Announcement
-		if err := tx.Where("project_id = ?", p.ID).Order("id").Find(&notices).Error; err != nil {
+	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		var announcements []trading.Announcement
+		if err := tx.Where("project_id = ?", p.ID).Order("id").Find(&announcements).Error; err != nil {
 			return err
 		}
 		// The project's own records, its notices' and its lots'.
 		where, args := "(object_type = 'project' AND object_id = ?)", []any{p.Code}
-		if len(notices) > 0 {
-			ids := make([]string, len(notices))
-			for i, n := range notices {
+		if len(announcements) > 0 {
+			ids := make([]string, len(announcements))
+			for i, n := range announcements {
 				ids[i] = fmt.Sprint(n.ID)
-				events = append(events, noticeEvents(&n)...)
+				events = append(events, announcementEvents(&n)...)
 			}
 			where, args = where+" OR (object_type = 'announcement' AND object_id IN ?)", append(args, ids)
 		}
@@ -378,7 +374,7 @@ func (s *Service) Timeline(ctx context.Context, a Actor, code string) (*ProjectT
 			}
 			where, args = where+" OR (object_type = 'lot' AND object_id IN ?)", append(args, ids)
 		}
-		var audit []AuditEvent
+		var audit []trading.AuditEvent
 		// Looks (this page's own, the registrant lists') would crowd out the
 		// history: left out.
 		if err := tx.Where("("+where+") AND action NOT IN ?", append(args, []string{supervisionLookAction, "registration.view", "audit.view"})...).
@@ -386,7 +382,7 @@ func (s *Service) Timeline(ctx context.Context, a Actor, code string) (*ProjectT
 			return err
 		}
 		for _, e := range audit {
-			events = append(events, TimelineEvent{At: e.OccurredAt, Kind: "audit", Title: e.Summary,
+			events = append(events, trading.TimelineEvent{At: e.OccurredAt, Kind: "audit", Title: e.Summary,
 				Detail: fmt.Sprintf("%s（%s） %s", e.Actor, e.Role, e.Action),
 				Link:   fmt.Sprintf("/supervisor/audit?object_type=%s&object_id=%s", e.ObjectType, e.ObjectID)})
 		}
@@ -394,14 +390,14 @@ func (s *Service) Timeline(ctx context.Context, a Actor, code string) (*ProjectT
 			for i := range p.Lots {
 				l := &p.Lots[i]
 				if dl := lotDeadline(p.Category, l); dl == nil || now.Before(*dl) {
-					if err := Audit(tx, now, a, "registration.view", "lot", fmt.Sprint(l.ID),
+					if err := trading.Audit(tx, now, a, "registration.view", "lot", fmt.Sprint(l.ID),
 						fmt.Sprintf("截止前在监督时间线查看项目 %s 标段%d 的报名与保证金情况", p.Code, l.Seq)); err != nil {
 						return err
 					}
 				}
 			}
 		}
-		return Audit(tx, now, a, supervisionLookAction, "project", p.Code, "查看项目监督时间线")
+		return trading.Audit(tx, now, a, supervisionLookAction, "project", p.Code, "查看项目监督时间线")
 	})
 	if err != nil {
 		return nil, err
@@ -412,101 +408,101 @@ func (s *Service) Timeline(ctx context.Context, a Actor, code string) (*ProjectT
 		t.Events, t.Truncated = events[len(events)-timelineLimit:], true
 	}
 	if t.Events == nil {
-		t.Events = []TimelineEvent{}
+		t.Events = []trading.TimelineEvent{}
 	}
 	return t, nil
 }
 
-// noticeEvents are the steps a notice has taken, as far as its row tells.
-func noticeEvents(n *Announcement) []TimelineEvent {
+// announcementEvents are the steps a notice has taken, as far as its row tells.
+func announcementEvents(n *trading.Announcement) []trading.TimelineEvent {
 	link := fmt.Sprintf("/supervisor/announcements/%d", n.ID)
 	name := n.Type.Name() + "“" + n.Title + "”"
-	out := []TimelineEvent{{At: n.CreatedAt, Kind: "notice", Title: "起草" + name, Link: link}}
+	out := []trading.TimelineEvent{{At: n.CreatedAt, Kind: "notice", Title: "起草" + name, Link: link}}
 	if n.SubmittedAt != nil {
-		out = append(out, TimelineEvent{At: *n.SubmittedAt, Kind: "notice", Title: "提交审核" + name, Link: link})
+		out = append(out, trading.TimelineEvent{At: *n.SubmittedAt, Kind: "notice", Title: "提交审核" + name, Link: link})
 	}
 	switch {
-	case n.Status == NoticeRejected && n.ReviewedAt != nil:
-		out = append(out, TimelineEvent{At: *n.ReviewedAt, Kind: "notice", Title: "退回" + name, Detail: n.RejectReason, Link: link})
-	case n.Status == NoticeScheduled && n.PublishAt != nil:
-		out = append(out, TimelineEvent{At: *n.PublishAt, Kind: "notice", Title: "定时发布" + name + "（待发布）", Link: link})
+	case n.Status == trading.AnnouncementRejected && n.ReviewedAt != nil:
+		out = append(out, trading.TimelineEvent{At: *n.ReviewedAt, Kind: "notice", Title: "退回" + name, Detail: n.RejectReason, Link: link})
+	case n.Status == trading.AnnouncementScheduled && n.PublishAt != nil:
+		out = append(out, trading.TimelineEvent{At: *n.PublishAt, Kind: "notice", Title: "定时发布" + name + "（待发布）", Link: link})
 	}
 	if n.PublishedAt != nil {
-		out = append(out, TimelineEvent{At: *n.PublishedAt, Kind: "notice", Title: "发布" + name, Link: fmt.Sprintf("/notices/%d", n.ID)})
+		out = append(out, trading.TimelineEvent{At: *n.PublishedAt, Kind: "notice", Title: "发布" + name, Link: fmt.Sprintf("/notices/%d", n.ID)})
 	}
 	return out
 }
 
 // ErrNotSuspended is the refusal to resume a running project.
-var ErrNotSuspended = fmt.Errorf("project not suspended: %w", ErrConflict)
+var ErrNotSuspended = fmt.Errorf("project not suspended: %w", trading.ErrConflict)
 
-// SuspendProject stops an active project (暂停): until it is resumed,
+// Suspend stops an active project (暂停): until it is resumed,
 // registration, uploads and results are refused with the reason
 // (Project.CheckRunning). Supervisors only; audited.
-func (s *Service) SuspendProject(ctx context.Context, a Actor, code, reason string) (*Project, error) {
-	if a.Role != RoleSupervisor {
-		return nil, Forbidden("只有交易中心监督可以暂停项目")
+func Suspend(ctx context.Context, s *trading.Service, a trading.Actor, code, reason string) (*trading.Project, error) {
+	if a.Role != trading.RoleSupervisor {
+		return nil, trading.Forbidden("只有交易中心监督可以暂停项目")
 	}
 	reason = strings.TrimSpace(reason)
 	if n := utf8.RuneCountInString(reason); n < 2 || n > 500 {
-		return nil, Invalid("reason", "暂停须写明理由（2至500个字符）")
+		return nil, trading.Invalid("reason", "暂停须写明理由（2至500个字符）")
 	}
 	if strings.IndexFunc(reason, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\r' && r != '\t' }) >= 0 {
-		return nil, Invalid("reason", "理由不能包含控制字符")
+		return nil, trading.Invalid("reason", "理由不能包含控制字符")
 	}
 	now := s.Clock.Now()
-	var p *Project
-	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
+	var p *trading.Project
+	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var err error
-		if p, err = loadProject(tx.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "projects"}}), "code = ?", code); err != nil {
+		if p, err = trading.LoadProject(tx.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "projects"}}), "code = ?", code); err != nil {
 			return err
 		}
-		if p.Status != ProjectActive {
-			return Conflict("status", "只能暂停进行中的项目（当前：%s）", p.Status.Name())
+		if p.Status != trading.ProjectActive {
+			return trading.Conflict("status", "只能暂停进行中的项目（当前：%s）", p.Status.Name())
 		}
 		if p.SuspendedAt != nil {
-			return Conflict("status", "项目已于 %s 暂停：%s", p.SuspendedAt.In(Shanghai).Format("2006-01-02 15:04"), p.SuspendReason)
+			return trading.Conflict("status", "项目已于 %s 暂停：%s", p.SuspendedAt.In(trading.Shanghai).Format("2006-01-02 15:04"), p.SuspendReason)
 		}
 		// The project row is locked FOR UPDATE (above): a registration in
 		// flight holds a key-share lock on it until it commits, so this
 		// waits for it, and one that starts later waits for this and then
 		// reads the suspension (bidding's lotLite).
 		p.SuspendedAt, p.SuspendedBy, p.SuspendReason, p.UpdatedAt = &now, &a.AccountID, reason, now
-		if err := tx.Model(&Project{}).Where("id = ?", p.ID).Updates(map[string]any{
+		if err := tx.Model(&trading.Project{}).Where("id = ?", p.ID).Updates(map[string]any{
 			"suspended_at": now, "suspended_by": a.AccountID, "suspend_reason": reason, "updated_at": now}).Error; err != nil {
 			return err
 		}
-		return Audit(tx, now, a, "project.suspend", "project", p.Code, "暂停项目："+reason)
+		return trading.Audit(tx, now, a, "project.suspend", "project", p.Code, "暂停项目："+reason)
 	})
 	return p, err
 }
 
-// ResumeProject lifts a suspension (恢复). note is an optional remark for
+// Resume lifts a suspension (恢复). note is an optional remark for
 // the audit log.
-func (s *Service) ResumeProject(ctx context.Context, a Actor, code, note string) (*Project, error) {
-	if a.Role != RoleSupervisor {
-		return nil, Forbidden("只有交易中心监督可以恢复项目")
+func Resume(ctx context.Context, s *trading.Service, a trading.Actor, code, note string) (*trading.Project, error) {
+	if a.Role != trading.RoleSupervisor {
+		return nil, trading.Forbidden("只有交易中心监督可以恢复项目")
 	}
 	note = strings.TrimSpace(note)
 	if utf8.RuneCountInString(note) > 500 {
-		return nil, Invalid("reason", "说明不超过500个字符")
+		return nil, trading.Invalid("reason", "说明不超过500个字符")
 	}
 	now := s.Clock.Now()
-	var p *Project
-	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
+	var p *trading.Project
+	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var err error
-		if p, err = loadProject(tx.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "projects"}}), "code = ?", code); err != nil {
+		if p, err = trading.LoadProject(tx.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "projects"}}), "code = ?", code); err != nil {
 			return err
 		}
 		if p.SuspendedAt == nil {
-			return &Error{Status: 409, Code: "conflict", Field: "status", Message: "项目未暂停，无需恢复", Err: ErrNotSuspended}
+			return &trading.Error{Status: 409, Code: "conflict", Field: "status", Message: "项目未暂停，无需恢复", Err: ErrNotSuspended}
 		}
-		if p.Status != ProjectActive {
-			return Conflict("status", "只能恢复进行中的项目（当前：%s）", p.Status.Name())
+		if p.Status != trading.ProjectActive {
+			return trading.Conflict("status", "只能恢复进行中的项目（当前：%s）", p.Status.Name())
 		}
 		old := p.SuspendReason
 		p.SuspendedAt, p.SuspendedBy, p.SuspendReason, p.UpdatedAt = nil, nil, "", now
-		if err := tx.Model(&Project{}).Where("id = ?", p.ID).Updates(map[string]any{
+		if err := tx.Model(&trading.Project{}).Where("id = ?", p.ID).Updates(map[string]any{
 			"suspended_at": nil, "suspended_by": nil, "suspend_reason": "", "updated_at": now}).Error; err != nil {
 			return err
 		}
@@ -514,7 +510,7 @@ func (s *Service) ResumeProject(ctx context.Context, a Actor, code, note string)
 		if note != "" {
 			summary += "：" + note
 		}
-		return Audit(tx, now, a, "project.resume", "project", p.Code, summary)
+		return trading.Audit(tx, now, a, "project.resume", "project", p.Code, summary)
 	})
 	return p, err
 }

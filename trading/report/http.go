@@ -1,4 +1,4 @@
-package trading
+package report
 
 import (
 	"encoding/csv"
@@ -9,28 +9,33 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/ggzy/ggzy/trading"
+
 	"github.com/labstack/echo/v4"
 	"github.com/xuri/excelize/v2"
 )
 
-// ReportRoutes registers the savings report: the page with its chart, the
+// Handlers serve the savings report's pages, downloads and API.
+type Handlers struct{ *trading.Web }
+
+// Routes registers the savings report: the page with its chart, the
 // .xlsx and .csv downloads and the API. Supervisors and admins see it.
 // Agents do not: the report covers every agent's projects, and an agent
 // has no business with the others' prices.
-func (w *Web) ReportRoutes(e *echo.Echo, api *echo.Group) {
-	who := RequireRole(RoleSupervisor, RoleAdmin)
+func (w *Handlers) Routes(e *echo.Echo, api *echo.Group) {
+	who := trading.RequireRole(trading.RoleSupervisor, trading.RoleAdmin)
 	e.GET("/reports/savings", w.savingsPage, who)
 	e.GET("/reports/savings.xlsx", w.savingsXLSX, who)
 	e.GET("/reports/savings.csv", w.savingsCSV, who)
 	api.GET("/reports/savings", w.apiSavings, who)
 }
 
-func (w *Web) savingsReport(c echo.Context) (*Report, error) {
-	q, err := ParseReportQuery(c.QueryParam, w.Svc.Clock.Now())
+func (w *Handlers) savingsReport(c echo.Context) (*Table, error) {
+	q, err := ParseQuery(c.QueryParam, w.Svc.Clock.Now())
 	if err != nil {
 		return nil, err
 	}
-	return w.Svc.SavingsReport(c.Request().Context(), q)
+	return Savings(c.Request().Context(), w.Svc, q)
 }
 
 type reportChart struct {
@@ -38,7 +43,7 @@ type reportChart struct {
 	Series    string // JSON for report.js
 }
 
-func (w *Web) savingsPage(c echo.Context) error {
+func (w *Handlers) savingsPage(c echo.Context) error {
 	rep, err := w.savingsReport(c)
 	if err != nil {
 		return err
@@ -47,7 +52,7 @@ func (w *Web) savingsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	now := w.Svc.Clock.Now().In(Shanghai).Year()
+	now := w.Svc.Clock.Now().In(trading.Shanghai).Year()
 	var years []int
 	for y := now; y > now-10; y-- {
 		years = append(years, y)
@@ -69,7 +74,7 @@ func (w *Web) savingsPage(c echo.Context) error {
 	}
 	return w.Page(c, http.StatusOK, "report_savings", "节约率统计", map[string]any{
 		"Report": rep, "Paragraph": Paragraph(rep), "Years": years, "Quarters": []int{1, 2, 3, 4},
-		"Months": []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, "Categories": categoryOptions(), "Regions": regions,
+		"Months": []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, "Categories": trading.CategoryOptions(), "Regions": regions,
 		"Charts": charts, "XLSX": "/reports/savings.xlsx" + raw, "CSV": "/reports/savings.csv" + raw,
 		"FromValue": c.QueryParam("from"), "ToValue": c.QueryParam("to")})
 }
@@ -92,23 +97,23 @@ func chartSeries(ts TrendSeries) map[string]any {
 // FiguresJSON is a row of the report in the API: exact yuan as strings,
 // and the rounded display values beside them.
 type FiguresJSON struct {
-	Category     Category `json:"category"`
-	CategoryName string   `json:"category_name"`
-	RegionCode   string   `json:"region_code,omitempty"`
-	RegionName   string   `json:"region_name,omitempty"`
-	Month        string   `json:"month,omitempty"`
-	Completed    int64    `json:"completed"`
-	Failed       int64    `json:"failed"`
-	Cancelled    int64    `json:"cancelled"`
-	Base         string   `json:"base"`
-	Result       string   `json:"result"`
-	Savings      string   `json:"savings"`
-	BaseWan      string   `json:"base_wan"`
-	ResultWan    string   `json:"result_wan"`
-	SavingsWan   string   `json:"savings_wan"`
-	RatePercent  string   `json:"rate_percent"`
-	SavingsName  string   `json:"savings_name"`
-	RateName     string   `json:"rate_name"`
+	Category     trading.Category `json:"category"`
+	CategoryName string           `json:"category_name"`
+	RegionCode   string           `json:"region_code,omitempty"`
+	RegionName   string           `json:"region_name,omitempty"`
+	Month        string           `json:"month,omitempty"`
+	Completed    int64            `json:"completed"`
+	Failed       int64            `json:"failed"`
+	Cancelled    int64            `json:"cancelled"`
+	Base         string           `json:"base"`
+	Result       string           `json:"result"`
+	Savings      string           `json:"savings"`
+	BaseWan      string           `json:"base_wan"`
+	ResultWan    string           `json:"result_wan"`
+	SavingsWan   string           `json:"savings_wan"`
+	RatePercent  string           `json:"rate_percent"`
+	SavingsName  string           `json:"savings_name"`
+	RateName     string           `json:"rate_name"`
 }
 
 func figuresJSON(f Figures) FiguresJSON {
@@ -118,28 +123,28 @@ func figuresJSON(f Figures) FiguresJSON {
 		SavingsName: f.SavingsName(), RateName: f.RateName()}
 }
 
-// ReportJSON is the API's answer.
-type ReportJSON struct {
-	From      string        `json:"from"`
-	To        string        `json:"to"`
-	Period    string        `json:"period"`
-	Category  Category      `json:"category,omitempty"`
-	Region    string        `json:"region,omitempty"`
-	Rows      []FiguresJSON `json:"rows"`
-	Totals    []FiguresJSON `json:"totals"`
-	Trend     []TrendJSON   `json:"trend"`
-	Paragraph string        `json:"paragraph"`
+// JSON is the API's answer.
+type JSON struct {
+	From      string           `json:"from"`
+	To        string           `json:"to"`
+	Period    string           `json:"period"`
+	Category  trading.Category `json:"category,omitempty"`
+	Region    string           `json:"region,omitempty"`
+	Rows      []FiguresJSON    `json:"rows"`
+	Totals    []FiguresJSON    `json:"totals"`
+	Trend     []TrendJSON      `json:"trend"`
+	Paragraph string           `json:"paragraph"`
 }
 
 // TrendJSON is a category's months.
 type TrendJSON struct {
-	Category Category      `json:"category"`
-	Months   []FiguresJSON `json:"months"`
+	Category trading.Category `json:"category"`
+	Months   []FiguresJSON    `json:"months"`
 }
 
 // JSON is the report in the API's shape.
-func (r *Report) JSON() ReportJSON {
-	out := ReportJSON{From: r.Query.From.Format("2006-01-02"), To: r.Query.To.Format("2006-01-02"), Period: r.Query.Label(),
+func (r *Table) JSON() JSON {
+	out := JSON{From: r.Query.From.Format("2006-01-02"), To: r.Query.To.Format("2006-01-02"), Period: r.Query.Label(),
 		Category: r.Query.Category, Region: r.Query.Region, Rows: []FiguresJSON{}, Paragraph: Paragraph(r)}
 	for _, row := range r.Rows {
 		j := figuresJSON(row.Figures)
@@ -161,7 +166,7 @@ func (r *Report) JSON() ReportJSON {
 	return out
 }
 
-func (w *Web) apiSavings(c echo.Context) error {
+func (w *Handlers) apiSavings(c echo.Context) error {
 	rep, err := w.savingsReport(c)
 	if err != nil {
 		return err
@@ -177,8 +182,8 @@ var sheetHeaders = []string{"交易类别", "行政区划代码", "行政区划"
 	"控制价/预算/起始价（万元）", "中标/采购/成交金额（万元）", "节约/溢价（万元）", "节约率/溢价率（%）", "口径"}
 
 // sheetRows lists the table in download order, totals marked.
-func sheetRows(r *Report) ([]ReportRow, []bool) {
-	var rows []ReportRow
+func sheetRows(r *Table) ([]Row, []bool) {
+	var rows []Row
 	var total []bool
 	for _, t := range r.Totals {
 		for _, row := range r.RowsOf(t.Category) {
@@ -190,11 +195,11 @@ func sheetRows(r *Report) ([]ReportRow, []bool) {
 	return rows, total
 }
 
-// WriteSavingsSheet writes the report as .xlsx: the table on the first
+// WriteXLSX writes the report as .xlsx: the table on the first
 // sheet, the summary paragraph on the second. Amounts are numbers in 万元
 // formatted #,##0.00, rates are fractions formatted 0.00%, both taken from
 // the rounded display values so the file shows what the page shows.
-func WriteSavingsSheet(out io.Writer, r *Report) error {
+func WriteXLSX(out io.Writer, r *Table) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	const sheet = "节约率统计"
@@ -270,9 +275,9 @@ func WriteSavingsSheet(out io.Writer, r *Report) error {
 	return f.Write(out)
 }
 
-// WriteSavingsCSV writes the table as UTF-8 CSV with a byte-order mark (so
+// WriteCSV writes the table as UTF-8 CSV with a byte-order mark (so
 // spreadsheet programs read the Chinese), plus the exact yuan sums.
-func WriteSavingsCSV(out io.Writer, r *Report) error {
+func WriteCSV(out io.Writer, r *Table) error {
 	if _, err := io.WriteString(out, "\ufeff"); err != nil {
 		return err
 	}
@@ -289,7 +294,7 @@ func WriteSavingsCSV(out io.Writer, r *Report) error {
 	return cw.Error()
 }
 
-func downloadName(r *Report, ext string) string {
+func downloadName(r *Table, ext string) string {
 	return fmt.Sprintf("savings-%s-%s.%s", r.Query.From.Format("20060102"), r.Query.To.Format("20060102"), ext)
 }
 
@@ -299,7 +304,7 @@ func attachment(c echo.Context, ctype, ascii, chinese string) {
 		fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, ascii, url.PathEscape(chinese)))
 }
 
-func (w *Web) savingsXLSX(c echo.Context) error {
+func (w *Handlers) savingsXLSX(c echo.Context) error {
 	rep, err := w.savingsReport(c)
 	if err != nil {
 		return err
@@ -307,15 +312,15 @@ func (w *Web) savingsXLSX(c echo.Context) error {
 	attachment(c, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", downloadName(rep, "xlsx"),
 		"节约率统计-"+rep.Query.Label()+".xlsx")
 	c.Response().WriteHeader(http.StatusOK)
-	return WriteSavingsSheet(c.Response(), rep)
+	return WriteXLSX(c.Response(), rep)
 }
 
-func (w *Web) savingsCSV(c echo.Context) error {
+func (w *Handlers) savingsCSV(c echo.Context) error {
 	rep, err := w.savingsReport(c)
 	if err != nil {
 		return err
 	}
 	attachment(c, "text/csv; charset=utf-8", downloadName(rep, "csv"), "节约率统计-"+rep.Query.Label()+".csv")
 	c.Response().WriteHeader(http.StatusOK)
-	return WriteSavingsCSV(c.Response(), rep)
+	return WriteCSV(c.Response(), rep)
 }

@@ -1,4 +1,4 @@
-package trading
+package portal
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ggzy/ggzy/trading"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/shopspring/decimal"
@@ -74,7 +76,7 @@ func validateOCDS(t *testing.T, b []byte) error {
 }
 
 func ocdsAt(day, hour int) *time.Time {
-	t := time.Date(2026, 3, day, hour, 0, 0, 0, Shanghai)
+	t := time.Date(2026, 3, day, hour, 0, 0, 0, trading.Shanghai)
 	return &t
 }
 
@@ -85,12 +87,12 @@ func dec(s string) *decimal.Decimal {
 
 // ocdsProject builds a project of the category with two lots, the second
 // one carrying the distinctive reserve price.
-func ocdsProject(c Category) *Project {
-	p := &Project{ID: 7, Code: "E3501000001" + string(c[0]), Category: c, Title: "测试项目 " + c.Name(),
-		OwnerName: "福州市测试局", RegionCode: "350100", Region: Region{Code: "350100", Name: "福州市"},
-		AgentID: 42, Agent: Account{ID: 42, DisplayName: "福建测试招标代理有限公司"}, Status: ProjectActive}
-	a := Lot{ID: 101, ProjectID: 7, Seq: 1, Name: "第一标段", Deposit: decimal.RequireFromString("20000")}
-	b := Lot{ID: 102, ProjectID: 7, Seq: 2, Name: "第二标段", Deposit: decimal.RequireFromString("40000"),
+func ocdsProject(c trading.Category) *trading.Project {
+	p := &trading.Project{ID: 7, Code: "E3501000001" + string(c[0]), Category: c, Title: "测试项目 " + c.Name(),
+		OwnerName: "福州市测试局", RegionCode: "350100", Region: trading.Region{Code: "350100", Name: "福州市"},
+		AgentID: 42, Agent: trading.Account{ID: 42, DisplayName: "福建测试招标代理有限公司"}, Status: trading.ProjectActive}
+	a := trading.Lot{ID: 101, ProjectID: 7, Seq: 1, Name: "第一标段", Deposit: decimal.RequireFromString("20000")}
+	b := trading.Lot{ID: 102, ProjectID: 7, Seq: 2, Name: "第二标段", Deposit: decimal.RequireFromString("40000"),
 		ReservePrice: dec(ocdsReserve)}
 	switch c {
 	case rules.Engineering:
@@ -113,40 +115,40 @@ func ocdsProject(c Category) *Project {
 		a.ListingStart, a.ListingEnd = ocdsAt(5, 9), ocdsAt(30, 17)
 		b.ListingStart, b.ListingEnd = ocdsAt(5, 9), ocdsAt(31, 17)
 	}
-	p.Lots = []Lot{a, b}
+	p.Lots = []trading.Lot{a, b}
 	return p
 }
 
-func ocdsNotice(id int64, typ AnnouncementType, at *time.Time) Announcement {
-	return Announcement{ID: id, ProjectID: 7, Type: typ, Title: "测试项目" + typ.Name(), Status: NoticePublished,
+func ocdsAnnouncement(id int64, typ trading.AnnouncementType, at *time.Time) trading.Announcement {
+	return trading.Announcement{ID: id, ProjectID: 7, Type: typ, Title: "测试项目" + typ.Name(), Status: trading.AnnouncementPublished,
 		PublishedAt: at, BodyHTML: "<p>底价保密</p>"}
 }
 
-func openingNotice(c Category) AnnouncementType {
-	return map[Category]AnnouncementType{rules.Engineering: NoticeTender, rules.Procurement: NoticeProcurement,
-		rules.Land: NoticeTransfer, rules.Property: NoticeListing}[c]
+func openingAnnouncement(c trading.Category) trading.AnnouncementType {
+	return map[trading.Category]trading.AnnouncementType{rules.Engineering: trading.AnnouncementTender, rules.Procurement: trading.AnnouncementProcurement,
+		rules.Land: trading.AnnouncementTransfer, rules.Property: trading.AnnouncementListing}[c]
 }
 
 // ocdsScenarios are the notice histories every category is exported with.
-func ocdsScenarios(c Category) map[string][]Announcement {
-	open := ocdsNotice(501, openingNotice(c), ocdsAt(1, 10))
-	amend := ocdsNotice(502, NoticeAmendment, ocdsAt(6, 15))
+func ocdsScenarios(c trading.Category) map[string][]trading.Announcement {
+	open := ocdsAnnouncement(501, openingAnnouncement(c), ocdsAt(1, 10))
+	amend := ocdsAnnouncement(502, trading.AnnouncementAmendment, ocdsAt(6, 15))
 	amend.AmendsID = &open.ID
-	return map[string][]Announcement{
+	return map[string][]trading.Announcement{
 		"none":        nil,
 		"opening":     {open},
 		"amendment":   {open, amend},
-		"termination": {open, amend, ocdsNotice(503, NoticeTermination, ocdsAt(8, 11))},
-		"results": {open, ocdsNotice(504, NoticeCandidates, ocdsAt(26, 10)),
-			ocdsNotice(505, NoticeResult, ocdsAt(30, 10))},
+		"termination": {open, amend, ocdsAnnouncement(503, trading.AnnouncementTermination, ocdsAt(8, 11))},
+		"results": {open, ocdsAnnouncement(504, trading.AnnouncementCandidates, ocdsAt(26, 10)),
+			ocdsAnnouncement(505, trading.AnnouncementResult, ocdsAt(30, 10))},
 	}
 }
 
 var ocdsNow = time.Date(2026, 2, 20, 8, 30, 0, 0, time.UTC)
 
-func marshalOCDS(t *testing.T, p *Project, notices []Announcement) (*ReleasePackage, []byte) {
+func marshalOCDS(t *testing.T, p *trading.Project, announcements []trading.Announcement) (*ReleasePackage, []byte) {
 	t.Helper()
-	pkg, err := OCDSPackage(p, notices, "ocds-ggzy00", "https://ggzy.example.cn/", ocdsNow)
+	pkg, err := OCDSPackage(p, announcements, "ocds-ggzy00", "https://ggzy.example.cn/", ocdsNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,9 +163,9 @@ func marshalOCDS(t *testing.T, p *Project, notices []Announcement) (*ReleasePack
 // and validates the JSON against the official release package schema.
 func TestOCDSSchemaValid(t *testing.T) {
 	for _, c := range rules.Categories {
-		for name, notices := range ocdsScenarios(c) {
+		for name, announcements := range ocdsScenarios(c) {
 			t.Run(string(c)+"/"+name, func(t *testing.T) {
-				_, b := marshalOCDS(t, ocdsProject(c), notices)
+				_, b := marshalOCDS(t, ocdsProject(c), announcements)
 				if err := validateOCDS(t, b); err != nil {
 					t.Fatalf("package does not validate: %v\n%s", err, b)
 				}
@@ -302,7 +304,7 @@ func readOCDS(t *testing.T, b []byte) ocdsJSON {
 
 func TestOCDSValuesAndPeriods(t *testing.T) {
 	for _, tc := range []struct {
-		c               Category
+		c               trading.Category
 		sum             string
 		lot1, lot2      string
 		start, end      string
@@ -462,7 +464,7 @@ func TestOCDSResultsUpdateTheTender(t *testing.T) {
 
 func TestOCDSPlanningRelease(t *testing.T) {
 	p := ocdsProject(rules.Procurement)
-	p.Status = ProjectDraft
+	p.Status = trading.ProjectDraft
 	_, b := marshalOCDS(t, p, nil)
 	pkg := readOCDS(t, b)
 	if pkg.PublishedDate != "2026-02-20T16:30:00+08:00" {
@@ -483,7 +485,7 @@ func TestOCDSPlanningRelease(t *testing.T) {
 
 func TestOCDSWithoutAgentOrMoney(t *testing.T) {
 	p := ocdsProject(rules.Property)
-	p.AgentID, p.Agent = 0, Account{}
+	p.AgentID, p.Agent = 0, trading.Account{}
 	p.Lots[1].ListingPrice = nil // not set yet: a partial sum would understate
 	_, b := marshalOCDS(t, p, ocdsScenarios(rules.Property)["opening"])
 	if err := validateOCDS(t, b); err != nil {
@@ -501,20 +503,20 @@ func TestOCDSWithoutAgentOrMoney(t *testing.T) {
 
 func TestOCDSRefusesUnpublishedNotices(t *testing.T) {
 	p := ocdsProject(rules.Engineering)
-	draft := ocdsNotice(506, NoticeAmendment, nil)
-	draft.Status = NoticeSubmitted
-	notices := append(ocdsScenarios(rules.Engineering)["opening"], draft)
-	if _, err := OCDSPackage(p, notices, "ocds-ggzy00", "https://ggzy.example.cn", ocdsNow); !errors.Is(err, ErrOCDSInput) {
+	draft := ocdsAnnouncement(506, trading.AnnouncementAmendment, nil)
+	draft.Status = trading.AnnouncementSubmitted
+	announcements := append(ocdsScenarios(rules.Engineering)["opening"], draft)
+	if _, err := OCDSPackage(p, announcements, "ocds-ggzy00", "https://ggzy.example.cn", ocdsNow); !errors.Is(err, ErrOCDSInput) {
 		t.Errorf("err = %v, want ErrOCDSInput", err)
 	}
 	noAgent := ocdsProject(rules.Engineering)
-	noAgent.Agent = Account{} // agent id set, agent not preloaded
+	noAgent.Agent = trading.Account{} // agent id set, agent not preloaded
 	if _, err := OCDSPackage(noAgent, nil, "ocds-ggzy00", "https://ggzy.example.cn", ocdsNow); !errors.Is(err, ErrOCDSInput) {
 		t.Errorf("err = %v, want ErrOCDSInput", err)
 	}
-	other := ocdsNotice(507, NoticeTender, ocdsAt(1, 10))
+	other := ocdsAnnouncement(507, trading.AnnouncementTender, ocdsAt(1, 10))
 	other.ProjectID = 8
-	if _, err := OCDSPackage(p, []Announcement{other}, "ocds-ggzy00", "https://ggzy.example.cn", ocdsNow); !errors.Is(err, ErrOCDSInput) {
+	if _, err := OCDSPackage(p, []trading.Announcement{other}, "ocds-ggzy00", "https://ggzy.example.cn", ocdsNow); !errors.Is(err, ErrOCDSInput) {
 		t.Errorf("err = %v, want ErrOCDSInput", err)
 	}
 }
@@ -543,14 +545,14 @@ func TestOCDSAmountMarshalsExactly(t *testing.T) {
 func TestOCDSAwardsAndContracts(t *testing.T) {
 	p := ocdsProject(rules.Engineering)
 	p.Lots[0].ID, p.Lots[1].ID = 11, 12
-	notices := ocdsScenarios(rules.Engineering)["results"]
-	signed := time.Date(2026, 4, 15, 0, 0, 0, 0, Shanghai)
-	awards := []LotAward{
-		{LotID: 11, ResultNoticeID: 505, Successful: true, SupplierID: 42, SupplierName: "福建中标建设有限公司",
+	announcements := ocdsScenarios(rules.Engineering)["results"]
+	signed := time.Date(2026, 4, 15, 0, 0, 0, 0, trading.Shanghai)
+	awards := []trading.LotAward{
+		{LotID: 11, ResultAnnouncementID: 505, Successful: true, SupplierID: 42, SupplierName: "福建中标建设有限公司",
 			Amount: dec("1200000.00"), Date: *ocdsAt(30, 10), ContractDate: &signed, ContractAmount: dec("1199999.99")},
-		{LotID: 12, ResultNoticeID: 505, Date: *ocdsAt(30, 10)},
+		{LotID: 12, ResultAnnouncementID: 505, Date: *ocdsAt(30, 10)},
 	}
-	pkg, err := OCDSPackageWithAwards(p, notices, awards, "ocds-ggzy00", "https://ggzy.example.cn/", ocdsNow)
+	pkg, err := OCDSPackageWithAwards(p, announcements, awards, "ocds-ggzy00", "https://ggzy.example.cn/", ocdsNow)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package trading
+package portal
 
 import (
 	"context"
@@ -8,15 +8,17 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ggzy/ggzy/trading"
+
 	"gorm.io/gorm"
 )
 
 // The public portal (统一信息发布): published notices only, public fields only.
 
-// NoticeFilter selects published notices.
-type NoticeFilter struct {
-	Category Category
-	Type     AnnouncementType
+// Filter selects published notices.
+type Filter struct {
+	Category trading.Category
+	Type     trading.AnnouncementType
 	Region   string // a region code; "350100" also matches its districts 3501xx
 	From, To time.Time
 	Query    string // searched in title and body (pg_trgm)
@@ -26,54 +28,54 @@ type NoticeFilter struct {
 	Limit    int
 }
 
-// ParseNoticeFilter reads the filter from query parameters, naming the
+// ParseFilter reads the filter from query parameters, naming the
 // field of any bad value.
-func ParseNoticeFilter(get func(string) string) (NoticeFilter, error) {
-	f := NoticeFilter{Category: Category(get("category")), Type: AnnouncementType(get("type")),
+func ParseFilter(get func(string) string) (Filter, error) {
+	f := Filter{Category: trading.Category(get("category")), Type: trading.AnnouncementType(get("type")),
 		Region: strings.TrimSpace(get("region")), Query: strings.TrimSpace(get("q")), Limit: 20}
 	if f.Category != "" && !f.Category.Valid() {
-		return f, Invalid("category", "交易类别须为 engineering、procurement、land 或 property")
+		return f, trading.Invalid("category", "交易类别须为 engineering、procurement、land 或 property")
 	}
 	if f.Type != "" && !f.Type.Valid() {
-		return f, Invalid("type", "公告类型不正确")
+		return f, trading.Invalid("type", "公告类型不正确")
 	}
 	if f.Region != "" && (len(f.Region) != 6 || strings.Trim(f.Region, "0123456789") != "") {
-		return f, Invalid("region", "行政区划代码须为6位数字")
+		return f, trading.Invalid("region", "行政区划代码须为6位数字")
 	}
 	if utf8.RuneCountInString(f.Query) > 50 {
-		return f, Invalid("q", "搜索词不超过50个字符")
+		return f, trading.Invalid("q", "搜索词不超过50个字符")
 	}
 	var err error
 	if v := get("from"); v != "" {
-		if f.From, err = time.ParseInLocation("2006-01-02", v, Shanghai); err != nil {
-			return f, Invalid("from", "日期格式应为 YYYY-MM-DD")
+		if f.From, err = time.ParseInLocation("2006-01-02", v, trading.Shanghai); err != nil {
+			return f, trading.Invalid("from", "日期格式应为 YYYY-MM-DD")
 		}
 	}
 	if v := get("to"); v != "" {
-		t, err := time.ParseInLocation("2006-01-02", v, Shanghai)
+		t, err := time.ParseInLocation("2006-01-02", v, trading.Shanghai)
 		if err != nil {
-			return f, Invalid("to", "日期格式应为 YYYY-MM-DD")
+			return f, trading.Invalid("to", "日期格式应为 YYYY-MM-DD")
 		}
 		f.To = t.AddDate(0, 0, 1)
 	}
 	if v := get("limit"); v != "" {
 		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 100 {
-			return f, Invalid("limit", "须为1至100的整数")
+			return f, trading.Invalid("limit", "须为1至100的整数")
 		}
 	}
 	if v := get("cursor"); v != "" {
 		if f.Before, err = decodeCursor(v); err != nil {
-			return f, Invalid("cursor", "分页游标无效")
+			return f, trading.Invalid("cursor", "分页游标无效")
 		}
 	}
 	if v := get("after"); v != "" {
 		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil || f.After < 0 {
-			return f, Invalid("after", "须为非负整数（公告的 seq）")
+			return f, trading.Invalid("after", "须为非负整数（公告的 seq）")
 		}
 		f.Sync = true
 	}
 	if f.Before > 0 && f.Sync {
-		return f, Invalid("cursor", "cursor 与 after 不能同时使用")
+		return f, trading.Invalid("cursor", "cursor 与 after 不能同时使用")
 	}
 	return f, nil
 }
@@ -86,37 +88,26 @@ func encodeCursor(seq int64) string {
 func decodeCursor(c string) (int64, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || len(b) < 2 || b[0] != 's' {
-		return 0, Invalid("cursor", "分页游标无效")
+		return 0, trading.Invalid("cursor", "分页游标无效")
 	}
 	n, err := strconv.ParseInt(string(b[1:]), 10, 64)
 	if err != nil || n <= 0 {
-		return 0, Invalid("cursor", "分页游标无效")
+		return 0, trading.Invalid("cursor", "分页游标无效")
 	}
 	return n, nil
 }
 
-// regionPrefix turns 350000 into "35%" and 350100 into "3501%".
-func regionPrefix(code string) string {
-	switch {
-	case strings.HasSuffix(code, "0000"):
-		return code[:2] + "%"
-	case strings.HasSuffix(code, "00"):
-		return code[:4] + "%"
-	}
-	return code
-}
-
-// scanNoticeRows reads the list columns (publicNotices without body) by
+// scanAnnouncementRows reads the list columns (publicAnnouncements without body) by
 // position: the portal's hottest query, so without GORM's reflection.
-func scanNoticeRows(q *gorm.DB) ([]noticeRow, error) {
+func scanAnnouncementRows(q *gorm.DB) ([]announcementRow, error) {
 	rs, err := q.Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	var out []noticeRow
+	var out []announcementRow
 	for rs.Next() {
-		var r noticeRow
+		var r announcementRow
 		if err := rs.Scan(&r.ID, &r.Seq, &r.Type, &r.Title, &r.PublishedAt, &r.AmendsID, &r.Code, &r.Category,
 			&r.RegionCode, &r.RegionName); err != nil {
 			return nil, err
@@ -126,22 +117,22 @@ func scanNoticeRows(q *gorm.DB) ([]noticeRow, error) {
 	return out, rs.Err()
 }
 
-type noticeRow struct {
-	ID          int64            `gorm:"column:id"`
-	Seq         int64            `gorm:"column:published_seq"`
-	Type        AnnouncementType `gorm:"column:type"`
-	Title       string           `gorm:"column:title"`
-	BodyHTML    string           `gorm:"column:body_html"`
-	PublishedAt time.Time        `gorm:"column:published_at"`
-	AmendsID    *int64           `gorm:"column:amends_id"`
-	Code        string           `gorm:"column:code"`
-	Category    Category         `gorm:"column:category"`
-	RegionCode  string           `gorm:"column:region_code"`
-	RegionName  string           `gorm:"column:region_name"`
+type announcementRow struct {
+	ID          int64                    `gorm:"column:id"`
+	Seq         int64                    `gorm:"column:published_seq"`
+	Type        trading.AnnouncementType `gorm:"column:type"`
+	Title       string                   `gorm:"column:title"`
+	BodyHTML    string                   `gorm:"column:body_html"`
+	PublishedAt time.Time                `gorm:"column:published_at"`
+	AmendsID    *int64                   `gorm:"column:amends_id"`
+	Code        string                   `gorm:"column:code"`
+	Category    trading.Category         `gorm:"column:category"`
+	RegionCode  string                   `gorm:"column:region_code"`
+	RegionName  string                   `gorm:"column:region_name"`
 }
 
-func (r *noticeRow) public(withBody bool) PublicAnnouncement {
-	p := PublicAnnouncement{ID: r.ID, Seq: r.Seq, Type: r.Type, TypeName: r.Type.Name(), Title: r.Title,
+func (r *announcementRow) public(withBody bool) trading.PublicAnnouncement {
+	p := trading.PublicAnnouncement{ID: r.ID, Seq: r.Seq, Type: r.Type, TypeName: r.Type.Name(), Title: r.Title,
 		PublishedAt: r.PublishedAt, AmendsID: r.AmendsID, ProjectCode: r.Code, Category: r.Category,
 		RegionCode: r.RegionCode, RegionName: r.RegionName}
 	if withBody {
@@ -150,7 +141,7 @@ func (r *noticeRow) public(withBody bool) PublicAnnouncement {
 	return p
 }
 
-func publicNotices(db *gorm.DB, withBody bool) *gorm.DB {
+func publicAnnouncements(db *gorm.DB, withBody bool) *gorm.DB {
 	cols := "a.id, a.published_seq, a.type, a.title, a.published_at, a.amends_id, p.code, p.category, p.region_code, r.name AS region_name"
 	if withBody {
 		cols += ", a.body_html"
@@ -160,16 +151,16 @@ func publicNotices(db *gorm.DB, withBody bool) *gorm.DB {
 	return db.Table("announcements a").Select(cols).
 		Joins("JOIN projects p ON p.id = a.project_id").
 		Joins("JOIN regions r ON r.code = p.region_code").
-		Where("a.status = ?", NoticePublished)
+		Where("a.status = ?", trading.AnnouncementPublished)
 }
 
-// PublicNotices lists published notices newest first (or, with After,
+// Announcements lists published notices newest first (or, with After,
 // oldest first from a sequence number) and the cursor of the next page.
 // Sequence numbers are assigned in commit order (see publish), so paging
 // by them never skips or repeats a notice, however many are published
 // meanwhile.
-func (s *Service) PublicNotices(ctx context.Context, f NoticeFilter) ([]PublicAnnouncement, string, error) {
-	q := publicNotices(s.DB.WithContext(ctx), false)
+func Announcements(ctx context.Context, s *trading.Service, f Filter) ([]trading.PublicAnnouncement, string, error) {
+	q := publicAnnouncements(s.DB.WithContext(ctx), false)
 	if f.Category != "" {
 		q = q.Where("p.category = ?", f.Category)
 	}
@@ -177,7 +168,7 @@ func (s *Service) PublicNotices(ctx context.Context, f NoticeFilter) ([]PublicAn
 		q = q.Where("a.type = ?", f.Type)
 	}
 	if f.Region != "" {
-		q = q.Where("p.region_code LIKE ?", regionPrefix(f.Region))
+		q = q.Where("p.region_code LIKE ?", trading.RegionPrefix(f.Region))
 	}
 	if !f.From.IsZero() {
 		q = q.Where("a.published_at >= ?", f.From)
@@ -186,7 +177,7 @@ func (s *Service) PublicNotices(ctx context.Context, f NoticeFilter) ([]PublicAn
 		q = q.Where("a.published_at < ?", f.To)
 	}
 	if f.Query != "" {
-		like := "%" + escapeLike(f.Query) + "%"
+		like := "%" + trading.EscapeLike(f.Query) + "%"
 		q = q.Where("(a.title ILIKE ? OR a.body ILIKE ?)", like, like)
 	}
 	if f.Limit <= 0 || f.Limit > 100 {
@@ -200,7 +191,7 @@ func (s *Service) PublicNotices(ctx context.Context, f NoticeFilter) ([]PublicAn
 		}
 		q = q.Order("a.published_seq DESC")
 	}
-	rows, err := scanNoticeRows(q.Limit(f.Limit + 1))
+	rows, err := scanAnnouncementRows(q.Limit(f.Limit + 1))
 	if err != nil {
 		return nil, "", err
 	}
@@ -211,18 +202,18 @@ func (s *Service) PublicNotices(ctx context.Context, f NoticeFilter) ([]PublicAn
 			next = encodeCursor(rows[len(rows)-1].Seq)
 		}
 	}
-	out := make([]PublicAnnouncement, len(rows))
+	out := make([]trading.PublicAnnouncement, len(rows))
 	for i := range rows {
 		out[i] = rows[i].public(false)
 	}
 	return out, next, nil
 }
 
-// LatestByCategory is the portal home: the newest notices of each category.
-func (s *Service) LatestByCategory(ctx context.Context, n int) (map[Category][]PublicAnnouncement, error) {
-	out := map[Category][]PublicAnnouncement{}
-	for _, c := range []Category{"engineering", "procurement", "land", "property"} {
-		list, _, err := s.PublicNotices(ctx, NoticeFilter{Category: c, Limit: n})
+// Latest is the portal home: the newest notices of each category.
+func Latest(ctx context.Context, s *trading.Service, n int) (map[trading.Category][]trading.PublicAnnouncement, error) {
+	out := map[trading.Category][]trading.PublicAnnouncement{}
+	for _, c := range []trading.Category{"engineering", "procurement", "land", "property"} {
+		list, _, err := Announcements(ctx, s, Filter{Category: c, Limit: n})
 		if err != nil {
 			return nil, err
 		}
@@ -231,23 +222,23 @@ func (s *Service) LatestByCategory(ctx context.Context, n int) (map[Category][]P
 	return out, nil
 }
 
-// PublicNotice is one published notice with its project (public fields)
+// AnnouncementPage is one published notice with its project (public fields)
 // and the project's chain of published notices.
-type PublicNotice struct {
-	Notice  PublicAnnouncement
-	Project PublicProject
-	Chain   []PublicAnnouncement
+type AnnouncementPage struct {
+	Notice  trading.PublicAnnouncement
+	Project trading.PublicProject
+	Chain   []trading.PublicAnnouncement
 }
 
-// PublicNoticeByID returns a published notice; anything else is not found.
+// AnnouncementByID returns a published notice; anything else is not found.
 // Three queries: the notice with its project, the lots, the chain.
-func (s *Service) PublicNoticeByID(ctx context.Context, id int64) (*PublicNotice, error) {
+func AnnouncementByID(ctx context.Context, s *trading.Service, id int64) (*AnnouncementPage, error) {
 	db := s.DB.WithContext(ctx)
-	var row noticeRow
+	var row announcementRow
 	var projectID int64
 	var pTitle, ownerName, agentName string
-	var status ProjectStatus
-	rs, err := publicNotices(db, true).
+	var status trading.ProjectStatus
+	rs, err := publicAnnouncements(db, true).
 		Select("a.id, a.published_seq, a.type, a.title, a.published_at, a.amends_id, p.code, p.category, p.region_code, "+
 			"r.name, a.body_html, p.id, p.title, p.owner_name, p.status, ag.display_name").
 		Joins("JOIN accounts ag ON ag.id = p.agent_id").Where("a.id = ?", id).Rows()
@@ -264,18 +255,18 @@ func (s *Service) PublicNoticeByID(ctx context.Context, id int64) (*PublicNotice
 		return nil, err
 	}
 	if !found {
-		return nil, NotFound("公告")
+		return nil, trading.NotFound("公告")
 	}
-	var lots []Lot
+	var lots []trading.Lot
 	if err := db.Where("project_id = ?", projectID).Order("seq").Find(&lots).Error; err != nil {
 		return nil, err
 	}
-	out := &PublicNotice{Notice: row.public(true), Project: PublicProject{Code: row.Code, Category: row.Category, Title: pTitle,
+	out := &AnnouncementPage{Notice: row.public(true), Project: trading.PublicProject{Code: row.Code, Category: row.Category, Title: pTitle,
 		OwnerName: ownerName, RegionCode: row.RegionCode, RegionName: row.RegionName, AgentName: agentName, Status: string(status)}}
 	for i := range lots {
 		out.Project.Lots = append(out.Project.Lots, lots[i].Public())
 	}
-	chain, err := scanNoticeRows(publicNotices(db, false).Where("a.project_id = ?", projectID).Order("a.published_seq"))
+	chain, err := scanAnnouncementRows(publicAnnouncements(db, false).Where("a.project_id = ?", projectID).Order("a.published_seq"))
 	if err != nil {
 		return nil, err
 	}
@@ -285,22 +276,22 @@ func (s *Service) PublicNoticeByID(ctx context.Context, id int64) (*PublicNotice
 	return out, nil
 }
 
-// PublicProjectByCode returns a project that has published notices, with
+// ProjectByCode returns a project that has published notices, with
 // its chain; drafts do not exist publicly.
-func (s *Service) PublicProjectByCode(ctx context.Context, code string) (*PublicProject, []PublicAnnouncement, error) {
-	p, err := loadProject(s.DB.WithContext(ctx), "code = ?", code)
+func ProjectByCode(ctx context.Context, s *trading.Service, code string) (*trading.PublicProject, []trading.PublicAnnouncement, error) {
+	p, err := trading.LoadProject(s.DB.WithContext(ctx), "code = ?", code)
 	if err != nil {
 		return nil, nil, err
 	}
-	chain, err := scanNoticeRows(publicNotices(s.DB.WithContext(ctx), false).Where("a.project_id = ?", p.ID).Order("a.published_seq"))
+	chain, err := scanAnnouncementRows(publicAnnouncements(s.DB.WithContext(ctx), false).Where("a.project_id = ?", p.ID).Order("a.published_seq"))
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(chain) == 0 {
-		return nil, nil, NotFound("交易项目")
+		return nil, nil, trading.NotFound("交易项目")
 	}
 	pub := p.Public()
-	out := make([]PublicAnnouncement, len(chain))
+	out := make([]trading.PublicAnnouncement, len(chain))
 	for i := range chain {
 		out[i] = chain[i].public(false)
 	}

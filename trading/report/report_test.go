@@ -1,4 +1,4 @@
-package trading
+package report
 
 import (
 	"context"
@@ -11,14 +11,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/tradingtest"
+
 	"github.com/shopspring/decimal"
 )
 
 // reportOutcome is one lot_outcomes row a test inserts.
 type reportOutcome struct {
-	Category Category
+	Category trading.Category
 	Region   string
-	Status   OutcomeStatus
+	Status   trading.OutcomeStatus
 	Base     string // yuan, "" for failed/cancelled
 	Result   string
 	On       string // decided_on
@@ -26,7 +29,7 @@ type reportOutcome struct {
 
 // seedOutcomes inserts each outcome with its own project and lot, in SQL
 // (the report only reads lot_outcomes; the parents are there for the keys).
-func seedOutcomes(t testing.TB, s *Service, outs []reportOutcome) []LotOutcome {
+func seedOutcomes(t testing.TB, s *trading.Service, outs []reportOutcome) []trading.LotOutcome {
 	t.Helper()
 	db, err := s.DB.DB()
 	if err != nil {
@@ -42,7 +45,7 @@ func seedOutcomes(t testing.TB, s *Service, outs []reportOutcome) []LotOutcome {
 		VALUES ('rpt' || (SELECT count(*) FROM accounts), 'x', 'agent', '统计代理', now(), now()) RETURNING id`).Scan(&agent); err != nil {
 		t.Fatal(err)
 	}
-	var lots []LotOutcome
+	var lots []trading.LotOutcome
 	for _, o := range outs {
 		var project, lot int64
 		if err := tx.QueryRow(`INSERT INTO projects (code, category, title, owner_name, region_code, agent_id, status, created_at, updated_at)
@@ -54,13 +57,13 @@ func seedOutcomes(t testing.TB, s *Service, outs []reportOutcome) []LotOutcome {
 			t.Fatal(err)
 		}
 		var base, result any
-		lo := LotOutcome{LotID: lot, ProjectID: project, Category: o.Category, RegionCode: o.Region, Status: o.Status}
-		if o.Status == OutcomeCompleted {
+		lo := trading.LotOutcome{LotID: lot, ProjectID: project, Category: o.Category, RegionCode: o.Region, Status: o.Status}
+		if o.Status == trading.OutcomeCompleted {
 			base, result = o.Base, o.Result
 			b, r := decimal.RequireFromString(o.Base), decimal.RequireFromString(o.Result)
 			lo.Base, lo.Result = &b, &r
 		}
-		lo.DecidedOn, _ = time.ParseInLocation("2006-01-02", o.On, Shanghai)
+		lo.DecidedOn, _ = time.ParseInLocation("2006-01-02", o.On, trading.Shanghai)
 		if _, err := tx.Exec(`INSERT INTO lot_outcomes (lot_id, project_id, category, region_code, status, base, result, decided_on, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())`, lot, project, o.Category, o.Region, o.Status, base, result, o.On); err != nil {
 			t.Fatal(err)
@@ -73,9 +76,9 @@ func seedOutcomes(t testing.TB, s *Service, outs []reportOutcome) []LotOutcome {
 	return lots
 }
 
-func mustQuery(t *testing.T, params map[string]string) ReportQuery {
+func mustQuery(t *testing.T, params map[string]string) Query {
 	t.Helper()
-	q, err := ParseReportQuery(func(k string) string { return params[k] }, time.Date(2026, 3, 2, 9, 0, 0, 0, Shanghai))
+	q, err := ParseQuery(func(k string) string { return params[k] }, time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,17 +122,17 @@ func ratOf(d decimal.Decimal) *big.Rat { return d.Rat() }
 // independent rounding of those sums, to the fen and to 0.01 %.
 func TestReportPropertyRandomLots(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestService(t)
+	s, _ := tradingtest.NewService(t)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(20260302, 6))
-	start := time.Date(2024, 11, 1, 0, 0, 0, 0, Shanghai)
+	start := time.Date(2024, 11, 1, 0, 0, 0, 0, trading.Shanghai)
 	var outs []reportOutcome
 	for i := 0; i < 600; i++ {
-		o := reportOutcome{Category: Categories()[r.IntN(4)], Region: reportRegions[r.IntN(len(reportRegions))],
+		o := reportOutcome{Category: trading.Categories()[r.IntN(4)], Region: reportRegions[r.IntN(len(reportRegions))],
 			On: start.AddDate(0, 0, r.IntN(500)).Format("2006-01-02")}
 		switch p := r.IntN(10); {
 		case p < 7:
-			o.Status = OutcomeCompleted
+			o.Status = trading.OutcomeCompleted
 			// From one fen to a billion yuan; results 60 %–140 % of the base.
 			base := int64(1)
 			if r.IntN(20) > 0 {
@@ -138,9 +141,9 @@ func TestReportPropertyRandomLots(t *testing.T) {
 			result := max(1, base*int64(60+r.IntN(81))/100+r.Int64N(100))
 			o.Base, o.Result = decimal.New(base, -2).StringFixed(2), decimal.New(result, -2).StringFixed(2)
 		case p < 9:
-			o.Status = OutcomeFailed
+			o.Status = trading.OutcomeFailed
 		default:
-			o.Status = OutcomeCancelled
+			o.Status = trading.OutcomeCancelled
 		}
 		outs = append(outs, o)
 	}
@@ -151,7 +154,7 @@ func TestReportPropertyRandomLots(t *testing.T) {
 		from := start.AddDate(0, 0, r.IntN(500))
 		q := map[string]string{"from": from.Format("2006-01-02"), "to": from.AddDate(0, 0, r.IntN(400)).Format("2006-01-02")}
 		if r.IntN(3) == 0 {
-			q["category"] = string(Categories()[r.IntN(4)])
+			q["category"] = string(trading.Categories()[r.IntN(4)])
 		}
 		if r.IntN(3) == 0 {
 			q["region"] = reportRegions[r.IntN(len(reportRegions))]
@@ -160,20 +163,20 @@ func TestReportPropertyRandomLots(t *testing.T) {
 	}
 	for _, params := range queries {
 		q := mustQuery(t, params)
-		rep, err := s.SavingsReport(ctx, q)
+		rep, err := Savings(ctx, s, q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Independent sums from the lots as generated.
 		type key struct {
-			c      Category
+			c      trading.Category
 			region string
 		}
 		type sums struct {
 			n                     [3]int64
 			base, result, savings decimal.Decimal
 		}
-		byRow, byCat, byMonth := map[key]*sums{}, map[Category]*sums{}, map[string]*sums{}
+		byRow, byCat, byMonth := map[key]*sums{}, map[trading.Category]*sums{}, map[string]*sums{}
 		get := func(m map[key]*sums, k key) *sums {
 			if m[k] == nil {
 				m[k] = &sums{}
@@ -196,13 +199,13 @@ func TestReportPropertyRandomLots(t *testing.T) {
 			}
 			for _, x := range []*sums{row, byCat[l.Category], byMonth[mk]} {
 				switch l.Status {
-				case OutcomeCompleted:
+				case trading.OutcomeCompleted:
 					x.n[0]++
 					x.base, x.result = x.base.Add(*l.Base), x.result.Add(*l.Result)
 					x.savings = x.savings.Add(l.Savings())
-				case OutcomeFailed:
+				case trading.OutcomeFailed:
 					x.n[1]++
-				case OutcomeCancelled:
+				case trading.OutcomeCancelled:
 					x.n[2]++
 				}
 			}
@@ -248,7 +251,7 @@ func TestReportPropertyRandomLots(t *testing.T) {
 			}
 			same("months of "+string(tot.Category), months, byCat[tot.Category])
 		}
-		checkParagraph(t, rep, func(c Category) *sums { return byCat[c] }, func(x *sums) (int64, decimal.Decimal, decimal.Decimal, decimal.Decimal) {
+		checkParagraph(t, rep, func(c trading.Category) *sums { return byCat[c] }, func(x *sums) (int64, decimal.Decimal, decimal.Decimal, decimal.Decimal) {
 			if x == nil {
 				return 0, decimal.Zero, decimal.Zero, decimal.Zero
 			}
@@ -266,7 +269,7 @@ var (
 
 // checkParagraph parses the paragraph and compares each figure with an
 // independent big.Rat rounding of the exact sums.
-func checkParagraph[S any](t *testing.T, rep *Report, of func(Category) S, figures func(S) (int64, decimal.Decimal, decimal.Decimal, decimal.Decimal)) {
+func checkParagraph[S any](t *testing.T, rep *Table, of func(trading.Category) S, figures func(S) (int64, decimal.Decimal, decimal.Decimal, decimal.Decimal)) {
 	t.Helper()
 	p := Paragraph(rep)
 	wan := func(d decimal.Decimal) string { return roundHalfUp(new(big.Rat).Quo(ratOf(d), big.NewRat(10000, 1))) }
@@ -283,7 +286,7 @@ func checkParagraph[S any](t *testing.T, rep *Report, of func(Category) S, figur
 		var fields []string
 		switch tot.Category {
 		case "engineering", "procurement":
-			re = map[Category]*regexp.Regexp{"engineering": engineeringRe, "procurement": procurementRe}[tot.Category]
+			re = map[trading.Category]*regexp.Regexp{"engineering": engineeringRe, "procurement": procurementRe}[tot.Category]
 			fields = []string{fmt.Sprint(n), wan(base), wan(result), wan(savings), rate(savings, base)}
 		case "land":
 			re, fields = landRe, []string{fmt.Sprint(n), wan(result)}
@@ -310,15 +313,15 @@ func checkParagraph[S any](t *testing.T, rep *Report, of func(Category) S, figur
 // and lowers the category's rate; failed and cancelled lots only count.
 func TestReportNegativeSavingsAndFailedLots(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestService(t)
+	s, _ := tradingtest.NewService(t)
 	ctx := context.Background()
 	seedOutcomes(t, s, []reportOutcome{
-		{Category: "engineering", Region: "350102", Status: OutcomeCompleted, Base: "1000000.00", Result: "900000.00", On: "2025-03-10"},
-		{Category: "engineering", Region: "350102", Status: OutcomeFailed, On: "2025-03-11"},
-		{Category: "engineering", Region: "350102", Status: OutcomeCancelled, On: "2025-04-11"},
+		{Category: "engineering", Region: "350102", Status: trading.OutcomeCompleted, Base: "1000000.00", Result: "900000.00", On: "2025-03-10"},
+		{Category: "engineering", Region: "350102", Status: trading.OutcomeFailed, On: "2025-03-11"},
+		{Category: "engineering", Region: "350102", Status: trading.OutcomeCancelled, On: "2025-04-11"},
 	})
 	q := mustQuery(t, map[string]string{"year": "2025", "category": "engineering"})
-	rep, err := s.SavingsReport(ctx, q)
+	rep, err := Savings(ctx, s, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,9 +330,9 @@ func TestReportNegativeSavingsAndFailedLots(t *testing.T) {
 		t.Fatalf("before: %+v rate %s", e.Figures, e.Rate())
 	}
 	seedOutcomes(t, s, []reportOutcome{
-		{Category: "engineering", Region: "350104", Status: OutcomeCompleted, Base: "1000000.00", Result: "1300000.00", On: "2025-05-01"},
+		{Category: "engineering", Region: "350104", Status: trading.OutcomeCompleted, Base: "1000000.00", Result: "1300000.00", On: "2025-05-01"},
 	})
-	if rep, err = s.SavingsReport(ctx, q); err != nil {
+	if rep, err = Savings(ctx, s, q); err != nil {
 		t.Fatal(err)
 	}
 	e = rep.Total("engineering")
@@ -384,8 +387,8 @@ func TestReportRounding(t *testing.T) {
 // A period without lots prints every category with zeros and rate 0.00 %.
 func TestReportParagraphEmptyPeriod(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestService(t)
-	rep, err := s.SavingsReport(context.Background(), mustQuery(t, map[string]string{"year": "2024"}))
+	s, _ := tradingtest.NewService(t)
+	rep, err := Savings(context.Background(), s, mustQuery(t, map[string]string{"year": "2024"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,13 +406,13 @@ func TestReportParagraphEmptyPeriod(t *testing.T) {
 // The premium categories count result − base.
 func TestReportPremium(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestService(t)
+	s, _ := tradingtest.NewService(t)
 	seedOutcomes(t, s, []reportOutcome{
-		{Category: "land", Region: "350121", Status: OutcomeCompleted, Base: "50000000.00", Result: "65000000.00", On: "2025-07-01"},
-		{Category: "property", Region: "350200", Status: OutcomeCompleted, Base: "8000000.00", Result: "8000000.00", On: "2025-07-02"},
-		{Category: "land", Region: "350121", Status: OutcomeFailed, On: "2025-07-03"},
+		{Category: "land", Region: "350121", Status: trading.OutcomeCompleted, Base: "50000000.00", Result: "65000000.00", On: "2025-07-01"},
+		{Category: "property", Region: "350200", Status: trading.OutcomeCompleted, Base: "8000000.00", Result: "8000000.00", On: "2025-07-02"},
+		{Category: "land", Region: "350121", Status: trading.OutcomeFailed, On: "2025-07-03"},
 	})
-	rep, err := s.SavingsReport(context.Background(), mustQuery(t, map[string]string{"year": "2025", "quarter": "3"}))
+	rep, err := Savings(context.Background(), s, mustQuery(t, map[string]string{"year": "2025", "quarter": "3"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,11 +424,11 @@ func TestReportPremium(t *testing.T) {
 		t.Fatal(p)
 	}
 	// Region filters include sub-regions: 350100 has 350121, 350200 is apart.
-	rep, _ = s.SavingsReport(context.Background(), mustQuery(t, map[string]string{"year": "2025", "region": "350100"}))
+	rep, _ = Savings(context.Background(), s, mustQuery(t, map[string]string{"year": "2025", "region": "350100"}))
 	if rep.Total("land").Completed != 1 || rep.Total("property").Completed != 0 {
 		t.Fatalf("region 350100: %+v", rep.Totals)
 	}
-	rep, _ = s.SavingsReport(context.Background(), mustQuery(t, map[string]string{"year": "2025", "region": "350000"}))
+	rep, _ = Savings(context.Background(), s, mustQuery(t, map[string]string{"year": "2025", "region": "350000"}))
 	if rep.Total("land").Completed != 1 || rep.Total("property").Completed != 1 {
 		t.Fatalf("region 350000: %+v", rep.Totals)
 	}
@@ -433,7 +436,7 @@ func TestReportPremium(t *testing.T) {
 
 func TestReportQueryValidation(t *testing.T) {
 	t.Parallel()
-	today := time.Date(2026, 3, 2, 9, 0, 0, 0, Shanghai)
+	today := time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai)
 	for _, c := range []struct {
 		params   map[string]string
 		field    string
@@ -459,21 +462,21 @@ func TestReportQueryValidation(t *testing.T) {
 		{map[string]string{"category": "mining"}, "category", "", ""},
 		{map[string]string{"region": "3501"}, "region", "", ""},
 	} {
-		q, err := ParseReportQuery(func(k string) string { return c.params[k] }, today)
+		q, err := ParseQuery(func(k string) string { return c.params[k] }, today)
 		if c.field == "" {
 			if err != nil || q.From.Format("2006-01-02") != c.from || q.To.Format("2006-01-02") != c.to {
 				t.Errorf("%v: %v %s–%s", c.params, err, q.From.Format("2006-01-02"), q.To.Format("2006-01-02"))
 			}
 			continue
 		}
-		var e *Error
+		var e *trading.Error
 		if !errors.As(err, &e) || e.Status != 400 || e.Field != c.field || e.Message == "" {
 			t.Errorf("%v: %v, want a 400 on %s", c.params, err, c.field)
 		}
 	}
-	s, _ := newTestService(t)
-	_, err := s.SavingsReport(context.Background(), mustQuery(t, map[string]string{"region": "110000"}))
-	var e *Error
+	s, _ := tradingtest.NewService(t)
+	_, err := Savings(context.Background(), s, mustQuery(t, map[string]string{"region": "110000"}))
+	var e *trading.Error
 	if !errors.As(err, &e) || e.Field != "region" || !strings.Contains(e.Message, "110000") {
 		t.Fatalf("unknown region: %v", err)
 	}
@@ -482,18 +485,18 @@ func TestReportQueryValidation(t *testing.T) {
 func FuzzParseReportQuery(f *testing.F) {
 	f.Add("2025", "", "", "", "", "engineering", "350100")
 	f.Add("", "", "", "2025-01-01", "2025-12-31", "", "")
-	today := time.Date(2026, 3, 2, 9, 0, 0, 0, Shanghai)
+	today := time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai)
 	f.Fuzz(func(t *testing.T, year, quarter, month, from, to, category, region string) {
 		m := map[string]string{"year": year, "quarter": quarter, "month": month, "from": from, "to": to, "category": category, "region": region}
-		q, err := ParseReportQuery(func(k string) string { return m[k] }, today)
+		q, err := ParseQuery(func(k string) string { return m[k] }, today)
 		if err != nil {
-			var e *Error
+			var e *trading.Error
 			if !errors.As(err, &e) || e.Status != 400 || e.Field == "" {
 				t.Fatalf("not a 400 naming a field: %v", err)
 			}
 			return
 		}
-		if q.To.Before(q.From) || q.From.Year() < 2000 || len(monthsOf(q.From, q.To)) > 12*maxReportYears+1 {
+		if q.To.Before(q.From) || q.From.Year() < 2000 || len(monthsOf(q.From, q.To)) > 12*maxYears+1 {
 			t.Fatalf("accepted a bad period %v–%v", q.From, q.To)
 		}
 	})
@@ -501,8 +504,8 @@ func FuzzParseReportQuery(f *testing.F) {
 
 // A period ending on the first of a month includes that month in the trend.
 func TestMonthsOfIncludesTheLastMonth(t *testing.T) {
-	from := time.Date(2025, 1, 15, 0, 0, 0, 0, Shanghai)
-	to := time.Date(2025, 3, 1, 0, 0, 0, 0, Shanghai)
+	from := time.Date(2025, 1, 15, 0, 0, 0, 0, trading.Shanghai)
+	to := time.Date(2025, 3, 1, 0, 0, 0, 0, trading.Shanghai)
 	if got := strings.Join(monthsOf(from, to), ","); got != "2025-01,2025-02,2025-03" {
 		t.Fatalf("months %s", got)
 	}

@@ -1,4 +1,4 @@
-package trading
+package portal
 
 import (
 	"encoding/xml"
@@ -7,20 +7,29 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ggzy/ggzy/trading"
+
 	"github.com/labstack/echo/v4"
 )
 
-// PortalRoutes registers the public portal (no login): home, the notice
+// Handlers serve the public portal. Cache is the anonymous micro-cache
+// of its pages (nil: off).
+type Handlers struct {
+	*trading.Web
+	Cache *PageCache
+}
+
+// Routes registers the public portal (no login): home, the notice
 // list and detail, project pages, Atom feeds, and the public API.
-func (w *Web) PortalRoutes(e *echo.Echo, api *echo.Group) {
+func (w *Handlers) Routes(e *echo.Echo, api *echo.Group) {
 	cache := w.Cache.Middleware
 	e.GET("/", w.portalHome, cache)
-	e.GET("/notices", w.noticeList, cache)
-	e.GET("/notices/:id", w.noticeShow, w.Cache.Versioned(w.noticeVersion))
+	e.GET("/notices", w.announcementList, cache)
+	e.GET("/notices/:id", w.announcementShow, w.Cache.Versioned(w.announcementVersion))
 	e.GET("/projects/:code", w.publicProject, w.Cache.Versioned(w.projectVersion))
 	e.GET("/feeds/:file", w.feed, cache)
-	api.GET("/announcements", w.apiNotices, cache)
-	api.GET("/announcements/:id", w.apiPublicNotice, w.Cache.Versioned(w.noticeVersion))
+	api.GET("/announcements", w.apiAnnouncements, cache)
+	api.GET("/announcements/:id", w.apiPublicAnnouncement, w.Cache.Versioned(w.announcementVersion))
 	api.GET("/projects/:code/ocds", w.apiOCDS, cache)
 }
 
@@ -34,10 +43,10 @@ const projectVersionSQL = `SELECT p.id || '/' || p.status || '/' || coalesce(ext
 	extract(epoch FROM ag.updated_at)::text
 	FROM projects p JOIN accounts ag ON ag.id = p.agent_id `
 
-// noticeVersion is the version of a published notice's page ("" when
+// announcementVersion is the version of a published notice's page ("" when
 // there is no such notice: rendered, and answered 404, every time).
-func (w *Web) noticeVersion(c echo.Context) (string, error) {
-	id, err := idParam(c)
+func (w *Handlers) announcementVersion(c echo.Context) (string, error) {
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return "", nil
 	}
@@ -48,35 +57,35 @@ func (w *Web) noticeVersion(c echo.Context) (string, error) {
 }
 
 // projectVersion is the version of a public project page.
-func (w *Web) projectVersion(c echo.Context) (string, error) {
+func (w *Handlers) projectVersion(c echo.Context) (string, error) {
 	var v string
 	err := w.Svc.DB.WithContext(c.Request().Context()).Raw(projectVersionSQL+`WHERE p.code = ? AND p.status <> 'draft'`, c.Param("code")).Scan(&v).Error
 	return v, err
 }
 
-func (w *Web) portalHome(c echo.Context) error {
-	latest, err := w.Svc.LatestByCategory(c.Request().Context(), 8)
+func (w *Handlers) portalHome(c echo.Context) error {
+	latest, err := Latest(c.Request().Context(), w.Svc, 8)
 	if err != nil {
 		return err
 	}
 	type section struct {
-		Category Category
+		Category trading.Category
 		Name     string
-		Notices  []PublicAnnouncement
+		Notices  []trading.PublicAnnouncement
 	}
 	var sections []section
-	for _, cat := range []Category{"engineering", "procurement", "land", "property"} {
+	for _, cat := range []trading.Category{"engineering", "procurement", "land", "property"} {
 		sections = append(sections, section{cat, cat.Name(), latest[cat]})
 	}
 	return w.Page(c, http.StatusOK, "home", "首页", map[string]any{"Sections": sections})
 }
 
-func (w *Web) noticeList(c echo.Context) error {
-	f, err := ParseNoticeFilter(c.QueryParam)
+func (w *Handlers) announcementList(c echo.Context) error {
+	f, err := ParseFilter(c.QueryParam)
 	if err != nil {
 		return err
 	}
-	list, next, err := w.Svc.PublicNotices(c.Request().Context(), f)
+	list, next, err := Announcements(c.Request().Context(), w.Svc, f)
 	if err != nil {
 		return err
 	}
@@ -84,13 +93,13 @@ func (w *Web) noticeList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var types []option
-	for _, t := range AnnouncementTypes {
-		types = append(types, option{string(t), t.Name()})
+	var types []trading.Option
+	for _, t := range trading.AnnouncementTypes {
+		types = append(types, trading.Option{Value: string(t), Name: t.Name()})
 	}
-	pager := Pager{Page: 1}
+	pager := trading.Pager{Page: 1}
 	if next != "" {
-		pager.Next = pageURL(c, "cursor", next)
+		pager.Next = trading.PageURL(c, "cursor", next)
 	}
 	if f.Before > 0 {
 		q := c.Request().URL.Query()
@@ -99,35 +108,35 @@ func (w *Web) noticeList(c echo.Context) error {
 	}
 	return w.Page(c, http.StatusOK, "notices", "交易公告", map[string]any{
 		"Notices": list, "Filter": f, "Query": c.QueryParams(), "Pager": pager, "Regions": regions,
-		"Categories": categoryOptions(), "Types": types})
+		"Categories": trading.CategoryOptions(), "Types": types})
 }
 
-func (w *Web) noticeShow(c echo.Context) error {
-	id, err := idParam(c)
+func (w *Handlers) announcementShow(c echo.Context) error {
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
-	n, err := w.Svc.PublicNoticeByID(c.Request().Context(), id)
+	n, err := AnnouncementByID(c.Request().Context(), w.Svc, id)
 	if err != nil {
 		return err
 	}
 	return w.Page(c, http.StatusOK, "notice", n.Notice.Title, n)
 }
 
-func (w *Web) publicProject(c echo.Context) error {
-	p, chain, err := w.Svc.PublicProjectByCode(c.Request().Context(), c.Param("code"))
+func (w *Handlers) publicProject(c echo.Context) error {
+	p, chain, err := ProjectByCode(c.Request().Context(), w.Svc, c.Param("code"))
 	if err != nil {
 		return err
 	}
 	return w.Page(c, http.StatusOK, "public_project", p.Title, map[string]any{"Project": p, "Chain": chain})
 }
 
-func (w *Web) apiNotices(c echo.Context) error {
-	f, err := ParseNoticeFilter(c.QueryParam)
+func (w *Handlers) apiAnnouncements(c echo.Context) error {
+	f, err := ParseFilter(c.QueryParam)
 	if err != nil {
 		return err
 	}
-	list, next, err := w.Svc.PublicNotices(c.Request().Context(), f)
+	list, next, err := Announcements(c.Request().Context(), w.Svc, f)
 	if err != nil {
 		return err
 	}
@@ -138,12 +147,12 @@ func (w *Web) apiNotices(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (w *Web) apiPublicNotice(c echo.Context) error {
-	id, err := idParam(c)
+func (w *Handlers) apiPublicAnnouncement(c echo.Context) error {
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
-	n, err := w.Svc.PublicNoticeByID(c.Request().Context(), id)
+	n, err := AnnouncementByID(c.Request().Context(), w.Svc, id)
 	if err != nil {
 		return err
 	}
@@ -153,27 +162,27 @@ func (w *Web) apiPublicNotice(c echo.Context) error {
 // baseURL is where this request reached the platform.
 func baseURL(c echo.Context) string { return c.Scheme() + "://" + c.Request().Host }
 
-func (w *Web) apiOCDS(c echo.Context) error {
+func (w *Handlers) apiOCDS(c echo.Context) error {
 	ctx := c.Request().Context()
-	p, err := loadProject(w.Svc.DB.WithContext(ctx), "code = ?", c.Param("code"))
+	p, err := trading.LoadProject(w.Svc.DB.WithContext(ctx), "code = ?", c.Param("code"))
 	if err != nil {
 		return err
 	}
-	var notices []Announcement
-	if err := w.Svc.DB.WithContext(ctx).Where("project_id = ? AND status = ?", p.ID, NoticePublished).
-		Order("published_seq").Find(&notices).Error; err != nil {
+	var announcements []trading.Announcement
+	if err := w.Svc.DB.WithContext(ctx).Where("project_id = ? AND status = ?", p.ID, trading.AnnouncementPublished).
+		Order("published_seq").Find(&announcements).Error; err != nil {
 		return err
 	}
-	if len(notices) == 0 {
-		return NotFound("交易项目") // drafts are not public
+	if len(announcements) == 0 {
+		return trading.NotFound("交易项目") // drafts are not public
 	}
-	var awards []LotAward
+	var awards []trading.LotAward
 	if w.Svc.LotAwards != nil {
 		if awards, err = w.Svc.LotAwards(ctx, p.ID); err != nil {
 			return err
 		}
 	}
-	pkg, err := OCDSPackageWithAwards(p, notices, awards, w.Svc.OCIDPrefix, baseURL(c), w.Svc.Clock.Now())
+	pkg, err := OCDSPackageWithAwards(p, announcements, awards, w.Svc.OCIDPrefix, baseURL(c), w.Svc.Clock.Now())
 	if err != nil {
 		return err
 	}
@@ -213,13 +222,13 @@ type atomEntry struct {
 	Summary string `xml:"summary"`
 }
 
-func (w *Web) feed(c echo.Context) error {
+func (w *Handlers) feed(c echo.Context) error {
 	name, ok := strings.CutSuffix(c.Param("file"), ".atom")
-	cat := Category(name)
+	cat := trading.Category(name)
 	if !ok || !cat.Valid() {
-		return NotFound("订阅源")
+		return trading.NotFound("订阅源")
 	}
-	list, _, err := w.Svc.PublicNotices(c.Request().Context(), NoticeFilter{Category: cat, Limit: 50})
+	list, _, err := Announcements(c.Request().Context(), w.Svc, Filter{Category: cat, Limit: 50})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package trading
+package portal
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ggzy/ggzy/trading"
 
 	"github.com/labstack/echo/v4"
 )
@@ -63,7 +65,7 @@ func cacheable(c echo.Context) bool {
 		return false
 	}
 	for _, ck := range r.Cookies() {
-		if ck.Name == SessionCookie || ck.Name == "ggzy_flash" {
+		if ck.Name == trading.SessionCookie || ck.Name == "ggzy_flash" {
 			return false
 		}
 	}
@@ -155,7 +157,7 @@ func (pc *PageCache) handler(next echo.HandlerFunc, version func(c echo.Context)
 		c.Response().Writer = rec
 		err := next(c)
 		if err == nil && c.Response().Status == http.StatusOK && !rec.overflow &&
-			!strings.Contains(c.Response().Header().Get("Set-Cookie"), SessionCookie) {
+			!strings.Contains(c.Response().Header().Get("Set-Cookie"), trading.SessionCookie) {
 			f.entry = &cachedPage{ctype: c.Response().Header().Get(echo.HeaderContentType), body: rec.buf.Bytes(), until: now.Add(pc.TTL)}
 			if current != "" {
 				f.entry.version, f.entry.keep = current, now.Add(versionedKeep)

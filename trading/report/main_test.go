@@ -1,0 +1,9 @@
+package report
+
+import (
+	"testing"
+
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
