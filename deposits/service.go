@@ -37,6 +37,8 @@ type Service struct {
 	// procurement refund owes on top (G7: loan rate + 20 %).
 	LoanRates RateSchedule
 	G7Uplift  decimal.Decimal
+	// BankFile is the encoding of the refund instruction file.
+	BankFile BankFileEncoding
 
 	k1Mu    sync.Mutex
 	k1Swept int64 // the highest inflow id the K1 sweep has covered
