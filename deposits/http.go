@@ -134,13 +134,13 @@ func (h *Handler) apiMine(c echo.Context) error {
 		return err
 	}
 	type item struct {
-		Account   VirtualAccount `json:"virtual_account"`
-		Project   string         `json:"project_code"`
-		LotSeq    int            `json:"lot_seq"`
-		Received  string         `json:"received"`
-		Shortfall string         `json:"shortfall"`
-		State     string         `json:"state"`
-		Inflows   []StoredInflow `json:"inflows"`
+		Account   VirtualAccount     `json:"virtual_account"`
+		Project   string             `json:"project_code"`
+		LotSeq    int                `json:"lot_seq"`
+		Received  string             `json:"received"`
+		Shortfall string             `json:"shortfall"`
+		State     string             `json:"state"`
+		Inflows   []PositionedInflow `json:"inflows"`
 	}
 	out := make([]item, len(list))
 	for i, d := range list {

@@ -177,11 +177,17 @@ func (s *Service) openAccounts(tx *gorm.DB, regs []bidding.Registered) error {
 	}
 	// Arrays as parameters, past GORM (which would spread a slice into a
 	// list). A revived registration keeps the account it had.
-	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, `INSERT INTO virtual_accounts
+	res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, `INSERT INTO virtual_accounts
 		(number, registration_id, lot_id, bidder_id, required, deadline, created_at)
 		SELECT v.*, $7::timestamptz FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::numeric[], $6::timestamptz[]) v
 		ON CONFLICT (registration_id) DO NOTHING`, numbers, regIDs, lotIDs, bidderIDs, required, deadlines, s.now())
-	return err
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == int64(len(regs)) {
+		return err // all new: nothing to revive
+	}
+	return s.reviveDeposits(tx, regs)
 }
 
 // Source is how an inflow reached the platform.
