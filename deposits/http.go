@@ -112,6 +112,9 @@ func (h *Handler) webhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.Svc.notFuture(in); err != nil {
+		return err
+	}
 	r, err := h.Svc.Receive(c.Request().Context(), bankActor, SourceWebhook, []Inflow{in})
 	if err != nil {
 		return err
@@ -209,7 +212,9 @@ func (h *Handler) manual(c echo.Context) error {
 		err = trading.Invalid("value_time", "须填写到账时间")
 	} else {
 		n.ValueTime = t.Format(time.RFC3339)
-		in, err = n.inflow()
+		if in, err = n.inflow(); err == nil {
+			err = h.Svc.notFuture(in)
+		}
 	}
 	var r Result
 	if err == nil {

@@ -193,8 +193,9 @@ func (s *Service) Inflows(ctx context.Context, a trading.Actor, f InflowFilter) 
 type Alert struct {
 	ID           int64      `gorm:"column:id;primaryKey" json:"id"`
 	Kind         string     `gorm:"column:kind" json:"kind"`
-	LotID        int64      `gorm:"column:lot_id" json:"lot_id"`
+	LotID        *int64     `gorm:"column:lot_id" json:"lot_id,omitempty"` // unknown for a DUPLICATE of money in suspense
 	PayerAccount string     `gorm:"column:payer_account" json:"payer_account"`
+	BankTxnID    *string    `gorm:"column:bank_txn_id" json:"bank_txn_id,omitempty"` // DUPLICATE: the repeated transaction id
 	Detail       string     `gorm:"column:detail" json:"detail"`
 	CreatedAt    time.Time  `gorm:"column:created_at" json:"created_at"`
 	ResolvedAt   *time.Time `gorm:"column:resolved_at" json:"resolved_at,omitempty"`

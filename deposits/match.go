@@ -3,6 +3,8 @@ package deposits
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -214,13 +216,35 @@ func (m *matching) finish() (Result, error) {
 			m.source, r.Lines, r.New, r.Held, r.Late, r.Third, r.Suspense, r.Repeated, r.Alerts))
 }
 
+// valueTimeSlack is how far ahead of the platform's clock a bank may date
+// a credit (its clock and ours differ by a little); further is refused.
+const valueTimeSlack = 10 * time.Minute
+
 // Receive books inflows that arrived by webhook or manual entry: staged and
 // matched like a statement, in one transaction. The same bank transaction
-// delivered again changes nothing.
+// delivered again changes nothing. One delivered again with different
+// content is not booked: Receive raises a DUPLICATE alert for the
+// supervisors, books the rest, and answers a 409 conflict naming it (as a
+// statement file with such a line is refused, "与第N行重复但内容不同").
+// A value time before 2000, or before the virtual account it credits was
+// opened (before its project could take money), is refused whole (400
+// naming value_time); the webhook and manual entry also refuse one in the
+// future (notFuture).
 func (s *Service) Receive(ctx context.Context, a trading.Actor, source Source, ins []Inflow) (Result, error) {
 	now := s.now()
+	for _, in := range ins {
+		if in.ValueTime.In(trading.Shanghai).Year() < 2000 {
+			return Result{}, trading.Invalid("value_time", "到账时间 %s 超出合理范围（须在 2000 年之后），不予入账",
+				in.ValueTime.In(trading.Shanghai).Format("2006-01-02 15:04:05"))
+		}
+	}
 	var r Result
+	var conflict error
 	err := transactRetryingDuplicates(ctx, s.DB, func(tx *gorm.DB) error {
+		conflict = nil
+		if err := checkOpened(tx, ins); err != nil {
+			return err
+		}
 		var batch int64
 		if err := tx.Raw("SELECT nextval('inflow_batch_seq')").Scan(&batch).Error; err != nil {
 			return err
@@ -240,10 +264,111 @@ func (s *Service) Receive(ctx context.Context, a trading.Actor, source Source, i
 		if err := m.chunk(stagedChunk{id: batch, lines: len(ins)}); err != nil {
 			return err
 		}
+		if m.r.Repeated > 0 {
+			if conflict, err = s.repeatedDifferently(tx, a, batch, ins, now); err != nil {
+				return err
+			}
+		}
 		r, err = m.finish()
 		return err
 	})
-	return r, err
+	if err != nil {
+		return r, err
+	}
+	return r, conflict
+}
+
+// notFuture refuses a credit the bank dates ahead of the platform's clock
+// (by more than valueTimeSlack): the webhook and manual entry check it
+// before Receive. (Tests and the demo book money as of a later day
+// through Receive, with the clock where the scenario needs it.)
+func (s *Service) notFuture(in Inflow) error {
+	if in.ValueTime.After(s.now().Add(valueTimeSlack)) {
+		return trading.Invalid("value_time", "到账时间 %s 晚于当前时间，不予入账", in.ValueTime.In(trading.Shanghai).Format("2006-01-02 15:04:05"))
+	}
+	return nil
+}
+
+// checkOpened refuses an inflow dated before the virtual account it
+// credits was opened: no money can have been paid into it then.
+func checkOpened(tx *gorm.DB, ins []Inflow) error {
+	numbers := make([]string, len(ins))
+	for i, in := range ins {
+		numbers[i] = in.VirtualAccount
+	}
+	var vas []VirtualAccount
+	if err := tx.Where("number IN ?", numbers).Find(&vas).Error; err != nil {
+		return err
+	}
+	opened := map[string]time.Time{}
+	for _, va := range vas {
+		opened[va.Number] = va.CreatedAt
+	}
+	for _, in := range ins {
+		if at, ok := opened[in.VirtualAccount]; ok && in.ValueTime.Before(at) {
+			return trading.Invalid("value_time", "到账时间 %s 早于虚拟子账号 %s 开立（%s），不予入账",
+				in.ValueTime.In(trading.Shanghai).Format("2006-01-02 15:04:05"), in.VirtualAccount, at.In(trading.Shanghai).Format("2006-01-02 15:04:05"))
+		}
+	}
+	return nil
+}
+
+// repeatedDifferently compares the inflows of batch that were passed over
+// as already booked with the booked ones. The memo is left out: it is the
+// bank's free text, and a manual entry writes its reason there. Each that
+// differs raises a DUPLICATE alert (once per id and content) with an audit
+// record, in tx; the returned conflict names the first.
+func (s *Service) repeatedDifferently(tx *gorm.DB, a trading.Actor, batch int64, ins []Inflow, now time.Time) (error, error) {
+	var first error
+	for _, in := range ins {
+		var old StoredInflow
+		if err := tx.Where("bank_txn_id = ? AND batch_id IS DISTINCT FROM ?", in.BankTxnID, batch).Limit(1).Find(&old).Error; err != nil {
+			return nil, err
+		}
+		if old.ID == 0 {
+			continue // booked now
+		}
+		var diffs []string
+		diff := func(field, was, is string) {
+			if was != is {
+				diffs = append(diffs, fmt.Sprintf("%s 原为“%s”，此次为“%s”", field, was, is))
+			}
+		}
+		diff("到账时间", old.ValueTime.In(trading.Shanghai).Format(time.RFC3339), in.ValueTime.In(trading.Shanghai).Format(time.RFC3339))
+		diff("收款账号", old.AccountNumber, in.VirtualAccount)
+		diff("付款人名称", old.PayerName, in.PayerName)
+		diff("付款人账号", old.PayerAccount, in.PayerAccount)
+		diff("付款行", old.PayerBank, in.PayerBank)
+		diff("金额", old.Amount.StringFixed(2), in.Amount.StringFixed(2))
+		if len(diffs) == 0 {
+			continue // the same transaction again: nothing to say
+		}
+		detail := fmt.Sprintf("交易流水号 %s 与已入账的第 %d 笔到账重复但内容不同（%s），未入账", in.BankTxnID, old.ID, strings.Join(diffs, "；"))
+		var lot *int64
+		if old.VirtualAccountID != nil {
+			var va VirtualAccount
+			if err := tx.First(&va, *old.VirtualAccountID).Error; err != nil {
+				return nil, err
+			}
+			lot = &va.LotID
+		}
+		res := tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, bank_txn_id, detail, created_at)
+			VALUES ('DUPLICATE', ?, ?, ?, ?, ?) ON CONFLICT (bank_txn_id, detail) WHERE kind = 'DUPLICATE' DO NOTHING`,
+			lot, in.PayerAccount, in.BankTxnID, detail, now)
+		if res.Error != nil {
+			return nil, res.Error
+		}
+		if res.RowsAffected > 0 {
+			if err := trading.Audit(tx, now, a, "deposit.duplicate", "inflow", fmt.Sprint(old.ID), detail); err != nil {
+				return nil, err
+			}
+		}
+		if first == nil {
+			first = &trading.Error{Status: http.StatusConflict, Code: "duplicate_transaction", Field: "txn_id",
+				Message: detail + "，已通知交易中心监督", Err: trading.ErrConflict}
+		}
+	}
+	return first, nil
 }
 
 // dropStaged deletes the staged and classified lines of chunks.

@@ -241,7 +241,7 @@ func checkK1(tx *gorm.DB, n int, from, to int64, payers string, now time.Time) *
 			WHERE i.virtual_account_id IS NOT NULL -- the payer index holds matched money only
 				AND i.payer_account IN (`+payers+`)
 			GROUP BY va.lot_id, i.payer_account HAVING count(DISTINCT va.bidder_id) > 1
-			ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now)
+			ON CONFLICT (kind, lot_id, payer_account) WHERE kind = 'K1' DO NOTHING`, now)
 	}
 	return tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, detail, created_at)
 		SELECT DISTINCT ON (nva.lot_id, n.payer_account) 'K1', nva.lot_id, n.payer_account,
@@ -256,7 +256,7 @@ func checkK1(tx *gorm.DB, n int, from, to int64, payers string, now time.Time) *
 				WHERE o.payer_account = n.payer_account AND o.virtual_account_id IS NOT NULL OFFSET 0) o
 			JOIN virtual_accounts ova ON ova.id = o.virtual_account_id
 			WHERE ova.lot_id = nva.lot_id AND ova.bidder_id <> nva.bidder_id)
-		ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now)
+		ON CONFLICT (kind, lot_id, payer_account) WHERE kind = 'K1' DO NOTHING`, now)
 }
 
 // transactRetryingDuplicates is trading.Transact, run again (up to 5

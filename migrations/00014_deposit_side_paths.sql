@@ -20,5 +20,28 @@ SELECT i.id AS inflow_id, i.virtual_account_id, i.amount, i.status,
 FROM inflows i LEFT JOIN refunds r ON r.inflow_id = i.id
 WHERE i.virtual_account_id IS NOT NULL;
 
+-- A bank notification or manual entry that repeats a booked transaction id
+-- with different content is refused (409) and raises a DUPLICATE alert for
+-- the supervisors (a statement file is refused whole, naming the line).
+-- Its lot is known only when the booked money matched a virtual account.
+-- K1 keeps one alert per lot and payer account; a DUPLICATE one per
+-- transaction id and content offered.
+ALTER TABLE deposit_alerts ADD COLUMN bank_txn_id text;
+ALTER TABLE deposit_alerts ALTER COLUMN lot_id DROP NOT NULL;
+ALTER TABLE deposit_alerts DROP CONSTRAINT deposit_alerts_kind_check;
+ALTER TABLE deposit_alerts ADD CONSTRAINT deposit_alerts_kind_check CHECK (
+    (kind = 'K1' AND lot_id IS NOT NULL AND bank_txn_id IS NULL) OR (kind = 'DUPLICATE' AND bank_txn_id IS NOT NULL));
+ALTER TABLE deposit_alerts DROP CONSTRAINT deposit_alerts_kind_lot_id_payer_account_key;
+CREATE UNIQUE INDEX deposit_alerts_k1_key ON deposit_alerts (kind, lot_id, payer_account) WHERE kind = 'K1';
+CREATE UNIQUE INDEX deposit_alerts_duplicate_key ON deposit_alerts (bank_txn_id, detail) WHERE kind = 'DUPLICATE';
+
 -- +goose Down
+DELETE FROM deposit_alerts WHERE kind <> 'K1';
+DROP INDEX deposit_alerts_duplicate_key;
+DROP INDEX deposit_alerts_k1_key;
+ALTER TABLE deposit_alerts ADD CONSTRAINT deposit_alerts_kind_lot_id_payer_account_key UNIQUE (kind, lot_id, payer_account);
+ALTER TABLE deposit_alerts DROP CONSTRAINT deposit_alerts_kind_check;
+ALTER TABLE deposit_alerts ADD CONSTRAINT deposit_alerts_kind_check CHECK (kind IN ('K1'));
+ALTER TABLE deposit_alerts ALTER COLUMN lot_id SET NOT NULL;
+ALTER TABLE deposit_alerts DROP COLUMN bank_txn_id;
 DROP VIEW deposit_positions;
