@@ -35,7 +35,20 @@ ALTER TABLE deposit_alerts DROP CONSTRAINT deposit_alerts_kind_lot_id_payer_acco
 CREATE UNIQUE INDEX deposit_alerts_k1_key ON deposit_alerts (kind, lot_id, payer_account) WHERE kind = 'K1';
 CREATE UNIQUE INDEX deposit_alerts_duplicate_key ON deposit_alerts (bank_txn_id, detail) WHERE kind = 'DUPLICATE';
 
+-- Which statement import staged each chunk (issue 13, item 9). An import
+-- holds a session advisory lock on its id while it runs; staged and
+-- classified lines of an import that no longer holds it (its process died)
+-- are cleared at start-up and before every import
+-- (deposits.Service.ClearAbandonedStaging). Unlogged like the staging it
+-- describes: a database crash empties both.
+CREATE UNLOGGED TABLE inflow_import_chunks (
+    chunk_id  bigint PRIMARY KEY,
+    import_id bigint NOT NULL
+);
+CREATE INDEX inflow_import_chunks_import_idx ON inflow_import_chunks (import_id);
+
 -- +goose Down
+DROP TABLE inflow_import_chunks;
 DELETE FROM deposit_alerts WHERE kind <> 'K1';
 DROP INDEX deposit_alerts_duplicate_key;
 DROP INDEX deposit_alerts_k1_key;
