@@ -3,7 +3,9 @@ package deposits
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,11 +13,13 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/templates"
 	"github.com/ggzy/ggzy/trading"
 )
 
 // views is one virtual account as the three places that show it see it:
-// the bidder's page, the supervisors' sheet (the .xlsx file), the ledger.
+// the bidder's page (its data and the rendered row), the supervisors'
+// sheet (the .xlsx file), the ledger.
 type views struct {
 	Page  DepositView
 	Sheet map[string]string // header → raw cell of the account's row in deposits.xlsx
@@ -109,6 +113,29 @@ func (e *depEnv) threeViews(a trading.Actor, number, paid, state string) views {
 	if got := v.Sheet["保证金状态"]; got != p.State(e.Clock.Now()) {
 		e.t.Fatalf("%s: page says %q, sheet %q", number, p.State(e.Clock.Now()), got)
 	}
+	// The bidder's page as rendered: the row of the account.
+	r, err := templates.New()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var html bytes.Buffer
+	if err := r.Render(&html, "my_deposits", templates.Page{Title: "我的保证金", CSRF: "tok", Data: map[string]any{
+		"Deposits": mine, "Now": e.Clock.Now(), "AccountName": e.Dep.AccountName, "BankName": e.Dep.BankName}}); err != nil {
+		e.t.Fatal(err)
+	}
+	_, row, _ := strings.Cut(html.String(), "<strong>"+number+"</strong>")
+	row, _, _ = strings.Cut(row, "</tr>")
+	wantCells := []string{"<td>" + yuanText(p.Received) + "</td>", ">" + p.State(e.Clock.Now())}
+	if short := p.Shortfall(); short.IsPositive() {
+		wantCells = append(wantCells, "差额 "+yuanText(short))
+	} else if strings.Contains(row, "差额") {
+		e.t.Fatalf("%s: the page shows a shortfall: %s", number, row)
+	}
+	for _, c := range wantCells {
+		if !strings.Contains(row, c) {
+			e.t.Fatalf("%s: the page lacks %q: %s", number, c, row)
+		}
+	}
 	if p.State(e.Clock.Now()) != state || p.Received.StringFixed(2) != paid {
 		e.t.Fatalf("%s: %q with %s paid, want %q with %s (%+v)", number, p.State(e.Clock.Now()), p.Received.StringFixed(2), state, paid, p.Position)
 	}
@@ -117,6 +144,20 @@ func (e *depEnv) threeViews(a trading.Actor, number, paid, state string) views {
 		e.t.Fatalf("audit chain after %d rows: %v %v", n, problem, err)
 	}
 	return v
+}
+
+// yuanText is an amount as the pages show it: "1,234.50 元".
+func yuanText(d decimal.Decimal) string {
+	s := d.StringFixed(2)
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String() + "." + frac + " 元"
 }
 
 func (e *depEnv) pay(txn, number, payer, amount string) {
@@ -322,4 +363,44 @@ func TestDepositStatesAgreeEverywhere(t *testing.T) {
 	if !strings.Contains(html.String(), "已转为成交价款") {
 		t.Fatalf("inflows: %s", html.String())
 	}
+}
+
+// A registration coming back to life races a batch for the D6 refund of
+// its deposit: either the batch takes it (sent, the bidder pays again) or
+// the registration cancels it (the money counts again), never both and
+// never neither.
+func TestReviveRacingBatchKeepsOne(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	cancelled, sent := 0, 0
+	for i := 0; i < 8; i++ {
+		name := "福建复活" + itoa(int64(i)) + "建设有限公司"
+		a, va := e.bidder(name)
+		e.pay("RV"+itoa(int64(i)), va, name, "200000.00")
+		if err := e.Bid.Withdraw(ctx, a, e.Lot); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var batchErr, regErr error
+		wg.Add(2)
+		go func() { defer wg.Done(); _, batchErr = e.Dep.CreateBatch(ctx, sup) }()
+		go func() { defer wg.Done(); _, regErr = e.Bid.Register(ctx, a, e.Lot, bidding.RegisterInput{}) }()
+		wg.Wait()
+		if regErr != nil || (batchErr != nil && !errors.Is(batchErr, trading.ErrConflict)) {
+			t.Fatalf("round %d: register %v, batch %v", i, regErr, batchErr)
+		}
+		var statuses []string
+		e.Dep.DB.Raw(`SELECT r.status FROM refunds r JOIN inflows i ON i.id = r.inflow_id WHERE i.account_number = ?`, va).Scan(&statuses)
+		switch {
+		case len(statuses) == 0:
+			cancelled++
+			e.threeViews(a, va, "200000.00", "已足额缴纳")
+		case len(statuses) == 1 && statuses[0] == "sent":
+			sent++
+			e.threeViews(a, va, "0.00", "未缴纳")
+		default:
+			t.Fatalf("round %d: refunds %v", i, statuses)
+		}
+	}
+	t.Logf("%d cancelled, %d sent", cancelled, sent)
 }
