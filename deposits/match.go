@@ -334,6 +334,8 @@ func (s *Service) repeatedDifferently(tx *gorm.DB, a trading.Actor, batch int64,
 				diffs = append(diffs, fmt.Sprintf("%s 原为“%s”，此次为“%s”", field, was, is))
 			}
 		}
+		// To the second (RFC 3339 without fractions): one bank channel may
+		// carry fractions another drops.
 		diff("到账时间", old.ValueTime.In(trading.Shanghai).Format(time.RFC3339), in.ValueTime.In(trading.Shanghai).Format(time.RFC3339))
 		diff("收款账号", old.AccountNumber, in.VirtualAccount)
 		diff("付款人名称", old.PayerName, in.PayerName)
