@@ -203,6 +203,17 @@ type Alert struct {
 
 func (Alert) TableName() string { return "deposit_alerts" }
 
+// KindName is the alert's kind as the supervisors read it.
+func (a Alert) KindName() string {
+	switch a.Kind {
+	case "K1":
+		return "K1 疑似串通投标"
+	case "DUPLICATE":
+		return "交易流水号重复但内容不同"
+	}
+	return a.Kind
+}
+
 // Alerts lists the open alerts (supervisors).
 func (s *Service) Alerts(ctx context.Context, a trading.Actor) ([]Alert, error) {
 	if a.Role != trading.RoleSupervisor {

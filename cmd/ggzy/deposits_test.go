@@ -194,7 +194,12 @@ func TestBankWebhookRepeatedDifferentlyAndValueDates(t *testing.T) {
 	if count() != 1 {
 		t.Fatalf("%d inflows stored", count())
 	}
-	// The supervisors' dashboard shows it too.
+	// The supervisors' inflows page and dashboard show it.
+	page := newBrowser(t, srv.URL)
+	page.post("/login", "/login", url.Values{"username": {"jiandu"}, "password": {"jiandu2026"}})
+	if code, body := page.get("/supervisor/deposits"); code != 200 || !strings.Contains(body, "交易流水号重复但内容不同：交易流水号 WH-1") {
+		t.Fatalf("inflows page: %d", code)
+	}
 	alerts, err := deposits.SupervisionSource{Svc: app.Deposits}.Alerts(context.Background(), app.Clock.Now(), 50)
 	found := false
 	for _, a := range alerts {
