@@ -217,6 +217,13 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 			}
 			m.r.Lines -= dropped
 			m.r.Repeated -= dropped
+			// Or repeat a transaction booked before, with other content.
+			if err := s.bookedDifferently(tx, chunkIDs(staged), batch, txnColumn, &problems); err != nil {
+				return err
+			}
+			if problems.total > 0 {
+				return errRefused
+			}
 		}
 		// Every chunk is booked: what remains cannot need the staged lines.
 		allMatched.Store(true)
@@ -252,6 +259,14 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 				}
 				m.r.Lines -= dropped
 				m.r.Repeated -= dropped
+				if m.r.Repeated > 0 {
+					if err := s.bookedDifferently(tx, chunkIDs(staged), batch, txnColumn, &problems); err != nil {
+						return err
+					}
+					if problems.total > 0 {
+						return errRefused
+					}
+				}
 				r, err = m.finish()
 				return err
 			})
@@ -419,6 +434,18 @@ func chunkIDs(cs []stagedChunk) []int64 {
 		ids[i] = c.id
 	}
 	return ids
+}
+
+// bookedDifferently adds a problem for each staged line of chunks that
+// repeats a transaction booked by an earlier batch with other content
+// (bookedRepeats): the file is refused, as for a repeat within it.
+func (s *Service) bookedDifferently(tx *gorm.DB, chunks []int64, batch int64, column string, problems *problemList) error {
+	repeats, err := bookedRepeats(tx, chunks, batch, MaxProblems+1)
+	for _, r := range repeats {
+		problems.add(LineError{Line: r.Line, Column: column,
+			Reason: fmt.Sprintf("交易流水号 %s 与已入账的第 %d 笔到账重复但内容不同（%s）", r.TxnID, r.InflowID, r.Diffs)})
+	}
+	return err
 }
 
 // stagedDuplicates finds transaction ids staged more than once in the

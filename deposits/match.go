@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -265,7 +264,7 @@ func (s *Service) Receive(ctx context.Context, a trading.Actor, source Source, i
 			return err
 		}
 		if m.r.Repeated > 0 {
-			if conflict, err = s.repeatedDifferently(tx, a, batch, ins, now); err != nil {
+			if conflict, err = s.repeatedDifferently(tx, a, batch, now); err != nil {
 				return err
 			}
 		}
@@ -313,64 +312,73 @@ func checkOpened(tx *gorm.DB, ins []Inflow) error {
 	return nil
 }
 
-// repeatedDifferently compares the inflows of batch that were passed over
-// as already booked with the booked ones. The memo is left out: it is the
-// bank's free text, and a manual entry writes its reason there. Each that
-// differs raises a DUPLICATE alert (once per id and content) with an audit
-// record, in tx; the returned conflict names the first.
-func (s *Service) repeatedDifferently(tx *gorm.DB, a trading.Actor, batch int64, ins []Inflow, now time.Time) (error, error) {
-	var first error
-	for _, in := range ins {
-		var old StoredInflow
-		if err := tx.Where("bank_txn_id = ? AND batch_id IS DISTINCT FROM ?", in.BankTxnID, batch).Limit(1).Find(&old).Error; err != nil {
-			return nil, err
-		}
-		if old.ID == 0 {
-			continue // booked now
-		}
-		var diffs []string
-		diff := func(field, was, is string) {
-			if was != is {
-				diffs = append(diffs, fmt.Sprintf("%s 原为“%s”，此次为“%s”", field, was, is))
-			}
-		}
-		// To the second (RFC 3339 without fractions): one bank channel may
-		// carry fractions another drops.
-		diff("到账时间", old.ValueTime.In(trading.Shanghai).Format(time.RFC3339), in.ValueTime.In(trading.Shanghai).Format(time.RFC3339))
-		diff("收款账号", old.AccountNumber, in.VirtualAccount)
-		diff("付款人名称", old.PayerName, in.PayerName)
-		diff("付款人账号", old.PayerAccount, in.PayerAccount)
-		diff("付款行", old.PayerBank, in.PayerBank)
-		diff("金额", old.Amount.StringFixed(2), in.Amount.StringFixed(2))
-		if len(diffs) == 0 {
-			continue // the same transaction again: nothing to say
-		}
-		detail := fmt.Sprintf("交易流水号 %s 与已入账的第 %d 笔到账重复但内容不同（%s），未入账", in.BankTxnID, old.ID, strings.Join(diffs, "；"))
-		var lot *int64
-		if old.VirtualAccountID != nil {
-			var va VirtualAccount
-			if err := tx.First(&va, *old.VirtualAccountID).Error; err != nil {
-				return nil, err
-			}
-			lot = &va.LotID
-		}
+// bookedRepeat is a staged line whose transaction id is booked already
+// (by another batch) with other content.
+type bookedRepeat struct {
+	Line     int    `gorm:"column:line"`
+	TxnID    string `gorm:"column:bank_txn_id"`
+	InflowID int64  `gorm:"column:inflow_id"`
+	// The booked inflow's lot, when its money matched a virtual account.
+	LotID        *int64 `gorm:"column:lot_id"`
+	PayerAccount string `gorm:"column:payer_account"`
+	Diffs        string `gorm:"column:diffs"`
+}
+
+// bookedRepeats finds the staged lines of chunks whose transaction id
+// another batch booked with other content: the value time (to the second:
+// one bank channel may carry fractions another drops), the account, the
+// payer, the bank or the amount. The memo is left out: it is free text,
+// which a manual entry fills with its reason. The webhook, manual entry and
+// statement imports all check a repeat with it; at most limit are returned.
+func bookedRepeats(tx *gorm.DB, chunks []int64, batch int64, limit int) ([]bookedRepeat, error) {
+	var out []bookedRepeat
+	// Equivalent: staged lines joined to the booked inflow of their
+	// transaction id, where a field differs; the differences spelled out.
+	err := tx.Raw(`SELECT st.line, st.bank_txn_id, x.id AS inflow_id, va.lot_id, st.payer_account,
+			concat_ws('；',
+				CASE WHEN date_trunc('second', st.value_time) <> date_trunc('second', x.value_time) THEN '到账时间 原为“' ||
+					to_char(x.value_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') || '”，此次为“' ||
+					to_char(st.value_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') || '”' END,
+				CASE WHEN st.account_number <> x.account_number THEN '收款账号 原为“' || x.account_number || '”，此次为“' || st.account_number || '”' END,
+				CASE WHEN st.payer_name <> x.payer_name THEN '付款人名称 原为“' || x.payer_name || '”，此次为“' || st.payer_name || '”' END,
+				CASE WHEN st.payer_account <> x.payer_account THEN '付款人账号 原为“' || x.payer_account || '”，此次为“' || st.payer_account || '”' END,
+				CASE WHEN st.payer_bank <> x.payer_bank THEN '付款行 原为“' || x.payer_bank || '”，此次为“' || st.payer_bank || '”' END,
+				CASE WHEN st.amount <> x.amount THEN '金额 原为“' || to_char(x.amount, 'FM999999999999990.00') || '”，此次为“' ||
+					to_char(st.amount, 'FM999999999999990.00') || '”' END) AS diffs
+		FROM inflow_staging st JOIN inflows x ON x.bank_txn_id = st.bank_txn_id AND x.batch_id IS DISTINCT FROM ?
+		LEFT JOIN virtual_accounts va ON va.id = x.virtual_account_id
+		WHERE st.batch_id IN ? AND (date_trunc('second', st.value_time), st.account_number, st.payer_name, st.payer_account, st.payer_bank, st.amount)
+			IS DISTINCT FROM (date_trunc('second', x.value_time), x.account_number, x.payer_name, x.payer_account, x.payer_bank, x.amount)
+		ORDER BY st.line LIMIT ?`, batch, chunks, limit).Scan(&out).Error
+	return out, err
+}
+
+// repeatedDifferently raises, in tx, a DUPLICATE alert (once per id and
+// content, with an audit record) for each inflow of batch that repeats a
+// booked transaction id with other content; the returned conflict (409)
+// names the first.
+func (s *Service) repeatedDifferently(tx *gorm.DB, a trading.Actor, batch int64, now time.Time) (error, error) {
+	repeats, err := bookedRepeats(tx, []int64{batch}, batch, MaxProblems)
+	if err != nil || len(repeats) == 0 {
+		return nil, err
+	}
+	for _, r := range repeats {
+		detail := fmt.Sprintf("交易流水号 %s 与已入账的第 %d 笔到账重复但内容不同（%s），未入账", r.TxnID, r.InflowID, r.Diffs)
 		res := tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, bank_txn_id, detail, created_at)
 			VALUES ('DUPLICATE', ?, ?, ?, ?, ?) ON CONFLICT (bank_txn_id, detail) WHERE kind = 'DUPLICATE' DO NOTHING`,
-			lot, in.PayerAccount, in.BankTxnID, detail, now)
+			r.LotID, r.PayerAccount, r.TxnID, detail, now)
 		if res.Error != nil {
 			return nil, res.Error
 		}
 		if res.RowsAffected > 0 {
-			if err := trading.Audit(tx, now, a, "deposit.duplicate", "inflow", fmt.Sprint(old.ID), detail); err != nil {
+			if err := trading.Audit(tx, now, a, "deposit.duplicate", "inflow", fmt.Sprint(r.InflowID), detail); err != nil {
 				return nil, err
 			}
 		}
-		if first == nil {
-			first = &trading.Error{Status: http.StatusConflict, Code: "duplicate_transaction", Field: "txn_id",
-				Message: detail + "，已通知交易中心监督", Err: trading.ErrConflict}
-		}
 	}
-	return first, nil
+	r := repeats[0]
+	return &trading.Error{Status: http.StatusConflict, Code: "duplicate_transaction", Field: "txn_id", Err: trading.ErrConflict,
+		Message: fmt.Sprintf("交易流水号 %s 与已入账的第 %d 笔到账重复但内容不同（%s），未入账，已通知交易中心监督", r.TxnID, r.InflowID, r.Diffs)}, nil
 }
 
 // dropStaged deletes the staged and classified lines of chunks.
