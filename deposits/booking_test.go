@@ -428,3 +428,35 @@ func TestStatementImportAcrossChunks(t *testing.T) {
 	}
 	e.verifyClean()
 }
+
+// A statement that repeats a transaction booked before (by a webhook, or
+// an earlier file) with other content is refused whole, naming the line,
+// as a repeat within the file is; the same content (the memo aside) is a
+// repeat that books nothing.
+func TestStatementRepeatOfBookedTransaction(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	_, va := e.bidder("福建重复建设有限公司")
+	at := time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai)
+	if _, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{inflow("B1", va, "福建重复建设有限公司", "200000.00", at)}); err != nil {
+		t.Fatal(err)
+	}
+	line := func(id, amount, memo string) string {
+		return id + ",2026-03-04,10:00:00," + va + ",福建重复建设有限公司,6222福建重复建设有限公司,某银行," + amount + ",CNY," + memo
+	}
+	r, err := e.Dep.ImportStatement(ctx, sup, csvFile(line("B2", "1.00", ""), line("B1", "200000.00", "对账单摘要")))
+	if err != nil || r.New != 1 || r.Repeated != 1 {
+		t.Fatalf("same content, another memo: %+v %v", r, err)
+	}
+	_, err = e.Dep.ImportStatement(ctx, sup, csvFile(line("B3", "1.00", ""), line("B1", "2000.00", "")))
+	if de := trading.AsError(err); de == nil || de.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(de.Message, "第 3 行 交易流水号：交易流水号 B1 与已入账的第 1 笔到账重复但内容不同（金额 原为“200000.00”，此次为“2000.00”）") {
+		t.Fatalf("a booked transaction with another amount: %v", err)
+	}
+	var n int64
+	e.Dep.DB.Model(&StoredInflow{}).Count(&n)
+	if n != 2 {
+		t.Fatalf("%d inflows, want 2", n)
+	}
+	e.verifyClean()
+}

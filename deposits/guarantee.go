@@ -512,8 +512,10 @@ func (s *Service) DepositCovered(ctx context.Context, tx *gorm.DB, registrationI
 	var cash []struct {
 		Held decimal.Decimal `gorm:"column:held;type:numeric(18,2)"`
 	}
-	if err := tx.Raw(`SELECT COALESCE(sum(i.amount), 0) AS held FROM inflows i JOIN virtual_accounts va ON va.id = i.virtual_account_id
-		WHERE va.registration_id = ? AND i.status = 'held'`, registrationID).Scan(&cash).Error; err != nil {
+	// Money at the centre that counts and that no refund is taking back
+	// (deposit_positions: a withdrawal's refund already sent does not).
+	if err := tx.Raw(`SELECT COALESCE(sum(p.amount), 0) AS held FROM deposit_positions p JOIN virtual_accounts va ON va.id = p.virtual_account_id
+		WHERE va.registration_id = ? AND p.position = 'held'`, registrationID).Scan(&cash).Error; err != nil {
 		return false, "", err
 	}
 	if len(cash) == 1 && cash[0].Held.GreaterThanOrEqual(required) {

@@ -112,6 +112,9 @@ func (h *Handler) webhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.Svc.notFuture(in); err != nil {
+		return err
+	}
 	r, err := h.Svc.Receive(c.Request().Context(), bankActor, SourceWebhook, []Inflow{in})
 	if err != nil {
 		return err
@@ -134,13 +137,13 @@ func (h *Handler) apiMine(c echo.Context) error {
 		return err
 	}
 	type item struct {
-		Account   VirtualAccount `json:"virtual_account"`
-		Project   string         `json:"project_code"`
-		LotSeq    int            `json:"lot_seq"`
-		Received  string         `json:"received"`
-		Shortfall string         `json:"shortfall"`
-		State     string         `json:"state"`
-		Inflows   []StoredInflow `json:"inflows"`
+		Account   VirtualAccount     `json:"virtual_account"`
+		Project   string             `json:"project_code"`
+		LotSeq    int                `json:"lot_seq"`
+		Received  string             `json:"received"`
+		Shortfall string             `json:"shortfall"`
+		State     string             `json:"state"`
+		Inflows   []PositionedInflow `json:"inflows"`
 	}
 	out := make([]item, len(list))
 	for i, d := range list {
@@ -209,7 +212,9 @@ func (h *Handler) manual(c echo.Context) error {
 		err = trading.Invalid("value_time", "须填写到账时间")
 	} else {
 		n.ValueTime = t.Format(time.RFC3339)
-		in, err = n.inflow()
+		if in, err = n.inflow(); err == nil {
+			err = h.Svc.notFuture(in)
+		}
 	}
 	var r Result
 	if err == nil {

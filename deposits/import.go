@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -103,6 +105,19 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 	if err := s.DB.WithContext(ctx).Raw("SELECT nextval('inflow_batch_seq')").Scan(&batch).Error; err != nil {
 		return Result{}, err
 	}
+	// The import's lock marks its staged lines as in use until it ends;
+	// then clear what imports that died (kill -9, a lost server) left.
+	release, err := s.lockImport(ctx, batch)
+	if err != nil {
+		return Result{}, err
+	}
+	defer func() {
+		s.DB.Exec("DELETE FROM inflow_import_chunks WHERE import_id = ?", batch)
+		release()
+	}()
+	if _, err := s.ClearAbandonedStaging(ctx); err != nil {
+		return Result{}, err
+	}
 	now := s.now()
 	t0 := time.Now()
 
@@ -138,7 +153,7 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 	var stageErr error
 	go func() {
 		defer close(chunks)
-		stageErr = s.stageChunks(stageCtx, next, chunks)
+		stageErr = s.stageChunks(stageCtx, batch, next, chunks)
 	}()
 	var staged []stagedChunk
 	defer func() { // whatever happened, staging is scratch
@@ -202,6 +217,13 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 			}
 			m.r.Lines -= dropped
 			m.r.Repeated -= dropped
+			// Or repeat a transaction booked before, with other content.
+			if err := s.bookedDifferently(tx, chunkIDs(staged), batch, txnColumn, &problems); err != nil {
+				return err
+			}
+			if problems.total > 0 {
+				return errRefused
+			}
 		}
 		// Every chunk is booked: what remains cannot need the staged lines.
 		allMatched.Store(true)
@@ -237,6 +259,14 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 				}
 				m.r.Lines -= dropped
 				m.r.Repeated -= dropped
+				if m.r.Repeated > 0 {
+					if err := s.bookedDifferently(tx, chunkIDs(staged), batch, txnColumn, &problems); err != nil {
+						return err
+					}
+					if problems.total > 0 {
+						return errRefused
+					}
+				}
 				r, err = m.finish()
 				return err
 			})
@@ -251,6 +281,122 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 	staged = nil // deleted in the transaction
 	s.Log.Debug("statement imported", "batch", batch, "lines", r.Lines, "took", time.Since(t0))
 	return r, nil
+}
+
+// importLockClass is the first key of the session advisory lock an
+// import holds on its id (the second): "ggzi".
+const importLockClass = 0x67677a69
+
+// importLockKey folds an import id into the lock's 32-bit second key. Two
+// ids that fold alike only make a clearing wait for the later import.
+func importLockKey(id int64) int32 { return int32(id % math.MaxInt32) }
+
+// lockImport takes the import's advisory lock on a connection held until
+// release: while it is held, ClearAbandonedStaging leaves the import's
+// staged lines alone; when the process dies, PostgreSQL drops the lock with
+// the connection.
+func (s *Service) lockImport(ctx context.Context, id int64) (release func(), err error) {
+	raw, err := s.DB.DB()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1::int, $2::int)", importLockClass, importLockKey(id)); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return func() {
+		if _, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1::int, $2::int)", importLockClass, importLockKey(id)); err != nil {
+			// Never hand a connection that may still hold the lock back to
+			// the pool: drop it, and the lock with it.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}, nil
+}
+
+// ClearAbandonedStaging deletes the staged and classified lines of
+// statement imports that died without cleaning up (a crash, kill -9): those
+// whose import no longer holds its advisory lock, and lines no import
+// claims. An import running on this or another instance holds its lock,
+// so its lines stay. serve runs it at start-up, and every import before it
+// stages. It returns the lines deleted.
+func (s *Service) ClearAbandonedStaging(ctx context.Context) (int64, error) {
+	raw, err := s.DB.DB()
+	if err != nil {
+		return 0, err
+	}
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	var imports []int64
+	rows, err := conn.QueryContext(ctx, "SELECT DISTINCT import_id FROM inflow_import_chunks")
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		imports = append(imports, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	var cleared int64
+	exec := func(q string, args ...any) error {
+		res, err := conn.ExecContext(ctx, q, args...)
+		if err == nil && !strings.HasPrefix(q, "DELETE FROM inflow_import_chunks") {
+			n, _ := res.RowsAffected()
+			cleared += n
+		}
+		return err
+	}
+	for _, id := range imports {
+		var free bool
+		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1::int, $2::int)", importLockClass, importLockKey(id)).Scan(&free); err != nil {
+			return cleared, err
+		}
+		if !free {
+			continue // running
+		}
+		err := exec("DELETE FROM inflow_staging WHERE batch_id IN (SELECT chunk_id FROM inflow_import_chunks WHERE import_id = $1)", id)
+		if err == nil {
+			err = exec("DELETE FROM inflow_classified WHERE chunk_id IN (SELECT chunk_id FROM inflow_import_chunks WHERE import_id = $1)", id)
+		}
+		if err == nil {
+			err = exec("DELETE FROM inflow_import_chunks WHERE import_id = $1", id)
+		}
+		if _, uerr := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1::int, $2::int)", importLockClass, importLockKey(id)); err == nil {
+			err = uerr
+		}
+		if err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn }) // it may still hold the lock
+			return cleared, err
+		}
+	}
+	// Lines no import claims: an import records its chunk (committed)
+	// before it copies a line into it, so only a dead one, or a version
+	// before this record, leaves them. (A webhook's lines are never
+	// committed: they live and go in its own transaction.)
+	if err := exec(`DELETE FROM inflow_staging st WHERE NOT EXISTS (SELECT 1 FROM inflow_import_chunks c WHERE c.chunk_id = st.batch_id)`); err != nil {
+		return cleared, err
+	}
+	if err := exec(`DELETE FROM inflow_classified cl WHERE NOT EXISTS (SELECT 1 FROM inflow_import_chunks c WHERE c.chunk_id = cl.chunk_id)`); err != nil {
+		return cleared, err
+	}
+	if cleared > 0 {
+		s.Log.Info("cleared the staged lines of statement imports that died", "lines", cleared)
+	}
+	return cleared, nil
 }
 
 // matchStatement is match for a statement: the planner is told to probe
@@ -288,6 +434,18 @@ func chunkIDs(cs []stagedChunk) []int64 {
 		ids[i] = c.id
 	}
 	return ids
+}
+
+// bookedDifferently adds a problem for each staged line of chunks that
+// repeats a transaction booked by an earlier batch with other content
+// (bookedRepeats): the file is refused, as for a repeat within it.
+func (s *Service) bookedDifferently(tx *gorm.DB, chunks []int64, batch int64, column string, problems *problemList) error {
+	repeats, err := bookedRepeats(tx, chunks, batch, MaxProblems+1)
+	for _, r := range repeats {
+		problems.add(LineError{Line: r.Line, Column: column,
+			Reason: fmt.Sprintf("交易流水号 %s 与已入账的第 %d 笔到账重复但内容不同（%s）", r.TxnID, r.InflowID, r.Diffs)})
+	}
+	return err
 }
 
 // stagedDuplicates finds transaction ids staged more than once in the
@@ -338,11 +496,11 @@ func (s *Service) stagedDuplicates(db *gorm.DB, chunks []int64, column, reason s
 }
 
 // stageChunks streams inflows into the staging table by COPY, chunkLines
-// at a time, each chunk under a staging id of its own and committed at
-// once, on a connection of its own; each staged chunk is sent to out. The
-// rows are sent as COPY's text format, written straight from the parsed
-// lines.
-func (s *Service) stageChunks(ctx context.Context, next func() (Inflow, error), out chan<- stagedChunk) error {
+// at a time, each chunk under a staging id of its own, recorded as the
+// import's (importID) before its lines, and committed at once, on a
+// connection of its own; each staged chunk is sent to out. The rows are
+// sent as COPY's text format, written straight from the parsed lines.
+func (s *Service) stageChunks(ctx context.Context, importID int64, next func() (Inflow, error), out chan<- stagedChunk) error {
 	raw, err := s.DB.DB()
 	if err != nil {
 		return err
@@ -355,7 +513,8 @@ func (s *Service) stageChunks(ctx context.Context, next func() (Inflow, error), 
 	src := &copyText{next: next}
 	for !src.eof {
 		var id int64
-		if err := conn.QueryRowContext(ctx, "SELECT nextval('inflow_batch_seq')").Scan(&id); err != nil {
+		if err := conn.QueryRowContext(ctx, `INSERT INTO inflow_import_chunks (chunk_id, import_id)
+			SELECT nextval('inflow_batch_seq'), $1 RETURNING chunk_id`, importID).Scan(&id); err != nil {
 			return err
 		}
 		src.chunk, src.left = id, chunkLines

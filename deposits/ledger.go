@@ -7,6 +7,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -89,36 +90,40 @@ WHERE coalesce(l.ledger, 0) <> coalesce(o.owed, 0) ORDER BY 1 LIMIT 100`).Scan(&
 }
 
 // DepositView is one of a bidder's virtual accounts: what to pay, where, by
-// when, and what has arrived.
+// when, what has arrived and what became of it (see position.go).
 type DepositView struct {
 	Account     VirtualAccount
 	ProjectCode string
 	Title       string
 	LotSeq      int
 	LotName     string
-	Received    decimal.Decimal // valid money held
-	Inflows     []StoredInflow
+	Withdrawn   bool // the registration is withdrawn
+	Position
+	Received decimal.Decimal // valid money that counts toward the deposit (Position.Paid)
+	Inflows  []PositionedInflow
+}
+
+// PositionedInflow is an inflow with its position (deposit_positions).
+type PositionedInflow struct {
+	StoredInflow
+	Position string `gorm:"column:position" json:"position"`
+	Counts   bool   `gorm:"column:counts" json:"counts"`
+}
+
+// PositionName is the Chinese name of the inflow's position.
+func (p *PositionedInflow) PositionName() string {
+	if p.Position == "refunding" {
+		return "有效，退还中"
+	}
+	return p.Status.Name()
 }
 
 // Shortfall is what is still to pay (zero when paid in full).
-func (d *DepositView) Shortfall() decimal.Decimal {
-	if short := d.Account.Required.Sub(d.Received); short.IsPositive() {
-		return short
-	}
-	return decimal.Zero
-}
+func (d *DepositView) Shortfall() decimal.Decimal { return d.Position.Shortfall(d.Account.Required) }
 
 // State says in Chinese where the deposit stands at now.
 func (d *DepositView) State(now time.Time) string {
-	switch {
-	case !d.Shortfall().IsPositive():
-		return "已足额缴纳"
-	case d.Received.IsPositive() && now.Before(d.Account.Deadline):
-		return "缴纳不足，可补缴差额"
-	case now.Before(d.Account.Deadline):
-		return "未缴纳"
-	}
-	return "截止时未足额缴纳"
+	return d.Position.State(d.Account.Required, d.Account.Deadline, d.Withdrawn, now)
 }
 
 // MyDeposits lists the bidder's virtual accounts with their inflows.
@@ -129,17 +134,25 @@ func (s *Service) MyDeposits(ctx context.Context, a trading.Actor) ([]DepositVie
 	if err := db.Where("bidder_id = ?", a.AccountID).Order("id DESC").Limit(200).Find(&vas).Error; err != nil {
 		return nil, err
 	}
+	ids := make([]int64, len(vas))
+	for i, va := range vas {
+		ids[i] = va.ID
+	}
+	positions, err := positionsOf(db, ids)
+	if err != nil {
+		return nil, err
+	}
 	for _, va := range vas {
-		v := DepositView{Account: va}
-		db.Raw(`SELECT p.code, p.title, l.seq, l.name FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?`, va.LotID).
-			Row().Scan(&v.ProjectCode, &v.Title, &v.LotSeq, &v.LotName)
-		if err := db.Where("virtual_account_id = ?", va.ID).Order("value_time").Find(&v.Inflows).Error; err != nil {
+		v := DepositView{Account: va, Position: positions[va.ID]}
+		v.Received = v.Paid
+		var regStatus string
+		db.Raw(`SELECT p.code, p.title, l.seq, l.name, r.status FROM lots l JOIN projects p ON p.id = l.project_id
+			JOIN registrations r ON r.id = ? WHERE l.id = ?`, va.RegistrationID, va.LotID).
+			Row().Scan(&v.ProjectCode, &v.Title, &v.LotSeq, &v.LotName, &regStatus)
+		v.Withdrawn = regStatus == string(bidding.StatusWithdrawn)
+		if err := db.Raw(`SELECT i.*, p.position, p.counts FROM inflows i JOIN deposit_positions p ON p.inflow_id = i.id
+			WHERE i.virtual_account_id = ? ORDER BY i.value_time`, va.ID).Scan(&v.Inflows).Error; err != nil {
 			return nil, err
-		}
-		for _, in := range v.Inflows {
-			if in.Status == InflowHeld {
-				v.Received = v.Received.Add(in.Amount)
-			}
 		}
 		out = append(out, v)
 	}
@@ -180,14 +193,26 @@ func (s *Service) Inflows(ctx context.Context, a trading.Actor, f InflowFilter) 
 type Alert struct {
 	ID           int64      `gorm:"column:id;primaryKey" json:"id"`
 	Kind         string     `gorm:"column:kind" json:"kind"`
-	LotID        int64      `gorm:"column:lot_id" json:"lot_id"`
+	LotID        *int64     `gorm:"column:lot_id" json:"lot_id,omitempty"` // unknown for a DUPLICATE of money in suspense
 	PayerAccount string     `gorm:"column:payer_account" json:"payer_account"`
+	BankTxnID    *string    `gorm:"column:bank_txn_id" json:"bank_txn_id,omitempty"` // DUPLICATE: the repeated transaction id
 	Detail       string     `gorm:"column:detail" json:"detail"`
 	CreatedAt    time.Time  `gorm:"column:created_at" json:"created_at"`
 	ResolvedAt   *time.Time `gorm:"column:resolved_at" json:"resolved_at,omitempty"`
 }
 
 func (Alert) TableName() string { return "deposit_alerts" }
+
+// KindName is the alert's kind as the supervisors read it.
+func (a Alert) KindName() string {
+	switch a.Kind {
+	case "K1":
+		return "K1 疑似串通投标"
+	case "DUPLICATE":
+		return "交易流水号重复但内容不同"
+	}
+	return a.Kind
+}
 
 // Alerts lists the open alerts (supervisors).
 func (s *Service) Alerts(ctx context.Context, a trading.Actor) ([]Alert, error) {

@@ -3,6 +3,7 @@ package deposits
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"gorm.io/gorm"
@@ -214,13 +215,35 @@ func (m *matching) finish() (Result, error) {
 			m.source, r.Lines, r.New, r.Held, r.Late, r.Third, r.Suspense, r.Repeated, r.Alerts))
 }
 
+// valueTimeSlack is how far ahead of the platform's clock a bank may date
+// a credit (its clock and ours differ by a little); further is refused.
+const valueTimeSlack = 10 * time.Minute
+
 // Receive books inflows that arrived by webhook or manual entry: staged and
 // matched like a statement, in one transaction. The same bank transaction
-// delivered again changes nothing.
+// delivered again changes nothing. One delivered again with different
+// content is not booked: Receive raises a DUPLICATE alert for the
+// supervisors, books the rest, and answers a 409 conflict naming it (as a
+// statement file with such a line is refused, "与第N行重复但内容不同").
+// A value time before 2000, or before the virtual account it credits was
+// opened (before its project could take money), is refused whole (400
+// naming value_time); the webhook and manual entry also refuse one in the
+// future (notFuture).
 func (s *Service) Receive(ctx context.Context, a trading.Actor, source Source, ins []Inflow) (Result, error) {
 	now := s.now()
+	for _, in := range ins {
+		if in.ValueTime.In(trading.Shanghai).Year() < 2000 {
+			return Result{}, trading.Invalid("value_time", "到账时间 %s 超出合理范围（须在 2000 年之后），不予入账",
+				in.ValueTime.In(trading.Shanghai).Format("2006-01-02 15:04:05"))
+		}
+	}
 	var r Result
+	var conflict error
 	err := transactRetryingDuplicates(ctx, s.DB, func(tx *gorm.DB) error {
+		conflict = nil
+		if err := checkOpened(tx, ins); err != nil {
+			return err
+		}
 		var batch int64
 		if err := tx.Raw("SELECT nextval('inflow_batch_seq')").Scan(&batch).Error; err != nil {
 			return err
@@ -240,10 +263,122 @@ func (s *Service) Receive(ctx context.Context, a trading.Actor, source Source, i
 		if err := m.chunk(stagedChunk{id: batch, lines: len(ins)}); err != nil {
 			return err
 		}
+		if m.r.Repeated > 0 {
+			if conflict, err = s.repeatedDifferently(tx, a, batch, now); err != nil {
+				return err
+			}
+		}
 		r, err = m.finish()
 		return err
 	})
-	return r, err
+	if err != nil {
+		return r, err
+	}
+	return r, conflict
+}
+
+// notFuture refuses a credit the bank dates ahead of the platform's clock
+// (by more than valueTimeSlack): the webhook and manual entry check it
+// before Receive. (Tests and the demo book money as of a later day
+// through Receive, with the clock where the scenario needs it.)
+func (s *Service) notFuture(in Inflow) error {
+	if in.ValueTime.After(s.now().Add(valueTimeSlack)) {
+		return trading.Invalid("value_time", "到账时间 %s 晚于当前时间，不予入账", in.ValueTime.In(trading.Shanghai).Format("2006-01-02 15:04:05"))
+	}
+	return nil
+}
+
+// checkOpened refuses an inflow dated before the virtual account it
+// credits was opened: no money can have been paid into it then.
+func checkOpened(tx *gorm.DB, ins []Inflow) error {
+	numbers := make([]string, len(ins))
+	for i, in := range ins {
+		numbers[i] = in.VirtualAccount
+	}
+	var vas []VirtualAccount
+	if err := tx.Where("number IN ?", numbers).Find(&vas).Error; err != nil {
+		return err
+	}
+	opened := map[string]time.Time{}
+	for _, va := range vas {
+		opened[va.Number] = va.CreatedAt
+	}
+	for _, in := range ins {
+		if at, ok := opened[in.VirtualAccount]; ok && in.ValueTime.Before(at) {
+			return trading.Invalid("value_time", "到账时间 %s 早于虚拟子账号 %s 开立（%s），不予入账",
+				in.ValueTime.In(trading.Shanghai).Format("2006-01-02 15:04:05"), in.VirtualAccount, at.In(trading.Shanghai).Format("2006-01-02 15:04:05"))
+		}
+	}
+	return nil
+}
+
+// bookedRepeat is a staged line whose transaction id is booked already
+// (by another batch) with other content.
+type bookedRepeat struct {
+	Line     int    `gorm:"column:line"`
+	TxnID    string `gorm:"column:bank_txn_id"`
+	InflowID int64  `gorm:"column:inflow_id"`
+	// The booked inflow's lot, when its money matched a virtual account.
+	LotID        *int64 `gorm:"column:lot_id"`
+	PayerAccount string `gorm:"column:payer_account"`
+	Diffs        string `gorm:"column:diffs"`
+}
+
+// bookedRepeats finds the staged lines of chunks whose transaction id
+// another batch booked with other content: the value time (to the second:
+// one bank channel may carry fractions another drops), the account, the
+// payer, the bank or the amount. The memo is left out: it is free text,
+// which a manual entry fills with its reason. The webhook, manual entry and
+// statement imports all check a repeat with it; at most limit are returned.
+func bookedRepeats(tx *gorm.DB, chunks []int64, batch int64, limit int) ([]bookedRepeat, error) {
+	var out []bookedRepeat
+	// Equivalent: staged lines joined to the booked inflow of their
+	// transaction id, where a field differs; the differences spelled out.
+	err := tx.Raw(`SELECT st.line, st.bank_txn_id, x.id AS inflow_id, va.lot_id, st.payer_account,
+			concat_ws('；',
+				CASE WHEN date_trunc('second', st.value_time) <> date_trunc('second', x.value_time) THEN '到账时间 原为“' ||
+					to_char(x.value_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') || '”，此次为“' ||
+					to_char(st.value_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') || '”' END,
+				CASE WHEN st.account_number <> x.account_number THEN '收款账号 原为“' || x.account_number || '”，此次为“' || st.account_number || '”' END,
+				CASE WHEN st.payer_name <> x.payer_name THEN '付款人名称 原为“' || x.payer_name || '”，此次为“' || st.payer_name || '”' END,
+				CASE WHEN st.payer_account <> x.payer_account THEN '付款人账号 原为“' || x.payer_account || '”，此次为“' || st.payer_account || '”' END,
+				CASE WHEN st.payer_bank <> x.payer_bank THEN '付款行 原为“' || x.payer_bank || '”，此次为“' || st.payer_bank || '”' END,
+				CASE WHEN st.amount <> x.amount THEN '金额 原为“' || to_char(x.amount, 'FM999999999999990.00') || '”，此次为“' ||
+					to_char(st.amount, 'FM999999999999990.00') || '”' END) AS diffs
+		FROM inflow_staging st JOIN inflows x ON x.bank_txn_id = st.bank_txn_id AND x.batch_id IS DISTINCT FROM ?
+		LEFT JOIN virtual_accounts va ON va.id = x.virtual_account_id
+		WHERE st.batch_id IN ? AND (date_trunc('second', st.value_time), st.account_number, st.payer_name, st.payer_account, st.payer_bank, st.amount)
+			IS DISTINCT FROM (date_trunc('second', x.value_time), x.account_number, x.payer_name, x.payer_account, x.payer_bank, x.amount)
+		ORDER BY st.line LIMIT ?`, batch, chunks, limit).Scan(&out).Error
+	return out, err
+}
+
+// repeatedDifferently raises, in tx, a DUPLICATE alert (once per id and
+// content, with an audit record) for each inflow of batch that repeats a
+// booked transaction id with other content; the returned conflict (409)
+// names the first.
+func (s *Service) repeatedDifferently(tx *gorm.DB, a trading.Actor, batch int64, now time.Time) (error, error) {
+	repeats, err := bookedRepeats(tx, []int64{batch}, batch, MaxProblems)
+	if err != nil || len(repeats) == 0 {
+		return nil, err
+	}
+	for _, r := range repeats {
+		detail := fmt.Sprintf("交易流水号 %s 与已入账的第 %d 笔到账重复但内容不同（%s），未入账", r.TxnID, r.InflowID, r.Diffs)
+		res := tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, bank_txn_id, detail, created_at)
+			VALUES ('DUPLICATE', ?, ?, ?, ?, ?) ON CONFLICT (bank_txn_id, detail) WHERE kind = 'DUPLICATE' DO NOTHING`,
+			r.LotID, r.PayerAccount, r.TxnID, detail, now)
+		if res.Error != nil {
+			return nil, res.Error
+		}
+		if res.RowsAffected > 0 {
+			if err := trading.Audit(tx, now, a, "deposit.duplicate", "inflow", fmt.Sprint(r.InflowID), detail); err != nil {
+				return nil, err
+			}
+		}
+	}
+	r := repeats[0]
+	return &trading.Error{Status: http.StatusConflict, Code: "duplicate_transaction", Field: "txn_id", Err: trading.ErrConflict,
+		Message: fmt.Sprintf("交易流水号 %s 与已入账的第 %d 笔到账重复但内容不同（%s），未入账，已通知交易中心监督", r.TxnID, r.InflowID, r.Diffs)}, nil
 }
 
 // dropStaged deletes the staged and classified lines of chunks.

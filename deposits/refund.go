@@ -1,7 +1,6 @@
 package deposits
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -242,8 +241,9 @@ func (s *Service) CreateBatch(ctx context.Context, a trading.Actor) (*Batch, err
 }
 
 // BatchFile is the payment instruction of a batch for the bank (CSV,
-// UTF-8): 批次号,退款编号,收款人名称,收款人账号,收款行,金额,摘要. The
-// bank answers with 退款编号,结果(成功/失败),说明 (see ConfirmFile).
+// UTF-8 with a BOM or GBK as BankFile says): 批次号,退款编号,收款人名称,
+// 收款人账号,收款行,金额,摘要, every cell neutralised against formulas.
+// The bank answers with 退款编号,结果(成功/失败),说明 (see ConfirmFile).
 func (s *Service) BatchFile(ctx context.Context, batchID int64) ([]byte, error) {
 	var rows []struct {
 		RefundID     int64           `gorm:"column:refund_id"`
@@ -252,24 +252,23 @@ func (s *Service) BatchFile(ctx context.Context, batchID int64) ([]byte, error) 
 		PayeeBank    string          `gorm:"column:payee_bank"`
 		Amount       decimal.Decimal `gorm:"column:amount"`
 		Rule         string          `gorm:"column:rule"`
+		Status       InflowStatus    `gorm:"column:status"`
 	}
-	if err := s.DB.WithContext(ctx).Raw(`SELECT it.refund_id, r.payee_name, r.payee_account, r.payee_bank, it.amount, r.rule
-		FROM refund_batch_items it JOIN refunds r ON r.id = it.refund_id WHERE it.batch_id = ? ORDER BY it.refund_id`, batchID).
+	if err := s.DB.WithContext(ctx).Raw(`SELECT it.refund_id, r.payee_name, r.payee_account, r.payee_bank, it.amount, r.rule, i.status
+		FROM refund_batch_items it JOIN refunds r ON r.id = it.refund_id JOIN inflows i ON i.id = r.inflow_id
+		WHERE it.batch_id = ? ORDER BY it.refund_id`, batchID).
 		Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
 		return nil, trading.NotFound("退款批次")
 	}
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write([]string{"批次号", "退款编号", "收款人名称", "收款人账号", "收款行", "金额", "摘要"})
+	out := [][]string{{"批次号", "退款编号", "收款人名称", "收款人账号", "收款行", "金额", "摘要"}}
 	for _, r := range rows {
-		w.Write([]string{strconv.FormatInt(batchID, 10), strconv.FormatInt(r.RefundID, 10), r.PayeeName, r.PayeeAccount, r.PayeeBank,
-			r.Amount.StringFixed(2), "退还保证金（" + r.Rule + "）"})
+		out = append(out, []string{strconv.FormatInt(batchID, 10), strconv.FormatInt(r.RefundID, 10), r.PayeeName, r.PayeeAccount, r.PayeeBank,
+			r.Amount.StringFixed(2), refundMemo(r.Rule, r.Status)})
 	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
+	return writeBankCSV(out, s.BankFile)
 }
 
 // Confirm records the bank's answer for one refund of a batch: paid moves
@@ -336,7 +335,7 @@ func (s *Service) Confirm(ctx context.Context, a trading.Actor, refundID int64, 
 		}
 		for _, e := range entries {
 			if err := tx.Exec(`INSERT INTO ledger_entries (journal_id, at, account, amount, inflow_id, memo) VALUES (?, ?, ?, ?, ?, ?)`,
-				journal, now, e.account, e.amount, in.ID, "退还保证金（"+r.Rule+"）").Error; err != nil {
+				journal, now, e.account, e.amount, in.ID, refundMemo(r.Rule, in.Status)).Error; err != nil {
 				return err
 			}
 		}

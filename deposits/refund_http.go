@@ -96,7 +96,7 @@ func (h *Handler) batchFile(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="refund-batch-%d.csv"`, id))
-	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b)
+	return c.Blob(http.StatusOK, "text/csv; charset="+h.Svc.BankFile.Charset(), b)
 }
 
 func (h *Handler) confirmFile(c echo.Context) error {

@@ -1,7 +1,9 @@
 package deposits
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"strings"
 	"sync"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/ggzy/ggzy/trading"
 )
@@ -46,7 +49,7 @@ func TestWithdrawalRefundPaidOnce(t *testing.T) {
 		t.Fatalf("batch: %+v %v", b, err)
 	}
 	file, err := e.Dep.BatchFile(ctx, b.ID)
-	if err != nil || !strings.Contains(string(file), "6222福建壬建设有限公司,某银行,200000.00,退还保证金（D6）") {
+	if err != nil || !strings.Contains(string(file), "6222福建壬建设有限公司,某银行,200000.00,退还保证金（D6 撤回报名）") {
 		t.Fatalf("instruction file: %s %v", file, err)
 	}
 	if _, err := e.Dep.CreateBatch(ctx, sup); !errors.Is(err, trading.ErrConflict) {
@@ -205,6 +208,70 @@ func TestForfeitureNeedsD7AndAReason(t *testing.T) {
 	mine, _ := e.Dep.MyDeposits(ctx, a)
 	if mine[0].Inflows[0].Status != InflowForfeited || !strings.Contains(mine[0].Inflows[0].Reason, "D7") {
 		t.Fatalf("bidder sees %+v", mine[0].Inflows[0])
+	}
+	e.verifyClean()
+}
+
+// The refund instruction file is safe to open in a spreadsheet (no cell
+// read as a formula), carries a BOM (or is GBK as the centre sets), and its
+// memo says in Chinese which rule returns the money.
+func TestRefundFileNeutralisedEncodedAndNamed(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	a, va := e.bidder("福建癸建设有限公司")
+	evil := "=cmd|' /C calc'!A0"
+	if _, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{
+		inflow("N1", va, "福建癸建设有限公司", "200000.00", e.Clock.Now()),
+		inflow("N2", va, evil, "1000.00", e.Clock.Now()), // not the bidder (D2): returned to the payer
+		inflow("N3", va, "@SUM(1+1)", "2000.00", e.Clock.Now()),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Bid.Withdraw(ctx, a, e.Lot); err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.Dep.CreateBatch(ctx, sup)
+	if err != nil || b.Refunds != 3 {
+		t.Fatalf("batch: %+v %v", b, err)
+	}
+	file, err := e.Dep.BatchFile(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(file, []byte("\xef\xbb\xbf批次号,")) {
+		t.Fatalf("no BOM: %q", file[:min(len(file), 20)])
+	}
+	rows, err := csv.NewReader(bytes.NewReader(file[3:])).ReadAll()
+	if err != nil || len(rows) != 4 {
+		t.Fatalf("file: %q %v", file, err)
+	}
+	memos := map[string]string{}
+	for _, row := range rows[1:] {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Fatalf("cell %q would be read as a formula", cell)
+			}
+		}
+		memos[row[2]] = row[6]
+	}
+	want := map[string]string{"福建癸建设有限公司": "退还保证金（D6 撤回报名）", "'" + evil: "退回款项（D2 非投标人账户缴纳）",
+		"'@SUM(1+1)": "退回款项（D2 非投标人账户缴纳）"}
+	for payee, memo := range want {
+		if memos[payee] != memo {
+			t.Fatalf("memo of %q: %q (all: %v)", payee, memos[payee], memos)
+		}
+	}
+	if strings.Contains(string(file), "INVALID") {
+		t.Fatalf("a rule code reached the bank: %s", file)
+	}
+	e.Dep.BankFile = EncodingGBK
+	gbk, err := e.Dep.BatchFile(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := simplifiedchinese.GBK.NewDecoder().Bytes(gbk)
+	if err != nil || !bytes.Equal(decoded, file[3:]) || bytes.Equal(gbk, file[3:]) {
+		t.Fatalf("GBK file decodes to %q (%v)", decoded, err)
 	}
 	e.verifyClean()
 }

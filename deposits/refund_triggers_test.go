@@ -262,6 +262,12 @@ func TestLandSaleConvertsWinnersDeposit(t *testing.T) {
 	if converted != 1 {
 		t.Fatalf("%d inflows converted", converted)
 	}
+	// The buyer sees the deposit paid, then converted (issue 13, item 5).
+	mine, err := e.Dep.MyDeposits(ctx, bidders[1])
+	if err != nil || len(mine) != 1 || mine[0].Received.StringFixed(2) != "1000000.00" || mine[0].Shortfall().IsPositive() ||
+		mine[0].State(e.Clock.Now()) != "已足额缴纳，已转为成交价款（L5）" {
+		t.Fatalf("buyer's page: %+v %v", mine, err)
+	}
 	e.verifyClean()
 }
 

@@ -37,6 +37,8 @@ type Service struct {
 	// procurement refund owes on top (G7: loan rate + 20 %).
 	LoanRates RateSchedule
 	G7Uplift  decimal.Decimal
+	// BankFile is the encoding of the refund instruction file.
+	BankFile BankFileEncoding
 
 	k1Mu    sync.Mutex
 	k1Swept int64 // the highest inflow id the K1 sweep has covered
@@ -172,11 +174,17 @@ func (s *Service) OpenAccounts(ctx context.Context, tx *gorm.DB, regs []bidding.
 	}
 	// Arrays as parameters, past GORM (which would spread a slice into a
 	// list). A revived registration keeps the account it had.
-	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, `INSERT INTO virtual_accounts
+	res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, `INSERT INTO virtual_accounts
 		(number, registration_id, lot_id, bidder_id, required, deadline, created_at)
 		SELECT v.*, $7::timestamptz FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::numeric[], $6::timestamptz[]) v
 		ON CONFLICT (registration_id) DO NOTHING`, numbers, regIDs, lotIDs, bidderIDs, required, deadlines, s.now())
-	return err
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == int64(len(regs)) {
+		return err // all new: nothing to revive
+	}
+	return s.reviveDeposits(tx, regs)
 }
 
 // Source is how an inflow reached the platform.
@@ -230,7 +238,7 @@ func checkK1(tx *gorm.DB, n int, from, to int64, payers string, now time.Time) *
 			WHERE i.virtual_account_id IS NOT NULL -- the payer index holds matched money only
 				AND i.payer_account IN (`+payers+`)
 			GROUP BY va.lot_id, i.payer_account HAVING count(DISTINCT va.bidder_id) > 1
-			ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now)
+			ON CONFLICT (kind, lot_id, payer_account) WHERE kind = 'K1' DO NOTHING`, now)
 	}
 	return tx.Exec(`INSERT INTO deposit_alerts (kind, lot_id, payer_account, detail, created_at)
 		SELECT DISTINCT ON (nva.lot_id, n.payer_account) 'K1', nva.lot_id, n.payer_account,
@@ -245,7 +253,7 @@ func checkK1(tx *gorm.DB, n int, from, to int64, payers string, now time.Time) *
 				WHERE o.payer_account = n.payer_account AND o.virtual_account_id IS NOT NULL OFFSET 0) o
 			JOIN virtual_accounts ova ON ova.id = o.virtual_account_id
 			WHERE ova.lot_id = nva.lot_id AND ova.bidder_id <> nva.bidder_id)
-		ON CONFLICT (kind, lot_id, payer_account) DO NOTHING`, now)
+		ON CONFLICT (kind, lot_id, payer_account) WHERE kind = 'K1' DO NOTHING`, now)
 }
 
 // transactRetryingDuplicates is trading.Transact, run again (up to 5

@@ -5,28 +5,31 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 	"gorm.io/gorm"
 
+	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/trading"
 )
 
-// SheetRow is one virtual account of a project's deposit sheet.
+// SheetRow is one virtual account of a project's deposit sheet: the same
+// positions as the bidder's page (position.go).
 type SheetRow struct {
-	LotSeq     int             `gorm:"column:lot_seq"`
-	LotName    string          `gorm:"column:lot_name"`
-	Bidder     string          `gorm:"column:bidder"`
-	IDNumber   string          `gorm:"column:id_number"`
-	Account    string          `gorm:"column:account"`
-	Required   decimal.Decimal `gorm:"column:required"`
-	Held       decimal.Decimal `gorm:"column:held"`
-	Invalid    decimal.Decimal `gorm:"column:invalid"`
-	Refunded   decimal.Decimal `gorm:"column:refunded"`
-	Forfeited  decimal.Decimal `gorm:"column:forfeited"`
-	Registered string          `gorm:"column:registration_status"`
+	VirtualAccountID int64           `gorm:"column:va_id"`
+	LotSeq           int             `gorm:"column:lot_seq"`
+	LotName          string          `gorm:"column:lot_name"`
+	Bidder           string          `gorm:"column:bidder"`
+	IDNumber         string          `gorm:"column:id_number"`
+	Account          string          `gorm:"column:account"`
+	Required         decimal.Decimal `gorm:"column:required"`
+	Deadline         time.Time       `gorm:"column:deadline"`
+	Registered       string          `gorm:"column:registration_status"`
+	Position         `gorm:"-"`
+	State            string `gorm:"-"`
 }
 
 // DepositSheet lists a project's virtual accounts with what each received
@@ -46,19 +49,27 @@ func (s *Service) DepositSheet(ctx context.Context, a trading.Actor, projectCode
 		}
 		// Equivalent SQL: one row per virtual account of the project's lots,
 		// with its inflows summed by what became of them.
-		if err := tx.Raw(`SELECT l.seq AS lot_seq, l.name AS lot_name, b.name AS bidder, b.id_number, va.number AS account,
-				va.required, r.status AS registration_status,
-				coalesce(sum(i.amount) FILTER (WHERE i.status = 'held'), 0) AS held,
-				coalesce(sum(i.amount) FILTER (WHERE i.status IN ('late', 'third_party')), 0) AS invalid,
-				coalesce(sum(i.amount) FILTER (WHERE i.status IN ('refunded', 'returned')), 0) AS refunded,
-				coalesce(sum(i.amount) FILTER (WHERE i.status = 'forfeited'), 0) AS forfeited
+		if err := tx.Raw(`SELECT va.id AS va_id, l.seq AS lot_seq, l.name AS lot_name, b.name AS bidder, b.id_number, va.number AS account,
+				va.required, va.deadline, r.status AS registration_status
 			FROM virtual_accounts va JOIN lots l ON l.id = va.lot_id JOIN bidders b ON b.account_id = va.bidder_id
 			JOIN registrations r ON r.id = va.registration_id
-			LEFT JOIN inflows i ON i.virtual_account_id = va.id
 			WHERE l.project_id = ?
-			GROUP BY l.seq, l.name, b.name, b.id_number, va.number, va.required, r.status, va.id
 			ORDER BY l.seq, va.id`, projectID).Scan(&rows).Error; err != nil {
 			return err
+		}
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
+			ids[i] = r.VirtualAccountID
+		}
+		positions, err := positionsOf(tx, ids)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		for i := range rows {
+			r := &rows[i]
+			r.Position = positions[r.VirtualAccountID]
+			r.State = r.Position.State(r.Required, r.Deadline, r.Registered == string(bidding.StatusWithdrawn), now)
 		}
 		return trading.Audit(tx, s.now(), a, "deposit.sheet", "project", projectCode, fmt.Sprintf("导出保证金台账（%d个子账号）", len(rows)))
 	})
@@ -72,7 +83,8 @@ func WriteDepositSheet(w io.Writer, projectCode string, rows []SheetRow) error {
 	defer f.Close()
 	const sheet = "保证金台账"
 	f.SetSheetName("Sheet1", sheet)
-	headers := []string{"标段", "标段名称", "投标人", "统一社会信用代码/身份证号", "虚拟子账号", "报名状态", "应缴金额（元）", "有效到账（元）", "无效到账（元）", "已退还（元）", "已没收（元）"}
+	headers := []string{"标段", "标段名称", "投标人", "统一社会信用代码/身份证号", "虚拟子账号", "报名状态", "应缴金额（元）", "有效缴纳（元）",
+		"无效到账（元）", "已退还（元）", "已没收（元）", "退还中（元）", "已转为成交价款（元）", "在账有效（元）", "差额（元）", "保证金状态"}
 	for i, h := range headers {
 		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
 		f.SetCellValue(sheet, cell, h)
@@ -90,7 +102,8 @@ func WriteDepositSheet(w io.Writer, projectCode string, rows []SheetRow) error {
 			cell, _ := excelize.CoordinatesToCellName(i+1, n)
 			f.SetCellValue(sheet, cell, v)
 		}
-		for i, d := range []decimal.Decimal{row.Required, row.Held, row.Invalid, row.Refunded, row.Forfeited} {
+		for i, d := range []decimal.Decimal{row.Required, row.Paid, row.Invalid, row.Refunded, row.Forfeited, row.Refunding, row.Converted,
+			row.Held, row.Shortfall(row.Required)} {
 			cell, _ := excelize.CoordinatesToCellName(7+i, n)
 			// An exact decimal goes in as the number it is; the cell's
 			// format shows it to the fen.
@@ -99,9 +112,12 @@ func WriteDepositSheet(w io.Writer, projectCode string, rows []SheetRow) error {
 			}
 			f.SetCellStyle(sheet, cell, cell, money)
 		}
+		cell, _ := excelize.CoordinatesToCellName(16, n)
+		f.SetCellValue(sheet, cell, row.State)
 	}
 	f.SetColWidth(sheet, "B", "E", 22)
-	f.SetColWidth(sheet, "G", "K", 16)
+	f.SetColWidth(sheet, "G", "O", 16)
+	f.SetColWidth(sheet, "P", "P", 30)
 	f.SetDocProps(&excelize.DocProperties{Title: "保证金台账 " + projectCode, Creator: "ggzy"})
 	return f.Write(w)
 }

@@ -103,7 +103,7 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 		Seq  int    `gorm:"column:seq"`
 	}
 	if err := db.Table("deposit_alerts d").Select("d.*, p.code, l.seq").Joins("JOIN lots l ON l.id = d.lot_id").
-		Joins("JOIN projects p ON p.id = l.project_id").Where("d.resolved_at IS NULL").Order("d.id DESC").Limit(limit).
+		Joins("JOIN projects p ON p.id = l.project_id").Where("d.kind = 'K1' AND d.resolved_at IS NULL").Order("d.id DESC").Limit(limit).
 		Scan(&k1).Error; err != nil {
 		return nil, err
 	}
@@ -111,6 +111,25 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 		out = append(out, trading.Alert{Kind: "k1", Rule: "K1", ProjectCode: k.Code, At: k.CreatedAt, Detail: k.Detail,
 			Title: fmt.Sprintf("疑似串通投标：标段%d 不同投标人的保证金来自同一账户 %s", k.Seq, k.PayerAccount),
 			Link:  "/supervisor/deposits"})
+	}
+
+	// A transaction id the bank repeated with different content (refused).
+	var dups []struct {
+		Alert
+		Code *string `gorm:"column:code"`
+	}
+	if err := db.Table("deposit_alerts d").Select("d.*, p.code").Joins("LEFT JOIN lots l ON l.id = d.lot_id").
+		Joins("LEFT JOIN projects p ON p.id = l.project_id").Where("d.kind = 'DUPLICATE' AND d.resolved_at IS NULL").
+		Order("d.id DESC").Limit(limit).Scan(&dups).Error; err != nil {
+		return nil, err
+	}
+	for _, d := range dups {
+		a := trading.Alert{Kind: "deposit_duplicate", At: d.CreatedAt, Detail: d.Detail, Link: "/supervisor/deposits",
+			Title: "银行到账通知的交易流水号重复但内容不同，已拒收"}
+		if d.Code != nil {
+			a.ProjectCode = *d.Code
+		}
+		out = append(out, a)
 	}
 
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.After(out[j].At) })

@@ -51,6 +51,7 @@ type Config struct {
 	G7Uplift     string        // GGZY_G7_UPLIFT: the G7 mark-up on the loan rate (0.20)
 	DepositName  string        // GGZY_DEPOSIT_ACCOUNT_NAME: the deposit account's name shown to bidders
 	DepositBank  string        // GGZY_DEPOSIT_BANK: the bank of the deposit account
+	BankFileEnc  string        // GGZY_BANK_FILE_ENCODING: the refund instruction file's encoding, utf-8 (with BOM) or gbk
 	Rules        string        // GGZY_RULES: rule-book parameters, "L7.min_ratio=0.3,L2.working_days=false"
 	OCIDPrefix   string        // GGZY_OCID_PREFIX: the centre's registered OCDS prefix
 	DBMaxConns   int           // GGZY_DB_MAX_CONNS: PostgreSQL connections of this instance
@@ -92,6 +93,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.G7Uplift, "g7-uplift", env("GGZY_G7_UPLIFT", "0.20"), "mark-up on the loan rate of the G7 occupation fee (GGZY_G7_UPLIFT)")
 	fs.StringVar(&c.DepositName, "deposit-account-name", env("GGZY_DEPOSIT_ACCOUNT_NAME", "公共资源交易中心保证金专户"), "name of the deposit account (GGZY_DEPOSIT_ACCOUNT_NAME)")
 	fs.StringVar(&c.DepositBank, "deposit-bank", env("GGZY_DEPOSIT_BANK", "（请配置开户银行）"), "bank of the deposit account (GGZY_DEPOSIT_BANK)")
+	fs.StringVar(&c.BankFileEnc, "bank-file-encoding", env("GGZY_BANK_FILE_ENCODING", "utf-8"), "encoding of the refund instruction file for the bank: utf-8 (with BOM) or gbk (GGZY_BANK_FILE_ENCODING)")
 	fs.StringVar(&c.TrustProxies, "trusted-proxies", env("GGZY_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the load balancers in front; their X-Forwarded-For names the client (GGZY_TRUSTED_PROXIES)")
 	fs.IntVar(&c.MaxUploadMB, "max-upload-mb", envInt("GGZY_MAX_UPLOAD_MB", 500), "size limit of one uploaded document in MB (GGZY_MAX_UPLOAD_MB)")
 	fs.StringVar(&c.Rules, "rules", env("GGZY_RULES", ""), "rule-book parameters as name=value, comma separated; names in the rule book page (GGZY_RULES)")
@@ -273,6 +275,10 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	if err := configureInterest(a.Deposits, cfg.DepositRates, cfg.DepositBasis); err != nil {
 		a.Close()
 		return nil, err
+	}
+	if a.Deposits.BankFile, err = deposits.ParseBankFileEncoding(cfg.BankFileEnc); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("GGZY_BANK_FILE_ENCODING: %w", err)
 	}
 	if cfg.DepositName != "" {
 		a.Deposits.AccountName = cfg.DepositName

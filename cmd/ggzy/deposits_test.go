@@ -70,7 +70,9 @@ func TestBankWebhookSignedAndIdempotent(t *testing.T) {
 	cfg.BankSecret = "bank-shared-secret"
 	app, srv := newTestServer(t, cfg)
 	number, _ := depositLot(t, app)
-	body, _ := json.Marshal(map[string]string{"txn_id": "WH-0001", "value_time": testNow.Add(72 * time.Hour).Format(time.RFC3339),
+	// Dated now by the platform's clock (depositLot moved it 48 h on): a
+	// value time in the future is refused.
+	body, _ := json.Marshal(map[string]string{"txn_id": "WH-0001", "value_time": testNow.Add(48 * time.Hour).Format(time.RFC3339),
 		"virtual_account": number, "payer_name": "福建接口建设有限公司", "payer_account": "6222000011112222", "payer_bank": "某银行",
 		"amount": "200000.00", "currency": "CNY"})
 	post := func(sig string, b []byte) (int, map[string]any) {
@@ -118,6 +120,101 @@ func TestBankWebhookSignedAndIdempotent(t *testing.T) {
 	}
 	if count() != 1 {
 		t.Fatal("a refused amount was stored")
+	}
+}
+
+// Issue 13, item 7: a transaction id repeated with different content is
+// 409 and alerts the supervisors (once); an identical replay stays 200; a
+// value time in 1970, in the future or before the account existed is 400.
+func TestBankWebhookRepeatedDifferentlyAndValueDates(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.BankSecret = "bank-shared-secret"
+	app, srv := newTestServer(t, cfg)
+	number, _ := depositLot(t, app)
+	now := app.Clock.Now()
+	notice := func(txn string, at time.Time, amount string) []byte {
+		b, _ := json.Marshal(map[string]string{"txn_id": txn, "value_time": at.Format(time.RFC3339), "virtual_account": number,
+			"payer_name": "福建接口建设有限公司", "payer_account": "6222000011112222", "payer_bank": "某银行", "amount": amount, "currency": "CNY"})
+		return b
+	}
+	post := func(b []byte) (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/bank/notifications", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Bank-Signature", sign(cfg.BankSecret, b))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out bytes.Buffer
+		out.ReadFrom(resp.Body)
+		return resp.StatusCode, out.String()
+	}
+	count := func() int64 {
+		var n int64
+		app.DB.Model(&deposits.StoredInflow{}).Count(&n)
+		return n
+	}
+	sup := actorOf(t, app, "jiandu")
+	duplicates := func() []deposits.Alert {
+		all, err := app.Deposits.Alerts(context.Background(), sup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []deposits.Alert
+		for _, a := range all {
+			if a.Kind == "DUPLICATE" {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	if code, body := post(notice("WH-1", now, "200000.00")); code != 200 {
+		t.Fatalf("first delivery: %d %s", code, body)
+	}
+	for i := 0; i < 2; i++ {
+		code, body := post(notice("WH-1", now, "1.00"))
+		if code != 409 || !strings.Contains(body, "重复但内容不同") || !strings.Contains(body, "txn_id") {
+			t.Fatalf("repeated with another amount, try %d: %d %s", i, code, body)
+		}
+	}
+	if dups := duplicates(); len(dups) != 1 || !strings.Contains(dups[0].Detail, "金额 原为“200000.00”，此次为“1.00”") || dups[0].LotID == nil {
+		t.Fatalf("alerts: %+v", dups)
+	}
+	if code, body := post(notice("WH-1", now, "200000.00")); code != 200 || !strings.Contains(body, `"repeated":1`) {
+		t.Fatalf("identical replay: %d %s", code, body)
+	}
+	for what, at := range map[string]time.Time{
+		"1970": time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), "the future": now.Add(24 * time.Hour),
+		"before the account": now.Add(-time.Hour)} {
+		code, body := post(notice("WH-"+what, at, "100.00"))
+		if code != 400 || !strings.Contains(body, "value_time") {
+			t.Fatalf("value time %s: %d %s", what, code, body)
+		}
+	}
+	if count() != 1 {
+		t.Fatalf("%d inflows stored", count())
+	}
+	// The supervisors' inflows page and dashboard show it.
+	page := newBrowser(t, srv.URL)
+	page.post("/login", "/login", url.Values{"username": {"jiandu"}, "password": {"jiandu2026"}})
+	if code, body := page.get("/supervisor/deposits"); code != 200 || !strings.Contains(body, "交易流水号重复但内容不同：交易流水号 WH-1") {
+		t.Fatalf("inflows page: %d", code)
+	}
+	alerts, err := deposits.SupervisionSource{Svc: app.Deposits}.Alerts(context.Background(), app.Clock.Now(), 50)
+	found := false
+	for _, a := range alerts {
+		found = found || a.Kind == "deposit_duplicate"
+	}
+	if err != nil || !found {
+		t.Fatalf("dashboard: %+v %v", alerts, err)
+	}
+	rep, err := app.Deposits.Verify(context.Background(), nil)
+	if err != nil || len(rep.Problems) > 0 {
+		t.Fatalf("books: %+v %v", rep, err)
+	}
+	if n, problem, err := trading.VerifyAudit(context.Background(), app.DB); err != nil || problem != nil {
+		t.Fatalf("audit chain after %d rows: %v %v", n, problem, err)
 	}
 }
 

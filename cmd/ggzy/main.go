@@ -115,6 +115,11 @@ func cmdServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 		return err
 	}
 	defer app.Close()
+	// What statement imports that died (kill -9) left in staging goes now;
+	// imports running on other instances keep theirs (their locks).
+	if _, err := app.Deposits.ClearAbandonedStaging(ctx); err != nil {
+		return err
+	}
 	if *demo {
 		if err := loadDemo(ctx, app, stdout); err != nil {
 			return err
