@@ -54,22 +54,43 @@ type Calendar struct {
 	mu    sync.RWMutex
 	years map[int][]Day
 	kinds map[Date]Kind // every listed day of every loaded year
+
+	// provisional: the …Provisional methods may stand a provisional year
+	// (ProvisionalDays) in for a missing one. Set once, before use.
+	provisional bool
+	pmu         sync.Mutex
+	pcache      map[int]map[Date]bool // year → its provisional days off
 }
 
 // New returns an empty calendar: every working-day question fails with
-// ErrYearMissing until years are set.
+// ErrYearMissing until years are set, provisional years included until
+// EnableProvisional is called.
 func New() *Calendar {
 	return &Calendar{years: map[int][]Day{}, kinds: map[Date]Kind{}}
 }
 
+// EnableProvisional lets the …Provisional methods count a missing year by
+// its provisional calendar; call it before sharing c.
+func (c *Calendar) EnableProvisional() *Calendar {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.provisional = true
+	return c
+}
+
 // Default returns a fresh calendar from the embedded official notices
-// (data/2024.csv …).
+// (data/2024.csv …), with provisional years enabled.
 func Default() (*Calendar, error) {
 	sub, err := fs.Sub(embedded, "data")
 	if err != nil {
 		return nil, err
 	}
-	return Load(sub)
+	c, err := Load(sub)
+	if err != nil {
+		return nil, err
+	}
+	c.provisional = true
+	return c, nil
 }
 
 // Load reads every "YYYY.csv" at the root of fsys; the file name gives the
@@ -291,3 +312,140 @@ var (
 	ErrDuplicate     = errors.New("日期重复 (duplicate date)")
 	ErrWorkOnWeekday = errors.New("调休上班日应为周六或周日 (a work day must be a weekend day)")
 )
+
+// Reckoning says on what a count relied: Provisional is set when a
+// provisional year stood in for a missing one, Years lists those years.
+type Reckoning struct {
+	Provisional bool
+	Years       []int
+}
+
+func (r *Reckoning) use(y int) {
+	r.Provisional = true
+	if !slices.Contains(r.Years, y) {
+		r.Years = append(r.Years, y)
+		slices.Sort(r.Years)
+	}
+}
+
+// provOff returns the provisional days off of year y (nil if it cannot be
+// built). Callers may hold mu for reading.
+func (c *Calendar) provOff(y int) map[Date]bool {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if m, ok := c.pcache[y]; ok {
+		return m
+	}
+	days, err := ProvisionalDays(y)
+	var m map[Date]bool
+	if err == nil {
+		m = make(map[Date]bool, len(days))
+		for _, d := range days {
+			m[d.Date] = true
+		}
+	}
+	if c.pcache == nil {
+		c.pcache = map[int]map[Date]bool{}
+	}
+	c.pcache[y] = m
+	return m
+}
+
+// workingProvisional classifies d, standing a provisional year in for a
+// missing one: a weekend is never a working day, and a day is off if a
+// loaded notice or a provisional year makes it so. Callers hold mu.
+func (c *Calendar) workingProvisional(d Date, r *Reckoning) (bool, error) {
+	y := c.need(d)
+	if y == 0 {
+		return c.working(d)
+	}
+	if !c.provisional {
+		return false, ErrYearMissing{Year: y}
+	}
+	// The date's own year and, in late December, next year's notice.
+	var missing []int
+	if _, ok := c.years[d.Year]; !ok {
+		missing = append(missing, d.Year)
+	}
+	if d.Month == time.December && d.Day >= 25 {
+		if _, ok := c.years[d.Year+1]; !ok {
+			missing = append(missing, d.Year+1)
+		}
+	}
+	off := d.IsWeekend() || c.kinds[d] == KindOff
+	for _, m := range missing {
+		p := c.provOff(m)
+		if p == nil {
+			return false, ErrYearMissing{Year: m}
+		}
+		off = off || p[d]
+	}
+	for _, m := range missing {
+		r.use(m)
+	}
+	return !off, nil
+}
+
+// IsWorkingDateProvisional is IsWorkingDate with provisional years
+// standing in for missing ones.
+func (c *Calendar) IsWorkingDateProvisional(d Date) (bool, Reckoning, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var r Reckoning
+	w, err := c.workingProvisional(d, &r)
+	return w, r, err
+}
+
+// AddWorkingDaysProvisional is AddWorkingDays with provisional years
+// standing in for missing ones. The result is never earlier (n > 0) or
+// later (n < 0) than the official calendar will give.
+func (c *Calendar) AddWorkingDaysProvisional(t time.Time, n int) (time.Time, Reckoning, error) {
+	var r Reckoning
+	if n == 0 {
+		return t, r, nil
+	}
+	step := 1
+	if n < 0 {
+		step, n = -1, -n
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	d := DateOf(t)
+	for count := 0; count < n; {
+		d = d.AddDays(step)
+		w, err := c.workingProvisional(d, &r)
+		if err != nil {
+			return time.Time{}, r, err
+		}
+		if w {
+			count++
+		}
+	}
+	s := t.In(Shanghai)
+	return time.Date(d.Year, d.Month, d.Day, s.Hour(), s.Minute(), s.Second(), s.Nanosecond(), Shanghai), r, nil
+}
+
+// WorkingDaysBetweenProvisional is WorkingDaysBetween with provisional
+// years standing in for missing ones; the count is never more than the
+// official calendar will give.
+func (c *Calendar) WorkingDaysBetweenProvisional(a, b time.Time) (int, Reckoning, error) {
+	var r Reckoning
+	da, db := DateOf(a), DateOf(b)
+	sign := 1
+	if db.Before(da) {
+		da, db, sign = db, da, -1
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := 0
+	for d := da.AddDays(1); !d.After(db); d = d.AddDays(1) {
+		w, err := c.workingProvisional(d, &r)
+		if err != nil {
+			return 0, r, err
+		}
+		if w {
+			n++
+		}
+	}
+	return sign * n, r, nil
+}
