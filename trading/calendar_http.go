@@ -145,5 +145,6 @@ func (w *Web) rulesPage(c echo.Context) error {
 	}
 	return w.Page(c, http.StatusOK, "rules", "交易规则库", map[string]any{
 		"Groups": groups, "Category": string(cat), "Categories": options,
-		"Years": years, "Missing": w.Svc.MissingCalendarYears(w.Svc.Clock.Now())})
+		"Years": years, "Missing": w.Svc.MissingCalendarYears(w.Svc.Clock.Now()),
+		"Warnings": book.Warnings()})
 }

@@ -271,9 +271,11 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 		a.Deposits.BankName = cfg.DepositBank
 	}
 	// On-site supervision: what registration and deposits add to the
-	// dashboard and to project timelines.
+	// dashboard and to project timelines, and the schedules an imported
+	// holiday notice broke.
 	a.Trading.Supervision = append(a.Trading.Supervision,
-		bidding.RegistrationSource{Svc: a.Bidding}, bidding.ResultSource{Svc: a.Bidding}, deposits.SupervisionSource{Svc: a.Deposits})
+		bidding.RegistrationSource{Svc: a.Bidding}, bidding.ResultSource{Svc: a.Bidding}, deposits.SupervisionSource{Svc: a.Deposits},
+		trading.CalendarSource{Svc: a.Trading})
 	return a, nil
 }
 

@@ -449,3 +449,17 @@ func (c *Calendar) WorkingDaysBetweenProvisional(a, b time.Time) (int, Reckoning
 	}
 	return sign * n, r, nil
 }
+
+// Clone returns an independent copy of c (its years and whether it has
+// provisional years), for trying a year before putting it in force.
+func (c *Calendar) Clone() *Calendar {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := New()
+	n.provisional = c.provisional
+	for y, days := range c.years {
+		n.years[y] = slices.Clone(days)
+	}
+	n.reindex()
+	return n
+}
