@@ -22,6 +22,9 @@ type RuleInfo struct {
 	Unchecked string
 	// Warning: the rule warns (shown to agent and supervisor), never refuses.
 	Warning bool
+	// WorkingDays: the rule counts working days, so a year without its
+	// notice is counted by the provisional calendar (ProvisionalMark).
+	WorkingDays bool
 }
 
 type ruleDef struct {
@@ -249,6 +252,7 @@ func (b *Book) table(defs []ruleDef) []RuleInfo {
 		out = append(out, RuleInfo{
 			ID: d.id, Category: d.cat, Text: d.text(&b.Params), Number: d.number(&b.Params),
 			Source: d.source, Confidence: d.conf, Unchecked: uncheckedRules[d.id], Warning: warningRules[d.id],
+			WorkingDays: d.id == "G2" || d.id == "G3" || d.id == "P1" || (d.id == "L2" && b.L2WorkingDays),
 		})
 	}
 	return out
