@@ -59,14 +59,20 @@ func TestDecemberListingUsesProvisionalCalendar(t *testing.T) {
 	ctx := context.Background()
 	clock.Set(time.Date(2026, 12, 1, 9, 0, 0, 0, Shanghai))
 	s.Supervision = append(s.Supervision, CalendarSource{Svc: s})
-	agent := mustAccount(t, s, RoleAgent, "daili")
-	sup := mustAccount(t, s, RoleSupervisor, "jiandu")
+	e := projectWeb(t, s)
+	_, agent := webLogin(t, s, RoleAgent, "daili")
+	supCk, sup := webLogin(t, s, RoleSupervisor, "jiandu")
 	admin := newCalendarAdmin(t, s, "rili")
 
 	// Provisionally: 12-22 … 12-31 are 8 working days, 元旦 is off, so
 	// 01-04 and 01-05 make 10. Both lots hold.
-	tight, _ := landListing(t, s, agent, sup, "榕土2026-88号", sh(2027, 1, 5, 16, 0))
+	tight, tn := landListing(t, s, agent, sup, "榕土2026-88号", sh(2027, 1, 5, 16, 0))
 	roomy, _ := landListing(t, s, agent, sup, "榕土2026-89号", sh(2027, 1, 7, 16, 0))
+	// The review page shows the marker on the rule result.
+	code, body, _ := calendarDo(t, e, "GET", "/supervisor/announcements/"+itoa(tn.ID), nil, supCk)
+	if code != 200 || !strings.Contains(body, `id="rule-notes"`) || !strings.Contains(body, "<strong>L2</strong> 标段1（榕土2026-01号地块）："+rules.ProvisionalMark) {
+		t.Fatalf("review page %d\n%s", code, body)
+	}
 
 	// The official notice (made up here) also gives 2027-01-04 off: the
 	// tight listing has 9 working days, the roomy one still 10.
@@ -130,9 +136,9 @@ func TestDecemberListingUsesProvisionalCalendar(t *testing.T) {
 // TestHolidayWarningReachesAgentAndSupervisor (item 15): an opening on a
 // Saturday is accepted with a HOL warning, shown to the agent at submission
 // (page and API) and to the supervisor on the review page.
-func TestHolidayWarningReachesAgentAndSupervisor(t *testing.T) {
-	s, _ := newTestService(t)
-	ctx := context.Background()
+// projectWeb serves the project, review and rule book pages of s.
+func projectWeb(t *testing.T, s *Service) *echo.Echo {
+	t.Helper()
 	pages, err := templates.New()
 	if err != nil {
 		t.Fatal(err)
@@ -143,16 +149,26 @@ func TestHolidayWarningReachesAgentAndSupervisor(t *testing.T) {
 	e.Use(w.LoadSession)
 	w.ProjectRoutes(e, e.Group("/api/v1"))
 	w.CalendarRoutes(e)
-	login := func(role Role, user string) (*http.Cookie, Actor) {
-		a := mustAccount(t, s, role, user)
-		token, _, err := s.Login(ctx, SessionWeb, user, "pass12345", "127.0.0.1", "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &http.Cookie{Name: SessionCookie, Value: token}, a
+	return e
+}
+
+// webLogin creates an account and signs it in.
+func webLogin(t *testing.T, s *Service, role Role, user string) (*http.Cookie, Actor) {
+	t.Helper()
+	a := mustAccount(t, s, role, user)
+	token, _, err := s.Login(context.Background(), SessionWeb, user, "pass12345", "127.0.0.1", "test")
+	if err != nil {
+		t.Fatal(err)
 	}
-	agentCk, agent := login(RoleAgent, "daili")
-	supCk, _ := login(RoleSupervisor, "jiandu")
+	return &http.Cookie{Name: SessionCookie, Value: token}, a
+}
+
+func TestHolidayWarningReachesAgentAndSupervisor(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	e := projectWeb(t, s)
+	agentCk, agent := webLogin(t, s, RoleAgent, "daili")
+	supCk, _ := webLogin(t, s, RoleSupervisor, "jiandu")
 
 	newNotice := func(title string) int64 {
 		in := projectInput("engineering")

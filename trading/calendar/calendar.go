@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,8 +59,8 @@ type Calendar struct {
 	// provisional: the …Provisional methods may stand a provisional year
 	// (ProvisionalDays) in for a missing one. Set once, before use.
 	provisional bool
-	pmu         sync.Mutex
-	pcache      map[int]map[Date]bool // year → its provisional days off
+	pmu         sync.Mutex                           // serialises writers of pcache
+	pcache      atomic.Pointer[map[int]map[Date]bool] // year → its provisional days off; copy on write
 }
 
 // New returns an empty calendar: every working-day question fails with
@@ -331,10 +332,19 @@ func (r *Reckoning) use(y int) {
 // provOff returns the provisional days off of year y (nil if it cannot be
 // built). Callers may hold mu for reading.
 func (c *Calendar) provOff(y int) map[Date]bool {
+	if p := c.pcache.Load(); p != nil {
+		if m, ok := (*p)[y]; ok {
+			return m
+		}
+	}
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
-	if m, ok := c.pcache[y]; ok {
-		return m
+	old := map[int]map[Date]bool{}
+	if p := c.pcache.Load(); p != nil {
+		if m, ok := (*p)[y]; ok {
+			return m
+		}
+		old = *p
 	}
 	days, err := ProvisionalDays(y)
 	var m map[Date]bool
@@ -344,10 +354,12 @@ func (c *Calendar) provOff(y int) map[Date]bool {
 			m[d.Date] = true
 		}
 	}
-	if c.pcache == nil {
-		c.pcache = map[int]map[Date]bool{}
+	next := make(map[int]map[Date]bool, len(old)+1)
+	for k, v := range old {
+		next[k] = v
 	}
-	c.pcache[y] = m
+	next[y] = m
+	c.pcache.Store(&next)
 	return m
 }
 
