@@ -60,7 +60,7 @@ type Calendar struct {
 	// (ProvisionalDays) in for a missing one. Set once, before use.
 	provisional bool
 	pmu         sync.Mutex                            // serialises writers of pcache
-	pcache      atomic.Pointer[map[int]map[Date]bool] // year → its provisional days off; copy on write
+	pcache      atomic.Pointer[map[int]*provYear] // year → its provisional data; copy on write
 }
 
 // New returns an empty calendar: every working-day question fails with
@@ -329,9 +329,16 @@ func (r *Reckoning) use(y int) {
 	}
 }
 
-// provOff returns the provisional days off of year y (nil if it cannot be
-// built). Callers may hold mu for reading.
-func (c *Calendar) provOff(y int) map[Date]bool {
+// provYear is what a missing year is counted by; nil fields when the year
+// cannot be built.
+type provYear struct {
+	off       map[Date]bool // ProvisionalDays
+	statutory []Date        // StatutoryDays
+}
+
+// prov returns the provisional data of year y, built once. Callers may
+// hold mu for reading.
+func (c *Calendar) prov(y int) *provYear {
 	if p := c.pcache.Load(); p != nil {
 		if m, ok := (*p)[y]; ok {
 			return m
@@ -339,29 +346,33 @@ func (c *Calendar) provOff(y int) map[Date]bool {
 	}
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
-	old := map[int]map[Date]bool{}
+	old := map[int]*provYear{}
 	if p := c.pcache.Load(); p != nil {
 		if m, ok := (*p)[y]; ok {
 			return m
 		}
 		old = *p
 	}
-	days, err := ProvisionalDays(y)
-	var m map[Date]bool
-	if err == nil {
-		m = make(map[Date]bool, len(days))
+	py := &provYear{}
+	if days, err := ProvisionalDays(y); err == nil {
+		py.off = make(map[Date]bool, len(days))
 		for _, d := range days {
-			m[d.Date] = true
+			py.off[d.Date] = true
 		}
 	}
-	next := make(map[int]map[Date]bool, len(old)+1)
+	py.statutory, _ = StatutoryDays(y)
+	next := make(map[int]*provYear, len(old)+1)
 	for k, v := range old {
 		next[k] = v
 	}
-	next[y] = m
+	next[y] = py
 	c.pcache.Store(&next)
-	return m
+	return py
 }
+
+// provOff returns the provisional days off of year y (nil if it cannot be
+// built).
+func (c *Calendar) provOff(y int) map[Date]bool { return c.prov(y).off }
 
 // workingProvisional classifies d, standing a provisional year in for a
 // missing one: a weekend is never a working day, and a day is off if a
@@ -474,4 +485,63 @@ func (c *Calendar) Clone() *Calendar {
 	}
 	n.reindex()
 	return n
+}
+
+// AddWorkingDaysEarliest is AddWorkingDays for a period the platform must
+// act within ("退还…5个工作日内", G6, L5): a year without its notice is
+// counted so that the result is never later than the official notice will
+// give. There only the statutory holidays are sure days off, and a weekend
+// near one may be a make-up working day, so it counts as working. Loaded
+// years count as AddWorkingDays does.
+func (c *Calendar) AddWorkingDaysEarliest(t time.Time, n int) (time.Time, Reckoning, error) {
+	var r Reckoning
+	if n <= 0 {
+		return c.addWorkingDaysStrictOrZero(t, n)
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	statutory := func(y int) ([]Date, error) {
+		if s := c.prov(y).statutory; s != nil {
+			return s, nil
+		}
+		return nil, ErrYearMissing{Year: y}
+	}
+	d := DateOf(t)
+	for count := 0; count < n; {
+		d = d.AddDays(1)
+		var w bool
+		if y := c.need(d); y == 0 {
+			w, _ = c.working(d)
+		} else if !c.provisional {
+			return time.Time{}, r, ErrYearMissing{Year: y}
+		} else {
+			// Statutory days of this year and the neighbours (元旦 reaches
+			// back into December, make-up weekends across New Year).
+			var all []Date
+			for _, yy := range []int{d.Year - 1, d.Year, d.Year + 1} {
+				s, err := statutory(yy)
+				if err != nil {
+					return time.Time{}, r, err
+				}
+				all = append(all, s...)
+			}
+			// A day a loaded notice lists as work is working anyway; one it
+			// lists off may still be moved by the missing year: not sure.
+			w = !earliestOff(d, all)
+			r.use(y)
+		}
+		if w {
+			count++
+		}
+	}
+	s := t.In(Shanghai)
+	return time.Date(d.Year, d.Month, d.Day, s.Hour(), s.Minute(), s.Second(), s.Nanosecond(), Shanghai), r, nil
+}
+
+func (c *Calendar) addWorkingDaysStrictOrZero(t time.Time, n int) (time.Time, Reckoning, error) {
+	if n == 0 {
+		return t, Reckoning{}, nil
+	}
+	got, err := c.AddWorkingDays(t, n)
+	return got, Reckoning{}, err
 }

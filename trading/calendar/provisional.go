@@ -157,3 +157,54 @@ func ProvisionalDays(year int) ([]Day, error) {
 	}
 	return days, nil
 }
+
+// makeUpReach: official notices put make-up working weekends (调休上班) within
+// this many days of a statutory holiday (2024: 4 February, five days before
+// 除夕; 2024: 12 October, nine days after 国庆; 2026: 28 February, nine
+// days after 初三). Two weeks is generous.
+const makeUpReach = 14
+
+// StatutoryDays returns the days of year that 全国年节及纪念日放假办法 makes
+// public holidays (step 1 above): days off in any notice.
+func StatutoryDays(year int) ([]Date, error) {
+	if year < ProvisionalFirstYear || year > ProvisionalLastYear {
+		return nil, fmt.Errorf("暂行日历仅支持%d至%d年 (provisional year %d): %w", ProvisionalFirstYear, ProvisionalLastYear, year, ErrBadYear)
+	}
+	var out []Date
+	for _, h := range provisionalSpans(year) {
+		st := h.statutory
+		// Before the 2024 amendment (in force 1 January 2025) 除夕 and
+		// 2 May were working days: the law of the year decides.
+		switch {
+		case year < 2025 && h.name == "春节":
+			st = st[1:] // 初一 to 初三
+		case year < 2025 && h.name == "劳动节":
+			st = st[:1] // 1 May
+		}
+		out = append(out, st...)
+	}
+	slices.SortFunc(out, func(a, b Date) int { return a.utc().Compare(b.utc()) })
+	return out, nil
+}
+
+// earliestOff reports whether d is a non-working day in every notice year y
+// could get: a statutory day, or a weekend too far from one to be a make-up
+// working day. It is the other bound from the provisional year: counting
+// by it never ends later than the official notice, for periods the
+// platform must act within (refunds, G6 and L5). Callers hold no lock.
+func earliestOff(d Date, statutory []Date) bool {
+	for _, s := range statutory {
+		if s == d {
+			return true
+		}
+	}
+	if !d.IsWeekend() {
+		return false
+	}
+	for _, s := range statutory {
+		if n := s.DaysUntil(d); n >= -makeUpReach && n <= makeUpReach {
+			return false // may be a make-up working day
+		}
+	}
+	return true
+}

@@ -125,3 +125,38 @@ func TestProvisional2027(t *testing.T) {
 		t.Fatalf("New(): %v", err)
 	}
 }
+
+// TestEarliestNeverLater: for periods the platform must act within (a
+// refund within N working days), a missing year is counted so that the due
+// date is never later than the official notice gives: checked against
+// every start date of 2024–2026 and N = 1…30.
+func TestEarliestNeverLater(t *testing.T) {
+	official := defaultCal(t)
+	prov := New().EnableProvisional()
+	for d := (Date{2024, time.January, 1}); d.Year <= 2026; d = d.AddDays(1) {
+		start := d.In().Add(15 * time.Hour)
+		for n := 1; n <= 30; n++ {
+			want, err := official.AddWorkingDays(start, n)
+			if errors.Is(err, ErrYearMissing{}) {
+				continue
+			}
+			got, r, err := prov.AddWorkingDaysEarliest(start, n)
+			if err != nil || !r.Provisional {
+				t.Fatalf("%v %d: %+v %v", d, n, r, err)
+			}
+			if got.After(want) {
+				t.Errorf("%v +%d: earliest %v later than official %v", d, n, DateOf(got), DateOf(want))
+			}
+		}
+	}
+	// On loaded years it is AddWorkingDays.
+	c := defaultCal(t)
+	got, r, err := c.AddWorkingDaysEarliest(at("2025-01-24 10:00"), 5)
+	if err != nil || r.Provisional || DateOf(got) != (Date{2025, time.February, 7}) {
+		t.Fatalf("2025: %v %+v %v", got, r, err)
+	}
+	// Into 2027 it answers instead of refusing, and says so.
+	if _, r, err := c.AddWorkingDaysEarliest(at("2026-12-28 10:00"), 5); err != nil || !r.Provisional {
+		t.Fatalf("into 2027: %+v %v", r, err)
+	}
+}
