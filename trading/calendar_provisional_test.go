@@ -92,6 +92,12 @@ func TestDecemberListingUsesProvisionalCalendar(t *testing.T) {
 	if err != nil || len(alerts) != 1 || alerts[0].ProjectCode != tight.Code || alerts[0].Rule != "L2" {
 		t.Fatalf("alerts %+v %v", alerts, err)
 	}
+	if tl, err := (CalendarSource{Svc: s}).Timeline(ctx, tight.ID); err != nil || len(tl) != 1 || !strings.Contains(tl[0].Title, "L2") {
+		t.Fatalf("timeline %+v %v", tl, err)
+	}
+	if tl, err := (CalendarSource{Svc: s}).Timeline(ctx, roomy.ID); err != nil || len(tl) != 0 {
+		t.Fatalf("roomy timeline %+v %v", tl, err)
+	}
 	d, err := s.Dashboard(ctx, sup)
 	if err != nil {
 		t.Fatal(err)

@@ -343,7 +343,7 @@ func (s *Service) recheckSchedules(ctx context.Context, tx *gorm.DB, a Actor, ye
 	var notices []Announcement
 	err := tx.WithContext(ctx).Table("announcements AS a").Select("a.*").Joins("JOIN projects p ON p.id = a.project_id").
 		Where("a.type IN ?", []AnnouncementType{NoticeTender, NoticeProcurement, NoticeTransfer, NoticeListing}).
-		Where("a.status = ? OR (a.status = ? AND p.status = ?)", NoticeScheduled, NoticePublished, ProjectActive).
+		Where("(a.status = ? OR (a.status = ? AND p.status = ?))", NoticeScheduled, NoticePublished, ProjectActive).
 		Where(`EXISTS (SELECT 1 FROM lots l WHERE l.project_id = p.id AND
 			GREATEST(l.doc_issue_end, l.registration_end, l.bid_deadline, l.listing_end, l.auction_at) >= ?)`, from).
 		Order("a.id").Find(&notices).Error
