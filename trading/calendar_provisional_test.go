@@ -235,7 +235,8 @@ func TestHolidayWarningReachesAgentAndSupervisor(t *testing.T) {
 	code, body, _ = calendarDo(t, e, "GET", "/rules", nil, nil)
 	if code != 200 || !strings.Contains(body, `id="rule-HOL"`) || !strings.Contains(body, `id="rule-procurement-G2" class="unchecked"`) ||
 		!strings.Contains(body, "未校验：") || !strings.Contains(body, "按暂行日历计算") ||
-		!strings.Contains(body, `<span class="rule-provisional">2027年的工作日按暂行日历计算</span>`) {
+		!strings.Contains(body, `<span class="rule-provisional">2027年的工作日按暂行日历计算</span>`) ||
+		!strings.Contains(body, `id="provisional-2027"`) || !strings.Contains(body, "2027-02-08 春节（暂行）") {
 		t.Fatalf("/rules %d\n%s", code, body)
 	}
 }
