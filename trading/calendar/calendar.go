@@ -59,7 +59,7 @@ type Calendar struct {
 	// provisional: the …Provisional methods may stand a provisional year
 	// (ProvisionalDays) in for a missing one. Set once, before use.
 	provisional bool
-	pmu         sync.Mutex                            // serialises writers of pcache
+	pmu         sync.Mutex                        // serialises writers of pcache
 	pcache      atomic.Pointer[map[int]*provYear] // year → its provisional data; copy on write
 }
 
