@@ -18,14 +18,17 @@ func dueDays(at time.Time, days int) time.Time {
 }
 
 // dueWorkingDays is a refund's due date a number of working days after at
-// (G6, L5: "5个工作日内"), by the centre's calendar; a year missing from it
-// is refused, never guessed (rule CAL).
+// (G6, L5: "5个工作日内"), by the centre's calendar. A year without its
+// notice is counted so that the date is never later than the official
+// notice will give (calendar.AddWorkingDaysEarliest): a December result is
+// not refused, and the refund is never late. Only a calendar without
+// provisional years refuses (rule CAL).
 func (s *Service) dueWorkingDays(ctx context.Context, at time.Time, days int) (time.Time, error) {
 	book, err := s.Trading.RuleBook(ctx)
 	if err != nil {
 		return time.Time{}, err
 	}
-	due, err := book.Cal.AddWorkingDays(at, days)
+	due, _, err := book.Cal.AddWorkingDaysEarliest(at, days)
 	if err != nil {
 		return time.Time{}, &trading.Error{Status: 422, Code: "rule_violation", Rule: "CAL", Field: "calendar", Err: trading.ErrRuleBroken,
 			Message: "无法计算退款期限（工作日）：" + err.Error() + "，请管理员先录入该年度节假日安排"}

@@ -320,3 +320,46 @@ func TestLandBuyerMustHavePaid(t *testing.T) {
 		t.Fatalf("buyer without a deposit: %v", err)
 	}
 }
+
+// A land deal on Monday 28 December 2026, before the 2027 notice is loaded:
+// the L5 refund is queued (it was refused with CAL), due no later than any
+// official 2027 notice could make it. Without the notice only 元旦 is sure
+// to be off and the first weekend of 2027 may be make-up working days, so
+// 29, 30, 31 December and 2, 3 January count: due 2027-01-03.
+func TestLandSaleInDecemberRefundsWithoutNextYearsNotice(t *testing.T) {
+	e := newDepEnv(t)
+	ctx := context.Background()
+	lot := e.publishedLot("land", "年末土地出让", "listing", trading.LotInput{Name: "榕土2026-99号地块", StartingPrice: "5000000.00",
+		Increment: "100000.00", Deposit: "1000000.00", ListingStart: at2026(3, 23, 9, 0), ListingEnd: at2026(4, 8, 16, 0)})
+	e.Clock.Set(time.Date(2026, 3, 24, 10, 0, 0, 0, trading.Shanghai))
+	var bidders []trading.Actor
+	for i, name := range []string{"福建岁末置业有限公司", "福建年终置业有限公司"} {
+		a := e.signUp(name)
+		reg, err := e.Bid.Register(ctx, a, lot, bidding.RegisterInput{ContactName: "王五", ContactPhone: "13900000000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Bid.Review(ctx, e.Agent, reg.ID, true, ""); err != nil {
+			t.Fatal(err)
+		}
+		var va VirtualAccount
+		e.Dep.DB.Where("bidder_id = ? AND lot_id = ?", a.AccountID, lot).First(&va)
+		if _, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{inflow("Y"+itoa(int64(i)), va.Number, name, "1000000.00", e.Clock.Now())}); err != nil {
+			t.Fatal(err)
+		}
+		bidders = append(bidders, a)
+	}
+	e.Clock.Set(time.Date(2026, 12, 28, 9, 0, 0, 0, trading.Shanghai))
+	rn, err := e.Bid.RecordDeal(ctx, e.Agent, lot, bidding.DealInput{IDNumber: e.idNumber(bidders[1]), Price: "5800000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, rn.ID, nil); err != nil {
+		t.Fatalf("December deal refused: %v", err)
+	}
+	rs := e.refunds("pending")
+	if len(rs) != 1 || rs[0].Rule != "L5" || rs[0].DueOn.Format("2006-01-02") != "2027-01-03" {
+		t.Fatalf("L5 refunds: %+v", rs)
+	}
+	e.verifyClean()
+}

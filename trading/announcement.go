@@ -1,6 +1,8 @@
 package trading
 
 import (
+	"github.com/ggzy/ggzy/trading/rules"
+
 	"time"
 )
 
@@ -82,6 +84,9 @@ type Announcement struct {
 	PublishAt    *time.Time         `gorm:"column:publish_at"`
 	PublishedAt  *time.Time         `gorm:"column:published_at"`
 	PublishedSeq *int64             `gorm:"column:published_seq"`
+	// RuleNotes: what the rule book noted at submission without refusing
+	// (按暂行日历计算, HOL warnings); not stored, the review page checks again.
+	RuleNotes []rules.Note `gorm:"-"`
 }
 
 func (Announcement) TableName() string { return "announcements" }

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ggzy/ggzy/trading/rules"
 )
 
 // announcementRoutes registers the pages and API of announcements (公告):
@@ -159,14 +162,15 @@ func (w *Web) afterDraft(c echo.Context, n *Announcement) error {
 		Flash(c, "公告草稿已保存。")
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agent/announcements/%d/edit", n.ID))
 	}
-	if _, err := w.Svc.SubmitAnnouncement(c.Request().Context(), ActorOf(c), n.ID); err != nil {
+	sub, err := w.Svc.SubmitAnnouncement(c.Request().Context(), ActorOf(c), n.ID)
+	if err != nil {
 		if de := FormError(err); de != nil {
 			Flash(c, "草稿已保存，但未能提交："+de.Message)
 			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agent/announcements/%d/edit", n.ID))
 		}
 		return err
 	}
-	Flash(c, "公告已提交，等待交易中心审核。")
+	Flash(c, "公告已提交，等待交易中心审核。"+notesText(sub.RuleNotes))
 	var p Project
 	w.Svc.DB.WithContext(c.Request().Context()).Select("code").First(&p, n.ProjectID)
 	return c.Redirect(http.StatusSeeOther, "/agent/projects/"+p.Code)
@@ -264,8 +268,13 @@ func (w *Web) runStep(c echo.Context, step string, id int64, publishAt, reason s
 	ctx, a := c.Request().Context(), ActorOf(c)
 	switch step {
 	case "submit":
-		_, err = w.Svc.SubmitAnnouncement(ctx, a, id)
+		var n *Announcement
+		n, err = w.Svc.SubmitAnnouncement(ctx, a, id)
 		msg, back = "公告已提交，等待交易中心审核。", fmt.Sprintf("/agent/announcements/%d/edit", id)
+		if err == nil {
+			msg += notesText(n.RuleNotes)
+			c.Set(ruleNotesKey, n.RuleNotes)
+		}
 	case "withdraw":
 		err = w.Svc.WithdrawAnnouncement(ctx, a, id)
 		msg, back = "公告已撤回为草稿。", fmt.Sprintf("/agent/announcements/%d/edit", id)
@@ -313,7 +322,7 @@ func (w *Web) reviewShow(c echo.Context) error {
 		return err
 	}
 	// The rule book as of now, so the supervisor sees what approval would meet.
-	violations, err := w.Svc.checkRules(ctx, w.Svc.DB, p, n, w.Svc.Clock.Now())
+	res, err := w.Svc.checkRules(ctx, w.Svc.DB, p, n, w.Svc.Clock.Now())
 	if err != nil {
 		return err
 	}
@@ -322,7 +331,7 @@ func (w *Web) reviewShow(c echo.Context) error {
 		amends, _, _ = w.Svc.Announcement(ctx, ActorOf(c), *n.AmendsID)
 	}
 	return w.Page(c, http.StatusOK, "review", "审核："+n.Title, map[string]any{
-		"Notice": n, "Project": p, "Violations": violations, "Amends": amends})
+		"Notice": n, "Project": p, "Violations": res.Violations, "Notes": res.Notes, "Amends": amends})
 }
 
 // API
@@ -342,6 +351,9 @@ type AnnouncementJSON struct {
 	PublishAt    *time.Time         `json:"publish_at,omitempty"`
 	PublishedAt  *time.Time         `json:"published_at,omitempty"`
 	Seq          *int64             `json:"seq,omitempty"`
+	// RuleNotes: on the answer to a submission, what the rule book noted
+	// without refusing (HOL warnings, 按暂行日历计算).
+	RuleNotes []rules.Note `json:"rule_notes,omitempty"`
 }
 
 func announcementJSON(n *Announcement, code string) AnnouncementJSON {
@@ -383,7 +395,11 @@ func (w *Web) apiAnnouncement(c echo.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, announcementJSON(n, p.Code))
+	j := announcementJSON(n, p.Code)
+	if notes, ok := c.Get(ruleNotesKey).([]rules.Note); ok {
+		j.RuleNotes = notes
+	}
+	return c.JSON(http.StatusOK, j)
 }
 
 type stepRequest struct {
@@ -420,4 +436,26 @@ func (w *Web) apiReviews(c echo.Context) error {
 		items[i] = announcementJSON(&list[i], list[i].Project.Code)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
+// ruleNotesKey carries a submission's rule notes to its API answer.
+const ruleNotesKey = "ggzy.rule_notes"
+
+// notesText puts the rule book's notes (HOL, 按暂行日历计算) after a
+// submission's message, so the agent sees them at once.
+func notesText(notes []rules.Note) string {
+	if len(notes) == 0 {
+		return ""
+	}
+	// The flash travels in a cookie: keep it well under 4 KB.
+	var parts []string
+	size := 0
+	for i, n := range notes {
+		if size += len(n.String()); size > 1500 {
+			parts = append(parts, fmt.Sprintf("……另有%d条提示，审核页面可见", len(notes)-i))
+			break
+		}
+		parts = append(parts, n.String())
+	}
+	return "请注意：" + strings.Join(parts, "；")
 }

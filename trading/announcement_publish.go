@@ -36,10 +36,10 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 	if err := s.checkTypeAllowed(tx, p, &AnnouncementInput{Type: n.Type, AmendsID: derefID(n.AmendsID)}); err != nil {
 		return err
 	}
-	if vs, err := s.checkRules(ctx, tx, p, n, now); err != nil {
+	if res, err := s.checkRules(ctx, tx, p, n, now); err != nil {
 		return err
-	} else if len(vs) > 0 {
-		return RuleViolations("发布公告", vs)
+	} else if len(res.Violations) > 0 {
+		return RuleViolations("发布公告", res.Violations)
 	}
 	if n.Type == AnnouncementAmendment && n.Changes != nil {
 		for _, ch := range n.Changes.Lots {

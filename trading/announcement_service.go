@@ -129,19 +129,30 @@ func (c *LotChange) apply(l Lot) Lot {
 // checkRules runs the rule book for a notice at the given moment: an
 // opening notice checks every lot's schedule and money (E1, E2, G1, L1, P1,
 // D1, …); an amendment checks the changed lots (E4/G4 plus the schedule).
-func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *Announcement, at time.Time) ([]rules.Violation, error) {
+//
+// The notes that come with it (a working-day rule held by a provisional
+// calendar, 按暂行日历计算; HOL) never refuse: they go to the agent at
+// submission and to the supervisor at review.
+func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *Announcement, at time.Time) (rules.Result, error) {
 	book, err := s.ruleBookOn(ctx, db)
 	if err != nil {
-		return nil, err
+		return rules.Result{}, err
 	}
-	var out []rules.Violation
-	prefixed := func(l *Lot, vs []rules.Violation) {
-		for _, v := range vs {
+	var out rules.Result
+	prefixed := func(l *Lot, res rules.Result) {
+		for _, v := range res.Violations {
 			if v.Field != "" {
 				v.Field = fmt.Sprintf("lots[%d].%s", l.Seq-1, v.Field)
 			}
 			v.Actual = fmt.Sprintf("标段%d（%s）：%s", l.Seq, l.Name, v.Actual)
-			out = append(out, v)
+			out.Violations = append(out.Violations, v)
+		}
+		for _, nt := range res.Notes {
+			if nt.Field != "" {
+				nt.Field = fmt.Sprintf("lots[%d].%s", l.Seq-1, nt.Field)
+			}
+			nt.Message = fmt.Sprintf("标段%d（%s）：%s", l.Seq, l.Name, nt.Message)
+			out.Notes = append(out.Notes, nt)
 		}
 	}
 	switch {
@@ -149,7 +160,7 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 		for i := range p.Lots {
 			rl := p.Lots[i].RuleLot(p.Category)
 			rl.NoticeAt = at
-			prefixed(&p.Lots[i], book.CheckSchedule(rl, at))
+			prefixed(&p.Lots[i], book.Check(rl, at))
 		}
 	case n.Type == AnnouncementAmendment:
 		// The schedule keeps counting from the original notice (L1, G3, P1).
@@ -157,7 +168,7 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 		err := db.WithContext(ctx).Where("project_id = ? AND status = ? AND type IN ?", p.ID, AnnouncementPublished, openingTypes[p.Category]).
 			Order("published_seq").First(&opened).Error
 		if err != nil {
-			return nil, fmt.Errorf("opening notice of %s: %w", p.Code, err)
+			return rules.Result{}, fmt.Errorf("opening notice of %s: %w", p.Code, err)
 		}
 		// E4/G4: every amendment reaches all document holders; one issued
 		// less than 15 days before a deadline must move that deadline.
@@ -173,15 +184,15 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 			}
 			old, nw := p.Lots[i].RuleLot(p.Category), changed.RuleLot(p.Category)
 			old.NoticeAt, nw.NoticeAt = *opened.PublishedAt, *opened.PublishedAt
-			prefixed(&p.Lots[i], book.CheckAmendment(old, nw, at))
+			prefixed(&p.Lots[i], book.CheckAmended(old, nw, at))
 		}
 	}
 	for _, check := range s.CheckAnnouncement {
 		vs, err := check(ctx, db, n, p, at)
 		if err != nil {
-			return nil, err
+			return rules.Result{}, err
 		}
-		out = append(out, vs...)
+		out.Violations = append(out.Violations, vs...)
 	}
 	return out, nil
 }
@@ -387,11 +398,13 @@ func (s *Service) SubmitAnnouncementTx(ctx context.Context, tx *gorm.DB, a Actor
 	if n.Status != AnnouncementDraft && n.Status != AnnouncementRejected {
 		return Conflict("status", "%s的公告不能提交", n.Status.Name())
 	}
-	if vs, err := s.checkRules(ctx, tx, p, n, now); err != nil {
+	res, err := s.checkRules(ctx, tx, p, n, now)
+	if err != nil {
 		return err
-	} else if len(vs) > 0 {
-		return RuleViolations("提交公告", vs)
+	} else if len(res.Violations) > 0 {
+		return RuleViolations("提交公告", res.Violations)
 	}
+	n.RuleNotes = res.Notes
 	n.Status, n.SubmittedAt, n.UpdatedAt, n.RejectReason = AnnouncementSubmitted, &now, now, ""
 	if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 		return err
@@ -460,10 +473,10 @@ func (s *Service) ApproveAnnouncement(ctx context.Context, a Actor, id int64, pu
 		}
 		n.ReviewerID, n.ReviewedAt = &a.AccountID, &now
 		if publishAt != nil && publishAt.After(now) {
-			if vs, err := s.checkRules(ctx, tx, p, n, *publishAt); err != nil {
+			if res, err := s.checkRules(ctx, tx, p, n, *publishAt); err != nil {
 				return err
-			} else if len(vs) > 0 {
-				return RuleViolations("按定时发布", vs)
+			} else if len(res.Violations) > 0 {
+				return RuleViolations("按定时发布", res.Violations)
 			}
 			n.Status, n.PublishAt, n.UpdatedAt = AnnouncementScheduled, publishAt, now
 			if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {

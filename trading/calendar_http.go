@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ggzy/ggzy/trading/calendar"
 	"github.com/ggzy/ggzy/trading/rules"
 )
 
@@ -106,6 +107,12 @@ type ruleGroup struct {
 
 type categoryOption struct{ Value, Name string }
 
+// provisionalYearView is a provisional year on /rules.
+type provisionalYearView struct {
+	Year int
+	Days []calendar.Day
+}
+
 var confidenceNames = map[string]string{
 	"R": "R 法规原文",
 	"S": "S 二手来源",
@@ -143,7 +150,19 @@ func (w *Web) rulesPage(c echo.Context) error {
 		}
 		groups = append(groups, g)
 	}
+	missing := w.Svc.MissingCalendarYears(w.Svc.Clock.Now())
+	// The provisional years stand in for the missing ones: shown day by
+	// day, marked as such.
+	var provisional []provisionalYearView
+	for _, y := range missing {
+		days, err := calendar.ProvisionalDays(y)
+		if err != nil {
+			continue
+		}
+		provisional = append(provisional, provisionalYearView{Year: y, Days: days})
+	}
 	return w.Page(c, http.StatusOK, "rules", "交易规则库", map[string]any{
 		"Groups": groups, "Category": string(cat), "Categories": options,
-		"Years": years, "Missing": w.Svc.MissingCalendarYears(w.Svc.Clock.Now())})
+		"Years": years, "Missing": missing, "Provisional": provisional,
+		"Warnings": book.Warnings()})
 }

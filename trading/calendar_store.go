@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/ggzy/ggzy/trading/calendar"
 	"github.com/ggzy/ggzy/trading/rules"
@@ -199,6 +200,14 @@ func (s *Service) SaveCalendarYear(ctx context.Context, a Actor, year int, csvTe
 		by = &id
 	}
 	now := s.Clock.Now()
+	// The calendar as it will be, to re-check the approved schedules with:
+	// the official year replaces the provisional one (or a previous save).
+	// cur is the calendar in force now, copied before the save's own
+	// transaction can be synced into it.
+	cur, next := s.Book.Cal.Clone(), s.Book.Cal.Clone()
+	if err := next.SetYear(year, days); err != nil {
+		return err // unreachable: Parse validated the days
+	}
 	var sum string
 	err = Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		sum = ""
@@ -207,7 +216,10 @@ func (s *Service) SaveCalendarYear(ctx context.Context, a Actor, year int, csvTe
 			RETURNING md5(csv)`, year, csvText, by, now.UTC()).Scan(&sum).Error; err != nil {
 			return fmt.Errorf("save calendar %d: %w", year, err)
 		}
-		return Audit(tx, now, a, "calendar.save", "calendar_year", strconv.Itoa(year), summary)
+		if err := Audit(tx, now, a, "calendar.save", "calendar_year", strconv.Itoa(year), summary); err != nil {
+			return err
+		}
+		return s.recheckSchedules(ctx, tx, a, year, rules.NewBook(s.Book.Params, cur), rules.NewBook(s.Book.Params, next), now)
 	})
 	if err != nil {
 		return err
@@ -298,4 +310,142 @@ func (s *Service) MissingCalendarYears(now time.Time) []int {
 		}
 	}
 	return out
+}
+
+// A calendar flag: an approved schedule that no longer holds once a year's
+// official notice is in force.
+type calendarFlag struct {
+	ID             int64     `gorm:"column:id;primaryKey"`
+	Year           int       `gorm:"column:year"`
+	AnnouncementID int64     `gorm:"column:announcement_id"`
+	ProjectID      int64     `gorm:"column:project_id"`
+	Rule           string    `gorm:"column:rule"`
+	Field          string    `gorm:"column:field"`
+	Message        string    `gorm:"column:message"`
+	CreatedAt      time.Time `gorm:"column:created_at"`
+}
+
+func (calendarFlag) TableName() string { return "calendar_flags" }
+
+// recheckSchedules runs the rule book again, with the calendar in force
+// (cur) and the one about to be (next), over every approved opening notice (published, of a
+// running project, or scheduled) whose lots have a time from late December
+// of the year before onwards: their periods may have been counted by the
+// provisional year. What held by the calendar in force but fails by next is
+// flagged to the supervisors (calendar_flags, shown by CalendarSource) and
+// audited, in the transaction of the save.
+func (s *Service) recheckSchedules(ctx context.Context, tx *gorm.DB, a Actor, year int, cur, next *rules.Book, now time.Time) error {
+	from := time.Date(year-1, time.December, 25, 0, 0, 0, 0, Shanghai)
+	// Equivalent SQL:
+	//   SELECT a.* FROM announcements a JOIN projects p ON p.id = a.project_id
+	//   WHERE a.type IN (opening types) AND (a.status = 'scheduled' OR (a.status = 'published' AND p.status = 'active'))
+	//     AND EXISTS (SELECT 1 FROM lots l WHERE l.project_id = p.id AND GREATEST(…) >= from)
+	var notices []Announcement
+	err := tx.WithContext(ctx).Table("announcements AS a").Select("a.*").Joins("JOIN projects p ON p.id = a.project_id").
+		Where("a.type IN ?", []AnnouncementType{AnnouncementTender, AnnouncementProcurement, AnnouncementTransfer, AnnouncementListing}).
+		Where("(a.status = ? OR (a.status = ? AND p.status = ?))", AnnouncementScheduled, AnnouncementPublished, ProjectActive).
+		Where(`EXISTS (SELECT 1 FROM lots l WHERE l.project_id = p.id AND
+			GREATEST(l.doc_issue_end, l.registration_end, l.bid_deadline, l.listing_end, l.auction_at) >= ?)`, from).
+		Order("a.id").Find(&notices).Error
+	if err != nil {
+		return fmt.Errorf("recheck schedules for %d: %w", year, err)
+	}
+	for i := range notices {
+		n := &notices[i]
+		at := n.PublishedAt
+		if n.Status == AnnouncementScheduled {
+			at = n.PublishAt
+		}
+		if at == nil {
+			continue
+		}
+		p, err := LoadProject(tx, "id = ?", n.ProjectID)
+		if err != nil {
+			return err
+		}
+		for li := range p.Lots {
+			l := &p.Lots[li]
+			rl := l.RuleLot(p.Category)
+			rl.NoticeAt = *at
+			before := map[string]bool{}
+			for _, v := range cur.CheckSchedule(rl, *at) {
+				before[v.Rule+"/"+v.Field] = true
+			}
+			for _, v := range next.CheckSchedule(rl, *at) {
+				if before[v.Rule+"/"+v.Field] {
+					continue // not the new year's doing
+				}
+				msg := fmt.Sprintf("导入%d年国务院办公厅节假日安排后，%s“%s”标段%d（%s）已批准的时间安排不再满足 %s：%s；%s",
+					year, n.Type.Name(), n.Title, l.Seq, l.Name, v.Rule, v.Requirement, v.Actual)
+				f := calendarFlag{Year: year, AnnouncementID: n.ID, ProjectID: p.ID, Rule: v.Rule,
+					Field: fmt.Sprintf("lots[%d].%s", l.Seq-1, v.Field), Message: truncateRunes(msg, 1000), CreatedAt: now}
+				res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&f)
+				if res.Error != nil {
+					return fmt.Errorf("flag %s: %w", p.Code, res.Error)
+				}
+				if res.RowsAffected == 0 {
+					continue
+				}
+				if err := Audit(tx, now, a, "calendar.recheck", "announcement", strconv.FormatInt(n.ID, 10),
+					fmt.Sprintf("项目 %s：%s", p.Code, msg)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// CalendarSource puts the schedules that a newly imported year broke on
+// the supervisors' dashboard and the project's timeline. A flag stays open
+// until the project publishes an amendment or a termination after it.
+type CalendarSource struct{ Svc *Service }
+
+var _ SupervisionSource = CalendarSource{}
+
+type calendarFlagRow struct {
+	Year      int       `gorm:"column:year"`
+	Rule      string    `gorm:"column:rule"`
+	Message   string    `gorm:"column:message"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+	Code      string    `gorm:"column:code"`
+}
+
+// Alerts lists the open flags, newest first.
+func (src CalendarSource) Alerts(ctx context.Context, now time.Time, limit int) ([]Alert, error) {
+	// Equivalent SQL:
+	//   SELECT f.year, f.rule, f.message, f.created_at, p.code FROM calendar_flags f JOIN projects p ON p.id = f.project_id
+	//   WHERE p.status = 'active' AND NOT EXISTS (SELECT 1 FROM announcements a WHERE a.project_id = f.project_id
+	//     AND a.status = 'published' AND a.type IN ('amendment', 'termination') AND a.published_at > f.created_at)
+	//   ORDER BY f.created_at DESC, f.id DESC LIMIT limit
+	var rows []calendarFlagRow
+	err := src.Svc.DB.WithContext(ctx).Table("calendar_flags AS f").Select("f.year, f.rule, f.message, f.created_at, p.code").
+		Joins("JOIN projects p ON p.id = f.project_id").
+		Where("p.status <> ?", ProjectTerminated).
+		Where(`NOT EXISTS (SELECT 1 FROM announcements a WHERE a.project_id = f.project_id AND a.status = ?
+			AND a.type IN ? AND a.published_at > f.created_at)`, AnnouncementPublished, []AnnouncementType{AnnouncementAmendment, AnnouncementTermination}).
+		Order("f.created_at DESC, f.id DESC").Limit(limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("calendar flags: %w", err)
+	}
+	out := make([]Alert, len(rows))
+	for i, r := range rows {
+		out[i] = Alert{Kind: "calendar_recheck", Rule: r.Rule,
+			Title:  fmt.Sprintf("导入%d年节假日安排后，已批准的时间安排不再满足%s", r.Year, r.Rule),
+			Detail: r.Message, ProjectCode: r.Code, At: r.CreatedAt, Link: "/supervisor/projects/" + r.Code}
+	}
+	return out, nil
+}
+
+// Timeline lists a project's flags.
+func (src CalendarSource) Timeline(ctx context.Context, projectID int64) ([]TimelineEvent, error) {
+	var rows []calendarFlag
+	if err := src.Svc.DB.WithContext(ctx).Where("project_id = ?", projectID).Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("calendar flags: %w", err)
+	}
+	out := make([]TimelineEvent, len(rows))
+	for i, r := range rows {
+		out[i] = TimelineEvent{At: r.CreatedAt, Kind: "rule", Title: fmt.Sprintf("%s 按%d年官方节假日安排重新校验未通过", r.Rule, r.Year), Detail: r.Message}
+	}
+	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,22 +55,43 @@ type Calendar struct {
 	mu    sync.RWMutex
 	years map[int][]Day
 	kinds map[Date]Kind // every listed day of every loaded year
+
+	// provisional: the …Provisional methods may stand a provisional year
+	// (ProvisionalDays) in for a missing one. Set once, before use.
+	provisional bool
+	pmu         sync.Mutex                        // serialises writers of pcache
+	pcache      atomic.Pointer[map[int]*provYear] // year → its provisional data; copy on write
 }
 
 // New returns an empty calendar: every working-day question fails with
-// ErrYearMissing until years are set.
+// ErrYearMissing until years are set, provisional years included until
+// EnableProvisional is called.
 func New() *Calendar {
 	return &Calendar{years: map[int][]Day{}, kinds: map[Date]Kind{}}
 }
 
+// EnableProvisional lets the …Provisional methods count a missing year by
+// its provisional calendar; call it before sharing c.
+func (c *Calendar) EnableProvisional() *Calendar {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.provisional = true
+	return c
+}
+
 // Default returns a fresh calendar from the embedded official notices
-// (data/2024.csv …).
+// (data/2024.csv …), with provisional years enabled.
 func Default() (*Calendar, error) {
 	sub, err := fs.Sub(embedded, "data")
 	if err != nil {
 		return nil, err
 	}
-	return Load(sub)
+	c, err := Load(sub)
+	if err != nil {
+		return nil, err
+	}
+	c.provisional = true
+	return c, nil
 }
 
 // Load reads every "YYYY.csv" at the root of fsys; the file name gives the
@@ -291,3 +313,235 @@ var (
 	ErrDuplicate     = errors.New("日期重复 (duplicate date)")
 	ErrWorkOnWeekday = errors.New("调休上班日应为周六或周日 (a work day must be a weekend day)")
 )
+
+// Reckoning says on what a count relied: Provisional is set when a
+// provisional year stood in for a missing one, Years lists those years.
+type Reckoning struct {
+	Provisional bool
+	Years       []int
+}
+
+func (r *Reckoning) use(y int) {
+	r.Provisional = true
+	if !slices.Contains(r.Years, y) {
+		r.Years = append(r.Years, y)
+		slices.Sort(r.Years)
+	}
+}
+
+// provYear is what a missing year is counted by; nil fields when the year
+// cannot be built.
+type provYear struct {
+	off       map[Date]bool // ProvisionalDays
+	statutory []Date        // StatutoryDays
+}
+
+// prov returns the provisional data of year y, built once. Callers may
+// hold mu for reading.
+func (c *Calendar) prov(y int) *provYear {
+	if p := c.pcache.Load(); p != nil {
+		if m, ok := (*p)[y]; ok {
+			return m
+		}
+	}
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	old := map[int]*provYear{}
+	if p := c.pcache.Load(); p != nil {
+		if m, ok := (*p)[y]; ok {
+			return m
+		}
+		old = *p
+	}
+	py := &provYear{}
+	if days, err := ProvisionalDays(y); err == nil {
+		py.off = make(map[Date]bool, len(days))
+		for _, d := range days {
+			py.off[d.Date] = true
+		}
+	}
+	py.statutory, _ = StatutoryDays(y)
+	next := make(map[int]*provYear, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[y] = py
+	c.pcache.Store(&next)
+	return py
+}
+
+// provOff returns the provisional days off of year y (nil if it cannot be
+// built).
+func (c *Calendar) provOff(y int) map[Date]bool { return c.prov(y).off }
+
+// workingProvisional classifies d, standing a provisional year in for a
+// missing one: a weekend is never a working day, and a day is off if a
+// loaded notice or a provisional year makes it so. Callers hold mu.
+func (c *Calendar) workingProvisional(d Date, r *Reckoning) (bool, error) {
+	y := c.need(d)
+	if y == 0 {
+		return c.working(d)
+	}
+	if !c.provisional {
+		return false, ErrYearMissing{Year: y}
+	}
+	// The date's own year and, in late December, next year's notice.
+	var missing []int
+	if _, ok := c.years[d.Year]; !ok {
+		missing = append(missing, d.Year)
+	}
+	if d.Month == time.December && d.Day >= 25 {
+		if _, ok := c.years[d.Year+1]; !ok {
+			missing = append(missing, d.Year+1)
+		}
+	}
+	off := d.IsWeekend() || c.kinds[d] == KindOff
+	for _, m := range missing {
+		p := c.provOff(m)
+		if p == nil {
+			return false, ErrYearMissing{Year: m}
+		}
+		off = off || p[d]
+	}
+	for _, m := range missing {
+		r.use(m)
+	}
+	return !off, nil
+}
+
+// IsWorkingDateProvisional is IsWorkingDate with provisional years
+// standing in for missing ones.
+func (c *Calendar) IsWorkingDateProvisional(d Date) (bool, Reckoning, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var r Reckoning
+	w, err := c.workingProvisional(d, &r)
+	return w, r, err
+}
+
+// AddWorkingDaysProvisional is AddWorkingDays with provisional years
+// standing in for missing ones. The result is never earlier (n > 0) or
+// later (n < 0) than the official calendar will give.
+func (c *Calendar) AddWorkingDaysProvisional(t time.Time, n int) (time.Time, Reckoning, error) {
+	var r Reckoning
+	if n == 0 {
+		return t, r, nil
+	}
+	step := 1
+	if n < 0 {
+		step, n = -1, -n
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	d := DateOf(t)
+	for count := 0; count < n; {
+		d = d.AddDays(step)
+		w, err := c.workingProvisional(d, &r)
+		if err != nil {
+			return time.Time{}, r, err
+		}
+		if w {
+			count++
+		}
+	}
+	s := t.In(Shanghai)
+	return time.Date(d.Year, d.Month, d.Day, s.Hour(), s.Minute(), s.Second(), s.Nanosecond(), Shanghai), r, nil
+}
+
+// WorkingDaysBetweenProvisional is WorkingDaysBetween with provisional
+// years standing in for missing ones; the count is never more than the
+// official calendar will give.
+func (c *Calendar) WorkingDaysBetweenProvisional(a, b time.Time) (int, Reckoning, error) {
+	var r Reckoning
+	da, db := DateOf(a), DateOf(b)
+	sign := 1
+	if db.Before(da) {
+		da, db, sign = db, da, -1
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := 0
+	for d := da.AddDays(1); !d.After(db); d = d.AddDays(1) {
+		w, err := c.workingProvisional(d, &r)
+		if err != nil {
+			return 0, r, err
+		}
+		if w {
+			n++
+		}
+	}
+	return sign * n, r, nil
+}
+
+// Clone returns an independent copy of c (its years and whether it has
+// provisional years), for trying a year before putting it in force.
+func (c *Calendar) Clone() *Calendar {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := New()
+	n.provisional = c.provisional
+	for y, days := range c.years {
+		n.years[y] = slices.Clone(days)
+	}
+	n.reindex()
+	return n
+}
+
+// AddWorkingDaysEarliest is AddWorkingDays for a period the platform must
+// act within ("退还…5个工作日内", G6, L5): a year without its notice is
+// counted so that the result is never later than the official notice will
+// give. There only the statutory holidays are sure days off, and a weekend
+// near one may be a make-up working day, so it counts as working. Loaded
+// years count as AddWorkingDays does.
+func (c *Calendar) AddWorkingDaysEarliest(t time.Time, n int) (time.Time, Reckoning, error) {
+	var r Reckoning
+	if n <= 0 {
+		return c.addWorkingDaysStrictOrZero(t, n)
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	statutory := func(y int) ([]Date, error) {
+		if s := c.prov(y).statutory; s != nil {
+			return s, nil
+		}
+		return nil, ErrYearMissing{Year: y}
+	}
+	d := DateOf(t)
+	for count := 0; count < n; {
+		d = d.AddDays(1)
+		var w bool
+		if y := c.need(d); y == 0 {
+			w, _ = c.working(d)
+		} else if !c.provisional {
+			return time.Time{}, r, ErrYearMissing{Year: y}
+		} else {
+			// Statutory days of this year and the neighbours (元旦 reaches
+			// back into December, make-up weekends across New Year).
+			var all []Date
+			for _, yy := range []int{d.Year - 1, d.Year, d.Year + 1} {
+				s, err := statutory(yy)
+				if err != nil {
+					return time.Time{}, r, err
+				}
+				all = append(all, s...)
+			}
+			// A day a loaded notice lists as work is working anyway; one it
+			// lists off may still be moved by the missing year: not sure.
+			w = !earliestOff(d, all)
+			r.use(y)
+		}
+		if w {
+			count++
+		}
+	}
+	s := t.In(Shanghai)
+	return time.Date(d.Year, d.Month, d.Day, s.Hour(), s.Minute(), s.Second(), s.Nanosecond(), Shanghai), r, nil
+}
+
+func (c *Calendar) addWorkingDaysStrictOrZero(t time.Time, n int) (time.Time, Reckoning, error) {
+	if n == 0 {
+		return t, Reckoning{}, nil
+	}
+	got, err := c.AddWorkingDays(t, n)
+	return got, Reckoning{}, err
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ggzy/ggzy/trading/calendar"
@@ -24,9 +25,15 @@ func NewBook(p Params, cal *calendar.Calendar) *Book { return &Book{Params: p, C
 // announcement: schedule (E1–E3, G1–G3, L1, L2, P1, order, past deadlines,
 // required fields) and money (D1, D3, D4, G5, L7, P2, amounts).
 func (b *Book) CheckSchedule(l Lot, at time.Time) []Violation {
+	return b.Check(l, at).Violations
+}
+
+// Check is CheckSchedule with the notes: working-day rules that held by a
+// provisional calendar, and HOL warnings.
+func (b *Book) Check(l Lot, at time.Time) Result {
 	c := &checker{b: b, l: l, at: at}
 	c.run()
-	return c.vs
+	return Result{Violations: c.vs, Notes: c.notes}
 }
 
 // CheckAmendment checks a clarification or amendment (澄清或者修改) issued at
@@ -36,6 +43,11 @@ func (b *Book) CheckSchedule(l Lot, at time.Time) []Violation {
 // does, except that a deadline already past is reported only if the
 // amendment changed it.
 func (b *Book) CheckAmendment(old, new Lot, at time.Time) []Violation {
+	return b.CheckAmended(old, new, at).Violations
+}
+
+// CheckAmended is CheckAmendment with the notes, as Check.
+func (b *Book) CheckAmended(old, new Lot, at time.Time) Result {
 	c := &checker{b: b, l: new, at: at, changed: changedFields(old, new)}
 	switch new.Category {
 	case Engineering:
@@ -48,7 +60,7 @@ func (b *Book) CheckAmendment(old, new Lot, at time.Time) []Violation {
 		c.amendDeadline("G4", b.G4MinDays, new.BidDeadline, "bid_deadline", "投标截止时间")
 	}
 	c.run()
-	return c.vs
+	return Result{Violations: c.vs, Notes: c.notes}
 }
 
 func (c *checker) amendDeadline(rule string, least int, deadline time.Time, field, label string) {
@@ -67,6 +79,7 @@ type checker struct {
 	at      time.Time
 	changed map[string]bool // nil: every field counts as new
 	vs      []Violation
+	notes   []Note
 	calSeen map[int]bool
 }
 
@@ -88,6 +101,7 @@ func (c *checker) run() {
 	c.order()
 	c.past()
 	c.periods()
+	c.holidays()
 	c.money()
 }
 
@@ -216,8 +230,11 @@ func (c *checker) minDays(rule, field string, a, b time.Time, least int) {
 }
 
 // minWorkingDays checks that the working days d with date(a) < d ≤ date(b)
-// are at least `least`. A year missing from the calendar yields a CAL violation
-// unless the answer does not depend on it.
+// are at least `least`. A year without its notice is counted by its
+// provisional calendar (conservative: never more working days than the
+// official notice will give), and the result says so (ProvisionalMark). A
+// year that cannot be counted even so yields a CAL violation unless the
+// answer does not depend on it.
 func (c *checker) minWorkingDays(rule, field string, a, b time.Time, least int) {
 	if a.IsZero() || b.IsZero() || b.Before(a) {
 		return
@@ -226,8 +243,11 @@ func (c *checker) minWorkingDays(rule, field string, a, b time.Time, least int) 
 		c.calendarMissing(field, 0)
 		return
 	}
-	if due, err := c.b.Cal.AddWorkingDays(a, least); err == nil {
+	if due, r, err := c.b.Cal.AddWorkingDaysProvisional(a, least); err == nil {
 		if !calendar.DateOf(b).Before(calendar.DateOf(due)) {
+			if r.Provisional {
+				c.provisional(rule, field, r, fmt.Sprintf("%s至%s不少于%d个工作日", ts(a), ts(b), least))
+			}
 			return
 		}
 	} else if !errors.Is(err, calendar.ErrYearMissing{}) {
@@ -236,7 +256,7 @@ func (c *checker) minWorkingDays(rule, field string, a, b time.Time, least int) 
 	}
 	// Short, or the calendar ran out before enough working days: count what
 	// there is; that fails only if b itself lies in a missing year.
-	n, err := c.b.Cal.WorkingDaysBetween(a, b)
+	n, r, err := c.b.Cal.WorkingDaysBetweenProvisional(a, b)
 	if err != nil {
 		for _, y := range c.b.Cal.Missing(a, b) {
 			c.calendarMissing(field, y)
@@ -244,7 +264,65 @@ func (c *checker) minWorkingDays(rule, field string, a, b time.Time, least int) 
 		return
 	}
 	c.fail(rule, field, fmt.Sprintf("实际%d个工作日（%s至%s）", n, ts(a), ts(b)))
+	if r.Provisional {
+		v := &c.vs[len(c.vs)-1]
+		v.Provisional = true
+		v.Actual += fmt.Sprintf("；%s：%s年节假日安排尚未录入，暂按法定节假日及可能的调休连休均不上班计算，录入后以官方安排为准", ProvisionalMark, years(r.Years))
+	}
 }
+
+// provisional notes a working-day rule that held by a provisional year.
+func (c *checker) provisional(rule, field string, r calendar.Reckoning, what string) {
+	d := findDef(rule)
+	c.notes = append(c.notes, Note{Rule: rule, Kind: NoteProvisional, Field: field, Source: d.source,
+		Message: fmt.Sprintf("%s：%s（%s年国务院办公厅节假日安排尚未录入，暂按法定节假日及可能的调休连休均不上班、周末不调休计算；录入官方安排后将重新校验）",
+			ProvisionalMark, what, years(r.Years))})
+}
+
+func years(ys []int) string {
+	parts := make([]string, len(ys))
+	for i, y := range ys {
+		parts[i] = fmt.Sprint(y)
+	}
+	return strings.Join(parts, "、")
+}
+
+// holidays warns (HOL) where a bid deadline (= the opening, E6), an auction
+// or a listing close falls on a weekend or public holiday: the law does not
+// forbid it, but bidders and the opening hall may not be there. An
+// amendment warns only about the times it changed.
+func (c *checker) holidays() {
+	if c.b.Cal == nil {
+		return
+	}
+	tf := c.times()
+	names := []string{"bid_deadline"}
+	if c.l.Category == Land || c.l.Category == Property {
+		names = append(names, "auction_at", "listing_end")
+	}
+	for _, n := range names {
+		f := tf[n]
+		if f.t.IsZero() || (c.changed != nil && !c.changed[n]) {
+			continue
+		}
+		d := calendar.DateOf(f.t)
+		w, r, err := c.b.Cal.IsWorkingDateProvisional(d)
+		if err != nil || w {
+			continue // a missing year is reported by CAL where it matters
+		}
+		what := "法定节假日（放假日）"
+		if d.IsWeekend() {
+			what = weekdayZH[d.Weekday()]
+		}
+		msg := fmt.Sprintf("%s %s 为%s，法律未禁止，但请确认投标人、竞买人及开标（交易）场所届时可以到场或在线参加", f.label, ts(f.t), what)
+		if r.Provisional {
+			msg += "（" + ProvisionalMark + "）"
+		}
+		c.notes = append(c.notes, Note{Rule: RuleHoliday, Kind: NoteWarning, Field: n, Message: msg, Source: findDef(RuleHoliday).source})
+	}
+}
+
+var weekdayZH = [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}
 
 func (c *checker) calendarMissing(field string, year int) {
 	if c.calSeen == nil {

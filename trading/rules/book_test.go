@@ -366,10 +366,25 @@ func TestAmendment(t *testing.T) {
 	}
 }
 
+// strictBook has the 2024–2026 notices and no provisional years: a
+// missing year is never counted.
+func strictBook(t *testing.T) *Book {
+	t.Helper()
+	def := book(t).Cal
+	cal := calendar.New()
+	for _, y := range def.Years() {
+		if err := cal.SetYear(y, def.Days(y)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return NewBook(DefaultParams(), cal)
+}
+
 func TestMissingCalendarYear(t *testing.T) {
-	b := book(t)
+	b := strictBook(t)
 	// Property disclosure from 2026-12-10 into 2027: 20 working days cannot
-	// be counted without the 2027 notice.
+	// be counted without the 2027 notice (on a calendar without provisional
+	// years; the platform's has them, see TestProvisionalYear).
 	l := property()
 	l.NoticeAt, l.ListingStart, l.ListingEnd = tm("2026-12-10 09:00"), tm("2026-12-10 09:00"), tm("2027-01-20 15:00")
 	vs := b.CheckSchedule(l, tm("2026-12-10 08:00"))
@@ -525,6 +540,120 @@ func TestCategory(t *testing.T) {
 	for _, c := range Categories {
 		if vs := book(t).CheckSchedule(Lot{Category: c}, now); len(vs) == 0 {
 			t.Errorf("empty %s lot passed", c)
+		}
+	}
+}
+
+// TestProvisionalYear: with provisional years (the platform's calendar), a
+// December listing running into a year without its notice passes, marked
+// 按暂行日历计算, instead of being refused with CAL; one that is short by the
+// provisional calendar is refused, marked too.
+func TestProvisionalYear(t *testing.T) {
+	b := book(t)
+	l := property()
+	l.NoticeAt, l.ListingStart, l.ListingEnd = tm("2026-12-10 09:00"), tm("2026-12-10 09:00"), tm("2027-01-20 15:00")
+	res := b.Check(l, tm("2026-12-10 08:00"))
+	if len(res.Violations) != 0 {
+		t.Fatalf("violations %v", res.Violations)
+	}
+	if len(res.Notes) != 1 || res.Notes[0].Rule != "P1" || res.Notes[0].Kind != NoteProvisional ||
+		!strings.Contains(res.Notes[0].Message, ProvisionalMark) || !strings.Contains(res.Notes[0].Message, "2027") {
+		t.Fatalf("notes %+v", res.Notes)
+	}
+	// A land listing 2026-12-21 → 2027-01-04: 9 working days (元旦 2027 is
+	// a day off) → refused, marked; to 2027-01-05 it holds (10).
+	l = land()
+	l.NoticeAt, l.ListingStart, l.ListingEnd = tm("2026-11-10 09:00"), tm("2026-12-21 09:00"), tm("2027-01-05 15:00")
+	if res := b.Check(l, tm("2026-11-10 08:00")); len(res.Violations) != 0 || len(res.Notes) != 1 || res.Notes[0].Rule != "L2" {
+		t.Fatalf("to 01-05: %+v", res)
+	}
+	l.ListingEnd = tm("2027-01-04 15:00")
+	res = b.Check(l, tm("2026-11-10 08:00"))
+	v := find(res.Violations, "L2", "listing_end")
+	if v == nil || !v.Provisional || !strings.Contains(v.Error(), ProvisionalMark) || find(res.Violations, RuleCalendar, "") != nil {
+		t.Fatalf("got %v", res.Violations)
+	}
+	// Within official years nothing is marked.
+	if res := b.Check(property(), now); len(res.Violations) != 0 || len(res.Notes) != 0 {
+		t.Fatalf("2025: %+v", res)
+	}
+}
+
+// TestHolidayWarning (HOL): a bid deadline, auction or listing close on a
+// weekend or public holiday is a warning, not a violation.
+func TestHolidayWarning(t *testing.T) {
+	b := book(t)
+	note := func(ns []Note, field string) *Note {
+		for i := range ns {
+			if ns[i].Rule == RuleHoliday && ns[i].Field == field {
+				return &ns[i]
+			}
+		}
+		return nil
+	}
+	// Engineering opening on Saturday 2025-03-29.
+	l := engineering()
+	l.BidDeadline = tm("2025-03-29 09:30")
+	res := b.Check(l, now)
+	if len(res.Violations) != 0 {
+		t.Fatalf("a weekend opening must not be refused: %v", res.Violations)
+	}
+	if n := note(res.Notes, "bid_deadline"); n == nil || n.Kind != NoteWarning || !strings.Contains(n.Message, "星期六") {
+		t.Fatalf("notes %+v", res.Notes)
+	}
+	// Procurement deadline on 清明 2025-04-04 (a Friday).
+	p := procurement()
+	p.BidDeadline = tm("2025-04-04 09:30")
+	if n := note(b.Check(p, now).Notes, "bid_deadline"); n == nil || !strings.Contains(n.Message, "法定节假日") {
+		t.Fatal("清明 deadline: no HOL")
+	}
+	// A make-up working Sunday (2025-04-27, 调休上班) is a working day: no warning.
+	p.BidDeadline = tm("2025-04-27 09:30")
+	if n := note(b.Check(p, now).Notes, "bid_deadline"); n != nil {
+		t.Fatalf("调休上班日 warned: %+v", n)
+	}
+	// Land: auction on National Day, listing closing on a Sunday.
+	ld := land()
+	ld.ListingStart, ld.ListingEnd = time.Time{}, time.Time{}
+	ld.NoticeAt, ld.AuctionAt = tm("2025-09-01 09:00"), tm("2025-10-03 10:00")
+	if n := note(b.Check(ld, tm("2025-09-01 08:00")).Notes, "auction_at"); n == nil {
+		t.Fatal("National Day auction: no HOL")
+	}
+	pr := property()
+	pr.ListingEnd = tm("2025-04-06 15:00") // Sunday, in 清明
+	res = b.Check(pr, now)
+	if n := note(res.Notes, "listing_end"); n == nil {
+		t.Fatalf("property close on Sunday: %+v", res)
+	}
+	// A provisional year's holiday is marked: 2027-02-08 in 春节.
+	ld.NoticeAt, ld.AuctionAt = tm("2026-12-01 09:00"), tm("2027-02-08 10:00")
+	if n := note(b.Check(ld, tm("2026-12-01 08:00")).Notes, "auction_at"); n == nil || !strings.Contains(n.Message, ProvisionalMark) {
+		t.Fatalf("provisional: %+v", n)
+	}
+	// An amendment warns only about the times it changed.
+	old := engineering()
+	old.BidDeadline = tm("2025-03-29 09:30")
+	nw := old
+	nw.DocIssueEnd = tm("2025-03-11 17:00")
+	if n := note(b.CheckAmended(old, nw, now).Notes, "bid_deadline"); n != nil {
+		t.Fatal("unchanged deadline warned again")
+	}
+	// HOL is in the rule book with its source, as a warning.
+	w := b.Warnings()
+	if len(w) != 1 || w[0].ID != RuleHoliday || !w[0].Warning || !strings.Contains(w[0].Source, "法律未禁止") {
+		t.Fatalf("Warnings() = %+v", w)
+	}
+}
+
+// G2 is listed but says it is not checked, and why.
+func TestG2Unchecked(t *testing.T) {
+	table := book(t).Table()
+	if r := rule(table, "G2"); r.Unchecked == "" || !strings.Contains(r.Unchecked, "不校验") {
+		t.Fatalf("G2 = %+v", r)
+	}
+	for _, r := range table {
+		if r.ID != "G2" && r.Unchecked != "" {
+			t.Errorf("%s marked unchecked", r.ID)
 		}
 	}
 }

@@ -100,7 +100,43 @@ const (
 	RuleOrder    = "SEQ"  // a time is before the one it must follow
 	RulePast     = "PAST" // a deadline is not after the moment of the action
 	RuleAmount   = "AMT"  // an amount is not positive, has > 2 decimals, or is inconsistent
+	RuleHoliday  = "HOL"  // a deadline, opening, auction or listing close on a day off: a warning, never a refusal
 )
+
+// ProvisionalMark is shown with every rule result that counted working days
+// of a year by its provisional calendar (calendar.ProvisionalDays).
+const ProvisionalMark = "按暂行日历计算"
+
+// NoteKind tells what a Note is.
+type NoteKind string
+
+const (
+	// NoteProvisional: a working-day rule held, counted with a provisional
+	// year; the official notice, once imported, re-checks it.
+	NoteProvisional NoteKind = "provisional"
+	// NoteWarning: nothing forbids it, but the agent and supervisor should
+	// look (HOL).
+	NoteWarning NoteKind = "warning"
+)
+
+// Note is what the rule book says without refusing: a rule that held by a
+// provisional calendar, or a warning such as HOL.
+type Note struct {
+	Rule    string   `json:"rule"`
+	Kind    NoteKind `json:"kind"`
+	Field   string   `json:"field,omitempty"`
+	Message string   `json:"message"`
+	Source  string   `json:"source,omitempty"`
+}
+
+func (n Note) String() string { return n.Rule + " " + n.Message }
+
+// Result is a full check: the violations refuse the action; the notes go
+// with it to the agent and the supervisor.
+type Result struct {
+	Violations []Violation
+	Notes      []Note
+}
 
 // ErrRuleBroken is wrapped by every Violation, for errors.Is in handlers.
 var ErrRuleBroken = errors.New("违反统一交易规则")
@@ -112,10 +148,15 @@ type Violation struct {
 	Actual      string // 实际情况, e.g. "实际19日（…）"
 	Source      string // e.g. "招标投标法第二十四条"
 	Field       string // the lot field concerned, e.g. "bid_deadline"
+	// Provisional: counted with a provisional year (ProvisionalMark).
+	Provisional bool
 }
 
 func (v Violation) Error() string {
 	s := fmt.Sprintf("%s %s；%s", v.Rule, v.Requirement, v.Actual)
+	if v.Provisional {
+		s += "（" + ProvisionalMark + "）"
+	}
 	if v.Source != "" {
 		s += "（" + v.Source + "）"
 	}

@@ -17,6 +17,14 @@ type RuleInfo struct {
 	Number     string // e.g. "≥ 20日", "≤ 2%"
 	Source     string
 	Confidence string // R 法规原文 / S 二手来源 / C 待核实 (RULES.md)
+	// Unchecked says why the platform does not check the rule; "" when it
+	// does. A rule listed but not checked must say so, not look in force.
+	Unchecked string
+	// Warning: the rule warns (shown to agent and supervisor), never refuses.
+	Warning bool
+	// WorkingDays: the rule counts working days, so a year without its
+	// notice is counted by the provisional calendar (ProvisionalMark).
+	WorkingDays bool
 }
 
 type ruleDef struct {
@@ -26,6 +34,28 @@ type ruleDef struct {
 	conf   string
 	text   func(p *Params) string
 	number func(p *Params) string
+}
+
+// uncheckedRules: the rules listed but not checked, and why.
+var uncheckedRules = map[string]string{"G2": g2Unchecked}
+
+// warningRules warn and never refuse.
+var warningRules = map[string]bool{RuleHoliday: true}
+
+// g2Unchecked is why G2 is listed but not checked: its period needs an end
+// the platform does not record.
+const g2Unchecked = "平台暂不校验：采购公告没有“公告期限届满时间”字段（公告在平台上发布后持续公开，不设下线时间），" +
+	"无从计算公告期限是否为5个工作日；公告期限及其届满日由代理机构在公告正文中载明。" +
+	"招标文件提供期限（G3，不少于5个工作日）与投标截止（G1，不少于20日）照常校验。"
+
+// warningDefs are the platform's warnings of every category: shown to the
+// agent at submission and to the supervisor at review, never a refusal.
+var warningDefs = []ruleDef{
+	{RuleHoliday, "", "平台提示：法律未禁止在休息日或法定节假日截止、开标或拍卖；节假日依据《全国年节及纪念日放假办法》（2024年修订）与国务院办公厅当年节假日安排（未录入的年份按暂行日历）", "—",
+		func(p *Params) string {
+			return "投标截止（开标）时间，以及土地、产权的拍卖时间和挂牌截止时间落在周末或法定节假日的，提交和审核时提示代理机构与监督人员（警告，不拒绝）"
+		},
+		func(p *Params) string { return "警告" }},
 }
 
 const (
@@ -194,7 +224,7 @@ var ruleDefs = []ruleDef{
 }
 
 func findDef(id string) ruleDef {
-	for _, d := range ruleDefs {
+	for _, d := range append(ruleDefs[:len(ruleDefs):len(ruleDefs)], warningDefs...) {
 		if d.id == id {
 			return d
 		}
@@ -210,12 +240,19 @@ func l2Unit(p *Params, n int) string {
 }
 
 // Table lists the rules the book checks, numbers rendered from its Params.
-func (b *Book) Table() []RuleInfo {
-	out := make([]RuleInfo, 0, len(ruleDefs))
-	for _, d := range ruleDefs {
+func (b *Book) Table() []RuleInfo { return b.table(ruleDefs) }
+
+// Warnings lists the platform's warnings of every category (HOL); their
+// Category is empty.
+func (b *Book) Warnings() []RuleInfo { return b.table(warningDefs) }
+
+func (b *Book) table(defs []ruleDef) []RuleInfo {
+	out := make([]RuleInfo, 0, len(defs))
+	for _, d := range defs {
 		out = append(out, RuleInfo{
 			ID: d.id, Category: d.cat, Text: d.text(&b.Params), Number: d.number(&b.Params),
-			Source: d.source, Confidence: d.conf,
+			Source: d.source, Confidence: d.conf, Unchecked: uncheckedRules[d.id], Warning: warningRules[d.id],
+			WorkingDays: d.id == "G2" || d.id == "G3" || d.id == "P1" || (d.id == "L2" && b.L2WorkingDays),
 		})
 	}
 	return out

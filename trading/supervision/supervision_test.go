@@ -261,3 +261,32 @@ func TestSuspendAndResume(t *testing.T) {
 		t.Fatalf("audit chain: %v %v", problem, err)
 	}
 }
+
+// An imported holiday notice that broke an approved schedule (the
+// provisional calendar's re-check, trading.CalendarSource) shows on the
+// dashboard as a rule-book item naming the project.
+func TestDashboardListsCalendarFlags(t *testing.T) {
+	t.Parallel()
+	ts, _ := tradingtest.NewService(t)
+	s := &Service{Service: ts}
+	ctx := context.Background()
+	agent := tradingtest.Account(t, s.Service, trading.RoleAgent, "daili")
+	sup := tradingtest.Account(t, s.Service, trading.RoleSupervisor, "jiandu")
+	s.Supervision = []trading.SupervisionSource{trading.CalendarSource{Svc: ts}}
+	p, n := tradingtest.PublishedProject(t, s.Service, agent, sup, "engineering", "某工程招标公告")
+	if err := ts.DB.Exec(`INSERT INTO calendar_flags (year, announcement_id, project_id, rule, field, message, created_at)
+		VALUES (2027, ?, ?, 'E2', 'bid_deadline', '按正式日历实际19日', now())`, n.ID, p.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Dashboard(ctx, sup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, a := range d.RuleItems.Items {
+		found = found || (a.Kind == "calendar_recheck" && a.ProjectCode == p.Code && a.Rule == "E2")
+	}
+	if !found {
+		t.Fatalf("dashboard rule items %+v", d.RuleItems.Items)
+	}
+}

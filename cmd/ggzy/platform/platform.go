@@ -58,6 +58,7 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service) {
 	ts.Supervision = append(ts.Supervision,
 		bidding.RegistrationSource{Svc: bs}, // timelines: registrations per lot and documents, seen by supervisors only (K4, K5)
 		bidding.ResultSource{Svc: bs},       // late contracts (E14, G13); timelines: opening, failure, award, contract
+		trading.CalendarSource{Svc: ts},     // approved schedules an imported holiday notice broke (provisional calendar)
 	)
 	if ds == nil {
 		return
