@@ -22,6 +22,7 @@ import (
 	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/migrations"
 	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/live"
 	"github.com/ggzy/ggzy/trading/rules"
 )
 
@@ -127,6 +128,7 @@ type App struct {
 	Trading  *trading.Service
 	Bidding  *bidding.Service
 	Deposits *deposits.Service
+	Live     *live.Hub // the live pages' events (served instances only)
 	emb      *stack.Embedded
 }
 
@@ -274,6 +276,11 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	// dashboard and to project timelines.
 	a.Trading.Supervision = append(a.Trading.Supervision,
 		bidding.RegistrationSource{Svc: a.Bidding}, bidding.ResultSource{Svc: a.Bidding}, deposits.SupervisionSource{Svc: a.Deposits})
+	if mode == modeServe {
+		// One LISTEN connection per instance, outside the pool.
+		a.Live = live.NewHub(a.DB, a.Cfg.DatabaseURL, live.Options{Log: log})
+		a.Live.Start()
+	}
 	return a, nil
 }
 
@@ -302,6 +309,9 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 // Close disconnects and stops the embedded servers this process started.
 func (a *App) Close() error {
 	var errs []error
+	if a.Live != nil {
+		a.Live.Close()
+	}
 	if a.SQL != nil {
 		errs = append(errs, a.SQL.Close())
 	}
