@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -119,5 +121,47 @@ func TestSupervisionLiveFeed(t *testing.T) {
 	var d trading.Dashboard
 	if code := call(t, "GET", srv.URL+"/api/v1/supervision/dashboard", apiToken(t, srv.URL, "jiandu", "jiandu2026"), nil, &d); code != 200 || d.LiveSeq != last+2 {
 		t.Fatalf("dashboard API: %d live_seq %d, want %d", code, d.LiveSeq, last+2)
+	}
+}
+
+// In Chromium: a supervisor's open dashboard shows a suspension and the
+// resumption as they happen, newest first, without reloading, and the
+// server's clock with the browser's offset (live.js).
+func TestBrowserJourneyLiveDashboard(t *testing.T) {
+	app, srv := newTestServer(t, testConfig(t))
+	depositLot(t, app)
+	var p trading.Project
+	if err := app.DB.First(&p).Error; err != nil {
+		t.Fatal(err)
+	}
+	ctx := newChrome(t)
+	login(t, ctx, srv.URL, "jiandu", "jiandu2026")
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/supervise"),
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-live-state="open"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "[data-live-clock]", "服务器时间")
+	// A mark on the page: it would be gone after a reload.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.liveMark = true`)); err != nil {
+		t.Fatal(err)
+	}
+	const reason = "现场核查，暂停交易"
+	sup := actorOf(t, app, "jiandu")
+	if _, err := app.Trading.SuspendProject(context.Background(), sup, p.Code, reason); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, `#live li[data-live-kind="project.suspended"]`, reason)
+	if _, err := app.Trading.ResumeProject(context.Background(), sup, p.Code, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, `#live li:first-child`, "已恢复")
+	kinds, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`window.liveMark ? [...document.querySelectorAll('#live li')].map(li => li.dataset.liveKind) : ['reloaded']`))
+	if err != nil || strings.Join(kinds, ",") != "project.resumed,project.suspended" {
+		t.Fatalf("feed %v %v", kinds, err)
+	}
+	// Leave the page, so the stream ends before the server closes.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
 	}
 }
