@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -139,6 +140,7 @@ func BenchmarkLive(b *testing.B) {
 	total := rate * secs
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	peak := sampleHeap(100 * time.Millisecond)
+	cpu0 := cpuTime()
 	b.StartTimer()
 	for i := 1; i <= total; i++ {
 		<-tick.C
@@ -167,6 +169,7 @@ func BenchmarkLive(b *testing.B) {
 	b.StopTimer()
 	fmt.Fprintf(stdin, "DONE %d\n", lastSeq.Load())
 	summary := waitLine("LIVE-DONE")
+	serverCPU := cpuTime() - cpu0
 	peakHeap := peak()
 	if err := child.Wait(); err != nil {
 		b.Fatalf("watcher process: %v", err)
@@ -208,6 +211,10 @@ func BenchmarkLive(b *testing.B) {
 		pct(lat, 0.50).Round(10*time.Microsecond), pct(lat, 0.99).Round(10*time.Microsecond), pct(lat, 1).Round(time.Millisecond), missed, repeats, summary)
 	b.Logf("server heap+stacks per watcher %.1f KiB, goroutines per watcher %.2f; peak heap while publishing %d MiB",
 		heapPer/1024, float64(g1-g0)/float64(n), peakHeap>>20)
+	watcherCPU := child.ProcessState.UserTime() + child.ProcessState.SystemTime()
+	b.Logf("CPU per delivery: server process %.1f µs (%s in all while publishing; PostgreSQL not included), watcher process %.1f µs",
+		float64(serverCPU.Microseconds())/float64(max(len(lat), 1)), serverCPU.Round(time.Millisecond),
+		float64(watcherCPU.Microseconds())/float64(max(len(lat), 1)))
 	b.Logf("publish ack (begin → commit returned) p50 %s p99 %s", pct(acks, 0.5).Round(10*time.Microsecond), pct(acks, 0.99).Round(10*time.Microsecond))
 	b.ReportMetric(float64(pct(lat, 0.99).Microseconds())/1000, "p99-ms")
 	if missed > 0 || repeats > 0 {
@@ -216,6 +223,13 @@ func BenchmarkLive(b *testing.B) {
 	if os.Getenv("BENCH_PGBENCH") != "0" {
 		b.Logf("pgbench -N, same cluster, same run: %s", pgbench(b, testenv.AdminURL(b), "-N", 10))
 	}
+}
+
+// cpuTime is the user and system CPU this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func sqlClose(db *gorm.DB) {

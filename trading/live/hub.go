@@ -3,7 +3,6 @@ package live
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -130,6 +129,9 @@ func (h *Hub) Start() {
 			cfg.RuntimeParams["application_name"] = "ggzy-live"
 			return pgx.ConnectConfig(ctx, cfg)
 		},
+		// Called when the connection failed or was lost (notifications
+		// never return errors), so the hub is not listening until the next
+		// backlog call.
 		LogError: func(ctx context.Context, err error) {
 			h.listening.Store(false)
 			if ctx.Err() == nil {
@@ -268,10 +270,12 @@ type listenHandler struct{ h *Hub }
 func (l listenHandler) HandleNotification(_ context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
 	topic, seqText, ok := strings.Cut(n.Payload, " ")
 	seq, err := strconv.ParseInt(seqText, 10, 64)
-	if !ok || err != nil {
-		return fmt.Errorf("live: bad notification %q", n.Payload)
-	}
 	h := l.h
+	if !ok || err != nil {
+		// Not ours to fail on (and an error here would read as a lost connection).
+		h.log.Warn("live: bad notification", "payload", n.Payload)
+		return nil
+	}
 	h.mu.Lock()
 	if t := h.topics[topic]; t != nil && (t.cursor < 0 || seq > t.cursor) {
 		t.dirty = true
