@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -358,9 +359,10 @@ type sseEvent struct{ id, event, data string }
 // sseClient connects to url with the given Last-Event-ID (if any) and
 // parses events onto a channel; cancel disconnects.
 type sseClient struct {
-	resp   *http.Response
-	events chan sseEvent
-	cancel context.CancelFunc
+	resp     *http.Response
+	events   chan sseEvent
+	cancel   context.CancelFunc
+	comments atomic.Int64 // heartbeats
 }
 
 func connect(t *testing.T, url, lastID string) *sseClient {
@@ -388,6 +390,8 @@ func connect(t *testing.T, url, lastID string) *sseClient {
 					c.events <- e
 				}
 				e = sseEvent{}
+			case strings.HasPrefix(line, ":"):
+				c.comments.Add(1)
 			case strings.HasPrefix(line, "id: "):
 				e.id = line[4:]
 			case strings.HasPrefix(line, "event: "):
@@ -564,4 +568,21 @@ func TestStreamCatchUpWhilePublishing(t *testing.T) {
 	for i, last := range []int64{0, 10, 25, 49} {
 		assertIDs(t, clients[i].ids(t, int(int64(total)-last)), last+1)
 	}
+}
+
+// Heartbeats keep an idle stream alive; a client that claims more than
+// the database has (a restored database, a forged id) is told to reset,
+// and then gets what comes.
+func TestStreamHeartbeatAndReset(t *testing.T) {
+	a := newInstance(t, testenv.DatabaseURL(t), live.Options{Heartbeat: 50 * time.Millisecond})
+	srv := serve(t, a.hub)
+	publish(t, a.db, "lot/8", 1)
+	publish(t, a.db, "lot/8", 2)
+	c := connect(t, srv.URL+"/live/8", "99")
+	if e := c.next(t); e.event != "reset" || e.data != "3" {
+		t.Fatalf("event %+v, want a reset from 3", e)
+	}
+	waitFor(t, "two heartbeats", func() bool { return c.comments.Load() >= 2 })
+	publish(t, a.db, "lot/8", 3)
+	assertIDs(t, c.ids(t, 1), 3)
 }

@@ -89,8 +89,20 @@ func (h *Hub) Stream(topic TopicFunc) echo.HandlerFunc {
 				if sent, err = h.catchUp(ctx, rc, w, name, last, from); err != nil {
 					return nil
 				}
-			} else {
-				sent = last // it is ahead of this hub (another instance told it)
+			} else if last > from {
+				// Ahead of this hub: another instance told it more, or it
+				// knows a history this database does not have (restored).
+				top, err := Last(ctx, h.db, name)
+				if err != nil {
+					return nil
+				}
+				if last > top {
+					if !send(rc, w, []byte("event: reset\ndata: "+strconv.FormatInt(from+1, 10)+"\n\n")) {
+						return nil
+					}
+				} else {
+					sent = last
+				}
 			}
 		}
 
