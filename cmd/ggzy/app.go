@@ -54,6 +54,7 @@ type Config struct {
 	Rules        string        // GGZY_RULES: rule-book parameters, "L7.min_ratio=0.3,L2.working_days=false"
 	OCIDPrefix   string        // GGZY_OCID_PREFIX: the centre's registered OCDS prefix
 	DBMaxConns   int           // GGZY_DB_MAX_CONNS: PostgreSQL connections of this instance
+	LiveStream   time.Duration // GGZY_LIVE_MAX_STREAM: a live stream ends after this, the browser reconnects (spreads clients over instances)
 }
 
 func env(key, def string) string {
@@ -98,6 +99,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", envInt("GGZY_DB_MAX_CONNS", 20), "PostgreSQL connections this instance opens at most; instances × this must stay under the server's max_connections (GGZY_DB_MAX_CONNS)")
 	fs.StringVar(&c.OCIDPrefix, "ocid-prefix", env("GGZY_OCID_PREFIX", "ocds-ggzy00"), "registered OCDS ocid prefix of the centre (GGZY_OCID_PREFIX)")
 	fs.DurationVar(&c.PublicCache, "public-cache", envDuration("GGZY_PUBLIC_CACHE", time.Second), "reuse public pages for anonymous visitors this long; 0 turns it off (GGZY_PUBLIC_CACHE)")
+	fs.DurationVar(&c.LiveStream, "live-max-stream", envDuration("GGZY_LIVE_MAX_STREAM", 30*time.Minute), "end a live page's stream after this long, so browsers reconnect and spread over the instances again (GGZY_LIVE_MAX_STREAM)")
 	fs.DurationVar(&c.ClockOffset, "clock-offset", envDuration("GGZY_CLOCK_OFFSET", 0), "shift the platform clock, e.g. 720h (GGZY_CLOCK_OFFSET)")
 }
 
@@ -278,7 +280,7 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 		bidding.RegistrationSource{Svc: a.Bidding}, bidding.ResultSource{Svc: a.Bidding}, deposits.SupervisionSource{Svc: a.Deposits})
 	if mode == modeServe {
 		// One LISTEN connection per instance, outside the pool.
-		a.Live = live.NewHub(a.DB, a.Cfg.DatabaseURL, live.Options{Log: log})
+		a.Live = live.NewHub(a.DB, a.Cfg.DatabaseURL, live.Options{Log: log, MaxStream: cfg.LiveStream})
 		a.Live.Start()
 	}
 	return a, nil

@@ -165,3 +165,42 @@ func TestBrowserJourneyLiveDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// In Chromium: the server ends the dashboard's stream (GGZY_LIVE_MAX_STREAM,
+// here 2 s), an event is published while the page is disconnected, and the
+// page's reconnection (EventSource with Last-Event-ID) brings it, once.
+func TestBrowserJourneyLiveReconnect(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.LiveStream = 2 * time.Second
+	app, srv := newTestServer(t, cfg)
+	depositLot(t, app)
+	var p trading.Project
+	if err := app.DB.First(&p).Error; err != nil {
+		t.Fatal(err)
+	}
+	ctx := newChrome(t)
+	login(t, ctx, srv.URL, "jiandu", "jiandu2026")
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/supervise"),
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-live-state="open"]`))); err != nil {
+		t.Fatal(err)
+	}
+	// The stream ends; EventSource waits the server's retry (1-3 s).
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#live[data-live-state="reconnecting"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Trading.SuspendProject(context.Background(), actorOf(t, app, "jiandu"), p.Code, "断线期间暂停"); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, `#live li[data-live-kind="project.suspended"]`, "断线期间暂停")
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`[document.querySelector('#live').dataset.liveOpens, String(document.querySelectorAll('#live li[data-live-kind]').length)]`))
+	if err != nil || len(res) != 2 {
+		t.Fatalf("page state: %v %v", res, err)
+	}
+	if opens, _ := strconv.Atoi(res[0]); opens < 2 || res[1] != "1" {
+		t.Fatalf("opens, items: %v %v", res, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+}

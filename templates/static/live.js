@@ -122,10 +122,14 @@
         while (list.children.length > max) { list.removeChild(list.lastChild); }
       };
     });
+    var opens = 0;
     connect(root.getAttribute('data-live-src'), {
       last: root.getAttribute('data-live-last'),
       on: on,
-      status: function (s) { root.setAttribute('data-live-state', s); }
+      status: function (s) {
+        root.setAttribute('data-live-state', s);
+        if (s === 'open') { root.setAttribute('data-live-opens', String(++opens)); }
+      }
     });
   }
 

@@ -30,6 +30,10 @@ type Options struct {
 	// Heartbeat is the interval of the SSE comment lines that keep proxies
 	// and the browser from timing the stream out (default 15 s).
 	Heartbeat time.Duration
+	// MaxStream ends a stream after this long (±10 %), so that clients
+	// spread again over the instances after one restarted; the browser
+	// reconnects and catches up (default 30 min; negative: never).
+	MaxStream time.Duration
 	// Log receives the listener's errors (default: discarded).
 	Log *slog.Logger
 }
@@ -103,6 +107,9 @@ func NewHub(db *gorm.DB, connURL string, opt Options) *Hub {
 	}
 	if opt.Poll == 0 {
 		opt.Poll = 5 * time.Second
+	}
+	if opt.MaxStream == 0 {
+		opt.MaxStream = 30 * time.Minute
 	}
 	if opt.Heartbeat <= 0 {
 		opt.Heartbeat = 15 * time.Second

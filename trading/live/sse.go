@@ -34,8 +34,9 @@ const writeTimeout = 30 * time.Second
 // reconnects, or the last_event_id query parameter a page renders) first
 // gets the events after it from the table, then the live ones, with neither
 // gap nor repeat. Without one, the stream starts at the topic's present.
-// The stream ends when the client goes, when it falls too far behind (it
-// reconnects and catches up), and when the hub closes.
+// The stream ends when the client goes, when it falls too far behind, after
+// Options.MaxStream (in both cases it reconnects and catches up), and when
+// the hub closes.
 func (h *Hub) Stream(topic TopicFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		name, err := topic(c)
@@ -108,10 +109,19 @@ func (h *Hub) Stream(topic TopicFunc) echo.HandlerFunc {
 
 		hb := time.NewTicker(h.opt.Heartbeat)
 		defer hb.Stop()
+		var end <-chan time.Time
+		if h.opt.MaxStream > 0 {
+			d := h.opt.MaxStream - h.opt.MaxStream/10 + rand.N(h.opt.MaxStream/5+1)
+			t := time.NewTimer(d)
+			defer t.Stop()
+			end = t.C
+		}
 		for {
 			select {
 			case <-ctx.Done():
 				return nil
+			case <-end:
+				return nil // the client reconnects, maybe to another instance
 			case <-hb.C:
 				if !send(rc, w, []byte(": hb\n\n")) {
 					return nil
