@@ -586,3 +586,23 @@ func TestStreamHeartbeatAndReset(t *testing.T) {
 	publish(t, a.db, "lot/8", 3)
 	assertIDs(t, c.ids(t, 1), 3)
 }
+
+// A stream ends after MaxStream; reconnecting from its last id loses nothing.
+func TestStreamMaxLifetime(t *testing.T) {
+	a := newInstance(t, testenv.DatabaseURL(t), live.Options{MaxStream: 300 * time.Millisecond})
+	srv := serve(t, a.hub)
+	c := connect(t, srv.URL+"/live/9", "0")
+	publish(t, a.db, "lot/9", 1)
+	assertIDs(t, c.ids(t, 1), 1)
+	select {
+	case _, ok := <-c.events:
+		if ok {
+			t.Fatal("an unexpected event")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the stream did not end")
+	}
+	publish(t, a.db, "lot/9", 2)
+	c2 := connect(t, srv.URL+"/live/9", "1")
+	assertIDs(t, c2.ids(t, 1), 2)
+}
