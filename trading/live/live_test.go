@@ -377,7 +377,7 @@ func connect(t *testing.T, url, lastID string) *sseClient {
 		cancel()
 		t.Fatal(err)
 	}
-	c := &sseClient{resp: resp, events: make(chan sseEvent, 1000), cancel: cancel}
+	c := &sseClient{resp: resp, events: make(chan sseEvent, 100000), cancel: cancel}
 	go func() {
 		defer close(c.events)
 		sc := bufio.NewScanner(resp.Body)
@@ -533,7 +533,10 @@ func TestStreamOverHTTP(t *testing.T) {
 // the live feed join without a gap or a repeat.
 func TestStreamCatchUpWhilePublishing(t *testing.T) {
 	url := testenv.DatabaseURL(t)
-	a, b := newInstance(t, url, live.Options{}), newInstance(t, url, live.Options{})
+	// The publisher runs flat out, faster than a handler under -race on a
+	// busy machine may write: a big buffer, so that no client is dropped
+	// (that is TestSlowSubscriberDropped) and each keeps its one stream.
+	a, b := newInstance(t, url, live.Options{}), newInstance(t, url, live.Options{Buffer: 1 << 16})
 	srv := serve(t, b.hub)
 	for i := 1; i <= 50; i++ {
 		publish(t, a.db, "lot/6", i)
@@ -565,6 +568,9 @@ func TestStreamCatchUpWhilePublishing(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	total := <-done
+	if st := b.hub.Stats(); st.Dropped != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
 	for i, last := range []int64{0, 10, 25, 49} {
 		assertIDs(t, clients[i].ids(t, int(int64(total)-last)), last+1)
 	}
