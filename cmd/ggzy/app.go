@@ -23,6 +23,7 @@ import (
 	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/migrations"
 	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/live"
 	"github.com/ggzy/ggzy/trading/rules"
 )
 
@@ -55,6 +56,7 @@ type Config struct {
 	Rules        string        // GGZY_RULES: rule-book parameters, "L7.min_ratio=0.3,L2.working_days=false"
 	OCIDPrefix   string        // GGZY_OCID_PREFIX: the centre's registered OCDS prefix
 	DBMaxConns   int           // GGZY_DB_MAX_CONNS: PostgreSQL connections of this instance
+	LiveStream   time.Duration // GGZY_LIVE_MAX_STREAM: a live stream ends after this, the browser reconnects (spreads clients over instances)
 }
 
 func env(key, def string) string {
@@ -100,6 +102,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", envInt("GGZY_DB_MAX_CONNS", 20), "PostgreSQL connections this instance opens at most; instances × this must stay under the server's max_connections (GGZY_DB_MAX_CONNS)")
 	fs.StringVar(&c.OCIDPrefix, "ocid-prefix", env("GGZY_OCID_PREFIX", "ocds-ggzy00"), "registered OCDS ocid prefix of the centre (GGZY_OCID_PREFIX)")
 	fs.DurationVar(&c.PublicCache, "public-cache", envDuration("GGZY_PUBLIC_CACHE", time.Second), "reuse public pages for anonymous visitors this long; 0 turns it off (GGZY_PUBLIC_CACHE)")
+	fs.DurationVar(&c.LiveStream, "live-max-stream", envDuration("GGZY_LIVE_MAX_STREAM", 30*time.Minute), "end a live page's stream after this long, so browsers reconnect and spread over the instances again (GGZY_LIVE_MAX_STREAM)")
 	fs.DurationVar(&c.ClockOffset, "clock-offset", envDuration("GGZY_CLOCK_OFFSET", 0), "shift the platform clock, e.g. 720h (GGZY_CLOCK_OFFSET)")
 }
 
@@ -130,6 +133,7 @@ type App struct {
 	Trading  *trading.Service
 	Bidding  *bidding.Service
 	Deposits *deposits.Service
+	Live     *live.Hub // the live pages' events (served instances only)
 	emb      *stack.Embedded
 }
 
@@ -286,6 +290,11 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	if cfg.DepositBank != "" {
 		a.Deposits.BankName = cfg.DepositBank
 	}
+	if mode == modeServe {
+		// One LISTEN connection per instance, outside the pool.
+		a.Live = live.NewHub(a.DB, a.Cfg.DatabaseURL, live.Options{Log: log, MaxStream: cfg.LiveStream})
+		a.Live.Start()
+	}
 	return a, nil
 }
 
@@ -314,6 +323,9 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 // Close disconnects and stops the embedded servers this process started.
 func (a *App) Close() error {
 	var errs []error
+	if a.Live != nil {
+		a.Live.Close()
+	}
 	if a.SQL != nil {
 		errs = append(errs, a.SQL.Close())
 	}

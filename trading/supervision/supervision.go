@@ -14,6 +14,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/ggzy/ggzy/trading/live"
 )
 
 // On-site supervision (统一现场监督): the supervisor's dashboard, a
@@ -156,6 +158,7 @@ type Dashboard struct {
 	RuleItems     Section[trading.Alert]    `json:"rule_items"`
 	Suspended     Section[SuspendedProject] `json:"suspended"`
 	Audit         Section[AuditItem]        `json:"audit"`
+	LiveSeq       int64                     `json:"live_seq"` // the feed's last event when read (SupervisionTopic)
 }
 
 // dayStart is midnight in Shanghai of t's day.
@@ -232,6 +235,12 @@ func (s *Service) Dashboard(ctx context.Context, a trading.Actor) (*Dashboard, e
 	}
 	now := s.Clock.Now()
 	d := &Dashboard{Now: now, WeekStart: weekStart(now)}
+	// Read first: the live feed then brings whatever happens after.
+	seq, err := live.Last(ctx, s.DB, trading.SupervisionTopic)
+	if err != nil {
+		return nil, err
+	}
+	d.LiveSeq = seq
 	// Sources read outside the transaction: each on its own connection.
 	for _, src := range s.Supervision {
 		alerts, err := src.Alerts(ctx, now, dashboardAlertLimit+1)
@@ -244,7 +253,7 @@ func (s *Service) Dashboard(ctx context.Context, a trading.Actor) (*Dashboard, e
 		}
 		sec.Items = append(sec.Items, alerts...)
 	}
-	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var err error
 		today := dayStart(now)
 		if d.Today, err = schedule(tx, today, today.AddDate(0, 0, 1), dashboardScheduleLimit); err != nil {
@@ -472,6 +481,10 @@ func Suspend(ctx context.Context, s *trading.Service, a trading.Actor, code, rea
 			"suspended_at": now, "suspended_by": a.AccountID, "suspend_reason": reason, "updated_at": now}).Error; err != nil {
 			return err
 		}
+		if err := trading.PublishSupervision(ctx, tx, "project.suspended", trading.FeedItem{At: now, Project: p.Code,
+			Link: "/supervise/projects/" + p.Code, Text: "项目 " + p.Code + " 已暂停：" + reason}); err != nil {
+			return err
+		}
 		return trading.Audit(tx, now, a, "project.suspend", "project", p.Code, "暂停项目："+reason)
 	})
 	return p, err
@@ -509,6 +522,10 @@ func Resume(ctx context.Context, s *trading.Service, a trading.Actor, code, note
 		summary := "恢复项目（原暂停理由：" + old + "）"
 		if note != "" {
 			summary += "：" + note
+		}
+		if err := trading.PublishSupervision(ctx, tx, "project.resumed", trading.FeedItem{At: now, Project: p.Code,
+			Link: "/supervise/projects/" + p.Code, Text: "项目 " + p.Code + " 已恢复"}); err != nil {
+			return err
 		}
 		return trading.Audit(tx, now, a, "project.resume", "project", p.Code, summary)
 	})
