@@ -563,7 +563,7 @@ func candidatesBody(p *trading.Project, lot *trading.Lot, ranked []*LotBid, end 
 	fmt.Fprintf(&b, "项目名称：%s\n\n交易编码：%s\n\n标段：%d（%s）\n\n", mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name))
 	b.WriteString("| 排序 | 中标候选人 | 统一社会信用代码 | 投标报价（元） |\n|---|---|---|---|\n")
 	for _, c := range ranked {
-		fmt.Fprintf(&b, "| 第%d名 | %s | %s | %s |\n", *c.Rank, mdCell(c.BidderName), c.IDNumber, c.Price.StringFixed(2))
+		fmt.Fprintf(&b, "| 第%d名 | %s | %s | %s |\n", *c.Rank, mdCell(c.BidderName), c.IDNumber, trading.Yuan(*c.Price))
 	}
 	if !end.IsZero() {
 		fmt.Fprintf(&b, "\n公示期：自本公告发布之日起至 %s 止。投标人或者其他利害关系人对评标结果有异议的，应当在公示期间提出。\n", fmtTime(end))
@@ -718,7 +718,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 		}
 		var body strings.Builder
 		fmt.Fprintf(&body, "项目名称：%s\n\n交易编码：%s\n\n标段：%d（%s）\n\n中标人：%s（统一社会信用代码 %s）\n\n中标金额：%s 元\n",
-			mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name), mdCell(winner.BidderName), winner.IDNumber, winner.Price.StringFixed(2))
+			mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name), mdCell(winner.BidderName), winner.IDNumber, trading.Yuan(*winner.Price))
 		if len(reasons) > 0 {
 			body.WriteString("\n排名在前的中标候选人未被确定为中标人的理由：\n\n")
 			for _, x := range reasons {
@@ -745,7 +745,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.award", "lot", fmt.Sprint(lotID),
-			fmt.Sprintf("项目 %s 标段%d 确定中标人 %s，中标金额 %s 元，结果公告提交审核", p.Code, lot.Seq, winner.BidderName, winner.Price.StringFixed(2)))
+			fmt.Sprintf("项目 %s 标段%d 确定中标人 %s，中标金额 %s 元，结果公告提交审核", p.Code, lot.Seq, winner.BidderName, trading.Yuan(*winner.Price)))
 	})
 	return n, err
 }
@@ -829,7 +829,7 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 			}
 			r.WinnerID, r.Amount = &id, &price
 			title = fmt.Sprintf("%s %d号标的 成交公告", p.Title, lot.Seq)
-			fmt.Fprintf(&body, "竞得人（受让方）：%s\n\n成交价：%s 元\n", mdCell(name), price.StringFixed(2))
+			fmt.Fprintf(&body, "竞得人（受让方）：%s\n\n成交价：%s 元\n", mdCell(name), trading.Yuan(price))
 		}
 		if in.Note != "" {
 			body.WriteString("\n" + in.Note + "\n")
@@ -960,7 +960,7 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 			}
 		}
 		summary := fmt.Sprintf("项目 %s 标段%d 合同签订于 %s，金额 %s 元（定标后第%d日）", p.Code, lot.Seq,
-			date.Format("2006-01-02"), amount.StringFixed(2), days)
+			date.Format("2006-01-02"), trading.Yuan(amount), days)
 		if r.ContractLate {
 			summary += fmt.Sprintf("；超过%d日（%s）", maxDays, rule)
 		}

@@ -203,7 +203,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 	if want := []ResultEventKind{EventAwarded, EventContracted}; len(events) != 2 || events[0] != want[0] || events[1] != want[1] {
 		t.Fatalf("events %v", events)
 	}
-	for i, want := range []string{"已中标，中标金额 11500000.00 元", "未中标"} {
+	for i, want := range []string{"已中标，中标金额 11,500,000.00 元", "未中标"} {
 		mine, err := e.Svc.MyRegistrations(ctx, bs[i])
 		if err != nil || len(mine) != 1 || mine[0].Outcome != want {
 			t.Fatalf("bidder %d sees %+v %v", i, mine, err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -72,7 +73,7 @@ func (p *Project) CheckRunning() error {
 		return nil
 	}
 	return &Error{Status: http.StatusConflict, Code: "suspended", Field: "project",
-		Message: fmt.Sprintf("项目 %s 已被交易中心暂停：%s。恢复前不能报名、上传文件、录入结果或发布公告", p.Code, p.SuspendReason),
+		Message: fmt.Sprintf("项目 %s 已被交易中心暂停：%s。恢复前不能报名、上传文件、录入结果或发布公告", p.Code, strings.TrimRight(strings.TrimSpace(p.SuspendReason), "。.；;，, ")),
 		Err:     ErrSuspended}
 }
 

@@ -387,7 +387,7 @@ func (s *Service) Timeline(ctx context.Context, a Actor, code string) (*ProjectT
 		}
 		for _, e := range audit {
 			events = append(events, TimelineEvent{At: e.OccurredAt, Kind: "audit", Title: e.Summary,
-				Detail: fmt.Sprintf("%s（%s） %s", e.Actor, e.Role, e.Action),
+				Detail: fmt.Sprintf("%s（%s） %s", e.Actor, Label(LabelRole, e.Role), Label(LabelAction, e.Action)),
 				Link:   fmt.Sprintf("/supervisor/audit?object_type=%s&object_id=%s", e.ObjectType, e.ObjectID)})
 		}
 		if p.OpenedAt != nil {

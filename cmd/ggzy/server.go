@@ -25,7 +25,7 @@ var openAPI []byte
 
 // NewServer wires every route and middleware of the platform.
 func NewServer(a *App) (*echo.Echo, error) {
-	pages, err := templates.New()
+	pages, err := templates.New(trading.TemplateFuncs())
 	if err != nil {
 		return nil, err
 	}

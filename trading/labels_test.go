@@ -1,0 +1,173 @@
+package trading
+
+import (
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+// auditCall finds the audit writers in the source: trading.Audit(…) and
+// Audit(…) in Go, audit_append(…) in SQL, and the assignments of an action
+// variable ("action := …", "status, action := …", "…Action = …").
+var (
+	auditCall    = regexp.MustCompile(`(?:\bAudit|audit_append)\(`)
+	actionAssign = regexp.MustCompile(`(?i)action\w*\b[^\n]*(?::=|=)[^\n]*`)
+	actionCode   = regexp.MustCompile(`["'\x60]([a-z][a-z_]*\.[a-z][a-z_]*)["'\x60]`)
+)
+
+// auditActionsInSource lists every audit action the repository's code can
+// write, by reading the source, so a new action cannot slip past the label
+// table.
+func auditActionsInSource(t *testing.T) map[string]string {
+	t.Helper()
+	found := map[string]string{}
+	root := ".."
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); n == ".git" || n == "testdata" || n == "node_modules" || n == "static" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(p, "_test.go") || !(strings.HasSuffix(p, ".go") || strings.HasSuffix(p, ".sql")) {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		src := string(b)
+		var windows []string
+		for _, loc := range auditCall.FindAllStringIndex(src, -1) {
+			end := min(loc[1]+240, len(src)) // the call's first arguments, over a line break or two
+			windows = append(windows, src[loc[1]:end])
+		}
+		windows = append(windows, actionAssign.FindAllString(src, -1)...)
+		for _, w := range windows {
+			for _, m := range actionCode.FindAllStringSubmatch(w, -1) {
+				if strings.HasPrefix(m[1], "fmt.") || strings.HasPrefix(m[1], "strconv.") {
+					continue
+				}
+				found[m[1]] = p
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+func TestEveryAuditActionHasALabel(t *testing.T) {
+	found := auditActionsInSource(t)
+	// The scan must see the writers it is meant to guard, in every package.
+	for _, want := range []string{"session.login", "announcement.submit", "registration.create", "registration.reject",
+		"guarantee.verify", "account.disable", "deposit.inflow", "refund.paid", "supervision.view"} {
+		if _, ok := found[want]; !ok {
+			t.Errorf("the source scan missed %q: it no longer sees every audit writer", want)
+		}
+	}
+	var missing []string
+	for code, file := range found {
+		if !HasLabel(LabelAction, code) {
+			missing = append(missing, code+" ("+file+")")
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("audit actions without a Chinese label in trading/labels.go:\n%s", strings.Join(missing, "\n"))
+	}
+	for _, o := range AuditActions() {
+		if o.Name == "" || o.Name == o.Value {
+			t.Errorf("action %q has no Chinese name", o.Value)
+		}
+	}
+}
+
+func TestLabelsNameTheCodesPeopleRead(t *testing.T) {
+	for _, c := range []struct{ kind, code, want string }{
+		{LabelAction, "session.login", "登录"},
+		{LabelAction, "announcement.submit", "提交公告审核"},
+		{LabelRole, string(RoleSupervisor), "交易中心监督"},
+		{LabelRole, "system", "系统"},
+		{LabelRefundReason, "INVALID", "缴纳无效（逾期或非投标人账户），原路退回"},
+		{LabelRefundReason, "SUSPENSE", "待查款项（无对应子账号），退回付款人"},
+		{LabelSource, "statement", "银行对账单"},
+		{LabelCategory, "engineering", "工程建设招标"},
+		{LabelStatus, "completed", "已完成"},
+		{LabelAlert, "k1", "疑似串通投标（K1）"},
+		{LabelRefundReason, "D6", "D6"}, // a rule id is shown as is
+	} {
+		if got := Label(c.kind, c.code); got != c.want {
+			t.Errorf("Label(%s, %s) = %q, want %q", c.kind, c.code, got, c.want)
+		}
+	}
+	for _, r := range Roles {
+		if Label(LabelRole, string(r)) != r.Name() {
+			t.Errorf("role %s: label %q differs from its Name %q", r, Label(LabelRole, string(r)), r.Name())
+		}
+	}
+	funcs := TemplateFuncs()
+	if got := funcs["label"].(func(string, any) string)(LabelRole, RoleAgent); got != "代理机构" {
+		t.Errorf("template label of a Role = %q", got)
+	}
+}
+
+func TestFieldLabelNamesThePathInChinese(t *testing.T) {
+	for in, want := range map[string]string{
+		"lots[0].control_price":    "第1个标段的招标控制价",
+		"lots[2].bid_deadline":     "第3个标段的投标截止时间",
+		"changes[1].lot_id":        "第2个变更的标段",
+		"bids[3].price":            "第4行投标记录的报价",
+		"id_numbers[0]":            "第1行身份证号",
+		"deposit":                  "保证金",
+		"title":                    "项目名称",
+		"":                         "",
+		"declarations.no_criminal": "声明的no_criminal", // unknown keys are kept, not lost
+	} {
+		if got := FieldLabel(in); got != want {
+			t.Errorf("FieldLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Every field an error of the lot form can name has a label.
+	for _, f := range moneyFields {
+		if !HasLabel(LabelField, f.field) {
+			t.Errorf("lot field %q has no label", f.field)
+		}
+	}
+}
+
+func TestErrorHeadingFollowsTheErrorsKind(t *testing.T) {
+	closed := &Error{Status: http.StatusConflict, Code: "closed", Message: "报名尚未开始，开始时间为 2026-12-10 09:00"}
+	if h := ErrorHeading(closed); h == "操作冲突" || h != "不在办理时间内" {
+		t.Errorf("heading of %q = %q", closed.Message, h)
+	}
+	if h := ErrorHeading(RuleBroken("D7", "reason", "x")); h != "不符合交易规则" {
+		t.Errorf("rule heading = %q", h)
+	}
+	if h := ErrorHeading(&Error{Status: 418, Code: "teapot"}); h != "出错了" {
+		t.Errorf("fallback heading = %q", h)
+	}
+}
+
+func TestYuanGroupsThousands(t *testing.T) {
+	for in, want := range map[string]string{
+		"2246380.96": "2,246,380.96", "0": "0.00", "999.5": "999.50", "1000": "1,000.00",
+		"-35.97": "-35.97", "-1234567": "-1,234,567.00", "123456789012.345": "123,456,789,012.35",
+	} {
+		if got := Yuan(decimal.RequireFromString(in)); got != want {
+			t.Errorf("Yuan(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
