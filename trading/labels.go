@@ -180,6 +180,16 @@ func LabelOptions(kind string) []Option {
 	return out
 }
 
+// projectStatusOptions are the project list's status filter: the column's
+// statuses and 已完成 (running projects whose lots all have an outcome).
+func projectStatusOptions() []Option {
+	var out []Option
+	for _, s := range []ProjectStatus{ProjectDraft, ProjectActive, ProjectCompleted, ProjectTerminated} {
+		out = append(out, Option{Value: string(s), Name: Label(LabelStatus, string(s))})
+	}
+	return out
+}
+
 // Option is one choice of a <select>.
 type Option struct {
 	Value string

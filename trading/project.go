@@ -59,9 +59,33 @@ type Project struct {
 	CreatedAt     time.Time     `gorm:"column:created_at"`
 	UpdatedAt     time.Time     `gorm:"column:updated_at"`
 	Lots          []Lot         `gorm:"foreignKey:ProjectID"`
+	// Finished: running, and every lot has its outcome (awarded, sold,
+	// failed). Read only, computed by projectColumns.
+	Finished bool `gorm:"->;column:finished"`
 }
 
 func (Project) TableName() string { return "projects" }
+
+// ProjectCompleted is the status people read of a finished project; the
+// column keeps "active" (only the lists filter on it).
+const ProjectCompleted ProjectStatus = "completed"
+
+// StatusName is the status people read: 已完成 for a finished project.
+func (p Project) StatusName() string {
+	if p.Status == ProjectActive && p.Finished {
+		return Label(LabelStatus, string(ProjectCompleted))
+	}
+	return p.Status.Name()
+}
+
+// projectFinished is true when a running project has lots and each of them
+// has an outcome.
+const projectFinished = `(projects.status = 'active' AND EXISTS (SELECT 1 FROM lots fl WHERE fl.project_id = projects.id)
+	AND NOT EXISTS (SELECT 1 FROM lots fl WHERE fl.project_id = projects.id
+		AND NOT EXISTS (SELECT 1 FROM lot_outcomes fo WHERE fo.lot_id = fl.id)))`
+
+// projectColumns selects a project with its Finished flag.
+const projectColumns = "projects.*, " + projectFinished + " AS finished"
 
 // ErrSuspended is the refusal of anything a suspended project stops.
 var ErrSuspended = errors.New("项目已暂停")

@@ -82,7 +82,7 @@ func (w *Web) projectList(c echo.Context) error {
 	}
 	return w.Page(c, http.StatusOK, "projects", "交易项目", map[string]any{
 		"Projects": list, "Total": total, "Pager": pager, "Filter": f, "Base": projectsPath(CurrentAccount(c)),
-		"Categories": categoryOptions()})
+		"Categories": categoryOptions(), "Statuses": projectStatusOptions()})
 }
 
 type option struct{ Value, Name string }
