@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -168,6 +169,18 @@ func TestYuanGroupsThousands(t *testing.T) {
 	} {
 		if got := Yuan(decimal.RequireFromString(in)); got != want {
 			t.Errorf("Yuan(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// A suspension reason typed with its own full stop reads with one, not "。。".
+func TestSuspensionMessageHasOneFullStop(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, Shanghai)
+	for _, reason := range []string{"接到投诉，暂停核查。", "接到投诉，暂停核查", "接到投诉，暂停核查。 "} {
+		p := Project{Code: "GC350100-2026-0001", SuspendedAt: &now, SuspendReason: reason}
+		err := p.CheckRunning()
+		if err == nil || strings.Contains(err.Error(), "。。") || !strings.Contains(err.Error(), "暂停核查。恢复前") {
+			t.Errorf("reason %q: %v", reason, err)
 		}
 	}
 }

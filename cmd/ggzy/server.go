@@ -126,6 +126,11 @@ func NewServer(a *App) (*echo.Echo, error) {
 		pages.ServeStatic(c.Response(), c.Request(), c.Param("file"))
 		return nil
 	})
+	// The layout links the icon; browsers that ask for /favicon.ico anyway
+	// are sent to its checksummed URL.
+	e.GET("/favicon.ico", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, pages.AssetPath("favicon.svg"))
+	})
 	api := e.Group("/api/v1", web.LoadBearer)
 	api.GET("/openapi.json", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "application/json", openAPI)
