@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/ggzy/ggzy/trading"
+)
+
+// axe-core 4.14.1 (npm, MPL-2.0), for tests only: it is never served by the
+// platform. How it was fetched, and its sha256, are in the README.
+//
+//go:embed testdata/axe.min.js
+var axeSource string
+
+// screenshotDir is where checkPage saves a screenshot of every main page:
+// $GGZY_SCREENSHOTS, or a new directory under the system's temp dir whose
+// path the test logs. It is kept after the run, as the test's artefact.
+var screenshotDir = sync.OnceValues(func() (string, error) {
+	if d := os.Getenv("GGZY_SCREENSHOTS"); d != "" {
+		return d, os.MkdirAll(d, 0o755)
+	}
+	return os.MkdirTemp("", "ggzy-screenshots-")
+})
+
+// rawFieldPath is a field path as the API names it ("lots[0].control_price"),
+// which a page must name in Chinese.
+var rawFieldPath = regexp.MustCompile(`[a-z_]+\[\d+\]\.[a-z_]+|（字段：[A-Za-z_.\[\]0-9]+）`)
+
+// axeViolation is what the test keeps of an axe-core result.
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// checkPage checks the page the browser shows, as a person reads it: it
+// saves a screenshot named name, fails if the text shows an audit action
+// code or a raw field path, and runs axe-core, failing on every critical or
+// serious violation.
+func checkPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for i := 0; i < 100; i++ { // a click's navigation may still be landing
+		state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState`))
+		if err == nil && state == "complete" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	dir, err := screenshotDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("%s: screenshot: %v", name, err)
+	}
+	file := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()+"-"+name)+".png")
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s (%s): screenshot %s", name, loc, file)
+
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.title + "\n" + document.body.innerText`))
+	if err != nil {
+		t.Fatalf("%s: text: %v", name, err)
+	}
+	for _, a := range trading.AuditActions() {
+		if strings.Contains(text, a.Value) {
+			t.Errorf("%s (%s) shows the action code %q; people read %q", name, loc, a.Value, a.Name)
+		}
+	}
+	if m := rawFieldPath.FindAllString(text, 3); m != nil {
+		t.Errorf("%s (%s) shows raw field paths %q", name, loc, m)
+	}
+
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.axe === "object" || (function(){`+axeSource+`
+;return true})()`)); err != nil {
+		t.Fatalf("%s: inject axe-core: %v", name, err)
+	}
+	const run = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+	  .filter(v => v.impact === "critical" || v.impact === "serious")
+	  .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + " " + (n.failureSummary || "").split("\n").slice(1, 2).join(""))})))`
+	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](run, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: axe-core: %v", name, err)
+	}
+	for _, v := range vs {
+		t.Errorf("%s (%s): axe %s %s: %s\n    %s", name, loc, v.Impact, v.ID, v.Help, strings.Join(v.Nodes, "\n    "))
+	}
+}
+
+// visit opens path and checks the page.
+func visit(t *testing.T, ctx context.Context, base, path, name string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+path)); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	checkPage(t, ctx, name)
+}
+
+// Every role's main pages over the demo data, in Chromium: each is saved
+// as a screenshot, passes axe-core without a critical or serious
+// violation, and shows no English action code or raw field path.
+func TestBrowserJourneyEveryMainPage(t *testing.T) {
+	app, srv := newTestServer(t, testConfig(t))
+	ctx := context.Background()
+	if err := loadDemo(ctx, app, nopWriter{}); err != nil {
+		t.Fatal(err)
+	}
+	var code string
+	var lotID, noticeID int64
+	if err := app.DB.Raw(`SELECT p.code, l.id FROM projects p JOIN lots l ON l.project_id = p.id
+		WHERE p.status = 'active' ORDER BY p.id, l.seq LIMIT 1`).Row().Scan(&code, &lotID); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.DB.Raw(`SELECT id FROM announcements WHERE status = 'published' ORDER BY id LIMIT 1`).Row().Scan(&noticeID); err != nil {
+		t.Fatal(err)
+	}
+	chrome := newChrome(t)
+	base := srv.URL
+
+	for _, p := range []struct{ path, name string }{
+		{"/", "home"}, {"/notices", "notices"}, {fmt.Sprintf("/notices/%d", noticeID), "notice"},
+		{"/projects/" + code, "public-project"}, {fmt.Sprintf("/lots/%d", lotID), "lot"}, {"/rules", "rules"},
+		{"/login", "login"}, {"/signup", "signup"}, {"/notices/999999999", "error-404"},
+	} {
+		visit(t, chrome, base, p.path, p.name)
+	}
+
+	login(t, chrome, base, "jiandu", "jiandu-ggzy-2026")
+	for _, p := range []struct{ path, name string }{
+		{"/supervise", "supervise"}, {"/supervise/projects/" + code, "supervise-project"},
+		{"/supervisor/reviews", "reviews"}, {"/supervisor/projects", "supervisor-projects"},
+		{"/supervisor/projects?status=completed", "supervisor-projects-completed"},
+		{"/supervisor/deposits", "deposits"}, {"/supervisor/refunds", "refunds"},
+		{"/supervisor/audit", "audit"}, {"/supervisor/audit?from=2026-13-01", "error-400-field"},
+		{"/reports/savings", "savings"}, {"/account", "supervisor-account"},
+	} {
+		visit(t, chrome, base, p.path, p.name)
+	}
+	logout(t, chrome)
+
+	login(t, chrome, base, "daili", "daili-ggzy-2026")
+	for _, p := range []struct{ path, name string }{
+		{"/agent/projects", "agent-projects"}, {"/agent/projects/" + code, "agent-project"},
+		{"/agent/projects/new", "project-form"}, {fmt.Sprintf("/agent/lots/%d/registrations", lotID), "registrations"},
+		{fmt.Sprintf("/agent/lots/%d/result", lotID), "lot-result"},
+	} {
+		visit(t, chrome, base, p.path, p.name)
+	}
+	logout(t, chrome)
+
+	login(t, chrome, base, "toubiao", "toubiao-ggzy-2026")
+	for _, p := range []struct{ path, name string }{
+		{"/my/projects", "my-projects"}, {"/my/deposits", "my-deposits"}, {"/my/guarantees", "my-guarantees"},
+		{"/my/notifications", "notifications"}, {"/account", "bidder-account"},
+	} {
+		visit(t, chrome, base, p.path, p.name)
+	}
+	logout(t, chrome)
+
+	login(t, chrome, base, "admin", "admin-ggzy-2026")
+	for _, p := range []struct{ path, name string }{
+		{"/admin/users", "admin-users"}, {"/admin/calendar", "admin-calendar"},
+	} {
+		visit(t, chrome, base, p.path, p.name)
+	}
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
