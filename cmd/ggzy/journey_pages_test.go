@@ -161,6 +161,18 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 	} {
 		visit(t, chrome, base, p.path, p.name)
 	}
+	// A lot's field refused: the error names it in Chinese, not lots[0]….
+	if err := chromedp.Do(chrome, chromedp.Navigate(base+"/agent/projects/new"),
+		chromedp.SetValue(chromedp.CSS(`select[name="category"]`), "engineering"),
+		chromedp.SetValue(chromedp.CSS(`input[name="title"]`), "无障碍检查项目"),
+		chromedp.SetValue(chromedp.CSS(`input[name="owner_name"]`), "福州市某局"),
+		chromedp.SetValue(chromedp.CSS(`input[name="lots[0].name"]`), "一标段"),
+		chromedp.SetValue(chromedp.CSS(`input[name="lots[0].control_price"]`), "12,000,000"),
+		chromedp.Click(chromedp.CSS("#save-project"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#form-error", "第1个标段的招标控制价")
+	checkPage(t, chrome, "project-form-error")
 	logout(t, chrome)
 
 	login(t, chrome, base, "toubiao", "toubiao-ggzy-2026")

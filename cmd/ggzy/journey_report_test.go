@@ -37,6 +37,7 @@ func TestBrowserJourneySavingsReport(t *testing.T) {
 		}
 		if charts > 0 && drawn >= charts {
 			legendClearOfAxes(t, ctx)
+			checkPage(t, ctx, "savings")
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
