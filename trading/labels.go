@@ -116,7 +116,7 @@ var labels = map[string]map[string]string{
 		"supervision": "现场监督", "audit": "审计日志",
 	},
 	LabelAlert: {
-		"k1": "疑似串通投标（K1）", "deposit_suspense": "待查款项", "deposit_late": "逾期到账",
+		"k1": "疑似串通投标（K1）", "K1": "疑似串通投标（K1）", "deposit_suspense": "待查款项", "deposit_late": "逾期到账",
 		"deposit_third_party": "非投标人账户缴纳", "refund_overdue": "退款逾期", "contract_late": "合同逾期未签",
 	},
 	LabelField: {

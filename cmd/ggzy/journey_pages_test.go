@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -195,3 +197,19 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// The vendored axe-core is the pinned one the README records.
+func TestAxeCoreIsThePinnedVersion(t *testing.T) {
+	const want = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
+	sum := sha256.Sum256([]byte(axeSource))
+	if got := hex.EncodeToString(sum[:]); got != want {
+		t.Fatalf("testdata/axe.min.js sha256 %s, want %s", got, want)
+	}
+	if !strings.HasPrefix(axeSource, "/*! axe v4.14.1") {
+		t.Fatalf("testdata/axe.min.js is not axe-core 4.14.1: %.40q", axeSource)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil || !strings.Contains(string(readme), want) || !strings.Contains(string(readme), "npm pack axe-core@4.14.1") {
+		t.Fatalf("README does not record axe-core's npm command and sha256 (%v)", err)
+	}
+}
