@@ -190,6 +190,18 @@ func projectStatusOptions() []Option {
 	return out
 }
 
+// CategoryChoices names the four categories for a message people read:
+// "工程建设招标、政府采购、土地矿权出让或国有产权交易" (the API's field and
+// code say which input was wrong; its values are in the OpenAPI document).
+func CategoryChoices() string {
+	cats := []Category{"engineering", "procurement", "land", "property"}
+	names := make([]string, len(cats))
+	for i, c := range cats {
+		names[i] = Label(LabelCategory, string(c))
+	}
+	return strings.Join(names[:len(names)-1], "、") + "或" + names[len(names)-1]
+}
+
 // Option is one choice of a <select>.
 type Option struct {
 	Value string

@@ -1,6 +1,8 @@
 package trading
 
 import (
+	"context"
+	"errors"
 	"io/fs"
 	"net/http"
 	"os"
@@ -182,5 +184,18 @@ func TestSuspensionMessageHasOneFullStop(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "。。") || !strings.Contains(err.Error(), "暂停核查。恢复前") {
 			t.Errorf("reason %q: %v", reason, err)
 		}
+	}
+}
+
+// A wrong category is explained with the categories' Chinese names.
+func TestCategoryChoicesAreChinese(t *testing.T) {
+	if got := CategoryChoices(); got != "工程建设招标、政府采购、土地矿权出让或国有产权交易" {
+		t.Fatalf("CategoryChoices = %q", got)
+	}
+	s, _ := newTestService(t)
+	_, err := s.CreateProject(context.Background(), mustAccount(t, s, RoleAgent, "agent1"), ProjectInput{Category: "mining", Title: "某项目"})
+	var e *Error
+	if !errors.As(err, &e) || e.Field != "category" || regexp.MustCompile(`[a-z]{4,}`).MatchString(e.Message) {
+		t.Fatalf("category refused with %v", err)
 	}
 }

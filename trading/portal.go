@@ -32,7 +32,7 @@ func ParseNoticeFilter(get func(string) string) (NoticeFilter, error) {
 	f := NoticeFilter{Category: Category(get("category")), Type: AnnouncementType(get("type")),
 		Region: strings.TrimSpace(get("region")), Query: strings.TrimSpace(get("q")), Limit: 20}
 	if f.Category != "" && !f.Category.Valid() {
-		return f, Invalid("category", "交易类别须为 engineering、procurement、land 或 property")
+		return f, Invalid("category", "交易类别须为%s", CategoryChoices())
 	}
 	if f.Type != "" && !f.Type.Valid() {
 		return f, Invalid("type", "公告类型不正确")

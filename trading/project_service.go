@@ -167,7 +167,7 @@ func (in *ProjectInput) validate() error {
 	in.Title, in.OwnerName = strings.TrimSpace(in.Title), strings.TrimSpace(in.OwnerName)
 	in.OwnerContact, in.RegionCode = strings.TrimSpace(in.OwnerContact), strings.TrimSpace(in.RegionCode)
 	if !in.Category.Valid() {
-		return Invalid("category", "交易类别须为 engineering（工程建设）、procurement（政府采购）、land（土地矿权）或 property（国有产权）")
+		return Invalid("category", "交易类别须为%s", CategoryChoices())
 	}
 	if err := validateName("title", "项目名称", in.Title, 4, 200); err != nil {
 		return err

@@ -39,7 +39,7 @@ const maxReportYears = 10
 func ParseReportQuery(get func(string) string, today time.Time) (ReportQuery, error) {
 	q := ReportQuery{Category: Category(strings.TrimSpace(get("category"))), Region: strings.TrimSpace(get("region"))}
 	if q.Category != "" && !q.Category.Valid() {
-		return q, Invalid("category", "交易类别须为 engineering（工程建设招标）、procurement（政府采购）、land（土地矿权出让）或 property（国有产权交易）")
+		return q, Invalid("category", "交易类别须为%s", CategoryChoices())
 	}
 	if q.Region != "" && (len(q.Region) != 6 || strings.Trim(q.Region, "0123456789") != "") {
 		return q, Invalid("region", "行政区划代码须为6位数字")
