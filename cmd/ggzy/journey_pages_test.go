@@ -104,13 +104,19 @@ func checkPage(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
-// visit opens path and checks the page.
+// visit opens path and checks the page; only pages named error-… may be
+// the error page.
 func visit(t *testing.T, ctx context.Context, base, path, name string) {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+path)); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	checkPage(t, ctx, name)
+	isError, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(".error-page") !== null`))
+	if err != nil || isError != strings.HasPrefix(name, "error-") {
+		heading, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("h1") ? document.querySelector("h1").innerText : ""`))
+		t.Errorf("%s (%s): error page %v (%q), want %v", name, path, isError, heading, strings.HasPrefix(name, "error-"))
+	}
 }
 
 // Every role's main pages over the demo data, in Chromium: each is saved
@@ -147,6 +153,10 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 		{"/supervise", "supervise"}, {"/supervise/projects/" + code, "supervise-project"},
 		{"/supervisor/reviews", "reviews"}, {"/supervisor/projects", "supervisor-projects"},
 		{"/supervisor/projects?status=completed", "supervisor-projects-completed"},
+		{fmt.Sprintf("/supervisor/announcements/%d", noticeID), "review"},
+		{fmt.Sprintf("/supervisor/lots/%d/result", lotID), "supervisor-lot-result"},
+		{fmt.Sprintf("/supervisor/lots/%d/registrations", lotID), "supervisor-registrations"},
+		{fmt.Sprintf("/lots/%d/guarantees", lotID), "lot-guarantees"},
 		{"/supervisor/deposits", "deposits"}, {"/supervisor/refunds", "refunds"},
 		{"/supervisor/audit", "audit"}, {"/supervisor/audit?from=2026-13-01", "error-400-field"},
 		{"/reports/savings", "savings"}, {"/account", "supervisor-account"},
@@ -160,6 +170,8 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 		{"/agent/projects", "agent-projects"}, {"/agent/projects/" + code, "agent-project"},
 		{"/agent/projects/new", "project-form"}, {fmt.Sprintf("/agent/lots/%d/registrations", lotID), "registrations"},
 		{fmt.Sprintf("/agent/lots/%d/result", lotID), "lot-result"},
+		{fmt.Sprintf("/agent/lots/%d/documents", lotID), "lot-documents"},
+		{fmt.Sprintf("/agent/announcements/%d/edit", noticeID), "notice-edit"},
 	} {
 		visit(t, chrome, base, p.path, p.name)
 	}
