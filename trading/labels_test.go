@@ -3,8 +3,11 @@ package trading
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/shopspring/decimal"
+
+	"github.com/ggzy/ggzy/templates"
 )
 
 // auditCall finds the audit writers in the source: trading.Audit(…) and
@@ -197,5 +203,40 @@ func TestCategoryChoicesAreChinese(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Field != "category" || regexp.MustCompile(`[a-z]{4,}`).MatchString(e.Message) {
 		t.Fatalf("category refused with %v", err)
+	}
+}
+
+// The error page is headed after what happened and names the field in
+// Chinese; the API keeps the field's path.
+func TestErrorPageHeadingAndFieldInChinese(t *testing.T) {
+	pages, err := templates.New(TemplateFuncs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &Web{Pages: pages, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	e := echo.New()
+	e.HTTPErrorHandler = w.ErrorHandler
+	e.GET("/lots/1/register", func(echo.Context) error {
+		return &Error{Status: http.StatusConflict, Code: "closed", Message: "报名尚未开始，开始时间为 2026-03-10 09:00"}
+	})
+	e.POST("/api/v1/projects", func(echo.Context) error {
+		return Invalid("lots[0].control_price", "招标控制价：金额不能含千位分隔符")
+	})
+	e.POST("/agent/projects", func(echo.Context) error {
+		return Invalid("lots[0].control_price", "招标控制价：金额不能含千位分隔符")
+	})
+	do := func(method, path string) (int, string) {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := do("GET", "/lots/1/register"); code != 409 || !strings.Contains(body, "<h1>不在办理时间内</h1>") || strings.Contains(body, "操作冲突") {
+		t.Errorf("closed: %d %s", code, body)
+	}
+	if code, body := do("POST", "/agent/projects"); code != 400 || !strings.Contains(body, "（字段：第1个标段的招标控制价）") || strings.Contains(body, "lots[0]") {
+		t.Errorf("page field: %d %s", code, body)
+	}
+	if code, body := do("POST", "/api/v1/projects"); code != 400 || !strings.Contains(body, `"field":"lots[0].control_price"`) {
+		t.Errorf("API field: %d %s", code, body)
 	}
 }
