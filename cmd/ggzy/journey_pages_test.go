@@ -39,6 +39,10 @@ var screenshotDir = sync.OnceValues(func() (string, error) {
 // which a page must name in Chinese.
 var rawFieldPath = regexp.MustCompile(`[a-z_]+\[\d+\]\.[a-z_]+|（字段：[A-Za-z_.\[\]0-9]+）`)
 
+// ungroupedAmount is an amount of yuan written without 千分位
+// ("2246380.96 元"), which people read as "2,246,380.96 元".
+var ungroupedAmount = regexp.MustCompile(`\d{4,}\.\d{2} ?元`)
+
 // axeViolation is what the test keeps of an axe-core result.
 type axeViolation struct {
 	ID     string   `json:"id"`
@@ -86,6 +90,9 @@ func checkPage(t *testing.T, ctx context.Context, name string) {
 	}
 	if m := rawFieldPath.FindAllString(text, 3); m != nil {
 		t.Errorf("%s (%s) shows raw field paths %q", name, loc, m)
+	}
+	if m := ungroupedAmount.FindAllString(text, 3); m != nil {
+		t.Errorf("%s (%s) shows amounts without 千分位 %q", name, loc, m)
 	}
 
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.axe === "object" || (function(){`+axeSource+`
@@ -137,8 +144,17 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 	if err := app.DB.Raw(`SELECT id FROM announcements WHERE status = 'published' ORDER BY id LIMIT 1`).Row().Scan(&noticeID); err != nil {
 		t.Fatal(err)
 	}
+	// Notices the platform wrote from results: their amounts are read too.
+	var resultIDs []int64
+	if err := app.DB.Raw(`SELECT DISTINCT ON (type) id FROM announcements WHERE status = 'published'
+		AND type IN ('candidates', 'result') ORDER BY type, id`).Scan(&resultIDs).Error; err != nil || len(resultIDs) != 2 {
+		t.Fatalf("demo result notices: %v %v", resultIDs, err)
+	}
 	chrome := newChrome(t)
 	base := srv.URL
+	for i, id := range resultIDs {
+		visit(t, chrome, base, fmt.Sprintf("/notices/%d", id), fmt.Sprintf("result-notice-%d", i))
+	}
 
 	for _, p := range []struct{ path, name string }{
 		{"/", "home"}, {"/notices", "notices"}, {fmt.Sprintf("/notices/%d", noticeID), "notice"},
