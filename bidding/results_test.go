@@ -148,7 +148,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 	cands := short
 	cands.PublicityEnd = four.PublicityEnd
 	cn, err := e.Svc.SetCandidates(ctx, e.Agent, lotID, cands)
-	if err != nil || cn.Status != trading.NoticeSubmitted || !strings.Contains(cn.Body, "11500000.00") {
+	if err != nil || cn.Status != trading.NoticeSubmitted || !strings.Contains(cn.Body, "11,500,000.00") {
 		t.Fatalf("candidates: %+v %v", cn, err)
 	}
 	// The award waits for the publication and the end of the publicity.
