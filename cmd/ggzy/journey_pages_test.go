@@ -16,6 +16,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/shopspring/decimal"
+
+	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -88,6 +91,13 @@ func checkPage(t *testing.T, ctx context.Context, name string) {
 			t.Errorf("%s (%s) shows the action code %q; people read %q", name, loc, a.Value, a.Name)
 		}
 	}
+	for _, kind := range []string{trading.LabelRefundReason, trading.LabelSource} {
+		for _, o := range trading.LabelOptions(kind) {
+			if regexp.MustCompile(`\b` + o.Value + `\b`).MatchString(text) {
+				t.Errorf("%s (%s) shows the code %q; people read %q", name, loc, o.Value, o.Name)
+			}
+		}
+	}
 	if m := rawFieldPath.FindAllString(text, 3); m != nil {
 		t.Errorf("%s (%s) shows raw field paths %q", name, loc, m)
 	}
@@ -142,6 +152,24 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := app.DB.Raw(`SELECT id FROM announcements WHERE status = 'published' ORDER BY id LIMIT 1`).Row().Scan(&noticeID); err != nil {
+		t.Fatal(err)
+	}
+	// Money in suspense, returned to its payer: the deposits and refunds
+	// pages have a row whose source and reason people read.
+	number, err := app.Deposits.Accounts.Number(999999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Deposits.Receive(ctx, trading.Actor{Username: "bank", Role: "system"}, deposits.SourceStatement, []deposits.Inflow{{
+		BankTxnID: "A11Y-1", ValueTime: testNow, VirtualAccount: number, PayerName: "福建某公司", PayerAccount: "6222000011112222",
+		PayerBank: "某银行", Amount: decimal.RequireFromString("2246380.96"), Currency: "CNY"}}); err != nil {
+		t.Fatal(err)
+	}
+	var inflowID int64
+	if err := app.DB.Raw(`SELECT id FROM inflows WHERE bank_txn_id = 'A11Y-1'`).Row().Scan(&inflowID); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Deposits.ReturnSuspense(ctx, actorOf(t, app, "jiandu"), inflowID, "付款人确认汇错账户"); err != nil {
 		t.Fatal(err)
 	}
 	// Notices the platform wrote from results: their amounts are read too.
