@@ -1,6 +1,7 @@
 package trading
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -238,5 +239,32 @@ func TestErrorPageHeadingAndFieldInChinese(t *testing.T) {
 	}
 	if code, body := do("POST", "/api/v1/projects"); code != 400 || !strings.Contains(body, `"field":"lots[0].control_price"`) {
 		t.Errorf("API field: %d %s", code, body)
+	}
+}
+
+// The audit page offers the actions as labelled choices and shows each
+// record's action, role and object in Chinese.
+func TestAuditPageSpeaksChinese(t *testing.T) {
+	pages, err := templates.New(TemplateFuncs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err = pages.Render(&buf, "audit", templates.Page{Title: "审计日志", User: &templates.User{Role: "supervisor"}, Data: map[string]any{
+		"Events": []AuditEvent{{ID: 7, Actor: "jiandu", Role: "supervisor", Action: "announcement.submit", ObjectType: "announcement",
+			ObjectID: "3", Summary: "提交审核"}},
+		"Filter": AuditFilter{Action: "session.login"}, "Pager": Pager{Page: 1}, "ObjectTypes": LabelOptions(LabelObject)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{`<select name="action"`, `<option value="session.login" selected>登录</option>`,
+		`<option value="announcement.submit">提交公告审核</option>`, `<td>交易中心监督</td><td>提交公告审核</td><td>公告 3</td>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("audit page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, `placeholder="操作，如`) {
+		t.Error("the audit filter still asks for a typed action code")
 	}
 }
