@@ -23,15 +23,17 @@ import (
 
 // Label kinds.
 const (
-	LabelAction       = "action"
-	LabelRole         = "role"
-	LabelRefundReason = "refund_reason"
-	LabelSource       = "source"
-	LabelCategory     = "category"
-	LabelStatus       = "status"
-	LabelObject       = "object"
-	LabelAlert        = "alert"
-	LabelField        = "field"
+	LabelAction        = "action"
+	LabelRole          = "role"
+	LabelRefundReason  = "refund_reason"
+	LabelSource        = "source"
+	LabelCategory      = "category"
+	LabelProjectStatus = "project_status"
+	LabelRefundStatus  = "refund_status"
+	LabelInflowStatus  = "inflow_status"
+	LabelObject        = "object"
+	LabelAlert         = "alert"
+	LabelField         = "field"
 )
 
 var labels = map[string]map[string]string{
@@ -96,18 +98,16 @@ var labels = map[string]map[string]string{
 	LabelCategory: {
 		"engineering": "工程建设招标", "procurement": "政府采购", "land": "土地矿权出让", "property": "国有产权交易",
 	},
-	LabelStatus: {
-		// projects
-		"draft": "草稿", "active": "进行中", "terminated": "已终止", "completed": "已完成",
-		// announcements
-		"submitted": "待审核", "scheduled": "已批准待发布", "published": "已发布", "rejected": "已退回",
-		// registrations
-		"pending": "待审核", "approved": "审核通过", "withdrawn": "已撤回",
-		// refunds
-		"sent": "已发银行", "paid": "已退还", "failed": "失败",
-		// inflows
-		"held": "有效", "late": "逾期到账", "third_party": "非本单位账户缴纳", "suspense": "待查",
-		"refunded": "已退还", "forfeited": "已没收", "converted": "已转为成交价款", "returned": "已退回付款人",
+	// Statuses, one kind per thing: the same code means different things
+	// ("pending" is 待审核 for a registration, 待退 for a refund).
+	LabelProjectStatus: {
+		"draft": "草稿", "active": "进行中", "completed": "已完成", "terminated": "已终止",
+	},
+	LabelRefundStatus: {"pending": "待退", "sent": "已发银行", "paid": "已退还", "failed": "退款失败（待重发）"},
+	LabelInflowStatus: {
+		"held": "有效", "late": "逾期到账（无效，待退）", "third_party": "非本单位账户缴纳（无效，退回付款人）",
+		"suspense": "待查（无对应子账号）", "refunded": "已退还", "forfeited": "已没收", "converted": "已转为成交价款",
+		"returned": "已退回付款人",
 	},
 	LabelObject: {
 		"account": "账号", "project": "项目", "lot": "标段", "announcement": "公告", "registration": "报名",
@@ -163,6 +163,10 @@ func Label(kind, code string) string {
 	return code
 }
 
+// LabelOrEmpty is the label, or "" when the table has none (for callers
+// that validate a code by its name).
+func LabelOrEmpty(kind, code string) string { return labels[kind][code] }
+
 // HasLabel reports whether the table names the code.
 func HasLabel(kind, code string) bool { _, ok := labels[kind][code]; return ok }
 
@@ -185,7 +189,7 @@ func LabelOptions(kind string) []Option {
 func projectStatusOptions() []Option {
 	var out []Option
 	for _, s := range []ProjectStatus{ProjectDraft, ProjectActive, ProjectCompleted, ProjectTerminated} {
-		out = append(out, Option{Value: string(s), Name: Label(LabelStatus, string(s))})
+		out = append(out, Option{Value: string(s), Name: Label(LabelProjectStatus, string(s))})
 	}
 	return out
 }

@@ -115,7 +115,8 @@ func TestLabelsNameTheCodesPeopleRead(t *testing.T) {
 		{LabelRefundReason, "SUSPENSE", "待查款项（无对应子账号），退回付款人"},
 		{LabelSource, "statement", "银行对账单"},
 		{LabelCategory, "engineering", "工程建设招标"},
-		{LabelStatus, "completed", "已完成"},
+		{LabelProjectStatus, "completed", "已完成"},
+		{LabelRefundStatus, "pending", "待退"},
 		{LabelAlert, "k1", "疑似串通投标（K1）"},
 		{LabelRefundReason, "D6", "D6"}, // a rule id is shown as is
 	} {

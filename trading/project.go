@@ -27,7 +27,7 @@ const (
 
 // Name is the Chinese name of the status.
 func (s ProjectStatus) Name() string {
-	return map[ProjectStatus]string{ProjectDraft: "草稿", ProjectActive: "进行中", ProjectTerminated: "已终止"}[s]
+	return Label(LabelProjectStatus, string(s))
 }
 
 // Region is an administrative region (行政区划).
@@ -73,7 +73,7 @@ const ProjectCompleted ProjectStatus = "completed"
 // StatusName is the status people read: 已完成 for a finished project.
 func (p Project) StatusName() string {
 	if p.Status == ProjectActive && p.Finished {
-		return Label(LabelStatus, string(ProjectCompleted))
+		return Label(LabelProjectStatus, string(ProjectCompleted))
 	}
 	return p.Status.Name()
 }
