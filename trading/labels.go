@@ -275,8 +275,8 @@ func toString(v any) string {
 var errorHeadings = map[string]string{
 	"closed": "不在办理时间内", "suspended": "项目已暂停", "already_registered": "已经报名",
 	"rule_broken": "不符合交易规则", "rule_violation": "不符合交易规则", "csrf": "表单已过期",
-	"too_large": "内容过大", "interrupted": "上传未完成", "not_found": "页面或内容不存在",
-	"forbidden": "无权访问", "unauthorized": "请先登录", "invalid": "填写有误", "internal": "出错了",
+	"too_large": "内容过大", "interrupted": "上传未完成", "invalid": "填写有误",
+	// not_found, forbidden, unauthorized, internal: the status says it.
 }
 
 // statusHeadings are the fallback by HTTP status.
