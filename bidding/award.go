@@ -129,7 +129,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 		}
 		var body strings.Builder
 		fmt.Fprintf(&body, "项目名称：%s\n\n交易编码：%s\n\n标段：%d（%s）\n\n中标人：%s（统一社会信用代码 %s）\n\n中标金额：%s 元\n",
-			mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name), mdCell(winner.BidderName), winner.IDNumber, winner.Price.StringFixed(2))
+			mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name), mdCell(winner.BidderName), winner.IDNumber, trading.Yuan(*winner.Price))
 		if len(reasons) > 0 {
 			body.WriteString("\n排名在前的中标候选人未被确定为中标人的理由：\n\n")
 			for _, x := range reasons {
@@ -156,7 +156,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.award", "lot", fmt.Sprint(lotID),
-			fmt.Sprintf("项目 %s 标段%d 确定中标人 %s，中标金额 %s 元，结果公告提交审核", p.Code, lot.Seq, winner.BidderName, winner.Price.StringFixed(2)))
+			fmt.Sprintf("项目 %s 标段%d 确定中标人 %s，中标金额 %s 元，结果公告提交审核", p.Code, lot.Seq, winner.BidderName, trading.Yuan(*winner.Price)))
 	})
 	return n, err
 }

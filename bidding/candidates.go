@@ -152,7 +152,7 @@ func candidatesBody(p *trading.Project, lot *trading.Lot, ranked []*LotBid, end 
 	fmt.Fprintf(&b, "项目名称：%s\n\n交易编码：%s\n\n标段：%d（%s）\n\n", mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name))
 	b.WriteString("| 排序 | 中标候选人 | 统一社会信用代码 | 投标报价（元） |\n|---|---|---|---|\n")
 	for _, c := range ranked {
-		fmt.Fprintf(&b, "| 第%d名 | %s | %s | %s |\n", *c.Rank, mdCell(c.BidderName), c.IDNumber, c.Price.StringFixed(2))
+		fmt.Fprintf(&b, "| 第%d名 | %s | %s | %s |\n", *c.Rank, mdCell(c.BidderName), c.IDNumber, trading.Yuan(*c.Price))
 	}
 	if !end.IsZero() {
 		fmt.Fprintf(&b, "\n公示期：自本公告发布之日起至 %s 止。投标人或者其他利害关系人对评标结果有异议的，应当在公示期间提出。\n", fmtTime(end))

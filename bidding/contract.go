@@ -77,7 +77,7 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 			}
 		}
 		summary := fmt.Sprintf("项目 %s 标段%d 合同签订于 %s，金额 %s 元（定标后第%d日）", p.Code, lot.Seq,
-			date.Format("2006-01-02"), amount.StringFixed(2), days)
+			date.Format("2006-01-02"), trading.Yuan(amount), days)
 		if r.ContractLate {
 			summary += fmt.Sprintf("；超过%d日（%s）", maxDays, rule)
 		}

@@ -102,7 +102,7 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 			}
 			r.WinnerID, r.Amount = &id, &price
 			title = fmt.Sprintf("%s %d号标的 成交公告", p.Title, lot.Seq)
-			fmt.Fprintf(&body, "竞得人（受让方）：%s\n\n成交价：%s 元\n", mdCell(name), price.StringFixed(2))
+			fmt.Fprintf(&body, "竞得人（受让方）：%s\n\n成交价：%s 元\n", mdCell(name), trading.Yuan(price))
 		}
 		if in.Note != "" {
 			body.WriteString("\n" + in.Note + "\n")

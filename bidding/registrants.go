@@ -97,9 +97,9 @@ func outcomeFor(r *LotResult, bidder int64) string {
 	case r.Stage == StageNoSale:
 		return "未成交"
 	case r.WinnerID != nil && *r.WinnerID == bidder && r.Stage == StageSold:
-		return "已竞得，成交价 " + r.Amount.StringFixed(2) + " 元"
+		return "已竞得，成交价 " + trading.Yuan(*r.Amount) + " 元"
 	case r.WinnerID != nil && *r.WinnerID == bidder:
-		return "已中标，中标金额 " + r.Amount.StringFixed(2) + " 元"
+		return "已中标，中标金额 " + trading.Yuan(*r.Amount) + " 元"
 	case r.Stage == StageSold:
 		return "未竞得"
 	}

@@ -113,5 +113,5 @@ func amount(d *decimal.Decimal) string {
 	if d == nil {
 		return "—"
 	}
-	return d.StringFixed(2)
+	return trading.Yuan(*d)
 }

@@ -148,7 +148,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 	cands := short
 	cands.PublicityEnd = four.PublicityEnd
 	cn, err := e.Svc.SetCandidates(ctx, e.Agent, lotID, cands)
-	if err != nil || cn.Status != trading.AnnouncementSubmitted || !strings.Contains(cn.Body, "11500000.00") {
+	if err != nil || cn.Status != trading.AnnouncementSubmitted || !strings.Contains(cn.Body, "11,500,000.00") {
 		t.Fatalf("candidates: %+v %v", cn, err)
 	}
 	// The award waits for the publication and the end of the publicity.
@@ -203,7 +203,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 	if want := []ResultEventKind{EventAwarded, EventContracted}; len(events) != 2 || events[0] != want[0] || events[1] != want[1] {
 		t.Fatalf("events %v", events)
 	}
-	for i, want := range []string{"已中标，中标金额 11500000.00 元", "未中标"} {
+	for i, want := range []string{"已中标，中标金额 11,500,000.00 元", "未中标"} {
 		mine, err := e.Svc.MyRegistrations(ctx, bs[i])
 		if err != nil || len(mine) != 1 || mine[0].Outcome != want {
 			t.Fatalf("bidder %d sees %+v %v", i, mine, err)

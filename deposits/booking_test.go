@@ -1,6 +1,7 @@
 package deposits
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/templates"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -257,6 +259,28 @@ func TestSamePayerForTwoBiddersRaisesK1(t *testing.T) {
 	alerts, _ := e.Dep.Alerts(ctx, trading.Actor{Role: trading.RoleSupervisor})
 	if len(alerts) != 1 || alerts[0].Kind != "K1" || !strings.Contains(alerts[0].Detail, "福建己建设有限公司") || !strings.Contains(alerts[0].Detail, "福建庚建设有限公司") {
 		t.Fatalf("alerts: %+v", alerts)
+	}
+	// People read the project's code and the lot's number, not the lot's row id.
+	var code string
+	if err := e.TS.DB.Raw(`SELECT p.code FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?`, e.Lot).Row().Scan(&code); err != nil {
+		t.Fatal(err)
+	}
+	if alerts[0].ProjectCode != code || alerts[0].LotSeq != 1 {
+		t.Fatalf("alert names project %q lot %d, want %s lot 1", alerts[0].ProjectCode, alerts[0].LotSeq, code)
+	}
+	pages, err := templates.New(trading.TemplateFuncs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := pages.Render(&buf, "deposit_inflows", templates.Page{Title: "保证金到账", Data: map[string]any{
+		"Inflows": []StoredInflow(nil), "Alerts": alerts, "Filter": InflowFilter{}, "Pager": trading.Pager{Page: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	if want := "疑似串通投标（K1）："; !strings.Contains(page, want) || !strings.Contains(page, "项目 "+code+" 标段1，") ||
+		strings.Contains(page, fmt.Sprintf("标段 %d", e.Lot)) {
+		t.Fatalf("alert on the page: %s", page[strings.Index(page, `id="alerts"`):])
 	}
 }
 

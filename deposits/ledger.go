@@ -199,6 +199,10 @@ type Alert struct {
 	Detail       string     `gorm:"column:detail" json:"detail"`
 	CreatedAt    time.Time  `gorm:"column:created_at" json:"created_at"`
 	ResolvedAt   *time.Time `gorm:"column:resolved_at" json:"resolved_at,omitempty"`
+	// ProjectCode and LotSeq name the lot to people ("项目 GC… 标段1"),
+	// not its row id; read only, joined by Alerts.
+	ProjectCode string `gorm:"->;column:project_code" json:"project_code"`
+	LotSeq      int    `gorm:"->;column:lot_seq" json:"lot_seq"`
 }
 
 func (Alert) TableName() string { return "deposit_alerts" }
@@ -220,5 +224,12 @@ func (s *Service) Alerts(ctx context.Context, a trading.Actor) ([]Alert, error) 
 		return nil, trading.Forbidden("只有交易中心监督可以查看预警")
 	}
 	var out []Alert
-	return out, s.DB.WithContext(ctx).Where("resolved_at IS NULL").Order("id DESC").Limit(200).Find(&out).Error
+	// Equivalent SQL: SELECT d.*, p.code AS project_code, l.seq AS lot_seq FROM deposit_alerts d
+	//   LEFT JOIN lots l ON l.id = d.lot_id LEFT JOIN projects p ON p.id = l.project_id
+	//   WHERE d.resolved_at IS NULL ORDER BY d.id DESC LIMIT 200
+	return out, s.DB.WithContext(ctx).Table("deposit_alerts d").Select("d.*, COALESCE(p.code, '') AS project_code, COALESCE(l.seq, 0) AS lot_seq").
+		// A DUPLICATE alert (a bank transaction id repeated with other
+		// content) belongs to no lot.
+		Joins("LEFT JOIN lots l ON l.id = d.lot_id").Joins("LEFT JOIN projects p ON p.id = l.project_id").
+		Where("d.resolved_at IS NULL").Order("d.id DESC").Limit(200).Find(&out).Error
 }

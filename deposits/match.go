@@ -212,7 +212,7 @@ func (m *matching) finish() (Result, error) {
 	}
 	return *r, trading.Audit(tx, m.now, m.actor, "deposit.inflow", "inflow_batch", fmt.Sprint(m.batch),
 		fmt.Sprintf("%s：%d笔，新入账%d笔（有效%d，逾期%d，非本单位%d，待查%d），重复%d笔，K1预警%d条",
-			m.source, r.Lines, r.New, r.Held, r.Late, r.Third, r.Suspense, r.Repeated, r.Alerts))
+			trading.Label(trading.LabelSource, string(m.source)), r.Lines, r.New, r.Held, r.Late, r.Third, r.Suspense, r.Repeated, r.Alerts))
 }
 
 // valueTimeSlack is how far ahead of the platform's clock a bank may date

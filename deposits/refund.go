@@ -45,7 +45,7 @@ func (Refund) TableName() string { return "refunds" }
 
 // StatusName is the Chinese name of the refund's status.
 func (r *Refund) StatusName() string {
-	return map[string]string{"pending": "待退", "sent": "已发银行", "paid": "已退还", "failed": "退款失败（待重发）"}[r.Status]
+	return trading.LabelOrEmpty(trading.LabelRefundStatus, r.Status) // the one label table; "" for an unknown status
 }
 
 // Batch is a payment instruction sent to the bank.

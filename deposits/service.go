@@ -109,9 +109,7 @@ const (
 
 // Name is the Chinese name of the status.
 func (s InflowStatus) Name() string {
-	return map[InflowStatus]string{InflowHeld: "有效", InflowLate: "逾期到账（无效，待退）", InflowThirdParty: "非本单位账户缴纳（无效，退回付款人）",
-		InflowSuspense: "待查（无对应子账号）", InflowRefunded: "已退还", InflowForfeited: "已没收", InflowConverted: "已转为成交价款",
-		InflowReturned: "已退回付款人"}[s]
+	return trading.LabelOrEmpty(trading.LabelInflowStatus, string(s)) // the one label table; "" for an unknown status
 }
 
 // StoredInflow is a row of inflows.

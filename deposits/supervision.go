@@ -41,7 +41,7 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 	}
 	for _, i := range suspense {
 		out = append(out, trading.Alert{Kind: "deposit_suspense", At: i.ValueTime,
-			Title:  fmt.Sprintf("待查款项 %s 元：收款账号 %s 无对应子账号", i.Amount.StringFixed(2), i.AccountNumber),
+			Title:  fmt.Sprintf("待查款项 %s 元：收款账号 %s 无对应子账号", trading.Yuan(i.Amount), i.AccountNumber),
 			Detail: fmt.Sprintf("付款人 %s（%s %s）", i.PayerName, i.PayerBank, i.PayerAccount),
 			Link:   "/supervisor/deposits?status=suspense"})
 	}
@@ -63,10 +63,10 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 	}
 	for _, i := range invalid {
 		a := trading.Alert{Kind: "deposit_late", ProjectCode: i.Code, At: i.ValueTime, Detail: i.Reason, Link: "/supervisor/refunds",
-			Title: fmt.Sprintf("逾期到账 %s 元：标段%d，付款人 %s（无效，待退）", i.Amount.StringFixed(2), i.Seq, i.PayerName)}
+			Title: fmt.Sprintf("逾期到账 %s 元：标段%d，付款人 %s（无效，待退）", trading.Yuan(i.Amount), i.Seq, i.PayerName)}
 		if i.Status == InflowThirdParty {
 			a.Kind, a.Rule = "deposit_third_party", "D2"
-			a.Title = fmt.Sprintf("非投标人账户缴纳 %s 元：标段%d，付款人 %s（无效，退回付款人）", i.Amount.StringFixed(2), i.Seq, i.PayerName)
+			a.Title = fmt.Sprintf("非投标人账户缴纳 %s 元：标段%d，付款人 %s（无效，退回付款人）", trading.Yuan(i.Amount), i.Seq, i.PayerName)
 		}
 		out = append(out, a)
 	}
@@ -88,7 +88,7 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 		due := r.DueOn.In(trading.Shanghai)
 		a := trading.Alert{Kind: "refund_overdue", ProjectCode: r.Code,
 			At:     time.Date(due.Year(), due.Month(), due.Day(), 0, 0, 0, 0, trading.Shanghai),
-			Title:  fmt.Sprintf("退款逾期：%s 元应于 %s 前退还 %s（%s）", r.Principal.StringFixed(2), due.Format("2006-01-02"), r.PayeeName, r.StatusName()),
+			Title:  fmt.Sprintf("退款逾期：%s 元应于 %s 前退还 %s（%s）", trading.Yuan(r.Principal), due.Format("2006-01-02"), r.PayeeName, r.StatusName()),
 			Detail: r.Reason, Link: "/supervisor/refunds"}
 		if ruleID.MatchString(r.Rule) {
 			a.Rule = r.Rule
@@ -170,21 +170,21 @@ func (src SupervisionSource) Timeline(ctx context.Context, projectID int64) ([]t
 	}
 	for _, i := range inflows {
 		out = append(out, trading.TimelineEvent{At: i.ValueTime, Kind: "deposit",
-			Title:  fmt.Sprintf("保证金到账 %s 元（标段%d，%s）", i.Amount.StringFixed(2), i.Seq, i.Status.Name()),
+			Title:  fmt.Sprintf("保证金到账 %s 元（标段%d，%s）", trading.Yuan(i.Amount), i.Seq, i.Status.Name()),
 			Detail: fmt.Sprintf("付款人 %s，子账号 %s %s", i.PayerName, i.AccountNumber, i.Reason), Link: "/supervisor/deposits"})
 		if i.RefundAt != nil {
 			out = append(out, trading.TimelineEvent{At: *i.RefundAt, Kind: "refund", Link: "/supervisor/refunds",
-				Title:  fmt.Sprintf("开具退款 %s 元（标段%d，%s）", i.Amount.StringFixed(2), i.Seq, i.Rule),
+				Title:  fmt.Sprintf("开具退款 %s 元（标段%d，%s）", trading.Yuan(i.Amount), i.Seq, trading.Label(trading.LabelRefundReason, i.Rule)),
 				Detail: i.RReason})
 		}
 		if i.PaidAt != nil {
 			out = append(out, trading.TimelineEvent{At: *i.PaidAt, Kind: "refund", Link: "/supervisor/refunds",
-				Title: fmt.Sprintf("已退还 %s 元（本金 %s，利息 %s）给 %s", i.Amount.Add(i.Interest).StringFixed(2),
-					i.Amount.StringFixed(2), i.Interest.StringFixed(2), i.PayerName)})
+				Title: fmt.Sprintf("已退还 %s 元（本金 %s，利息 %s）给 %s", trading.Yuan(i.Amount.Add(i.Interest)),
+					trading.Yuan(i.Amount), trading.Yuan(i.Interest), i.PayerName)})
 		}
 		if i.ForfeitAt != nil {
 			out = append(out, trading.TimelineEvent{At: *i.ForfeitAt, Kind: "forfeiture", Link: "/supervisor/deposits",
-				Title: fmt.Sprintf("没收保证金 %s 元（标段%d，D7）", i.Amount.StringFixed(2), i.Seq), Detail: i.Reason})
+				Title: fmt.Sprintf("没收保证金 %s 元（标段%d，D7）", trading.Yuan(i.Amount), i.Seq), Detail: i.Reason})
 		}
 	}
 	var k1 []struct {

@@ -102,7 +102,7 @@ func TestSupervisionSourceAlertsAndTimeline(t *testing.T) {
 	if count["deposit"] != 3 || count["refund"] != 2 || count["forfeiture"] != 1 || count["alert"] != 1 {
 		t.Fatalf("timeline: %v\n%s", count, strings.Join(all, "\n"))
 	}
-	if joined := strings.Join(all, "\n"); !strings.Contains(joined, "没收保证金 200000.00 元（标段1，D7）") || !strings.Contains(joined, "已退还 200000.00 元") {
+	if joined := strings.Join(all, "\n"); !strings.Contains(joined, "没收保证金 200,000.00 元（标段1，D7）") || !strings.Contains(joined, "已退还 200,000.00 元") {
 		t.Fatalf("timeline titles:\n%s", joined)
 	}
 }

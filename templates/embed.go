@@ -67,8 +67,10 @@ type asset struct {
 	ctype  string
 }
 
-// New parses every page with the layout and partials.
-func New() (*Renderer, error) {
+// New parses every page with the layout and partials. extra adds or
+// replaces page functions: cmd passes trading.TemplateFuncs (label, field,
+// actions), which this package cannot import; without it codes show as is.
+func New(extra ...template.FuncMap) (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}, assets: map[string]asset{}, byPath: map[string]asset{}}
 	err := fs.WalkDir(files, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -116,6 +118,13 @@ func New() (*Renderer, error) {
 			}
 			return t.In(Shanghai).Format("2006-01-02T15:04")
 		},
+		// label, field and actions are placeholders for trading's table.
+		"label":   func(kind string, code any) string { return fmt.Sprint(code) },
+		"field":   func(path string) string { return path },
+		"actions": func() []struct{ Value, Name string } { return nil },
+		// sentence ends a reason someone typed with exactly one 。, whether
+		// or not they typed one ("暂停：……。" never "。。").
+		"sentence": func(s string) string { return strings.TrimRight(strings.TrimSpace(s), "。.；;，, ") + "。" },
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
 				return nil, fmt.Errorf("dict needs pairs")
@@ -126,6 +135,11 @@ func New() (*Renderer, error) {
 			}
 			return m, nil
 		},
+	}
+	for _, m := range extra {
+		for k, f := range m {
+			funcs[k] = f
+		}
 	}
 	entries, err := fs.Glob(files, "*.html")
 	if err != nil {
@@ -196,34 +210,38 @@ func countdown(now, deadline time.Time) string {
 
 // yuan shows an amount of money with thousands separators and 2 decimals.
 func yuan(v any) string {
-	var d decimal.Decimal
 	switch x := v.(type) {
 	case decimal.Decimal:
-		d = x
+		return Yuan(x) + " 元"
 	case *decimal.Decimal:
 		if x == nil {
 			return ""
 		}
-		d = *x
-	default:
-		return fmt.Sprint(v)
+		return Yuan(*x) + " 元"
 	}
+	return fmt.Sprint(v)
+}
+
+// Yuan writes an amount as people read it, on pages and in the notices the
+// platform writes: thousands grouped, two decimals, "2,246,380.96". It is
+// the one such formatter (trading.Yuan is this); the API and the files for
+// banks keep the plain "2246380.96".
+func Yuan(d decimal.Decimal) string {
 	s := d.StringFixed(2)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	intPart, frac, _ := strings.Cut(s, ".")
 	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
 	for i, r := range intPart {
 		if i > 0 && (len(intPart)-i)%3 == 0 {
 			b.WriteByte(',')
 		}
 		b.WriteRune(r)
 	}
-	out := b.String() + "." + frac + " 元"
-	if neg {
-		out = "-" + out
-	}
-	return out
+	return b.String() + "." + frac
 }
 
 // AssetPath returns the checksummed URL of a static file.

@@ -333,7 +333,7 @@ func (s *Service) SetDisabled(ctx context.Context, a Actor, id int64, disabled b
 			}
 		}
 		action := map[bool]string{true: "account.disable", false: "account.enable"}[disabled]
-		return Audit(tx, now, a, action, "account", fmt.Sprint(id), action)
+		return Audit(tx, now, a, action, "account", fmt.Sprint(id), Label(LabelAction, action)) // the summary is read by people
 	})
 }
 

@@ -214,4 +214,8 @@ func TestLoginSessionsAndRevocation(t *testing.T) {
 			t.Errorf("event %d = %s, want %s", i, e.Action, want[i])
 		}
 	}
+	// The summary is read on the audit page: Chinese, not the action code.
+	if events[0].Summary != "停用账号" {
+		t.Errorf("disable summary %q", events[0].Summary)
+	}
 }

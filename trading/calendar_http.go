@@ -124,7 +124,7 @@ var confidenceNames = map[string]string{
 func (w *Web) rulesPage(c echo.Context) error {
 	cat := rules.Category(c.QueryParam("category"))
 	if cat != "" && !cat.Valid() {
-		return Invalid("category", "交易类别须为 engineering、procurement、land 或 property")
+		return Invalid("category", "交易类别须为%s", CategoryChoices())
 	}
 	ctx := c.Request().Context()
 	book, err := w.Svc.RuleBook(ctx)

@@ -271,7 +271,7 @@ func (w *Web) auditPage(c echo.Context) error {
 		pager.Next = PageURL(c, "before", strconv.FormatInt(events[len(events)-1].ID, 10))
 	}
 	return w.Page(c, http.StatusOK, "audit", "审计日志", map[string]any{
-		"Events": events, "Filter": f, "From": from, "To": to, "Pager": pager})
+		"Events": events, "Filter": f, "From": from, "To": to, "Pager": pager, "ObjectTypes": LabelOptions(LabelObject)})
 }
 
 // API

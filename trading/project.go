@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -30,7 +31,7 @@ const (
 
 // Name is the Chinese name of the status.
 func (s ProjectStatus) Name() string {
-	return map[ProjectStatus]string{ProjectDraft: "草稿", ProjectActive: "进行中", ProjectTerminated: "已终止"}[s]
+	return Label(LabelProjectStatus, string(s))
 }
 
 // Region is an administrative region (行政区划).
@@ -62,9 +63,33 @@ type Project struct {
 	CreatedAt     time.Time     `gorm:"column:created_at"`
 	UpdatedAt     time.Time     `gorm:"column:updated_at"`
 	Lots          []Lot         `gorm:"foreignKey:ProjectID"`
+	// Finished: running, and every lot has its outcome (awarded, sold,
+	// failed). Read only, computed by projectColumns.
+	Finished bool `gorm:"->;column:finished"`
 }
 
 func (Project) TableName() string { return "projects" }
+
+// ProjectCompleted is the status people read of a finished project; the
+// column keeps "active" (only the lists filter on it).
+const ProjectCompleted ProjectStatus = "completed"
+
+// StatusName is the status people read: 已完成 for a finished project.
+func (p Project) StatusName() string {
+	if p.Status == ProjectActive && p.Finished {
+		return Label(LabelProjectStatus, string(ProjectCompleted))
+	}
+	return p.Status.Name()
+}
+
+// projectFinished is true when a running project has lots and each of them
+// has an outcome.
+const projectFinished = `(projects.status = 'active' AND EXISTS (SELECT 1 FROM lots fl WHERE fl.project_id = projects.id)
+	AND NOT EXISTS (SELECT 1 FROM lots fl WHERE fl.project_id = projects.id
+		AND NOT EXISTS (SELECT 1 FROM lot_outcomes fo WHERE fo.lot_id = fl.id)))`
+
+// projectColumns selects a project with its Finished flag.
+const projectColumns = "projects.*, " + projectFinished + " AS finished"
 
 // ErrSuspended is the refusal of anything a suspended project stops.
 var ErrSuspended = errors.New("项目已暂停")
@@ -76,7 +101,7 @@ func (p *Project) CheckRunning() error {
 		return nil
 	}
 	return &Error{Status: http.StatusConflict, Code: "suspended", Field: "project",
-		Message: fmt.Sprintf("项目 %s 已被交易中心暂停：%s。恢复前不能报名、上传文件、录入结果或发布公告", p.Code, p.SuspendReason),
+		Message: fmt.Sprintf("项目 %s 已被交易中心暂停：%s。恢复前不能报名、上传文件、录入结果或发布公告", p.Code, strings.TrimRight(strings.TrimSpace(p.SuspendReason), "。.；;，, ")),
 		Err:     ErrSuspended}
 }
 

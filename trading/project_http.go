@@ -67,11 +67,8 @@ func (w *Web) projectList(c echo.Context) error {
 	}
 	return w.Page(c, http.StatusOK, "projects", "交易项目", map[string]any{
 		"Projects": list, "Total": total, "Pager": pager, "Filter": f, "Base": projectsPath(CurrentAccount(c)),
-		"Categories": CategoryOptions()})
+		"Categories": CategoryOptions(), "Statuses": projectStatusOptions()})
 }
-
-// Option is one choice of a select box: the value sent and its Chinese name.
-type Option struct{ Value, Name string }
 
 // CategoryOptions are the four categories as select-box options, in display order.
 func CategoryOptions() []Option {

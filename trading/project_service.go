@@ -167,7 +167,7 @@ func (in *ProjectInput) validate() error {
 	in.Title, in.OwnerName = strings.TrimSpace(in.Title), strings.TrimSpace(in.OwnerName)
 	in.OwnerContact, in.RegionCode = strings.TrimSpace(in.OwnerContact), strings.TrimSpace(in.RegionCode)
 	if !in.Category.Valid() {
-		return Invalid("category", "交易类别须为 engineering（工程建设）、procurement（政府采购）、land（土地矿权）或 property（国有产权）")
+		return Invalid("category", "交易类别须为%s", CategoryChoices())
 	}
 	if err := validateName("title", "项目名称", in.Title, 4, 200); err != nil {
 		return err
@@ -352,7 +352,7 @@ func notFound(err error, what string) error {
 func LoadProject(tx *gorm.DB, where string, arg any) (*Project, error) {
 	var p Project
 	err := tx.Preload("Region").Preload("Agent").Preload("Lots", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).
-		Where(where, arg).First(&p).Error
+		Select(projectColumns).Where(where, arg).First(&p).Error
 	if err != nil {
 		return nil, notFound(err, "交易项目")
 	}
@@ -394,7 +394,13 @@ func (s *Service) ListProjects(ctx context.Context, a Actor, f ProjectFilter) ([
 	if f.Category != "" {
 		q = q.Where("category = ?", f.Category)
 	}
-	if f.Status != "" {
+	switch f.Status {
+	case "":
+	case ProjectCompleted: // a label, not a column value: finished projects
+		q = q.Where(projectFinished)
+	case ProjectActive:
+		q = q.Where("status = ? AND NOT "+projectFinished, f.Status)
+	default:
 		q = q.Where("status = ?", f.Status)
 	}
 	if f.Query != "" {
@@ -408,7 +414,7 @@ func (s *Service) ListProjects(ctx context.Context, a Actor, f ProjectFilter) ([
 		f.Limit = 20
 	}
 	var out []Project
-	err := q.Preload("Region").Preload("Agent").Order("id DESC").Offset(f.Offset).Limit(f.Limit).Find(&out).Error
+	err := q.Preload("Region").Preload("Agent").Select(projectColumns).Order("id DESC").Offset(f.Offset).Limit(f.Limit).Find(&out).Error
 	return out, total, err
 }
 

@@ -237,14 +237,10 @@ func (w *Web) ErrorHandler(err error, c echo.Context) {
 		_ = c.JSON(e.Status, body)
 		return
 	}
-	heading := map[int]string{400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在",
-		409: "操作冲突", 413: "内容过大", 422: "不符合交易规则", 429: "请求过于频繁"}[e.Status]
-	if heading == "" {
-		heading = "出错了"
-	}
+	heading := ErrorHeading(e)
 	msg := e.Message
-	if e.Field != "" {
-		msg += "（字段：" + e.Field + "）"
+	if e.Field != "" { // the page names the field in Chinese; the JSON above keeps the path
+		msg += "（字段：" + FieldLabel(e.Field) + "）"
 	}
 	if rerr := w.Page(c, e.Status, "error", heading, map[string]any{"Heading": heading, "Message": msg, "Rule": e.Rule, "Status": e.Status}); rerr != nil {
 		w.Log.Error("render error page", "err", rerr)

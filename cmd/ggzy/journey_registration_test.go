@@ -99,10 +99,12 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, chrome, "#notice-title", "闽江北岸防洪堤加固工程招标公告")
+	checkPage(t, chrome, "notice")
 	if err := chromedp.Do(chrome, chromedp.Click(chromedp.CSS("a.lot-link"))); err != nil {
 		t.Fatal(err)
 	}
 	waitText(t, chrome, "#registration", "获取招标文件即完成登记")
+	checkPage(t, chrome, "lot")
 	link := waitAttr(t, chrome, "a[href^='/documents/']", "href")
 	// The browser fetches the document with its session and hashes the bytes.
 	got, err := chromedp.Run(chrome, chromedp.Evaluate[string](fmt.Sprintf(`fetch(%q, {credentials: "same-origin"})
@@ -119,6 +121,7 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 	if !strings.Contains(row, "防洪堤招标文件.pdf") || !strings.Contains(row, "获取招标文件登记") {
 		t.Fatalf("my projects: %q", row)
 	}
+	checkPage(t, chrome, "my-projects")
 	logout(t, chrome)
 
 	// A land bidder applies; the agent approves.
@@ -132,6 +135,7 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, chrome, "#my-status", "待审核")
+	checkPage(t, chrome, "land-lot-applied")
 	logout(t, chrome)
 	login(t, chrome, srv.URL, "daili", "daili2026")
 	if err := chromedp.Do(chrome, chromedp.Navigate(fmt.Sprintf("%s/agent/lots/%d/registrations", srv.URL, land.Lots[0].ID))); err != nil {
@@ -142,6 +146,7 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, chrome, "#registrants", "审核通过")
+	checkPage(t, chrome, "registrants")
 }
 
 func actorOf(t *testing.T, app *App, username string) trading.Actor {

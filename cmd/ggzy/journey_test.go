@@ -112,6 +112,7 @@ func TestBrowserJourneySignUpLoginLogout(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, "#form-error", "统一社会信用代码校验位不符")
+	checkPage(t, ctx, "signup-error")
 
 	fields["id_number"] = "91350100M000100Y43"
 	steps = append(fill(fields), chromedp.Click(chromedp.CSS("#signup-submit")))
@@ -122,11 +123,13 @@ func TestBrowserJourneySignUpLoginLogout(t *testing.T) {
 	if who := text(t, ctx, "#who"); !strings.Contains(who, "福建旅程建设有限公司") {
 		t.Fatalf("header shows %q", who)
 	}
+	checkPage(t, ctx, "account")
 
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#logout"))); err != nil {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, ".flash", "已退出登录")
+	checkPage(t, ctx, "login-after-logout")
 	steps = append(fill(map[string]string{"username": "journey", "password": "journey2026"}), chromedp.Click(chromedp.CSS("#login-submit")))
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)

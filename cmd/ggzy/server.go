@@ -31,7 +31,7 @@ var openAPI []byte
 
 // NewServer wires every route and middleware of the platform.
 func NewServer(a *App) (*echo.Echo, error) {
-	pages, err := templates.New()
+	pages, err := templates.New(trading.TemplateFuncs())
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +130,11 @@ func NewServer(a *App) (*echo.Echo, error) {
 	e.GET("/static/:file", func(c echo.Context) error {
 		pages.ServeStatic(c.Response(), c.Request(), c.Param("file"))
 		return nil
+	})
+	// The layout links the icon; browsers that ask for /favicon.ico anyway
+	// are sent to its checksummed URL.
+	e.GET("/favicon.ico", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, pages.AssetPath("favicon.svg"))
 	})
 	api := e.Group("/api/v1", web.LoadBearer)
 	api.GET("/openapi.json", func(c echo.Context) error {

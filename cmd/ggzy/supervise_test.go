@@ -59,7 +59,7 @@ func TestSupervisionOverHTTP(t *testing.T) {
 	if code := call(t, "POST", srv.URL+"/api/v1/projects/"+p.Code+"/suspend", sup, map[string]string{"reason": "停"}, &e); code != 400 || e.Error.Field != "reason" {
 		t.Fatalf("one-character reason: %d %+v", code, e)
 	}
-	const reason = "收到异议，暂停报名待核查"
+	const reason = "收到异议，暂停报名待核查。" // typed with its full stop: pages must not say "。。"
 	var pj trading.ProjectJSON
 	if code := call(t, "POST", srv.URL+"/api/v1/projects/"+p.Code+"/suspend", sup, map[string]string{"reason": reason}, &pj); code != 200 ||
 		pj.SuspendReason != reason || pj.SuspendedAt == nil {
@@ -74,11 +74,13 @@ func TestSupervisionOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	regURL := fmt.Sprintf("%s/api/v1/lots/%d/registration", srv.URL, lot)
-	if code := call(t, "POST", regURL, bid, map[string]any{}, &e); code != 409 || e.Error.Code != "suspended" || !strings.Contains(e.Error.Message, reason) {
+	if code := call(t, "POST", regURL, bid, map[string]any{}, &e); code != 409 || e.Error.Code != "suspended" ||
+		!strings.Contains(e.Error.Message, strings.TrimSuffix(reason, "。")) || strings.Contains(e.Error.Message, "。。") {
 		t.Fatalf("registration while suspended: %d %+v", code, e)
 	}
 	for _, path := range []string{"/projects/" + p.Code, fmt.Sprintf("/lots/%d", lot)} {
-		if code, body := newBrowser(t, srv.URL).get(path); code != 200 || !strings.Contains(body, `id="suspension"`) || !strings.Contains(body, reason) {
+		if code, body := newBrowser(t, srv.URL).get(path); code != 200 || !strings.Contains(body, `id="suspension"`) || !strings.Contains(body, reason) ||
+			strings.Contains(body, "。。") {
 			t.Fatalf("%s does not show the suspension: %d", path, code)
 		}
 	}

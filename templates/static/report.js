@@ -11,8 +11,10 @@ document.addEventListener("DOMContentLoaded", function () {
       // richText tooltips draw on the canvas: no inline styles, which the
       // page's Content-Security-Policy refuses.
       tooltip: { trigger: "axis", renderMode: "richText" },
-      legend: { data: [s.amountName, s.rateName] },
-      grid: { left: 60, right: 60, top: 40, bottom: 30 },
+      // The legend has its own band below the month labels (ECharts 6
+      // puts it at the bottom, where it covered them).
+      legend: { data: [s.amountName, s.rateName], bottom: 0 },
+      grid: { left: 60, right: 60, top: 40, bottom: 64 },
       xAxis: { type: "category", data: s.months },
       yAxis: [
         { type: "value", name: "万元" },

@@ -34,7 +34,7 @@ func ParseFilter(get func(string) string) (Filter, error) {
 	f := Filter{Category: trading.Category(get("category")), Type: trading.AnnouncementType(get("type")),
 		Region: strings.TrimSpace(get("region")), Query: strings.TrimSpace(get("q")), Limit: 20}
 	if f.Category != "" && !f.Category.Valid() {
-		return f, trading.Invalid("category", "交易类别须为 engineering、procurement、land 或 property")
+		return f, trading.Invalid("category", "交易类别须为%s", trading.CategoryChoices())
 	}
 	if f.Type != "" && !f.Type.Valid() {
 		return f, trading.Invalid("type", "公告类型不正确")

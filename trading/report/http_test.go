@@ -242,7 +242,7 @@ func TestReportHTTPValidationAndPermissions(t *testing.T) {
 			t.Errorf("API ?%s = %d %s", c.query, code, body)
 		}
 		code, body, _ = sup.get(e, "/reports/savings?"+c.query)
-		if code != 400 || !strings.Contains(string(body), "（字段："+c.field+"）") {
+		if code != 400 || !strings.Contains(string(body), "（字段："+trading.FieldLabel(c.field)+"）") {
 			t.Errorf("page ?%s = %d", c.query, code)
 		}
 		if code, _, _ = sup.get(e, "/reports/savings.xlsx?"+c.query); code != 400 {

@@ -41,7 +41,7 @@ const maxYears = 10
 func ParseQuery(get func(string) string, today time.Time) (Query, error) {
 	q := Query{Category: trading.Category(strings.TrimSpace(get("category"))), Region: strings.TrimSpace(get("region"))}
 	if q.Category != "" && !q.Category.Valid() {
-		return q, trading.Invalid("category", "交易类别须为 engineering（工程建设招标）、procurement（政府采购）、land（土地矿权出让）或 property（国有产权交易）")
+		return q, trading.Invalid("category", "交易类别须为%s", trading.CategoryChoices())
 	}
 	if q.Region != "" && (len(q.Region) != 6 || strings.Trim(q.Region, "0123456789") != "") {
 		return q, trading.Invalid("region", "行政区划代码须为6位数字")

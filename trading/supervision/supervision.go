@@ -392,7 +392,7 @@ func (s *Service) Timeline(ctx context.Context, a trading.Actor, code string) (*
 		}
 		for _, e := range audit {
 			events = append(events, trading.TimelineEvent{At: e.OccurredAt, Kind: "audit", Title: e.Summary,
-				Detail: fmt.Sprintf("%s（%s） %s", e.Actor, e.Role, e.Action),
+				Detail: fmt.Sprintf("%s（%s） %s", e.Actor, trading.Label(trading.LabelRole, e.Role), trading.Label(trading.LabelAction, e.Action)),
 				Link:   fmt.Sprintf("/supervisor/audit?object_type=%s&object_id=%s", e.ObjectType, e.ObjectID)})
 		}
 		if p.OpenedAt != nil {
