@@ -39,8 +39,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 		return nil, trading.Invalid("id_numbers", "请按排序选择中标候选人")
 	}
 	if len(in.IDNumbers) > book.E11MaxCandidates {
-		return nil, &trading.Error{Status: 422, Code: "rule_violation", Field: "id_numbers", Rule: "E11", Err: trading.ErrRuleBroken,
-			Message: fmt.Sprintf("中标候选人不得超过%d个（E11，实施条例第五十三条），实际%d个", book.E11MaxCandidates, len(in.IDNumbers))}
+		return nil, trading.RuleBroken("E11", "id_numbers", "中标候选人不得超过%d个（E11，实施条例第五十三条），实际%d个", book.E11MaxCandidates, len(in.IDNumbers))
 	}
 	if in.Note = strings.TrimSpace(in.Note); utf8.RuneCountInString(in.Note) > 2000 {
 		return nil, trading.Invalid("note", "说明不超过2000字")

@@ -183,7 +183,7 @@ func (h *DocumentsHTTP) page(c echo.Context) error {
 // pageError is a 4xx to show on the upload page itself.
 func pageError(err error) *trading.Error {
 	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 && de.Status != http.StatusNotFound && de.Status != http.StatusForbidden {
+	if errors.As(err, &de) && de.Status() < 500 && de.Status() != http.StatusNotFound && de.Status() != http.StatusForbidden {
 		return de
 	}
 	return nil
@@ -205,7 +205,7 @@ func (h *DocumentsHTTP) upload(c echo.Context) error {
 	doc, err := h.receive(c, id, "")
 	if err != nil {
 		if de := pageError(err); de != nil && !wantsJSON(c) {
-			return h.renderPage(c, de.Status, id, de)
+			return h.renderPage(c, de.Status(), id, de)
 		}
 		return err
 	}

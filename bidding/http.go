@@ -108,7 +108,7 @@ func (h *Handler) lotPage(c echo.Context) error {
 // formError is a 4xx to show on the page itself.
 func formError(err error) *trading.Error {
 	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 && de.Status != http.StatusNotFound && de.Status != http.StatusForbidden {
+	if errors.As(err, &de) && de.Status() < 500 && de.Status() != http.StatusNotFound && de.Status() != http.StatusForbidden {
 		return de
 	}
 	return nil
@@ -130,7 +130,7 @@ func (h *Handler) register(c echo.Context) error {
 			return verr
 		}
 		v.Error = de
-		return h.Web.Page(c, de.Status, "lot", v.Project.Title, v)
+		return h.Web.Page(c, de.Status(), "lot", v.Project.Title, v)
 	}
 	if err != nil {
 		return err

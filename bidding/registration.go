@@ -313,8 +313,8 @@ func (s *Service) register(ctx context.Context, tx *gorm.DB, a trading.Actor, lo
 			return nil, err
 		}
 		if old.Status != StatusWithdrawn && old.Status != StatusRejected { // a rejected applicant may apply again
-			return &old, &trading.Error{Status: 409, Code: "already_registered", Field: "lot_id",
-				Message: "您已" + kind.Name() + "，当前状态：" + old.Status.Name(), Err: ErrAlreadyRegistered}
+			return &old, trading.Conflict("lot_id", "您已%s，当前状态：%s", kind.Name(), old.Status.Name()).
+				WithCode("already_registered").Wrapping(ErrAlreadyRegistered)
 		}
 		old.Status, old.ContactName, old.ContactPhone, old.Declarations = status, in.ContactName, in.ContactPhone, decl
 		old.WithdrawnAt, old.RejectReason, old.ReviewedBy, old.ReviewedAt, old.UpdatedAt = nil, "", nil, nil, now

@@ -177,8 +177,7 @@ func fmtTime(t time.Time) string {
 }
 
 func stageConflict(r *LotResult, what string) error {
-	return &trading.Error{Status: 409, Code: "conflict", Field: "stage", Err: ErrResultStage,
-		Message: fmt.Sprintf("标段结果处于“%s”阶段，不能%s", r.Stage.Name(), what)}
+	return trading.Conflict("stage", "标段结果处于“%s”阶段，不能%s", r.Stage.Name(), what).Wrapping(ErrResultStage)
 }
 
 func isBidTender(c trading.Category) bool { return c == "engineering" || c == "procurement" }

@@ -172,7 +172,7 @@ func (h *Handler) resultForm(step func(c echo.Context, a trading.Actor, id int64
 					d.Form[k] = form.Get(k)
 				}
 			}
-			return h.Web.Page(c, de.Status, "lot_result", "开标与结果", d)
+			return h.Web.Page(c, de.Status(), "lot_result", "开标与结果", d)
 		}
 		if err != nil {
 			return err

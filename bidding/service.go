@@ -179,11 +179,11 @@ func checkOpen(p *trading.Project, w Window, opened, now time.Time) error {
 	case opened.IsZero() || p.Status == trading.ProjectDraft:
 		return trading.NotFound("标段") // a draft is not public: it does not exist for bidders
 	case p.Status == trading.ProjectTerminated:
-		return &trading.Error{Status: 409, Code: "closed", Message: "该项目已终止，不再接受报名", Err: ErrClosed}
+		return trading.Conflict("", "该项目已终止，不再接受报名").WithCode("closed").Wrapping(ErrClosed)
 	case now.Before(w.Opens):
-		return &trading.Error{Status: 409, Code: "closed", Message: "报名尚未开始，开始时间为 " + w.Opens.In(trading.Shanghai).Format("2006-01-02 15:04"), Err: ErrClosed}
+		return trading.Conflict("", "报名尚未开始，开始时间为 %s", w.Opens.In(trading.Shanghai).Format("2006-01-02 15:04")).WithCode("closed").Wrapping(ErrClosed)
 	case !w.Closes.IsZero() && !now.Before(w.Closes):
-		return &trading.Error{Status: 409, Code: "closed", Message: "报名已截止（截止时间 " + w.Closes.In(trading.Shanghai).Format("2006-01-02 15:04") + "）", Err: ErrClosed}
+		return trading.Conflict("", "报名已截止（截止时间 %s）", w.Closes.In(trading.Shanghai).Format("2006-01-02 15:04")).WithCode("closed").Wrapping(ErrClosed)
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -175,16 +174,14 @@ func checkType(name string) (fileType, error) {
 	ext := strings.ToLower(path.Ext(name))
 	t, ok := AllowedTypes[ext]
 	if !ok {
-		return t, &trading.Error{Status: http.StatusBadRequest, Code: "invalid", Field: "file", Err: ErrFileType,
-			Message: "不支持的文件类型“" + ext + "”，允许的类型：" + allowedList}
+		return t, trading.Invalid("file", "不支持的文件类型“%s”，允许的类型：%s", ext, allowedList).Wrapping(ErrFileType)
 	}
 	return t, nil
 }
 
 // tooLarge is the 413 of a file over the limit.
 func tooLarge(limit int64) *trading.Error {
-	return &trading.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "file", Err: ErrTooLarge,
-		Message: fmt.Sprintf("文件超过大小限制（%d MB）", limit>>20)}
+	return trading.TooLarge("file", "文件超过大小限制（%d MB）", limit>>20).Wrapping(ErrTooLarge)
 }
 
 // uploadReader hashes and counts the bytes on their way to the object
@@ -323,8 +320,7 @@ func (s *Service) Upload(ctx context.Context, a trading.Actor, lotID int64, in U
 		return nil, trading.Invalid("file", "文件为空")
 	}
 	if !hasMagic(head, ft.magics) {
-		return nil, &trading.Error{Status: http.StatusBadRequest, Code: "invalid", Field: "file", Err: ErrFileType,
-			Message: "文件内容与扩展名“" + strings.ToLower(path.Ext(name)) + "”不符，请上传真实的 " + allowedList + " 文件"}
+		return nil, trading.Invalid("file", "文件内容与扩展名“%s”不符，请上传真实的 %s 文件", strings.ToLower(path.Ext(name)), allowedList).Wrapping(ErrFileType)
 	}
 
 	key, err := objectKey(lotID)
@@ -398,8 +394,7 @@ func (s *Service) Upload(ctx context.Context, a trading.Actor, lotID int64, in U
 // interrupted is a 400: the client's stream broke off (a closed browser
 // tab, a dropped connection, a malformed body), and nothing was kept.
 func interrupted(cause error) *trading.Error {
-	return &trading.Error{Status: http.StatusBadRequest, Code: "interrupted", Field: "file",
-		Message: "上传中断，文件未保存，请重新上传", Err: fmt.Errorf("%w: %w", ErrInterrupted, cause)}
+	return trading.Invalid("file", "上传中断，文件未保存，请重新上传").WithCode("interrupted").Wrapping(fmt.Errorf("%w: %w", ErrInterrupted, cause))
 }
 
 func hasMagic(head []byte, magics [][]byte) bool {

@@ -180,7 +180,7 @@ func TestStatementImportWholeOrNothingAndIdempotent(t *testing.T) {
 			"C002,2026-03-05,10:00:00,"+va2+",福建丁建设有限公司,6222002,某银行,"+bad+",CNY,保证金")
 		_, err := e.Dep.ImportStatement(ctx, sup, f)
 		de := trading.AsError(err)
-		if de.Status != http.StatusUnprocessableEntity || !strings.Contains(de.Message, "第 3 行") {
+		if de.Status() != http.StatusUnprocessableEntity || !strings.Contains(de.Message, "第 3 行") {
 			t.Fatalf("amount %s: %v", bad, err)
 		}
 	}
@@ -346,7 +346,7 @@ func TestStatementImportRepeatedLines(t *testing.T) {
 	_, err = e.Dep.ImportStatement(ctx, sup, csvFile(
 		"R101,2026-03-05,10:00:00,"+va+",福建重发建设有限公司,6222009,某银行,1.00,CNY,保证金",
 		"R101,2026-03-05,10:00:00,"+va+",福建重发建设有限公司,6222009,某银行,2.00,CNY,保证金"))
-	if de := trading.AsError(err); de == nil || de.Status != http.StatusUnprocessableEntity || !strings.Contains(de.Message, "第 3 行") ||
+	if de := trading.AsError(err); de == nil || de.Status() != http.StatusUnprocessableEntity || !strings.Contains(de.Message, "第 3 行") ||
 		!strings.Contains(de.Message, "R101 与第 2 行重复但内容不同") {
 		t.Fatalf("conflicting repeat: %v", err)
 	}
@@ -397,7 +397,7 @@ func TestStatementImportAcrossChunks(t *testing.T) {
 	// Different content in a later chunk: refused, naming both lines.
 	_, err = e.Dep.ImportStatement(ctx, sup, csvFile(line("D1", "1.00", "a"), line("D2", "2.00", "b"), line("D3", "3.00", "c"),
 		line("D1", "9.00", "a")))
-	if de := trading.AsError(err); de == nil || de.Status != http.StatusUnprocessableEntity ||
+	if de := trading.AsError(err); de == nil || de.Status() != http.StatusUnprocessableEntity ||
 		!strings.Contains(de.Message, "D1 与第 2 行重复但内容不同") || !strings.Contains(de.Message, "第 5 行") {
 		t.Fatalf("conflicting repeat across chunks: %v", err)
 	}

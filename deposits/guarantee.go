@@ -321,8 +321,7 @@ func mayReview(a trading.Actor, p *trading.Project, lot *trading.Lot, now time.T
 			return nil
 		}
 		if dl := bidding.WindowOf(p, lot, derefTime(p.OpenedAt)).Deadline; !dl.IsZero() && now.Before(dl) {
-			return &trading.Error{Status: 403, Code: "forbidden", Rule: "K5", Err: trading.ErrForbidden,
-				Message: "投标截止前投标人名单对代理机构保密（K4、K5），保函由交易中心监督核验"}
+			return trading.Forbidden("投标截止前投标人名单对代理机构保密（K4、K5），保函由交易中心监督核验").WithRule("K5")
 		}
 		return nil
 	}

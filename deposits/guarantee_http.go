@@ -75,8 +75,8 @@ func (h *Handler) submitGuarantee(c echo.Context) error {
 		g, err = h.Svc.SubmitGuarantee(c.Request().Context(), trading.ActorOf(c), form.LotID, form.GuaranteeInput)
 	}
 	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 {
-		return h.renderMyGuarantees(c, de.Status, de, form)
+	if errors.As(err, &de) && de.Status() < 500 {
+		return h.renderMyGuarantees(c, de.Status(), de, form)
 	}
 	if err != nil {
 		return err

@@ -216,8 +216,8 @@ func (h *Handler) manual(c echo.Context) error {
 		r, err = h.Svc.Receive(c.Request().Context(), trading.ActorOf(c), SourceManual, []Inflow{in})
 	}
 	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 {
-		return h.renderInflows(c, de.Status, de, nil)
+	if errors.As(err, &de) && de.Status() < 500 {
+		return h.renderInflows(c, de.Status(), de, nil)
 	}
 	if err != nil {
 		return err
@@ -246,7 +246,7 @@ func firstStatus(r Result) string {
 // import reads it twice), refusing more than max bytes.
 func saveUpload(c echo.Context, max int64) (string, error) {
 	if cl := c.Request().ContentLength; cl > max+(1<<20) {
-		return "", &trading.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "file", Message: fmt.Sprintf("对账单超过 %d MB", max>>20)}
+		return "", trading.TooLarge("file", "对账单超过 %d MB", max>>20)
 	}
 	mr, err := c.Request().MultipartReader()
 	if err != nil {
@@ -272,7 +272,7 @@ func saveUpload(c echo.Context, max int64) (string, error) {
 		if err != nil || n > max {
 			os.Remove(f.Name())
 			if n > max {
-				return "", &trading.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "file", Message: fmt.Sprintf("对账单超过 %d MB", max>>20)}
+				return "", trading.TooLarge("file", "对账单超过 %d MB", max>>20)
 			}
 			return "", trading.Invalid("file", "上传中断：%v", err)
 		}
@@ -296,11 +296,11 @@ func (h *Handler) importFile(c echo.Context) (Result, error) {
 func (h *Handler) importPage(c echo.Context) error {
 	r, err := h.importFile(c)
 	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 {
+	if errors.As(err, &de) && de.Status() < 500 {
 		if strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "application/json") {
 			return err
 		}
-		return h.renderInflows(c, de.Status, de, nil)
+		return h.renderInflows(c, de.Status(), de, nil)
 	}
 	if err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -387,8 +386,7 @@ func (s *Service) ConfirmFile(ctx context.Context, a trading.Actor, r io.Reader)
 		lines = append(lines, line{id, res == "成功", note})
 	}
 	if len(problems) > 0 {
-		return 0, 0, &trading.Error{Status: http.StatusUnprocessableEntity, Code: "file_invalid", Field: "file",
-			Message: "确认文件有误，未处理：" + strings.Join(problems, "；")}
+		return 0, 0, trading.Unprocessable("file", "确认文件有误，未处理："+strings.Join(problems, "；")).WithCode("file_invalid")
 	}
 	for _, l := range lines {
 		changed, err := s.Confirm(ctx, a, l.id, l.paid, l.note)

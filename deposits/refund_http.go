@@ -66,7 +66,7 @@ func (h *Handler) refundsPage(c echo.Context) error {
 // back returns to the refunds page with the outcome, or the error, flashed.
 func back(c echo.Context, to, ok string, err error) error {
 	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 {
+	if errors.As(err, &de) && de.Status() < 500 {
 		trading.Flash(c, de.Message)
 		return c.Redirect(http.StatusSeeOther, to)
 	}

@@ -27,8 +27,7 @@ func (s *Service) dueWorkingDays(ctx context.Context, at time.Time, days int) (t
 	}
 	due, err := book.Cal.AddWorkingDays(at, days)
 	if err != nil {
-		return time.Time{}, &trading.Error{Status: 422, Code: "rule_violation", Rule: "CAL", Field: "calendar", Err: trading.ErrRuleBroken,
-			Message: "无法计算退款期限（工作日）：" + err.Error() + "，请管理员先录入该年度节假日安排"}
+		return time.Time{}, trading.RuleBroken("CAL", "calendar", "无法计算退款期限（工作日）：%v，请管理员先录入该年度节假日安排", err)
 	}
 	return due, nil
 }

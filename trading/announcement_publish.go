@@ -134,7 +134,7 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 			}
 			err = s.publish(ctx, tx.SavePoint("publish"), SystemActor, &n, p, now)
 			var de *Error
-			if errors.As(err, &de) && de.Status < 500 {
+			if errors.As(err, &de) && de.Status() < 500 {
 				if err := tx.RollbackTo("publish").Error; err != nil {
 					return err
 				}

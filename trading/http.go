@@ -56,9 +56,9 @@ func (w *Web) signup(c echo.Context) error {
 	in.AllowChecksumFailure = false // only the admin API/CLI may override
 	if _, err := w.Svc.SignUpBidder(c.Request().Context(), ActorOf(c), in); err != nil {
 		var de *Error
-		if errors.As(err, &de) && de.Status < 500 {
+		if errors.As(err, &de) && de.Status() < 500 {
 			in.Password = ""
-			return w.Page(c, de.Status, "signup", "投标人注册", signupData{Form: in, Error: de})
+			return w.Page(c, de.Status(), "signup", "投标人注册", signupData{Form: in, Error: de})
 		}
 		return err
 	}
@@ -81,8 +81,8 @@ func (w *Web) login(c echo.Context) error {
 	username, next := c.FormValue("username"), safeNext(c.FormValue("next"))
 	err := w.startSession(c, username, c.FormValue("password"), next, "")
 	var de *Error
-	if errors.As(err, &de) && de.Status < 500 {
-		return w.Page(c, de.Status, "login", "登录", loginData{Username: username, Next: next, Error: de})
+	if errors.As(err, &de) && de.Status() < 500 {
+		return w.Page(c, de.Status(), "login", "登录", loginData{Username: username, Next: next, Error: de})
 	}
 	return err
 }
@@ -199,8 +199,8 @@ func (w *Web) adminCreateUser(c echo.Context) error {
 	}
 	acc, err := w.Svc.CreateAccount(c.Request().Context(), ActorOf(c), in)
 	var de *Error
-	if errors.As(err, &de) && de.Status < 500 {
-		return w.renderAdminUsers(c, de.Status, de)
+	if errors.As(err, &de) && de.Status() < 500 {
+		return w.renderAdminUsers(c, de.Status(), de)
 	}
 	if err != nil {
 		return err

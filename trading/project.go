@@ -2,8 +2,6 @@ package trading
 
 import (
 	"errors"
-	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
@@ -75,9 +73,8 @@ func (p *Project) CheckRunning() error {
 	if p.SuspendedAt == nil {
 		return nil
 	}
-	return &Error{Status: http.StatusConflict, Code: "suspended", Field: "project",
-		Message: fmt.Sprintf("项目 %s 已被交易中心暂停：%s。恢复前不能报名、上传文件、录入结果或发布公告", p.Code, p.SuspendReason),
-		Err:     ErrSuspended}
+	return Conflict("project", "项目 %s 已被交易中心暂停：%s。恢复前不能报名、上传文件、录入结果或发布公告", p.Code, p.SuspendReason).
+		WithCode("suspended").Wrapping(ErrSuspended)
 }
 
 // Lot is a 标段/包/地块/标的: money of its category and its schedule.

@@ -157,7 +157,7 @@ func (w *Web) projectCreate(c echo.Context) error {
 	}
 	p, err := w.Svc.CreateProject(c.Request().Context(), ActorOf(c), in)
 	if de := FormError(err); de != nil {
-		return w.renderProjectForm(c, de.Status, projectForm{In: in, Error: de})
+		return w.renderProjectForm(c, de.Status(), projectForm{In: in, Error: de})
 	}
 	if err != nil {
 		return err
@@ -169,7 +169,7 @@ func (w *Web) projectCreate(c echo.Context) error {
 // FormError is the error to show on the form itself (a 4xx), or nil.
 func FormError(err error) *Error {
 	var de *Error
-	if errors.As(err, &de) && de.Status < 500 && de.Status != http.StatusNotFound && de.Status != http.StatusForbidden {
+	if errors.As(err, &de) && de.Status() < 500 && de.Status() != http.StatusNotFound && de.Status() != http.StatusForbidden {
 		return de
 	}
 	return nil
@@ -194,7 +194,7 @@ func (w *Web) projectUpdate(c echo.Context) error {
 	}
 	_, err = w.Svc.UpdateProject(c.Request().Context(), ActorOf(c), code, in)
 	if de := FormError(err); de != nil {
-		return w.renderProjectForm(c, de.Status, projectForm{Code: code, In: in, Error: de})
+		return w.renderProjectForm(c, de.Status(), projectForm{Code: code, In: in, Error: de})
 	}
 	if err != nil {
 		return err

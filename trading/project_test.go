@@ -128,7 +128,7 @@ func TestProjectInputValidation(t *testing.T) {
 		in := projectInput("engineering")
 		tt.mutate(&in)
 		_, err := s.CreateProject(context.Background(), agent, in)
-		if de := AsError(err); de.Status != http.StatusBadRequest || de.Field != tt.field {
+		if de := AsError(err); de.Status() != http.StatusBadRequest || de.Field != tt.field {
 			t.Errorf("field %s: got %v", tt.field, err)
 		}
 	}
@@ -158,7 +158,7 @@ func TestSubmitChecksE1Boundary(t *testing.T) {
 	}
 	_, err = s.SubmitAnnouncement(ctx, agent, n.ID)
 	de := AsError(err)
-	if de.Status != http.StatusUnprocessableEntity || de.Rule != "E1" || de.Field != "lots[0].bid_deadline" ||
+	if de.Status() != http.StatusUnprocessableEntity || de.Rule != "E1" || de.Field != "lots[0].bid_deadline" ||
 		!strings.Contains(de.Message, "19") || len(de.Violations) != 1 {
 		t.Fatalf("19 days: %+v", de)
 	}
@@ -254,7 +254,7 @@ func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
 	// Publishing after documents began to be issued would break the order
 	// notice → issue, so a time that late is refused at approval.
 	late := time.Date(2026, 3, 5, 9, 0, 0, 0, Shanghai)
-	if _, err := s.ApproveAnnouncement(ctx, sup, n.ID, &late); AsError(err).Status != http.StatusUnprocessableEntity {
+	if _, err := s.ApproveAnnouncement(ctx, sup, n.ID, &late); AsError(err).Status() != http.StatusUnprocessableEntity {
 		t.Fatalf("approval for a time that breaks the rules: %v", err)
 	}
 	soon := clock.Now().Add(2 * time.Hour)

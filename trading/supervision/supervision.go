@@ -495,7 +495,7 @@ func Resume(ctx context.Context, s *trading.Service, a trading.Actor, code, note
 			return err
 		}
 		if p.SuspendedAt == nil {
-			return &trading.Error{Status: 409, Code: "conflict", Field: "status", Message: "项目未暂停，无需恢复", Err: ErrNotSuspended}
+			return trading.Conflict("status", "项目未暂停，无需恢复").Wrapping(ErrNotSuspended)
 		}
 		if p.Status != trading.ProjectActive {
 			return trading.Conflict("status", "只能恢复进行中的项目（当前：%s）", p.Status.Name())
