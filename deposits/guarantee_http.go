@@ -86,7 +86,7 @@ func (h *Handler) submitGuarantee(c echo.Context) error {
 }
 
 func (h *Handler) lotGuarantees(c echo.Context) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (h *Handler) lotGuarantees(c echo.Context) error {
 }
 
 func (h *Handler) reviewForm(c echo.Context, approve bool) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (h *Handler) apiMyGuarantees(c echo.Context) error {
 }
 
 func (h *Handler) apiLotGuarantees(c echo.Context) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ type ReviewRequest struct {
 }
 
 func (h *Handler) apiReviewGuarantee(c echo.Context) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}

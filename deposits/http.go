@@ -185,12 +185,11 @@ func (h *Handler) renderInflows(c echo.Context, status int, formErr *trading.Err
 	for _, s := range []InflowStatus{InflowHeld, InflowLate, InflowThirdParty, InflowSuspense, InflowRefunded, InflowReturned} {
 		statuses = append(statuses, struct{ Value, Name string }{string(s), s.Name()})
 	}
-	pager := trading.Pager{Page: 1}
+	next := ""
 	if len(list) == 50 {
-		q := c.Request().URL.Query()
-		q.Set("before", strconv.FormatInt(list[len(list)-1].ID, 10))
-		pager.Next = c.Request().URL.Path + "?" + q.Encode()
+		next = strconv.FormatInt(list[len(list)-1].ID, 10)
 	}
+	pager := trading.CursorPager(c, "before", false, next)
 	return h.Web.Page(c, status, "deposit_inflows", "保证金到账", map[string]any{
 		"Inflows": list, "Alerts": alerts, "Filter": f, "Statuses": statuses, "Error": formErr, "Result": result, "Pager": pager})
 }

@@ -1,7 +1,6 @@
 package trading
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -45,7 +44,7 @@ func projectsPath(a *Account) string {
 
 func (w *Web) projectList(c echo.Context) error {
 	const perPage = 20
-	page, err := pageParam(c)
+	page, err := PageParam(c)
 	if err != nil {
 		return err
 	}
@@ -58,13 +57,7 @@ func (w *Web) projectList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pager := Pager{Page: page}
-	if page > 1 {
-		pager.Prev = PageURL(c, "page", strconv.Itoa(page-1))
-	}
-	if int64(page*perPage) < total {
-		pager.Next = PageURL(c, "page", strconv.Itoa(page+1))
-	}
+	pager := NumberedPager(c, page, perPage, total)
 	return w.Page(c, http.StatusOK, "projects", "交易项目", map[string]any{
 		"Projects": list, "Total": total, "Pager": pager, "Filter": f, "Base": projectsPath(CurrentAccount(c)),
 		"Categories": CategoryOptions()})
@@ -166,15 +159,6 @@ func (w *Web) projectCreate(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/agent/projects/"+p.Code)
 }
 
-// FormError is the error to show on the form itself (a 4xx), or nil.
-func FormError(err error) *Error {
-	var de *Error
-	if errors.As(err, &de) && de.Status() < 500 && de.Status() != http.StatusNotFound && de.Status() != http.StatusForbidden {
-		return de
-	}
-	return nil
-}
-
 func (w *Web) projectEdit(c echo.Context) error {
 	p, err := w.Svc.Project(c.Request().Context(), ActorOf(c), c.Param("code"))
 	if err != nil {
@@ -265,15 +249,6 @@ func (w *Web) projectShow(c echo.Context) error {
 		"CanAmend": a.Role == RoleAgent && p.Status == ProjectActive})
 }
 
-// IDParam is the path parameter :id, a positive integer (else 400 naming "id").
-func IDParam(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, Invalid("id", "编号须为正整数")
-	}
-	return id, nil
-}
-
 // LotJSON is a lot as its agent and supervisors see it (with the reserve price).
 type LotJSON struct {
 	PublicLot
@@ -305,10 +280,13 @@ func (p *Project) JSON() ProjectJSON {
 }
 
 func (w *Web) apiProjects(c echo.Context) error {
-	offset, _ := strconv.Atoi(c.QueryParam("offset"))
-	limit, _ := strconv.Atoi(c.QueryParam("limit"))
-	if offset < 0 || limit < 0 || limit > 100 {
-		return Invalid("limit", "offset 须非负，limit 为1至100")
+	offset, err := QueryInt(c, "offset", 0, 1<<30, 0)
+	if err != nil {
+		return err
+	}
+	limit, err := QueryInt(c, "limit", 0, 100, 0) // 0: the service's default
+	if err != nil {
+		return err
 	}
 	f := ProjectFilter{Category: Category(c.QueryParam("category")), Status: ProjectStatus(c.QueryParam("status")),
 		Query: c.QueryParam("q"), Offset: offset, Limit: limit}
