@@ -122,7 +122,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			reasons = append(reasons, fmt.Sprintf("第%d名 %s：%s", *b.Rank, b.BidderName, why))
 		}
 		title := clip(fmt.Sprintf("%s 标段%d 中标结果公告", p.Title, lot.Seq), 200)
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			title = clip(fmt.Sprintf("%s 包%d 中标（成交）结果公告", p.Title, lot.Seq), 200)
 		}
 		var body strings.Builder

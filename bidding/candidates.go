@@ -65,7 +65,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 		} else if r.Stage != StageOpened {
 			return stageConflict(r, "确定中标候选人")
 		}
-		if p.Category == "engineering" && in.PublicityEnd.IsZero() {
+		if p.Category == trading.Engineering && in.PublicityEnd.IsZero() {
 			return trading.Invalid("publicity_end", "请填写公示截止时间（E12：公示期不少于%d日）", book.E12MinDays)
 		}
 		if !in.PublicityEnd.IsZero() && !in.PublicityEnd.After(now) {
@@ -102,7 +102,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 			ranked = append(ranked, b)
 		}
 		title := fmt.Sprintf("%s 标段%d 中标候选人公示", p.Title, lot.Seq)
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			title = fmt.Sprintf("%s 包%d 评审结果（候选供应商）公示", p.Title, lot.Seq)
 		}
 		title = clip(title, 200)
@@ -184,7 +184,7 @@ func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading
 	if err != nil {
 		return nil, err
 	}
-	if n.Type != trading.AnnouncementCandidates || p.Category != "engineering" {
+	if n.Type != trading.AnnouncementCandidates || p.Category != trading.Engineering {
 		return nil, nil
 	}
 	book, err := s.Trading.RuleBook(ctx)

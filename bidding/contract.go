@@ -60,7 +60,7 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 			}
 		}
 		maxDays, rule := book.E14MaxDays, "E14"
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			maxDays, rule = book.G13MaxDays, "G13"
 		}
 		days := int(date.Sub(civil(*r.AwardedAt)).Hours() / 24)
@@ -69,7 +69,7 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 		if err := tx.Save(r).Error; err != nil {
 			return err
 		}
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			// G: savings = budget − contract (actual purchase) amount.
 			if err := tx.Model(&trading.LotOutcome{}).Where("lot_id = ?", lotID).
 				Updates(map[string]any{"result": amount, "updated_at": now}).Error; err != nil {

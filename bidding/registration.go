@@ -33,9 +33,9 @@ const (
 // KindFor is the registration kind of a category.
 func KindFor(c trading.Category) RegistrationKind {
 	switch c {
-	case "engineering":
+	case trading.Engineering:
 		return KindDownload
-	case "procurement":
+	case trading.Procurement:
 		return KindRegistration
 	}
 	return KindApplication

@@ -121,10 +121,10 @@ func first(ts ...*time.Time) time.Time {
 // the close of listing.
 func WindowOf(p *trading.Project, lot *trading.Lot, opened time.Time) Window {
 	switch p.Category {
-	case "engineering":
+	case trading.Engineering:
 		return Window{Opens: first(lot.DocIssueStart, &opened), Closes: first(lot.RegistrationEnd, lot.DocIssueEnd, lot.BidDeadline),
 			Deadline: deref(lot.BidDeadline)}
-	case "procurement":
+	case trading.Procurement:
 		return Window{Opens: first(lot.DocIssueStart, &opened), Closes: first(lot.RegistrationEnd, lot.DocIssueEnd, lot.BidDeadline),
 			Deadline: deref(lot.BidDeadline)}
 	}

@@ -280,7 +280,7 @@ func (s *Service) SubmitGuarantee(ctx context.Context, bidder trading.Actor, lot
 			return err
 		}
 		rule := "D9"
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			rule = "G5"
 		}
 		if err := trading.Audit(tx, now, bidder, "guarantee.submit", "guarantee", fmt.Sprint(id),

@@ -43,9 +43,17 @@ type Refund struct {
 
 func (Refund) TableName() string { return "refunds" }
 
+// The statuses of a refund.
+const (
+	RefundPending = "pending" // 待退: queued, not yet in a batch
+	RefundSent    = "sent"    // 已发银行: in a batch sent to the bank
+	RefundPaid    = "paid"    // 已退还
+	RefundFailed  = "failed"  // 退款失败（待重发）
+)
+
 // StatusName is the Chinese name of the refund's status.
 func (r *Refund) StatusName() string {
-	return map[string]string{"pending": "待退", "sent": "已发银行", "paid": "已退还", "failed": "退款失败（待重发）"}[r.Status]
+	return map[string]string{RefundPending: "待退", RefundSent: "已发银行", RefundPaid: "已退还", RefundFailed: "退款失败（待重发）"}[r.Status]
 }
 
 // Batch is a payment instruction sent to the bank.
@@ -184,7 +192,7 @@ func (s *Service) CreateBatch(ctx context.Context, a trading.Actor) (*Batch, err
 		var err error
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
 			Where("status IN ? AND inflow_id IN (SELECT id FROM inflows WHERE status IN ('held', 'late', 'third_party', 'suspense'))",
-				[]string{"pending", "failed"}).Order("due_on, id").Limit(5000).Find(&refunds).Error; err != nil {
+				[]string{RefundPending, RefundFailed}).Order("due_on, id").Limit(5000).Find(&refunds).Error; err != nil {
 			return err
 		}
 		if len(refunds) == 0 {
@@ -284,7 +292,7 @@ func (s *Service) Confirm(ctx context.Context, a trading.Actor, refundID int64, 
 			}
 			return err
 		}
-		if r.Status != "sent" {
+		if r.Status != RefundSent {
 			return nil // already settled: the bank's answer came twice
 		}
 		changed = true
@@ -431,8 +439,8 @@ func (s *Service) Refunds(ctx context.Context, a trading.Actor, status string) (
 	}
 	out := make([]RefundView, len(rs))
 	for i, r := range rs {
-		out[i] = RefundView{Refund: r, Overdue: r.Status != "paid" && r.DueOn.Format("2006-01-02") < today, OccupationFee: r.Fee}
-		if r.Status == "pending" || r.Status == "failed" {
+		out[i] = RefundView{Refund: r, Overdue: r.Status != RefundPaid && r.DueOn.Format("2006-01-02") < today, OccupationFee: r.Fee}
+		if r.Status == RefundPending || r.Status == RefundFailed {
 			fee, err := s.occupationFee(&r, procurement[r.InflowID], s.now())
 			if err != nil {
 				return nil, err

@@ -109,8 +109,8 @@ func (h *Handler) confirmOne(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	paid := c.FormValue("result") == "paid"
-	if !paid && c.FormValue("result") != "failed" {
+	paid := c.FormValue("result") == RefundPaid
+	if !paid && c.FormValue("result") != RefundFailed {
 		return back(c, "/supervisor/refunds", "", trading.Invalid("result", "结果须为 paid 或 failed"))
 	}
 	changed, err := h.Svc.Confirm(c.Request().Context(), trading.ActorOf(c), id, paid, strings.TrimSpace(c.FormValue("note")))

@@ -65,7 +65,7 @@ func (s *Service) SettleResult(ctx context.Context, tx *gorm.DB, ev bidding.Resu
 			rule = "FAILED"
 		}
 		reason := fmt.Sprintf("标段%d流标/未成交，退还保证金", lot.Seq)
-		withInterest := p.Category == "engineering"
+		withInterest := p.Category == trading.Engineering
 		if withInterest {
 			reason = fmt.Sprintf("标段%d流标，退还保证金及银行同期存款利息", lot.Seq)
 		}
@@ -74,7 +74,7 @@ func (s *Service) SettleResult(ctx context.Context, tx *gorm.DB, ev bidding.Resu
 		}
 		return s.releaseLotGuarantees(tx, ev, 0, "流标/未成交")
 	case bidding.EventAwarded:
-		if p.Category != "procurement" {
+		if p.Category != trading.Procurement {
 			return nil // engineering refunds wait for the contract (D5)
 		}
 		due, err := s.dueWorkingDays(ctx, ev.At, book.G6WorkingDays)
@@ -86,7 +86,7 @@ func (s *Service) SettleResult(ctx context.Context, tx *gorm.DB, ev bidding.Resu
 		}
 		return s.releaseLotGuarantees(tx, ev, winner, "中标通知书发出，未中标")
 	case bidding.EventContracted:
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			due, err := s.dueWorkingDays(ctx, ev.At, book.G6WorkingDays)
 			if err != nil {
 				return err

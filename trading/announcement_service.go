@@ -36,10 +36,10 @@ type LotChangeInput struct {
 
 // openingType is the first notice each category publishes.
 var openingTypes = map[Category][]AnnouncementType{
-	"engineering": {AnnouncementTender},
-	"procurement": {AnnouncementProcurement},
-	"land":        {AnnouncementTransfer, AnnouncementListing},
-	"property":    {AnnouncementListing},
+	Engineering: {AnnouncementTender},
+	Procurement: {AnnouncementProcurement},
+	Land:        {AnnouncementTransfer, AnnouncementListing},
+	Property:    {AnnouncementListing},
 }
 
 func (in *AnnouncementInput) validate() error {

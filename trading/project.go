@@ -193,3 +193,11 @@ func (p *Project) Public() PublicProject {
 	}
 	return out
 }
+
+// The four categories, so that no code spells their values.
+const (
+	Engineering = rules.Engineering // 工程建设招标
+	Procurement = rules.Procurement // 政府采购
+	Land        = rules.Land        // 土地矿权出让
+	Property    = rules.Property    // 国有产权交易
+)

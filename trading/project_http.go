@@ -69,7 +69,7 @@ type Option struct{ Value, Name string }
 // CategoryOptions are the four categories as select-box options, in display order.
 func CategoryOptions() []Option {
 	var out []Option
-	for _, c := range []Category{"engineering", "procurement", "land", "property"} {
+	for _, c := range Categories() {
 		out = append(out, Option{string(c), c.Name()})
 	}
 	return out
@@ -102,7 +102,7 @@ func (w *Web) projectNew(c echo.Context) error {
 	n = min(max(n, 1), 20)
 	in := ProjectInput{Category: Category(c.QueryParam("category")), Lots: make([]LotInput, n)}
 	if !in.Category.Valid() {
-		in.Category = "engineering"
+		in.Category = Engineering
 	}
 	return w.renderProjectForm(c, http.StatusOK, projectForm{In: in})
 }

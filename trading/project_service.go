@@ -55,7 +55,7 @@ type LotInput struct {
 }
 
 // categoryCode is the category part of the unified trading code.
-var categoryCode = map[Category]string{"engineering": "GC", "procurement": "CG", "land": "TD", "property": "CQ"}
+var categoryCode = map[Category]string{Engineering: "GC", Procurement: "CG", Land: "TD", Property: "CQ"}
 
 // ParseTime reads a wall-clock time in Asia/Shanghai ("2006-01-02T15:04",
 // "2006-01-02 15:04", with optional seconds) or an RFC 3339 time.
@@ -98,14 +98,14 @@ var moneyFields = []struct {
 	get          func(*LotInput) string
 	set          func(*Lot, *decimal.Decimal)
 }{
-	{"control_price", "招标控制价", []Category{"engineering"}, func(l *LotInput) string { return l.ControlPrice }, func(l *Lot, d *decimal.Decimal) { l.ControlPrice = d }},
-	{"estimated_price", "估算价", []Category{"engineering"}, func(l *LotInput) string { return l.EstimatedPrice }, func(l *Lot, d *decimal.Decimal) { l.EstimatedPrice = d }},
-	{"budget", "预算金额", []Category{"procurement"}, func(l *LotInput) string { return l.Budget }, func(l *Lot, d *decimal.Decimal) { l.Budget = d }},
-	{"starting_price", "起始价", []Category{"land", "property"}, func(l *LotInput) string { return l.StartingPrice }, func(l *Lot, d *decimal.Decimal) { l.StartingPrice = d }},
-	{"reserve_price", "底价", []Category{"land", "property"}, func(l *LotInput) string { return l.ReservePrice }, func(l *Lot, d *decimal.Decimal) { l.ReservePrice = d }},
-	{"increment", "加价幅度", []Category{"land", "property"}, func(l *LotInput) string { return l.Increment }, func(l *Lot, d *decimal.Decimal) { l.Increment = d }},
-	{"listing_price", "挂牌价", []Category{"property"}, func(l *LotInput) string { return l.ListingPrice }, func(l *Lot, d *decimal.Decimal) { l.ListingPrice = d }},
-	{"appraised_value", "评估值", []Category{"property"}, func(l *LotInput) string { return l.AppraisedValue }, func(l *Lot, d *decimal.Decimal) { l.AppraisedValue = d }},
+	{"control_price", "招标控制价", []Category{Engineering}, func(l *LotInput) string { return l.ControlPrice }, func(l *Lot, d *decimal.Decimal) { l.ControlPrice = d }},
+	{"estimated_price", "估算价", []Category{Engineering}, func(l *LotInput) string { return l.EstimatedPrice }, func(l *Lot, d *decimal.Decimal) { l.EstimatedPrice = d }},
+	{"budget", "预算金额", []Category{Procurement}, func(l *LotInput) string { return l.Budget }, func(l *Lot, d *decimal.Decimal) { l.Budget = d }},
+	{"starting_price", "起始价", []Category{Land, Property}, func(l *LotInput) string { return l.StartingPrice }, func(l *Lot, d *decimal.Decimal) { l.StartingPrice = d }},
+	{"reserve_price", "底价", []Category{Land, Property}, func(l *LotInput) string { return l.ReservePrice }, func(l *Lot, d *decimal.Decimal) { l.ReservePrice = d }},
+	{"increment", "加价幅度", []Category{Land, Property}, func(l *LotInput) string { return l.Increment }, func(l *Lot, d *decimal.Decimal) { l.Increment = d }},
+	{"listing_price", "挂牌价", []Category{Property}, func(l *LotInput) string { return l.ListingPrice }, func(l *Lot, d *decimal.Decimal) { l.ListingPrice = d }},
+	{"appraised_value", "评估值", []Category{Property}, func(l *LotInput) string { return l.AppraisedValue }, func(l *Lot, d *decimal.Decimal) { l.AppraisedValue = d }},
 }
 
 // lotFromInput parses a lot of the given category; field names in errors

@@ -74,7 +74,7 @@ func (w *Handlers) portalHome(c echo.Context) error {
 		Notices  []trading.PublicAnnouncement
 	}
 	var sections []section
-	for _, cat := range []trading.Category{"engineering", "procurement", "land", "property"} {
+	for _, cat := range trading.Categories() {
 		sections = append(sections, section{cat, cat.Name(), latest[cat]})
 	}
 	return w.Page(c, http.StatusOK, "home", "首页", map[string]any{"Sections": sections})

@@ -319,7 +319,7 @@ type ProjectTimeline struct {
 // deadline; for land and property the auction or the close of listing
 // (the same moment bidding.WindowOf calls Deadline).
 func lotDeadline(cat trading.Category, l *trading.Lot) *time.Time {
-	if cat == "engineering" || cat == "procurement" {
+	if cat == trading.Engineering || cat == trading.Procurement {
 		return l.BidDeadline
 	}
 	for _, t := range []*time.Time{l.AuctionAt, l.ListingEnd, l.BidDeadline} {
