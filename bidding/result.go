@@ -180,7 +180,9 @@ func stageConflict(r *LotResult, what string) error {
 	return trading.Conflict("stage", "标段结果处于“%s”阶段，不能%s", r.Stage.Name(), what).Wrapping(ErrResultStage)
 }
 
-func isBidTender(c trading.Category) bool { return c == trading.Engineering || c == trading.Procurement }
+func isBidTender(c trading.Category) bool {
+	return c == trading.Engineering || c == trading.Procurement
+}
 
 // registeredBidder finds the account of a bidder with a live registration
 // for the lot by unified social credit code (or resident id).
