@@ -5,7 +5,6 @@ package bidding
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -175,14 +174,14 @@ func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading
 	if n.Type == trading.AnnouncementResult {
 		col = "result_notice_id"
 	}
-	err := tx.WithContext(ctx).First(&r, col+" = ?", n.ID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	found, err := trading.Lookup(tx.WithContext(ctx), &r, col+" = ?", n.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
 		return []rules.Violation{{Rule: rules.RuleRequired, Field: "type",
 			Requirement: n.Type.Name() + "须在标段的“开标与结果”页面由开标记录生成",
 			Actual:      "该公告未关联任何标段结果"}}, nil
-	}
-	if err != nil {
-		return nil, err
 	}
 	if n.Type != trading.AnnouncementCandidates || p.Category != trading.Engineering {
 		return nil, nil

@@ -8,7 +8,6 @@ package bidding
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -344,10 +343,7 @@ func (s *Service) Review(ctx context.Context, a trading.Actor, regID int64, appr
 	}
 	return trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var reg Registration
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&reg, regID).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return trading.NotFound("竞买申请")
-			}
+		if err := trading.First(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &reg, "竞买申请", regID); err != nil {
 			return err
 		}
 		p, lot, err := lotOf(tx, reg.LotID)

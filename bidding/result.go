@@ -7,7 +7,6 @@ package bidding
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -159,12 +158,12 @@ func (s *Service) lockResultLot(tx *gorm.DB, a trading.Actor, lotID int64, now t
 			fmtTime(w.Deadline))
 	}
 	var r LotResult
-	err = tx.First(&r, "lot_id = ?", lotID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return p, lot, nil, nil
-	}
+	found, err := trading.Lookup(tx, &r, "lot_id = ?", lotID)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if !found {
+		return p, lot, nil, nil
 	}
 	return p, lot, &r, nil
 }
@@ -238,12 +237,12 @@ func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Ann
 		return nil
 	}
 	var r LotResult
-	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&r, "result_notice_id = ?", n.ID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil // CheckResultNotice refuses such notices; nothing to move
-	}
+	found, err := trading.Lookup(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &r, "result_notice_id = ?", n.ID)
 	if err != nil {
 		return err
+	}
+	if !found {
+		return nil // CheckResultNotice refuses such notices; nothing to move
 	}
 	var lot trading.Lot
 	if err := tx.First(&lot, r.LotID).Error; err != nil {
@@ -297,11 +296,12 @@ func (s *Service) Result(ctx context.Context, a trading.Actor, lotID int64) (*Re
 		v.Project, v.Lot = p, lot
 		v.Deadline = WindowOf(p, lot, openedAt(p)).Deadline
 		var r LotResult
-		err = tx.First(&r, "lot_id = ?", lotID).Error
-		if err == nil {
-			v.Result = &r
-		} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+		found, err := trading.Lookup(tx, &r, "lot_id = ?", lotID)
+		if err != nil {
 			return err
+		}
+		if found {
+			v.Result = &r
 		}
 		if v.Deadline.IsZero() || now.Before(v.Deadline) {
 			return nil

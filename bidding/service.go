@@ -76,10 +76,7 @@ var (
 // lotOf loads a lot and its project (with lots, region, agent).
 func lotOf(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, error) {
 	var lot trading.Lot
-	if err := tx.First(&lot, lotID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, nil, trading.NotFound("标段")
-		}
+	if err := trading.First(tx, &lot, "标段", lotID); err != nil {
 		return nil, nil, err
 	}
 	var p trading.Project
@@ -158,14 +155,11 @@ type lotRow struct {
 func lotVersioned(tx *gorm.DB, lotID int64, keyShare ...clause.Expression) (*lotRow, error) {
 	var row lotRow
 	// Equivalent SQL: SELECT l.*, p.* (prefixed p_) FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?
-	err := tx.Table("lots l").Select(`l.*, p.id AS p_id, p.code AS p_code, p.category AS p_category, p.title AS p_title,
+	err := trading.Take(tx.Table("lots l").Select(`l.*, p.id AS p_id, p.code AS p_code, p.category AS p_category, p.title AS p_title,
 		p.owner_name AS p_owner_name, p.region_code AS p_region_code, p.agent_id AS p_agent_id, p.status AS p_status,
 		p.opened_at AS p_opened_at, p.suspended_at AS p_suspended_at, p.suspended_by AS p_suspended_by,
 		p.suspend_reason AS p_suspend_reason, l.xmin::text AS lot_xmin, p.xmin::text AS project_xmin`).
-		Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).Clauses(keyShare...).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, trading.NotFound("标段")
-	}
+		Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).Clauses(keyShare...), &row, "标段")
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -249,11 +248,11 @@ func authorizeUpload(tx *gorm.DB, a trading.Actor, lotID int64, in UploadInput) 
 			return nil, trading.Forbidden("申请材料由竞买人上传")
 		}
 		var reg Registration
-		err := tx.Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID).First(&reg).Error
-		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		found, err := trading.Lookup(tx.Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID), &reg)
+		if err != nil {
 			return nil, err
 		}
-		if err != nil || reg.Kind != KindApplication || !reg.Status.Live() {
+		if !found || reg.Kind != KindApplication || !reg.Status.Live() {
 			return nil, trading.Forbidden("请先提交竞买申请，再上传申请材料")
 		}
 		t.regID = &reg.ID
@@ -268,11 +267,11 @@ func authorizeUpload(tx *gorm.DB, a trading.Actor, lotID int64, in UploadInput) 
 	}
 	if in.ReplacesID != 0 {
 		var old Document
-		err := tx.Where("id = ? AND lot_id = ?", in.ReplacesID, lotID).First(&old).Error
-		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		found, err := trading.Lookup(tx.Where("id = ? AND lot_id = ?", in.ReplacesID, lotID), &old)
+		if err != nil {
 			return nil, err
 		}
-		sameFamily := err == nil && (old.Kind == DocMaterial) == (in.Kind == DocMaterial) &&
+		sameFamily := found && (old.Kind == DocMaterial) == (in.Kind == DocMaterial) &&
 			(in.Kind != DocMaterial || (old.RegistrationID != nil && *old.RegistrationID == *t.regID))
 		if !sameFamily {
 			return nil, trading.Invalid("replaces_id", "被替代的文件须为本标段的同类文件")

@@ -116,10 +116,7 @@ LEFT JOIN documents d ON d.id = g.document_id `
 // guaranteeLot loads a lot and its project.
 func guaranteeLot(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, error) {
 	var lot trading.Lot
-	if err := tx.Take(&lot, lotID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, nil, trading.NotFound("标段")
-		}
+	if err := trading.Take(tx, &lot, "标段", lotID); err != nil {
 		return nil, nil, err
 	}
 	var p trading.Project
@@ -217,8 +214,8 @@ func (s *Service) SubmitGuarantee(ctx context.Context, bidder trading.Actor, lot
 	var out *GuaranteeView
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var reg bidding.Registration
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("lot_id = ? AND bidder_id = ?", lotID, bidder.AccountID).Take(&reg).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
+		err := trading.Take(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("lot_id = ? AND bidder_id = ?", lotID, bidder.AccountID), &reg, "报名记录")
+		if errors.Is(err, trading.ErrNotFound) {
 			return trading.Conflict("lot_id", "您没有报名该标段，不能为其提交保函")
 		}
 		if err != nil {
@@ -343,10 +340,7 @@ func (s *Service) ReviewGuarantee(ctx context.Context, a trading.Actor, id int64
 	var out *GuaranteeView
 	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var g Guarantee
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&g, id).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return trading.NotFound("保函")
-			}
+		if err := trading.Take(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &g, "保函", id); err != nil {
 			return err
 		}
 		var reg bidding.Registration

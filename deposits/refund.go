@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -286,10 +285,7 @@ func (s *Service) Confirm(ctx context.Context, a trading.Actor, refundID int64, 
 	now := s.now()
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var r Refund
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&r, refundID).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return trading.NotFound("退款")
-			}
+		if err := trading.First(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &r, "退款", refundID); err != nil {
 			return err
 		}
 		if r.Status != RefundSent {

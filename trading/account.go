@@ -340,11 +340,10 @@ func (s *Service) SetDisabled(ctx context.Context, a Actor, id int64, disabled b
 // Account loads an account with its bidder identity.
 func (s *Service) Account(ctx context.Context, id int64) (*Account, error) {
 	var acc Account
-	err := s.DB.WithContext(ctx).Preload("Bidder").First(&acc, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, NotFound("账号")
+	if err := First(s.DB.WithContext(ctx).Preload("Bidder"), &acc, "账号", id); err != nil {
+		return nil, err
 	}
-	return &acc, err
+	return &acc, nil
 }
 
 // ListAccounts returns accounts for the admin page, newest first.
@@ -365,8 +364,8 @@ func (s *Service) ListAccounts(ctx context.Context, role Role, offset, limit int
 // Authenticate checks a username and password.
 func (s *Service) Authenticate(ctx context.Context, username, password string) (*Account, error) {
 	var acc Account
-	err := s.DB.WithContext(ctx).Where("lower(username) = lower(?)", strings.TrimSpace(username)).First(&acc).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	err := First(s.DB.WithContext(ctx).Where("lower(username) = lower(?)", strings.TrimSpace(username)), &acc, "账号")
+	if errors.Is(err, ErrNotFound) {
 		argon2id.ComparePasswordAndHash(password, s.dummyHash())
 		return nil, Unauthorized("用户名或密码错误")
 	}

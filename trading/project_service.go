@@ -216,7 +216,7 @@ func (s *Service) CreateProject(ctx context.Context, a Actor, in ProjectInput) (
 		CreatedAt: now, UpdatedAt: now}
 	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var region Region
-		if err := tx.First(&region, "code = ?", in.RegionCode).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		if err := First(tx, &region, "行政区划", "code = ?", in.RegionCode); errors.Is(err, ErrNotFound) {
 			return Invalid("region_code", "行政区划代码“%s”不在本中心的区划表中", in.RegionCode)
 		} else if err != nil {
 			return err
@@ -270,8 +270,8 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in Pr
 	now := s.Clock.Now()
 	var p Project
 	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&p, "code = ?", code).Error; err != nil {
-			return notFound(err, "交易项目")
+		if err := First(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &p, "交易项目", "code = ?", code); err != nil {
+			return err
 		}
 		if a.Role != RoleAgent || p.AgentID != a.AccountID {
 			return Forbidden("只有项目的代理机构可以修改项目")
@@ -341,20 +341,13 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in Pr
 	return &p, nil
 }
 
-func notFound(err error, what string) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return NotFound(what)
-	}
-	return err
-}
-
 // LoadProject reads a project with its region, agent and lots.
 func LoadProject(tx *gorm.DB, where string, arg any) (*Project, error) {
 	var p Project
-	err := tx.Preload("Region").Preload("Agent").Preload("Lots", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).
-		Where(where, arg).First(&p).Error
+	err := First(tx.Preload("Region").Preload("Agent").Preload("Lots", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).
+		Where(where, arg), &p, "交易项目")
 	if err != nil {
-		return nil, notFound(err, "交易项目")
+		return nil, err
 	}
 	return &p, nil
 }
