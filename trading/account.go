@@ -157,7 +157,7 @@ func (s *SignUp) normalize() {
 }
 
 // Validate checks every field and returns the first problem, naming it.
-func (s *SignUp) Validate(allowChecksum bool) error {
+func (s *SignUp) Validate(allowChecksum bool, today time.Time) error {
 	s.normalize()
 	switch s.Kind {
 	case BidderEnterprise:
@@ -174,7 +174,7 @@ func (s *SignUp) Validate(allowChecksum bool) error {
 		if err := validateName("name", "姓名", s.Name, 2, 50); err != nil {
 			return err
 		}
-		if err := CheckResidentID(s.IDNumber); err != nil && !(allowChecksum && errors.Is(err, ErrChecksum)) {
+		if err := CheckResidentID(s.IDNumber, today); err != nil && !(allowChecksum && errors.Is(err, ErrChecksum)) {
 			return err
 		}
 	default:
@@ -207,7 +207,7 @@ func (s *Service) hashPassword(p string) (string, error) {
 // administrator who may override a failed credit-code checksum).
 func (s *Service) SignUpBidder(ctx context.Context, a Actor, in SignUp) (*Account, error) {
 	override := a.Role == RoleAdmin && in.AllowChecksumFailure
-	if err := in.Validate(override); err != nil {
+	if err := in.Validate(override, s.Clock.Now()); err != nil {
 		return nil, err
 	}
 	hash, err := s.hashPassword(in.Password)
@@ -217,7 +217,7 @@ func (s *Service) SignUpBidder(ctx context.Context, a Actor, in SignUp) (*Accoun
 	now := s.Clock.Now()
 	acc := &Account{Username: in.Username, PasswordHash: hash, Role: RoleBidder, DisplayName: in.Name,
 		CreatedAt: now, UpdatedAt: now}
-	checksumFailed := errors.Is(CheckCreditCodeOrID(in.Kind, in.IDNumber), ErrChecksum)
+	checksumFailed := errors.Is(CheckCreditCodeOrID(in.Kind, in.IDNumber, s.Clock.Now()), ErrChecksum)
 	err = Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		if err := tx.Omit("Bidder").Create(acc).Error; err != nil {
 			return err
@@ -241,9 +241,9 @@ func (s *Service) SignUpBidder(ctx context.Context, a Actor, in SignUp) (*Accoun
 }
 
 // CheckCreditCodeOrID checks the identity number of the given kind.
-func CheckCreditCodeOrID(kind BidderKind, id string) error {
+func CheckCreditCodeOrID(kind BidderKind, id string, today time.Time) error {
 	if kind == BidderPerson {
-		return CheckResidentID(id)
+		return CheckResidentID(id, today)
 	}
 	return CheckCreditCode(id)
 }
