@@ -6,7 +6,6 @@ package bidding
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -54,7 +53,7 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 			return trading.Invalid("date", "合同签订日期不能早于中标结果公告发布日（%s）", r.AwardedAt.In(trading.Shanghai).Format("2006-01-02"))
 		}
 		amount := *r.Amount
-		if strings.TrimSpace(in.Amount) != "" {
+		if in.Amount != "" { // " 100 " is refused by ParseAmount, not trimmed
 			if amount, err = trading.ParseAmount(in.Amount); err != nil || !amount.IsPositive() {
 				return trading.Invalid("amount", "合同金额应为大于0、最多两位小数的金额（元）")
 			}

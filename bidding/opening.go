@@ -81,7 +81,7 @@ func (s *Service) RecordOpening(ctx context.Context, a trading.Actor, lotID int6
 			if utf8.RuneCountInString(bid.RejectedReason) > 200 {
 				return trading.Invalid(field+".rejected_reason", "第%d行：否决理由不超过200字", i+1)
 			}
-			if strings.TrimSpace(b.Price) != "" {
+			if b.Price != "" { // " 100 " is refused by ParseAmount, not trimmed
 				price, err := trading.ParseAmount(b.Price)
 				if err != nil || !price.IsPositive() {
 					return trading.Invalid(field+".price", "第%d行：投标报价应为大于0、最多两位小数的金额（元）", i+1)

@@ -184,7 +184,7 @@ func (s *Service) SubmitGuarantee(ctx context.Context, bidder trading.Actor, lot
 	if utf8.RuneCountInString(issuer) < 2 || utf8.RuneCountInString(issuer) > 200 {
 		return nil, trading.Invalid("issuer", "须填写出具保函的机构名称（2至200个字符）；出具机构由投标人自主选择（D9）")
 	}
-	amount, err := ParseAmount(strings.TrimSpace(in.Amount))
+	amount, err := ParseAmount(in.Amount)
 	if err != nil {
 		var ae *AmountError
 		if errors.As(err, &ae) {

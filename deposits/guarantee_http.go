@@ -59,7 +59,7 @@ func (h *Handler) myGuarantees(c echo.Context) error {
 
 func (h *Handler) submitGuarantee(c echo.Context) error {
 	form := &guaranteeForm{GuaranteeInput: GuaranteeInput{Kind: c.FormValue("kind"), Number: c.FormValue("number"),
-		Issuer: c.FormValue("issuer"), Amount: strings.TrimSpace(c.FormValue("amount")), ValidFrom: c.FormValue("valid_from"),
+		Issuer: c.FormValue("issuer"), Amount: c.FormValue("amount"), ValidFrom: c.FormValue("valid_from"),
 		ValidUntil: c.FormValue("valid_until")}}
 	var err error
 	form.LotID, err = strconv.ParseInt(c.FormValue("lot_id"), 10, 64)

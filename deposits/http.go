@@ -198,7 +198,7 @@ func (h *Handler) renderInflows(c echo.Context, status int, formErr *trading.Err
 func (h *Handler) manual(c echo.Context) error {
 	reason := strings.TrimSpace(c.FormValue("reason"))
 	n := Notification{TxnID: c.FormValue("txn_id"), VirtualAccount: c.FormValue("virtual_account"), PayerName: c.FormValue("payer_name"),
-		PayerAccount: c.FormValue("payer_account"), PayerBank: c.FormValue("payer_bank"), Amount: strings.TrimSpace(c.FormValue("amount")),
+		PayerAccount: c.FormValue("payer_account"), PayerBank: c.FormValue("payer_bank"), Amount: c.FormValue("amount"),
 		Currency: "CNY", Memo: "人工录入：" + reason}
 	var in Inflow
 	var err error

@@ -75,8 +75,9 @@ func ParseTime(field, s string) (*time.Time, error) {
 	return nil, Invalid(field, "时间格式应为 YYYY-MM-DDTHH:MM（北京时间）或 RFC 3339，实际为“%s”", s)
 }
 
+// parseMoney parses an optional amount exactly as sent: "" is absent, and
+// anything else, " 100 " included, must pass ParseAmount.
 func parseMoney(field, label, s string) (*decimal.Decimal, error) {
-	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, nil
 	}
@@ -94,18 +95,19 @@ func parseMoney(field, label, s string) (*decimal.Decimal, error) {
 // moneyFields are the lot's amounts, each allowed only in its categories.
 var moneyFields = []struct {
 	field, label string
-	cats         []Category
+	cats         []Category // the categories the amount applies to
+	required     []Category // those that cannot do without it (REQ at submission, refused empty at creation)
 	get          func(*LotInput) string
 	set          func(*Lot, *decimal.Decimal)
 }{
-	{"control_price", "招标控制价", []Category{Engineering}, func(l *LotInput) string { return l.ControlPrice }, func(l *Lot, d *decimal.Decimal) { l.ControlPrice = d }},
-	{"estimated_price", "估算价", []Category{Engineering}, func(l *LotInput) string { return l.EstimatedPrice }, func(l *Lot, d *decimal.Decimal) { l.EstimatedPrice = d }},
-	{"budget", "预算金额", []Category{Procurement}, func(l *LotInput) string { return l.Budget }, func(l *Lot, d *decimal.Decimal) { l.Budget = d }},
-	{"starting_price", "起始价", []Category{Land, Property}, func(l *LotInput) string { return l.StartingPrice }, func(l *Lot, d *decimal.Decimal) { l.StartingPrice = d }},
-	{"reserve_price", "底价", []Category{Land, Property}, func(l *LotInput) string { return l.ReservePrice }, func(l *Lot, d *decimal.Decimal) { l.ReservePrice = d }},
-	{"increment", "加价幅度", []Category{Land, Property}, func(l *LotInput) string { return l.Increment }, func(l *Lot, d *decimal.Decimal) { l.Increment = d }},
-	{"listing_price", "挂牌价", []Category{Property}, func(l *LotInput) string { return l.ListingPrice }, func(l *Lot, d *decimal.Decimal) { l.ListingPrice = d }},
-	{"appraised_value", "评估值", []Category{Property}, func(l *LotInput) string { return l.AppraisedValue }, func(l *Lot, d *decimal.Decimal) { l.AppraisedValue = d }},
+	{"control_price", "招标控制价", []Category{Engineering}, []Category{Engineering}, func(l *LotInput) string { return l.ControlPrice }, func(l *Lot, d *decimal.Decimal) { l.ControlPrice = d }},
+	{"estimated_price", "估算价", []Category{Engineering}, nil, func(l *LotInput) string { return l.EstimatedPrice }, func(l *Lot, d *decimal.Decimal) { l.EstimatedPrice = d }},
+	{"budget", "预算金额", []Category{Procurement}, []Category{Procurement}, func(l *LotInput) string { return l.Budget }, func(l *Lot, d *decimal.Decimal) { l.Budget = d }},
+	{"starting_price", "起始价", []Category{Land, Property}, []Category{Land}, func(l *LotInput) string { return l.StartingPrice }, func(l *Lot, d *decimal.Decimal) { l.StartingPrice = d }},
+	{"reserve_price", "底价", []Category{Land, Property}, nil, func(l *LotInput) string { return l.ReservePrice }, func(l *Lot, d *decimal.Decimal) { l.ReservePrice = d }},
+	{"increment", "加价幅度", []Category{Land, Property}, []Category{Land}, func(l *LotInput) string { return l.Increment }, func(l *Lot, d *decimal.Decimal) { l.Increment = d }},
+	{"listing_price", "挂牌价", []Category{Property}, []Category{Property}, func(l *LotInput) string { return l.ListingPrice }, func(l *Lot, d *decimal.Decimal) { l.ListingPrice = d }},
+	{"appraised_value", "评估值", []Category{Property}, []Category{Property}, func(l *LotInput) string { return l.AppraisedValue }, func(l *Lot, d *decimal.Decimal) { l.AppraisedValue = d }},
 }
 
 // lotFromInput parses a lot of the given category; field names in errors
@@ -127,6 +129,10 @@ func lotFromInput(cat Category, i int, in LotInput) (Lot, error) {
 		}
 		if d != nil && !containsCat(m.cats, cat) {
 			return l, Invalid(prefix+m.field, "%s不适用于%s项目", m.label, cat.Name())
+		}
+		if d == nil && containsCat(m.required, cat) {
+			// Refused here, naming the field, rather than only at submission (REQ).
+			return l, Invalid(prefix+m.field, "%s项目须填写%s，不能为空", cat.Name(), m.label)
 		}
 		m.set(&l, d)
 	}
