@@ -84,6 +84,9 @@ func (h *DocumentsHTTP) receive(c echo.Context, lotID int64, force DocumentKind)
 		if name == "" {
 			return nil, trading.Invalid("file", "请选择要上传的文件")
 		}
+		if err := trading.CheckText("file", name); err != nil { // the file name
+			return nil, err
+		}
 		in.Filename = name
 		return h.Svc.Upload(ctx, a, lotID, in, body, size)
 	}
@@ -93,6 +96,9 @@ func (h *DocumentsHTTP) receive(c echo.Context, lotID int64, force DocumentKind)
 	if req.MultipartForm != nil {
 		for name, vs := range req.MultipartForm.Value {
 			if len(vs) > 0 {
+				if err := trading.CheckText(name, vs[0]); err != nil {
+					return nil, err
+				}
 				if err := setField(name, vs[0]); err != nil {
 					return nil, err
 				}
@@ -140,6 +146,9 @@ func readField(part *multipart.Part, set func(name, value string) error) error {
 	}
 	if len(b) > maxField {
 		return trading.Invalid(part.FormName(), "字段过长；文件须放在名为 file 的字段中，且位于其他字段之后")
+	}
+	if err := trading.CheckText(part.FormName(), string(b)); err != nil {
+		return err
 	}
 	return set(part.FormName(), strings.TrimSpace(string(b)))
 }

@@ -106,6 +106,8 @@ func NewServer(a *App) (*echo.Echo, error) {
 	uploads.TokenLookup = "header:X-CSRF-Token"
 	uploads.Skipper = func(c echo.Context) bool { return !isUpload(c) || isAPI(c) }
 	e.Use(middleware.CSRFWithConfig(uploads))
+	// NUL bytes and invalid UTF-8 are refused here, once, naming the field.
+	e.Use(trading.CheckInput)
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		withSession := web.LoadSession(next)
 		return func(c echo.Context) error {
