@@ -102,7 +102,8 @@ func TestGuaranteeSubmitRefusals(t *testing.T) {
 	if de := wantErr(t, err, 400, "amount"); !strings.Contains(de.Message, "200000.00") {
 		t.Fatalf("message: %s", de.Message)
 	}
-	for _, bad := range []string{"1e5", "200000.001", "-200000.00", ""} {
+	// " 200000.00 " was trimmed and accepted: amounts are taken as sent (README "Amounts").
+	for _, bad := range []string{"1e5", "200000.001", "-200000.00", "", " 200000.00 "} {
 		in.Amount = bad
 		_, err = e.Dep.SubmitGuarantee(ctx, a, e.Lot, in)
 		wantErr(t, err, 400, "amount")
