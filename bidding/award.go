@@ -78,8 +78,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			return trading.Conflict("stage", "中标候选人公示尚未发布（当前：%s）", cn.Status.Name())
 		}
 		if r.PublicityEnd != nil && now.Before(*r.PublicityEnd) {
-			return &trading.Error{Status: 409, Code: "rule_violation", Field: "publicity_end", Rule: "E12", Err: trading.ErrRuleBroken,
-				Message: fmt.Sprintf("中标候选人公示期至 %s 结束，公示期满前不能确定中标人（E12）", fmtTime(*r.PublicityEnd))}
+			return trading.RuleBroken("E12", "publicity_end", "中标候选人公示期至 %s 结束，公示期满前不能确定中标人（E12）", fmtTime(*r.PublicityEnd))
 		}
 		// A new award states its own reasons: earlier ones go.
 		if err := tx.Exec("UPDATE lot_bids SET declined_reason = '' WHERE lot_id = ?", lotID).Error; err != nil {
@@ -109,9 +108,8 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			why := strings.TrimSpace(in.Declined[b.IDNumber])
 			if why == "" {
 				if p.StateFunded {
-					return &trading.Error{Status: 422, Code: "rule_violation", Field: "declined", Rule: "E13", Err: trading.ErrRuleBroken,
-						Message: fmt.Sprintf("国有资金占控股或主导地位的项目应确定排名第一的中标候选人为中标人；跳过第%d名 %s 须写明其放弃中标等理由（E13，实施条例第五十五条）",
-							*b.Rank, b.BidderName)}
+					return trading.RuleBroken("E13", "declined", "国有资金占控股或主导地位的项目应确定排名第一的中标候选人为中标人；跳过第%d名 %s 须写明其放弃中标等理由（E13，实施条例第五十五条）",
+						*b.Rank, b.BidderName)
 				}
 				return trading.Invalid("declined", "未按排序确定中标人的，须写明第%d名 %s 未被确定的理由", *b.Rank, b.BidderName)
 			}
@@ -124,7 +122,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			reasons = append(reasons, fmt.Sprintf("第%d名 %s：%s", *b.Rank, b.BidderName, why))
 		}
 		title := clip(fmt.Sprintf("%s 标段%d 中标结果公告", p.Title, lot.Seq), 200)
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			title = clip(fmt.Sprintf("%s 包%d 中标（成交）结果公告", p.Title, lot.Seq), 200)
 		}
 		var body strings.Builder

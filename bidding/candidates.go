@@ -5,7 +5,6 @@ package bidding
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,8 +38,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 		return nil, trading.Invalid("id_numbers", "请按排序选择中标候选人")
 	}
 	if len(in.IDNumbers) > book.E11MaxCandidates {
-		return nil, &trading.Error{Status: 422, Code: "rule_violation", Field: "id_numbers", Rule: "E11", Err: trading.ErrRuleBroken,
-			Message: fmt.Sprintf("中标候选人不得超过%d个（E11，实施条例第五十三条），实际%d个", book.E11MaxCandidates, len(in.IDNumbers))}
+		return nil, trading.RuleBroken("E11", "id_numbers", "中标候选人不得超过%d个（E11，实施条例第五十三条），实际%d个", book.E11MaxCandidates, len(in.IDNumbers))
 	}
 	if in.Note = strings.TrimSpace(in.Note); utf8.RuneCountInString(in.Note) > 2000 {
 		return nil, trading.Invalid("note", "说明不超过2000字")
@@ -66,7 +64,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 		} else if r.Stage != StageOpened {
 			return stageConflict(r, "确定中标候选人")
 		}
-		if p.Category == "engineering" && in.PublicityEnd.IsZero() {
+		if p.Category == trading.Engineering && in.PublicityEnd.IsZero() {
 			return trading.Invalid("publicity_end", "请填写公示截止时间（E12：公示期不少于%d日）", book.E12MinDays)
 		}
 		if !in.PublicityEnd.IsZero() && !in.PublicityEnd.After(now) {
@@ -103,7 +101,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 			ranked = append(ranked, b)
 		}
 		title := fmt.Sprintf("%s 标段%d 中标候选人公示", p.Title, lot.Seq)
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			title = fmt.Sprintf("%s 包%d 评审结果（候选供应商）公示", p.Title, lot.Seq)
 		}
 		title = clip(title, 200)
@@ -176,16 +174,16 @@ func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading
 	if n.Type == trading.AnnouncementResult {
 		col = "result_notice_id"
 	}
-	err := tx.WithContext(ctx).First(&r, col+" = ?", n.ID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	found, err := trading.Lookup(tx.WithContext(ctx), &r, col+" = ?", n.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
 		return []rules.Violation{{Rule: rules.RuleRequired, Field: "type",
 			Requirement: n.Type.Name() + "须在标段的“开标与结果”页面由开标记录生成",
 			Actual:      "该公告未关联任何标段结果"}}, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	if n.Type != trading.AnnouncementCandidates || p.Category != "engineering" {
+	if n.Type != trading.AnnouncementCandidates || p.Category != trading.Engineering {
 		return nil, nil
 	}
 	book, err := s.Trading.RuleBook(ctx)

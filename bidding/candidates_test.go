@@ -34,7 +34,7 @@ func TestHandWrittenResultNoticeRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.TS.SubmitAnnouncement(ctx, e.Agent, n.ID)
-	if te := trading.AsError(err); te == nil || te.Status != http.StatusUnprocessableEntity {
+	if te := trading.AsError(err); te == nil || te.Status() != http.StatusUnprocessableEntity {
 		t.Fatalf("unlinked result notice submitted: %v", err)
 	}
 }

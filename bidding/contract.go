@@ -6,7 +6,6 @@ package bidding
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -54,13 +53,13 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 			return trading.Invalid("date", "合同签订日期不能早于中标结果公告发布日（%s）", r.AwardedAt.In(trading.Shanghai).Format("2006-01-02"))
 		}
 		amount := *r.Amount
-		if strings.TrimSpace(in.Amount) != "" {
+		if in.Amount != "" { // " 100 " is refused by ParseAmount, not trimmed
 			if amount, err = trading.ParseAmount(in.Amount); err != nil || !amount.IsPositive() {
 				return trading.Invalid("amount", "合同金额应为大于0、最多两位小数的金额（元）")
 			}
 		}
 		maxDays, rule := book.E14MaxDays, "E14"
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			maxDays, rule = book.G13MaxDays, "G13"
 		}
 		days := int(date.Sub(civil(*r.AwardedAt)).Hours() / 24)
@@ -69,7 +68,7 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 		if err := tx.Save(r).Error; err != nil {
 			return err
 		}
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			// G: savings = budget − contract (actual purchase) amount.
 			if err := tx.Model(&trading.LotOutcome{}).Where("lot_id = ?", lotID).
 				Updates(map[string]any{"result": amount, "updated_at": now}).Error; err != nil {

@@ -97,8 +97,7 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 			}
 			if lot.ReservePrice != nil && price.LessThan(*lot.ReservePrice) {
 				// The reserve price is secret: say that it was not reached, not what it is.
-				return &trading.Error{Status: 422, Code: "rule_violation", Field: "price", Rule: "L3", Err: trading.ErrRuleBroken,
-					Message: "成交价低于底价，不能成交（L3：报价均低于底价的不成交），请录入未成交"}
+				return trading.RuleBroken("L3", "price", "成交价低于底价，不能成交（L3：报价均低于底价的不成交），请录入未成交")
 			}
 			r.WinnerID, r.Amount = &id, &price
 			title = fmt.Sprintf("%s %d号标的 成交公告", p.Title, lot.Seq)

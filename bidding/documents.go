@@ -189,10 +189,7 @@ func (s *Service) Open(ctx context.Context, a trading.Actor, docID int64, ip str
 	var doc Document
 	var fetch *objectFetch
 	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
-		if err := tx.First(&doc, docID).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return trading.NotFound("文件")
-			}
+		if err := trading.First(tx, &doc, "文件", docID); err != nil {
 			return err
 		}
 		p, lot, err := lotLite(tx, doc.LotID)
@@ -382,12 +379,12 @@ func (s *Service) downloadAccess(ctx context.Context, tx *gorm.DB, a trading.Act
 		return trading.Forbidden("请以投标人/竞买人账号登录后下载")
 	}
 	var reg Registration
-	err := tx.Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID).First(&reg).Error
-	if err == nil && reg.Status.Live() {
-		return nil
-	}
-	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+	found, err := trading.Lookup(tx.Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID), &reg)
+	if err != nil {
 		return err
+	}
+	if found && reg.Status.Live() {
+		return nil
 	}
 	if KindFor(p.Category) == KindDownload {
 		_, err := s.register(ctx, tx, a, lotID, RegisterInput{}, s.Clock.Now())

@@ -3,7 +3,6 @@ package bidding
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -40,14 +39,6 @@ func (h *DocumentsHTTP) Routes(e *echo.Echo, api *echo.Group) {
 // formOverhead is what a multipart body may carry beyond the file itself:
 // boundaries, part headers and the small text fields.
 const formOverhead = 1 << 20
-
-func pathID(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, trading.Invalid("id", "编号须为正整数")
-	}
-	return id, nil
-}
 
 // wantsJSON tells the XMLHttpRequest upload (Accept: application/json)
 // from a plain form post.
@@ -93,6 +84,9 @@ func (h *DocumentsHTTP) receive(c echo.Context, lotID int64, force DocumentKind)
 		if name == "" {
 			return nil, trading.Invalid("file", "请选择要上传的文件")
 		}
+		if err := trading.CheckText("file", name); err != nil { // the file name
+			return nil, err
+		}
 		in.Filename = name
 		return h.Svc.Upload(ctx, a, lotID, in, body, size)
 	}
@@ -102,6 +96,9 @@ func (h *DocumentsHTTP) receive(c echo.Context, lotID int64, force DocumentKind)
 	if req.MultipartForm != nil {
 		for name, vs := range req.MultipartForm.Value {
 			if len(vs) > 0 {
+				if err := trading.CheckText(name, vs[0]); err != nil {
+					return nil, err
+				}
 				if err := setField(name, vs[0]); err != nil {
 					return nil, err
 				}
@@ -150,6 +147,9 @@ func readField(part *multipart.Part, set func(name, value string) error) error {
 	if len(b) > maxField {
 		return trading.Invalid(part.FormName(), "字段过长；文件须放在名为 file 的字段中，且位于其他字段之后")
 	}
+	if err := trading.CheckText(part.FormName(), string(b)); err != nil {
+		return err
+	}
 	return set(part.FormName(), strings.TrimSpace(string(b)))
 }
 
@@ -173,20 +173,11 @@ func (h *DocumentsHTTP) renderPage(c echo.Context, status int, lotID int64, perr
 }
 
 func (h *DocumentsHTTP) page(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
 	return h.renderPage(c, http.StatusOK, id, nil)
-}
-
-// pageError is a 4xx to show on the upload page itself.
-func pageError(err error) *trading.Error {
-	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 && de.Status != http.StatusNotFound && de.Status != http.StatusForbidden {
-		return de
-	}
-	return nil
 }
 
 func uploadedMessage(d *Document) string {
@@ -198,14 +189,14 @@ func uploadedMessage(d *Document) string {
 }
 
 func (h *DocumentsHTTP) upload(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
 	doc, err := h.receive(c, id, "")
 	if err != nil {
-		if de := pageError(err); de != nil && !wantsJSON(c) {
-			return h.renderPage(c, de.Status, id, de)
+		if de := trading.FormError(err); de != nil && !wantsJSON(c) {
+			return h.renderPage(c, de.Status(), id, de)
 		}
 		return err
 	}
@@ -221,14 +212,14 @@ func (h *DocumentsHTTP) upload(c echo.Context) error {
 // uploadMaterial is a bidder's application material (竞买申请材料), shown
 // on the lot page.
 func (h *DocumentsHTTP) uploadMaterial(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
 	back := fmt.Sprintf("/lots/%d", id)
 	doc, err := h.receive(c, id, DocMaterial)
 	if err != nil {
-		if de := pageError(err); de != nil && !wantsJSON(c) {
+		if de := trading.FormError(err); de != nil && !wantsJSON(c) {
 			trading.Flash(c, "上传失败："+de.Message)
 			return c.Redirect(http.StatusSeeOther, back)
 		}
@@ -245,7 +236,7 @@ func (h *DocumentsHTTP) uploadMaterial(c echo.Context) error {
 // download streams a document with its length, type and UTF-8 name; the
 // type is the platform's, and nosniff keeps browsers to it.
 func (h *DocumentsHTTP) download(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -281,7 +272,7 @@ func (h *DocumentsHTTP) download(c echo.Context) error {
 }
 
 func (h *DocumentsHTTP) apiList(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -293,7 +284,7 @@ func (h *DocumentsHTTP) apiList(c echo.Context) error {
 }
 
 func (h *DocumentsHTTP) apiUpload(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}

@@ -314,7 +314,7 @@ func TestUploadPathTraversalNameIsHarmless(t *testing.T) {
 	// Without an allowed extension the name is refused outright…
 	_, err := e.Svc.Upload(context.Background(), e.Agent, lot, UploadInput{Kind: DocTender, Filename: "../../etc/passwd"},
 		strings.NewReader("root:x:0:0:root:/root:/bin/bash\n"), -1)
-	if !errors.Is(err, ErrFileType) || trading.AsError(err).Status != http.StatusBadRequest || trading.AsError(err).Field != "file" {
+	if !errors.Is(err, ErrFileType) || trading.AsError(err).Status() != http.StatusBadRequest || trading.AsError(err).Field != "file" {
 		t.Fatalf("../../etc/passwd: %v", err)
 	}
 	e.nothingStored("../../etc/passwd")
@@ -344,7 +344,7 @@ func TestUploadRefusesWrongTypeAndDeclaredOversizeBeforeStorage(t *testing.T) {
 	exe := append([]byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"), make([]byte, 4096)...)
 	for _, name := range []string{"招标文件.pdf", "图纸.dwg", "报价.xlsx", "setup.exe", "run.sh", "page.html"} {
 		_, err := e.Svc.Upload(ctx, e.Agent, lot, UploadInput{Kind: DocTender, Filename: name}, bytes.NewReader(exe), int64(len(exe)))
-		if !errors.Is(err, ErrFileType) || trading.AsError(err).Status != http.StatusBadRequest || trading.AsError(err).Field != "file" {
+		if !errors.Is(err, ErrFileType) || trading.AsError(err).Status() != http.StatusBadRequest || trading.AsError(err).Field != "file" {
 			t.Fatalf("an executable named %s: %v", name, err)
 		}
 	}
@@ -354,7 +354,7 @@ func TestUploadRefusesWrongTypeAndDeclaredOversizeBeforeStorage(t *testing.T) {
 	e.nothingStored("wrong types")
 
 	_, err := e.Svc.Upload(ctx, e.Agent, lot, UploadInput{Kind: DocTender, Filename: "大文件.pdf"}, failReader{t}, e.Svc.MaxUpload+1)
-	if de := trading.AsError(err); de.Status != http.StatusRequestEntityTooLarge || de.Code != "too_large" || de.Field != "file" {
+	if de := trading.AsError(err); de.Status() != http.StatusRequestEntityTooLarge || de.Code != "too_large" || de.Field != "file" {
 		t.Fatalf("declared oversize: %v", err)
 	}
 	// Who may not upload is refused before the body is read, too.
@@ -375,7 +375,7 @@ func TestUploadUndeclaredOversizeStreamLeavesNothing(t *testing.T) {
 	lot := e.project("engineering", false).Lots[0].ID
 	src := &countingReader{r: bytes.NewReader(pdfBytes(3 << 20))}
 	_, err := e.Svc.Upload(context.Background(), e.Agent, lot, UploadInput{Kind: DocTender, Filename: "大文件.pdf"}, src, -1)
-	if de := trading.AsError(err); de.Status != http.StatusRequestEntityTooLarge || !errors.Is(err, ErrTooLarge) {
+	if de := trading.AsError(err); de.Status() != http.StatusRequestEntityTooLarge || !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("undeclared oversize stream: %v", err)
 	}
 	if src.n > 1<<20+1 {
@@ -425,7 +425,7 @@ func TestUploadInterruptedLeavesNothing(t *testing.T) {
 	// MinIO (the multipart upload must be aborted).
 	for _, n := range []int{600 << 10, 17 << 20} {
 		_, err := e.Svc.Upload(context.Background(), e.Agent, lot, UploadInput{Kind: DocTender, Filename: "招标文件.pdf"}, &brokenReader{n: n}, -1)
-		if !errors.Is(err, ErrInterrupted) || trading.AsError(err).Status != http.StatusBadRequest {
+		if !errors.Is(err, ErrInterrupted) || trading.AsError(err).Status() != http.StatusBadRequest {
 			t.Fatalf("interrupted after %d bytes: %v", n, err)
 		}
 		e.nothingStored(fmt.Sprintf("interrupted after %d bytes", n))
@@ -445,7 +445,7 @@ func TestDownloadProcurementNeedsRegistration(t *testing.T) {
 	e.publish(p, trading.AnnouncementProcurement, 0, nil)
 	e.Clock.Set(time.Date(2026, 3, 3, 10, 0, 0, 0, trading.Shanghai))
 	b := e.bidder("福建乙贸易")
-	if _, err := e.download(b, doc.ID); !errors.Is(err, trading.ErrForbidden) || trading.AsError(err).Status != http.StatusForbidden {
+	if _, err := e.download(b, doc.ID); !errors.Is(err, trading.ErrForbidden) || trading.AsError(err).Status() != http.StatusForbidden {
 		t.Fatalf("unregistered supplier downloaded: %v", err)
 	}
 	if n := e.count(&Download{}); n != 0 {
@@ -633,7 +633,7 @@ func TestEditDraftProjectWithDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.Lots = in.Lots[:1] // the second lot, which has a drawing, would go
-	if _, err := e.TS.UpdateProject(ctx, e.Agent, p.Code, in); trading.AsError(err).Status != 409 {
+	if _, err := e.TS.UpdateProject(ctx, e.Agent, p.Code, in); trading.AsError(err).Status() != 409 {
 		t.Fatalf("removing the lot with documents: %v", err)
 	}
 }

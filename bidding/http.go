@@ -1,7 +1,6 @@
 package bidding
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -40,14 +39,6 @@ func (h *Handler) Routes(e *echo.Echo, api *echo.Group) {
 	api.GET("/me/registrations", h.apiMine, trading.RequireRole(trading.RoleBidder))
 	api.GET("/me/notifications", h.apiNotifications, trading.RequireRole())
 	h.resultRoutes(e, api)
-}
-
-func idParam(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, trading.Invalid("id", "编号须为正整数")
-	}
-	return id, nil
 }
 
 // lotView is the public lot page's data.
@@ -94,7 +85,7 @@ func (h *Handler) lotView(c echo.Context, lotID int64) (*lotView, error) {
 }
 
 func (h *Handler) lotPage(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -105,17 +96,8 @@ func (h *Handler) lotPage(c echo.Context) error {
 	return h.Web.Page(c, http.StatusOK, "lot", v.Project.Title+" 标段"+strconv.Itoa(v.Lot.Seq), v)
 }
 
-// formError is a 4xx to show on the page itself.
-func formError(err error) *trading.Error {
-	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 && de.Status != http.StatusNotFound && de.Status != http.StatusForbidden {
-		return de
-	}
-	return nil
-}
-
 func (h *Handler) register(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -124,13 +106,13 @@ func (h *Handler) register(c echo.Context) error {
 		in.Declarations[d.Key] = c.FormValue("decl_"+d.Key) != ""
 	}
 	reg, err := h.Svc.Register(c.Request().Context(), trading.ActorOf(c), id, in)
-	if de := formError(err); de != nil {
+	if de := trading.FormError(err); de != nil {
 		v, verr := h.lotView(c, id)
 		if verr != nil {
 			return verr
 		}
 		v.Error = de
-		return h.Web.Page(c, de.Status, "lot", v.Project.Title, v)
+		return h.Web.Page(c, de.Status(), "lot", v.Project.Title, v)
 	}
 	if err != nil {
 		return err
@@ -140,12 +122,12 @@ func (h *Handler) register(c echo.Context) error {
 }
 
 func (h *Handler) withdraw(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
 	if err := h.Svc.Withdraw(c.Request().Context(), trading.ActorOf(c), id); err != nil {
-		if de := formError(err); de != nil {
+		if de := trading.FormError(err); de != nil {
 			trading.Flash(c, de.Message)
 			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/lots/%d", id))
 		}
@@ -179,7 +161,7 @@ func (h *Handler) markRead(c echo.Context) error {
 }
 
 func (h *Handler) registrants(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -198,7 +180,7 @@ func (h *Handler) registrants(c echo.Context) error {
 
 func (h *Handler) review(approve bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id, err := idParam(c)
+		id, err := trading.IDParam(c)
 		if err != nil {
 			return err
 		}
@@ -208,7 +190,7 @@ func (h *Handler) review(approve bool) echo.HandlerFunc {
 		}
 		back := fmt.Sprintf("/agent/lots/%d/registrations", reg.LotID)
 		if err := h.Svc.Review(c.Request().Context(), trading.ActorOf(c), id, approve, c.FormValue("reason")); err != nil {
-			if de := formError(err); de != nil {
+			if de := trading.FormError(err); de != nil {
 				trading.Flash(c, de.Message)
 				return c.Redirect(http.StatusSeeOther, back)
 			}
@@ -222,7 +204,7 @@ func (h *Handler) review(approve bool) echo.HandlerFunc {
 // API
 
 func (h *Handler) apiRegister(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -240,7 +222,7 @@ func (h *Handler) apiRegister(c echo.Context) error {
 }
 
 func (h *Handler) apiWithdraw(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -251,7 +233,7 @@ func (h *Handler) apiWithdraw(c echo.Context) error {
 }
 
 func (h *Handler) apiRegistrants(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -268,7 +250,7 @@ type reviewRequest struct {
 
 func (h *Handler) apiReview(approve bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id, err := idParam(c)
+		id, err := trading.IDParam(c)
 		if err != nil {
 			return err
 		}

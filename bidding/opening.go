@@ -81,7 +81,7 @@ func (s *Service) RecordOpening(ctx context.Context, a trading.Actor, lotID int6
 			if utf8.RuneCountInString(bid.RejectedReason) > 200 {
 				return trading.Invalid(field+".rejected_reason", "第%d行：否决理由不超过200字", i+1)
 			}
-			if strings.TrimSpace(b.Price) != "" {
+			if b.Price != "" { // " 100 " is refused by ParseAmount, not trimmed
 				price, err := trading.ParseAmount(b.Price)
 				if err != nil || !price.IsPositive() {
 					return trading.Invalid(field+".price", "第%d行：投标报价应为大于0、最多两位小数的金额（元）", i+1)
@@ -95,7 +95,7 @@ func (s *Service) RecordOpening(ctx context.Context, a trading.Actor, lotID int6
 		}
 		// Fewer than E7's number of bidders: not opened, so prices may be
 		// missing; otherwise every bid has its price read out.
-		notOpened := p.Category == "engineering" && len(bids) < book.E7MinBidders
+		notOpened := p.Category == trading.Engineering && len(bids) < book.E7MinBidders
 		if !notOpened {
 			for i, b := range bids {
 				if b.Price == nil {
@@ -114,7 +114,7 @@ func (s *Service) RecordOpening(ctx context.Context, a trading.Actor, lotID int6
 		case notOpened:
 			out.Stage, out.FailedRule = StageFailed, "E7"
 			out.FailedReason = fmt.Sprintf("递交投标文件的投标人%d个，少于%d个，不得开标，应重新招标", len(bids), book.E7MinBidders)
-		case p.Category == "procurement" && valid < book.G10MinSuppliers:
+		case p.Category == trading.Procurement && valid < book.G10MinSuppliers:
 			out.Stage, out.FailedRule = StageFailed, "G10"
 			out.FailedReason = fmt.Sprintf("实质响应的供应商%d家，不足%d家，废标", valid, book.G10MinSuppliers)
 		case valid == 0:

@@ -8,7 +8,6 @@ package bidding
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -33,9 +32,9 @@ const (
 // KindFor is the registration kind of a category.
 func KindFor(c trading.Category) RegistrationKind {
 	switch c {
-	case "engineering":
+	case trading.Engineering:
 		return KindDownload
-	case "procurement":
+	case trading.Procurement:
 		return KindRegistration
 	}
 	return KindApplication
@@ -313,8 +312,8 @@ func (s *Service) register(ctx context.Context, tx *gorm.DB, a trading.Actor, lo
 			return nil, err
 		}
 		if old.Status != StatusWithdrawn && old.Status != StatusRejected { // a rejected applicant may apply again
-			return &old, &trading.Error{Status: 409, Code: "already_registered", Field: "lot_id",
-				Message: "您已" + kind.Name() + "，当前状态：" + old.Status.Name(), Err: ErrAlreadyRegistered}
+			return &old, trading.Conflict("lot_id", "您已%s，当前状态：%s", kind.Name(), old.Status.Name()).
+				WithCode("already_registered").Wrapping(ErrAlreadyRegistered)
 		}
 		old.Status, old.ContactName, old.ContactPhone, old.Declarations = status, in.ContactName, in.ContactPhone, decl
 		old.WithdrawnAt, old.RejectReason, old.ReviewedBy, old.ReviewedAt, old.UpdatedAt = nil, "", nil, nil, now
@@ -344,10 +343,7 @@ func (s *Service) Review(ctx context.Context, a trading.Actor, regID int64, appr
 	}
 	return trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var reg Registration
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&reg, regID).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return trading.NotFound("竞买申请")
-			}
+		if err := trading.First(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &reg, "竞买申请", regID); err != nil {
 			return err
 		}
 		p, lot, err := lotOf(tx, reg.LotID)

@@ -80,7 +80,7 @@ func TestRegistrationRulesPerCategory(t *testing.T) {
 	e.Clock.Set(time.Date(2026, 3, 11, 9, 0, 0, 0, trading.Shanghai))
 	late := e.bidder("福建乙建设")
 	if _, err := e.Svc.Register(ctx, late, eng.Lots[0].ID, RegisterInput{}); !errors.Is(err, ErrClosed) ||
-		trading.AsError(err).Status != http.StatusConflict {
+		trading.AsError(err).Status() != http.StatusConflict {
 		t.Fatalf("after the window: %v", err)
 	}
 	if _, err := e.Svc.Register(ctx, e.Agent, eng.Lots[0].ID, RegisterInput{}); !errors.Is(err, trading.ErrForbidden) {

@@ -7,7 +7,6 @@ package bidding
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -159,12 +158,12 @@ func (s *Service) lockResultLot(tx *gorm.DB, a trading.Actor, lotID int64, now t
 			fmtTime(w.Deadline))
 	}
 	var r LotResult
-	err = tx.First(&r, "lot_id = ?", lotID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return p, lot, nil, nil
-	}
+	found, err := trading.Lookup(tx, &r, "lot_id = ?", lotID)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if !found {
+		return p, lot, nil, nil
 	}
 	return p, lot, &r, nil
 }
@@ -177,11 +176,12 @@ func fmtTime(t time.Time) string {
 }
 
 func stageConflict(r *LotResult, what string) error {
-	return &trading.Error{Status: 409, Code: "conflict", Field: "stage", Err: ErrResultStage,
-		Message: fmt.Sprintf("标段结果处于“%s”阶段，不能%s", r.Stage.Name(), what)}
+	return trading.Conflict("stage", "标段结果处于“%s”阶段，不能%s", r.Stage.Name(), what).Wrapping(ErrResultStage)
 }
 
-func isBidTender(c trading.Category) bool { return c == "engineering" || c == "procurement" }
+func isBidTender(c trading.Category) bool {
+	return c == trading.Engineering || c == trading.Procurement
+}
 
 // registeredBidder finds the account of a bidder with a live registration
 // for the lot by unified social credit code (or resident id).
@@ -237,12 +237,12 @@ func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Ann
 		return nil
 	}
 	var r LotResult
-	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&r, "result_notice_id = ?", n.ID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil // CheckResultNotice refuses such notices; nothing to move
-	}
+	found, err := trading.Lookup(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &r, "result_notice_id = ?", n.ID)
 	if err != nil {
 		return err
+	}
+	if !found {
+		return nil // CheckResultNotice refuses such notices; nothing to move
 	}
 	var lot trading.Lot
 	if err := tx.First(&lot, r.LotID).Error; err != nil {
@@ -296,11 +296,12 @@ func (s *Service) Result(ctx context.Context, a trading.Actor, lotID int64) (*Re
 		v.Project, v.Lot = p, lot
 		v.Deadline = WindowOf(p, lot, openedAt(p)).Deadline
 		var r LotResult
-		err = tx.First(&r, "lot_id = ?", lotID).Error
-		if err == nil {
-			v.Result = &r
-		} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+		found, err := trading.Lookup(tx, &r, "lot_id = ?", lotID)
+		if err != nil {
 			return err
+		}
+		if found {
+			v.Result = &r
 		}
 		if v.Deadline.IsZero() || now.Before(v.Deadline) {
 			return nil

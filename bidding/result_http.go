@@ -141,7 +141,7 @@ func (h *Handler) resultData(c echo.Context, id int64) (*resultData, error) {
 }
 
 func (h *Handler) resultPage(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -156,12 +156,12 @@ func (h *Handler) resultPage(c echo.Context) error {
 // the page with what was entered.
 func (h *Handler) resultForm(step func(c echo.Context, a trading.Actor, id int64) (string, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id, err := idParam(c)
+		id, err := trading.IDParam(c)
 		if err != nil {
 			return err
 		}
 		msg, err := step(c, trading.ActorOf(c), id)
-		if de := formError(err); de != nil {
+		if de := trading.FormError(err); de != nil {
 			d, derr := h.resultData(c, id)
 			if derr != nil {
 				return derr
@@ -172,7 +172,7 @@ func (h *Handler) resultForm(step func(c echo.Context, a trading.Actor, id int64
 					d.Form[k] = form.Get(k)
 				}
 			}
-			return h.Web.Page(c, de.Status, "lot_result", "开标与结果", d)
+			return h.Web.Page(c, de.Status(), "lot_result", "开标与结果", d)
 		}
 		if err != nil {
 			return err
@@ -277,7 +277,7 @@ func (h *Handler) formDeal(c echo.Context, a trading.Actor, id int64) (string, e
 // API
 
 func (h *Handler) apiResult(c echo.Context) error {
-	id, err := idParam(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func (h *Handler) apiResult(c echo.Context) error {
 
 func (h *Handler) apiResultStep(step func(c echo.Context, a trading.Actor, id int64) (any, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id, err := idParam(c)
+		id, err := trading.IDParam(c)
 		if err != nil {
 			return err
 		}

@@ -50,7 +50,7 @@ func (src ResultSource) Alerts(ctx context.Context, now time.Time, limit int) ([
 	out := make([]trading.Alert, 0, len(rows))
 	for _, r := range rows {
 		rule, max := "E14", book.E14MaxDays
-		if r.Category == "procurement" {
+		if trading.Category(r.Category) == trading.Procurement {
 			rule, max = "G13", book.G13MaxDays
 		}
 		a := trading.Alert{Kind: "contract_late", Rule: rule, ProjectCode: r.Code, At: r.AwardedAt,

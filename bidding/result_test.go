@@ -3,6 +3,7 @@ package bidding
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -156,7 +157,9 @@ func TestEngineeringResultFlow(t *testing.T) {
 		t.Fatalf("awarded before publication: %v", err)
 	}
 	e.approve(cn.ID)
-	if _, err := e.Svc.Award(ctx, e.Agent, lotID, AwardInput{IDNumber: e.idOf(bs[0])}); ruleOf(err) != "E12" {
+	// Like every broken rule, E12 answers 422 "rule_broken" (it was a 409 with a second code for the same meaning).
+	if _, err := e.Svc.Award(ctx, e.Agent, lotID, AwardInput{IDNumber: e.idOf(bs[0])}); ruleOf(err) != "E12" ||
+		trading.AsError(err).Status() != http.StatusUnprocessableEntity || trading.AsError(err).Code != "rule_broken" || trading.AsError(err).Field != "publicity_end" {
 		t.Fatalf("awarded during publicity: %v", err)
 	}
 	e.Clock.Set(time.Date(2026, 3, 30, 9, 0, 0, 0, trading.Shanghai))

@@ -76,10 +76,7 @@ var (
 // lotOf loads a lot and its project (with lots, region, agent).
 func lotOf(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, error) {
 	var lot trading.Lot
-	if err := tx.First(&lot, lotID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, nil, trading.NotFound("标段")
-		}
+	if err := trading.First(tx, &lot, "标段", lotID); err != nil {
 		return nil, nil, err
 	}
 	var p trading.Project
@@ -121,10 +118,10 @@ func first(ts ...*time.Time) time.Time {
 // the close of listing.
 func WindowOf(p *trading.Project, lot *trading.Lot, opened time.Time) Window {
 	switch p.Category {
-	case "engineering":
+	case trading.Engineering:
 		return Window{Opens: first(lot.DocIssueStart, &opened), Closes: first(lot.RegistrationEnd, lot.DocIssueEnd, lot.BidDeadline),
 			Deadline: deref(lot.BidDeadline)}
-	case "procurement":
+	case trading.Procurement:
 		return Window{Opens: first(lot.DocIssueStart, &opened), Closes: first(lot.RegistrationEnd, lot.DocIssueEnd, lot.BidDeadline),
 			Deadline: deref(lot.BidDeadline)}
 	}
@@ -158,14 +155,11 @@ type lotRow struct {
 func lotVersioned(tx *gorm.DB, lotID int64, keyShare ...clause.Expression) (*lotRow, error) {
 	var row lotRow
 	// Equivalent SQL: SELECT l.*, p.* (prefixed p_) FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?
-	err := tx.Table("lots l").Select(`l.*, p.id AS p_id, p.code AS p_code, p.category AS p_category, p.title AS p_title,
+	err := trading.Take(tx.Table("lots l").Select(`l.*, p.id AS p_id, p.code AS p_code, p.category AS p_category, p.title AS p_title,
 		p.owner_name AS p_owner_name, p.region_code AS p_region_code, p.agent_id AS p_agent_id, p.status AS p_status,
 		p.opened_at AS p_opened_at, p.suspended_at AS p_suspended_at, p.suspended_by AS p_suspended_by,
 		p.suspend_reason AS p_suspend_reason, l.xmin::text AS lot_xmin, p.xmin::text AS project_xmin`).
-		Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).Clauses(keyShare...).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, trading.NotFound("标段")
-	}
+		Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).Clauses(keyShare...), &row, "标段")
 	if err != nil {
 		return nil, err
 	}
@@ -179,11 +173,11 @@ func checkOpen(p *trading.Project, w Window, opened, now time.Time) error {
 	case opened.IsZero() || p.Status == trading.ProjectDraft:
 		return trading.NotFound("标段") // a draft is not public: it does not exist for bidders
 	case p.Status == trading.ProjectTerminated:
-		return &trading.Error{Status: 409, Code: "closed", Message: "该项目已终止，不再接受报名", Err: ErrClosed}
+		return trading.Conflict("", "该项目已终止，不再接受报名").WithCode("closed").Wrapping(ErrClosed)
 	case now.Before(w.Opens):
-		return &trading.Error{Status: 409, Code: "closed", Message: "报名尚未开始，开始时间为 " + w.Opens.In(trading.Shanghai).Format("2006-01-02 15:04"), Err: ErrClosed}
+		return trading.Conflict("", "报名尚未开始，开始时间为 %s", w.Opens.In(trading.Shanghai).Format("2006-01-02 15:04")).WithCode("closed").Wrapping(ErrClosed)
 	case !w.Closes.IsZero() && !now.Before(w.Closes):
-		return &trading.Error{Status: 409, Code: "closed", Message: "报名已截止（截止时间 " + w.Closes.In(trading.Shanghai).Format("2006-01-02 15:04") + "）", Err: ErrClosed}
+		return trading.Conflict("", "报名已截止（截止时间 %s）", w.Closes.In(trading.Shanghai).Format("2006-01-02 15:04")).WithCode("closed").Wrapping(ErrClosed)
 	}
 	return nil
 }

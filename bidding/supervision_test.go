@@ -34,7 +34,7 @@ func TestSuspendedProjectRefusesRegistrationAndUploads(t *testing.T) {
 		}
 	}
 	_, err := e.Svc.Register(ctx, b, proc.Lots[0].ID, in)
-	if de := trading.AsError(err); de.Status != http.StatusConflict || !errors.Is(err, trading.ErrSuspended) || !strings.Contains(de.Message, reason) {
+	if de := trading.AsError(err); de.Status() != http.StatusConflict || !errors.Is(err, trading.ErrSuspended) || !strings.Contains(de.Message, reason) {
 		t.Fatalf("registered while suspended: %v", err)
 	}
 	// Engineering registers by obtaining the documents: refused the same way.
@@ -44,7 +44,7 @@ func TestSuspendedProjectRefusesRegistrationAndUploads(t *testing.T) {
 	}
 	body := pdfBytes(2048)
 	_, err = e.Svc.Upload(ctx, e.Agent, proc.Lots[0].ID, UploadInput{Kind: DocClarification, Filename: "澄清.pdf"}, bytes.NewReader(body), int64(len(body)))
-	if de := trading.AsError(err); de.Status != http.StatusConflict || !strings.Contains(de.Message, reason) {
+	if de := trading.AsError(err); de.Status() != http.StatusConflict || !strings.Contains(de.Message, reason) {
 		t.Fatalf("uploaded while suspended: %v", err)
 	}
 	e.nothingStored("upload while suspended")

@@ -10,11 +10,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
-	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -175,16 +173,14 @@ func checkType(name string) (fileType, error) {
 	ext := strings.ToLower(path.Ext(name))
 	t, ok := AllowedTypes[ext]
 	if !ok {
-		return t, &trading.Error{Status: http.StatusBadRequest, Code: "invalid", Field: "file", Err: ErrFileType,
-			Message: "不支持的文件类型“" + ext + "”，允许的类型：" + allowedList}
+		return t, trading.Invalid("file", "不支持的文件类型“%s”，允许的类型：%s", ext, allowedList).Wrapping(ErrFileType)
 	}
 	return t, nil
 }
 
 // tooLarge is the 413 of a file over the limit.
 func tooLarge(limit int64) *trading.Error {
-	return &trading.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "file", Err: ErrTooLarge,
-		Message: fmt.Sprintf("文件超过大小限制（%d MB）", limit>>20)}
+	return trading.TooLarge("file", "文件超过大小限制（%d MB）", limit>>20).Wrapping(ErrTooLarge)
 }
 
 // uploadReader hashes and counts the bytes on their way to the object
@@ -252,11 +248,11 @@ func authorizeUpload(tx *gorm.DB, a trading.Actor, lotID int64, in UploadInput) 
 			return nil, trading.Forbidden("申请材料由竞买人上传")
 		}
 		var reg Registration
-		err := tx.Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID).First(&reg).Error
-		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		found, err := trading.Lookup(tx.Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID), &reg)
+		if err != nil {
 			return nil, err
 		}
-		if err != nil || reg.Kind != KindApplication || !reg.Status.Live() {
+		if !found || reg.Kind != KindApplication || !reg.Status.Live() {
 			return nil, trading.Forbidden("请先提交竞买申请，再上传申请材料")
 		}
 		t.regID = &reg.ID
@@ -271,11 +267,11 @@ func authorizeUpload(tx *gorm.DB, a trading.Actor, lotID int64, in UploadInput) 
 	}
 	if in.ReplacesID != 0 {
 		var old Document
-		err := tx.Where("id = ? AND lot_id = ?", in.ReplacesID, lotID).First(&old).Error
-		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		found, err := trading.Lookup(tx.Where("id = ? AND lot_id = ?", in.ReplacesID, lotID), &old)
+		if err != nil {
 			return nil, err
 		}
-		sameFamily := err == nil && (old.Kind == DocMaterial) == (in.Kind == DocMaterial) &&
+		sameFamily := found && (old.Kind == DocMaterial) == (in.Kind == DocMaterial) &&
 			(in.Kind != DocMaterial || (old.RegistrationID != nil && *old.RegistrationID == *t.regID))
 		if !sameFamily {
 			return nil, trading.Invalid("replaces_id", "被替代的文件须为本标段的同类文件")
@@ -323,8 +319,7 @@ func (s *Service) Upload(ctx context.Context, a trading.Actor, lotID int64, in U
 		return nil, trading.Invalid("file", "文件为空")
 	}
 	if !hasMagic(head, ft.magics) {
-		return nil, &trading.Error{Status: http.StatusBadRequest, Code: "invalid", Field: "file", Err: ErrFileType,
-			Message: "文件内容与扩展名“" + strings.ToLower(path.Ext(name)) + "”不符，请上传真实的 " + allowedList + " 文件"}
+		return nil, trading.Invalid("file", "文件内容与扩展名“%s”不符，请上传真实的 %s 文件", strings.ToLower(path.Ext(name)), allowedList).Wrapping(ErrFileType)
 	}
 
 	key, err := objectKey(lotID)
@@ -398,8 +393,7 @@ func (s *Service) Upload(ctx context.Context, a trading.Actor, lotID int64, in U
 // interrupted is a 400: the client's stream broke off (a closed browser
 // tab, a dropped connection, a malformed body), and nothing was kept.
 func interrupted(cause error) *trading.Error {
-	return &trading.Error{Status: http.StatusBadRequest, Code: "interrupted", Field: "file",
-		Message: "上传中断，文件未保存，请重新上传", Err: fmt.Errorf("%w: %w", ErrInterrupted, cause)}
+	return trading.Invalid("file", "上传中断，文件未保存，请重新上传").WithCode("interrupted").Wrapping(fmt.Errorf("%w: %w", ErrInterrupted, cause))
 }
 
 func hasMagic(head []byte, magics [][]byte) bool {

@@ -5,7 +5,6 @@ package bidding
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -24,12 +23,11 @@ func (s *Service) Withdraw(ctx context.Context, a trading.Actor, lotID int64) er
 			return err
 		}
 		var reg Registration
-		err = tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID).First(&reg).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !reg.Status.Live()) {
-			return trading.NotFound("报名记录")
-		}
-		if err != nil {
+		if err := trading.First(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID), &reg, "报名记录"); err != nil {
 			return err
+		}
+		if !reg.Status.Live() {
+			return trading.NotFound("报名记录")
 		}
 		opened := openedAt(p)
 		if w := WindowOf(p, lot, opened); !w.Deadline.IsZero() && !now.Before(w.Deadline) {

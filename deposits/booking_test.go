@@ -182,7 +182,7 @@ func TestStatementImportWholeOrNothingAndIdempotent(t *testing.T) {
 			"C002,2026-03-05,10:00:00,"+va2+",福建丁建设有限公司,6222002,某银行,"+bad+",CNY,保证金")
 		_, err := e.Dep.ImportStatement(ctx, sup, f)
 		de := trading.AsError(err)
-		if de.Status != http.StatusUnprocessableEntity || !strings.Contains(de.Message, "第 3 行") {
+		if de.Status() != http.StatusUnprocessableEntity || !strings.Contains(de.Message, "第 3 行") {
 			t.Fatalf("amount %s: %v", bad, err)
 		}
 	}
@@ -370,7 +370,7 @@ func TestStatementImportRepeatedLines(t *testing.T) {
 	_, err = e.Dep.ImportStatement(ctx, sup, csvFile(
 		"R101,2026-03-05,10:00:00,"+va+",福建重发建设有限公司,6222009,某银行,1.00,CNY,保证金",
 		"R101,2026-03-05,10:00:00,"+va+",福建重发建设有限公司,6222009,某银行,2.00,CNY,保证金"))
-	if de := trading.AsError(err); de == nil || de.Status != http.StatusUnprocessableEntity || !strings.Contains(de.Message, "第 3 行") ||
+	if de := trading.AsError(err); de == nil || de.Status() != http.StatusUnprocessableEntity || !strings.Contains(de.Message, "第 3 行") ||
 		!strings.Contains(de.Message, "R101 与第 2 行重复但内容不同") {
 		t.Fatalf("conflicting repeat: %v", err)
 	}
@@ -421,7 +421,7 @@ func TestStatementImportAcrossChunks(t *testing.T) {
 	// Different content in a later chunk: refused, naming both lines.
 	_, err = e.Dep.ImportStatement(ctx, sup, csvFile(line("D1", "1.00", "a"), line("D2", "2.00", "b"), line("D3", "3.00", "c"),
 		line("D1", "9.00", "a")))
-	if de := trading.AsError(err); de == nil || de.Status != http.StatusUnprocessableEntity ||
+	if de := trading.AsError(err); de == nil || de.Status() != http.StatusUnprocessableEntity ||
 		!strings.Contains(de.Message, "D1 与第 2 行重复但内容不同") || !strings.Contains(de.Message, "第 5 行") {
 		t.Fatalf("conflicting repeat across chunks: %v", err)
 	}
@@ -473,7 +473,7 @@ func TestStatementRepeatOfBookedTransaction(t *testing.T) {
 		t.Fatalf("same content, another memo: %+v %v", r, err)
 	}
 	_, err = e.Dep.ImportStatement(ctx, sup, csvFile(line("B3", "1.00", ""), line("B1", "2000.00", "")))
-	if de := trading.AsError(err); de == nil || de.Status != http.StatusUnprocessableEntity ||
+	if de := trading.AsError(err); de == nil || de.Status() != http.StatusUnprocessableEntity ||
 		!strings.Contains(de.Message, "第 3 行 交易流水号：交易流水号 B1 与已入账的第 1 笔到账重复但内容不同（金额 原为“200000.00”，此次为“2000.00”）") {
 		t.Fatalf("a booked transaction with another amount: %v", err)
 	}

@@ -116,10 +116,7 @@ LEFT JOIN documents d ON d.id = g.document_id `
 // guaranteeLot loads a lot and its project.
 func guaranteeLot(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, error) {
 	var lot trading.Lot
-	if err := tx.Take(&lot, lotID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, nil, trading.NotFound("标段")
-		}
+	if err := trading.Take(tx, &lot, "标段", lotID); err != nil {
 		return nil, nil, err
 	}
 	var p trading.Project
@@ -187,7 +184,7 @@ func (s *Service) SubmitGuarantee(ctx context.Context, bidder trading.Actor, lot
 	if utf8.RuneCountInString(issuer) < 2 || utf8.RuneCountInString(issuer) > 200 {
 		return nil, trading.Invalid("issuer", "须填写出具保函的机构名称（2至200个字符）；出具机构由投标人自主选择（D9）")
 	}
-	amount, err := ParseAmount(strings.TrimSpace(in.Amount))
+	amount, err := ParseAmount(in.Amount)
 	if err != nil {
 		var ae *AmountError
 		if errors.As(err, &ae) {
@@ -217,8 +214,8 @@ func (s *Service) SubmitGuarantee(ctx context.Context, bidder trading.Actor, lot
 	var out *GuaranteeView
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var reg bidding.Registration
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("lot_id = ? AND bidder_id = ?", lotID, bidder.AccountID).Take(&reg).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
+		err := trading.Take(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("lot_id = ? AND bidder_id = ?", lotID, bidder.AccountID), &reg, "报名记录")
+		if errors.Is(err, trading.ErrNotFound) {
 			return trading.Conflict("lot_id", "您没有报名该标段，不能为其提交保函")
 		}
 		if err != nil {
@@ -280,7 +277,7 @@ func (s *Service) SubmitGuarantee(ctx context.Context, bidder trading.Actor, lot
 			return err
 		}
 		rule := "D9"
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			rule = "G5"
 		}
 		if err := trading.Audit(tx, now, bidder, "guarantee.submit", "guarantee", fmt.Sprint(id),
@@ -321,8 +318,7 @@ func mayReview(a trading.Actor, p *trading.Project, lot *trading.Lot, now time.T
 			return nil
 		}
 		if dl := bidding.WindowOf(p, lot, derefTime(p.OpenedAt)).Deadline; !dl.IsZero() && now.Before(dl) {
-			return &trading.Error{Status: 403, Code: "forbidden", Rule: "K5", Err: trading.ErrForbidden,
-				Message: "投标截止前投标人名单对代理机构保密（K4、K5），保函由交易中心监督核验"}
+			return trading.Forbidden("投标截止前投标人名单对代理机构保密（K4、K5），保函由交易中心监督核验").WithRule("K5")
 		}
 		return nil
 	}
@@ -344,10 +340,7 @@ func (s *Service) ReviewGuarantee(ctx context.Context, a trading.Actor, id int64
 	var out *GuaranteeView
 	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var g Guarantee
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&g, id).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return trading.NotFound("保函")
-			}
+		if err := trading.Take(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &g, "保函", id); err != nil {
 			return err
 		}
 		var reg bidding.Registration

@@ -59,7 +59,7 @@ func (h *Handler) myGuarantees(c echo.Context) error {
 
 func (h *Handler) submitGuarantee(c echo.Context) error {
 	form := &guaranteeForm{GuaranteeInput: GuaranteeInput{Kind: c.FormValue("kind"), Number: c.FormValue("number"),
-		Issuer: c.FormValue("issuer"), Amount: strings.TrimSpace(c.FormValue("amount")), ValidFrom: c.FormValue("valid_from"),
+		Issuer: c.FormValue("issuer"), Amount: c.FormValue("amount"), ValidFrom: c.FormValue("valid_from"),
 		ValidUntil: c.FormValue("valid_until")}}
 	var err error
 	form.LotID, err = strconv.ParseInt(c.FormValue("lot_id"), 10, 64)
@@ -75,8 +75,8 @@ func (h *Handler) submitGuarantee(c echo.Context) error {
 		g, err = h.Svc.SubmitGuarantee(c.Request().Context(), trading.ActorOf(c), form.LotID, form.GuaranteeInput)
 	}
 	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 {
-		return h.renderMyGuarantees(c, de.Status, de, form)
+	if errors.As(err, &de) && de.Status() < 500 {
+		return h.renderMyGuarantees(c, de.Status(), de, form)
 	}
 	if err != nil {
 		return err
@@ -86,7 +86,7 @@ func (h *Handler) submitGuarantee(c echo.Context) error {
 }
 
 func (h *Handler) lotGuarantees(c echo.Context) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (h *Handler) lotGuarantees(c echo.Context) error {
 }
 
 func (h *Handler) reviewForm(c echo.Context, approve bool) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (h *Handler) apiMyGuarantees(c echo.Context) error {
 }
 
 func (h *Handler) apiLotGuarantees(c echo.Context) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ type ReviewRequest struct {
 }
 
 func (h *Handler) apiReviewGuarantee(c echo.Context) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}

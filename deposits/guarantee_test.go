@@ -80,7 +80,7 @@ func (e *depEnv) material(regID, lotID int64, uploader trading.Actor, name strin
 func wantErr(t *testing.T, err error, status int, field string) *trading.Error {
 	t.Helper()
 	var de *trading.Error
-	if !errors.As(err, &de) || de.Status != status || de.Field != field {
+	if !errors.As(err, &de) || de.Status() != status || de.Field != field {
 		t.Fatalf("want %d on %q, got %v", status, field, err)
 	}
 	return de
@@ -102,7 +102,8 @@ func TestGuaranteeSubmitRefusals(t *testing.T) {
 	if de := wantErr(t, err, 400, "amount"); !strings.Contains(de.Message, "200000.00") {
 		t.Fatalf("message: %s", de.Message)
 	}
-	for _, bad := range []string{"1e5", "200000.001", "-200000.00", ""} {
+	// " 200000.00 " was trimmed and accepted: amounts are taken as sent (README "Amounts").
+	for _, bad := range []string{"1e5", "200000.001", "-200000.00", "", " 200000.00 "} {
 		in.Amount = bad
 		_, err = e.Dep.SubmitGuarantee(ctx, a, e.Lot, in)
 		wantErr(t, err, 400, "amount")
@@ -205,7 +206,7 @@ func TestGuaranteeReviewCoversDeposit(t *testing.T) {
 	// registered for an engineering lot (K5): the centre verifies.
 	_, err = e.Dep.ReviewGuarantee(ctx, agent, g.ID, true, "")
 	var de *trading.Error
-	if !errors.As(err, &de) || de.Status != 403 || de.Rule != "K5" {
+	if !errors.As(err, &de) || de.Status() != 403 || de.Rule != "K5" {
 		t.Fatalf("agent before the deadline: %v", err)
 	}
 	if _, err := e.Dep.ReviewGuarantee(ctx, a, g.ID, true, ""); !errors.Is(err, trading.ErrForbidden) {

@@ -188,12 +188,11 @@ func (h *Handler) renderInflows(c echo.Context, status int, formErr *trading.Err
 	for _, s := range []InflowStatus{InflowHeld, InflowLate, InflowThirdParty, InflowSuspense, InflowRefunded, InflowReturned} {
 		statuses = append(statuses, struct{ Value, Name string }{string(s), s.Name()})
 	}
-	pager := trading.Pager{Page: 1}
+	next := ""
 	if len(list) == 50 {
-		q := c.Request().URL.Query()
-		q.Set("before", strconv.FormatInt(list[len(list)-1].ID, 10))
-		pager.Next = c.Request().URL.Path + "?" + q.Encode()
+		next = strconv.FormatInt(list[len(list)-1].ID, 10)
 	}
+	pager := trading.CursorPager(c, "before", false, next)
 	return h.Web.Page(c, status, "deposit_inflows", "保证金到账", map[string]any{
 		"Inflows": list, "Alerts": alerts, "Filter": f, "Statuses": statuses, "Error": formErr, "Result": result, "Pager": pager})
 }
@@ -202,7 +201,7 @@ func (h *Handler) renderInflows(c echo.Context, status int, formErr *trading.Err
 func (h *Handler) manual(c echo.Context) error {
 	reason := strings.TrimSpace(c.FormValue("reason"))
 	n := Notification{TxnID: c.FormValue("txn_id"), VirtualAccount: c.FormValue("virtual_account"), PayerName: c.FormValue("payer_name"),
-		PayerAccount: c.FormValue("payer_account"), PayerBank: c.FormValue("payer_bank"), Amount: strings.TrimSpace(c.FormValue("amount")),
+		PayerAccount: c.FormValue("payer_account"), PayerBank: c.FormValue("payer_bank"), Amount: c.FormValue("amount"),
 		Currency: "CNY", Memo: "人工录入：" + reason}
 	var in Inflow
 	var err error
@@ -221,8 +220,8 @@ func (h *Handler) manual(c echo.Context) error {
 		r, err = h.Svc.Receive(c.Request().Context(), trading.ActorOf(c), SourceManual, []Inflow{in})
 	}
 	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 {
-		return h.renderInflows(c, de.Status, de, nil)
+	if errors.As(err, &de) && de.Status() < 500 {
+		return h.renderInflows(c, de.Status(), de, nil)
 	}
 	if err != nil {
 		return err
@@ -251,7 +250,7 @@ func firstStatus(r Result) string {
 // import reads it twice), refusing more than max bytes.
 func saveUpload(c echo.Context, max int64) (string, error) {
 	if cl := c.Request().ContentLength; cl > max+(1<<20) {
-		return "", &trading.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "file", Message: fmt.Sprintf("对账单超过 %d MB", max>>20)}
+		return "", trading.TooLarge("file", "对账单超过 %d MB", max>>20)
 	}
 	mr, err := c.Request().MultipartReader()
 	if err != nil {
@@ -277,7 +276,7 @@ func saveUpload(c echo.Context, max int64) (string, error) {
 		if err != nil || n > max {
 			os.Remove(f.Name())
 			if n > max {
-				return "", &trading.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "file", Message: fmt.Sprintf("对账单超过 %d MB", max>>20)}
+				return "", trading.TooLarge("file", "对账单超过 %d MB", max>>20)
 			}
 			return "", trading.Invalid("file", "上传中断：%v", err)
 		}
@@ -301,11 +300,11 @@ func (h *Handler) importFile(c echo.Context) (Result, error) {
 func (h *Handler) importPage(c echo.Context) error {
 	r, err := h.importFile(c)
 	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 {
+	if errors.As(err, &de) && de.Status() < 500 {
 		if strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "application/json") {
 			return err
 		}
-		return h.renderInflows(c, de.Status, de, nil)
+		return h.renderInflows(c, de.Status(), de, nil)
 	}
 	if err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,8 +80,7 @@ func (s *Service) ImportStatement(ctx context.Context, a trading.Actor, open fun
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<16)
 	refuse := func(problems []LineError) error {
-		return &trading.Error{Status: http.StatusUnprocessableEntity, Code: "statement_invalid", Field: "file",
-			Message: (&StatementProblems{problems}).Error(), Err: &StatementProblems{problems}}
+		return trading.Unprocessable("file", (&StatementProblems{problems}).Error()).WithCode("statement_invalid").Wrapping(&StatementProblems{problems})
 	}
 	var src lineSource
 	var txnColumn, dupReason string

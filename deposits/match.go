@@ -3,7 +3,6 @@ package deposits
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"gorm.io/gorm"
@@ -377,8 +376,8 @@ func (s *Service) repeatedDifferently(tx *gorm.DB, a trading.Actor, batch int64,
 		}
 	}
 	r := repeats[0]
-	return &trading.Error{Status: http.StatusConflict, Code: "duplicate_transaction", Field: "txn_id", Err: trading.ErrConflict,
-		Message: fmt.Sprintf("交易流水号 %s 与已入账的第 %d 笔到账重复但内容不同（%s），未入账，已通知交易中心监督", r.TxnID, r.InflowID, r.Diffs)}, nil
+	return trading.Conflict("txn_id", "交易流水号 %s 与已入账的第 %d 笔到账重复但内容不同（%s），未入账，已通知交易中心监督", r.TxnID, r.InflowID, r.Diffs).
+		WithCode("duplicate_transaction"), nil
 }
 
 // dropStaged deletes the staged and classified lines of chunks.

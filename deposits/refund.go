@@ -3,10 +3,8 @@ package deposits
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +40,14 @@ type Refund struct {
 }
 
 func (Refund) TableName() string { return "refunds" }
+
+// The statuses of a refund.
+const (
+	RefundPending = "pending" // 待退: queued, not yet in a batch
+	RefundSent    = "sent"    // 已发银行: in a batch sent to the bank
+	RefundPaid    = "paid"    // 已退还
+	RefundFailed  = "failed"  // 退款失败（待重发）
+)
 
 // StatusName is the Chinese name of the refund's status.
 func (r *Refund) StatusName() string {
@@ -184,7 +190,7 @@ func (s *Service) CreateBatch(ctx context.Context, a trading.Actor) (*Batch, err
 		var err error
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
 			Where("status IN ? AND inflow_id IN (SELECT id FROM inflows WHERE status IN ('held', 'late', 'third_party', 'suspense'))",
-				[]string{"pending", "failed"}).Order("due_on, id").Limit(5000).Find(&refunds).Error; err != nil {
+				[]string{RefundPending, RefundFailed}).Order("due_on, id").Limit(5000).Find(&refunds).Error; err != nil {
 			return err
 		}
 		if len(refunds) == 0 {
@@ -278,13 +284,10 @@ func (s *Service) Confirm(ctx context.Context, a trading.Actor, refundID int64, 
 	now := s.now()
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var r Refund
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&r, refundID).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return trading.NotFound("退款")
-			}
+		if err := trading.First(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &r, "退款", refundID); err != nil {
 			return err
 		}
-		if r.Status != "sent" {
+		if r.Status != RefundSent {
 			return nil // already settled: the bank's answer came twice
 		}
 		changed = true
@@ -386,8 +389,7 @@ func (s *Service) ConfirmFile(ctx context.Context, a trading.Actor, r io.Reader)
 		lines = append(lines, line{id, res == "成功", note})
 	}
 	if len(problems) > 0 {
-		return 0, 0, &trading.Error{Status: http.StatusUnprocessableEntity, Code: "file_invalid", Field: "file",
-			Message: "确认文件有误，未处理：" + strings.Join(problems, "；")}
+		return 0, 0, trading.Unprocessable("file", "确认文件有误，未处理："+strings.Join(problems, "；")).WithCode("file_invalid")
 	}
 	for _, l := range lines {
 		changed, err := s.Confirm(ctx, a, l.id, l.paid, l.note)
@@ -432,8 +434,8 @@ func (s *Service) Refunds(ctx context.Context, a trading.Actor, status string) (
 	}
 	out := make([]RefundView, len(rs))
 	for i, r := range rs {
-		out[i] = RefundView{Refund: r, Overdue: r.Status != "paid" && r.DueOn.Format("2006-01-02") < today, OccupationFee: r.Fee}
-		if r.Status == "pending" || r.Status == "failed" {
+		out[i] = RefundView{Refund: r, Overdue: r.Status != RefundPaid && r.DueOn.Format("2006-01-02") < today, OccupationFee: r.Fee}
+		if r.Status == RefundPending || r.Status == RefundFailed {
 			fee, err := s.occupationFee(&r, procurement[r.InflowID], s.now())
 			if err != nil {
 				return nil, err

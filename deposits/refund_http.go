@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -29,14 +28,6 @@ func (h *Handler) RefundRoutes(e *echo.Echo, api *echo.Group) {
 	sapi.POST("/refund-batches", h.apiCreateBatch)
 	sapi.GET("/refund-batches/:id/file", h.batchFile)
 	sapi.POST("/refunds/:id/confirm", h.apiConfirm)
-}
-
-func pathInt(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, trading.Invalid("id", "编号须为正整数")
-	}
-	return id, nil
 }
 
 func (h *Handler) refundsPage(c echo.Context) error {
@@ -66,7 +57,7 @@ func (h *Handler) refundsPage(c echo.Context) error {
 // back returns to the refunds page with the outcome, or the error, flashed.
 func back(c echo.Context, to, ok string, err error) error {
 	var de *trading.Error
-	if errors.As(err, &de) && de.Status < 500 {
+	if errors.As(err, &de) && de.Status() < 500 {
 		trading.Flash(c, de.Message)
 		return c.Redirect(http.StatusSeeOther, to)
 	}
@@ -87,7 +78,7 @@ func (h *Handler) createBatch(c echo.Context) error {
 }
 
 func (h *Handler) batchFile(c echo.Context) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -114,12 +105,12 @@ func (h *Handler) confirmFile(c echo.Context) error {
 }
 
 func (h *Handler) confirmOne(c echo.Context) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
-	paid := c.FormValue("result") == "paid"
-	if !paid && c.FormValue("result") != "failed" {
+	paid := c.FormValue("result") == RefundPaid
+	if !paid && c.FormValue("result") != RefundFailed {
 		return back(c, "/supervisor/refunds", "", trading.Invalid("result", "结果须为 paid 或 failed"))
 	}
 	changed, err := h.Svc.Confirm(c.Request().Context(), trading.ActorOf(c), id, paid, strings.TrimSpace(c.FormValue("note")))
@@ -131,7 +122,7 @@ func (h *Handler) confirmOne(c echo.Context) error {
 }
 
 func (h *Handler) returnSuspense(c echo.Context) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}
@@ -167,7 +158,7 @@ type confirmRequest struct {
 }
 
 func (h *Handler) apiConfirm(c echo.Context) error {
-	id, err := pathInt(c)
+	id, err := trading.IDParam(c)
 	if err != nil {
 		return err
 	}

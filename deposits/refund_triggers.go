@@ -30,8 +30,7 @@ func (s *Service) dueWorkingDays(ctx context.Context, at time.Time, days int) (t
 	}
 	due, _, err := book.Cal.AddWorkingDaysEarliest(at, days)
 	if err != nil {
-		return time.Time{}, &trading.Error{Status: 422, Code: "rule_violation", Rule: "CAL", Field: "calendar", Err: trading.ErrRuleBroken,
-			Message: "无法计算退款期限（工作日）：" + err.Error() + "，请管理员先录入该年度节假日安排"}
+		return time.Time{}, trading.RuleBroken("CAL", "calendar", "无法计算退款期限（工作日）：%v，请管理员先录入该年度节假日安排", err)
 	}
 	return due, nil
 }
@@ -69,7 +68,7 @@ func (s *Service) SettleResult(ctx context.Context, tx *gorm.DB, ev bidding.Resu
 			rule = "FAILED"
 		}
 		reason := fmt.Sprintf("标段%d流标/未成交，退还保证金", lot.Seq)
-		withInterest := p.Category == "engineering"
+		withInterest := p.Category == trading.Engineering
 		if withInterest {
 			reason = fmt.Sprintf("标段%d流标，退还保证金及银行同期存款利息", lot.Seq)
 		}
@@ -78,7 +77,7 @@ func (s *Service) SettleResult(ctx context.Context, tx *gorm.DB, ev bidding.Resu
 		}
 		return s.releaseLotGuarantees(tx, ev, 0, "流标/未成交")
 	case bidding.EventAwarded:
-		if p.Category != "procurement" {
+		if p.Category != trading.Procurement {
 			return nil // engineering refunds wait for the contract (D5)
 		}
 		due, err := s.dueWorkingDays(ctx, ev.At, book.G6WorkingDays)
@@ -90,7 +89,7 @@ func (s *Service) SettleResult(ctx context.Context, tx *gorm.DB, ev bidding.Resu
 		}
 		return s.releaseLotGuarantees(tx, ev, winner, "中标通知书发出，未中标")
 	case bidding.EventContracted:
-		if p.Category == "procurement" {
+		if p.Category == trading.Procurement {
 			due, err := s.dueWorkingDays(ctx, ev.At, book.G6WorkingDays)
 			if err != nil {
 				return err

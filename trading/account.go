@@ -157,7 +157,7 @@ func (s *SignUp) normalize() {
 }
 
 // Validate checks every field and returns the first problem, naming it.
-func (s *SignUp) Validate(allowChecksum bool) error {
+func (s *SignUp) Validate(allowChecksum bool, today time.Time) error {
 	s.normalize()
 	switch s.Kind {
 	case BidderEnterprise:
@@ -174,7 +174,7 @@ func (s *SignUp) Validate(allowChecksum bool) error {
 		if err := validateName("name", "姓名", s.Name, 2, 50); err != nil {
 			return err
 		}
-		if err := CheckResidentID(s.IDNumber); err != nil && !(allowChecksum && errors.Is(err, ErrChecksum)) {
+		if err := CheckResidentID(s.IDNumber, today); err != nil && !(allowChecksum && errors.Is(err, ErrChecksum)) {
 			return err
 		}
 	default:
@@ -207,7 +207,7 @@ func (s *Service) hashPassword(p string) (string, error) {
 // administrator who may override a failed credit-code checksum).
 func (s *Service) SignUpBidder(ctx context.Context, a Actor, in SignUp) (*Account, error) {
 	override := a.Role == RoleAdmin && in.AllowChecksumFailure
-	if err := in.Validate(override); err != nil {
+	if err := in.Validate(override, s.Clock.Now()); err != nil {
 		return nil, err
 	}
 	hash, err := s.hashPassword(in.Password)
@@ -217,7 +217,7 @@ func (s *Service) SignUpBidder(ctx context.Context, a Actor, in SignUp) (*Accoun
 	now := s.Clock.Now()
 	acc := &Account{Username: in.Username, PasswordHash: hash, Role: RoleBidder, DisplayName: in.Name,
 		CreatedAt: now, UpdatedAt: now}
-	checksumFailed := errors.Is(CheckCreditCodeOrID(in.Kind, in.IDNumber), ErrChecksum)
+	checksumFailed := errors.Is(CheckCreditCodeOrID(in.Kind, in.IDNumber, s.Clock.Now()), ErrChecksum)
 	err = Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		if err := tx.Omit("Bidder").Create(acc).Error; err != nil {
 			return err
@@ -241,9 +241,9 @@ func (s *Service) SignUpBidder(ctx context.Context, a Actor, in SignUp) (*Accoun
 }
 
 // CheckCreditCodeOrID checks the identity number of the given kind.
-func CheckCreditCodeOrID(kind BidderKind, id string) error {
+func CheckCreditCodeOrID(kind BidderKind, id string, today time.Time) error {
 	if kind == BidderPerson {
-		return CheckResidentID(id)
+		return CheckResidentID(id, today)
 	}
 	return CheckCreditCode(id)
 }
@@ -340,11 +340,10 @@ func (s *Service) SetDisabled(ctx context.Context, a Actor, id int64, disabled b
 // Account loads an account with its bidder identity.
 func (s *Service) Account(ctx context.Context, id int64) (*Account, error) {
 	var acc Account
-	err := s.DB.WithContext(ctx).Preload("Bidder").First(&acc, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, NotFound("账号")
+	if err := First(s.DB.WithContext(ctx).Preload("Bidder"), &acc, "账号", id); err != nil {
+		return nil, err
 	}
-	return &acc, err
+	return &acc, nil
 }
 
 // ListAccounts returns accounts for the admin page, newest first.
@@ -365,8 +364,8 @@ func (s *Service) ListAccounts(ctx context.Context, role Role, offset, limit int
 // Authenticate checks a username and password.
 func (s *Service) Authenticate(ctx context.Context, username, password string) (*Account, error) {
 	var acc Account
-	err := s.DB.WithContext(ctx).Where("lower(username) = lower(?)", strings.TrimSpace(username)).First(&acc).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	err := First(s.DB.WithContext(ctx).Where("lower(username) = lower(?)", strings.TrimSpace(username)), &acc, "账号")
+	if errors.Is(err, ErrNotFound) {
 		argon2id.ComparePasswordAndHash(password, s.dummyHash())
 		return nil, Unauthorized("用户名或密码错误")
 	}

@@ -38,7 +38,7 @@ func TestSignUpBidderValidation(t *testing.T) {
 			tt.mutate(&in)
 			_, err := s.SignUpBidder(ctx, anon, in)
 			var de *Error
-			if !errors.As(err, &de) || de.Field != tt.field || de.Status != http.StatusBadRequest {
+			if !errors.As(err, &de) || de.Field != tt.field || de.Status() != http.StatusBadRequest {
 				t.Fatalf("got %v, want a 400 on field %s", err, tt.field)
 			}
 		})
@@ -58,11 +58,11 @@ func TestSignUpBidderValidation(t *testing.T) {
 	}
 	// The same username in another case, and the same code, are conflicts.
 	_, err = s.SignUpBidder(ctx, anon, validSignUp("user1", testenv.CreditCode("91350100M000200Y4")))
-	if de := AsError(err); de.Status != http.StatusConflict || de.Field != "username" {
+	if de := AsError(err); de.Status() != http.StatusConflict || de.Field != "username" {
 		t.Fatalf("duplicate username: %v", err)
 	}
 	_, err = s.SignUpBidder(ctx, anon, validSignUp("user2", "91350100M000100Y43"))
-	if de := AsError(err); de.Status != http.StatusConflict || de.Field != "id_number" {
+	if de := AsError(err); de.Status() != http.StatusConflict || de.Field != "id_number" {
 		t.Fatalf("duplicate code: %v", err)
 	}
 }

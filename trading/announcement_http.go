@@ -148,7 +148,7 @@ func (w *Web) announcementCreate(c echo.Context) error {
 	in.Changes = unchangedDropped(p, in.Changes)
 	n, err := w.Svc.DraftAnnouncement(ctx, ActorOf(c), p.Code, in)
 	if de := FormError(err); de != nil {
-		return w.renderAnnouncementForm(c, de.Status, announcementForm{Project: p, In: in, Error: de})
+		return w.renderAnnouncementForm(c, de.Status(), announcementForm{Project: p, In: in, Error: de})
 	}
 	if err != nil {
 		return err
@@ -235,7 +235,7 @@ func (w *Web) announcementUpdate(c echo.Context) error {
 	in.Changes = unchangedDropped(p, in.Changes)
 	n2, err := w.Svc.UpdateAnnouncement(ctx, ActorOf(c), id, in)
 	if de := FormError(err); de != nil {
-		return w.renderAnnouncementForm(c, de.Status, announcementForm{Project: p, ID: id, In: in, Error: de})
+		return w.renderAnnouncementForm(c, de.Status(), announcementForm{Project: p, ID: id, In: in, Error: de})
 	}
 	if err != nil {
 		return err

@@ -119,14 +119,14 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 		var done bool
 		err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
 			var n Announcement
-			err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
-				Where("status = ? AND publish_at <= ?", AnnouncementScheduled, now).Order("publish_at, id").First(&n).Error
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				done = true
-				return nil
-			}
+			found, err := Lookup(tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
+				Where("status = ? AND publish_at <= ?", AnnouncementScheduled, now).Order("publish_at, id"), &n)
 			if err != nil {
 				return err
+			}
+			if !found {
+				done = true
+				return nil
 			}
 			p, err := LoadProject(tx, "id = ?", n.ProjectID)
 			if err != nil {
@@ -134,7 +134,7 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 			}
 			err = s.publish(ctx, tx.SavePoint("publish"), SystemActor, &n, p, now)
 			var de *Error
-			if errors.As(err, &de) && de.Status < 500 {
+			if errors.As(err, &de) && de.Status() < 500 {
 				if err := tx.RollbackTo("publish").Error; err != nil {
 					return err
 				}

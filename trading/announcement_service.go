@@ -36,10 +36,10 @@ type LotChangeInput struct {
 
 // openingType is the first notice each category publishes.
 var openingTypes = map[Category][]AnnouncementType{
-	"engineering": {AnnouncementTender},
-	"procurement": {AnnouncementProcurement},
-	"land":        {AnnouncementTransfer, AnnouncementListing},
-	"property":    {AnnouncementListing},
+	Engineering: {AnnouncementTender},
+	Procurement: {AnnouncementProcurement},
+	Land:        {AnnouncementTransfer, AnnouncementListing},
+	Property:    {AnnouncementListing},
 }
 
 func (in *AnnouncementInput) validate() error {
@@ -307,8 +307,8 @@ func (s *Service) ownProject(tx *gorm.DB, a Actor, code string) (*Project, error
 // lockAnnouncement loads a notice and its project for a workflow step.
 func (s *Service) lockAnnouncement(tx *gorm.DB, id int64) (*Announcement, *Project, error) {
 	var n Announcement
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&n, id).Error; err != nil {
-		return nil, nil, notFound(err, "公告")
+	if err := First(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &n, "公告", id); err != nil {
+		return nil, nil, err
 	}
 	p, err := LoadProject(tx, "id = ?", n.ProjectID)
 	if err != nil {
@@ -424,8 +424,8 @@ func (s *Service) RewriteAnnouncementTx(tx *gorm.DB, a Actor, id int64, title, b
 		return nil, err
 	}
 	var n Announcement
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&n, id).Error; err != nil {
-		return nil, notFound(err, "公告")
+	if err := First(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &n, "公告", id); err != nil {
+		return nil, err
 	}
 	if n.Status != AnnouncementDraft && n.Status != AnnouncementRejected {
 		return nil, Conflict("status", "公告已%s，不能重新生成；如需修改请先撤回", n.Status.Name())
@@ -527,8 +527,8 @@ func (s *Service) RejectAnnouncement(ctx context.Context, a Actor, id int64, rea
 // or for anyone once published.
 func (s *Service) Announcement(ctx context.Context, a Actor, id int64) (*Announcement, *Project, error) {
 	var n Announcement
-	if err := s.DB.WithContext(ctx).First(&n, id).Error; err != nil {
-		return nil, nil, notFound(err, "公告")
+	if err := First(s.DB.WithContext(ctx), &n, "公告", id); err != nil {
+		return nil, nil, err
 	}
 	p, err := LoadProject(s.DB.WithContext(ctx), "id = ?", n.ProjectID)
 	if err != nil {

@@ -82,8 +82,8 @@ func (w *Web) calendarSave(c echo.Context) error {
 		err = w.Svc.SaveCalendarYear(c.Request().Context(), ActorOf(c), year, text)
 	}
 	var de *Error
-	if errors.As(err, &de) && de.Status < 500 {
-		return w.renderCalendar(c, de.Status, yearText, text, de)
+	if errors.As(err, &de) && de.Status() < 500 {
+		return w.renderCalendar(c, de.Status(), yearText, text, de)
 	}
 	if err != nil {
 		return err

@@ -205,7 +205,7 @@ func TestCalendarSaveRefusesMalformedCSV(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			err := s.SaveCalendarYear(ctx, admin, tt.year, tt.csv)
 			var de *Error
-			if !errors.As(err, &de) || de.Status != http.StatusBadRequest || de.Field != tt.field || !strings.Contains(de.Message, tt.want) {
+			if !errors.As(err, &de) || de.Status() != http.StatusBadRequest || de.Field != tt.field || !strings.Contains(de.Message, tt.want) {
 				t.Fatalf("err = %v, want a 400 on %s mentioning %q", err, tt.field, tt.want)
 			}
 		})
@@ -228,7 +228,7 @@ func TestCalendarSaveRefusedForNonAdmin(t *testing.T) {
 	ctx := context.Background()
 	for _, role := range []Role{RoleBidder, RoleAgent, RoleSupervisor, "anonymous"} {
 		err := s.SaveCalendarYear(ctx, Actor{Username: "x", Role: role}, 2027, cal2027)
-		if !errors.Is(err, ErrForbidden) || AsError(err).Status != http.StatusForbidden {
+		if !errors.Is(err, ErrForbidden) || AsError(err).Status() != http.StatusForbidden {
 			t.Errorf("%s: err = %v, want 403", role, err)
 		}
 	}

@@ -35,6 +35,37 @@ func OpenDB(url string) (*gorm.DB, error) {
 	return db, nil
 }
 
+// First loads into dest the first row (by primary key) that tx and conds
+// select; a missing row is the domain error NotFound(what) (404). This is
+// the one place gorm.ErrRecordNotFound is translated (with Take and Lookup).
+//
+//	SELECT * FROM <dest's table> WHERE <conds> ORDER BY id LIMIT 1
+func First(tx *gorm.DB, dest any, what string, conds ...any) error {
+	return missing(tx.First(dest, conds...).Error, what)
+}
+
+// Take is First without the ORDER BY, for joined or non-model rows.
+func Take(tx *gorm.DB, dest any, what string, conds ...any) error {
+	return missing(tx.Take(dest, conds...).Error, what)
+}
+
+// Lookup is First for a row that may well be absent: found is false, and
+// err nil, when there is none.
+func Lookup(tx *gorm.DB, dest any, conds ...any) (found bool, err error) {
+	err = tx.First(dest, conds...).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func missing(err error, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return NotFound(what)
+	}
+	return err
+}
+
 // Transact runs fn in a transaction, retrying when PostgreSQL reports a
 // serialization failure or deadlock (the transaction never half-applies).
 func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {

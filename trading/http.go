@@ -56,9 +56,9 @@ func (w *Web) signup(c echo.Context) error {
 	in.AllowChecksumFailure = false // only the admin API/CLI may override
 	if _, err := w.Svc.SignUpBidder(c.Request().Context(), ActorOf(c), in); err != nil {
 		var de *Error
-		if errors.As(err, &de) && de.Status < 500 {
+		if errors.As(err, &de) && de.Status() < 500 {
 			in.Password = ""
-			return w.Page(c, de.Status, "signup", "投标人注册", signupData{Form: in, Error: de})
+			return w.Page(c, de.Status(), "signup", "投标人注册", signupData{Form: in, Error: de})
 		}
 		return err
 	}
@@ -81,8 +81,8 @@ func (w *Web) login(c echo.Context) error {
 	username, next := c.FormValue("username"), safeNext(c.FormValue("next"))
 	err := w.startSession(c, username, c.FormValue("password"), next, "")
 	var de *Error
-	if errors.As(err, &de) && de.Status < 500 {
-		return w.Page(c, de.Status, "login", "登录", loginData{Username: username, Next: next, Error: de})
+	if errors.As(err, &de) && de.Status() < 500 {
+		return w.Page(c, de.Status(), "login", "登录", loginData{Username: username, Next: next, Error: de})
 	}
 	return err
 }
@@ -132,31 +132,6 @@ func (w *Web) account(c echo.Context) error {
 	return w.Page(c, http.StatusOK, "account", "我的账户", map[string]any{"Account": acc})
 }
 
-// Pager links to the previous and next pages of a list.
-type Pager struct {
-	Page       int
-	Prev, Next string
-}
-
-func pageParam(c echo.Context) (int, error) {
-	s := c.QueryParam("page")
-	if s == "" {
-		return 1, nil
-	}
-	p, err := strconv.Atoi(s)
-	if err != nil || p < 1 || p > 100000 {
-		return 0, Invalid("page", "页码须为正整数")
-	}
-	return p, nil
-}
-
-// PageURL is the request's URL with one query parameter set (pager links).
-func PageURL(c echo.Context, key, value string) string {
-	q := c.Request().URL.Query()
-	q.Set(key, value)
-	return c.Request().URL.Path + "?" + q.Encode()
-}
-
 type roleOption struct{ Value, Name string }
 
 func (w *Web) adminUsers(c echo.Context) error {
@@ -165,7 +140,7 @@ func (w *Web) adminUsers(c echo.Context) error {
 
 func (w *Web) renderAdminUsers(c echo.Context, status int, formErr *Error) error {
 	const perPage = 20
-	page, err := pageParam(c)
+	page, err := PageParam(c)
 	if err != nil {
 		return err
 	}
@@ -177,13 +152,7 @@ func (w *Web) renderAdminUsers(c echo.Context, status int, formErr *Error) error
 	if err != nil {
 		return err
 	}
-	pager := Pager{Page: page}
-	if page > 1 {
-		pager.Prev = PageURL(c, "page", strconv.Itoa(page-1))
-	}
-	if int64(page*perPage) < total {
-		pager.Next = PageURL(c, "page", strconv.Itoa(page+1))
-	}
+	pager := NumberedPager(c, page, perPage, total)
 	var roles []roleOption
 	for _, r := range Roles {
 		roles = append(roles, roleOption{string(r), r.Name()})
@@ -199,8 +168,8 @@ func (w *Web) adminCreateUser(c echo.Context) error {
 	}
 	acc, err := w.Svc.CreateAccount(c.Request().Context(), ActorOf(c), in)
 	var de *Error
-	if errors.As(err, &de) && de.Status < 500 {
-		return w.renderAdminUsers(c, de.Status, de)
+	if errors.As(err, &de) && de.Status() < 500 {
+		return w.renderAdminUsers(c, de.Status(), de)
 	}
 	if err != nil {
 		return err
@@ -211,9 +180,9 @@ func (w *Web) adminCreateUser(c echo.Context) error {
 
 func (w *Web) adminSetDisabled(disabled bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		id, err := IDParam(c)
 		if err != nil {
-			return Invalid("id", "账号编号须为整数")
+			return err
 		}
 		if err := w.Svc.SetDisabled(c.Request().Context(), ActorOf(c), id, disabled); err != nil {
 			return err
@@ -263,13 +232,11 @@ func (w *Web) auditPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pager := Pager{Page: 1}
-	if f.BeforeID > 0 {
-		pager.Prev = PageURL(c, "before", "")
-	}
+	next := ""
 	if len(events) == f.Limit {
-		pager.Next = PageURL(c, "before", strconv.FormatInt(events[len(events)-1].ID, 10))
+		next = strconv.FormatInt(events[len(events)-1].ID, 10)
 	}
+	pager := CursorPager(c, "before", f.BeforeID > 0, next)
 	return w.Page(c, http.StatusOK, "audit", "审计日志", map[string]any{
 		"Events": events, "Filter": f, "From": from, "To": to, "Pager": pager, "ObjectTypes": LabelOptions(LabelObject)})
 }

@@ -49,8 +49,9 @@ func CheckCreditCode(code string) error {
 
 var residentWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 
-// CheckResidentID validates an 18-digit resident identity number (GB 11643).
-func CheckResidentID(id string) error {
+// CheckResidentID validates an 18-digit resident identity number (GB 11643)
+// on the service's date today: a birth date after today is refused.
+func CheckResidentID(id string, today time.Time) error {
 	if len(id) != 18 {
 		return Invalid("id_number", "居民身份证号码应为18位")
 	}
@@ -64,6 +65,9 @@ func CheckResidentID(id string) error {
 	birth, err := time.Parse("20060102", id[6:14])
 	if err != nil || birth.Year() < 1900 {
 		return Invalid("id_number", "居民身份证号码中的出生日期无效")
+	}
+	if t := today.In(Shanghai); birth.After(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)) {
+		return Invalid("id_number", "居民身份证号码中的出生日期 %s 晚于今天", birth.Format("2006-01-02"))
 	}
 	if want := "10X98765432"[sum%11]; id[17] != want {
 		e := Invalid("id_number", "居民身份证号码校验位不符，请核对")

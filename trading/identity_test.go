@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,21 +37,31 @@ func TestCheckCreditCode(t *testing.T) {
 	}
 }
 
+// checkDay is the service's date the identity tests check on.
+var checkDay = time.Date(2026, 12, 2, 10, 0, 0, 0, Shanghai)
+
 func TestCheckResidentID(t *testing.T) {
 	tests := []struct {
 		id string
 		ok bool
 	}{
-		{"11010519491231002X", true}, // RULES.md example
+		{"11010519491231002X", true},  // RULES.md example
+		{"110105209901010012", false}, // born 2099-01-01: the checksum is right, the date is in the future
+		{"11010520261202001X", true},  // born on checkDay itself
 		{"110105194912310021", false},
 		{"11010519491331002X", false}, // month 13
 		{"1101051949123100", false},
 		{"1101051949123100AX", false},
 	}
 	for _, tt := range tests {
-		if err := CheckResidentID(tt.id); (err == nil) != tt.ok {
+		if err := CheckResidentID(tt.id, checkDay); (err == nil) != tt.ok {
 			t.Errorf("CheckResidentID(%q) = %v, want ok=%v", tt.id, err, tt.ok)
 		}
+	}
+	// The future is the service clock's: the next day's birth is refused,
+	// naming the field.
+	if err := CheckResidentID("110105202612030015", checkDay); AsError(err).Field != "id_number" || !strings.Contains(err.Error(), "晚于今天") {
+		t.Errorf("born tomorrow: %v", err)
 	}
 }
 
@@ -68,7 +79,7 @@ func TestKitIdentitiesPassChecks(t *testing.T) {
 		}
 		born := time.Date(1940, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r.IntN(30000))
 		id := testenv.ResidentID(fmt.Sprintf("350102%s%03d", born.Format("20060102"), r.IntN(1000)))
-		if err := CheckResidentID(id); err != nil {
+		if err := CheckResidentID(id, checkDay); err != nil {
 			t.Fatalf("testenv.ResidentID gave %q: %v", id, err)
 		}
 	}
@@ -76,8 +87,8 @@ func TestKitIdentitiesPassChecks(t *testing.T) {
 		if code := testenv.NewCreditCode(); CheckCreditCode(code) != nil {
 			t.Fatalf("testenv.NewCreditCode() = %q: %v", code, CheckCreditCode(code))
 		}
-		if id := testenv.NewResidentID(); CheckResidentID(id) != nil {
-			t.Fatalf("testenv.NewResidentID() = %q: %v", id, CheckResidentID(id))
+		if id := testenv.NewResidentID(); CheckResidentID(id, checkDay) != nil {
+			t.Fatalf("testenv.NewResidentID() = %q: %v", id, CheckResidentID(id, checkDay))
 		}
 	}
 }

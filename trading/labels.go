@@ -278,7 +278,7 @@ func toString(v any) string {
 // so "报名尚未开始" is headed 不在办理时间内, not a generic 操作冲突.
 var errorHeadings = map[string]string{
 	"closed": "不在办理时间内", "suspended": "项目已暂停", "already_registered": "已经报名",
-	"rule_broken": "不符合交易规则", "rule_violation": "不符合交易规则", "csrf": "表单已过期",
+	"rule_broken": "不符合交易规则", "csrf": "表单已过期",
 	"too_large": "内容过大", "interrupted": "上传未完成", "invalid": "填写有误",
 	// not_found, forbidden, unauthorized, internal: the status says it.
 }
@@ -292,7 +292,7 @@ func ErrorHeading(e *Error) string {
 	if h, ok := errorHeadings[e.Code]; ok {
 		return h
 	}
-	if h, ok := statusHeadings[e.Status]; ok {
+	if h, ok := statusHeadings[e.Status()]; ok {
 		return h
 	}
 	return "出错了"

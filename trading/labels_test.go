@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -160,14 +159,14 @@ func TestFieldLabelNamesThePathInChinese(t *testing.T) {
 }
 
 func TestErrorHeadingFollowsTheErrorsKind(t *testing.T) {
-	closed := &Error{Status: http.StatusConflict, Code: "closed", Message: "报名尚未开始，开始时间为 2026-12-10 09:00"}
+	closed := Conflict("", "报名尚未开始，开始时间为 2026-12-10 09:00").WithCode("closed")
 	if h := ErrorHeading(closed); h == "操作冲突" || h != "不在办理时间内" {
 		t.Errorf("heading of %q = %q", closed.Message, h)
 	}
 	if h := ErrorHeading(RuleBroken("D7", "reason", "x")); h != "不符合交易规则" {
 		t.Errorf("rule heading = %q", h)
 	}
-	if h := ErrorHeading(&Error{Status: 418, Code: "teapot"}); h != "出错了" {
+	if h := ErrorHeading(&Error{Kind: KindInternal, Code: "teapot"}); h != "出错了" {
 		t.Errorf("fallback heading = %q", h)
 	}
 }
@@ -219,7 +218,7 @@ func TestErrorPageHeadingAndFieldInChinese(t *testing.T) {
 	e := echo.New()
 	e.HTTPErrorHandler = w.ErrorHandler
 	e.GET("/lots/1/register", func(echo.Context) error {
-		return &Error{Status: http.StatusConflict, Code: "closed", Message: "报名尚未开始，开始时间为 2026-03-10 09:00"}
+		return Conflict("", "报名尚未开始，开始时间为 2026-03-10 09:00").WithCode("closed")
 	})
 	e.POST("/api/v1/projects", func(echo.Context) error {
 		return Invalid("lots[0].control_price", "招标控制价：金额不能含千位分隔符")

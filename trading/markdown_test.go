@@ -169,7 +169,7 @@ func TestMarkdownValidateNoticeBody(t *testing.T) {
 				return
 			}
 			var de *Error
-			if !errors.As(err, &de) || de.Field != "body" || de.Status != http.StatusBadRequest || !strings.Contains(de.Message, tt.want) {
+			if !errors.As(err, &de) || de.Field != "body" || de.Status() != http.StatusBadRequest || !strings.Contains(de.Message, tt.want) {
 				t.Fatalf("err = %v, want a 400 on body mentioning %q", err, tt.want)
 			}
 		})

@@ -49,7 +49,7 @@ func (o *LotOutcome) Savings() decimal.Decimal {
 	if o.Base == nil || o.Result == nil {
 		return decimal.Zero
 	}
-	if o.Category == "land" || o.Category == "property" {
+	if o.Category == Land || o.Category == Property {
 		return o.Result.Sub(*o.Base)
 	}
 	return o.Base.Sub(*o.Result)
@@ -59,11 +59,11 @@ func (o *LotOutcome) Savings() decimal.Decimal {
 // price, budget or starting price (nil when the lot lacks it).
 func BaseFor(c Category, l *Lot) *decimal.Decimal {
 	switch c {
-	case "engineering":
+	case Engineering:
 		return l.ControlPrice
-	case "procurement":
+	case Procurement:
 		return l.Budget
-	case "land":
+	case Land:
 		return l.StartingPrice
 	default: // property: the listing price is its starting price
 		if l.StartingPrice != nil {

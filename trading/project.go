@@ -2,8 +2,6 @@ package trading
 
 import (
 	"errors"
-	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -100,9 +98,8 @@ func (p *Project) CheckRunning() error {
 	if p.SuspendedAt == nil {
 		return nil
 	}
-	return &Error{Status: http.StatusConflict, Code: "suspended", Field: "project",
-		Message: fmt.Sprintf("项目 %s 已被交易中心暂停：%s。恢复前不能报名、上传文件、录入结果或发布公告", p.Code, strings.TrimRight(strings.TrimSpace(p.SuspendReason), "。.；;，, ")),
-		Err:     ErrSuspended}
+	return Conflict("project", "项目 %s 已被交易中心暂停：%s。恢复前不能报名、上传文件、录入结果或发布公告", p.Code, strings.TrimRight(strings.TrimSpace(p.SuspendReason), "。.；;，, ")).
+		WithCode("suspended").Wrapping(ErrSuspended)
 }
 
 // Lot is a 标段/包/地块/标的: money of its category and its schedule.
@@ -221,3 +218,11 @@ func (p *Project) Public() PublicProject {
 	}
 	return out
 }
+
+// The four categories, so that no code spells their values.
+const (
+	Engineering = rules.Engineering // 工程建设招标
+	Procurement = rules.Procurement // 政府采购
+	Land        = rules.Land        // 土地矿权出让
+	Property    = rules.Property    // 国有产权交易
+)

@@ -1,7 +1,6 @@
 package trading
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -45,7 +44,7 @@ func projectsPath(a *Account) string {
 
 func (w *Web) projectList(c echo.Context) error {
 	const perPage = 20
-	page, err := pageParam(c)
+	page, err := PageParam(c)
 	if err != nil {
 		return err
 	}
@@ -58,13 +57,7 @@ func (w *Web) projectList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pager := Pager{Page: page}
-	if page > 1 {
-		pager.Prev = PageURL(c, "page", strconv.Itoa(page-1))
-	}
-	if int64(page*perPage) < total {
-		pager.Next = PageURL(c, "page", strconv.Itoa(page+1))
-	}
+	pager := NumberedPager(c, page, perPage, total)
 	return w.Page(c, http.StatusOK, "projects", "交易项目", map[string]any{
 		"Projects": list, "Total": total, "Pager": pager, "Filter": f, "Base": projectsPath(CurrentAccount(c)),
 		"Categories": CategoryOptions(), "Statuses": projectStatusOptions()})
@@ -73,7 +66,7 @@ func (w *Web) projectList(c echo.Context) error {
 // CategoryOptions are the four categories as select-box options, in display order.
 func CategoryOptions() []Option {
 	var out []Option
-	for _, c := range []Category{"engineering", "procurement", "land", "property"} {
+	for _, c := range Categories() {
 		out = append(out, Option{string(c), c.Name()})
 	}
 	return out
@@ -106,7 +99,7 @@ func (w *Web) projectNew(c echo.Context) error {
 	n = min(max(n, 1), 20)
 	in := ProjectInput{Category: Category(c.QueryParam("category")), Lots: make([]LotInput, n)}
 	if !in.Category.Valid() {
-		in.Category = "engineering"
+		in.Category = Engineering
 	}
 	return w.renderProjectForm(c, http.StatusOK, projectForm{In: in})
 }
@@ -154,22 +147,13 @@ func (w *Web) projectCreate(c echo.Context) error {
 	}
 	p, err := w.Svc.CreateProject(c.Request().Context(), ActorOf(c), in)
 	if de := FormError(err); de != nil {
-		return w.renderProjectForm(c, de.Status, projectForm{In: in, Error: de})
+		return w.renderProjectForm(c, de.Status(), projectForm{In: in, Error: de})
 	}
 	if err != nil {
 		return err
 	}
 	Flash(c, "已创建项目，交易编码 "+p.Code+"。下一步：起草并提交公告。")
 	return c.Redirect(http.StatusSeeOther, "/agent/projects/"+p.Code)
-}
-
-// FormError is the error to show on the form itself (a 4xx), or nil.
-func FormError(err error) *Error {
-	var de *Error
-	if errors.As(err, &de) && de.Status < 500 && de.Status != http.StatusNotFound && de.Status != http.StatusForbidden {
-		return de
-	}
-	return nil
 }
 
 func (w *Web) projectEdit(c echo.Context) error {
@@ -191,7 +175,7 @@ func (w *Web) projectUpdate(c echo.Context) error {
 	}
 	_, err = w.Svc.UpdateProject(c.Request().Context(), ActorOf(c), code, in)
 	if de := FormError(err); de != nil {
-		return w.renderProjectForm(c, de.Status, projectForm{Code: code, In: in, Error: de})
+		return w.renderProjectForm(c, de.Status(), projectForm{Code: code, In: in, Error: de})
 	}
 	if err != nil {
 		return err
@@ -262,15 +246,6 @@ func (w *Web) projectShow(c echo.Context) error {
 		"CanAmend": a.Role == RoleAgent && p.Status == ProjectActive})
 }
 
-// IDParam is the path parameter :id, a positive integer (else 400 naming "id").
-func IDParam(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, Invalid("id", "编号须为正整数")
-	}
-	return id, nil
-}
-
 // LotJSON is a lot as its agent and supervisors see it (with the reserve price).
 type LotJSON struct {
 	PublicLot
@@ -302,10 +277,13 @@ func (p *Project) JSON() ProjectJSON {
 }
 
 func (w *Web) apiProjects(c echo.Context) error {
-	offset, _ := strconv.Atoi(c.QueryParam("offset"))
-	limit, _ := strconv.Atoi(c.QueryParam("limit"))
-	if offset < 0 || limit < 0 || limit > 100 {
-		return Invalid("limit", "offset 须非负，limit 为1至100")
+	offset, err := QueryInt(c, "offset", 0, 1<<30, 0)
+	if err != nil {
+		return err
+	}
+	limit, err := QueryInt(c, "limit", 0, 100, 0) // 0: the service's default
+	if err != nil {
+		return err
 	}
 	f := ProjectFilter{Category: Category(c.QueryParam("category")), Status: ProjectStatus(c.QueryParam("status")),
 		Query: c.QueryParam("q"), Offset: offset, Limit: limit}

@@ -55,7 +55,7 @@ type LotInput struct {
 }
 
 // categoryCode is the category part of the unified trading code.
-var categoryCode = map[Category]string{"engineering": "GC", "procurement": "CG", "land": "TD", "property": "CQ"}
+var categoryCode = map[Category]string{Engineering: "GC", Procurement: "CG", Land: "TD", Property: "CQ"}
 
 // ParseTime reads a wall-clock time in Asia/Shanghai ("2006-01-02T15:04",
 // "2006-01-02 15:04", with optional seconds) or an RFC 3339 time.
@@ -75,8 +75,9 @@ func ParseTime(field, s string) (*time.Time, error) {
 	return nil, Invalid(field, "时间格式应为 YYYY-MM-DDTHH:MM（北京时间）或 RFC 3339，实际为“%s”", s)
 }
 
+// parseMoney parses an optional amount exactly as sent: "" is absent, and
+// anything else, " 100 " included, must pass ParseAmount.
 func parseMoney(field, label, s string) (*decimal.Decimal, error) {
-	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, nil
 	}
@@ -94,18 +95,19 @@ func parseMoney(field, label, s string) (*decimal.Decimal, error) {
 // moneyFields are the lot's amounts, each allowed only in its categories.
 var moneyFields = []struct {
 	field, label string
-	cats         []Category
+	cats         []Category // the categories the amount applies to
+	required     []Category // those that cannot do without it (REQ at submission, refused empty at creation)
 	get          func(*LotInput) string
 	set          func(*Lot, *decimal.Decimal)
 }{
-	{"control_price", "招标控制价", []Category{"engineering"}, func(l *LotInput) string { return l.ControlPrice }, func(l *Lot, d *decimal.Decimal) { l.ControlPrice = d }},
-	{"estimated_price", "估算价", []Category{"engineering"}, func(l *LotInput) string { return l.EstimatedPrice }, func(l *Lot, d *decimal.Decimal) { l.EstimatedPrice = d }},
-	{"budget", "预算金额", []Category{"procurement"}, func(l *LotInput) string { return l.Budget }, func(l *Lot, d *decimal.Decimal) { l.Budget = d }},
-	{"starting_price", "起始价", []Category{"land", "property"}, func(l *LotInput) string { return l.StartingPrice }, func(l *Lot, d *decimal.Decimal) { l.StartingPrice = d }},
-	{"reserve_price", "底价", []Category{"land", "property"}, func(l *LotInput) string { return l.ReservePrice }, func(l *Lot, d *decimal.Decimal) { l.ReservePrice = d }},
-	{"increment", "加价幅度", []Category{"land", "property"}, func(l *LotInput) string { return l.Increment }, func(l *Lot, d *decimal.Decimal) { l.Increment = d }},
-	{"listing_price", "挂牌价", []Category{"property"}, func(l *LotInput) string { return l.ListingPrice }, func(l *Lot, d *decimal.Decimal) { l.ListingPrice = d }},
-	{"appraised_value", "评估值", []Category{"property"}, func(l *LotInput) string { return l.AppraisedValue }, func(l *Lot, d *decimal.Decimal) { l.AppraisedValue = d }},
+	{"control_price", "招标控制价", []Category{Engineering}, []Category{Engineering}, func(l *LotInput) string { return l.ControlPrice }, func(l *Lot, d *decimal.Decimal) { l.ControlPrice = d }},
+	{"estimated_price", "估算价", []Category{Engineering}, nil, func(l *LotInput) string { return l.EstimatedPrice }, func(l *Lot, d *decimal.Decimal) { l.EstimatedPrice = d }},
+	{"budget", "预算金额", []Category{Procurement}, []Category{Procurement}, func(l *LotInput) string { return l.Budget }, func(l *Lot, d *decimal.Decimal) { l.Budget = d }},
+	{"starting_price", "起始价", []Category{Land, Property}, []Category{Land}, func(l *LotInput) string { return l.StartingPrice }, func(l *Lot, d *decimal.Decimal) { l.StartingPrice = d }},
+	{"reserve_price", "底价", []Category{Land, Property}, nil, func(l *LotInput) string { return l.ReservePrice }, func(l *Lot, d *decimal.Decimal) { l.ReservePrice = d }},
+	{"increment", "加价幅度", []Category{Land, Property}, []Category{Land}, func(l *LotInput) string { return l.Increment }, func(l *Lot, d *decimal.Decimal) { l.Increment = d }},
+	{"listing_price", "挂牌价", []Category{Property}, []Category{Property}, func(l *LotInput) string { return l.ListingPrice }, func(l *Lot, d *decimal.Decimal) { l.ListingPrice = d }},
+	{"appraised_value", "评估值", []Category{Property}, []Category{Property}, func(l *LotInput) string { return l.AppraisedValue }, func(l *Lot, d *decimal.Decimal) { l.AppraisedValue = d }},
 }
 
 // lotFromInput parses a lot of the given category; field names in errors
@@ -127,6 +129,10 @@ func lotFromInput(cat Category, i int, in LotInput) (Lot, error) {
 		}
 		if d != nil && !containsCat(m.cats, cat) {
 			return l, Invalid(prefix+m.field, "%s不适用于%s项目", m.label, cat.Name())
+		}
+		if d == nil && containsCat(m.required, cat) {
+			// Refused here, naming the field, rather than only at submission (REQ).
+			return l, Invalid(prefix+m.field, "%s项目须填写%s，不能为空", cat.Name(), m.label)
 		}
 		m.set(&l, d)
 	}
@@ -216,7 +222,7 @@ func (s *Service) CreateProject(ctx context.Context, a Actor, in ProjectInput) (
 		CreatedAt: now, UpdatedAt: now}
 	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var region Region
-		if err := tx.First(&region, "code = ?", in.RegionCode).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		if err := First(tx, &region, "行政区划", "code = ?", in.RegionCode); errors.Is(err, ErrNotFound) {
 			return Invalid("region_code", "行政区划代码“%s”不在本中心的区划表中", in.RegionCode)
 		} else if err != nil {
 			return err
@@ -270,8 +276,8 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in Pr
 	now := s.Clock.Now()
 	var p Project
 	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&p, "code = ?", code).Error; err != nil {
-			return notFound(err, "交易项目")
+		if err := First(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &p, "交易项目", "code = ?", code); err != nil {
+			return err
 		}
 		if a.Role != RoleAgent || p.AgentID != a.AccountID {
 			return Forbidden("只有项目的代理机构可以修改项目")
@@ -341,20 +347,13 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in Pr
 	return &p, nil
 }
 
-func notFound(err error, what string) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return NotFound(what)
-	}
-	return err
-}
-
 // LoadProject reads a project with its region, agent and lots.
 func LoadProject(tx *gorm.DB, where string, arg any) (*Project, error) {
 	var p Project
-	err := tx.Preload("Region").Preload("Agent").Preload("Lots", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).
-		Select(projectColumns).Where(where, arg).First(&p).Error
+	err := First(tx.Preload("Region").Preload("Agent").Preload("Lots", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).
+		Select(projectColumns).Where(where, arg), &p, "交易项目")
 	if err != nil {
-		return nil, notFound(err, "交易项目")
+		return nil, err
 	}
 	return &p, nil
 }

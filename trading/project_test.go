@@ -123,13 +123,35 @@ func TestProjectInputValidation(t *testing.T) {
 		{func(p *ProjectInput) { p.Lots[0].Budget = "100.00" }, "lots[0].budget"}, // not an engineering field
 		{func(p *ProjectInput) { p.Lots[0].BidDeadline = "next tuesday" }, "lots[0].bid_deadline"},
 		{func(p *ProjectInput) { p.Lots[0].Name = "" }, "lots[0].name"},
+		// Amounts are taken as sent: spaces are refused, not trimmed (README "Amounts").
+		{func(p *ProjectInput) { p.Lots[0].ControlPrice = " 100 " }, "lots[0].control_price"},
+		{func(p *ProjectInput) { p.Lots[0].Deposit = " 100" }, "lots[0].deposit"},
+		// An amount the category needs fails at creation, not only at submission.
+		{func(p *ProjectInput) { p.Lots[0].ControlPrice = "" }, "lots[0].control_price"},
+		{func(p *ProjectInput) { p.Lots[0].ControlPrice = "   " }, "lots[0].control_price"},
 	}
 	for _, tt := range tests {
 		in := projectInput("engineering")
 		tt.mutate(&in)
 		_, err := s.CreateProject(context.Background(), agent, in)
-		if de := AsError(err); de.Status != http.StatusBadRequest || de.Field != tt.field {
+		if de := AsError(err); de.Status() != http.StatusBadRequest || de.Field != tt.field {
 			t.Errorf("field %s: got %v", tt.field, err)
+		}
+	}
+	// The same for every category's needed amounts.
+	for cat, field := range map[Category]string{Procurement: "budget", Land: "increment", Property: "appraised_value"} {
+		in := projectInput(cat)
+		switch cat {
+		case Procurement:
+			in.Lots[0].Budget = ""
+		case Land:
+			in.Lots[0].Increment = ""
+		case Property:
+			in.Lots[0].AppraisedValue = ""
+		}
+		_, err := s.CreateProject(context.Background(), agent, in)
+		if de := AsError(err); de.Status() != http.StatusBadRequest || de.Field != "lots[0]."+field {
+			t.Errorf("%s without %s: got %v", cat, field, err)
 		}
 	}
 	var n int64
@@ -158,7 +180,7 @@ func TestSubmitChecksE1Boundary(t *testing.T) {
 	}
 	_, err = s.SubmitAnnouncement(ctx, agent, n.ID)
 	de := AsError(err)
-	if de.Status != http.StatusUnprocessableEntity || de.Rule != "E1" || de.Field != "lots[0].bid_deadline" ||
+	if de.Status() != http.StatusUnprocessableEntity || de.Rule != "E1" || de.Field != "lots[0].bid_deadline" ||
 		!strings.Contains(de.Message, "19") || len(de.Violations) != 1 {
 		t.Fatalf("19 days: %+v", de)
 	}
@@ -254,7 +276,7 @@ func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
 	// Publishing after documents began to be issued would break the order
 	// notice → issue, so a time that late is refused at approval.
 	late := time.Date(2026, 3, 5, 9, 0, 0, 0, Shanghai)
-	if _, err := s.ApproveAnnouncement(ctx, sup, n.ID, &late); AsError(err).Status != http.StatusUnprocessableEntity {
+	if _, err := s.ApproveAnnouncement(ctx, sup, n.ID, &late); AsError(err).Status() != http.StatusUnprocessableEntity {
 		t.Fatalf("approval for a time that breaks the rules: %v", err)
 	}
 	soon := clock.Now().Add(2 * time.Hour)

@@ -173,10 +173,56 @@ type ViolationJSON struct {
 	Field       string `json:"field,omitempty"`
 }
 
+// kindStatus is the one table from kinds of error to HTTP statuses.
+var kindStatus = map[Kind]int{
+	KindInvalid:          http.StatusBadRequest,
+	KindUnauthorized:     http.StatusUnauthorized,
+	KindForbidden:        http.StatusForbidden,
+	KindNotFound:         http.StatusNotFound,
+	KindMethodNotAllowed: http.StatusMethodNotAllowed,
+	KindConflict:         http.StatusConflict,
+	KindTooLarge:         http.StatusRequestEntityTooLarge,
+	KindRuleBroken:       http.StatusUnprocessableEntity, // every broken rule, whatever the rule
+	KindUnprocessable:    http.StatusUnprocessableEntity,
+	KindRateLimited:      http.StatusTooManyRequests,
+	KindInternal:         http.StatusInternalServerError,
+}
+
+// Status is the HTTP status of the error's kind.
+func (e *Error) Status() int {
+	if s, ok := kindStatus[e.Kind]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// kindOfStatus is the kind of one of Echo's own errors (route not found,
+// 405, body limit, CSRF, rate limit).
+func kindOfStatus(status int) Kind {
+	switch status {
+	case http.StatusUnauthorized:
+		return KindUnauthorized
+	case http.StatusForbidden:
+		return KindForbidden
+	case http.StatusNotFound:
+		return KindNotFound
+	case http.StatusMethodNotAllowed:
+		return KindMethodNotAllowed
+	case http.StatusRequestEntityTooLarge:
+		return KindTooLarge
+	case http.StatusTooManyRequests:
+		return KindRateLimited
+	}
+	if status < 500 {
+		return KindInvalid
+	}
+	return KindInternal
+}
+
 // AsError turns any error into a presentable *Error: domain errors keep
-// their status, Echo's own errors (404 route, 405, 413, CSRF, rate limit)
-// get Chinese messages, and anything else is a 500 whose cause is logged
-// but not shown.
+// their kind, Echo's own errors (404 route, 405, 413, CSRF, rate limit)
+// get a kind and a Chinese message, and anything else is internal (500),
+// its cause logged but not shown.
 func AsError(err error) *Error {
 	var de *Error
 	if errors.As(err, &de) {
@@ -184,7 +230,8 @@ func AsError(err error) *Error {
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
-		e := &Error{Status: he.Code, Code: strings.ToLower(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")), Err: err}
+		e := &Error{Kind: kindOfStatus(he.Code), Err: err}
+		e.Code = string(e.Kind)
 		switch he.Code {
 		case http.StatusNotFound:
 			e.Message = "页面或接口不存在"
@@ -213,7 +260,7 @@ func AsError(err error) *Error {
 			return e
 		}
 	}
-	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "服务器内部错误，请稍后再试；如持续出现请联系交易中心", Err: err}
+	return &Error{Kind: KindInternal, Code: string(KindInternal), Message: "服务器内部错误，请稍后再试；如持续出现请联系交易中心", Err: err}
 }
 
 // ErrorHandler is the one central Echo error handler: a JSON body for the
@@ -223,10 +270,11 @@ func (w *Web) ErrorHandler(err error, c echo.Context) {
 		return
 	}
 	e := AsError(err)
-	if e.Status >= 500 {
+	status := e.Status()
+	if status >= 500 {
 		w.Log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
-	if e.Status == http.StatusUnauthorized && !IsAPI(c) {
+	if status == http.StatusUnauthorized && !IsAPI(c) {
 		w.clearCookie(c)
 	}
 	if IsAPI(c) || strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "application/json") && !strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/html") {
@@ -234,7 +282,7 @@ func (w *Web) ErrorHandler(err error, c echo.Context) {
 		for _, v := range e.Violations {
 			body.Error.Violations = append(body.Error.Violations, ViolationJSON{v.Rule, v.Requirement, v.Actual, v.Source, v.Field})
 		}
-		_ = c.JSON(e.Status, body)
+		_ = c.JSON(status, body)
 		return
 	}
 	heading := ErrorHeading(e)
@@ -242,7 +290,7 @@ func (w *Web) ErrorHandler(err error, c echo.Context) {
 	if e.Field != "" { // the page names the field in Chinese; the JSON above keeps the path
 		msg += "（字段：" + FieldLabel(e.Field) + "）"
 	}
-	if rerr := w.Page(c, e.Status, "error", heading, map[string]any{"Heading": heading, "Message": msg, "Rule": e.Rule, "Status": e.Status}); rerr != nil {
+	if rerr := w.Page(c, status, "error", heading, map[string]any{"Heading": heading, "Message": msg, "Rule": e.Rule, "Status": status}); rerr != nil {
 		w.Log.Error("render error page", "err", rerr)
 	}
 }

@@ -64,19 +64,19 @@ func demoYearPlans() []demoYearPlan {
 		day := func(d int) time.Time { return time.Date(demoYear, m, d, 10, 0, 0, 0, trading.Shanghai) }
 		for i := 0; i < 2; i++ {
 			base := money(2_000_000, 60_000_000)
-			out = append(out, demoYearPlan{Category: "engineering", Notice: day(4 + 7*i), Region: regions[r.IntN(len(regions))], Base: base,
+			out = append(out, demoYearPlan{Category: trading.Engineering, Notice: day(4 + 7*i), Region: regions[r.IntN(len(regions))], Base: base,
 				Result: base.Mul(ratio(8600, 10150)).Round(2), Failed: m == time.June && i == 1})
 		}
 		base := money(500_000, 12_000_000)
-		out = append(out, demoYearPlan{Category: "procurement", Notice: day(6), Region: regions[r.IntN(len(regions))], Base: base,
+		out = append(out, demoYearPlan{Category: trading.Procurement, Notice: day(6), Region: regions[r.IntN(len(regions))], Base: base,
 			Result: base.Mul(ratio(8000, 9950)).Round(2)})
 		if m%2 == 1 {
 			base := money(20_000_000, 200_000_000).Round(-4)
-			out = append(out, demoYearPlan{Category: "land", Notice: day(3), Region: regions[r.IntN(len(regions))], Base: base,
+			out = append(out, demoYearPlan{Category: trading.Land, Notice: day(3), Region: regions[r.IntN(len(regions))], Base: base,
 				Result: base.Mul(ratio(10000, 16000)).Round(-4), Failed: m == time.September})
 		} else {
 			base := money(3_000_000, 40_000_000).Round(-3)
-			out = append(out, demoYearPlan{Category: "property", Notice: day(3), Region: regions[r.IntN(len(regions))], Base: base,
+			out = append(out, demoYearPlan{Category: trading.Property, Notice: day(3), Region: regions[r.IntN(len(regions))], Base: base,
 				Result: base.Mul(ratio(10000, 13000)).Round(-3)})
 		}
 	}
@@ -110,8 +110,8 @@ func loadDemoYear(ctx context.Context, app *App, out io.Writer) error {
 	plans := demoYearPlans()
 	done, skipped := 0, 0
 	for i, pl := range plans {
-		title := fmt.Sprintf("%d年%s第%02d号（%s）", demoYear, map[trading.Category]string{"engineering": "市政道路改造工程施工",
-			"procurement": "办公设备及信息化采购", "land": "国有建设用地使用权挂牌出让", "property": "市属国企资产转让"}[pl.Category], i+1,
+		title := fmt.Sprintf("%d年%s第%02d号（%s）", demoYear, map[trading.Category]string{trading.Engineering: "市政道路改造工程施工",
+			trading.Procurement: "办公设备及信息化采购", trading.Land: "国有建设用地使用权挂牌出让", trading.Property: "市属国企资产转让"}[pl.Category], i+1,
 			pl.Notice.Format("1月"))
 		var exists int64
 		if err := app.DB.WithContext(ctx).Model(&trading.Project{}).Where("title = ?", title).Count(&exists).Error; err != nil {
@@ -144,26 +144,26 @@ func demoYearProject(ctx context.Context, app *App, agent, sup trading.Actor, bi
 	var opening trading.AnnouncementType
 	var deadline time.Time
 	switch pl.Category {
-	case "engineering":
+	case trading.Engineering:
 		lot.ControlPrice, lot.Deposit = pl.Base.StringFixed(2), pl.Base.Mul(decimal.New(1, -2)).Round(0).StringFixed(2)
 		lot.DocIssueStart, lot.DocIssueEnd, lot.BidDeadline = ts(at(1, 9, 0)), ts(at(8, 17, 0)), ts(at(23, 9, 30))
 		opening, deadline = trading.AnnouncementTender, at(23, 9, 30)
-	case "procurement":
+	case trading.Procurement:
 		lot.Name, lot.Budget = "第1包", pl.Base.StringFixed(2)
 		lot.DocIssueStart, lot.DocIssueEnd, lot.BidDeadline = ts(at(1, 9, 0)), ts(at(15, 17, 0)), ts(at(24, 9, 30))
 		opening, deadline = trading.AnnouncementProcurement, at(24, 9, 30)
-	case "land":
+	case trading.Land:
 		lot.Name, lot.StartingPrice, lot.Increment = "出让地块", pl.Base.StringFixed(2), "100000.00"
 		lot.Deposit = pl.Base.Mul(decimal.New(2, -1)).StringFixed(2)
 		lot.ListingStart, lot.ListingEnd = ts(at(21, 9, 0)), ts(at(45, 16, 0))
 		opening, deadline = trading.AnnouncementListing, at(45, 16, 0)
-	case "property":
+	case trading.Property:
 		lot.Name, lot.ListingPrice, lot.AppraisedValue = "转让标的", pl.Base.StringFixed(2), pl.Base.StringFixed(2)
 		lot.ListingStart, lot.ListingEnd = ts(at(1, 9, 0)), ts(at(42, 16, 0))
 		opening, deadline = trading.AnnouncementListing, at(42, 16, 0)
 	}
 	p, err := svc.CreateProject(ctx, agent, trading.ProjectInput{Category: pl.Category, Title: title, OwnerName: "福州市某局",
-		RegionCode: pl.Region, StateFunded: pl.Category == "engineering", Lots: []trading.LotInput{lot}})
+		RegionCode: pl.Region, StateFunded: pl.Category == trading.Engineering, Lots: []trading.LotInput{lot}})
 	if err != nil {
 		return err
 	}
@@ -189,11 +189,11 @@ func demoYearProject(ctx context.Context, app *App, agent, sup trading.Actor, bi
 	lotID := p.Lots[0].ID
 	// Registration: during the issue period, or applications reviewed.
 	clock.Set(at(2, 10, 0))
-	if pl.Category == "land" {
+	if pl.Category == trading.Land {
 		clock.Set(at(22, 10, 0))
 	}
 	take := 4
-	if pl.Failed && pl.Category == "engineering" {
+	if pl.Failed && pl.Category == trading.Engineering {
 		take = 2 // E7: fewer than 3 bidders
 	}
 	decl := map[string]bool{}
@@ -203,7 +203,7 @@ func demoYearProject(ctx context.Context, app *App, agent, sup trading.Actor, bi
 	var ids []string
 	for _, b := range bidders[:take] {
 		in := bidding.RegisterInput{ContactName: "王五", ContactPhone: "0591-87654321"}
-		if pl.Category == "procurement" {
+		if pl.Category == trading.Procurement {
 			in.Declarations = decl
 		}
 		reg, err := bid.Register(ctx, b, lotID, in)
@@ -220,7 +220,7 @@ func demoYearProject(ctx context.Context, app *App, agent, sup trading.Actor, bi
 		ids = append(ids, id)
 	}
 	clock.Set(deadline.Add(30 * time.Minute))
-	if pl.Category == "land" || pl.Category == "property" {
+	if pl.Category == trading.Land || pl.Category == trading.Property {
 		in := bidding.DealInput{IDNumber: ids[0], Price: pl.Result.StringFixed(2)}
 		if pl.Failed {
 			in = bidding.DealInput{NoSale: true, Reason: "挂牌期间无人报价，流拍"}

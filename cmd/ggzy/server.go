@@ -80,8 +80,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 		return func(c echo.Context) error {
 			if isUpload(c) {
 				if c.Request().ContentLength > uploadCap {
-					return &trading.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "file",
-						Message: fmt.Sprintf("上传内容超过 %d MB", uploadCap>>20)}
+					return trading.TooLarge("file", "上传内容超过 %d MB", uploadCap>>20)
 				}
 				c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, uploadCap)
 			}
@@ -107,6 +106,8 @@ func NewServer(a *App) (*echo.Echo, error) {
 	uploads.TokenLookup = "header:X-CSRF-Token"
 	uploads.Skipper = func(c echo.Context) bool { return !isUpload(c) || isAPI(c) }
 	e.Use(middleware.CSRFWithConfig(uploads))
+	// NUL bytes and invalid UTF-8 are refused here, once, naming the field.
+	e.Use(trading.CheckInput)
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		withSession := web.LoadSession(next)
 		return func(c echo.Context) error {
@@ -122,7 +123,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 			Rate: rate.Limit(float64(max(a.Cfg.LoginPerMin, 1)) / 60), Burst: max(a.Cfg.LoginPerMin, 1), ExpiresIn: 10 * time.Minute}),
 		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
 		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			return &trading.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "登录尝试过于频繁，请一分钟后再试"}
+			return trading.RateLimited("登录尝试过于频繁，请一分钟后再试")
 		},
 	})
 

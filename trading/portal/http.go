@@ -74,7 +74,7 @@ func (w *Handlers) portalHome(c echo.Context) error {
 		Notices  []trading.PublicAnnouncement
 	}
 	var sections []section
-	for _, cat := range []trading.Category{"engineering", "procurement", "land", "property"} {
+	for _, cat := range trading.Categories() {
 		sections = append(sections, section{cat, cat.Name(), latest[cat]})
 	}
 	return w.Page(c, http.StatusOK, "home", "首页", map[string]any{"Sections": sections})
@@ -97,15 +97,7 @@ func (w *Handlers) announcementList(c echo.Context) error {
 	for _, t := range trading.AnnouncementTypes {
 		types = append(types, trading.Option{Value: string(t), Name: t.Name()})
 	}
-	pager := trading.Pager{Page: 1}
-	if next != "" {
-		pager.Next = trading.PageURL(c, "cursor", next)
-	}
-	if f.Before > 0 {
-		q := c.Request().URL.Query()
-		q.Del("cursor")
-		pager.Prev = c.Request().URL.Path + "?" + q.Encode()
-	}
+	pager := trading.CursorPager(c, "cursor", f.Before > 0, next)
 	return w.Page(c, http.StatusOK, "notices", "交易公告", map[string]any{
 		"Notices": list, "Filter": f, "Query": c.QueryParams(), "Pager": pager, "Regions": regions,
 		"Categories": trading.CategoryOptions(), "Types": types})

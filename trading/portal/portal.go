@@ -212,7 +212,7 @@ func Announcements(ctx context.Context, s *trading.Service, f Filter) ([]trading
 // Latest is the portal home: the newest notices of each category.
 func Latest(ctx context.Context, s *trading.Service, n int) (map[trading.Category][]trading.PublicAnnouncement, error) {
 	out := map[trading.Category][]trading.PublicAnnouncement{}
-	for _, c := range []trading.Category{"engineering", "procurement", "land", "property"} {
+	for _, c := range trading.Categories() {
 		list, _, err := Announcements(ctx, s, Filter{Category: c, Limit: n})
 		if err != nil {
 			return nil, err

@@ -153,7 +153,7 @@ func (f *Figures) add(o *Figures) {
 
 // Premium tells the categories whose figure is a premium (land, property)
 // from those whose figure is savings.
-func Premium(c trading.Category) bool { return c == "land" || c == "property" }
+func Premium(c trading.Category) bool { return c == trading.Land || c == trading.Property }
 
 // Savings is base − result (engineering, procurement: 节约资金) or result −
 // base (land, property: 溢价), exact. Summing per-lot savings gives the same
@@ -428,15 +428,15 @@ func Paragraph(r *Table) string {
 	var b strings.Builder
 	for _, t := range r.Totals {
 		switch t.Category {
-		case "engineering":
+		case trading.Engineering:
 			fmt.Fprintf(&b, "完成工程建设招标项目%d宗，涉及项目总控制价为%s万元，总中标金额为%s万元，节约资金%s万元，节约率为%s%%。",
 				t.Completed, t.BaseWan(), t.ResultWan(), t.SavingsWan(), t.Rate())
-		case "procurement":
+		case trading.Procurement:
 			fmt.Fprintf(&b, "完成政府采购%d宗，财政预算资金为%s万元，实际采购金额为%s万元，节约%s万元，节约率为%s%%。",
 				t.Completed, t.BaseWan(), t.ResultWan(), t.SavingsWan(), t.Rate())
-		case "land":
+		case trading.Land:
 			fmt.Fprintf(&b, "完成土地拍卖%d宗，成交金额总计%s万元。", t.Completed, t.ResultWan())
-		case "property":
+		case trading.Property:
 			fmt.Fprintf(&b, "完成产权交易%d宗，成交金额%s万元。", t.Completed, t.ResultWan())
 		}
 	}

@@ -470,7 +470,7 @@ func TestReportQueryValidation(t *testing.T) {
 			continue
 		}
 		var e *trading.Error
-		if !errors.As(err, &e) || e.Status != 400 || e.Field != c.field || e.Message == "" {
+		if !errors.As(err, &e) || e.Status() != 400 || e.Field != c.field || e.Message == "" {
 			t.Errorf("%v: %v, want a 400 on %s", c.params, err, c.field)
 		}
 	}
@@ -491,7 +491,7 @@ func FuzzParseReportQuery(f *testing.F) {
 		q, err := ParseQuery(func(k string) string { return m[k] }, today)
 		if err != nil {
 			var e *trading.Error
-			if !errors.As(err, &e) || e.Status != 400 || e.Field == "" {
+			if !errors.As(err, &e) || e.Status() != 400 || e.Field == "" {
 				t.Fatalf("not a 400 naming a field: %v", err)
 			}
 			return

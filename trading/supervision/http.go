@@ -65,7 +65,7 @@ func (w *Handlers) suspendStep(suspend bool) echo.HandlerFunc {
 			msg = "项目已恢复。"
 		}
 		if de := trading.FormError(err); de != nil {
-			return w.renderTimeline(c, de.Status, de, reason)
+			return w.renderTimeline(c, de.Status(), de, reason)
 		}
 		if err != nil {
 			return err

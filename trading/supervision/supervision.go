@@ -328,7 +328,7 @@ type ProjectTimeline struct {
 // deadline; for land and property the auction or the close of listing
 // (the same moment bidding.WindowOf calls Deadline).
 func lotDeadline(cat trading.Category, l *trading.Lot) *time.Time {
-	if cat == "engineering" || cat == "procurement" {
+	if cat == trading.Engineering || cat == trading.Procurement {
 		return l.BidDeadline
 	}
 	for _, t := range []*time.Time{l.AuctionAt, l.ListingEnd, l.BidDeadline} {
@@ -508,7 +508,7 @@ func Resume(ctx context.Context, s *trading.Service, a trading.Actor, code, note
 			return err
 		}
 		if p.SuspendedAt == nil {
-			return &trading.Error{Status: 409, Code: "conflict", Field: "status", Message: "项目未暂停，无需恢复", Err: ErrNotSuspended}
+			return trading.Conflict("status", "项目未暂停，无需恢复").Wrapping(ErrNotSuspended)
 		}
 		if p.Status != trading.ProjectActive {
 			return trading.Conflict("status", "只能恢复进行中的项目（当前：%s）", p.Status.Name())

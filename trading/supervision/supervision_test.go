@@ -223,21 +223,21 @@ func TestSuspendAndResume(t *testing.T) {
 			t.Fatalf("reason %q: %v", reason, err)
 		}
 	}
-	if _, err := Suspend(ctx, s.Service, sup, draft.Code, "理由充分"); trading.AsError(err).Status != http.StatusConflict {
+	if _, err := Suspend(ctx, s.Service, sup, draft.Code, "理由充分"); trading.AsError(err).Status() != http.StatusConflict {
 		t.Fatalf("draft suspended: %v", err)
 	}
-	if _, err := Resume(ctx, s.Service, sup, p.Code, ""); trading.AsError(err).Status != http.StatusConflict || !errors.Is(err, ErrNotSuspended) {
+	if _, err := Resume(ctx, s.Service, sup, p.Code, ""); trading.AsError(err).Status() != http.StatusConflict || !errors.Is(err, ErrNotSuspended) {
 		t.Fatalf("resumed a running project: %v", err)
 	}
 	if _, err := Suspend(ctx, s.Service, sup, p.Code, "  收到投诉，暂停  "); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Suspend(ctx, s.Service, sup, p.Code, "再次暂停"); trading.AsError(err).Status != http.StatusConflict {
+	if _, err := Suspend(ctx, s.Service, sup, p.Code, "再次暂停"); trading.AsError(err).Status() != http.StatusConflict {
 		t.Fatalf("suspended twice: %v", err)
 	}
 	stored, _ := s.Project(ctx, sup, p.Code)
 	err := stored.CheckRunning()
-	if !errors.Is(err, trading.ErrSuspended) || trading.AsError(err).Status != http.StatusConflict || !strings.Contains(err.Error(), "收到投诉，暂停") ||
+	if !errors.Is(err, trading.ErrSuspended) || trading.AsError(err).Status() != http.StatusConflict || !strings.Contains(err.Error(), "收到投诉，暂停") ||
 		stored.SuspendedBy == nil || *stored.SuspendedBy != sup.AccountID {
 		t.Fatalf("suspended project: %+v %v", stored, err)
 	}

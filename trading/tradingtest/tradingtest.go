@@ -58,16 +58,16 @@ const ReservePrice = "8765432.10"
 func ProjectInput(cat trading.Category) trading.ProjectInput {
 	in := trading.ProjectInput{Category: cat, Title: "福州市测试" + cat.Name() + "项目", OwnerName: "福州市某局", RegionCode: "350100"}
 	switch cat {
-	case "engineering":
+	case trading.Engineering:
 		in.Lots = []trading.LotInput{{Name: "一标段", ControlPrice: "12000000.00", EstimatedPrice: "12500000.00", Deposit: "240000.00",
 			DocIssueStart: At(3, 3, 9, 0), DocIssueEnd: At(3, 10, 17, 0), BidDeadline: At(3, 23, 9, 30), OpeningPlace: "交易中心第一开标室"}}
-	case "procurement":
+	case trading.Procurement:
 		in.Lots = []trading.LotInput{{Name: "第1包", Budget: "3000000.00", DocIssueStart: At(3, 3, 9, 0), DocIssueEnd: At(3, 10, 17, 0),
 			BidDeadline: At(3, 25, 9, 30), OpeningPlace: "交易中心第二开标室"}}
-	case "land":
+	case trading.Land:
 		in.Lots = []trading.LotInput{{Name: "榕土2026-01号地块", StartingPrice: "5000000.00", ReservePrice: ReservePrice, Increment: "100000.00",
 			Deposit: "1000000.00", ListingStart: At(3, 23, 9, 0), ListingEnd: At(4, 8, 16, 0)}}
-	case "property":
+	case trading.Property:
 		in.Lots = []trading.LotInput{{Name: "某国企20%股权", ListingPrice: "6000000.00", AppraisedValue: "5800000.00", ReservePrice: ReservePrice,
 			StartingPrice: "6000000.00", ListingStart: At(3, 2, 10, 0), ListingEnd: At(4, 10, 16, 0)}}
 	}
@@ -76,8 +76,8 @@ func ProjectInput(cat trading.Category) trading.ProjectInput {
 
 // openingType is the first announcement each category publishes.
 var openingType = map[trading.Category]trading.AnnouncementType{
-	"engineering": trading.AnnouncementTender, "procurement": trading.AnnouncementProcurement,
-	"land": trading.AnnouncementTransfer, "property": trading.AnnouncementListing,
+	trading.Engineering: trading.AnnouncementTender, trading.Procurement: trading.AnnouncementProcurement,
+	trading.Land: trading.AnnouncementTransfer, trading.Property: trading.AnnouncementListing,
 }
 
 // PublishedProject creates a project and publishes its opening announcement.
