@@ -60,6 +60,7 @@ type LotResult struct {
 	Amount             *decimal.Decimal `gorm:"column:amount;type:numeric(18,2)" json:"amount,omitempty"`
 	AwardReason        string           `gorm:"column:award_reason" json:"award_reason,omitempty"`
 	ResultNoticeID     *int64           `gorm:"column:result_notice_id" json:"result_notice_id,omitempty"`
+	FailureNoticeID    *int64           `gorm:"column:failure_notice_id" json:"failure_notice_id,omitempty"` // 流标公告
 	AwardedAt          *time.Time       `gorm:"column:awarded_at" json:"awarded_at,omitempty"`
 	ContractDate       *time.Time       `gorm:"column:contract_date;type:date" json:"contract_date,omitempty"`
 	ContractAmount     *decimal.Decimal `gorm:"column:contract_amount;type:numeric(18,2)" json:"contract_amount,omitempty"`
@@ -118,6 +119,7 @@ type ResultView struct {
 	// Notices are the candidate and result notices, when written.
 	CandidatesNotice *trading.Announcement
 	ResultNotice     *trading.Announcement
+	FailureNotice    *trading.Announcement // 流标公告 of a failed lot
 	// Registered are the bidders who may appear in the opening record,
 	// shown to the agent only after the deadline.
 	Registered []RegistrantView
@@ -260,7 +262,7 @@ func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Ann
 		r.Stage, kind = StageSold, EventSold
 	case r.Stage == StageDeal:
 		r.Stage, r.AwardedAt, kind = StageNoSale, nil, EventFailed
-		o.Status, o.Base, o.Result, o.Reason = trading.OutcomeFailed, nil, nil, r.FailedReason
+		o.Status, o.Base, o.Result, o.Reason, o.Rule = trading.OutcomeFailed, nil, nil, r.FailedReason, r.FailedRule
 	default:
 		return fmt.Errorf("result notice %d published at stage %s", n.ID, r.Stage)
 	}
@@ -273,7 +275,7 @@ func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Ann
 	if err := trading.SetOutcome(tx, o); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, ResultEvent{Kind: kind, Project: p, Lot: &lot, Result: &r, At: at})
+	return s.emit(ctx, tx, ResultEvent{Kind: kind, Project: p, Lot: &lot, Result: &r, At: at, Rule: r.FailedRule})
 }
 
 // Result is a lot's result for its agent (after the deadline) and the
@@ -330,7 +332,10 @@ func (s *Service) Result(ctx context.Context, a trading.Actor, lotID int64) (*Re
 		if v.CandidatesNotice, err = load(v.Result.CandidatesNoticeID); err != nil {
 			return err
 		}
-		v.ResultNotice, err = load(v.Result.ResultNoticeID)
+		if v.ResultNotice, err = load(v.Result.ResultNoticeID); err != nil {
+			return err
+		}
+		v.FailureNotice, err = load(v.Result.FailureNoticeID)
 		return err
 	})
 	if err != nil {
