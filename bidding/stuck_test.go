@@ -16,6 +16,7 @@ import (
 
 	"github.com/ggzy/ggzy/templates"
 	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/portal"
 )
 
 // resultServer serves bidding's pages and API on the test's platform, with
@@ -146,6 +147,32 @@ func TestStuckLotsFailInOneStep(t *testing.T) {
 		var public trading.Announcement
 		if err := e.TS.DB.First(&public, n.ID).Error; err != nil || public.Status != trading.AnnouncementPublished {
 			t.Fatalf("%s: notice %d not published: %+v %v", c.p.Category, n.ID, public, err)
+		}
+	}
+	// OCDS from the database: each failed lot is unsuccessful, and so is
+	// its tender (its only lot is done, none succeeded); the land no-sale is
+	// an unsuccessful award.
+	for _, c := range []*trading.Project{eng, proc, land} {
+		awards, err := e.Svc.LotAwards(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := trading.LoadProject(e.TS.DB, "id = ?", c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var anns []trading.Announcement
+		e.TS.DB.Where("project_id = ? AND status = 'published'", c.ID).Order("published_seq").Find(&anns)
+		pkg, err := portal.OCDSPackageWithAwards(p, anns, awards, "ocds-ggzy00", "https://ggzy.example.cn", e.Clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := pkg.Releases[len(pkg.Releases)-1]
+		if r.Tender.Status != "unsuccessful" || r.Tender.Lots[0].Status != "unsuccessful" {
+			t.Fatalf("%s OCDS: tender %s, lots %+v", c.Category, r.Tender.Status, r.Tender.Lots)
+		}
+		if c == land && (len(r.Awards) != 1 || r.Awards[0].Status != "unsuccessful") {
+			t.Fatalf("land no-sale award: %+v", r.Awards)
 		}
 	}
 	// A failure notice is generated, never written by hand.
