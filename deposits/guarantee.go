@@ -454,7 +454,7 @@ func (s *Service) GuaranteeOptions(ctx context.Context, bidder trading.Actor) ([
 	var regs []bidding.Registration
 	if err := db.Where(`bidder_id = ? AND status IN ('active', 'pending', 'approved')
 		AND NOT EXISTS (SELECT 1 FROM guarantees g WHERE g.registration_id = registrations.id AND g.status IN ('submitted', 'verified'))
-		AND lot_id IN (SELECT id FROM lots WHERE deposit > 0)`, bidder.AccountID).Order("id DESC").Limit(200).Find(&regs).Error; err != nil {
+		AND lot_id IN (SELECT id FROM lots WHERE deposit > 0)`, bidder.AccountID).Order("created_at DESC, id DESC").Limit(200).Find(&regs).Error; err != nil {
 		return nil, err
 	}
 	var out []GuaranteeOption
@@ -472,7 +472,7 @@ func (s *Service) GuaranteeOptions(ctx context.Context, bidder trading.Actor) ([
 		if f := validityFloor(p, lot); !f.IsZero() {
 			o.MinValidUntil = f.In(trading.Shanghai).Format("2006-01-02")
 		}
-		if err := db.Where("registration_id = ? AND kind = ?", r.ID, bidding.DocMaterial).Order("id").Find(&o.Materials).Error; err != nil {
+		if err := db.Where("registration_id = ? AND kind = ?", r.ID, bidding.DocMaterial).Order("created_at, id").Find(&o.Materials).Error; err != nil {
 			return nil, err
 		}
 		out = append(out, o)

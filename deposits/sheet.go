@@ -57,7 +57,7 @@ func (s *Service) DepositSheet(ctx context.Context, a trading.Actor, projectCode
 			LEFT JOIN inflows i ON i.virtual_account_id = va.id
 			WHERE l.project_id = ?
 			GROUP BY l.seq, l.name, b.name, b.id_number, va.number, va.required, r.status, va.id
-			ORDER BY l.seq, va.id`, projectID).Scan(&rows).Error; err != nil {
+			ORDER BY l.seq, va.created_at, va.id`, projectID).Scan(&rows).Error; err != nil {
 			return err
 		}
 		return trading.Audit(tx, s.now(), a, "deposit.sheet", "project", projectCode, fmt.Sprintf("导出保证金台账（%d个子账号）", len(rows)))
