@@ -48,7 +48,11 @@ func seeAsBidders(t *testing.T, n int) secrecyView {
 		t.Fatal(err)
 	}
 	lot := p.Lots[0].ID
-	pdf := func(n int) []byte { b := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]; copy(b, "%PDF-1.7\n"); return b }
+	pdf := func(n int) []byte {
+		b := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
+		copy(b, "%PDF-1.7\n")
+		return b
+	}
 	v1, err := app.Bidding.Upload(ctx, agent, lot, bidding.UploadInput{Kind: bidding.DocTender, Filename: "招标文件.pdf"}, bytes.NewReader(pdf(4096)), 4096)
 	if err != nil {
 		t.Fatal(err)
