@@ -9,7 +9,9 @@ ALTER TABLE lot_results ADD COLUMN failure_notice_id bigint REFERENCES announcem
 
 -- +goose Down
 ALTER TABLE lot_results DROP COLUMN failure_notice_id;
--- Refuses to run while failure notices exist: they have no other type.
 ALTER TABLE announcements DROP CONSTRAINT announcements_type_check;
+-- Before failure notices had a type, a lot's end was told by a result
+-- notice: the nearest type the older schema has.
+UPDATE announcements SET type = 'result' WHERE type = 'failure';
 ALTER TABLE announcements ADD CONSTRAINT announcements_type_check CHECK (type IN ('tender', 'procurement', 'transfer',
     'listing', 'amendment', 'candidates', 'result', 'termination'));
