@@ -410,7 +410,7 @@ func (s *Service) Guarantees(ctx context.Context, a trading.Actor, lotID int64) 
 			return err
 		}
 		lotOut = lot
-		if err := tx.Raw(guaranteeViewSQL+"WHERE r.lot_id = ? ORDER BY g.id DESC LIMIT 1000", lotID).Scan(&out).Error; err != nil {
+		if err := tx.Raw(guaranteeViewSQL+"WHERE r.lot_id = ? ORDER BY g.created_at DESC, g.id DESC LIMIT 1000", lotID).Scan(&out).Error; err != nil {
 			return err
 		}
 		if dl := bidding.WindowOf(p, lot, derefTime(p.OpenedAt)).Deadline; a.Role == trading.RoleSupervisor && (dl.IsZero() || now.Before(dl)) {
@@ -425,7 +425,7 @@ func (s *Service) Guarantees(ctx context.Context, a trading.Actor, lotID int64) 
 // MyGuarantees lists the bidder's guarantees, newest first.
 func (s *Service) MyGuarantees(ctx context.Context, bidder trading.Actor) ([]GuaranteeView, error) {
 	var out []GuaranteeView
-	err := s.DB.WithContext(ctx).Raw(guaranteeViewSQL+"WHERE r.bidder_id = ? ORDER BY g.id DESC LIMIT 200", bidder.AccountID).Scan(&out).Error
+	err := s.DB.WithContext(ctx).Raw(guaranteeViewSQL+"WHERE r.bidder_id = ? ORDER BY g.created_at DESC, g.id DESC LIMIT 200", bidder.AccountID).Scan(&out).Error
 	return out, err
 }
 

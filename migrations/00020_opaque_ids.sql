@@ -4,8 +4,9 @@
 -- other bidders' actions create, take a random id instead of the next
 -- value of a sequence: notifications (a clarification tells every
 -- registrant in one transaction, so consecutive ids would give the count
--- away), registrations, virtual accounts and documents (an applicant's
--- materials). The id is 2^52 plus 52 random bits of a version 4 UUID: 16
+-- away), registrations, virtual accounts, documents (an applicant's
+-- materials) and guarantees. Inflows keep their sequence (matching reads
+-- ranges of it); a bidder's view of them leaves the id out. The id is 2^52 plus 52 random bits of a version 4 UUID: 16
 -- digits always (so no page or JSON size moves with it), below 2^53 (exact
 -- as a JavaScript number), never 0. The primary key still refuses a
 -- duplicate (about 1 in 10^4 over a million rows, answered as an error).
@@ -20,12 +21,14 @@ ALTER TABLE notifications ALTER COLUMN id SET DEFAULT ggzy_opaque_id();
 ALTER TABLE registrations ALTER COLUMN id SET DEFAULT ggzy_opaque_id();
 ALTER TABLE virtual_accounts ALTER COLUMN id SET DEFAULT ggzy_opaque_id();
 ALTER TABLE documents ALTER COLUMN id SET DEFAULT ggzy_opaque_id();
+ALTER TABLE guarantees ALTER COLUMN id SET DEFAULT ggzy_opaque_id();
 CREATE INDEX notifications_account_time_idx ON notifications (account_id, created_at DESC, id DESC);
 CREATE INDEX registrations_bidder_time_idx ON registrations (bidder_id, created_at DESC, id DESC);
 
 -- +goose Down
 DROP INDEX registrations_bidder_time_idx;
 DROP INDEX notifications_account_time_idx;
+ALTER TABLE guarantees ALTER COLUMN id SET DEFAULT nextval('guarantees_id_seq'::regclass);
 ALTER TABLE documents ALTER COLUMN id SET DEFAULT nextval('documents_id_seq'::regclass);
 ALTER TABLE virtual_accounts ALTER COLUMN id SET DEFAULT nextval('virtual_accounts_id_seq'::regclass);
 ALTER TABLE registrations ALTER COLUMN id SET DEFAULT nextval('registrations_id_seq'::regclass);

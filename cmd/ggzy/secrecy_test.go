@@ -86,6 +86,24 @@ func seeAsBidders(t *testing.T, n int) secrecyView {
 		register(o)
 	}
 	register(b)
+	// Each pays the deposit, A first, then the others, then B: nothing of
+	// the payments in between may show either.
+	pay := func(x trading.Actor, name, txn string) {
+		var va deposits.VirtualAccount
+		if err := app.DB.Where("bidder_id = ? AND lot_id = ?", x.AccountID, lot).First(&va).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.Deposits.Receive(ctx, trading.SystemActor, deposits.SourceWebhook, []deposits.Inflow{{BankTxnID: txn,
+			VirtualAccount: va.Number, PayerName: name, PayerAccount: "62220" + txn, Amount: mustDecimal("200000.00"), Currency: "CNY",
+			ValueTime: clock.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pay(a, "福建甲乙建设有限公司", "PA")
+	for i, o := range others[:n] {
+		pay(o, fmt.Sprintf("其他投标人%d有限公司", i), fmt.Sprintf("PO%d", i))
+	}
+	pay(b, "福建乙甲建设有限公司", "PB")
 
 	// A clarification: every registrant is told, in one transaction.
 	if _, err := app.Bidding.Upload(ctx, agent, lot, bidding.UploadInput{Kind: bidding.DocClarification, Filename: "澄清一.pdf", ReplacesID: v1.ID},
@@ -213,6 +231,11 @@ func TestRegistrantCountIsSecret(t *testing.T) {
 		seqB, _ := strconv.ParseInt(v.accounts[1][len(v.accounts[1])-11:len(v.accounts[1])-1], 10, 64)
 		if d := seqB - seqA; d > -1000 && d < 1000 || len(v.accounts[0]) != len(v.accounts[1]) {
 			t.Errorf("N=%d: virtual accounts %s and %s: a count shows through", n, v.accounts[0], v.accounts[1])
+		}
+	}
+	for n, v := range views {
+		if !strings.Contains(v.raw["A /api/v1/me/deposits"], `"bank_txn_id":"PA"`) || !strings.Contains(v.raw["B /api/v1/me/deposits"], `"bank_txn_id":"PB"`) {
+			t.Fatalf("N=%d: the payments are not shown: %s", n, v.raw["B /api/v1/me/deposits"])
 		}
 	}
 	v0, v5 := views[0], views[5]
