@@ -166,14 +166,12 @@ func candidatesBody(p *trading.Project, lot *trading.Lot, ranked []*LotBid, end 
 // record; a candidate publicity lasts at least E12's days from the moment
 // of publication.
 func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project, at time.Time) ([]rules.Violation, error) {
-	if n.Type != trading.AnnouncementCandidates && n.Type != trading.AnnouncementResult {
+	if !n.Type.IsGenerated() {
 		return nil, nil
 	}
 	var r LotResult
-	col := "candidates_notice_id"
-	if n.Type == trading.AnnouncementResult {
-		col = "result_notice_id"
-	}
+	col := map[trading.AnnouncementType]string{trading.AnnouncementCandidates: "candidates_notice_id",
+		trading.AnnouncementResult: "result_notice_id", trading.AnnouncementFailure: "failure_notice_id"}[n.Type]
 	found, err := trading.Lookup(tx.WithContext(ctx), &r, col+" = ?", n.ID)
 	if err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 		} else {
 			r = &LotResult{LotID: lotID, CreatedAt: now}
 		}
-		r.Stage, r.UpdatedAt, r.WinnerID, r.Amount, r.FailedReason = StageDeal, now, nil, nil, ""
+		r.Stage, r.UpdatedAt, r.WinnerID, r.Amount, r.FailedReason, r.FailedRule = StageDeal, now, nil, nil, "", ""
 		var title string
 		var body strings.Builder
 		fmt.Fprintf(&body, "项目名称：%s\n\n交易编码：%s\n\n标的：%d（%s）\n\n", mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name))
@@ -65,9 +65,10 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 			if k := utf8.RuneCountInString(in.Reason); k < 4 || k > 500 {
 				return trading.Invalid("reason", "请写明未成交的原因（4至500字）")
 			}
-			r.FailedReason = in.Reason
+			// No quote, or none reaching the reserve: no sale (流拍, L10).
+			r.FailedReason, r.FailedRule = in.Reason, "L10"
 			title = fmt.Sprintf("%s %d号标的 未成交公告", p.Title, lot.Seq)
-			fmt.Fprintf(&body, "交易结果：未成交\n\n原因：%s\n", mdCell(in.Reason))
+			fmt.Fprintf(&body, "交易结果：未成交（流拍）\n\n原因：%s（L10）\n", mdCell(in.Reason))
 		} else {
 			id, name, regID, err := registration(tx, lotID, in.IDNumber)
 			if err != nil {

@@ -118,7 +118,7 @@ func (s *Service) documents(db *gorm.DB, a trading.Actor, p *trading.Project, lo
 		return nil, err
 	}
 	var docs []Document
-	if err := db.Where("lot_id = ?", lotID).Order("version, id").Find(&docs).Error; err != nil {
+	if err := db.Where("lot_id = ?", lotID).Order("version, created_at, filename, id").Find(&docs).Error; err != nil {
 		return nil, err
 	}
 	// A document is superseded once its replacement is out: released, or

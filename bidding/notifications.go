@@ -25,7 +25,7 @@ func (Notification) TableName() string { return "notifications" }
 // Notifications lists a person's notifications, newest first.
 func (s *Service) Notifications(ctx context.Context, a trading.Actor) ([]Notification, error) {
 	var out []Notification
-	return out, s.DB.WithContext(ctx).Where("account_id = ?", a.AccountID).Order("id DESC").Limit(100).Find(&out).Error
+	return out, s.DB.WithContext(ctx).Where("account_id = ?", a.AccountID).Order("created_at DESC, id DESC").Limit(100).Find(&out).Error
 }
 
 // MarkRead marks all of a person's notifications read.

@@ -49,11 +49,11 @@ func (s *Service) Registrants(ctx context.Context, a trading.Actor, lotID int64)
 			return trading.NotFound("标段")
 		}
 		// Equivalent SQL: SELECT r.*, b.name, b.id_number, count(downloads) FROM registrations r
-		//   JOIN bidders b ON b.account_id = r.bidder_id WHERE r.lot_id = ? ORDER BY r.id
+		//   JOIN bidders b ON b.account_id = r.bidder_id WHERE r.lot_id = ? ORDER BY r.created_at, r.id (ids are random: migration 00020)
 		err = tx.Table("registrations r").Select(`r.*, b.name AS bidder_name, b.id_number,
 			(SELECT count(*) FROM downloads d JOIN documents doc ON doc.id = d.document_id
 			  WHERE doc.lot_id = r.lot_id AND d.account_id = r.bidder_id) AS downloads`).
-			Joins("JOIN bidders b ON b.account_id = r.bidder_id").Where("r.lot_id = ?", lotID).Order("r.id").Scan(&out).Error
+			Joins("JOIN bidders b ON b.account_id = r.bidder_id").Where("r.lot_id = ?", lotID).Order("r.created_at, r.id").Scan(&out).Error
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ type DownloadView struct {
 func (s *Service) MyRegistrations(ctx context.Context, a trading.Actor) ([]MyRegistration, error) {
 	db := s.DB.WithContext(ctx)
 	var regs []Registration
-	if err := db.Where("bidder_id = ?", a.AccountID).Order("id DESC").Limit(200).Find(&regs).Error; err != nil {
+	if err := db.Where("bidder_id = ?", a.AccountID).Order("created_at DESC, id DESC").Limit(200).Find(&regs).Error; err != nil {
 		return nil, err
 	}
 	out := make([]MyRegistration, 0, len(regs))

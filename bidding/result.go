@@ -59,6 +59,7 @@ type LotResult struct {
 	Amount             *decimal.Decimal `gorm:"column:amount;type:numeric(18,2)" json:"amount,omitempty"`
 	AwardReason        string           `gorm:"column:award_reason" json:"award_reason,omitempty"`
 	ResultNoticeID     *int64           `gorm:"column:result_notice_id" json:"result_notice_id,omitempty"`
+	FailureNoticeID    *int64           `gorm:"column:failure_notice_id" json:"failure_notice_id,omitempty"` // 流标公告
 	AwardedAt          *time.Time       `gorm:"column:awarded_at" json:"awarded_at,omitempty"`
 	ContractDate       *time.Time       `gorm:"column:contract_date;type:date" json:"contract_date,omitempty"`
 	ContractAmount     *decimal.Decimal `gorm:"column:contract_amount;type:numeric(18,2)" json:"contract_amount,omitempty"`
@@ -117,6 +118,7 @@ type ResultView struct {
 	// Notices are the candidate and result notices, when written.
 	CandidatesNotice *trading.Announcement
 	ResultNotice     *trading.Announcement
+	FailureNotice    *trading.Announcement // 流标公告 of a failed lot
 	// Registered are the bidders who may appear in the opening record,
 	// shown to the agent only after the deadline.
 	Registered []RegistrantView
@@ -260,7 +262,7 @@ func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Ann
 		r.Stage, kind = StageSold, EventSold
 	case r.Stage == StageDeal:
 		r.Stage, r.AwardedAt, kind = StageNoSale, nil, EventFailed
-		o.Status, o.Base, o.Result, o.Reason = trading.OutcomeFailed, nil, nil, r.FailedReason
+		o.Status, o.Base, o.Result, o.Reason, o.Rule = trading.OutcomeFailed, nil, nil, r.FailedReason, r.FailedRule
 	default:
 		return fmt.Errorf("result notice %d published at stage %s", n.ID, r.Stage)
 	}
@@ -273,7 +275,7 @@ func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Ann
 	if err := trading.SetOutcome(tx, o); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, ResultEvent{Kind: kind, Project: p, Lot: &lot, Result: &r, At: at})
+	return s.emit(ctx, tx, ResultEvent{Kind: kind, Project: p, Lot: &lot, Result: &r, At: at, Rule: r.FailedRule})
 }
 
 // Result is a lot's result for its agent (after the deadline) and the
@@ -331,7 +333,10 @@ func (s *Service) Result(ctx context.Context, a trading.Actor, lotID int64) (*Re
 		if v.CandidatesNotice, err = load(v.Result.CandidatesNoticeID); err != nil {
 			return err
 		}
-		v.ResultNotice, err = load(v.Result.ResultNoticeID)
+		if v.ResultNotice, err = load(v.Result.ResultNoticeID); err != nil {
+			return err
+		}
+		v.FailureNotice, err = load(v.Result.FailureNoticeID)
 		return err
 	})
 	if err != nil {
@@ -340,34 +345,42 @@ func (s *Service) Result(ctx context.Context, a trading.Actor, lotID int64) (*Re
 	return &v, nil
 }
 
-// lotAwards lists a project's results whose result notice is out, for the
-// OCDS export (trading.Service.LotAwards).
+// LotAwards lists a project's results whose notices are out, for the OCDS
+// export (trading.Service.LotAwards): awards and no-sales from their
+// result notice, failures from their failure notice.
 func (s *Service) LotAwards(ctx context.Context, projectID int64) ([]trading.LotAward, error) {
 	var rows []struct {
 		LotResult
-		Winner string `gorm:"column:winner"`
+		Winner    string     `gorm:"column:winner"`
+		ResultAt  *time.Time `gorm:"column:result_at"`
+		FailureAt *time.Time `gorm:"column:failure_at"`
 	}
-	// Equivalent SQL: SELECT r.*, b.name FROM lot_results r JOIN lots l … LEFT JOIN bidders b …
-	//   WHERE l.project_id = ? AND r.stage IN ('awarded', 'contracted', 'sold', 'no_sale')
-	err := s.DB.WithContext(ctx).Table("lot_results r").Select("r.*, coalesce(b.name, '') AS winner").
+	// Equivalent SQL: SELECT r.*, b.name, rn.published_at, fn.published_at FROM lot_results r JOIN lots l …
+	//   LEFT JOIN bidders b … LEFT JOIN announcements rn/fn (published) …
+	//   WHERE l.project_id = ? AND (rn.id IS NOT NULL OR fn.id IS NOT NULL)
+	err := s.DB.WithContext(ctx).Table("lot_results r").
+		Select("r.*, coalesce(b.name, '') AS winner, rn.published_at AS result_at, fn.published_at AS failure_at").
 		Joins("JOIN lots l ON l.id = r.lot_id").Joins("LEFT JOIN bidders b ON b.account_id = r.winner_id").
-		Where("l.project_id = ? AND r.stage IN ?", projectID, []Stage{StageAwarded, StageContracted, StageSold, StageNoSale}).
+		Joins("LEFT JOIN announcements rn ON rn.id = r.result_notice_id AND rn.status = 'published'").
+		Joins("LEFT JOIN announcements fn ON fn.id = r.failure_notice_id AND fn.status = 'published'").
+		Where("l.project_id = ? AND (rn.id IS NOT NULL OR fn.id IS NOT NULL)", projectID).
 		Order("l.seq").Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
 	out := make([]trading.LotAward, 0, len(rows))
 	for _, r := range rows {
-		a := trading.LotAward{LotID: r.LotID, ResultAnnouncementID: deref64(r.ResultNoticeID), Successful: r.Stage != StageNoSale,
-			SupplierID: deref64(r.WinnerID), SupplierName: r.Winner, Amount: r.Amount, ContractAmount: r.ContractAmount}
-		if r.AwardedAt != nil {
-			a.Date = *r.AwardedAt
-		} else {
-			a.Date = r.UpdatedAt // no sale: when its notice went out
+		a := trading.LotAward{LotID: r.LotID}
+		if r.ResultAt != nil {
+			a.ResultAnnouncementID, a.Successful, a.Date = deref64(r.ResultNoticeID), r.Stage != StageNoSale, *r.ResultAt
+			a.SupplierID, a.SupplierName, a.Amount, a.ContractAmount = deref64(r.WinnerID), r.Winner, r.Amount, r.ContractAmount
+			if r.ContractDate != nil {
+				d := time.Date(r.ContractDate.Year(), r.ContractDate.Month(), r.ContractDate.Day(), 0, 0, 0, 0, trading.Shanghai)
+				a.ContractDate = &d
+			}
 		}
-		if r.ContractDate != nil {
-			d := time.Date(r.ContractDate.Year(), r.ContractDate.Month(), r.ContractDate.Day(), 0, 0, 0, 0, trading.Shanghai)
-			a.ContractDate = &d
+		if r.FailureAt != nil {
+			a.FailureAnnouncementID, a.FailedAt, a.FailedRule, a.FailedReason = deref64(r.FailureNoticeID), r.FailureAt, r.FailedRule, r.FailedReason
 		}
 		out = append(out, a)
 	}

@@ -212,7 +212,10 @@ func (h *Handler) formFailed(c echo.Context, a trading.Actor, id int64) (string,
 	if err := h.Svc.DeclareFailed(c.Request().Context(), a, id, c.FormValue("reason")); err != nil {
 		return "", err
 	}
-	return "已宣布流标，已缴保证金将退还。", nil
+	if d, err := h.Svc.Result(c.Request().Context(), a, id); err == nil && d.Result != nil && d.Result.Stage == StageDeal {
+		return "未成交（流拍）公告已提交交易中心审核，发布后即为流拍（L10）。", nil
+	}
+	return "已宣布流标，流标公告已提交交易中心审核；已缴保证金将退还。", nil
 }
 
 func (h *Handler) formCandidates(c echo.Context, a trading.Actor, id int64) (string, error) {
@@ -289,7 +292,8 @@ func (h *Handler) apiResult(c echo.Context) error {
 	if v.Bids == nil {
 		out["bids"] = []LotBid{}
 	}
-	for k, n := range map[string]*trading.Announcement{"candidates_notice": v.CandidatesNotice, "result_notice": v.ResultNotice} {
+	for k, n := range map[string]*trading.Announcement{"candidates_notice": v.CandidatesNotice, "result_notice": v.ResultNotice,
+		"failure_notice": v.FailureNotice} {
 		if n != nil {
 			out[k] = map[string]any{"id": n.ID, "status": n.Status, "title": n.Title, "published_at": n.PublishedAt}
 		}

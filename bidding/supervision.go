@@ -81,7 +81,7 @@ func (src RegistrationSource) Timeline(ctx context.Context, projectID int64) ([]
 		Seq int `gorm:"column:seq"`
 	}
 	if err := db.Table("documents d").Select("d.*, l.seq").Joins("JOIN lots l ON l.id = d.lot_id").
-		Where("l.project_id = ?", projectID).Order("d.id DESC").Limit(500).Scan(&docs).Error; err != nil {
+		Where("l.project_id = ?", projectID).Order("d.created_at DESC, d.id DESC").Limit(500).Scan(&docs).Error; err != nil {
 		return nil, err
 	}
 	for _, d := range docs {

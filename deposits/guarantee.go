@@ -403,7 +403,7 @@ func (s *Service) Guarantees(ctx context.Context, a trading.Actor, lotID int64) 
 			return err
 		}
 		lotOut = lot
-		if err := tx.Raw(guaranteeViewSQL+"WHERE r.lot_id = ? ORDER BY g.id DESC LIMIT 1000", lotID).Scan(&out).Error; err != nil {
+		if err := tx.Raw(guaranteeViewSQL+"WHERE r.lot_id = ? ORDER BY g.created_at DESC, g.id DESC LIMIT 1000", lotID).Scan(&out).Error; err != nil {
 			return err
 		}
 		if dl := bidding.WindowOf(p, lot, derefTime(p.OpenedAt)).Deadline; a.Role == trading.RoleSupervisor && (dl.IsZero() || now.Before(dl)) {
@@ -418,7 +418,7 @@ func (s *Service) Guarantees(ctx context.Context, a trading.Actor, lotID int64) 
 // MyGuarantees lists the bidder's guarantees, newest first.
 func (s *Service) MyGuarantees(ctx context.Context, bidder trading.Actor) ([]GuaranteeView, error) {
 	var out []GuaranteeView
-	err := s.DB.WithContext(ctx).Raw(guaranteeViewSQL+"WHERE r.bidder_id = ? ORDER BY g.id DESC LIMIT 200", bidder.AccountID).Scan(&out).Error
+	err := s.DB.WithContext(ctx).Raw(guaranteeViewSQL+"WHERE r.bidder_id = ? ORDER BY g.created_at DESC, g.id DESC LIMIT 200", bidder.AccountID).Scan(&out).Error
 	return out, err
 }
 
@@ -447,7 +447,7 @@ func (s *Service) GuaranteeOptions(ctx context.Context, bidder trading.Actor) ([
 	var regs []bidding.Registration
 	if err := db.Where(`bidder_id = ? AND status IN ('active', 'pending', 'approved')
 		AND NOT EXISTS (SELECT 1 FROM guarantees g WHERE g.registration_id = registrations.id AND g.status IN ('submitted', 'verified'))
-		AND lot_id IN (SELECT id FROM lots WHERE deposit > 0)`, bidder.AccountID).Order("id DESC").Limit(200).Find(&regs).Error; err != nil {
+		AND lot_id IN (SELECT id FROM lots WHERE deposit > 0)`, bidder.AccountID).Order("created_at DESC, id DESC").Limit(200).Find(&regs).Error; err != nil {
 		return nil, err
 	}
 	var out []GuaranteeOption
@@ -465,7 +465,7 @@ func (s *Service) GuaranteeOptions(ctx context.Context, bidder trading.Actor) ([
 		if f := validityFloor(p, lot); !f.IsZero() {
 			o.MinValidUntil = f.In(trading.Shanghai).Format("2006-01-02")
 		}
-		if err := db.Where("registration_id = ? AND kind = ?", r.ID, bidding.DocMaterial).Order("id").Find(&o.Materials).Error; err != nil {
+		if err := db.Where("registration_id = ? AND kind = ?", r.ID, bidding.DocMaterial).Order("created_at, id").Find(&o.Materials).Error; err != nil {
 			return nil, err
 		}
 		out = append(out, o)

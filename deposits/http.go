@@ -136,18 +136,30 @@ func (h *Handler) apiMine(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// An inflow's id comes from a platform-wide sequence (matching reads
+	// ranges of it): a bidder's answer leaves it out, or the gap between
+	// two of its payments would count the others' (K4/K5). The bank's
+	// transaction id names the payment.
+	type bidderInflow struct {
+		PositionedInflow
+		ID int64 `json:"id,omitempty"`
+	}
 	type item struct {
-		Account   VirtualAccount     `json:"virtual_account"`
-		Project   string             `json:"project_code"`
-		LotSeq    int                `json:"lot_seq"`
-		Received  string             `json:"received"`
-		Shortfall string             `json:"shortfall"`
-		State     string             `json:"state"`
-		Inflows   []PositionedInflow `json:"inflows"`
+		Account   VirtualAccount `json:"virtual_account"`
+		Project   string         `json:"project_code"`
+		LotSeq    int            `json:"lot_seq"`
+		Received  string         `json:"received"`
+		Shortfall string         `json:"shortfall"`
+		State     string         `json:"state"`
+		Inflows   []bidderInflow `json:"inflows"`
 	}
 	out := make([]item, len(list))
 	for i, d := range list {
-		out[i] = item{d.Account, d.ProjectCode, d.LotSeq, d.Received.StringFixed(2), d.Shortfall().StringFixed(2), d.State(h.Svc.now()), d.Inflows}
+		inflows := make([]bidderInflow, len(d.Inflows))
+		for k, in := range d.Inflows {
+			inflows[k] = bidderInflow{PositionedInflow: in}
+		}
+		out[i] = item{d.Account, d.ProjectCode, d.LotSeq, d.Received.StringFixed(2), d.Shortfall().StringFixed(2), d.State(h.Svc.now()), inflows}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"account_name": h.Svc.AccountName, "bank": h.Svc.BankName, "items": out})
 }

@@ -131,7 +131,7 @@ func (s *Service) MyDeposits(ctx context.Context, a trading.Actor) ([]DepositVie
 	db := s.DB.WithContext(ctx)
 	var out []DepositView
 	var vas []VirtualAccount
-	if err := db.Where("bidder_id = ?", a.AccountID).Order("id DESC").Limit(200).Find(&vas).Error; err != nil {
+	if err := db.Where("bidder_id = ?", a.AccountID).Order("created_at DESC, id DESC").Limit(200).Find(&vas).Error; err != nil {
 		return nil, err
 	}
 	ids := make([]int64, len(vas))

@@ -3,10 +3,13 @@ package deposits
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -148,12 +151,9 @@ func NeedsAccount(p *trading.Project, lot *trading.Lot) bool { return lot.Deposi
 // The deposit deadline is the bid deadline, or for land and property the
 // close of applications.
 func (s *Service) OpenAccounts(ctx context.Context, tx *gorm.DB, regs []bidding.Registered) error {
-	var seqs []int64
-	if err := tx.Raw("SELECT nextval('virtual_account_seq') FROM generate_series(1, ?)", len(regs)).Scan(&seqs).Error; err != nil {
+	seqs, err := s.drawAccountSeqs(tx, len(regs))
+	if err != nil {
 		return err
-	}
-	if len(seqs) != len(regs) {
-		return fmt.Errorf("virtual accounts: %d numbers for %d registrations", len(seqs), len(regs))
 	}
 	var numbers, required []string
 	var regIDs, lotIDs, bidderIDs []int64
@@ -183,6 +183,50 @@ func (s *Service) OpenAccounts(ctx context.Context, tx *gorm.DB, regs []bidding.
 		return err // all new: nothing to revive
 	}
 	return s.reviveDeposits(tx, regs)
+}
+
+// drawAccountSeqs draws n distinct sequence parts of virtual sub-account
+// numbers at random among the ten-digit range, none in use yet. A number
+// from a platform-wide sequence would tell a bidder how many accounts were
+// opened since its competitor's (K4/K5, issue 13 item 3); a random one
+// tells nothing. The unique number column still refuses a number drawn by
+// two transactions at once (with 10^10 numbers, rare enough to be an error).
+func (s *Service) drawAccountSeqs(tx *gorm.DB, n int) ([]int64, error) {
+	out := make([]int64, 0, n)
+	seen := map[int64]bool{}
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 20 {
+			return nil, fmt.Errorf("virtual accounts: no free number after %d draws", tries)
+		}
+		var draw []int64
+		var numbers []string
+		for len(draw) < n-len(out) {
+			v, err := rand.Int(rand.Reader, big.NewInt(maxSeq))
+			if err != nil {
+				return nil, err
+			}
+			seq := v.Int64() + 1
+			if seen[seq] {
+				continue
+			}
+			seen[seq] = true
+			number, err := s.Accounts.Number(seq)
+			if err != nil {
+				return nil, err
+			}
+			draw, numbers = append(draw, seq), append(numbers, number)
+		}
+		var taken []string
+		if err := tx.Raw("SELECT number FROM virtual_accounts WHERE number IN ?", numbers).Scan(&taken).Error; err != nil {
+			return nil, err
+		}
+		for i, seq := range draw {
+			if !slices.Contains(taken, numbers[i]) {
+				out = append(out, seq)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Source is how an inflow reached the platform.

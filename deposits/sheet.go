@@ -54,7 +54,8 @@ func (s *Service) DepositSheet(ctx context.Context, a trading.Actor, projectCode
 			FROM virtual_accounts va JOIN lots l ON l.id = va.lot_id JOIN bidders b ON b.account_id = va.bidder_id
 			JOIN registrations r ON r.id = va.registration_id
 			WHERE l.project_id = ?
-			ORDER BY l.seq, va.id`, projectID).Scan(&rows).Error; err != nil {
+			GROUP BY l.seq, l.name, b.name, b.id_number, va.number, va.required, r.status, va.id
+			ORDER BY l.seq, va.created_at, va.id`, projectID).Scan(&rows).Error; err != nil {
 			return err
 		}
 		ids := make([]int64, len(rows))

@@ -27,7 +27,8 @@ var ErrVirtualAccount = errors.New("虚拟子账号无效")
 // bidder's transfer is refused rather than credited to someone else.
 //
 // The mapping is injective for a fixed prefix (fixed width, Parse inverts it).
-// That a sequence is never reused is the database sequence's job.
+// The sequence part is drawn at random (drawAccountSeqs): a number tells
+// nothing of how many accounts were opened before it (K4/K5).
 type VirtualAccounts struct {
 	Prefix string
 }

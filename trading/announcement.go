@@ -23,17 +23,22 @@ const (
 	AnnouncementCandidates  AnnouncementType = "candidates"  // 中标候选人公示
 	AnnouncementResult      AnnouncementType = "result"      // 中标/成交结果公告
 	AnnouncementTermination AnnouncementType = "termination" // 终止公告
+	// AnnouncementFailure makes a lot's failure public (流标公告 / 废标公告,
+	// E7, G10, all bids rejected). A land or property no-sale is told by
+	// its result notice (未成交公告, L10); a project's end by a termination.
+	AnnouncementFailure AnnouncementType = "failure" // 流标（废标）公告
 )
 
 // AnnouncementTypes in display order.
 var AnnouncementTypes = []AnnouncementType{AnnouncementTender, AnnouncementProcurement, AnnouncementTransfer, AnnouncementListing,
-	AnnouncementAmendment, AnnouncementCandidates, AnnouncementResult, AnnouncementTermination}
+	AnnouncementAmendment, AnnouncementCandidates, AnnouncementResult, AnnouncementFailure, AnnouncementTermination}
 
 // Name is the Chinese name of the type.
 func (t AnnouncementType) Name() string {
 	return map[AnnouncementType]string{
 		AnnouncementTender: "招标公告", AnnouncementProcurement: "采购公告", AnnouncementTransfer: "出让公告", AnnouncementListing: "挂牌公告",
 		AnnouncementAmendment: "变更公告", AnnouncementCandidates: "中标候选人公示", AnnouncementResult: "结果公告", AnnouncementTermination: "终止公告",
+		AnnouncementFailure: "流标（废标）公告",
 	}[t]
 }
 
@@ -43,6 +48,12 @@ func (t AnnouncementType) Valid() bool { return t.Name() != "" }
 // IsOpening tells the first notice of a transaction (it starts the schedule).
 func (t AnnouncementType) IsOpening() bool {
 	return t == AnnouncementTender || t == AnnouncementProcurement || t == AnnouncementTransfer || t == AnnouncementListing
+}
+
+// IsGenerated tells the notices written from a lot's result record (the
+// 开标与结果 page), never drafted or edited by hand.
+func (t AnnouncementType) IsGenerated() bool {
+	return t == AnnouncementCandidates || t == AnnouncementResult || t == AnnouncementFailure
 }
 
 // AnnouncementStatus is where a notice is in the review workflow.

@@ -202,7 +202,7 @@ func (s *Service) DraftAnnouncement(ctx context.Context, a Actor, code string, i
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	if in.Type == AnnouncementCandidates || in.Type == AnnouncementResult {
+	if in.Type.IsGenerated() {
 		return nil, Invalid("type", "%s由标段的“开标与结果”页面根据开标记录生成，不能直接起草", in.Type.Name())
 	}
 	var n *Announcement
@@ -349,7 +349,7 @@ func (s *Service) UpdateAnnouncement(ctx context.Context, a Actor, id int64, in 
 		if in.Type != n.Type {
 			return Invalid("type", "公告类型创建后不能修改")
 		}
-		if n.Type == AnnouncementCandidates || n.Type == AnnouncementResult {
+		if n.Type.IsGenerated() {
 			// Its text states the lot's result record: change that, on the
 			// lot's result page, and the notice is written again from it.
 			return Conflict("type", "%s由标段的“开标与结果”页面生成，不能直接修改；请在该页面重新确定后重新生成", n.Type.Name())

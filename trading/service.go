@@ -82,16 +82,24 @@ func (s *Service) dummyHash() string {
 }
 
 // LotAward is what the results work tells the export about one lot whose
-// result notice is out: the winner or buyer and amount, or no sale; and
-// the contract, once signed.
+// result is public: its award (the winner or buyer and amount, or no sale)
+// once the result notice is out, and the contract, once signed; or its
+// failure (流标/废标) once the failure notice is out. A lot awarded and then
+// failed (the winner would not sign) has both.
 type LotAward struct {
 	LotID                int64
-	ResultAnnouncementID int64
+	ResultAnnouncementID int64 // 0: never awarded
 	Successful           bool
 	SupplierID           int64 // the winner's account
 	SupplierName         string
 	Amount               *decimal.Decimal
-	Date                 time.Time // the result notice's publication
+	Date                 time.Time // the result notice's publication; zero: never awarded
 	ContractDate         *time.Time
 	ContractAmount       *decimal.Decimal
+	// The failure of an engineering or procurement lot (E7, G10, all
+	// bids rejected, every candidate declined), when its notice is out.
+	FailureAnnouncementID int64
+	FailedAt              *time.Time // the failure notice's publication
+	FailedRule            string
+	FailedReason          string
 }

@@ -119,6 +119,32 @@ func TestResultPagesEngineering(t *testing.T) {
 	if last.Tag[0] != "contract" || len(last.Awards) != 1 || last.Awards[0].Suppliers[0].Name != "福建接口建设有限公司" || len(last.Contracts) != 1 {
 		t.Fatalf("ocds awards: %+v", last)
 	}
+	// The compiled record shows the lot's final state (issue 13 item 20).
+	var rec struct {
+		Records []struct {
+			OCID            string `json:"ocid"`
+			Releases        []any  `json:"releases"`
+			CompiledRelease struct {
+				Tag    []string `json:"tag"`
+				Tender struct {
+					Status string `json:"status"`
+					Lots   []struct {
+						Status string `json:"status"`
+					} `json:"lots"`
+				} `json:"tender"`
+				Awards    []struct{ Status string } `json:"awards"`
+				Contracts []struct{ Status string } `json:"contracts"`
+			} `json:"compiledRelease"`
+		} `json:"records"`
+	}
+	if code := call(t, "GET", srv.URL+"/api/v1/projects/"+p.Code+"/ocds/record", "", nil, &rec); code != 200 || len(rec.Records) != 1 {
+		t.Fatalf("ocds record: %d %+v", code, rec)
+	}
+	if c := rec.Records[0].CompiledRelease; len(rec.Records[0].Releases) != len(pkg.Releases) || c.Tag[0] != "compiled" ||
+		c.Tender.Status != "complete" || c.Tender.Lots[0].Status != "complete" || len(c.Awards) != 1 || c.Awards[0].Status != "active" ||
+		len(c.Contracts) != 1 {
+		t.Fatalf("compiled release: %+v", rec.Records[0])
+	}
 	// The supervisors' timeline carries the result steps.
 	if code, body := func() (int, string) {
 		b := newBrowser(t, srv.URL)

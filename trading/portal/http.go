@@ -31,6 +31,7 @@ func (w *Handlers) Routes(e *echo.Echo, api *echo.Group) {
 	api.GET("/announcements", w.apiAnnouncements, cache)
 	api.GET("/announcements/:id", w.apiPublicAnnouncement, w.Cache.Versioned(w.announcementVersion))
 	api.GET("/projects/:code/ocds", w.apiOCDS, cache)
+	api.GET("/projects/:code/ocds/record", w.apiOCDSRecord, cache)
 }
 
 // projectVersionSQL names everything a public notice or project page is
@@ -155,30 +156,48 @@ func (w *Handlers) apiPublicAnnouncement(c echo.Context) error {
 func baseURL(c echo.Context) string { return c.Scheme() + "://" + c.Request().Host }
 
 func (w *Handlers) apiOCDS(c echo.Context) error {
-	ctx := c.Request().Context()
-	p, err := trading.LoadProject(w.Svc.DB.WithContext(ctx), "code = ?", c.Param("code"))
-	if err != nil {
-		return err
-	}
-	var announcements []trading.Announcement
-	if err := w.Svc.DB.WithContext(ctx).Where("project_id = ? AND status = ?", p.ID, trading.AnnouncementPublished).
-		Order("published_seq").Find(&announcements).Error; err != nil {
-		return err
-	}
-	if len(announcements) == 0 {
-		return trading.NotFound("交易项目") // drafts are not public
-	}
-	var awards []trading.LotAward
-	if w.Svc.LotAwards != nil {
-		if awards, err = w.Svc.LotAwards(ctx, p.ID); err != nil {
-			return err
-		}
-	}
-	pkg, err := OCDSPackageWithAwards(p, announcements, awards, w.Svc.OCIDPrefix, baseURL(c), w.Svc.Clock.Now())
+	pkg, err := w.ocdsPackage(c)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, pkg)
+}
+
+// apiOCDSRecord serves the compiled record of a project (issue 13 item 20).
+func (w *Handlers) apiOCDSRecord(c echo.Context) error {
+	pkg, err := w.ocdsPackage(c)
+	if err != nil {
+		return err
+	}
+	rec, err := OCDSRecordPackage(pkg, pkg.URI+"/record")
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rec)
+}
+
+// ocdsPackage is the release package of the project named in the path.
+func (w *Handlers) ocdsPackage(c echo.Context) (*ReleasePackage, error) {
+	ctx := c.Request().Context()
+	p, err := trading.LoadProject(w.Svc.DB.WithContext(ctx), "code = ?", c.Param("code"))
+	if err != nil {
+		return nil, err
+	}
+	var announcements []trading.Announcement
+	if err := w.Svc.DB.WithContext(ctx).Where("project_id = ? AND status = ?", p.ID, trading.AnnouncementPublished).
+		Order("published_seq").Find(&announcements).Error; err != nil {
+		return nil, err
+	}
+	if len(announcements) == 0 {
+		return nil, trading.NotFound("交易项目") // drafts are not public
+	}
+	var awards []trading.LotAward
+	if w.Svc.LotAwards != nil {
+		if awards, err = w.Svc.LotAwards(ctx, p.ID); err != nil {
+			return nil, err
+		}
+	}
+	return OCDSPackageWithAwards(p, announcements, awards, w.Svc.OCIDPrefix, baseURL(c), w.Svc.Clock.Now())
 }
 
 // Atom feed of a category (RFC 4287).

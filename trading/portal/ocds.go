@@ -23,14 +23,33 @@ import (
 // never reach it (E17).
 //
 // Party roles, from the open partyRole codelist:
-//   - the owner (招标人/采购人/出让人/转让方, Project.OwnerName) is the
-//     "buyer" in every category. For land and property the owner is the
-//     transferor, not a payer; OCDS has no seller role, and "buyer" is the
-//     public body on whose behalf the process runs, which is what the
-//     transferor is here.
+//   - engineering and procurement: the owner (招标人/采购人,
+//     Project.OwnerName) is the "buyer", the one paying for the works,
+//     goods or services.
+//   - land and property: the owner is the transferor (出让人/转让方), the
+//     one selling. It is never called "buyer": it is the "payee" (the price
+//     goes to it), and release.buyer is left out. The party the award goes
+//     to (竞得人/受让方) is the award's "supplier" (awards.suppliers is the
+//     only place OCDS names whom an award is made to) and the "payer" (it
+//     pays the price).
 //   - the agent (代理机构, Project.Agent) is the "procuringEntity": it runs
 //     the process. A project without an agent makes the owner the
 //     procuringEntity as well.
+//
+// Releases and their ids: one release per event, and an id never changes
+// content. A published notice is an event (id ocid-<notice id>): tender,
+// amendment, candidates, award (result notice), failure (流标公告),
+// termination (tag tenderCancellation). A signed contract is an event of
+// its own (id ocid-contract-<lot id>). Each release states the process as
+// of its date, from events dated no later: later events never reach it.
+// A release carries the contract of its own event only, so a second
+// contract, even signed the same day, changes nothing already published.
+//
+// Statuses: a lot is active until its result is public, then complete
+// (awarded or sold) or unsuccessful (failed, no sale); on termination the
+// lots without a result are cancelled. The tender is active until every
+// lot is done, then complete (at least one lot awarded) or unsuccessful
+// (none); cancelled on termination.
 //
 // tender.lots comes from the OCDS lots extension, declared in the package's
 // extensions.
@@ -243,13 +262,13 @@ func OCDSPackageWithAwards(p *trading.Project, announcements []trading.Announcem
 		return pkg, nil
 	}
 
-	pkg.PublishedDate = ocdsTime(*announcements[len(announcements)-1].PublishedAt)
-	status := ocdsActive
 	var docs []OCDSDocument
 	var amendments []OCDSAmendment
 	prevID := ""
+	var cancelledAt *time.Time
 	for i := range announcements {
 		n := &announcements[i]
+		at := *n.PublishedAt
 		id := x.ocid + "-" + strconv.FormatInt(n.ID, 10)
 		docs = append(docs, x.document(n))
 		var tag []string
@@ -259,86 +278,164 @@ func OCDSPackageWithAwards(p *trading.Project, announcements []trading.Announcem
 		case n.Type == trading.AnnouncementAmendment:
 			tag = []string{"tenderAmendment"}
 			amendments = append(amendments, OCDSAmendment{ID: strconv.FormatInt(n.ID, 10),
-				Date: ocdsTime(*n.PublishedAt), Rationale: n.Title, AmendsReleaseID: prevID, ReleaseID: id})
+				Date: ocdsTime(at), Rationale: n.Title, AmendsReleaseID: prevID, ReleaseID: id})
 		case n.Type == trading.AnnouncementTermination:
-			tag = []string{"tenderUpdate"}
-			status = ocdsCancelled
+			tag = []string{"tenderCancellation"}
+			if cancelledAt == nil {
+				cancelledAt = &at
+			}
 		case n.Type == trading.AnnouncementResult:
 			tag = []string{"award"}
+		case n.Type == trading.AnnouncementFailure:
+			tag = []string{"tenderUpdate"}
+			for _, a := range awards {
+				if a.FailureAnnouncementID == n.ID && !a.Date.IsZero() && a.Successful {
+					tag = append(tag, "awardCancellation") // the winner would not sign
+				}
+			}
 		default:
 			tag = []string{"tenderUpdate"}
 		}
-		r := x.release(id, *n.PublishedAt, tag, status)
+		r := x.release(id, at, tag, ocdsActive)
 		r.Tender.Documents = slices.Clone(docs)
 		r.Tender.Amendments = slices.Clone(amendments)
-		x.addAwards(&r, awards, *n.PublishedAt, false)
+		x.addAwards(&r, awards, at, cancelledAt)
 		pkg.Releases = append(pkg.Releases, r)
 		prevID = id
 	}
-	// Contracts have no notice of their own: one release per signing date.
-	var signed []time.Time
+	// A signed contract is an event of its own, dated when it was signed
+	// (never before its award): one release per contract, carrying that
+	// contract only.
 	for _, a := range awards {
-		if a.ContractDate != nil && !slices.ContainsFunc(signed, a.ContractDate.Equal) {
-			signed = append(signed, *a.ContractDate)
+		if a.ContractDate == nil || a.Date.IsZero() || !a.Successful {
+			continue
 		}
-	}
-	slices.SortFunc(signed, time.Time.Compare)
-	last := announcements[len(announcements)-1].PublishedAt
-	for _, d := range signed {
-		at := d
-		if at.Before(*last) {
-			at = *last // a release never predates the one before it
+		at := *a.ContractDate
+		if at.Before(a.Date) {
+			at = a.Date
 		}
-		r := x.release(x.ocid+"-contract-"+d.In(trading.Shanghai).Format("20060102"), at, []string{"contract"}, status)
-		r.Tender.Documents = slices.Clone(docs)
-		r.Tender.Amendments = slices.Clone(amendments)
-		x.addAwards(&r, awards, at, true)
+		lotID := strconv.FormatInt(a.LotID, 10)
+		r := x.release(x.ocid+"-contract-"+lotID, at, []string{"contract"}, ocdsActive)
+		r.Tender.Documents = docsUntil(docs, at)
+		r.Tender.Amendments = amendmentsUntil(amendments, at)
+		x.addAwards(&r, awards, at, before(cancelledAt, at))
+		c := OCDSContract{ID: x.ocid + "-contract-" + lotID, AwardID: x.ocid + "-award-" + lotID, Status: "active", DateSigned: ocdsTime(*a.ContractDate)}
+		for _, l := range r.Tender.Lots {
+			if l.ID == lotID {
+				c.Title = l.Title
+			}
+		}
+		if amt := cmp.Or(a.ContractAmount, a.Amount); amt != nil {
+			c.Value = &OCDSValue{Amount: ocdsAmount(*amt), Currency: "CNY"}
+		}
+		r.Contracts = []OCDSContract{c}
 		pkg.Releases = append(pkg.Releases, r)
-		pkg.PublishedDate = ocdsTime(at)
 	}
+	slices.SortStableFunc(pkg.Releases, func(a, b OCDSRelease) int { return a.Date.Compare(b.Date) })
+	pkg.PublishedDate = pkg.Releases[len(pkg.Releases)-1].Date
 	return pkg, nil
 }
 
-// addAwards puts into r the awards published by at (and, with contracts,
-// the contracts signed by at), marks their lots, and adds the suppliers
-// to the parties.
-func (x *ocdsExport) addAwards(r *OCDSRelease, awards []trading.LotAward, at time.Time, contracts bool) {
+// before is t if it is not after at, else nil.
+func before(t *time.Time, at time.Time) *time.Time {
+	if t != nil && !t.After(at) {
+		return t
+	}
+	return nil
+}
+
+func docsUntil(docs []OCDSDocument, at time.Time) []OCDSDocument {
+	var out []OCDSDocument
+	for _, d := range docs {
+		if !d.DatePublished.After(at) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func amendmentsUntil(am []OCDSAmendment, at time.Time) []OCDSAmendment {
+	var out []OCDSAmendment
+	for _, a := range am {
+		if !a.Date.After(at) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// addAwards puts into r the process as of at: the awards published by
+// then (an award of a lot failed since is cancelled), the lots' statuses
+// and the tender's, and the suppliers among the parties. cancelled is when
+// the project was terminated, if it was by at.
+func (x *ocdsExport) addAwards(r *OCDSRelease, awards []trading.LotAward, at time.Time, cancelled *time.Time) {
+	state := map[string]string{} // lot id → complete or unsuccessful
 	for _, a := range awards {
-		if a.Date.After(at) {
+		lotID := strconv.FormatInt(a.LotID, 10)
+		failed := a.FailedAt != nil && !a.FailedAt.After(at)
+		awarded := !a.Date.IsZero() && !a.Date.After(at)
+		if failed {
+			state[lotID] = "unsuccessful"
+		} else if awarded {
+			state[lotID] = map[bool]string{true: "complete", false: "unsuccessful"}[a.Successful]
+		}
+		if !awarded {
 			continue
 		}
-		lotID := strconv.FormatInt(a.LotID, 10)
 		aw := OCDSAward{ID: x.ocid + "-award-" + lotID, Date: ocdsTime(a.Date), RelatedLots: []string{lotID}, Status: "unsuccessful"}
 		for i := range r.Tender.Lots {
 			if r.Tender.Lots[i].ID == lotID {
 				aw.Title = r.Tender.Lots[i].Title
-				r.Tender.Lots[i].Status = "unsuccessful"
-				if a.Successful {
-					r.Tender.Lots[i].Status = "complete"
-				}
 			}
 		}
 		if a.Successful {
 			aw.Status = "active"
+			if failed {
+				aw.Status = "cancelled"
+			}
 			if a.Amount != nil {
 				aw.Value = &OCDSValue{Amount: ocdsAmount(*a.Amount), Currency: "CNY"}
 			}
 			sup := OCDSOrganizationReference{ID: x.prefix + "-bidder-" + strconv.FormatInt(a.SupplierID, 10), Name: a.SupplierName}
 			aw.Suppliers = []OCDSOrganizationReference{sup}
+			roles := []string{"supplier"}
+			if x.sale() {
+				roles = append(roles, "payer")
+			}
 			if !slices.ContainsFunc(r.Parties, func(o OCDSOrganization) bool { return o.ID == sup.ID }) {
-				r.Parties = append(r.Parties, OCDSOrganization{ID: sup.ID, Name: sup.Name, Roles: []string{"supplier"}})
+				r.Parties = append(r.Parties, OCDSOrganization{ID: sup.ID, Name: sup.Name, Roles: roles})
 			}
 		}
 		r.Awards = append(r.Awards, aw)
-		if contracts && a.Successful && a.ContractDate != nil && !a.ContractDate.After(at) {
-			c := OCDSContract{ID: x.ocid + "-contract-" + lotID, AwardID: aw.ID, Title: aw.Title, Status: "active", DateSigned: ocdsTime(*a.ContractDate)}
-			if amt := cmp.Or(a.ContractAmount, a.Amount); amt != nil {
-				c.Value = &OCDSValue{Amount: ocdsAmount(*amt), Currency: "CNY"}
-			}
-			r.Contracts = append(r.Contracts, c)
+	}
+	done, success := 0, false
+	for i := range r.Tender.Lots {
+		l := &r.Tender.Lots[i]
+		switch st := state[l.ID]; {
+		case st != "":
+			l.Status = st
+			done++
+			success = success || st == "complete"
+		case cancelled != nil:
+			l.Status = ocdsCancelled
+		default:
+			l.Status = ocdsActive
 		}
 	}
+	switch {
+	case cancelled != nil:
+		r.Tender.Status = ocdsCancelled
+	case len(r.Tender.Lots) > 0 && done == len(r.Tender.Lots) && success:
+		r.Tender.Status = "complete"
+	case len(r.Tender.Lots) > 0 && done == len(r.Tender.Lots):
+		r.Tender.Status = "unsuccessful"
+	default:
+		r.Tender.Status = ocdsActive
+	}
 }
+
+// sale tells land and property: the owner sells.
+func (x *ocdsExport) sale() bool { return x.p.Category == rules.Land || x.p.Category == rules.Property }
 
 // ocdsExport holds what every release of one project shares.
 type ocdsExport struct {
@@ -363,6 +460,9 @@ func newOCDSExport(p *trading.Project, prefix, baseURL string) *ocdsExport {
 	// Party ids are stable across releases and exports: the owner has no
 	// account, so it is named after the process; the agent is an account.
 	owner := OCDSOrganization{ID: x.ocid + "-owner", Name: p.OwnerName, Roles: []string{"buyer"}}
+	if x.sale() {
+		owner.Roles = []string{"payee"} // the transferor sells: never "buyer"
+	}
 	x.buyer = OCDSOrganizationReference{ID: owner.ID, Name: owner.Name}
 	if p.AgentID != 0 {
 		agent := OCDSOrganization{ID: prefix + "-agent-" + strconv.FormatInt(p.AgentID, 10),
@@ -412,17 +512,29 @@ func (x *ocdsExport) release(id string, date time.Time, tag []string, status str
 	if complete {
 		t.Value = &OCDSValue{Amount: ocdsAmount(sum), Currency: "CNY"}
 	}
-	return OCDSRelease{
+	r := OCDSRelease{
 		OCID:           x.ocid,
 		ID:             id,
 		Date:           ocdsTime(date),
 		Tag:            tag,
 		InitiationType: "tender",
 		Language:       "zh",
-		Parties:        slices.Clone(x.parties),
+		Parties:        clonePartiesDeep(x.parties),
 		Buyer:          &buyer,
 		Tender:         t,
 	}
+	if x.sale() {
+		r.Buyer = nil // the transferor is not a buyer
+	}
+	return r
+}
+
+func clonePartiesDeep(ps []OCDSOrganization) []OCDSOrganization {
+	out := slices.Clone(ps)
+	for i := range out {
+		out[i].Roles = slices.Clone(out[i].Roles)
+	}
+	return out
 }
 
 // ocdsLotAmount is the category's headline money of a lot: the control
@@ -508,7 +620,7 @@ func (x *ocdsExport) document(n *trading.Announcement) OCDSDocument {
 		typ = "evaluationReports" // 中标候选人公示: the ranked evaluation result
 	case trading.AnnouncementResult:
 		typ = "awardNotice"
-	case trading.AnnouncementTermination:
+	case trading.AnnouncementTermination, trading.AnnouncementFailure:
 		typ = "cancellationDetails"
 	}
 	title := n.Title

@@ -383,7 +383,7 @@ func TestOCDSReleases(t *testing.T) {
 	}{
 		{ocid + "-501", "2026-03-01T10:00:00+08:00", "tender", "active", []string{"tenderNotice"}},
 		{ocid + "-502", "2026-03-06T15:00:00+08:00", "tenderAmendment", "active", []string{"tenderNotice", "clarifications"}},
-		{ocid + "-503", "2026-03-08T11:00:00+08:00", "tenderUpdate", "cancelled",
+		{ocid + "-503", "2026-03-08T11:00:00+08:00", "tenderCancellation", "cancelled", // issue 13 item 18
 			[]string{"tenderNotice", "clarifications", "cancellationDetails"}},
 	}
 	if len(pkg.Releases) != len(want) {
@@ -492,8 +492,9 @@ func TestOCDSWithoutAgentOrMoney(t *testing.T) {
 		t.Fatalf("package does not validate: %v\n%s", err, b)
 	}
 	r := readOCDS(t, b).Releases[0]
-	if len(r.Parties) != 1 || !slices.Equal(r.Parties[0].Roles, []string{"buyer", "procuringEntity"}) ||
-		r.Tender.ProcuringEntity.ID != r.Buyer.ID {
+	// The transferor sells: the payee, never the buyer (issue 13 item 19).
+	if len(r.Parties) != 1 || !slices.Equal(r.Parties[0].Roles, []string{"payee", "procuringEntity"}) ||
+		r.Tender.ProcuringEntity.ID != r.Parties[0].ID || r.Buyer.ID != "" {
 		t.Errorf("parties = %+v, procuringEntity = %+v", r.Parties, r.Tender.ProcuringEntity)
 	}
 	if r.Tender.Value != nil || r.Tender.Lots[1].Value != nil || r.Tender.Lots[0].Value == nil {
