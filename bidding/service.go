@@ -33,6 +33,9 @@ type Service struct {
 	// DepositCovered tells whether a registration's deposit is paid or
 	// guaranteed (deposits provides it): a land or property buyer must be.
 	DepositCovered func(ctx context.Context, tx *gorm.DB, registrationID int64) (bool, string, error)
+	// Waiting lists what waits on a bidder elsewhere (unpaid deposits,
+	// rejected guarantees) for "my projects".
+	Waiting []WaitingSource
 
 	lots  lotCache   // lots as registerAtOnce last read them
 	batch regBatcher // first registrations written together

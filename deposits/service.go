@@ -69,7 +69,7 @@ func NewService(ts *trading.Service, prefix string) *Service {
 		prefix = DefaultPrefix
 	}
 	s := &Service{DB: ts.DB, Trading: ts, Log: ts.Log, Accounts: VirtualAccounts{Prefix: prefix},
-		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行", Rates: DefaultRates, Basis: ACT360,
+		AccountName: "公共资源交易中心保证金专户", Rates: DefaultRates, Basis: ACT360,
 		LoanRates: DefaultLoanRates, G7Uplift: decimal.RequireFromString("0.20")}
 	return s
 }

@@ -41,6 +41,7 @@ type User struct {
 	Username string
 	Role     string
 	RoleName string
+	Unread   int64 // the person's own unread notifications
 }
 
 // Page is the data of every page: the common parts the layout needs and
@@ -52,6 +53,8 @@ type Page struct {
 	Flash string
 	Path  string
 	Data  any
+	// Warnings are configuration problems shown to administrators.
+	Warnings []string
 }
 
 // Renderer renders pages by name ("login" renders login.html in the layout).

@@ -92,7 +92,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LoanRates, "loan-rates", env("GGZY_LOAN_RATES", ""), "one-year loan rates from their dates for the G7 occupation fee, e.g. 2024-10-21=0.031,2025-05-20=0.03; empty: the LPR history built in (GGZY_LOAN_RATES)")
 	fs.StringVar(&c.G7Uplift, "g7-uplift", env("GGZY_G7_UPLIFT", "0.20"), "mark-up on the loan rate of the G7 occupation fee (GGZY_G7_UPLIFT)")
 	fs.StringVar(&c.DepositName, "deposit-account-name", env("GGZY_DEPOSIT_ACCOUNT_NAME", "公共资源交易中心保证金专户"), "name of the deposit account (GGZY_DEPOSIT_ACCOUNT_NAME)")
-	fs.StringVar(&c.DepositBank, "deposit-bank", env("GGZY_DEPOSIT_BANK", "（请配置开户银行）"), "bank of the deposit account (GGZY_DEPOSIT_BANK)")
+	fs.StringVar(&c.DepositBank, "deposit-bank", env("GGZY_DEPOSIT_BANK", ""), "bank of the deposit account (GGZY_DEPOSIT_BANK); unset, administrators see a warning and bidders are told to ask the centre")
 	fs.StringVar(&c.BankFileEnc, "bank-file-encoding", env("GGZY_BANK_FILE_ENCODING", "utf-8"), "encoding of the refund instruction file for the bank: utf-8 (with BOM) or gbk (GGZY_BANK_FILE_ENCODING)")
 	fs.StringVar(&c.TrustProxies, "trusted-proxies", env("GGZY_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the load balancers in front; their X-Forwarded-For names the client (GGZY_TRUSTED_PROXIES)")
 	fs.IntVar(&c.MaxUploadMB, "max-upload-mb", envInt("GGZY_MAX_UPLOAD_MB", 500), "size limit of one uploaded document in MB (GGZY_MAX_UPLOAD_MB)")

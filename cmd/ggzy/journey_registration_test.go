@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +144,39 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, chrome, "#registrants", "审核通过")
+	logout(t, chrome)
+
+	// The approved bidder: the deposit waits on "my projects" with its
+	// countdown and leads to the printable payment notice; the guarantee's
+	// scan is uploaded from the lot page and offered on "my guarantees".
+	login(t, chrome, srv.URL, "lisi", "journey2026")
+	if err := chromedp.Do(chrome, chromedp.Navigate(srv.URL+"/my/projects")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#waiting-list", "缴纳保证金 1,000,000.00 元")
+	if err := chromedp.Do(chrome, chromedp.Click(chromedp.CSS("#waiting-list a[href$='/notice']"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#payment-details", "1,000,000.00 元")
+	if err := chromedp.Do(chrome, chromedp.Navigate(fmt.Sprintf("%s/lots/%d", srv.URL, land.Lots[0].ID))); err != nil {
+		t.Fatal(err)
+	}
+	scan := filepath.Join(t.TempDir(), "保函扫描件.pdf")
+	if err := os.WriteFile(scan, []byte("%PDF-1.4\n% guarantee scan\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(chrome, chromedp.SetUploadFiles(chromedp.CSS("#material-file"), []string{scan}), chromedp.Click(chromedp.CSS("#material-submit"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, ".flash", "已上传《保函扫描件.pdf》")
+	if err := chromedp.Do(chrome, chromedp.Navigate(srv.URL+"/my/guarantees")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#guarantee-form", "提交保函")
+	opts, err := chromedp.Run(chrome, chromedp.Evaluate[string](`document.querySelector("#guarantee-form select[name=document_id]").textContent`))
+	if err != nil || !strings.Contains(opts, "保函扫描件.pdf") {
+		t.Fatalf("my guarantees does not offer the uploaded scan: %q (%v)", opts, err)
+	}
 }
 
 func actorOf(t *testing.T, app *App, username string) trading.Actor {

@@ -36,6 +36,9 @@ func NewServer(a *App) (*echo.Echo, error) {
 		return nil, err
 	}
 	web := &trading.Web{Svc: a.Trading, Pages: pages, Log: a.Log, Secure: a.Cfg.SecureCookie}
+	if a.Deposits.BankName == "" {
+		web.AdminWarnings = append(web.AdminWarnings, "保证金专户的开户银行未配置（GGZY_DEPOSIT_BANK）：投标人的缴款通知书上不显示开户银行，只提示向交易中心咨询。")
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -83,6 +83,10 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service) {
 	// Recording a land or property deal asks whether the buyer's deposit is
 	// paid or guaranteed (L5: it becomes part of the price).
 	bs.DepositCovered = ds.DepositCovered
+	// "My projects" lists what waits on a bidder (bidding.Service.Waiting).
+	bs.Waiting = append(bs.Waiting,
+		ds.Waiting, // deposits still to pay before their deadline, not covered by a guarantee (D1, D9)
+	)
 	ts.Supervision = append(ts.Supervision,
 		deposits.SupervisionSource{Svc: ds}, // money in suspense, third-party payments (D2), overdue refunds, one payer for several bidders (K1)
 	)
