@@ -290,14 +290,22 @@ func (s *Service) SweepK1(ctx context.Context) (int, error) {
 	if top <= from {
 		return 0, nil
 	}
-	res := checkK1(s.DB.WithContext(ctx), int(top-from), from, top, "", s.now())
-	if res.Error != nil {
-		return 0, res.Error
+	var raised int64
+	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		res := checkK1(tx, int(top-from), from, top, "", s.now())
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		raised = res.RowsAffected
+		return notifyK1(tx, s.now())
+	})
+	if err != nil {
+		return 0, err
 	}
 	s.k1Mu.Lock()
 	s.k1Swept = max(s.k1Swept, top)
 	s.k1Mu.Unlock()
-	return int(res.RowsAffected), nil
+	return int(raised), nil
 }
 
 // RunK1Sweeper sweeps every interval until ctx ends (started by serve).

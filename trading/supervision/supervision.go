@@ -472,6 +472,11 @@ func Suspend(ctx context.Context, s *trading.Service, a trading.Actor, code, rea
 			"suspended_at": now, "suspended_by": a.AccountID, "suspend_reason": reason, "updated_at": now}).Error; err != nil {
 			return err
 		}
+		for _, hook := range s.OnSuspension {
+			if err := hook(ctx, tx, p, true, reason, now); err != nil {
+				return err
+			}
+		}
 		return trading.Audit(tx, now, a, "project.suspend", "project", p.Code, "暂停项目："+reason)
 	})
 	return p, err
@@ -505,6 +510,11 @@ func Resume(ctx context.Context, s *trading.Service, a trading.Actor, code, note
 		if err := tx.Model(&trading.Project{}).Where("id = ?", p.ID).Updates(map[string]any{
 			"suspended_at": nil, "suspended_by": nil, "suspend_reason": "", "updated_at": now}).Error; err != nil {
 			return err
+		}
+		for _, hook := range s.OnSuspension {
+			if err := hook(ctx, tx, p, false, "", now); err != nil {
+				return err
+			}
 		}
 		summary := "恢复项目（原暂停理由：" + old + "）"
 		if note != "" {

@@ -44,7 +44,14 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service) {
 	ts.OnPublish = append(ts.OnPublish,
 		bs.ReleaseDocuments, // opening notice: the tender documents go out (K5); amendment: its clarification, registrants told
 		bs.AdvanceResult,    // result notice: the lot is awarded, sold or not sold (E13, L3) and bidding emits its OnResult event
+		bs.NotifyPublished,  // candidates told of their candidacy, bidders of the result (中标通知书 / 中标结果通知书, EB12), registrants of a termination
 	)
+	// A project is suspended or resumed (trading.Service.OnSuspension).
+	ts.OnSuspension = append(ts.OnSuspension,
+		bs.NotifySuspension, // its live registrants told
+	)
+	// The agent is told of each application waiting for review (land, property).
+	bs.OnRegister = append(bs.OnRegister, bidding.RegisterHook{Applies: bidding.NeedsReview, Run: bs.NotifyApplications})
 	// A notice is checked against the rule book before it is submitted and
 	// published (trading.Service.CheckAnnouncement).
 	ts.CheckAnnouncement = append(ts.CheckAnnouncement,
