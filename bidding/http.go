@@ -41,6 +41,7 @@ func (h *Handler) Routes(e *echo.Echo, api *echo.Group) {
 	api.GET("/me/registrations", h.apiMine, trading.RequireRole(trading.RoleBidder))
 	api.GET("/me/notifications", h.apiNotifications, trading.RequireRole())
 	h.resultRoutes(e, api)
+	h.letterRoutes(e)
 }
 
 func idParam(c echo.Context) (int64, error) {

@@ -36,6 +36,9 @@ type Service struct {
 	// Waiting lists what waits on a bidder elsewhere (unpaid deposits,
 	// rejected guarantees) for "my projects".
 	Waiting []WaitingSource
+	// PrintLetter prints a 中标通知书, 中标结果通知书 or 成交确认书 to PDF
+	// (cmd/ggzy: the letter page through Chromium); nil: not offered.
+	PrintLetter LetterPrinter
 
 	lots  lotCache   // lots as registerAtOnce last read them
 	batch regBatcher // first registrations written together

@@ -55,6 +55,9 @@ type Page struct {
 	Data  any
 	// Warnings are configuration problems shown to administrators.
 	Warnings []string
+	// InlineCSS replaces the stylesheet link and the scripts: a document
+	// printed to PDF loads nothing.
+	InlineCSS template.CSS
 }
 
 // Renderer renders pages by name ("login" renders login.html in the layout).
@@ -161,6 +164,9 @@ func (r *Renderer) Render(w io.Writer, name string, data any) error {
 	_, err := buf.WriteTo(w)
 	return err
 }
+
+// CSS is the platform's stylesheet, for documents printed to PDF.
+func (r *Renderer) CSS() template.CSS { return template.CSS(r.assets["app.css"].body) }
 
 // Has reports whether a page exists.
 func (r *Renderer) Has(name string) bool { _, ok := r.pages[name]; return ok }

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/ggzy/ggzy/bidding"
-	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
+	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/trading"
 	"github.com/ggzy/ggzy/trading/supervision"
 )
