@@ -168,13 +168,16 @@ func candidatesBody(p *trading.Project, lot *trading.Lot, ranked []*LotBid, end 
 // record; a candidate publicity lasts at least E12's days from the moment
 // of publication.
 func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project, at time.Time) ([]rules.Violation, error) {
-	if n.Type != trading.AnnouncementCandidates && n.Type != trading.AnnouncementResult {
+	if n.Type != trading.AnnouncementCandidates && n.Type != trading.AnnouncementResult && n.Type != trading.AnnouncementContract {
 		return nil, nil
 	}
 	var r LotResult
 	col := "candidates_notice_id"
-	if n.Type == trading.AnnouncementResult {
+	switch n.Type {
+	case trading.AnnouncementResult:
 		col = "result_notice_id"
+	case trading.AnnouncementContract:
+		col = "contract_notice_id"
 	}
 	err := tx.WithContext(ctx).First(&r, col+" = ?", n.ID).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -44,7 +44,19 @@ func LetterKindFor(c trading.Category, won bool) LetterKind {
 	return LetterResult
 }
 
-func letterLink(lotID int64, k LetterKind) string { return fmt.Sprintf("/lots/%d/letters/%s", lotID, k) }
+func letterLink(lotID int64, k LetterKind) string {
+	return fmt.Sprintf("/lots/%d/letters/%s", lotID, k)
+}
+
+// LetterOf is the letter the result gives bidderID once it is published
+// ("" before, or for a lot that was not awarded or sold).
+func (v *ResultView) LetterOf(bidderID int64) LetterKind {
+	r := v.Result
+	if r == nil || r.WinnerID == nil || (r.Stage != StageAwarded && r.Stage != StageContracted && r.Stage != StageSold) {
+		return ""
+	}
+	return LetterKindFor(v.Project.Category, *r.WinnerID == bidderID)
+}
 
 // Letter is the content of one letter to one bidder.
 type Letter struct {

@@ -131,7 +131,9 @@ func (s *Service) NotifySuspension(ctx context.Context, tx *gorm.DB, p *trading.
 
 // NeedsReview is the lots whose registrations are applications the agent
 // reviews (land and property).
-func NeedsReview(p *trading.Project, _ *trading.Lot) bool { return KindFor(p.Category) == KindApplication }
+func NeedsReview(p *trading.Project, _ *trading.Lot) bool {
+	return KindFor(p.Category) == KindApplication
+}
 
 // NotifyApplications (an OnRegister hook) tells the project's agent that an
 // application waits for review. One message per application; it names the

@@ -26,7 +26,20 @@ CREATE TABLE result_documents (
     UNIQUE (lot_id, kind, bidder_id)
 );
 
+-- The procurement contract notice (合同公告, G13: published within 2
+-- working days of signing), generated from the lot's result when its
+-- contract is recorded, like the candidate and result notices.
+ALTER TABLE announcements DROP CONSTRAINT announcements_type_check;
+ALTER TABLE announcements ADD CONSTRAINT announcements_type_check CHECK (type IN ('tender', 'procurement', 'transfer', 'listing',
+    'amendment', 'candidates', 'result', 'termination', 'contract'));
+ALTER TABLE lot_results ADD COLUMN contract_notice_id bigint REFERENCES announcements (id);
+
 -- +goose Down
+ALTER TABLE lot_results DROP COLUMN contract_notice_id;
+DELETE FROM announcements WHERE type = 'contract';
+ALTER TABLE announcements DROP CONSTRAINT announcements_type_check;
+ALTER TABLE announcements ADD CONSTRAINT announcements_type_check CHECK (type IN ('tender', 'procurement', 'transfer', 'listing',
+    'amendment', 'candidates', 'result', 'termination'));
 DROP TABLE result_documents;
 DROP INDEX notifications_unread_idx;
 DROP INDEX notifications_key_idx;

@@ -21,17 +21,18 @@ const (
 	AnnouncementCandidates  AnnouncementType = "candidates"  // 中标候选人公示
 	AnnouncementResult      AnnouncementType = "result"      // 中标/成交结果公告
 	AnnouncementTermination AnnouncementType = "termination" // 终止公告
+	AnnouncementContract    AnnouncementType = "contract"    // 合同公告 (procurement, G13)
 )
 
 // AnnouncementTypes in display order.
 var AnnouncementTypes = []AnnouncementType{AnnouncementTender, AnnouncementProcurement, AnnouncementTransfer, AnnouncementListing,
-	AnnouncementAmendment, AnnouncementCandidates, AnnouncementResult, AnnouncementTermination}
+	AnnouncementAmendment, AnnouncementCandidates, AnnouncementResult, AnnouncementTermination, AnnouncementContract}
 
 // Name is the Chinese name of the type.
 func (t AnnouncementType) Name() string {
 	return map[AnnouncementType]string{
 		AnnouncementTender: "招标公告", AnnouncementProcurement: "采购公告", AnnouncementTransfer: "出让公告", AnnouncementListing: "挂牌公告",
-		AnnouncementAmendment: "变更公告", AnnouncementCandidates: "中标候选人公示", AnnouncementResult: "结果公告", AnnouncementTermination: "终止公告",
+		AnnouncementAmendment: "变更公告", AnnouncementCandidates: "中标候选人公示", AnnouncementResult: "结果公告", AnnouncementTermination: "终止公告", AnnouncementContract: "合同公告",
 	}[t]
 }
 

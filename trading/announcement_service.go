@@ -251,6 +251,9 @@ func (s *Service) checkTypeAllowed(tx *gorm.DB, p *Project, in *AnnouncementInpu
 	if p.Status != ProjectActive {
 		return Conflict("type", "项目尚未发布首次公告，不能发布%s", in.Type.Name())
 	}
+	if in.Type == AnnouncementContract && p.Category != "procurement" {
+		return Invalid("type", "合同公告只适用于政府采购项目（G13）")
+	}
 	if in.Type == AnnouncementAmendment {
 		var orig Announcement
 		err := tx.First(&orig, "id = ? AND project_id = ? AND status = ?", in.AmendsID, p.ID, AnnouncementPublished).Error

@@ -252,7 +252,7 @@ func (w *Web) projectShow(c echo.Context) error {
 	if a.Role == RoleAgent {
 		for _, t := range AnnouncementTypes {
 			in := AnnouncementInput{Type: t}
-			if t == AnnouncementAmendment || t == AnnouncementCandidates || t == AnnouncementResult {
+			if t == AnnouncementAmendment || t == AnnouncementCandidates || t == AnnouncementResult || t == AnnouncementContract {
 				continue // offered per published notice; generated from a lot's result
 			}
 			if w.Svc.checkTypeAllowed(w.Svc.DB.WithContext(ctx), p, &in) == nil {

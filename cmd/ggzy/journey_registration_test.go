@@ -150,6 +150,15 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 	// countdown and leads to the printable payment notice; the guarantee's
 	// scan is uploaded from the lot page and offered on "my guarantees".
 	login(t, chrome, srv.URL, "lisi", "journey2026")
+	// The approval waits in the header's unread count and on 消息通知.
+	if err := chromedp.Do(chrome, chromedp.Navigate(srv.URL+"/my/projects")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#unread-count", "1")
+	if err := chromedp.Do(chrome, chromedp.Click(chromedp.CSS("#nav-notifications"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#notifications", "竞买申请审核通过")
 	if err := chromedp.Do(chrome, chromedp.Navigate(srv.URL+"/my/projects")); err != nil {
 		t.Fatal(err)
 	}

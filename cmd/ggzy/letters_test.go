@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 	"github.com/ggzy/ggzy/trading"
@@ -140,12 +142,12 @@ func TestLettersPDFAndResultNotifications(t *testing.T) {
 	hasNote(t, app, loser.AccountID, "中标结果通知书", "EB12")
 	hasNote(t, app, third.AccountID, "中标结果通知书", "EB12")
 
-	login := func(user, pass string) *browser {
+	signIn := func(user, pass string) *browser {
 		b := newBrowser(t, srv.URL)
 		b.post("/login", "/login", url.Values{"username": {user}, "password": {pass}})
 		return b
 	}
-	wb := login("jiekou", "jiekou2026")
+	wb := signIn("jiekou", "jiekou2026")
 	award := fmt.Sprintf("/lots/%d/letters/award_notice", lot)
 	code, pdf, sum := getPDF(t, wb, award)
 	if code != 200 || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
@@ -170,14 +172,17 @@ func TestLettersPDFAndResultNotifications(t *testing.T) {
 	if _, again, _ := getPDF(t, wb, award); !bytes.Equal(again, pdf) {
 		t.Fatal("second download differs from the issued letter")
 	}
-	sb := login("jiandu", "jiandu2026")
+	sb := signIn("jiandu", "jiandu2026")
+	if _, body := sb.get(fmt.Sprintf("/supervisor/lots/%d/result", lot)); !strings.Contains(body, fmt.Sprintf("%s?bidder=%d", award, winner.AccountID)) {
+		t.Fatal("the supervisors' result page does not link the 中标通知书")
+	}
 	if code, again, _ := getPDF(t, sb, fmt.Sprintf("%s?bidder=%d", award, winner.AccountID)); code != 200 || !bytes.Equal(again, pdf) {
 		t.Fatalf("supervisor's copy: %d", code)
 	}
 
 	// The others: a 中标结果通知书 naming the winner and the amount; no
 	// 中标通知书 for them, and the winner has no 中标结果通知书.
-	lb := login(others[0], "jieguo2026")
+	lb := signIn(others[0], "jieguo2026")
 	if code, _, _ := getPDF(t, lb, award); code != 404 {
 		t.Fatalf("loser's 中标通知书: %d", code)
 	}
@@ -201,6 +206,14 @@ func TestLettersPDFAndResultNotifications(t *testing.T) {
 	if _, body := wb.get("/my/projects"); !strings.Contains(body, award) {
 		t.Fatal("my projects does not link the 中标通知书")
 	}
+	// In the browser: 我的项目 leads to the letter's page.
+	chrome := newChrome(t)
+	login(t, chrome, srv.URL, "jiekou", "jiekou2026")
+	if err := chromedp.Do(chrome, chromedp.Navigate(srv.URL+"/my/projects"), chromedp.Click(chromedp.CSS("a.letter-link + a"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#letter-title", "中标通知书")
+	waitText(t, chrome, "#letter-amount", "11,000,000.00 元")
 	// A bidder who did not bid, and the public, get nothing.
 	if _, body, _ := getPDF(t, newBrowser(t, srv.URL), award); bytes.HasPrefix(body, []byte("%PDF-")) {
 		t.Fatal("anonymous download of a letter")

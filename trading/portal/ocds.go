@@ -265,6 +265,8 @@ func OCDSPackageWithAwards(p *trading.Project, announcements []trading.Announcem
 			status = ocdsCancelled
 		case n.Type == trading.AnnouncementResult:
 			tag = []string{"award"}
+		case n.Type == trading.AnnouncementContract:
+			tag = []string{"contract"}
 		default:
 			tag = []string{"tenderUpdate"}
 		}
@@ -510,6 +512,8 @@ func (x *ocdsExport) document(n *trading.Announcement) OCDSDocument {
 		typ = "awardNotice"
 	case trading.AnnouncementTermination:
 		typ = "cancellationDetails"
+	case trading.AnnouncementContract:
+		typ = "contractNotice"
 	}
 	title := n.Title
 	if title == "" {
