@@ -175,3 +175,25 @@ func (s *Service) NotifyDeadlines(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
+
+// NotifyFailure (an OnResult hook) tells the live registrants of a lot
+// that failed (流标/废标: E7, G10, every bid rejected) and why.
+func (s *Service) NotifyFailure(ctx context.Context, tx *gorm.DB, ev ResultEvent) error {
+	if ev.Kind != EventFailed || ev.Result.Stage != StageFailed {
+		return nil // a land or property lot not sold is told with its result notice
+	}
+	ids, err := liveRegistrants(tx, ev.Project.ID, ev.Lot.ID)
+	if err != nil {
+		return err
+	}
+	// The reason by its rule only: the record's own wording counts the
+	// bidders ("投标人2个"), which registrants are not told.
+	why := map[string]string{"E7": "递交投标文件的投标人不足法定数量，不得开标（E7），应重新招标",
+		"G10": "实质响应的供应商不足法定数量，废标（G10）"}[ev.Rule]
+	if why == "" {
+		why = "所有投标均被否决或按规定终止，应重新组织"
+	}
+	return trading.Notify(tx, ev.At, trading.Message{Title: "流标", Link: fmt.Sprintf("/lots/%d", ev.Lot.ID),
+		Key:  fmt.Sprintf("failed:%d:%d", ev.Lot.ID, ev.At.UnixMicro()),
+		Body: fmt.Sprintf("项目 %s 标段%d（%s）流标：%s。已缴纳的保证金将依法退还。", ev.Project.Code, ev.Lot.Seq, ev.Lot.Name, why)}, ids...)
+}

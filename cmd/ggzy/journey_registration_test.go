@@ -134,6 +134,7 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, chrome, "#my-status", "待审核")
+	hasNote(t, app, agent.AccountID, "竞买申请待审核", land.Code, "榕土2026-01号地块")
 	logout(t, chrome)
 	login(t, chrome, srv.URL, "daili", "daili2026")
 	if err := chromedp.Do(chrome, chromedp.Navigate(fmt.Sprintf("%s/agent/lots/%d/registrations", srv.URL, land.Lots[0].ID))); err != nil {

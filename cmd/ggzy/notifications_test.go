@@ -190,8 +190,15 @@ func TestNotificationsOfEveryEvent(t *testing.T) {
 	pay("N4", "福建第二建设有限公司", va2.Number, "200000.00", clock.Now())
 	hasNote(t, app, acc2.ID, "保证金逾期到账", "D1")
 
+	// The lot fails (E7: one bid): its live registrant is told, by the rule.
+	if _, err := app.Bidding.RecordOpening(ctx, agent, lot, bidding.OpeningInput{Bids: []bidding.BidInput{
+		{IDNumber: testenv.CreditCode("91350100MA0000002"), Price: "11000000.00"}}}); err != nil {
+		t.Fatal(err)
+	}
+	hasNote(t, app, acc2.ID, "流标", "E7")
+
 	// No text tells a bidder how many others did anything.
-	counting := regexp.MustCompile(`\d+\s*(家|名|个投标人|位)`)
+	counting := regexp.MustCompile(`\d+\s*(家|名|个|位)`)
 	for _, who := range []int64{bidder.AccountID, acc2.ID} {
 		for _, n := range notes(t, app, who) {
 			if counting.MatchString(n) {

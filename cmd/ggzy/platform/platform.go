@@ -50,6 +50,8 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service) {
 	ts.OnSuspension = append(ts.OnSuspension,
 		bs.NotifySuspension, // its live registrants told
 	)
+	// A lot fails (bidding.Service.OnResult): its registrants are told why.
+	bs.OnResult = append(bs.OnResult, bs.NotifyFailure)
 	// The agent is told of each application waiting for review (land, property).
 	bs.OnRegister = append(bs.OnRegister, bidding.RegisterHook{Applies: bidding.NeedsReview, Run: bs.NotifyApplications})
 	// A notice is checked against the rule book before it is submitted and
