@@ -120,7 +120,9 @@ func (s *Service) LetterFor(ctx context.Context, a trading.Actor, lotID int64, k
 	if err := db.Model(&LotBid{}).Where("lot_id = ? AND bidder_id = ?", lotID, bidderID).Count(&n).Error; err != nil {
 		return nil, err
 	}
-	if n == 0 || LetterKindFor(p.Category, *r.WinnerID == bidderID) != kind {
+	// Land and property deals have no opening record: their buyer is the
+	// only party with a letter.
+	if (n == 0 && *r.WinnerID != bidderID) || LetterKindFor(p.Category, *r.WinnerID == bidderID) != kind {
 		return nil, trading.NotFound(kind.Name())
 	}
 	l := &Letter{Kind: kind, Project: p, Lot: lot, BidderID: bidderID, Amount: *r.Amount, NoticeID: *r.ResultNoticeID,

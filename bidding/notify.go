@@ -7,6 +7,7 @@ package bidding
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -73,9 +74,20 @@ func (s *Service) NotifyPublished(ctx context.Context, tx *gorm.DB, n *trading.A
 		if err := tx.First(&lot, r.LotID).Error; err != nil {
 			return err
 		}
+		// Who took part: the opening record's bidders; a land or property
+		// deal has none, so its live applicants; and the winner.
 		var bidders []int64
 		if err := tx.Model(&LotBid{}).Where("lot_id = ?", r.LotID).Pluck("bidder_id", &bidders).Error; err != nil {
 			return err
+		}
+		if len(bidders) == 0 {
+			var err error
+			if bidders, err = liveRegistrants(tx, p.ID, r.LotID); err != nil {
+				return err
+			}
+		}
+		if r.WinnerID != nil && !slices.Contains(bidders, *r.WinnerID) {
+			bidders = append(bidders, *r.WinnerID)
 		}
 		where := fmt.Sprintf("项目 %s 标段%d（%s）", p.Code, lot.Seq, lot.Name)
 		for _, b := range bidders {

@@ -159,7 +159,7 @@ func (s *Service) MyRegistrations(ctx context.Context, a trading.Actor) ([]MyReg
 			if err := db.Model(&LotBid{}).Where("lot_id = ? AND bidder_id = ?", r.LotID, a.AccountID).Count(&bid).Error; err != nil {
 				return nil, err
 			}
-			if bid > 0 {
+			if bid > 0 || *res.WinnerID == a.AccountID {
 				m.Letter = LetterKindFor(p.Category, *res.WinnerID == a.AccountID)
 			}
 		}
