@@ -10,7 +10,7 @@ SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_INSTALL   := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 export PATH   := $(BIN):$(PATH)
 
-.PHONY: run test build deps-run deps-test postgres minio chromium bench
+.PHONY: run test build deps-run deps-test postgres minio chromium poppler bench
 
 run: deps-run build
 	$(BIN)/ggzy serve --demo
@@ -22,8 +22,8 @@ test: deps-test
 build:
 	$(GO) build -o $(BIN)/ggzy ./cmd/ggzy
 
-deps-run: postgres minio
-deps-test: postgres minio chromium
+deps-run: postgres minio chromium
+deps-test: postgres minio chromium poppler
 
 # PostgreSQL 15 server binaries (initdb, postgres) and pg_trgm (contrib).
 postgres:
@@ -38,11 +38,19 @@ minio:
 		GOBIN=$(BIN) $(GO) install github.com/minio/minio@$(MINIO_VERSION); \
 	fi
 
-# Headless Chromium and CJK fonts for the browser journeys.
+# Headless Chromium and CJK fonts: the browser journeys, and the server
+# prints letters (中标通知书, 中标结果通知书, 成交确认书) to PDF with them.
 chromium:
 	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
 		echo ">> installing chromium and fonts-noto-cjk (Debian)"; \
 		$(SUDO) apt-get update -q && $(APT_INSTALL) chromium fonts-noto-cjk; \
+	fi
+
+# pdftotext (poppler-utils): the tests read the text of the PDF letters.
+poppler:
+	@if ! command -v pdftotext >/dev/null; then \
+		echo ">> installing poppler-utils (Debian)"; \
+		$(SUDO) apt-get update -q && $(APT_INSTALL) poppler-utils; \
 	fi
 
 bench: deps-test

@@ -171,7 +171,8 @@ func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading
 	}
 	var r LotResult
 	col := map[trading.AnnouncementType]string{trading.AnnouncementCandidates: "candidates_notice_id",
-		trading.AnnouncementResult: "result_notice_id", trading.AnnouncementFailure: "failure_notice_id"}[n.Type]
+		trading.AnnouncementResult: "result_notice_id", trading.AnnouncementFailure: "failure_notice_id",
+		trading.AnnouncementContract: "contract_notice_id"}[n.Type]
 	found, err := trading.Lookup(tx.WithContext(ctx), &r, col+" = ?", n.ID)
 	if err != nil {
 		return nil, err

@@ -69,6 +69,11 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 			return err
 		}
 		if p.Category == trading.Procurement {
+			// G13: the contract is published; its notice is generated
+			// from the result and goes to the supervisors for review.
+			if err := s.draftContractNotice(ctx, tx, a, p, lot, r); err != nil {
+				return err
+			}
 			// G: savings = budget − contract (actual purchase) amount.
 			if err := tx.Model(&trading.LotOutcome{}).Where("lot_id = ?", lotID).
 				Updates(map[string]any{"result": amount, "updated_at": now}).Error; err != nil {
@@ -88,4 +93,31 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 		return trading.Audit(tx, now, a, "result.contract", "lot", fmt.Sprint(lotID), summary)
 	})
 	return out, err
+}
+
+// draftContractNotice writes the procurement contract notice (合同公告,
+// G13) from the recorded contract and submits it for review; publication
+// is due within G13's 2 working days of signing.
+func (s *Service) draftContractNotice(ctx context.Context, tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lot, r *LotResult) error {
+	var supplier struct {
+		Name     string `gorm:"column:name"`
+		IDNumber string `gorm:"column:id_number"`
+	}
+	if err := tx.Raw("SELECT name, id_number FROM bidders WHERE account_id = ?", *r.WinnerID).Scan(&supplier).Error; err != nil {
+		return err
+	}
+	title := clip(fmt.Sprintf("%s 包%d 合同公告", p.Title, lot.Seq), 200)
+	body := fmt.Sprintf("项目名称：%s\n\n交易编码：%s\n\n包：%d（%s）\n\n采购人：%s\n\n供应商：%s（统一社会信用代码 %s）\n\n合同金额：%s\n\n合同签订日期：%s\n\n"+
+		"根据《中华人民共和国政府采购法》第四十三条、《政府采购法实施条例》第五十条，政府采购合同自签订之日起2个工作日内予以公告（G13）。\n",
+		mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name), mdCell(p.OwnerName), mdCell(supplier.Name), supplier.IDNumber,
+		trading.Yuan(*r.ContractAmount) + " 元", r.ContractDate.Format("2006-01-02"))
+	n, err := s.Trading.DraftAnnouncementTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.AnnouncementContract, Title: title, Body: body})
+	if err != nil {
+		return err
+	}
+	r.ContractNoticeID = &n.ID
+	if err := tx.Model(&LotResult{}).Where("lot_id = ?", r.LotID).Update("contract_notice_id", n.ID).Error; err != nil {
+		return err
+	}
+	return s.Trading.SubmitAnnouncementTx(ctx, tx, a, n, p)
 }

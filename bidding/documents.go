@@ -347,14 +347,9 @@ func (s *Service) ReleaseDocuments(ctx context.Context, tx *gorm.DB, n *trading.
 		[]RegistrationStatus{StatusActive, StatusPending, StatusApproved}).Distinct().Pluck("bidder_id", &bidders).Error; err != nil {
 		return err
 	}
-	for _, b := range bidders {
-		if err := tx.Create(&Notification{AccountID: b, Title: "招标文件有新的澄清/修改版本",
-			Body: fmt.Sprintf("项目 %s 发布了《%s》，请下载最新版本的文件。", p.Code, n.Title),
-			Link: fmt.Sprintf("/notices/%d", n.ID), CreatedAt: *n.PublishedAt}).Error; err != nil {
-			return err
-		}
-	}
-	return nil
+	return trading.Notify(tx, *n.PublishedAt, trading.Message{Title: "招标文件有新的澄清/修改版本",
+		Body: fmt.Sprintf("项目 %s 发布了《%s》，请下载最新版本的文件。", p.Code, n.Title),
+		Link: fmt.Sprintf("/notices/%d", n.ID)}, bidders...)
 }
 
 // DownloadAccess decides, inside tx, whether the actor may download the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -39,20 +40,25 @@ func (h *Handler) Routes(e *echo.Echo, api *echo.Group) {
 	api.GET("/me/registrations", h.apiMine, trading.RequireRole(trading.RoleBidder))
 	api.GET("/me/notifications", h.apiNotifications, trading.RequireRole())
 	h.resultRoutes(e, api)
+	h.letterRoutes(e)
 }
 
 // lotView is the public lot page's data.
 type lotView struct {
-	Project   trading.PublicProject
-	Lot       trading.PublicLot
-	Kind      RegistrationKind
-	Window    Window
-	Now       time.Time
-	Open      bool
-	Mine      *Registration
-	Documents any
-	Decls     any
-	Error     *trading.Error
+	Project trading.PublicProject
+	Lot     trading.PublicLot
+	Kind    RegistrationKind
+	Window  Window
+	Now     time.Time
+	Open    bool
+	// BeforeDeadline: a registration may still be withdrawn and its
+	// materials (a guarantee's scan) uploaded.
+	BeforeDeadline bool
+	Accept         string // the material file input's accept list
+	Mine           *Registration
+	Documents      any
+	Decls          any
+	Error          *trading.Error
 }
 
 func (h *Handler) lotView(c echo.Context, lotID int64) (*lotView, error) {
@@ -69,7 +75,8 @@ func (h *Handler) lotView(c echo.Context, lotID int64) (*lotView, error) {
 	now := h.Svc.Clock.Now()
 	w := WindowOf(p, lot, opened)
 	v := &lotView{Project: p.Public(), Lot: lot.Public(), Kind: KindFor(p.Category), Window: w, Now: now,
-		Open: checkOpen(p, w, opened, now) == nil && p.CheckRunning() == nil, Decls: ProcurementDeclarations}
+		Open: checkOpen(p, w, opened, now) == nil && p.CheckRunning() == nil, Decls: ProcurementDeclarations,
+		BeforeDeadline: now.Before(w.Deadline), Accept: strings.ReplaceAll(allowedList, " ", ",") + ",.jpeg"}
 	if acc := trading.CurrentAccount(c); acc != nil && acc.Role == trading.RoleBidder {
 		var reg Registration
 		if err := db.Where("lot_id = ? AND bidder_id = ?", lotID, acc.ID).First(&reg).Error; err == nil {
@@ -142,7 +149,12 @@ func (h *Handler) myProjects(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.Web.Page(c, http.StatusOK, "my_projects", "我的项目", map[string]any{"Registrations": list, "Now": h.Svc.Clock.Now()})
+	now := h.Svc.Clock.Now()
+	waiting, err := h.Svc.WaitingOn(c.Request().Context(), trading.ActorOf(c), list, now)
+	if err != nil {
+		return err
+	}
+	return h.Web.Page(c, http.StatusOK, "my_projects", "我的项目", map[string]any{"Registrations": list, "Waiting": waiting, "Now": now})
 }
 
 func (h *Handler) notifications(c echo.Context) error {

@@ -84,6 +84,8 @@ type MyRegistration struct {
 	Downloads         []DownloadView
 	// Outcome is how the lot ended for the bidder, once public.
 	Outcome string
+	// Letter is the document the result gives the bidder (中标通知书…), if any.
+	Letter LetterKind
 }
 
 // outcomeFor tells a bidder how a lot ended for them, once it is public
@@ -152,6 +154,15 @@ func (s *Service) MyRegistrations(ctx context.Context, a trading.Actor) ([]MyReg
 			return nil, err
 		}
 		m.Outcome = outcomeFor(&res, a.AccountID)
+		if res.WinnerID != nil && (res.Stage == StageAwarded || res.Stage == StageContracted || res.Stage == StageSold) {
+			var bid int64
+			if err := db.Model(&LotBid{}).Where("lot_id = ? AND bidder_id = ?", r.LotID, a.AccountID).Count(&bid).Error; err != nil {
+				return nil, err
+			}
+			if bid > 0 || *res.WinnerID == a.AccountID {
+				m.Letter = LetterKindFor(p.Category, *res.WinnerID == a.AccountID)
+			}
+		}
 		out = append(out, m)
 	}
 	return out, nil

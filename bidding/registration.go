@@ -376,8 +376,8 @@ func (s *Service) Review(ctx context.Context, a trading.Actor, regID int64, appr
 		if reason != "" {
 			note += "：" + reason
 		}
-		if err := tx.Create(&Notification{AccountID: reg.BidderID, Title: "竞买申请" + reg.Status.Name(), Body: note,
-			Link: fmt.Sprintf("/lots/%d", lot.ID), CreatedAt: now}).Error; err != nil {
+		if err := trading.Notify(tx, now, trading.Message{Title: "竞买申请" + reg.Status.Name(), Body: note,
+			Link: fmt.Sprintf("/lots/%d", lot.ID)}, reg.BidderID); err != nil {
 			return err
 		}
 		return trading.Audit(tx, now, a, action, "registration", fmt.Sprint(reg.ID), note)

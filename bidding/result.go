@@ -60,6 +60,7 @@ type LotResult struct {
 	AwardReason        string           `gorm:"column:award_reason" json:"award_reason,omitempty"`
 	ResultNoticeID     *int64           `gorm:"column:result_notice_id" json:"result_notice_id,omitempty"`
 	FailureNoticeID    *int64           `gorm:"column:failure_notice_id" json:"failure_notice_id,omitempty"` // 流标公告
+	ContractNoticeID   *int64           `gorm:"column:contract_notice_id" json:"contract_notice_id,omitempty"`
 	AwardedAt          *time.Time       `gorm:"column:awarded_at" json:"awarded_at,omitempty"`
 	ContractDate       *time.Time       `gorm:"column:contract_date;type:date" json:"contract_date,omitempty"`
 	ContractAmount     *decimal.Decimal `gorm:"column:contract_amount;type:numeric(18,2)" json:"contract_amount,omitempty"`

@@ -33,6 +33,12 @@ type Service struct {
 	// DepositCovered tells whether a registration's deposit is paid or
 	// guaranteed (deposits provides it): a land or property buyer must be.
 	DepositCovered func(ctx context.Context, tx *gorm.DB, registrationID int64) (bool, string, error)
+	// Waiting lists what waits on a bidder elsewhere (unpaid deposits,
+	// rejected guarantees) for "my projects".
+	Waiting []WaitingSource
+	// PrintLetter prints a 中标通知书, 中标结果通知书 or 成交确认书 to PDF
+	// (cmd/ggzy: the letter page through Chromium); nil: not offered.
+	PrintLetter LetterPrinter
 
 	lots  lotCache   // lots as registerAtOnce last read them
 	batch regBatcher // first registrations written together

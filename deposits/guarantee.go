@@ -372,8 +372,7 @@ func (s *Service) ReviewGuarantee(ctx context.Context, a trading.Actor, id int64
 		if reason != "" {
 			note += "：" + reason
 		}
-		if err := tx.Create(&bidding.Notification{AccountID: reg.BidderID, Title: "保函" + status.Name(), Body: note,
-			Link: "/my/guarantees", CreatedAt: now}).Error; err != nil {
+		if err := trading.Notify(tx, now, trading.Message{Title: "保函" + status.Name(), Body: note, Link: "/my/guarantees"}, reg.BidderID); err != nil {
 			return err
 		}
 		if err := trading.Audit(tx, now, a, action, "guarantee", fmt.Sprint(g.ID), note); err != nil {

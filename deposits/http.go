@@ -28,6 +28,7 @@ type Handler struct {
 // Routes registers the pages and the API of deposits.
 func (h *Handler) Routes(e *echo.Echo, api *echo.Group) {
 	e.GET("/my/deposits", h.myDeposits, trading.RequireRole(trading.RoleBidder))
+	e.GET("/my/deposits/:id/notice", h.paymentNotice, trading.RequireRole(trading.RoleBidder)) // :id is the lot
 	sup := e.Group("/supervisor/deposits", trading.RequireRole(trading.RoleSupervisor))
 	sup.GET("", h.inflowsPage)
 	sup.POST("/manual", h.manual)

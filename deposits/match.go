@@ -201,6 +201,14 @@ func (m *matching) finish() (Result, error) {
 		return *r, res.Error
 	}
 	r.Alerts = int(res.RowsAffected)
+	if r.Alerts > 0 {
+		if err := notifyK1(tx, m.now); err != nil {
+			return *r, err
+		}
+	}
+	if err := notifyInflows(tx, m.now, m.batch, r.from, r.to); err != nil {
+		return *r, err
+	}
 	s.Log.Debug("alerts checked", "batch", m.batch, "took", time.Since(t0))
 	// Invalid payments go back at once, to whoever paid them.
 	if r.Late+r.Third > 0 {

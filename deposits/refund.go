@@ -74,13 +74,21 @@ const refundDueDays = 5
 // Shanghai date.
 func queueRefunds(tx *gorm.DB, now, due time.Time, rule, reason string, withInterest bool, cond string, args ...any) (int64, error) {
 	all := append([]any{rule, reason, withInterest, due.In(trading.Shanghai).Format("2006-01-02"), now}, args...)
-	res := tx.Exec(`INSERT INTO refunds (inflow_id, rule, reason, with_interest, payee_name, payee_account, payee_bank,
+	// The bidder whose money it is is told in the same statement (the
+	// payer of a suspense or third-party payment is not a bidder here).
+	all = append(all, now)
+	var n int64
+	err := tx.Raw(`WITH q AS (INSERT INTO refunds (inflow_id, rule, reason, with_interest, payee_name, payee_account, payee_bank,
 			principal, due_on, status, created_at)
 		SELECT i.id, ?, ?, ?, i.payer_name, i.payer_account, i.payer_bank, i.amount, ?::date, 'pending', ?
 		FROM inflows i WHERE `+cond+` AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.inflow_id = i.id)
 		FOR UPDATE OF i
-		ON CONFLICT (inflow_id) DO NOTHING`, all...)
-	return res.RowsAffected, res.Error
+		ON CONFLICT (inflow_id) DO NOTHING
+		RETURNING id, inflow_id, principal, due_on, reason, rule), notified AS (`+refundNotice("q", "保证金退还已受理",
+		`'将退还至原付款账户，应于 ' || to_char(q.due_on, 'YYYY-MM-DD') || ' 前退还' ||
+			CASE WHEN q.rule ~ '^[A-Z][0-9]+$' THEN '（' || q.rule || '）' ELSE '' END || '：' || q.reason || '。'`)+` RETURNING 1)
+		SELECT count(*) FROM q`, all...).Scan(&n).Error
+	return n, err
 }
 
 // RefundWithdrawn (an OnWithdraw hook of bidding) refunds a withdrawn bidder's deposit (D6: within 5 days).
@@ -301,6 +309,9 @@ func (s *Service) Confirm(ctx context.Context, a trading.Actor, refundID int64, 
 			return trading.Audit(tx, now, a, "refund.failed", "refund", fmt.Sprint(r.ID), "银行退款失败："+note)
 		}
 		if err := tx.Exec(`UPDATE refunds SET status = 'paid', paid_at = ? WHERE id = ?`, now, r.ID).Error; err != nil {
+			return err
+		}
+		if err := notifyRefundPaid(tx, now, r.ID); err != nil {
 			return err
 		}
 		if err := tx.Exec(`UPDATE refund_batch_items SET outcome = 'paid' WHERE batch_id = ? AND refund_id = ?`, *r.BatchID, r.ID).Error; err != nil {

@@ -72,7 +72,7 @@ func NewService(ts *trading.Service, prefix string) *Service {
 		prefix = DefaultPrefix
 	}
 	s := &Service{DB: ts.DB, Trading: ts, Log: ts.Log, Accounts: VirtualAccounts{Prefix: prefix},
-		AccountName: "公共资源交易中心保证金专户", BankName: "开户银行", Rates: DefaultRates, Basis: ACT360,
+		AccountName: "公共资源交易中心保证金专户", Rates: DefaultRates, Basis: ACT360,
 		LoanRates: DefaultLoanRates, G7Uplift: decimal.RequireFromString("0.20")}
 	return s
 }
@@ -332,14 +332,22 @@ func (s *Service) SweepK1(ctx context.Context) (int, error) {
 	if top <= from {
 		return 0, nil
 	}
-	res := checkK1(s.DB.WithContext(ctx), int(top-from), from, top, "", s.now())
-	if res.Error != nil {
-		return 0, res.Error
+	var raised int64
+	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		res := checkK1(tx, int(top-from), from, top, "", s.now())
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		raised = res.RowsAffected
+		return notifyK1(tx, s.now())
+	})
+	if err != nil {
+		return 0, err
 	}
 	s.k1Mu.Lock()
 	s.k1Swept = max(s.k1Swept, top)
 	s.k1Mu.Unlock()
-	return int(res.RowsAffected), nil
+	return int(raised), nil
 }
 
 // RunK1Sweeper sweeps every interval until ctx ends (started by serve).

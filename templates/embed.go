@@ -41,6 +41,7 @@ type User struct {
 	Username string
 	Role     string
 	RoleName string
+	Unread   int64 // the person's own unread notifications
 }
 
 // Page is the data of every page: the common parts the layout needs and
@@ -52,6 +53,11 @@ type Page struct {
 	Flash string
 	Path  string
 	Data  any
+	// Warnings are configuration problems shown to administrators.
+	Warnings []string
+	// InlineCSS replaces the stylesheet link and the scripts: a document
+	// printed to PDF loads nothing.
+	InlineCSS template.CSS
 }
 
 // Renderer renders pages by name ("login" renders login.html in the layout).
@@ -172,6 +178,9 @@ func (r *Renderer) Render(w io.Writer, name string, data any) error {
 	_, err := buf.WriteTo(w)
 	return err
 }
+
+// CSS is the platform's stylesheet, for documents printed to PDF.
+func (r *Renderer) CSS() template.CSS { return template.CSS(r.assets["app.css"].body) }
 
 // Has reports whether a page exists.
 func (r *Renderer) Has(name string) bool { _, ok := r.pages[name]; return ok }

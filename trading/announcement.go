@@ -26,19 +26,20 @@ const (
 	// AnnouncementFailure makes a lot's failure public (流标公告 / 废标公告,
 	// E7, G10, all bids rejected). A land or property no-sale is told by
 	// its result notice (未成交公告, L10); a project's end by a termination.
-	AnnouncementFailure AnnouncementType = "failure" // 流标（废标）公告
+	AnnouncementFailure  AnnouncementType = "failure"  // 流标（废标）公告
+	AnnouncementContract AnnouncementType = "contract" // 合同公告 (procurement, G13)
 )
 
 // AnnouncementTypes in display order.
 var AnnouncementTypes = []AnnouncementType{AnnouncementTender, AnnouncementProcurement, AnnouncementTransfer, AnnouncementListing,
-	AnnouncementAmendment, AnnouncementCandidates, AnnouncementResult, AnnouncementFailure, AnnouncementTermination}
+	AnnouncementAmendment, AnnouncementCandidates, AnnouncementResult, AnnouncementFailure, AnnouncementTermination, AnnouncementContract}
 
 // Name is the Chinese name of the type.
 func (t AnnouncementType) Name() string {
 	return map[AnnouncementType]string{
 		AnnouncementTender: "招标公告", AnnouncementProcurement: "采购公告", AnnouncementTransfer: "出让公告", AnnouncementListing: "挂牌公告",
 		AnnouncementAmendment: "变更公告", AnnouncementCandidates: "中标候选人公示", AnnouncementResult: "结果公告", AnnouncementTermination: "终止公告",
-		AnnouncementFailure: "流标（废标）公告",
+		AnnouncementFailure: "流标（废标）公告", AnnouncementContract: "合同公告",
 	}[t]
 }
 
@@ -53,7 +54,7 @@ func (t AnnouncementType) IsOpening() bool {
 // IsGenerated tells the notices written from a lot's result record (the
 // 开标与结果 page), never drafted or edited by hand.
 func (t AnnouncementType) IsGenerated() bool {
-	return t == AnnouncementCandidates || t == AnnouncementResult || t == AnnouncementFailure
+	return t == AnnouncementCandidates || t == AnnouncementResult || t == AnnouncementFailure || t == AnnouncementContract
 }
 
 // AnnouncementStatus is where a notice is in the review workflow.

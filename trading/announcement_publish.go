@@ -142,6 +142,10 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 				if err := tx.Omit(clause.Associations).Save(&n).Error; err != nil {
 					return err
 				}
+				if err := Notify(tx, now, Message{Title: "公告未能定时发布，已退回", Link: agentNoticeLink(p),
+					Body: fmt.Sprintf("项目 %s 的%s《%s》%s", p.Code, n.Type.Name(), n.Title, n.RejectReason)}, p.AgentID); err != nil {
+					return err
+				}
 				return Audit(tx, now, SystemActor, "announcement.reject", "announcement", fmt.Sprint(n.ID), n.RejectReason)
 			}
 			if err == nil {

@@ -262,6 +262,9 @@ func (s *Service) checkTypeAllowed(tx *gorm.DB, p *Project, in *AnnouncementInpu
 	if p.Status != ProjectActive {
 		return Conflict("type", "项目尚未发布首次公告，不能发布%s", in.Type.Name())
 	}
+	if in.Type == AnnouncementContract && p.Category != "procurement" {
+		return Invalid("type", "合同公告只适用于政府采购项目（G13）")
+	}
 	if in.Type == AnnouncementAmendment {
 		var orig Announcement
 		err := tx.First(&orig, "id = ? AND project_id = ? AND status = ?", in.AmendsID, p.ID, AnnouncementPublished).Error
@@ -486,8 +489,16 @@ func (s *Service) ApproveAnnouncement(ctx context.Context, a Actor, id int64, pu
 			if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 				return err
 			}
-			return Audit(tx, now, a, "announcement.approve", "announcement", fmt.Sprint(n.ID),
-				"审核通过，定于 "+publishAt.In(Shanghai).Format("2006-01-02 15:04")+" 发布")
+			when := publishAt.In(Shanghai).Format("2006-01-02 15:04")
+			if err := Notify(tx, now, Message{Title: "公告审核通过", Link: agentNoticeLink(p),
+				Body: fmt.Sprintf("项目 %s 的%s《%s》已审核通过，定于 %s 发布。", p.Code, n.Type.Name(), n.Title, when)}, p.AgentID); err != nil {
+				return err
+			}
+			return Audit(tx, now, a, "announcement.approve", "announcement", fmt.Sprint(n.ID), "审核通过，定于 "+when+" 发布")
+		}
+		if err := Notify(tx, now, Message{Title: "公告审核通过", Link: fmt.Sprintf("/notices/%d", n.ID),
+			Body: fmt.Sprintf("项目 %s 的%s《%s》已审核通过并发布。", p.Code, n.Type.Name(), n.Title)}, p.AgentID); err != nil {
+			return err
 		}
 		if err := Audit(tx, now, a, "announcement.approve", "announcement", fmt.Sprint(n.ID), "审核通过，立即发布"); err != nil {
 			return err
@@ -508,7 +519,7 @@ func (s *Service) RejectAnnouncement(ctx context.Context, a Actor, id int64, rea
 	}
 	now := s.Clock.Now()
 	return Transact(ctx, s.DB, func(tx *gorm.DB) error {
-		n, _, err := s.lockAnnouncement(tx, id)
+		n, p, err := s.lockAnnouncement(tx, id)
 		if err != nil {
 			return err
 		}
@@ -517,6 +528,10 @@ func (s *Service) RejectAnnouncement(ctx context.Context, a Actor, id int64, rea
 		}
 		n.Status, n.RejectReason, n.ReviewerID, n.ReviewedAt, n.PublishAt, n.UpdatedAt = AnnouncementRejected, reason, &a.AccountID, &now, nil, now
 		if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
+			return err
+		}
+		if err := Notify(tx, now, Message{Title: "公告被退回", Link: agentNoticeLink(p),
+			Body: fmt.Sprintf("项目 %s 的%s《%s》被交易中心退回：%s", p.Code, n.Type.Name(), n.Title, reason)}, p.AgentID); err != nil {
 			return err
 		}
 		return Audit(tx, now, a, "announcement.reject", "announcement", fmt.Sprint(n.ID), "退回：“"+reason+"”")
@@ -561,3 +576,6 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor) ([]Announcement, err
 		Order("submitted_at, id").Limit(200).Find(&out).Error
 	return out, err
 }
+
+// agentNoticeLink is where the agent finds a project's notices.
+func agentNoticeLink(p *Project) string { return "/agent/projects/" + p.Code }

@@ -26,6 +26,7 @@ const (
 	KindUnprocessable    Kind = "unprocessable"      // a well-formed file whose content cannot be used (bad lines)
 	KindRuleBroken       Kind = "rule_broken"        // breaks a rule of the rule book (with its id)
 	KindRateLimited      Kind = "rate_limited"       // too many attempts
+	KindUnavailable      Kind = "unavailable"        // a service the platform needs is not configured or not reachable
 	KindInternal         Kind = "internal"           // our fault; logged, never explained
 )
 
@@ -79,6 +80,7 @@ var (
 	ErrRuleBroken    = errors.New("rule broken")
 	ErrTooLarge      = errors.New("too large")
 	ErrRateLimited   = errors.New("rate limited")
+	ErrUnavailable   = errors.New("unavailable")
 	ErrUnprocessable = errors.New("unprocessable")
 )
 
@@ -133,6 +135,12 @@ func Unprocessable(field, msg string) *Error {
 // RateLimited says the caller tried too often (429).
 func RateLimited(msg string) *Error {
 	return newError(KindRateLimited, "", msg, ErrRateLimited)
+}
+
+// Unavailable says a service the platform needs is missing (503), e.g.
+// the PDF printer of letters.
+func Unavailable(msg string) *Error {
+	return newError(KindUnavailable, "", msg, ErrUnavailable)
 }
 
 // RuleViolations refuses an action the rule book forbids (422), listing

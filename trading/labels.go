@@ -48,6 +48,7 @@ var labels = map[string]map[string]string{
 		"calendar.recheck":      "正式日历导入后复核排期",
 		"deposit.duplicate":     "交易流水号重复但内容不同",
 		"refund.cancel":         "撤销未出批的退款（重新报名）",
+		"letter.issue":          "生成中标/成交文书",
 		"project.create":        "创建项目",
 		"project.update":        "修改项目",
 		"project.suspend":       "暂停项目",

@@ -34,6 +34,9 @@ type Service struct {
 	// (release a clarification's documents, notify registrants) without
 	// trading importing them. An error rolls the publication back.
 	OnPublish []func(ctx context.Context, tx *gorm.DB, n *Announcement, p *Project) error
+	// OnSuspension runs inside the transaction that suspends (suspended)
+	// or resumes a project: bidding tells its registrants.
+	OnSuspension []func(ctx context.Context, tx *gorm.DB, p *Project, suspended bool, reason string, at time.Time) error
 	// CheckAnnouncement adds other packages' rules to the rule book's check of a
 	// notice at submission and publication (bidding: E11–E13 on candidate
 	// and result notices). Violations block like the rule book's own.

@@ -30,6 +30,9 @@ type Web struct {
 	Pages  *templates.Renderer
 	Log    *slog.Logger
 	Secure bool // cookies only over HTTPS
+	// AdminWarnings are configuration problems administrators see at the
+	// top of every page (an unconfigured deposit bank); nobody else does.
+	AdminWarnings []string
 }
 
 // CurrentAccount is the signed-in account, or nil.
@@ -135,6 +138,14 @@ func (w *Web) Page(c echo.Context, status int, name, title string, data any) err
 	if acc := CurrentAccount(c); acc != nil {
 		p.User = &templates.User{ID: acc.ID, Name: acc.DisplayName, Username: acc.Username,
 			Role: string(acc.Role), RoleName: acc.Role.Name()}
+		if acc.Role == RoleAdmin {
+			p.Warnings = w.AdminWarnings
+		}
+		n, err := w.Svc.UnreadCount(c.Request().Context(), acc.ID)
+		if err != nil {
+			return err
+		}
+		p.User.Unread = n
 	}
 	if ck, err := c.Cookie("ggzy_flash"); err == nil {
 		p.Flash = flashDecode(ck.Value)
@@ -185,6 +196,7 @@ var kindStatus = map[Kind]int{
 	KindRuleBroken:       http.StatusUnprocessableEntity, // every broken rule, whatever the rule
 	KindUnprocessable:    http.StatusUnprocessableEntity,
 	KindRateLimited:      http.StatusTooManyRequests,
+	KindUnavailable:      http.StatusServiceUnavailable,
 	KindInternal:         http.StatusInternalServerError,
 }
 

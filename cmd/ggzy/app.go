@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/cmd/ggzy/pdf"
 	"github.com/ggzy/ggzy/cmd/ggzy/platform"
 	"github.com/ggzy/ggzy/cmd/ggzy/stack"
 	"github.com/ggzy/ggzy/deposits"
@@ -52,6 +53,7 @@ type Config struct {
 	G7Uplift     string        // GGZY_G7_UPLIFT: the G7 mark-up on the loan rate (0.20)
 	DepositName  string        // GGZY_DEPOSIT_ACCOUNT_NAME: the deposit account's name shown to bidders
 	DepositBank  string        // GGZY_DEPOSIT_BANK: the bank of the deposit account
+	Chromium     string        // GGZY_CHROMIUM: Chromium that prints letters to PDF (empty: chromium on $PATH)
 	BankFileEnc  string        // GGZY_BANK_FILE_ENCODING: the refund instruction file's encoding, utf-8 (with BOM) or gbk
 	Rules        string        // GGZY_RULES: rule-book parameters, "L7.min_ratio=0.3,L2.working_days=false"
 	OCIDPrefix   string        // GGZY_OCID_PREFIX: the centre's registered OCDS prefix
@@ -94,7 +96,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LoanRates, "loan-rates", env("GGZY_LOAN_RATES", ""), "one-year loan rates from their dates for the G7 occupation fee, e.g. 2024-10-21=0.031,2025-05-20=0.03; empty: the LPR history built in (GGZY_LOAN_RATES)")
 	fs.StringVar(&c.G7Uplift, "g7-uplift", env("GGZY_G7_UPLIFT", "0.20"), "mark-up on the loan rate of the G7 occupation fee (GGZY_G7_UPLIFT)")
 	fs.StringVar(&c.DepositName, "deposit-account-name", env("GGZY_DEPOSIT_ACCOUNT_NAME", "公共资源交易中心保证金专户"), "name of the deposit account (GGZY_DEPOSIT_ACCOUNT_NAME)")
-	fs.StringVar(&c.DepositBank, "deposit-bank", env("GGZY_DEPOSIT_BANK", "（请配置开户银行）"), "bank of the deposit account (GGZY_DEPOSIT_BANK)")
+	fs.StringVar(&c.Chromium, "chromium", env("GGZY_CHROMIUM", ""), "Chromium that prints letters (中标通知书…) to PDF; empty: chromium on $PATH (GGZY_CHROMIUM)")
+	fs.StringVar(&c.DepositBank, "deposit-bank", env("GGZY_DEPOSIT_BANK", ""), "bank of the deposit account (GGZY_DEPOSIT_BANK); unset, administrators see a warning and bidders are told to ask the centre")
 	fs.StringVar(&c.BankFileEnc, "bank-file-encoding", env("GGZY_BANK_FILE_ENCODING", "utf-8"), "encoding of the refund instruction file for the bank: utf-8 (with BOM) or gbk (GGZY_BANK_FILE_ENCODING)")
 	fs.StringVar(&c.TrustProxies, "trusted-proxies", env("GGZY_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the load balancers in front; their X-Forwarded-For names the client (GGZY_TRUSTED_PROXIES)")
 	fs.IntVar(&c.MaxUploadMB, "max-upload-mb", envInt("GGZY_MAX_UPLOAD_MB", 500), "size limit of one uploaded document in MB (GGZY_MAX_UPLOAD_MB)")
@@ -134,7 +137,9 @@ type App struct {
 	Bidding  *bidding.Service
 	Deposits *deposits.Service
 	Live     *live.Hub // the live pages' events (served instances only)
-	emb      *stack.Embedded
+	// PDF prints letters with Chromium, started on the first one.
+	PDF *pdf.Printer
+	emb *stack.Embedded
 }
 
 // SetClock moves every service to another clock (tests, demos).
@@ -251,6 +256,7 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	// trading, bidding and deposits are connected.
 	p := platform.New(a.DB, a.Clock, a.Storage, log, cfg.VAPrefix)
 	a.Trading, a.Bidding, a.Deposits = p.Trading, p.Bidding, p.Deposits
+	a.PDF = &pdf.Printer{Path: cfg.Chromium}
 	if cfg.OCIDPrefix != "" {
 		a.Trading.OCIDPrefix = cfg.OCIDPrefix
 	}
@@ -325,6 +331,9 @@ func (a *App) Close() error {
 	var errs []error
 	if a.Live != nil {
 		a.Live.Close()
+	}
+	if a.PDF != nil {
+		a.PDF.Close()
 	}
 	if a.SQL != nil {
 		errs = append(errs, a.SQL.Close())

@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +138,7 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 	}
 	waitText(t, chrome, "#my-status", "待审核")
 	checkPage(t, chrome, "land-lot-applied")
+	hasNote(t, app, agent.AccountID, "竞买申请待审核", land.Code, "榕土2026-01号地块")
 	logout(t, chrome)
 	login(t, chrome, srv.URL, "daili", "daili2026")
 	if err := chromedp.Do(chrome, chromedp.Navigate(fmt.Sprintf("%s/agent/lots/%d/registrations", srv.URL, land.Lots[0].ID))); err != nil {
@@ -147,6 +150,48 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 	}
 	waitText(t, chrome, "#registrants", "审核通过")
 	checkPage(t, chrome, "registrants")
+	logout(t, chrome)
+
+	// The approved bidder: the deposit waits on "my projects" with its
+	// countdown and leads to the printable payment notice; the guarantee's
+	// scan is uploaded from the lot page and offered on "my guarantees".
+	login(t, chrome, srv.URL, "lisi", "journey2026")
+	// The approval waits in the header's unread count and on 消息通知.
+	if err := chromedp.Do(chrome, chromedp.Navigate(srv.URL+"/my/projects")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#unread-count", "1")
+	if err := chromedp.Do(chrome, chromedp.Click(chromedp.CSS("#nav-notifications"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#notifications", "竞买申请审核通过")
+	if err := chromedp.Do(chrome, chromedp.Navigate(srv.URL+"/my/projects")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#waiting-list", "缴纳保证金 1,000,000.00 元")
+	if err := chromedp.Do(chrome, chromedp.Click(chromedp.CSS("#waiting-list a[href$='/notice']"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#payment-details", "1,000,000.00 元")
+	if err := chromedp.Do(chrome, chromedp.Navigate(fmt.Sprintf("%s/lots/%d", srv.URL, land.Lots[0].ID))); err != nil {
+		t.Fatal(err)
+	}
+	scan := filepath.Join(t.TempDir(), "保函扫描件.pdf")
+	if err := os.WriteFile(scan, []byte("%PDF-1.4\n% guarantee scan\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(chrome, chromedp.SetUploadFiles(chromedp.CSS("#material-file"), []string{scan}), chromedp.Click(chromedp.CSS("#material-submit"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, ".flash", "已上传《保函扫描件.pdf》")
+	if err := chromedp.Do(chrome, chromedp.Navigate(srv.URL+"/my/guarantees")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "#guarantee-form", "提交保函")
+	opts, err := chromedp.Run(chrome, chromedp.Evaluate[string](`document.querySelector("#guarantee-form select[name=document_id]").textContent`))
+	if err != nil || !strings.Contains(opts, "保函扫描件.pdf") {
+		t.Fatalf("my guarantees does not offer the uploaded scan: %q (%v)", opts, err)
+	}
 }
 
 func actorOf(t *testing.T, app *App, username string) trading.Actor {

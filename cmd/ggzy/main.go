@@ -137,6 +137,7 @@ func cmdServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	// instance runs this, SKIP LOCKED keeps them from publishing one twice.
 	go app.Trading.RunPublisher(ctx, 15*time.Second)
 	go app.Deposits.RunK1Sweeper(ctx, 10*time.Second)
+	go runReminders(ctx, app, time.Minute)
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	// Shutdown waits for requests to end, and live streams end only when
 	// the hub closes.
@@ -411,4 +412,26 @@ func cmdReport(ctx context.Context, args []string, stdout io.Writer, log *slog.L
 	fmt.Fprintln(os.Stderr, q.Label())
 	fmt.Fprintln(stdout, report.Paragraph(rep))
 	return nil
+}
+
+// runReminders writes the notifications that the passing of time causes
+// (an agent's lot past its deadline, a refund past its due date) every
+// interval until ctx ends. Each is keyed, so instances running it at once
+// and repeated runs add nothing twice.
+func runReminders(ctx context.Context, app *App, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := app.Bidding.NotifyDeadlines(ctx); err != nil && ctx.Err() == nil {
+			app.Log.Error("deadline reminders", "err", err)
+		}
+		if _, err := app.Deposits.NotifyOverdueRefunds(ctx); err != nil && ctx.Err() == nil {
+			app.Log.Error("overdue refund reminders", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

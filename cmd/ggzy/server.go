@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
@@ -36,6 +37,18 @@ func NewServer(a *App) (*echo.Echo, error) {
 		return nil, err
 	}
 	web := &trading.Web{Svc: a.Trading, Pages: pages, Log: a.Log, Secure: a.Cfg.SecureCookie}
+	// Letters (中标通知书, 中标结果通知书, 成交确认书) are their own page,
+	// with the stylesheet inline, printed by Chromium.
+	a.Bidding.PrintLetter = func(ctx context.Context, l *bidding.Letter) ([]byte, error) {
+		var html bytes.Buffer
+		if err := pages.Render(&html, "letter", templates.Page{Title: l.Kind.Name(), Data: l, InlineCSS: pages.CSS()}); err != nil {
+			return nil, err
+		}
+		return a.PDF.Print(ctx, html.Bytes())
+	}
+	if a.Deposits.BankName == "" {
+		web.AdminWarnings = append(web.AdminWarnings, "保证金专户的开户银行未配置（GGZY_DEPOSIT_BANK）：投标人的缴款通知书上不显示开户银行，只提示向交易中心咨询。")
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

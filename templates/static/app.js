@@ -6,6 +6,10 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!window.confirm(f.getAttribute("data-confirm"))) e.preventDefault();
     });
   });
+  // Print buttons of the documents people keep (notices, records, letters).
+  document.querySelectorAll("button[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
   // Countdowns tick with the platform's clock: the page says what time the
   // server had, so a client clock (or a demo's shifted clock) does not matter.
   var cds = document.querySelectorAll(".countdown[data-deadline]");

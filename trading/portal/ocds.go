@@ -293,6 +293,8 @@ func OCDSPackageWithAwards(p *trading.Project, announcements []trading.Announcem
 					tag = append(tag, "awardCancellation") // the winner would not sign
 				}
 			}
+		case n.Type == trading.AnnouncementContract:
+			tag = []string{"contract"}
 		default:
 			tag = []string{"tenderUpdate"}
 		}
@@ -622,6 +624,8 @@ func (x *ocdsExport) document(n *trading.Announcement) OCDSDocument {
 		typ = "awardNotice"
 	case trading.AnnouncementTermination, trading.AnnouncementFailure:
 		typ = "cancellationDetails"
+	case trading.AnnouncementContract:
+		typ = "contractNotice"
 	}
 	title := n.Title
 	if title == "" {

@@ -485,6 +485,11 @@ func Suspend(ctx context.Context, s *trading.Service, a trading.Actor, code, rea
 			Link: "/supervise/projects/" + p.Code, Text: "项目 " + p.Code + " 已暂停：" + reason}); err != nil {
 			return err
 		}
+		for _, hook := range s.OnSuspension {
+			if err := hook(ctx, tx, p, true, reason, now); err != nil {
+				return err
+			}
+		}
 		return trading.Audit(tx, now, a, "project.suspend", "project", p.Code, "暂停项目："+reason)
 	})
 	return p, err
@@ -518,6 +523,11 @@ func Resume(ctx context.Context, s *trading.Service, a trading.Actor, code, note
 		if err := tx.Model(&trading.Project{}).Where("id = ?", p.ID).Updates(map[string]any{
 			"suspended_at": nil, "suspended_by": nil, "suspend_reason": "", "updated_at": now}).Error; err != nil {
 			return err
+		}
+		for _, hook := range s.OnSuspension {
+			if err := hook(ctx, tx, p, false, "", now); err != nil {
+				return err
+			}
 		}
 		summary := "恢复项目（原暂停理由：" + old + "）"
 		if note != "" {

@@ -44,7 +44,16 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service) {
 	ts.OnPublish = append(ts.OnPublish,
 		bs.ReleaseDocuments, // opening notice: the tender documents go out (K5); amendment: its clarification, registrants told
 		bs.AdvanceResult,    // result notice: the lot is awarded, sold or not sold (E13, L3) and bidding emits its OnResult event
+		bs.NotifyPublished,  // candidates told of their candidacy, bidders of the result (中标通知书 / 中标结果通知书, EB12), registrants of a termination
 	)
+	// A project is suspended or resumed (trading.Service.OnSuspension).
+	ts.OnSuspension = append(ts.OnSuspension,
+		bs.NotifySuspension, // its live registrants told
+	)
+	// A lot fails (bidding.Service.OnResult): its registrants are told why.
+	bs.OnResult = append(bs.OnResult, bs.NotifyFailure)
+	// The agent is told of each application waiting for review (land, property).
+	bs.OnRegister = append(bs.OnRegister, bidding.RegisterHook{Applies: bidding.NeedsReview, Run: bs.NotifyApplications})
 	// A notice is checked against the rule book before it is submitted and
 	// published (trading.Service.CheckAnnouncement).
 	ts.CheckAnnouncement = append(ts.CheckAnnouncement,
@@ -84,6 +93,10 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service) {
 	// Recording a land or property deal asks whether the buyer's deposit is
 	// paid or guaranteed (L5: it becomes part of the price).
 	bs.DepositCovered = ds.DepositCovered
+	// "My projects" lists what waits on a bidder (bidding.Service.Waiting).
+	bs.Waiting = append(bs.Waiting,
+		ds.Waiting, // deposits still to pay before their deadline, not covered by a guarantee (D1, D9)
+	)
 	ts.Supervision = append(ts.Supervision,
 		deposits.SupervisionSource{Svc: ds}, // money in suspense, third-party payments (D2), overdue refunds, one payer for several bidders (K1)
 	)
