@@ -104,6 +104,11 @@ type Lot struct {
 	SurveyDesign     bool             `gorm:"column:survey_design"`
 	Relisting        bool             `gorm:"column:relisting"`
 	ListingApproved  bool             `gorm:"column:listing_approved"`
+	// Online bidding (bidding/auction, migration 00017): the mode chosen at
+	// creation, the L15 price cap and whether quotes go in whole increments.
+	BiddingMode       string           `gorm:"column:bidding_mode"`
+	PriceCap          *decimal.Decimal `gorm:"column:price_cap;type:numeric(18,2)"`
+	IncrementMultiple bool             `gorm:"column:increment_multiple"`
 }
 
 func (Lot) TableName() string { return "lots" }
@@ -222,6 +227,7 @@ func (l *Lot) RuleLot(category Category) rules.Lot {
 		DocIssueStart: t(l.DocIssueStart), DocIssueEnd: t(l.DocIssueEnd), RegistrationEnd: t(l.RegistrationEnd),
 		BidDeadline: t(l.BidDeadline), ListingStart: t(l.ListingStart), ListingEnd: t(l.ListingEnd), AuctionAt: t(l.AuctionAt),
 		Prequalification: l.Prequalification, SurveyDesign: l.SurveyDesign, Relisting: l.Relisting, ListingApproved: l.ListingApproved,
+		BiddingMode: l.BiddingMode, PriceCap: d(l.PriceCap),
 	}
 }
 

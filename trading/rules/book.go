@@ -89,6 +89,7 @@ func (c *checker) run() {
 	c.past()
 	c.periods()
 	c.money()
+	c.modes()
 }
 
 type timeField struct {
