@@ -57,7 +57,7 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 	if err != nil || !amount.IsPositive() {
 		return nil, s.refuse(ctx, lotID, "", nil, key, refusal(http.StatusBadRequest, "L8", "amount", "报价应为大于0、最多两位小数的金额（元），实际为“%s”", clip(in.Amount, 40)))
 	}
-	if !s.allow(a.AccountID) {
+	if !s.allow(a.AccountID, key) {
 		return nil, s.refuse(ctx, lotID, "", &amount, key, refusal(http.StatusTooManyRequests, "L8", "amount",
 			"报价过于频繁：每名竞买人每秒至多%d次报价", s.params().L8MaxQuotesPerSecond))
 	}

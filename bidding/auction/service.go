@@ -211,12 +211,13 @@ func ensureBidder(tx *gorm.DB, lotID, regID int64, now time.Time) (*Bidder, erro
 type bucket struct {
 	tokens float64
 	last   time.Time
+	keys   [8]string // recent idempotency keys: a repeat costs no token
 }
 
 // allow spends a token of the registration's bucket (L8.max_quotes_per_second;
 // 0: no limit). The limit is per instance; it guards the lot's row lock
 // against a flood, not the rules, which the database decides.
-func (s *Service) allow(regID int64) bool {
+func (s *Service) allow(regID int64, key string) bool {
 	rate := float64(s.params().L8MaxQuotesPerSecond)
 	if rate <= 0 {
 		return true
@@ -231,9 +232,16 @@ func (s *Service) allow(regID int64) bool {
 	}
 	b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
+	for _, k := range b.keys {
+		if k == key {
+			return true // the same quote again (a double click): the database answers it once
+		}
+	}
 	if b.tokens < 1 {
 		return false
 	}
 	b.tokens--
+	copy(b.keys[1:], b.keys[:])
+	b.keys[0] = key
 	return true
 }

@@ -1,0 +1,108 @@
+package auction
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
+
+	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/live"
+	"github.com/ggzy/ggzy/trading/rules"
+)
+
+// PublicQuote is an accepted quote as anyone may see it (not in a sealed
+// period): code, amount, the database's time.
+type PublicQuote struct {
+	Code   string          `json:"code"`
+	Amount decimal.Decimal `json:"amount"`
+	At     time.Time       `json:"at"`
+	Phase  string          `json:"phase"`
+}
+
+// View is a lot's bidding as a page shows it. For a bidder: its own code,
+// or why it may not quote. Never names, never the reserve.
+type View struct {
+	Lot          *Lot             `json:"lot"`
+	ProjectCode  string           `json:"project_code"`
+	ProjectTitle string           `json:"project_title"`
+	LotName      string           `json:"lot_name"`
+	ModeName     string           `json:"mode_name"`
+	Now          time.Time        `json:"now"` // the database's clock
+	Seq          int64            `json:"seq"` // the live topic's last event
+	Highest      *decimal.Decimal `json:"highest,omitempty"`
+	HighestCode  string           `json:"highest_code,omitempty"`
+	Next         *decimal.Decimal `json:"next,omitempty"`
+	Quotes       []PublicQuote    `json:"quotes"`
+	Code         string           `json:"code,omitempty"`    // the viewer's bidder code
+	Refusal      string           `json:"refusal,omitempty"` // why the viewer may not quote
+	WantsTimed   bool             `json:"wants_timed"`
+	CanWantTimed bool             `json:"can_want_timed"`
+	Won          bool             `json:"won"` // 竞得确认: the viewer won
+	WinnerCode   string           `json:"winner_code,omitempty"`
+	Topic        string           `json:"topic"`
+}
+
+// View reads a lot's bidding for a (a zero actor: the public).
+func (s *Service) View(ctx context.Context, a trading.Actor, lotID int64) (*View, error) {
+	v := &View{Topic: topic(lotID)}
+	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		var l Lot
+		if err := tx.First(&l, "lot_id = ?", lotID).Error; err != nil {
+			return trading.NotFound("网上竞价标的")
+		}
+		v.Lot = &l
+		var err error
+		if v.Seq, err = live.Last(ctx, tx, topic(lotID)); err != nil {
+			return err
+		}
+		if v.Now, err = trading.DBNow(tx); err != nil {
+			return err
+		}
+		var head struct {
+			Code  string `gorm:"column:code"`
+			Title string `gorm:"column:title"`
+			Name  string `gorm:"column:name"`
+		}
+		if err := tx.Raw(`SELECT p.code, p.title, l.name FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?`, lotID).Scan(&head).Error; err != nil {
+			return err
+		}
+		v.ProjectCode, v.ProjectTitle, v.LotName, v.ModeName = head.Code, head.Title, head.Name, rules.ModeName(l.Mode)
+		sealed := l.Sealed() && l.State != StateSettled
+		if !sealed && l.Mode != rules.ModeSealed {
+			v.Highest, v.HighestCode, v.Next = l.Highest, codeOfRegPtr(tx, l.HighestReg), l.next()
+		}
+		if !sealed {
+			// Equivalent SQL: the lot's quotes with codes, in acceptance order.
+			if err := tx.Raw(`SELECT b.code, q.amount, q.at, q.phase FROM auction_quotes q JOIN auction_bidders b ON b.registration_id = q.registration_id
+				WHERE q.lot_id = ? ORDER BY q.id`, lotID).Scan(&v.Quotes).Error; err != nil {
+				return err
+			}
+		}
+		if l.WinnerReg != nil {
+			v.WinnerCode = codeOfReg(tx, *l.WinnerReg)
+		}
+		if a.Role == trading.RoleBidder {
+			b, err := s.qualify(ctx, tx, a, lotID, v.Now)
+			if te := trading.AsError(err); te != nil {
+				v.Refusal = te.Message
+				return nil
+			} else if err != nil {
+				return err
+			}
+			v.Code, v.WantsTimed = b.Code, b.WantsTimedAt != nil
+			v.Won = l.WinnerReg != nil && *l.WinnerReg == b.RegistrationID
+			v.CanWantTimed = l.Mode == rules.ModeListing && l.State == StateOpen && v.Now.Before(l.ClosesAt) && !v.WantsTimed
+		}
+		return nil
+	})
+	return v, err
+}
+
+func codeOfRegPtr(tx *gorm.DB, reg *int64) string {
+	if reg == nil {
+		return ""
+	}
+	return codeOfReg(tx, *reg)
+}
