@@ -190,3 +190,5 @@ func (e *env) count(sql string, args ...any) int64 {
 	}
 	return n
 }
+
+func itoa(n int64) string { return fmt.Sprint(n) }

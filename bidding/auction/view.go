@@ -2,6 +2,7 @@ package auction
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -84,9 +85,9 @@ func (s *Service) View(ctx context.Context, a trading.Actor, lotID int64) (*View
 			v.WinnerCode = codeOfReg(tx, *l.WinnerReg)
 		}
 		if a.Role == trading.RoleBidder {
-			b, err := s.qualify(ctx, tx, a, lotID, v.Now)
-			if te := trading.AsError(err); te != nil {
-				v.Refusal = te.Message
+			b, err := s.bidderOf(ctx, tx, a, &l, v.Now)
+			if errors.Is(err, ErrRefused) {
+				v.Refusal = trading.AsError(err).Message
 				return nil
 			} else if err != nil {
 				return err
@@ -105,4 +106,23 @@ func codeOfRegPtr(tx *gorm.DB, reg *int64) string {
 		return ""
 	}
 	return codeOfReg(tx, *reg)
+}
+
+// bidderOf is the viewer's code: once the bidding is settled, the code it
+// had (its deposit may have become part of the price meanwhile, L5);
+// before, what qualify says.
+func (s *Service) bidderOf(ctx context.Context, tx *gorm.DB, a trading.Actor, l *Lot, now time.Time) (*Bidder, error) {
+	if l.State == StateSettled {
+		var b Bidder
+		err := tx.Raw(`SELECT ab.* FROM auction_bidders ab JOIN registrations r ON r.id = ab.registration_id
+			WHERE ab.lot_id = ? AND r.bidder_id = ?`, l.LotID, a.AccountID).Scan(&b).Error
+		if err != nil {
+			return nil, err
+		}
+		if b.RegistrationID == 0 {
+			return nil, refusal(403, "L8", "registration", "本标的竞价已结束")
+		}
+		return &b, nil
+	}
+	return s.qualify(ctx, tx, a, l.LotID, now)
 }
