@@ -77,6 +77,17 @@ func (Lot) TableName() string { return "auction_lots" }
 // second criterion).
 func (l *Lot) Sealed() bool { return l.Mode == rules.ModeSealed || l.State == StateCapped }
 
+// Sold tells a lot settled with a buyer.
+func (l *Lot) Sold() bool { return l.Outcome != nil && *l.Outcome == "sold" }
+
+// SHA is the published record's SHA-256 ("" before it is published).
+func (l *Lot) SHA() string {
+	if l.RecordSHA256 == nil {
+		return ""
+	}
+	return *l.RecordSHA256
+}
+
 // Bidder is a qualified bidder's code on a lot (竞买号牌).
 type Bidder struct {
 	RegistrationID int64      `gorm:"column:registration_id;primaryKey"`
