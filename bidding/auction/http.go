@@ -23,7 +23,7 @@ type Handler struct {
 
 // Routes registers the pages, the streams and the API of online bidding.
 func (h *Handler) Routes(e *echo.Echo, api *echo.Group) {
-	e.GET("/auctions/:id", h.watchPage)                                           // public watch page
+	e.GET("/auctions/:id", h.watchPage)                                            // public watch page
 	e.GET("/auctions/:id/bid", h.bidPage, trading.RequireRole(trading.RoleBidder)) // bidder's quote page
 	e.POST("/auctions/:id/quote", h.quote, trading.RequireRole(trading.RoleBidder))
 	e.POST("/auctions/:id/wants-timed", h.wantsTimed, trading.RequireRole(trading.RoleBidder))

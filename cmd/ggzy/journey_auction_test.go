@@ -116,7 +116,7 @@ func TestBrowserJourneyAuction(t *testing.T) {
 	if err := chromedp.Do(watcher, chromedp.Navigate(fmt.Sprintf("%s/auctions/%d", srv.URL, lot))); err != nil {
 		t.Fatal(err)
 	}
-		a, cancelA := chromedp.NewContext(watcher, chromedp.WithNewBrowserContext())
+	a, cancelA := chromedp.NewContext(watcher, chromedp.WithNewBrowserContext())
 	defer cancelA()
 	b, cancelB := chromedp.NewContext(watcher, chromedp.WithNewBrowserContext())
 	defer cancelB()

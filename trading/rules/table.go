@@ -185,7 +185,9 @@ var ruleDefs = []ruleDef{
 		},
 		func(p *Params) string { return "≥ 最高价 + 加价幅度" }},
 	{"L9", Land, "福建省网上交易规则第32条；拍卖法第二十八条", "S",
-		func(p *Params) string { return "底价保密，挂牌截止前设定后不得更改；任何拒绝或提示均不透露底价" },
+		func(p *Params) string {
+			return "底价保密，挂牌截止前设定后不得更改；任何拒绝或提示均不透露底价"
+		},
 		func(p *Params) string { return "—" }},
 	{"L10", Land, srcOrder39 + "第十九条、第二十条", "S",
 		func(p *Params) string {
@@ -203,7 +205,9 @@ var ruleDefs = []ruleDef{
 		},
 		func(p *Params) string { return fmt.Sprintf("%d分钟", p.L12LastHourSeconds/60) }},
 	{"L13", Land, "福建省网上交易规则第54–58条；太仓市网上交易管理办法第26条", "S",
-		func(p *Params) string { return "中止交易时时钟冻结；恢复后挂牌期顺延不少于冻结时长，限时竞价重新计时" },
+		func(p *Params) string {
+			return "中止交易时时钟冻结；恢复后挂牌期顺延不少于冻结时长，限时竞价重新计时"
+		},
 		func(p *Params) string { return "—" }},
 	{"L15", Land, "苏州市2016年土地出让规则", "S",
 		func(p *Params) string {
@@ -211,7 +215,9 @@ var ruleDefs = []ruleDef{
 		},
 		func(p *Params) string { return "每宗地" }},
 	{"L16", Land, srcOrder39 + "第十九条", "S",
-		func(p *Params) string { return "报价相同的，先提交（以平台数据库接收时间为准）者优先" },
+		func(p *Params) string {
+			return "报价相同的，先提交（以平台数据库接收时间为准）者优先"
+		},
 		func(p *Params) string { return "—" }},
 	{"P7", Property, srcOrder32 + "；产权交易机构网络竞价规则", "C",
 		func(p *Params) string {
