@@ -50,7 +50,14 @@ func landLot(mode string) trading.LotInput {
 
 func newEnv(t *testing.T, lot trading.LotInput) *env {
 	t.Helper()
-	e := &env{Env: platformtest.New(t), t: t, ctx: context.Background()}
+	return newEnvOn(t, platformtest.New(t), lot)
+}
+
+// newEnvOn is newEnv on a platform already built (two instances share one
+// database: instances_test.go).
+func newEnvOn(t *testing.T, pe *platformtest.Env, lot trading.LotInput) *env {
+	t.Helper()
+	e := &env{Env: pe, t: t, ctx: context.Background()}
 	e.Agent = e.staff(trading.RoleAgent, "daili")
 	e.Sup = e.staff(trading.RoleSupervisor, "jiandu")
 	cat := trading.Category("land")
