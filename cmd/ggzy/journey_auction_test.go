@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +183,22 @@ func TestBrowserJourneyAuction(t *testing.T) {
 	}
 	if !strings.Contains(body, `"winner": "`+codeB+`"`) || strings.Contains(body, "置业") {
 		t.Fatalf("record: %s", body)
+	}
+	// Anyone checks it with the documented command; an edited copy fails.
+	file := t.TempDir() + "/record.json"
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCmd(t, "", append(append([]string{"auction", "verify-record"}, flagsOf(cfg)...), file)...); err != nil ||
+		!strings.Contains(out, "record verified") || !strings.Contains(out, codeB) {
+		t.Fatalf("verify-record: %v\n%s", err, out)
+	}
+	edited := strings.Replace(body, `"amount": "5300000"`, `"amount": "5400000"`, 1)
+	if err := os.WriteFile(file, []byte(edited), 0o644); err != nil || edited == body {
+		t.Fatalf("edit: %v", err)
+	}
+	if out, err := runCmd(t, "", append(append([]string{"auction", "verify-record"}, flagsOf(cfg)...), file)...); err == nil {
+		t.Fatalf("an edited record verifies:\n%s", out)
 	}
 	// The chart drew the price over time.
 	if n, err := chromedp.Run(watcher, chromedp.Evaluate[int](`document.querySelectorAll('#price-chart canvas').length`)); err != nil || n == 0 {
