@@ -253,7 +253,17 @@ type PublicLot struct {
 	ListingEnd      *time.Time       `json:"listing_end,omitempty"`
 	AuctionAt       *time.Time       `json:"auction_at,omitempty"`
 	OpeningPlace    string           `json:"opening_place,omitempty"`
+	// Online bidding (issue 15): the mode, the cap, whole increments.
+	BiddingMode       string           `json:"bidding_mode,omitempty"`
+	PriceCap          *decimal.Decimal `json:"price_cap,omitempty"`
+	IncrementMultiple bool             `json:"increment_multiple,omitempty"`
 }
+
+// ModeName is the Chinese name of the lot's bidding mode ("" if none).
+func (l PublicLot) ModeName() string { return rules.ModeName(l.BiddingMode) }
+
+// Online tells a lot bid on the platform (bidding/auction's pages).
+func (l PublicLot) Online() bool { return rules.Online(l.BiddingMode) }
 
 // Public drops the secret fields.
 func (l *Lot) Public() PublicLot {
@@ -261,7 +271,8 @@ func (l *Lot) Public() PublicLot {
 		Budget: l.Budget, StartingPrice: l.StartingPrice, Increment: l.Increment, ListingPrice: l.ListingPrice,
 		AppraisedValue: l.AppraisedValue, Deposit: l.Deposit, DocIssueStart: l.DocIssueStart, DocIssueEnd: l.DocIssueEnd,
 		RegistrationEnd: l.RegistrationEnd, BidDeadline: l.BidDeadline, ListingStart: l.ListingStart,
-		ListingEnd: l.ListingEnd, AuctionAt: l.AuctionAt, OpeningPlace: l.OpeningPlace}
+		ListingEnd: l.ListingEnd, AuctionAt: l.AuctionAt, OpeningPlace: l.OpeningPlace,
+		BiddingMode: l.BiddingMode, PriceCap: l.PriceCap, IncrementMultiple: l.IncrementMultiple}
 }
 
 // PublicProject is a project as anyone may see it.
