@@ -73,17 +73,17 @@ func TestPropertyMulti(t *testing.T) {
 // second criterion, one sealed value each; the best value wins at the cap.
 func TestPriceCap(t *testing.T) {
 	lot := landLot("listing")
-	lot.PriceCap = "5300000.00"
+	lot.PriceCap = "5800000.00"
 	e := newEnv(t, lot)
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.bidder("福建甲置业有限公司", true)
 	b := e.bidder("福建乙置业有限公司", true)
 	e.at(sh(3, 24, 10, 0, 0))
 	e.mustQuote(a, "5000000")
-	e.mustQuote(b, "5250000")
-	_, err := e.quote(a, "5350000")
+	e.mustQuote(b, "5750000")
+	_, err := e.quote(a, "5850000")
 	e.refused(err, "L15")
-	r := e.mustQuote(a, "5300000") // less than highest + increment, but the cap
+	r := e.mustQuote(a, "5800000") // less than highest + increment, but the cap
 	if r.State != auction.StateCapped {
 		t.Fatalf("at the cap: %+v", r)
 	}
@@ -95,7 +95,7 @@ func TestPriceCap(t *testing.T) {
 	e.refused(err, "L15")
 	e.settle(end)
 	l := e.lot()
-	if !l.Sold() || !l.DealPrice.Equal(mustDec("5300000")) {
+	if !l.Sold() || !l.DealPrice.Equal(mustDec("5800000")) {
 		t.Fatalf("cap result: %+v", l)
 	}
 	if w, _ := e.Auction.View(e.ctx, b, e.Lot); !w.Won {
