@@ -12,7 +12,7 @@ ALTER TABLE lots
     ADD COLUMN increment_multiple boolean NOT NULL DEFAULT false;      -- L8: quotes in whole increments
 
 -- One row per lot bid online, created when its opening notice is published.
--- Its row lock serialises every quote, countdown end and suspension of the
+-- Its row lock (FOR NO KEY UPDATE) serialises every quote, countdown end and suspension of the
 -- lot; ggzy_now() read under that lock decides (migration 00016).
 CREATE TABLE auction_lots (
     lot_id             bigint PRIMARY KEY REFERENCES lots (id),

@@ -102,17 +102,23 @@ func clip(s string, n int) string {
 }
 
 func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, amount decimal.Decimal, key, device string) (*QuoteResult, string, error) {
-	l, err := lock(tx, lotID)
+	// Who may quote is read before the lot's lock, so the lock is held only
+	// for what decides between quotes (the clock, the highest, the phase).
+	qnow, err := trading.DBNow(tx)
 	if err != nil {
 		return nil, "", err
+	}
+	b, err := s.qualify(ctx, tx, a, lotID, qnow)
+	if err != nil {
+		return nil, "", err
+	}
+	l, err := lock(tx, lotID)
+	if err != nil {
+		return nil, b.Code, err
 	}
 	now, err := trading.DBNow(tx)
 	if err != nil {
-		return nil, "", err
-	}
-	b, err := s.qualify(ctx, tx, a, lotID, now)
-	if err != nil {
-		return nil, "", err
+		return nil, b.Code, err
 	}
 	var prev Quote
 	if err := tx.Where("registration_id = ? AND idem_key = ?", b.RegistrationID, key).Limit(1).Find(&prev).Error; err != nil {
@@ -171,6 +177,7 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	if phase == "open" || phase == "timed" {
 		kind, ev.Code, ev.Amount, ev.Next = "quote", b.Code, &amount, l.next()
 	}
+	// The public topic first, then the supervisors' (always in this order).
 	if _, err := live.Publish(ctx, tx, topic(lotID), kind, ev); err != nil {
 		return nil, b.Code, err
 	}

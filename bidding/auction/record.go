@@ -102,7 +102,7 @@ func (s *Service) PublishRecords(ctx context.Context) error {
 		did := false
 		err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 			var l Lot
-			res := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
+			res := tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE", Options: "SKIP LOCKED"}).
 				Where("state = 'settled' AND record_key IS NULL").Limit(1).Find(&l)
 			if res.Error != nil || res.RowsAffected == 0 {
 				return res.Error

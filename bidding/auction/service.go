@@ -119,11 +119,13 @@ func (s *Service) OpenLots(ctx context.Context, tx *gorm.DB, n *trading.Announce
 
 func logEntry(tx *gorm.DB, e *Entry) error { return tx.Create(e).Error }
 
-// lock takes the lot's bidding row FOR UPDATE: every decision about the lot
-// queues here.
+// lock takes the lot's bidding row FOR NO KEY UPDATE: every decision about
+// the lot queues here. (Not FOR UPDATE: a first quote's new bidder code
+// holds a KEY SHARE lock on the row through its foreign key, which FOR
+// UPDATE would wait for, and two such quotes would deadlock.)
 func lock(tx *gorm.DB, lotID int64) (*Lot, error) {
 	var l Lot
-	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&l, "lot_id = ?", lotID).Error
+	err := tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE"}).First(&l, "lot_id = ?", lotID).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, trading.NotFound("网上竞价标的")
 	}

@@ -69,7 +69,7 @@ func (s *Service) SettleDue(ctx context.Context) (int, error) {
 			// Equivalent SQL: SELECT * FROM auction_lots WHERE (state = 'open' AND closes_at <= ggzy_now())
 			//   OR (state IN ('timed','capped') AND countdown_end <= ggzy_now()) LIMIT 1 FOR UPDATE SKIP LOCKED
 			var l Lot
-			res := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
+			res := tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE", Options: "SKIP LOCKED"}).
 				Where("(state = 'open' AND closes_at <= ggzy_now()) OR (state IN ('timed', 'capped') AND countdown_end <= ggzy_now())").
 				Limit(1).Find(&l)
 			if res.Error != nil || res.RowsAffected == 0 {
