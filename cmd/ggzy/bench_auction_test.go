@@ -39,6 +39,13 @@ func BenchmarkAuctionLive(b *testing.B) {
 	cfg := testConfig(b)
 	cfg.Rules = fmt.Sprintf("L8.max_quotes_per_second=%d,L11.countdown_seconds=3600,L11.late_settle_ms=60000", rate)
 	app, base := benchServer(b, cfg)
+	bases := []string{base}
+	if instances > 1 {
+		// Before the clock is set: opening an instance sets the deciding
+		// clock's offset from its configuration.
+		_, base2 := benchServer(b, cfg)
+		bases = append(bases, base2)
+	}
 	ctx := context.Background()
 	auctionAt := testNow.AddDate(0, 0, 25)
 	if err := trading.SetDBClockOffset(ctx, app.DB, time.Until(auctionAt.Add(-time.Hour))); err != nil {
@@ -73,11 +80,6 @@ func BenchmarkAuctionLive(b *testing.B) {
 	}
 	if _, err := app.Deposits.Receive(ctx, trading.Actor{Username: "bank", Role: "system"}, deposits.SourceWebhook, ins); err != nil {
 		b.Fatal(err)
-	}
-	bases := []string{base}
-	if instances > 1 {
-		_, base2 := benchServer(b, cfg)
-		bases = append(bases, base2)
 	}
 	if err := trading.SetDBClockOffset(ctx, app.DB, time.Until(auctionAt.Add(time.Second))); err != nil {
 		b.Fatal(err)
