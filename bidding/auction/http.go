@@ -28,6 +28,7 @@ func (h *Handler) Routes(e *echo.Echo, api *echo.Group) {
 	e.POST("/auctions/:id/quote", h.quote, trading.RequireRole(trading.RoleBidder))
 	e.POST("/auctions/:id/wants-timed", h.wantsTimed, trading.RequireRole(trading.RoleBidder))
 	e.GET("/auctions/:id/record", h.record)
+	e.GET("/auctions/:id/confirmation", h.confirmation, trading.RequireRole()) // 成交确认书: buyer, agent, supervisors
 	e.GET("/supervise/auctions/:id", h.supervisePage, trading.RequireRole(trading.RoleSupervisor))
 	e.POST("/supervise/auctions/:id/suspend", h.suspend, trading.RequireRole(trading.RoleSupervisor))
 	e.POST("/supervise/auctions/:id/resume", h.resume, trading.RequireRole(trading.RoleSupervisor))
@@ -170,6 +171,18 @@ func (h *Handler) record(c echo.Context) error {
 	}
 	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="auction-record-%d.json"`, id))
 	return c.Blob(http.StatusOK, "application/json", b)
+}
+
+func (h *Handler) confirmation(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	d, err := h.Svc.Confirmation(c.Request().Context(), trading.ActorOf(c), id)
+	if err != nil {
+		return err
+	}
+	return h.Web.Page(c, http.StatusOK, "auction_confirmation", "成交确认书 "+d.LotName, d)
 }
 
 func (h *Handler) suspend(c echo.Context) error {

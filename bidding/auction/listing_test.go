@@ -86,6 +86,16 @@ func TestFullListing(t *testing.T) {
 	if v, _ := e.Auction.View(e.ctx, a, e.Lot); v.Won {
 		t.Fatal("a loser sees a confirmation")
 	}
+	// 成交确认书: the buyer and the agent get it, another bidder does not.
+	if c, err := e.Auction.Confirmation(e.ctx, b, e.Lot); err != nil || c.BuyerName != "福建乙置业有限公司" || !c.Price.Equal(mustDec("5600000")) {
+		t.Fatalf("buyer's confirmation: %+v %v", c, err)
+	}
+	if _, err := e.Auction.Confirmation(e.ctx, e.Agent, e.Lot); err != nil {
+		t.Fatalf("agent's confirmation: %v", err)
+	}
+	if _, err := e.Auction.Confirmation(e.ctx, a, e.Lot); err == nil {
+		t.Fatal("a loser got the deal confirmation")
+	}
 	// Settled once: nothing is due any more.
 	if n := e.settle(end.Add(time.Second)); n != 0 {
 		t.Fatalf("settled again: %d", n)

@@ -184,6 +184,12 @@ func TestBrowserJourneyAuction(t *testing.T) {
 	if !strings.Contains(body, `"winner": "`+codeB+`"`) || strings.Contains(body, "置业") {
 		t.Fatalf("record: %s", body)
 	}
+	// The deal confirmation (成交确认书) prints for the buyer.
+	if err := chromedp.Do(b, chromedp.Click(chromedp.CSS("#confirmation-link"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, b, "#buyer", "yifang置业")
+	waitText(t, b, "#price", "5,300,000.00")
 	// Anyone checks it with the documented command; an edited copy fails.
 	file := t.TempDir() + "/record.json"
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
