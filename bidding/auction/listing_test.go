@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ggzy/ggzy/bidding/auction"
+	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -262,5 +263,47 @@ func TestLateSettlementFreezes(t *testing.T) {
 	}
 	if c := e.count(`SELECT count(*) FROM live_events WHERE topic = ? AND kind = 'alert'`, "auction/"+itoa(e.Lot)+"/sup"); c != 1 {
 		t.Fatalf("%d alerts", c)
+	}
+}
+
+// The supervisors' view: who holds which code, the K1 same-payer pairs,
+// and the look audited; nobody else may look.
+func TestSupervisorIdentities(t *testing.T) {
+	e := newEnv(t, landLot("listing"))
+	e.at(sh(3, 20, 10, 0, 0))
+	a := e.bidder("福建甲置业有限公司", true)
+	b := e.bidder("福建乙置业有限公司", true)
+	// b's account also receives money from a's payer account (K1).
+	var va deposits.VirtualAccount
+	e.Deposits.DB.Raw(`SELECT va.* FROM virtual_accounts va JOIN registrations r ON r.id = va.registration_id WHERE r.bidder_id = ?`, b.AccountID).Scan(&va)
+	if _, err := e.Deposits.Receive(e.ctx, trading.Actor{Username: "bank", Role: "system"}, deposits.SourceWebhook, []deposits.Inflow{{
+		BankTxnID: "K1", VirtualAccount: va.Number, PayerName: "福建甲置业有限公司", PayerAccount: "6222000001", PayerBank: "某银行",
+		Amount: mustDec("1000.00"), Currency: "CNY", ValueTime: e.Clock.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	e.at(sh(3, 24, 10, 0, 0))
+	ra := e.mustQuote(a, "5000000")
+	rb := e.mustQuote(b, "5100000")
+	if _, _, err := e.Auction.Identities(e.ctx, e.Agent, e.Lot); err == nil {
+		t.Fatal("an agent saw who holds the codes")
+	}
+	ids, k1, err := e.Auction.Identities(e.ctx, e.Sup, e.Lot)
+	if err != nil || len(ids) != 2 || len(k1) != 1 {
+		t.Fatalf("identities %+v, K1 %v, %v", ids, k1, err)
+	}
+	names := map[string]string{}
+	for _, id := range ids {
+		names[id.Code] = id.Name
+	}
+	if names[ra.Code] != "福建甲置业有限公司" || names[rb.Code] != "福建乙置业有限公司" {
+		t.Fatalf("codes: %v", names)
+	}
+	if c := e.count(`SELECT count(*) FROM audit_events WHERE action = 'auction.identities'`); c != 1 {
+		t.Fatalf("%d audited looks", c)
+	}
+	// Outbidding only itself is an alert on the supervisors' topic.
+	e.mustQuote(b, "5200000")
+	if c := e.count(`SELECT count(*) FROM live_events WHERE topic = ? AND data->>'kind' = 'self_outbid'`, "auction/"+itoa(e.Lot)+"/sup"); c != 1 {
+		t.Fatalf("%d self-outbid alerts", c)
 	}
 }
