@@ -6,12 +6,16 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/rules"
 )
 
 // DealInput is the outcome of a land or property lot.
@@ -42,6 +46,61 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 		if isBidTender(p.Category) {
 			return trading.Invalid("stage", "%s请录入开标记录", p.Category.Name())
 		}
+		if rules.Online(lot.BiddingMode) {
+			// Issue 15 §7: typing a deal is only for lots sold off the platform.
+			return trading.Conflict("lot", "本标的采用%s，成交结果由网上竞价自动产生，不能手工录入（仅线下交易的标的可录入）",
+				rules.ModeName(lot.BiddingMode))
+		}
+		n, err = s.dealTx(ctx, tx, a, p, lot, r, in, 0, now)
+		return err
+	})
+	return n, err
+}
+
+// OnlineDeal is the outcome of a lot bid online (bidding/auction): the
+// winning registration and the deal price, or no sale with its reason.
+type OnlineDeal struct {
+	RegistrationID int64 // 0: no sale
+	Price          decimal.Decimal
+	Reason         string // no sale: why
+	Note           string // e.g. where the bidding record is published
+}
+
+// RecordOnlineDeal enters the settlement of an online bidding inside its
+// transaction tx, through the same path as a typed deal (L3, L5): the
+// result notice (成交公告 / 流拍公告) is generated and submitted for review,
+// in the name of the project's agent, by the platform.
+func (s *Service) RecordOnlineDeal(ctx context.Context, tx *gorm.DB, lotID int64, d OnlineDeal) (*trading.Announcement, error) {
+	now := s.Clock.Now()
+	if err := tx.Exec("SELECT 1 FROM projects WHERE id = (SELECT project_id FROM lots WHERE id = ?) FOR SHARE", lotID).Error; err != nil {
+		return nil, err
+	}
+	if err := tx.Exec("SELECT 1 FROM lots WHERE id = ? FOR UPDATE", lotID).Error; err != nil {
+		return nil, err
+	}
+	p, lot, err := lotOf(tx, lotID)
+	if err != nil {
+		return nil, err
+	}
+	var r *LotResult
+	var row LotResult
+	if found, err := trading.Lookup(tx, &row, "lot_id = ?", lotID); err != nil {
+		return nil, err
+	} else if found {
+		r = &row
+	}
+	a := trading.Actor{AccountID: p.AgentID, Username: "system", Role: trading.SystemActor.Role}
+	in := DealInput{NoSale: d.RegistrationID == 0, Reason: d.Reason, Note: d.Note, Price: d.Price.StringFixed(2)}
+	return s.dealTx(ctx, tx, a, p, lot, r, in, d.RegistrationID, now)
+}
+
+// dealTx writes a deal or a no-sale of a locked lot and its result notice.
+// regID names the buyer by registration (online bidding); 0: by in.IDNumber.
+func (s *Service) dealTx(ctx context.Context, tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lot, r *LotResult,
+	in DealInput, regID int64, now time.Time) (*trading.Announcement, error) {
+	lotID := lot.ID
+	var n *trading.Announcement
+	err := func() error {
 		var existing *trading.Announcement
 		if r != nil {
 			if r.Stage != StageDeal {
@@ -70,7 +129,14 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 			title = fmt.Sprintf("%s %d号标的 未成交公告", p.Title, lot.Seq)
 			fmt.Fprintf(&body, "交易结果：未成交（流拍）\n\n原因：%s（L10）\n", mdCell(in.Reason))
 		} else {
-			id, name, regID, err := registration(tx, lotID, in.IDNumber)
+			var id int64
+			var name string
+			var err error
+			if regID != 0 {
+				id, name, err = registrationByID(tx, lotID, regID)
+			} else {
+				id, name, regID, err = registration(tx, lotID, in.IDNumber)
+			}
 			if err != nil {
 				return err
 			}
@@ -108,6 +174,7 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 			body.WriteString("\n" + in.Note + "\n")
 		}
 		title = clip(title, 200)
+		var err error
 		if existing != nil {
 			n, err = s.Trading.RewriteAnnouncementTx(tx, a, existing.ID, title, body.String())
 		} else {
@@ -125,6 +192,17 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 		}
 		return trading.Audit(tx, now, a, "result.deal", "lot", fmt.Sprint(lotID),
 			fmt.Sprintf("项目 %s 标的%d 录入交易结果，结果公告提交审核", p.Code, lot.Seq))
-	})
+	}()
 	return n, err
+}
+
+// registrationByID is registration's answer for a registration id.
+func registrationByID(tx *gorm.DB, lotID, regID int64) (account int64, name string, err error) {
+	var row struct {
+		AccountID int64  `gorm:"column:account_id"`
+		Name      string `gorm:"column:name"`
+	}
+	err = tx.Raw(`SELECT b.account_id, b.name FROM bidders b JOIN registrations r ON r.bidder_id = b.account_id
+		WHERE r.id = ? AND r.lot_id = ? AND r.status IN ('active', 'approved')`, regID, lotID).Scan(&row).Error
+	return row.AccountID, row.Name, err
 }

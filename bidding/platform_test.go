@@ -9,5 +9,5 @@ import (
 // bidding's tests wire trading and bidding as platform.Wire does (see
 // bidding.WirePlatform).
 func init() {
-	bidding.WirePlatform = func(ts *trading.Service, s *bidding.Service) { platform.Wire(ts, s, nil) }
+	bidding.WirePlatform = func(ts *trading.Service, s *bidding.Service) { platform.Wire(ts, s, nil, nil) }
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/trading"
 )
@@ -200,4 +201,26 @@ func (src SupervisionSource) Timeline(ctx context.Context, projectID int64) ([]t
 			Title: fmt.Sprintf("K1 预警：标段%d 不同投标人的保证金来自同一账户 %s", k.Seq, k.PayerAccount), Detail: k.Detail})
 	}
 	return out, nil
+}
+
+// SamePayerPairs lists the pairs of a lot's registrations whose deposits
+// came from the same payer account (K1), for the online bidding's
+// supervisor view (bidding/auction, wired by platform.Wire).
+func (s *Service) SamePayerPairs(ctx context.Context, tx *gorm.DB, lotID int64) ([][2]int64, error) {
+	var rows []struct {
+		A int64 `gorm:"column:a"`
+		B int64 `gorm:"column:b"`
+	}
+	// Equivalent SQL: distinct registration pairs of the lot with a common payer account.
+	err := tx.WithContext(ctx).Raw(`SELECT DISTINCT va1.registration_id AS a, va2.registration_id AS b
+		FROM inflows i1 JOIN virtual_accounts va1 ON va1.id = i1.virtual_account_id
+		JOIN inflows i2 ON i2.payer_account = i1.payer_account
+		JOIN virtual_accounts va2 ON va2.id = i2.virtual_account_id
+		WHERE va1.lot_id = ? AND va2.lot_id = ? AND va1.registration_id < va2.registration_id
+		ORDER BY 1, 2`, lotID, lotID).Scan(&rows).Error
+	out := make([][2]int64, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, [2]int64{r.A, r.B})
+	}
+	return out, err
 }

@@ -130,6 +130,11 @@ type Lot struct {
 	SurveyDesign     bool             `gorm:"column:survey_design"`
 	Relisting        bool             `gorm:"column:relisting"`
 	ListingApproved  bool             `gorm:"column:listing_approved"`
+	// Online bidding (bidding/auction, migration 00017): the mode chosen at
+	// creation, the L15 price cap and whether quotes go in whole increments.
+	BiddingMode       string           `gorm:"column:bidding_mode"`
+	PriceCap          *decimal.Decimal `gorm:"column:price_cap;type:numeric(18,2)"`
+	IncrementMultiple bool             `gorm:"column:increment_multiple"`
 }
 
 func (Lot) TableName() string { return "lots" }
@@ -155,6 +160,7 @@ func (l *Lot) RuleLot(category Category) rules.Lot {
 		DocIssueStart: t(l.DocIssueStart), DocIssueEnd: t(l.DocIssueEnd), RegistrationEnd: t(l.RegistrationEnd),
 		BidDeadline: t(l.BidDeadline), ListingStart: t(l.ListingStart), ListingEnd: t(l.ListingEnd), AuctionAt: t(l.AuctionAt),
 		Prequalification: l.Prequalification, SurveyDesign: l.SurveyDesign, Relisting: l.Relisting, ListingApproved: l.ListingApproved,
+		BiddingMode: l.BiddingMode, PriceCap: d(l.PriceCap),
 	}
 }
 
@@ -180,7 +186,17 @@ type PublicLot struct {
 	ListingEnd      *time.Time       `json:"listing_end,omitempty"`
 	AuctionAt       *time.Time       `json:"auction_at,omitempty"`
 	OpeningPlace    string           `json:"opening_place,omitempty"`
+	// Online bidding (issue 15): the mode, the cap, whole increments.
+	BiddingMode       string           `json:"bidding_mode,omitempty"`
+	PriceCap          *decimal.Decimal `json:"price_cap,omitempty"`
+	IncrementMultiple bool             `json:"increment_multiple,omitempty"`
 }
+
+// ModeName is the Chinese name of the lot's bidding mode ("" if none).
+func (l PublicLot) ModeName() string { return rules.ModeName(l.BiddingMode) }
+
+// Online tells a lot bid on the platform (bidding/auction's pages).
+func (l PublicLot) Online() bool { return rules.Online(l.BiddingMode) }
 
 // Public drops the secret fields.
 func (l *Lot) Public() PublicLot {
@@ -188,7 +204,8 @@ func (l *Lot) Public() PublicLot {
 		Budget: l.Budget, StartingPrice: l.StartingPrice, Increment: l.Increment, ListingPrice: l.ListingPrice,
 		AppraisedValue: l.AppraisedValue, Deposit: l.Deposit, DocIssueStart: l.DocIssueStart, DocIssueEnd: l.DocIssueEnd,
 		RegistrationEnd: l.RegistrationEnd, BidDeadline: l.BidDeadline, ListingStart: l.ListingStart,
-		ListingEnd: l.ListingEnd, AuctionAt: l.AuctionAt, OpeningPlace: l.OpeningPlace}
+		ListingEnd: l.ListingEnd, AuctionAt: l.AuctionAt, OpeningPlace: l.OpeningPlace,
+		BiddingMode: l.BiddingMode, PriceCap: l.PriceCap, IncrementMultiple: l.IncrementMultiple}
 }
 
 // PublicProject is a project as anyone may see it.

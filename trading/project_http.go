@@ -128,7 +128,8 @@ func bindProjectForm(c echo.Context) (ProjectInput, bool, error) {
 			DocIssueStart: g("doc_issue_start"), DocIssueEnd: g("doc_issue_end"), RegistrationEnd: g("registration_end"),
 			BidDeadline: g("bid_deadline"), ListingStart: g("listing_start"), ListingEnd: g("listing_end"), AuctionAt: g("auction_at"),
 			OpeningPlace: g("opening_place"), Prequalification: g("prequalification") != "", SurveyDesign: g("survey_design") != "",
-			Relisting: g("relisting") != "", ListingApproved: g("listing_approved") != ""})
+			Relisting: g("relisting") != "", ListingApproved: g("listing_approved") != "",
+			BiddingMode: g("bidding_mode"), PriceCap: g("price_cap"), IncrementMultiple: g("increment_multiple") != ""})
 	}
 	add := form.Get("add_lot") != ""
 	if add {
@@ -205,7 +206,8 @@ func inputOf(p *Project) ProjectInput {
 			DocIssueStart: localInput(l.DocIssueStart), DocIssueEnd: localInput(l.DocIssueEnd), RegistrationEnd: localInput(l.RegistrationEnd),
 			BidDeadline: localInput(l.BidDeadline), ListingStart: localInput(l.ListingStart), ListingEnd: localInput(l.ListingEnd),
 			AuctionAt: localInput(l.AuctionAt), OpeningPlace: l.OpeningPlace, Prequalification: l.Prequalification,
-			SurveyDesign: l.SurveyDesign, Relisting: l.Relisting, ListingApproved: l.ListingApproved})
+			SurveyDesign: l.SurveyDesign, Relisting: l.Relisting, ListingApproved: l.ListingApproved,
+			BiddingMode: l.BiddingMode, PriceCap: m(l.PriceCap), IncrementMultiple: l.IncrementMultiple})
 	}
 	return in
 }

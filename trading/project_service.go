@@ -12,6 +12,8 @@ import (
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/ggzy/ggzy/trading/rules"
 )
 
 // ProjectInput is what an agent enters for a project (API JSON or form).
@@ -52,6 +54,11 @@ type LotInput struct {
 	SurveyDesign     bool   `json:"survey_design" form:"survey_design"`
 	Relisting        bool   `json:"relisting" form:"relisting"`
 	ListingApproved  bool   `json:"listing_approved" form:"listing_approved"`
+	// Land and property: how the lot is sold (issue 15 §1): listing 挂牌,
+	// auction 拍卖, multi 多次报价, sealed 一次报价, offline 线下.
+	BiddingMode       string `json:"bidding_mode" form:"bidding_mode"`
+	PriceCap          string `json:"price_cap" form:"price_cap"`
+	IncrementMultiple bool   `json:"increment_multiple" form:"increment_multiple"`
 }
 
 // categoryCode is the category part of the unified trading code.
@@ -108,6 +115,7 @@ var moneyFields = []struct {
 	{"increment", "加价幅度", []Category{Land, Property}, []Category{Land}, func(l *LotInput) string { return l.Increment }, func(l *Lot, d *decimal.Decimal) { l.Increment = d }},
 	{"listing_price", "挂牌价", []Category{Property}, []Category{Property}, func(l *LotInput) string { return l.ListingPrice }, func(l *Lot, d *decimal.Decimal) { l.ListingPrice = d }},
 	{"appraised_value", "评估值", []Category{Property}, []Category{Property}, func(l *LotInput) string { return l.AppraisedValue }, func(l *Lot, d *decimal.Decimal) { l.AppraisedValue = d }},
+	{"price_cap", "最高限价", []Category{Land, Property}, nil, func(l *LotInput) string { return l.PriceCap }, func(l *Lot, d *decimal.Decimal) { l.PriceCap = d }},
 }
 
 // lotFromInput parses a lot of the given category; field names in errors
@@ -115,7 +123,14 @@ var moneyFields = []struct {
 func lotFromInput(cat Category, i int, in LotInput) (Lot, error) {
 	prefix := fmt.Sprintf("lots[%d].", i)
 	l := Lot{Seq: i + 1, Name: strings.TrimSpace(in.Name), OpeningPlace: strings.TrimSpace(in.OpeningPlace),
-		Prequalification: in.Prequalification, SurveyDesign: in.SurveyDesign, Relisting: in.Relisting, ListingApproved: in.ListingApproved}
+		Prequalification: in.Prequalification, SurveyDesign: in.SurveyDesign, Relisting: in.Relisting, ListingApproved: in.ListingApproved,
+		BiddingMode: strings.TrimSpace(in.BiddingMode), IncrementMultiple: in.IncrementMultiple}
+	if l.BiddingMode != "" && !containsCat([]Category{"land", "property"}, cat) {
+		return l, Invalid(prefix+"bidding_mode", "竞价方式只适用于土地矿权出让和国有产权交易项目")
+	}
+	if l.BiddingMode != "" && !rules.ValidMode(cat, l.BiddingMode) {
+		return l, Invalid(prefix+"bidding_mode", "竞价方式不正确：土地为 listing（挂牌）、auction（拍卖）或 offline（线下），产权为 multi（多次报价）、sealed（一次报价）或 offline（线下）")
+	}
 	if n := utf8.RuneCountInString(l.Name); n < 1 || n > 200 {
 		return l, Invalid(prefix+"name", "标段/包名称须为1至200个字符")
 	}

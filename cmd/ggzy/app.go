@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/bidding/auction"
 	"github.com/ggzy/ggzy/cmd/ggzy/pdf"
 	"github.com/ggzy/ggzy/cmd/ggzy/platform"
 	"github.com/ggzy/ggzy/cmd/ggzy/stack"
@@ -136,10 +137,14 @@ type App struct {
 	Trading  *trading.Service
 	Bidding  *bidding.Service
 	Deposits *deposits.Service
+	Auction  *auction.Service
 	Live     *live.Hub // the live pages' events (served instances only)
 	// PDF prints letters with Chromium, started on the first one.
 	PDF *pdf.Printer
 	emb *stack.Embedded
+
+	stopAuction context.CancelFunc // the settlement ticker (served instances only)
+	auctionDone chan struct{}
 }
 
 // SetClock moves every service to another clock (tests, demos).
@@ -255,7 +260,7 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	// The three services, wired by platform.Wire: the one place where
 	// trading, bidding and deposits are connected.
 	p := platform.New(a.DB, a.Clock, a.Storage, log, cfg.VAPrefix)
-	a.Trading, a.Bidding, a.Deposits = p.Trading, p.Bidding, p.Deposits
+	a.Trading, a.Bidding, a.Deposits, a.Auction = p.Trading, p.Bidding, p.Deposits, p.Auction
 	a.PDF = &pdf.Printer{Path: cfg.Chromium}
 	if cfg.OCIDPrefix != "" {
 		a.Trading.OCIDPrefix = cfg.OCIDPrefix
@@ -300,6 +305,11 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 		// One LISTEN connection per instance, outside the pool.
 		a.Live = live.NewHub(a.DB, a.Cfg.DatabaseURL, live.Options{Log: log, MaxStream: cfg.LiveStream})
 		a.Live.Start()
+		// Every served instance runs the online bidding's settlement
+		// ticker; each countdown end is claimed by one of them (SKIP LOCKED).
+		tctx, cancel := context.WithCancel(context.Background())
+		a.stopAuction, a.auctionDone = cancel, make(chan struct{})
+		go func() { defer close(a.auctionDone); a.Auction.Run(tctx, 250*time.Millisecond) }()
 	}
 	return a, nil
 }
@@ -329,6 +339,10 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 // Close disconnects and stops the embedded servers this process started.
 func (a *App) Close() error {
 	var errs []error
+	if a.stopAuction != nil {
+		a.stopAuction()
+		<-a.auctionDone
+	}
 	if a.Live != nil {
 		a.Live.Close()
 	}

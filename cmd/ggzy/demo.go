@@ -176,7 +176,7 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 			svc = trading.NewService(app.DB, clock, app.Log)
 			svc.Passwords = app.Trading.Passwords
 			bid = bidding.NewService(svc, app.Storage)
-			platform.Wire(svc, bid, nil) // trading and bidding only: its publication hook releases the documents
+			platform.Wire(svc, bid, nil, nil) // trading and bidding only: its publication hook releases the documents
 		}
 		p, err := svc.CreateProject(ctx, agent, dp.In)
 		if err != nil {

@@ -135,7 +135,7 @@ func demoYearProject(ctx context.Context, app *App, agent, sup trading.Actor, bi
 	svc := trading.NewService(app.DB, clock, app.Log)
 	svc.Passwords, svc.Book = app.Trading.Passwords, app.Trading.Book
 	bid := bidding.NewService(svc, app.Storage)
-	platform.Wire(svc, bid, nil) // trading and bidding only, as before deposits: its publication hooks release the documents
+	platform.Wire(svc, bid, nil, nil) // trading and bidding only, as before deposits: its publication hooks release the documents
 	at := func(days, h, m int) time.Time {
 		d := pl.Notice.AddDate(0, 0, days)
 		return time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, trading.Shanghai)

@@ -7,6 +7,7 @@
 //	ggzy user add --role R --username U [--name N] --password-stdin
 //	ggzy demo                     load the demo data (idempotent)
 //	ggzy audit verify             check the audit log's hash chain
+//	ggzy auction verify-record F  check a published bidding record against the audit chain
 //	ggzy report savings --year Y  print the savings report's summary paragraph
 package main
 
@@ -31,6 +32,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/shopspring/decimal"
 
+	"github.com/ggzy/ggzy/bidding/auction"
 	"github.com/ggzy/ggzy/migrations"
 	"github.com/ggzy/ggzy/trading"
 )
@@ -45,6 +47,8 @@ Usage:
   ggzy audit verify                 verify the audit log's hash chain; exit 1 naming the first broken row
   ggzy deposits import FILE         import a bank statement (CSV UTF-8/GBK or camt.053); refused whole on any bad line
   ggzy deposits verify [--balance X]  check the deposit books; exit 1 listing what does not balance
+  ggzy auction verify-record FILE   check a published bidding record (竞价记录): its SHA-256 in the audit chain, the chain,
+                                    and the result recomputed from its quotes; exit 1 naming what does not hold
   ggzy report savings [--year Y [--quarter Q | --month M] | --from D --to D] [--category C] [--region R]
                                     print the savings report's summary paragraph (节约率/溢价率)
   ggzy receipt verify FILE --key PUBKEY  check a bid receipt offline against the platform's published key (EB3)
@@ -89,6 +93,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return cmdAudit(ctx, args, stdout, log)
 	case "deposits":
 		return cmdDeposits(ctx, args, stdout, log)
+	case "auction":
+		return cmdAuction(ctx, args, stdout, log)
 	case "report":
 		return cmdReport(ctx, args, stdout, log)
 	case "receipt":
@@ -434,4 +440,48 @@ func runReminders(ctx context.Context, app *App, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// cmdAuction: ggzy auction verify-record FILE (issue 15 §8).
+func cmdAuction(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	if len(args) == 0 || args[0] != "verify-record" {
+		return usageError("usage: ggzy auction verify-record FILE")
+	}
+	var cfg Config
+	fs := flag.NewFlagSet("auction verify-record", flag.ContinueOnError)
+	cfg.bindFlags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError(err.Error())
+	}
+	if fs.NArg() != 1 {
+		return usageError("usage: ggzy auction verify-record FILE")
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	app, err := OpenApp(ctx, cfg, modeAdmin, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	v, err := auction.VerifyRecord(ctx, app.DB, data)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "lot %d record sha256 %s\n", v.LotID, v.SHA256)
+	fmt.Fprintf(stdout, "in the audit chain: %v; audit chain intact: %v\n", v.Audited, v.Chain)
+	if v.Winner != "" {
+		fmt.Fprintf(stdout, "recomputed: bidder code %s at %s yuan\n", v.Winner, v.Price.StringFixed(2))
+	} else {
+		fmt.Fprintln(stdout, "recomputed: no valid quote")
+	}
+	if !v.OK() {
+		for _, p := range v.Problems {
+			fmt.Fprintln(stdout, "problem:", p)
+		}
+		return fmt.Errorf("bidding record of lot %d does not verify", v.LotID)
+	}
+	fmt.Fprintln(stdout, "record verified")
+	return nil
 }

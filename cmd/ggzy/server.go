@@ -22,6 +22,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/bidding/auction"
 	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/templates"
 	"github.com/ggzy/ggzy/trading"
@@ -166,6 +167,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 			trading.RequireRole(trading.RoleSupervisor))
 	}
 	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
+	(&auction.Handler{Svc: a.Auction, Web: web, Live: a.Live}).Routes(e, api)
 	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
 	dh := &deposits.Handler{Svc: a.Deposits, Web: web}
 	dh.Routes(e, api)

@@ -440,7 +440,7 @@ func (h *Hub) fetch(ctx context.Context, topic string, cursor int64) error {
 func (h *Hub) measureClock(ctx context.Context) {
 	var dbNow time.Time
 	t0 := time.Now()
-	if err := h.db.WithContext(ctx).Raw("SELECT clock_timestamp()").Row().Scan(&dbNow); err != nil {
+	if err := h.db.WithContext(ctx).Raw("SELECT ggzy_now()").Row().Scan(&dbNow); err != nil {
 		return
 	}
 	t1 := time.Now()

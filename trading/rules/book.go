@@ -103,6 +103,7 @@ func (c *checker) run() {
 	c.periods()
 	c.holidays()
 	c.money()
+	c.modes()
 }
 
 type timeField struct {

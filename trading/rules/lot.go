@@ -91,6 +91,9 @@ type Lot struct {
 	SurveyDesign     bool // 勘察设计招标 (D4 instead of D3)
 	Relisting        bool // P2: a new listing after a price cut (重新披露)
 	ListingApproved  bool // P2: written approval for a price below 90 % of appraisal
+
+	BiddingMode string          // land/property: listing, auction, multi, sealed, offline (issue 15 §1)
+	PriceCap    decimal.Decimal // L15 最高限价 (optional)
 }
 
 // Ids of the platform's own checks, beside the ids of RULES.md.

@@ -51,6 +51,14 @@ type Params struct {
 	D6Days           int // D6 撤回通知后5日内退还
 	G6WorkingDays    int // G6 中标通知书/合同后5个工作日内退还
 	L5WorkingDays    int // L5 未竞得人保证金5个工作日内退还
+
+	// Online bidding (bidding/auction), all S or C in RULES.md.
+	L8MaxQuotesPerSecond int // L8 each bidder's quotes per second (abuse limit, issue 15 §10)
+	L11CountdownSeconds  int // L11 限时竞价 countdown, restarted by every accepted quote
+	L11LateSettleMillis  int // L11 an instance settling a countdown later than this freezes the lot instead
+	L12LastHourSeconds   int // L12 no quotes in the listing's last hour
+	L15CapPeriodSeconds  int // L15 the second criterion's sealed period once the cap is reached
+	P7CountdownSeconds   int // P7 多次报价 timed period countdown
 }
 
 // DefaultParams returns the numbers of RULES.md.
@@ -70,6 +78,8 @@ func DefaultParams() Params {
 		E7MinBidders:    3, E11MaxCandidates: 3, E12MinDays: 3, E14MaxDays: 30,
 		G10MinSuppliers: 3, G13MaxDays: 30,
 		D5Days: 5, D6Days: 5, G6WorkingDays: 5, L5WorkingDays: 5,
+		L8MaxQuotesPerSecond: 5, L11CountdownSeconds: 240, L11LateSettleMillis: 2000, L12LastHourSeconds: 3600,
+		L15CapPeriodSeconds: 600, P7CountdownSeconds: 300,
 	}
 }
 
@@ -85,6 +95,7 @@ const (
 	kindRatio                   // decimal in [0, 1]
 	kindAmount                  // non-negative decimal, at most 2 places
 	kindBool
+	kindCount // non-negative integer up to 1,000,000 (seconds, milliseconds, a rate)
 )
 
 type param struct {
@@ -129,6 +140,12 @@ func (p *Params) params() []param {
 		{name: "D6.days", kind: kindDays, i: &p.D6Days},
 		{name: "G6.working_days", kind: kindDays, i: &p.G6WorkingDays},
 		{name: "L5.working_days", kind: kindDays, i: &p.L5WorkingDays},
+		{name: "L8.max_quotes_per_second", kind: kindCount, i: &p.L8MaxQuotesPerSecond},
+		{name: "L11.countdown_seconds", kind: kindCount, i: &p.L11CountdownSeconds},
+		{name: "L11.late_settle_ms", kind: kindCount, i: &p.L11LateSettleMillis},
+		{name: "L12.last_hour_seconds", kind: kindCount, i: &p.L12LastHourSeconds},
+		{name: "L15.cap_period_seconds", kind: kindCount, i: &p.L15CapPeriodSeconds},
+		{name: "P7.countdown_seconds", kind: kindCount, i: &p.P7CountdownSeconds},
 	}
 }
 
@@ -155,6 +172,12 @@ func (p *Params) Set(name, value string) error {
 		case kindDays:
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 0 || n > 3650 {
+				return bad
+			}
+			*f.i = n
+		case kindCount:
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 0 || n > 1000000 {
 				return bad
 			}
 			*f.i = n

@@ -209,6 +209,51 @@ var ruleDefs = []ruleDef{
 			return fmt.Sprintf("竞买保证金不得低于出让起始价的%s", pct(p.L7MinRatio))
 		},
 		func(p *Params) string { return "≥ " + pct(p.L7MinRatio) }},
+	{"L8", Land, "福建省网上交易规则第30–31条；太仓市网上交易管理办法第19条", "S",
+		func(p *Params) string {
+			return fmt.Sprintf("首次报价不得低于起始价，此后每次报价不得低于当前最高报价加一个加价幅度；报价不可撤回；每名竞买人每秒至多%d次报价", p.L8MaxQuotesPerSecond)
+		},
+		func(p *Params) string { return "≥ 最高价 + 加价幅度" }},
+	{"L9", Land, "福建省网上交易规则第32条；拍卖法第二十八条", "S",
+		func(p *Params) string {
+			return "底价保密，挂牌截止前设定后不得更改；任何拒绝或提示均不透露底价"
+		},
+		func(p *Params) string { return "—" }},
+	{"L10", Land, srcOrder39 + "第十九条、第二十条", "S",
+		func(p *Params) string {
+			return "挂牌截止时：仅一人报价且不低于底价的成交；无人报价或最高报价低于底价的流拍；两名以上竞买人表示愿意继续竞价的转入限时竞价"
+		},
+		func(p *Params) string { return "—" }},
+	{"L11", Land, "太仓市网上交易管理办法第23–24条；福建省网上交易规则第40–42条", "S",
+		func(p *Params) string {
+			return fmt.Sprintf("限时竞价从挂牌最高报价起，每次有效报价后倒计时重新计为%d秒；倒计时结束时最高报价者竞得（仍须不低于底价）；倒计时结束以数据库时钟为准", p.L11CountdownSeconds)
+		},
+		func(p *Params) string { return fmt.Sprintf("%d秒", p.L11CountdownSeconds) }},
+	{"L12", Land, "太仓市网上交易平台", "S",
+		func(p *Params) string {
+			return fmt.Sprintf("挂牌截止前%d分钟内不接受挂牌报价（转入限时竞价）", p.L12LastHourSeconds/60)
+		},
+		func(p *Params) string { return fmt.Sprintf("%d分钟", p.L12LastHourSeconds/60) }},
+	{"L13", Land, "福建省网上交易规则第54–58条；太仓市网上交易管理办法第26条", "S",
+		func(p *Params) string {
+			return "中止交易时时钟冻结；恢复后挂牌期顺延不少于冻结时长，限时竞价重新计时"
+		},
+		func(p *Params) string { return "—" }},
+	{"L15", Land, "苏州市2016年土地出让规则", "S",
+		func(p *Params) string {
+			return fmt.Sprintf("报价达到最高限价后不再接受更高报价，转入第二标准：达到限价的竞买人在%d秒内各一次密封报出第二标准数值，最高者竞得", p.L15CapPeriodSeconds)
+		},
+		func(p *Params) string { return "每宗地" }},
+	{"L16", Land, srcOrder39 + "第十九条", "S",
+		func(p *Params) string {
+			return "报价相同的，先提交（以平台数据库接收时间为准）者优先"
+		},
+		func(p *Params) string { return "—" }},
+	{"P7", Property, srcOrder32 + "；产权交易机构网络竞价规则", "C",
+		func(p *Params) string {
+			return fmt.Sprintf("网络竞价：多次报价（自由报价期后进入限时报价期，倒计时%d秒，每次有效报价后重新计时）或一次报价（每人一次密封报价，截止后揭示）", p.P7CountdownSeconds)
+		},
+		func(p *Params) string { return fmt.Sprintf("%d秒", p.P7CountdownSeconds) }},
 	{"P1", Property, srcOrder32 + "第十三条", "S",
 		func(p *Params) string {
 			return fmt.Sprintf("产权转让信息预披露不得少于%d个工作日，正式披露不得少于%d个工作日", p.P1PreMinWorkingDays, p.P1MinWorkingDays)

@@ -5,11 +5,14 @@
 package platform
 
 import (
+	"context"
 	"log/slog"
 
+	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/bidding/auction"
 	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/trading"
 )
@@ -19,6 +22,7 @@ type Platform struct {
 	Trading  *trading.Service
 	Bidding  *bidding.Service
 	Deposits *deposits.Service
+	Auction  *auction.Service
 }
 
 // New builds trading (on db, with clock and log), bidding (with the object
@@ -29,17 +33,18 @@ func New(db *gorm.DB, clock trading.Clock, st *trading.Storage, log *slog.Logger
 	ts := trading.NewService(db, clock, log)
 	bs := bidding.NewService(ts, st)
 	ds := deposits.NewService(ts, vaPrefix)
-	Wire(ts, bs, ds)
-	return &Platform{Trading: ts, Bidding: bs, Deposits: ds}
+	as := auction.NewService(ts, st)
+	Wire(ts, bs, ds, as)
+	return &Platform{Trading: ts, Bidding: bs, Deposits: ds, Auction: as}
 }
 
 // Wire connects every hook between trading, bidding and deposits. Every
 // hook runs inside the transaction of the event, takes its ctx and tx, and
 // rolls the event back with its error; hooks run in the order given here.
 //
-// ds may be nil: trading and bidding are then wired alone (the demo's
+// ds and as may be nil: trading and bidding are then wired alone (the demo's
 // services on a historic clock, and bidding's own tests, run so).
-func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service) {
+func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *auction.Service) {
 	// A notice is published (trading.Service.OnPublish).
 	ts.OnPublish = append(ts.OnPublish,
 		bs.ReleaseDocuments, // opening notice: the tender documents go out (K5); amendment: its clarification, registrants told
@@ -69,8 +74,28 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service) {
 		bidding.ResultSource{Svc: bs},       // late contracts (E14, G13); timelines: opening, failure, award, contract
 		trading.CalendarSource{Svc: ts},     // approved schedules an imported holiday notice broke (provisional calendar)
 	)
+	if as != nil {
+		// The opening notice of a land or property project opens the
+		// online bidding of its lots (issue 15 §1).
+		ts.OnPublish = append(ts.OnPublish, as.OpenLots)
+		// A settled bidding goes through the result path: deal price or no
+		// sale, the generated result notice submitted for review, then (on
+		// publication, AdvanceResult) L5 conversion, refunds and the savings
+		// report (issue 15 §7).
+		as.Settle = func(ctx context.Context, tx *gorm.DB, lotID, regID int64, price decimal.Decimal, reason, note string) error {
+			_, err := bs.RecordOnlineDeal(ctx, tx, lotID, bidding.OnlineDeal{RegistrationID: regID, Price: price, Reason: reason, Note: note})
+			return err
+		}
+	}
 	if ds == nil {
 		return
+	}
+	if as != nil {
+		// Who may quote: an approved applicant whose deposit or verified
+		// guarantee covers the amount (issue 15 §2).
+		as.Qualified = ds.DepositCovered
+		// The supervisors' live view shows the K1 same-payer pairs.
+		as.SamePayers = ds.SamePayerPairs
 	}
 	ts.OnPublish = append(ts.OnPublish,
 		ds.RefundTerminated, // termination notice: every deposit of the project back with interest (D8)

@@ -1,0 +1,336 @@
+package auction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
+
+	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/live"
+	"github.com/ggzy/ggzy/trading/rules"
+)
+
+// QuoteInput is a quote as sent. Key is the idempotency key of the quote
+// (the page draws one per quote box): the same key counts once.
+type QuoteInput struct {
+	Amount string `json:"amount" form:"amount"`
+	Key    string `json:"key" form:"key"`
+	Device string `json:"device" form:"device"` // the browser's device id, for the K1 alert
+}
+
+// QuoteResult is an accepted quote (or the earlier one of the same key).
+type QuoteResult struct {
+	Quote        *Quote     `json:"quote"`
+	Code         string     `json:"code"`
+	Duplicate    bool       `json:"duplicate"`
+	State        string     `json:"state"`
+	CountdownEnd *time.Time `json:"countdown_end,omitempty"`
+}
+
+// QuoteEvent is a quote on the lot's public topic: the code, never the name.
+type QuoteEvent struct {
+	Code         string           `json:"code,omitempty"`
+	Amount       *decimal.Decimal `json:"amount,omitempty"`
+	At           time.Time        `json:"at"`
+	State        string           `json:"state"`
+	CountdownEnd *time.Time       `json:"countdown_end,omitempty"`
+	Quotes       int              `json:"quotes"`
+	Next         *decimal.Decimal `json:"next,omitempty"` // the lowest acceptable next quote
+}
+
+// Quote takes a bidder's quote on the lot in one transaction that locks
+// the lot's bidding row and decides with ggzy_now() read under the lock
+// (issue 15 §3–§5, L8–L16). A refusal is a 4xx naming the rule; only the
+// refusal is recorded.
+func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in QuoteInput) (*QuoteResult, error) {
+	key := strings.TrimSpace(in.Key)
+	if key == "" || len(key) > 64 {
+		return nil, s.refuse(ctx, lotID, "", nil, key, refusal(http.StatusBadRequest, "L8", "key", "缺少报价的幂等键（每次报价一个，1至64个字符）"))
+	}
+	amount, err := trading.ParseAmount(strings.TrimSpace(in.Amount))
+	if err != nil || !amount.IsPositive() {
+		return nil, s.refuse(ctx, lotID, "", nil, key, refusal(http.StatusBadRequest, "L8", "amount", "报价应为大于0、最多两位小数的金额（元），实际为“%s”", clip(in.Amount, 40)))
+	}
+	if !s.allow(a.AccountID, key) {
+		return nil, s.refuse(ctx, lotID, "", &amount, key, refusal(http.StatusTooManyRequests, "L8", "amount",
+			"报价过于频繁：每名竞买人每秒至多%d次报价", s.params().L8MaxQuotesPerSecond))
+	}
+	var res *QuoteResult
+	var code string
+	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		var err error
+		res, code, err = s.quoteTx(ctx, tx, a, lotID, amount, key, clip(in.Device, 100))
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, ErrRefused) {
+			return nil, s.refuse(ctx, lotID, code, &amount, key, err)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// refuse records a refused quote in the bidding record, in a transaction of
+// its own (the quote's was rolled back), and returns err.
+func (s *Service) refuse(ctx context.Context, lotID int64, code string, amount *decimal.Decimal, key string, err error) error {
+	te := trading.AsError(err)
+	if te == nil {
+		return err
+	}
+	// Equivalent SQL: the refusal, if the lot is bid online at all.
+	werr := s.DB.WithContext(ctx).Exec(`INSERT INTO auction_log (lot_id, at, kind, code, amount, rule, detail, idem_key)
+		SELECT ?, ggzy_now(), 'refused', ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM auction_lots WHERE lot_id = ?)`,
+		lotID, code, amount, te.Rule, clip(te.Message, 500), clip(key, 64), lotID).Error
+	if werr != nil && s.Log != nil {
+		s.Log.Warn("auction: record a refusal", "lot", lotID, "err", werr)
+	}
+	return err
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}
+
+func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, amount decimal.Decimal, key, device string) (*QuoteResult, string, error) {
+	// Who may quote is read before the lot's lock, so the lock is held only
+	// for what decides between quotes (the clock, the highest, the phase).
+	qnow, err := trading.DBNow(tx)
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := s.qualify(ctx, tx, a, lotID, qnow)
+	if err != nil {
+		return nil, "", err
+	}
+	l, err := lock(tx, lotID)
+	if err != nil {
+		return nil, b.Code, err
+	}
+	now, err := trading.DBNow(tx)
+	if err != nil {
+		return nil, b.Code, err
+	}
+	var prev Quote
+	if err := tx.Where("registration_id = ? AND idem_key = ?", b.RegistrationID, key).Limit(1).Find(&prev).Error; err != nil {
+		return nil, b.Code, err
+	}
+	if prev.ID != 0 {
+		// A double click, or a retry after a lost answer: counted once.
+		return &QuoteResult{Quote: &prev, Code: b.Code, Duplicate: true, State: l.State, CountdownEnd: l.CountdownEnd}, b.Code, nil
+	}
+	phase, atCap, err := l.check(tx, now, amount, b.RegistrationID)
+	if err != nil {
+		return nil, b.Code, err
+	}
+	q := &Quote{LotID: lotID, RegistrationID: b.RegistrationID, Phase: phase, Amount: amount, At: now, IdemKey: key, IP: a.IP, Device: device}
+	if err := tx.Create(q).Error; err != nil {
+		return nil, b.Code, err
+	}
+	prevReg := l.HighestReg
+	switch phase {
+	case "open", "timed":
+		l.Highest, l.HighestReg = &amount, &b.RegistrationID
+	case "sealed":
+		if l.Highest == nil || amount.GreaterThan(*l.Highest) { // ties: the earlier (L16)
+			l.Highest, l.HighestReg = &amount, &b.RegistrationID
+		}
+	}
+	l.Quotes++
+	if err := logEntry(tx, &Entry{LotID: lotID, At: now, Kind: "quote", Code: b.Code, Amount: &amount, IdemKey: key, Detail: phase}); err != nil {
+		return nil, b.Code, err
+	}
+	if phase == "timed" {
+		end := now.Add(time.Duration(l.CountdownS) * time.Second)
+		l.CountdownEnd = &end
+		if err := logEntry(tx, &Entry{LotID: lotID, At: now, Kind: "restart", Until: &end, Rule: "L11",
+			Detail: fmt.Sprintf("有效报价，倒计时重新计为%d秒", l.CountdownS)}); err != nil {
+			return nil, b.Code, err
+		}
+	}
+	if atCap {
+		end := now.Add(time.Duration(l.CapPeriodS) * time.Second)
+		l.State, l.CountdownEnd = StateCapped, &end
+		if err := logEntry(tx, &Entry{LotID: lotID, At: now, Kind: "capped", Until: &end, Rule: "L15", Amount: &amount,
+			Detail: "报价达到最高限价，转入第二标准：各竞买人一次密封报价"}); err != nil {
+			return nil, b.Code, err
+		}
+	}
+	if err := tx.Save(l).Error; err != nil {
+		return nil, b.Code, err
+	}
+	if err := trading.Audit(tx, now, a, "auction.quote", "lot", fmt.Sprint(lotID),
+		fmt.Sprintf("竞买号牌 %s 报价（%s）", b.Code, phaseName(phase))); err != nil {
+		return nil, b.Code, err
+	}
+	ev := QuoteEvent{At: now, State: l.State, CountdownEnd: l.CountdownEnd, Quotes: l.Quotes}
+	kind := "sealed"
+	if phase == "open" || phase == "timed" {
+		kind, ev.Code, ev.Amount, ev.Next = "quote", b.Code, &amount, l.next()
+	}
+	// The public topic first, then the supervisors' (always in this order).
+	if _, err := live.Publish(ctx, tx, topic(lotID), kind, ev); err != nil {
+		return nil, b.Code, err
+	}
+	if err := s.alerts(ctx, tx, l, b, q, prevReg); err != nil {
+		return nil, b.Code, err
+	}
+	return &QuoteResult{Quote: q, Code: b.Code, State: l.State, CountdownEnd: l.CountdownEnd}, b.Code, nil
+}
+
+func phaseName(p string) string {
+	return map[string]string{"open": "挂牌/自由报价", "timed": "限时竞价", "sealed": "一次报价（密封）", "capped": "最高限价第二标准（密封）"}[p]
+}
+
+// next is the lowest acceptable next ascending quote (L8); nil when the
+// lot's price is not shown (sealed).
+func (l *Lot) next() *decimal.Decimal {
+	if l.Sealed() || l.State == StateSettled {
+		return nil
+	}
+	n := l.StartPrice
+	if l.Highest != nil {
+		n = l.Highest.Add(l.inc())
+	}
+	if l.PriceCap != nil && n.GreaterThan(*l.PriceCap) && (l.Highest == nil || l.Highest.LessThan(*l.PriceCap)) {
+		n = *l.PriceCap
+	}
+	return &n
+}
+
+func (l *Lot) inc() decimal.Decimal {
+	if l.Increment != nil {
+		return *l.Increment
+	}
+	return decimal.New(1, -2)
+}
+
+// check decides a quote against the lot's state at now (the database's
+// time): the phase it falls in, whether it reaches the cap (L15), or the
+// refusal naming the rule. The reserve price is never part of a refusal (L9).
+func (l *Lot) check(tx *gorm.DB, now time.Time, amount decimal.Decimal, regID int64) (phase string, atCap bool, err error) {
+	switch l.State {
+	case StateSettled:
+		return "", false, refusal(http.StatusConflict, "L11", "lot", "本标的竞价已结束，不再接受报价")
+	case StateSuspended:
+		return "", false, refusal(http.StatusConflict, "L13", "lot", "本标的已中止交易（%s），恢复前不接受报价", l.SuspendReason)
+	case StateOpen:
+		if now.Before(l.OpensAt) {
+			return "", false, refusal(http.StatusConflict, "L8", "lot", "报价期尚未开始（%s 开始，以平台数据库接收时间为准）", fmtTime(l.OpensAt))
+		}
+		if !now.Before(l.ClosesAt) {
+			return "", false, refusal(http.StatusConflict, "L10", "lot", "报价期已于 %s 截止：报价到达平台数据库时已过截止时间，无论何时发出均不接受", fmtTime(l.ClosesAt))
+		}
+		if l.LastHourS > 0 && !now.Before(l.ClosesAt.Add(-time.Duration(l.LastHourS)*time.Second)) {
+			return "", false, refusal(http.StatusConflict, "L12", "lot", "挂牌截止前%d分钟内不接受挂牌报价；如愿继续竞价，请在挂牌截止前申请参加限时竞价", l.LastHourS/60)
+		}
+		if l.Mode == rules.ModeSealed {
+			if err := once(tx, regID, "sealed", "P7", "一次报价每名竞买人只能报价一次，报价不可撤回或更改"); err != nil {
+				return "", false, err
+			}
+			if amount.LessThan(l.StartPrice) {
+				return "", false, refusal(http.StatusUnprocessableEntity, "P7", "amount", "报价 %s 元低于挂牌价（起始价）%s 元", yuan(amount), yuan(l.StartPrice))
+			}
+			return "sealed", false, nil
+		}
+		atCap, err := l.ascending(amount)
+		return "open", atCap, err
+	case StateTimed:
+		if now.Before(l.OpensAt) {
+			return "", false, refusal(http.StatusConflict, "L11", "lot", "竞价尚未开始（%s 开始，以平台数据库接收时间为准）", fmtTime(l.OpensAt))
+		}
+		if !now.Before(*l.CountdownEnd) {
+			return "", false, refusal(http.StatusConflict, "L11", "lot", "倒计时已于 %s 结束：报价到达平台数据库时已过结束时间，无论何时发出均不接受", fmtTime(*l.CountdownEnd))
+		}
+		atCap, err := l.ascending(amount)
+		return "timed", atCap, err
+	case StateCapped:
+		if !now.Before(*l.CountdownEnd) {
+			return "", false, refusal(http.StatusConflict, "L15", "lot", "第二标准报价期已于 %s 结束", fmtTime(*l.CountdownEnd))
+		}
+		if err := once(tx, regID, "capped", "L15", "第二标准每名竞买人只能密封报价一次"); err != nil {
+			return "", false, err
+		}
+		return "capped", false, nil
+	}
+	return "", false, fmt.Errorf("auction: lot %d in state %q", l.LotID, l.State)
+}
+
+func once(tx *gorm.DB, regID int64, phase, rule, msg string) error {
+	var n int64
+	if err := tx.Model(&Quote{}).Where("registration_id = ? AND phase = ?", regID, phase).Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return refusal(http.StatusConflict, rule, "amount", "%s", msg)
+	}
+	return nil
+}
+
+// ascending applies L8 (first ≥ start, then ≥ highest + increment, whole
+// increments where the lot says so) and L15 (never above the cap; reaching
+// it switches to the second criterion).
+func (l *Lot) ascending(amount decimal.Decimal) (atCap bool, err error) {
+	if l.PriceCap != nil {
+		if amount.GreaterThan(*l.PriceCap) {
+			return false, refusal(http.StatusUnprocessableEntity, "L15", "amount", "报价 %s 元超过最高限价 %s 元", yuan(amount), yuan(*l.PriceCap))
+		}
+		atCap = amount.Equal(*l.PriceCap) && (l.Highest == nil || amount.GreaterThan(*l.Highest))
+	}
+	if atCap {
+		return true, nil
+	}
+	if l.Highest == nil {
+		if amount.LessThan(l.StartPrice) {
+			return false, refusal(http.StatusUnprocessableEntity, "L8", "amount", "首次报价 %s 元低于起始价 %s 元", yuan(amount), yuan(l.StartPrice))
+		}
+	} else if least := l.Highest.Add(l.inc()); amount.LessThan(least) {
+		return false, refusal(http.StatusUnprocessableEntity, "L8", "amount", "报价 %s 元低于当前最高报价 %s 元加一个加价幅度 %s 元（至少 %s 元）",
+			yuan(amount), yuan(*l.Highest), yuan(l.inc()), yuan(least))
+	}
+	if l.IncrementMultiple && !amount.Sub(l.StartPrice).Mod(l.inc()).IsZero() {
+		return false, refusal(http.StatusUnprocessableEntity, "L8", "amount", "本标的报价须为起始价 %s 元加整数倍加价幅度 %s 元", yuan(l.StartPrice), yuan(l.inc()))
+	}
+	return false, nil
+}
+
+// WantTimed records that the bidder wants to go on to timed bidding at the
+// listing's close (L10). Allowed until the close, also in the last hour.
+func (s *Service) WantTimed(ctx context.Context, a trading.Actor, lotID int64) error {
+	return trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		l, err := lock(tx, lotID)
+		if err != nil {
+			return err
+		}
+		now, err := trading.DBNow(tx)
+		if err != nil {
+			return err
+		}
+		b, err := s.qualify(ctx, tx, a, lotID, now)
+		if err != nil {
+			return err
+		}
+		if l.Mode != rules.ModeListing || l.State != StateOpen || !now.Before(l.ClosesAt) {
+			return trading.Conflict("lot", "只有挂牌期内可以申请参加限时竞价（L10）")
+		}
+		if b.WantsTimedAt != nil {
+			return nil
+		}
+		if err := tx.Model(b).Update("wants_timed_at", now).Error; err != nil {
+			return err
+		}
+		if err := logEntry(tx, &Entry{LotID: lotID, At: now, Kind: "wants_timed", Code: b.Code, Rule: "L10"}); err != nil {
+			return err
+		}
+		return trading.Audit(tx, now, a, "auction.wants_timed", "lot", fmt.Sprint(lotID), "竞买号牌 "+b.Code+" 申请参加限时竞价")
+	})
+}

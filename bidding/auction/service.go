@@ -1,0 +1,246 @@
+package auction
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/rules"
+)
+
+// Service runs the online bidding of land and property lots.
+type Service struct {
+	DB      *gorm.DB
+	Trading *trading.Service // the rule book, the clock pages show, notices
+	Storage *trading.Storage // the published bidding records
+	Log     *slog.Logger
+
+	// Qualified tells, inside tx, whether a registration may quote: its
+	// deposit (or a verified guarantee) covers the amount (issue 15 §2;
+	// deposits.Service.DepositCovered). reason says how when ok.
+	Qualified func(ctx context.Context, tx *gorm.DB, registrationID int64) (ok bool, reason string, err error)
+	// Settle sends a settled lot through the result path inside the
+	// settlement's transaction: the deal (winner's registration and price)
+	// or no sale (registration 0), its result notice submitted for review
+	// (bidding.Service.RecordOnlineDeal).
+	Settle func(ctx context.Context, tx *gorm.DB, lotID, registrationID int64, price decimal.Decimal, reason, note string) error
+	// SamePayers lists the lot's registrations whose deposits came from the
+	// same payer account (K1), for the supervisors' live view.
+	SamePayers func(ctx context.Context, tx *gorm.DB, lotID int64) ([][2]int64, error)
+
+	rateMu sync.Mutex
+	rate   map[int64]*bucket // per registration: L8.max_quotes_per_second
+}
+
+// NewService returns the service; the hooks are set by platform.Wire.
+func NewService(ts *trading.Service, st *trading.Storage) *Service {
+	return &Service{DB: ts.DB, Trading: ts, Storage: st, Log: ts.Log, rate: map[int64]*bucket{}}
+}
+
+func (s *Service) params() *rules.Params { return &s.Trading.Book.Params }
+
+// OpenLots is a trading.Service.OnPublish hook: when the opening notice of
+// a land or property project is published, each of its lots bid online gets
+// its bidding row, with the rule book's numbers in force (L11, L12, L15,
+// P7) and the lot's own (increment, cap, whole increments).
+func (s *Service) OpenLots(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
+	if !n.Type.IsOpening() || (p.Category != rules.Land && p.Category != rules.Property) {
+		return nil
+	}
+	var lots []trading.Lot
+	if err := tx.Where("project_id = ?", p.ID).Order("seq").Find(&lots).Error; err != nil {
+		return err
+	}
+	par := s.params()
+	now, err := trading.DBNow(tx)
+	if err != nil {
+		return err
+	}
+	for i := range lots {
+		l := &lots[i]
+		if !rules.Online(l.BiddingMode) {
+			continue
+		}
+		start := trading.BaseFor(p.Category, l)
+		if start == nil {
+			return trading.Invalid("starting_price", "网上竞价的标的须设定起始价（挂牌价）")
+		}
+		a := Lot{LotID: l.ID, Mode: l.BiddingMode, State: StateOpen, LastHourS: par.L12LastHourSeconds,
+			CountdownS: par.L11CountdownSeconds, CapPeriodS: max(par.L15CapPeriodSeconds, 1), StartPrice: *start,
+			Increment: l.Increment, IncrementMultiple: l.IncrementMultiple, PriceCap: l.PriceCap}
+		switch l.BiddingMode {
+		case rules.ModeAuction:
+			if l.AuctionAt == nil {
+				return trading.Invalid("auction_at", "网上拍卖须设定拍卖时间")
+			}
+			end := l.AuctionAt.Add(time.Duration(a.CountdownS) * time.Second)
+			a.OpensAt, a.ClosesAt, a.State, a.CountdownEnd, a.LastHourS = *l.AuctionAt, *l.AuctionAt, StateTimed, &end, 0
+		default:
+			if l.ListingStart == nil || l.ListingEnd == nil {
+				return trading.Invalid("listing_start", "%s须设定挂牌（报价）起止时间", rules.ModeName(l.BiddingMode))
+			}
+			a.OpensAt, a.ClosesAt = *l.ListingStart, *l.ListingEnd
+			if l.BiddingMode != rules.ModeListing {
+				a.LastHourS = 0 // L12 is a rule of land listings
+			}
+			if l.BiddingMode == rules.ModeMulti {
+				a.CountdownS = par.P7CountdownSeconds
+			}
+		}
+		if a.CountdownS <= 0 {
+			a.CountdownS = 240
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&a)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			continue
+		}
+		if err := logEntry(tx, &Entry{LotID: l.ID, At: now, Kind: "opened", Amount: &a.StartPrice,
+			Detail: fmt.Sprintf("%s；报价期 %s 至 %s", rules.ModeName(a.Mode), fmtTime(a.OpensAt), fmtTime(a.ClosesAt))}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func logEntry(tx *gorm.DB, e *Entry) error { return tx.Create(e).Error }
+
+// lock takes the lot's bidding row FOR NO KEY UPDATE: every decision about
+// the lot queues here. (Not FOR UPDATE: a first quote's new bidder code
+// holds a KEY SHARE lock on the row through its foreign key, which FOR
+// UPDATE would wait for, and two such quotes would deadlock.)
+func lock(tx *gorm.DB, lotID int64) (*Lot, error) {
+	var l Lot
+	if err := trading.First(tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE"}), &l, "网上竞价标的", "lot_id = ?", lotID); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// Get reads a lot's bidding (no lock).
+func (s *Service) Get(ctx context.Context, lotID int64) (*Lot, error) {
+	var l Lot
+	if err := trading.First(s.DB.WithContext(ctx), &l, "网上竞价标的", "lot_id = ?", lotID); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// registrationOf is the bidder's live registration on the lot and its status.
+func registrationOf(tx *gorm.DB, lotID, bidderID int64) (id int64, status string, err error) {
+	var row struct {
+		ID     int64  `gorm:"column:id"`
+		Status string `gorm:"column:status"`
+	}
+	err = tx.Raw(`SELECT id, status FROM registrations WHERE lot_id = ? AND bidder_id = ? ORDER BY id DESC LIMIT 1`, lotID, bidderID).Scan(&row).Error
+	return row.ID, row.Status, err
+}
+
+// qualify says whether the actor may quote on the lot (issue 15 §2) and
+// gives it its code, created on first use. The refusal names the reason.
+func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, now time.Time) (*Bidder, error) {
+	switch a.Role {
+	case trading.RoleBidder:
+	case trading.RoleAgent:
+		return nil, refusal(http.StatusForbidden, "A1", "actor", "代理机构（拍卖人、出让人）不得报价（A1）")
+	default:
+		return nil, refusal(http.StatusForbidden, "A1", "actor", "只有竞买人可以报价")
+	}
+	regID, status, err := registrationOf(tx, lotID, a.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if regID == 0 || (status != "approved" && status != "active") {
+		return nil, refusal(http.StatusForbidden, "L8", "registration", "只有竞买申请已审核通过并足额交纳保证金的竞买人可以报价（您的竞买申请：%s）", regStatusName(status))
+	}
+	if s.Qualified != nil {
+		ok, _, err := s.Qualified(ctx, tx, regID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, refusal(http.StatusForbidden, "L7", "deposit", "竞买保证金未足额到账（也无有效的保函），不能报价")
+		}
+	}
+	return ensureBidder(tx, lotID, regID, now)
+}
+
+func regStatusName(s string) string {
+	return map[string]string{"": "未提交", "pending": "待审核", "rejected": "未通过", "withdrawn": "已撤回"}[s]
+}
+
+// ensureBidder gives a registration its random 6-digit code on the lot,
+// once: codes are drawn until one is free on the lot.
+func ensureBidder(tx *gorm.DB, lotID, regID int64, now time.Time) (*Bidder, error) {
+	for i := 0; i < 20; i++ {
+		var b Bidder
+		if err := tx.Where("registration_id = ?", regID).Limit(1).Find(&b).Error; err != nil {
+			return nil, err
+		}
+		if b.RegistrationID != 0 {
+			return &b, nil
+		}
+		n, err := rand.Int(rand.Reader, big.NewInt(900000))
+		if err != nil {
+			return nil, err
+		}
+		b = Bidder{RegistrationID: regID, LotID: lotID, Code: fmt.Sprintf("%06d", 100000+n.Int64()), CreatedAt: now}
+		// No target: a taken code and a concurrent first visit both do nothing.
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&b).Error; err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("auction: no free bidder code on lot %d", lotID)
+}
+
+// bucket is a token bucket of one registration's quotes.
+type bucket struct {
+	tokens float64
+	last   time.Time
+	keys   [8]string // recent idempotency keys: a repeat costs no token
+}
+
+// allow spends a token of the registration's bucket (L8.max_quotes_per_second;
+// 0: no limit). The limit is per instance; it guards the lot's row lock
+// against a flood, not the rules, which the database decides.
+func (s *Service) allow(regID int64, key string) bool {
+	rate := float64(s.params().L8MaxQuotesPerSecond)
+	if rate <= 0 {
+		return true
+	}
+	now := time.Now()
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
+	b := s.rate[regID]
+	if b == nil {
+		b = &bucket{tokens: rate, last: now}
+		s.rate[regID] = b
+	}
+	b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.last = now
+	for _, k := range b.keys {
+		if k == key {
+			return true // the same quote again (a double click): the database answers it once
+		}
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	copy(b.keys[1:], b.keys[:])
+	b.keys[0] = key
+	return true
+}
