@@ -401,6 +401,10 @@ func (s *Service) SubmitNoticeTx(ctx context.Context, tx *gorm.DB, a Actor, n *A
 	if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 		return err
 	}
+	if err := publishSupervision(ctx, tx, "announcement.submitted", FeedItem{At: now, Project: p.Code,
+		Link: fmt.Sprintf("/supervisor/announcements/%d", n.ID), Text: "新公告待审核：" + p.Code + " " + n.Title}); err != nil {
+		return err
+	}
 	return Audit(tx, now, a, "announcement.submit", "announcement", fmt.Sprint(n.ID), "提交审核：“"+n.Title+"”")
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/ggzy/ggzy/trading/live"
 )
 
 // On-site supervision (统一现场监督): the supervisor's dashboard, a
@@ -160,6 +162,7 @@ type Dashboard struct {
 	RuleItems     Section[Alert]            `json:"rule_items"`
 	Suspended     Section[SuspendedProject] `json:"suspended"`
 	Audit         Section[AuditItem]        `json:"audit"`
+	LiveSeq       int64                     `json:"live_seq"` // the feed's last event when read (SupervisionTopic)
 }
 
 // dayStart is midnight in Shanghai of t's day.
@@ -236,6 +239,12 @@ func (s *Service) Dashboard(ctx context.Context, a Actor) (*Dashboard, error) {
 	}
 	now := s.Clock.Now()
 	d := &Dashboard{Now: now, WeekStart: weekStart(now)}
+	// Read first: the live feed then brings whatever happens after.
+	seq, err := live.Last(ctx, s.DB, SupervisionTopic)
+	if err != nil {
+		return nil, err
+	}
+	d.LiveSeq = seq
 	// Sources read outside the transaction: each on its own connection.
 	for _, src := range s.Supervision {
 		alerts, err := src.Alerts(ctx, now, dashboardAlertLimit+1)
@@ -248,7 +257,7 @@ func (s *Service) Dashboard(ctx context.Context, a Actor) (*Dashboard, error) {
 		}
 		sec.Items = append(sec.Items, alerts...)
 	}
-	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
+	err = Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var err error
 		today := dayStart(now)
 		if d.Today, err = schedule(tx, today, today.AddDate(0, 0, 1), dashboardScheduleLimit); err != nil {
@@ -476,6 +485,10 @@ func (s *Service) SuspendProject(ctx context.Context, a Actor, code, reason stri
 			"suspended_at": now, "suspended_by": a.AccountID, "suspend_reason": reason, "updated_at": now}).Error; err != nil {
 			return err
 		}
+		if err := publishSupervision(ctx, tx, "project.suspended", FeedItem{At: now, Project: p.Code,
+			Link: "/supervise/projects/" + p.Code, Text: "项目 " + p.Code + " 已暂停：" + reason}); err != nil {
+			return err
+		}
 		return Audit(tx, now, a, "project.suspend", "project", p.Code, "暂停项目："+reason)
 	})
 	return p, err
@@ -513,6 +526,10 @@ func (s *Service) ResumeProject(ctx context.Context, a Actor, code, note string)
 		summary := "恢复项目（原暂停理由：" + old + "）"
 		if note != "" {
 			summary += "：" + note
+		}
+		if err := publishSupervision(ctx, tx, "project.resumed", FeedItem{At: now, Project: p.Code,
+			Link: "/supervise/projects/" + p.Code, Text: "项目 " + p.Code + " 已恢复"}); err != nil {
+			return err
 		}
 		return Audit(tx, now, a, "project.resume", "project", p.Code, summary)
 	})

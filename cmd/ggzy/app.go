@@ -23,6 +23,7 @@ import (
 	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/migrations"
 	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/live"
 	"github.com/ggzy/ggzy/trading/rules"
 )
 
@@ -128,6 +129,7 @@ type App struct {
 	Trading  *trading.Service
 	Bidding  *bidding.Service
 	Deposits *deposits.Service
+	Live     *live.Hub // the live pages' events (served instances only)
 	emb      *stack.Embedded
 }
 
@@ -280,6 +282,11 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	if cfg.DepositBank != "" {
 		a.Deposits.BankName = cfg.DepositBank
 	}
+	if mode == modeServe {
+		// One LISTEN connection per instance, outside the pool.
+		a.Live = live.NewHub(a.DB, a.Cfg.DatabaseURL, live.Options{Log: log})
+		a.Live.Start()
+	}
 	return a, nil
 }
 
@@ -308,6 +315,9 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 // Close disconnects and stops the embedded servers this process started.
 func (a *App) Close() error {
 	var errs []error
+	if a.Live != nil {
+		a.Live.Close()
+	}
 	if a.SQL != nil {
 		errs = append(errs, a.SQL.Close())
 	}

@@ -131,6 +131,9 @@ func cmdServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	go app.Trading.RunPublisher(ctx, 15*time.Second)
 	go app.Deposits.RunK1Sweeper(ctx, 10*time.Second)
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Shutdown waits for requests to end, and live streams end only when
+	// the hub closes.
+	srv.RegisterOnShutdown(app.Live.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("ggzy serving", "url", "http://"+ln.Addr().String(), "database", redact(app.Cfg.DatabaseURL), "s3", app.Cfg.S3Endpoint)

@@ -135,6 +135,12 @@ func NewServer(a *App) (*echo.Echo, error) {
 	web.ProjectRoutes(e, api)
 	web.CalendarRoutes(e)
 	web.SuperviseRoutes(e, api)
+	if a.Live != nil {
+		// The dashboard's live feed (Server-Sent Events; no gzip or cache
+		// middleware may wrap these routes).
+		e.GET("/supervise/events", a.Live.Stream(func(echo.Context) (string, error) { return trading.SupervisionTopic, nil }),
+			trading.RequireRole(trading.RoleSupervisor))
+	}
 	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
 	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
 	dh := &deposits.Handler{Svc: a.Deposits, Web: web}
