@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/bidding"
+	"github.com/ggzy/ggzy/bidding/sealed"
 	"github.com/ggzy/ggzy/cmd/ggzy/platform"
 	"github.com/ggzy/ggzy/cmd/ggzy/stack"
 	"github.com/ggzy/ggzy/deposits"
@@ -55,6 +56,7 @@ type Config struct {
 	Rules        string        // GGZY_RULES: rule-book parameters, "L7.min_ratio=0.3,L2.working_days=false"
 	OCIDPrefix   string        // GGZY_OCID_PREFIX: the centre's registered OCDS prefix
 	DBMaxConns   int           // GGZY_DB_MAX_CONNS: PostgreSQL connections of this instance
+	ReceiptKeys  string        // GGZY_RECEIPT_KEYRING: the receipt-signing keyring file (EB3)
 }
 
 func env(key, def string) string {
@@ -99,6 +101,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", envInt("GGZY_DB_MAX_CONNS", 20), "PostgreSQL connections this instance opens at most; instances × this must stay under the server's max_connections (GGZY_DB_MAX_CONNS)")
 	fs.StringVar(&c.OCIDPrefix, "ocid-prefix", env("GGZY_OCID_PREFIX", "ocds-ggzy00"), "registered OCDS ocid prefix of the centre (GGZY_OCID_PREFIX)")
 	fs.DurationVar(&c.PublicCache, "public-cache", envDuration("GGZY_PUBLIC_CACHE", time.Second), "reuse public pages for anonymous visitors this long; 0 turns it off (GGZY_PUBLIC_CACHE)")
+	fs.StringVar(&c.ReceiptKeys, "receipt-keyring", env("GGZY_RECEIPT_KEYRING", ""), "receipt-signing keyring of sealed bids, made by `ggzy receipt keygen`; empty: $GGZY_DATA/receipt-keyring.json, made on first start (GGZY_RECEIPT_KEYRING)")
 	fs.DurationVar(&c.ClockOffset, "clock-offset", envDuration("GGZY_CLOCK_OFFSET", 0), "shift the platform clock, e.g. 720h (GGZY_CLOCK_OFFSET)")
 }
 
@@ -263,6 +266,12 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	if cfg.MaxUploadMB > 0 {
 		a.Bidding.MaxUpload = int64(cfg.MaxUploadMB) << 20
 	}
+	if mode != modeMigrate {
+		if a.Bidding.Receipts, err = loadReceiptKeys(cfg); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	if _, err := a.Deposits.Accounts.Number(1); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("GGZY_VA_PREFIX: %w", err)
@@ -387,4 +396,31 @@ func parseRates(name, rates string) (deposits.RateSchedule, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return sched, nil
+}
+
+// loadReceiptKeys reads the receipt-signing keyring (EB3): the file of
+// GGZY_RECEIPT_KEYRING, which every instance of one platform must share
+// (made and rotated with `ggzy receipt keygen`); without it, the one in the
+// data directory, made on first start.
+func loadReceiptKeys(cfg Config) (*sealed.Keyring, error) {
+	path := cfg.ReceiptKeys
+	if path == "" {
+		if cfg.Data == "" {
+			return nil, fmt.Errorf("GGZY_RECEIPT_KEYRING: set the receipt-signing keyring file (ggzy receipt keygen --keyring PATH)")
+		}
+		path = filepath.Join(cfg.Data, "receipt-keyring.json")
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+				return nil, err
+			}
+			if _, err := sealed.NewKeyringFile(path, time.Now()); err != nil {
+				return nil, fmt.Errorf("GGZY_RECEIPT_KEYRING: make %s: %w", path, err)
+			}
+		}
+	}
+	k, err := sealed.LoadKeyring(path)
+	if err != nil {
+		return nil, fmt.Errorf("GGZY_RECEIPT_KEYRING: %w", err)
+	}
+	return k, nil
 }

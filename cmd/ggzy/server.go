@@ -143,6 +143,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 	}
 	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
 	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
+	(&bidding.SealedHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
 	dh := &deposits.Handler{Svc: a.Deposits, Web: web}
 	dh.Routes(e, api)
 	dh.RefundRoutes(e, api)
@@ -156,8 +157,13 @@ func NewServer(a *App) (*echo.Echo, error) {
 // uploadPath matches the routes that stream documents.
 var uploadPath = regexp.MustCompile(`^(/agent/lots/\d+/documents|/api/v1/lots/\d+/documents|/lots/\d+/materials|/supervisor/deposits/import|/api/v1/deposits/statements)$`)
 
+// piecePath matches the routes that stream a piece of a sealed bid (PUT).
+var piecePath = regexp.MustCompile(`^(/api/v1)?/bids/\d+/parts/\d+/pieces/\d+$`)
+
 func isUpload(c echo.Context) bool {
-	return c.Request().Method == http.MethodPost && uploadPath.MatchString(c.Request().URL.Path)
+	r := c.Request()
+	return (r.Method == http.MethodPost && uploadPath.MatchString(r.URL.Path)) ||
+		(r.Method == http.MethodPut && piecePath.MatchString(r.URL.Path))
 }
 
 // health answers 200 when PostgreSQL and the object store both answer.
