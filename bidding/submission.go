@@ -207,13 +207,14 @@ type BidUpload struct {
 	Parts          []SealedPart `json:"parts"`
 }
 
-// randomID is a positive int63 from crypto/rand.
+// randomID is a random positive id below 2^53 (a browser's JSON numbers
+// hold it exactly) and a random 128-bit token, from crypto/rand.
 func randomID() (int64, string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return 0, "", err
 	}
-	id := int64(binary.BigEndian.Uint64(b[:8]) >> 1)
+	id := int64(binary.BigEndian.Uint64(b[:8]) >> 11)
 	if id == 0 {
 		id = 1
 	}
