@@ -383,6 +383,23 @@ func TestSealedBidDeadlineByDatabaseClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The sealed bids' audit records stay out of the log until the
+	// deadline (K4/K5), then they are there.
+	sealedRecords := func() int {
+		ev, err := trading.ListAudit(ctx, e.Svc.DB, trading.AuditFilter{ObjectType: "sealed_bid", Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ev)
+	}
+	if n := sealedRecords(); n != 0 {
+		t.Fatalf("%d sealed-bid audit records shown before the deadline", n)
+	}
+	defer func() {
+		if n := sealedRecords(); n < 6 {
+			t.Fatalf("%d sealed-bid audit records shown after the deadline", n)
+		}
+	}()
 	// The service's clock stays well before the deadline; the database's
 	// moves to 1 ms before it.
 	e.Clock.Set(e.Dead.Add(-time.Hour))
