@@ -27,6 +27,8 @@ type BidInput struct {
 // OpeningInput is the bid-opening record (开标记录) of a lot.
 type OpeningInput struct {
 	Bids []BidInput `json:"bids"`
+
+	fromHall bool // the hall's record: no bid at all is a record too (E7)
 }
 
 // RecordOpening enters the bid-opening record of an engineering or
@@ -42,6 +44,25 @@ func (s *Service) RecordOpening(ctx context.Context, a trading.Actor, lotID int6
 	}
 	var out *LotResult
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Table("openings").Where("lot_id = ?", lotID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return trading.Conflict("lot_id", "本标段在网上开标大厅开标，开标记录由平台生成（EB7），不能手工录入")
+		}
+		var err error
+		out, err = s.recordOpeningTx(ctx, tx, a, lotID, in, book.E7MinBidders, book.G10MinSuppliers, now)
+		return err
+	})
+	return out, err
+}
+
+// recordOpeningTx writes the opening record in tx: the agent's form (paper
+// bids) and the hall's generated record (EB7) both come through here.
+func (s *Service) recordOpeningTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, in OpeningInput, e7, g10 int, now time.Time) (*LotResult, error) {
+	var out *LotResult
+	err := func() error {
 		p, lot, r, err := s.lockResultLot(tx, a, lotID, now)
 		if err != nil {
 			return err
@@ -52,7 +73,7 @@ func (s *Service) RecordOpening(ctx context.Context, a trading.Actor, lotID int6
 		if r != nil && r.Stage != StageOpened {
 			return stageConflict(r, "重新录入开标记录")
 		}
-		if len(in.Bids) == 0 {
+		if len(in.Bids) == 0 && !in.fromHall {
 			return trading.Invalid("bids", "请录入递交投标文件的投标人（没有投标人的，同样录入为流标）")
 		}
 		if len(in.Bids) > 500 {
@@ -95,7 +116,7 @@ func (s *Service) RecordOpening(ctx context.Context, a trading.Actor, lotID int6
 		}
 		// Fewer than E7's number of bidders: not opened, so prices may be
 		// missing; otherwise every bid has its price read out.
-		notOpened := p.Category == "engineering" && len(bids) < book.E7MinBidders
+		notOpened := p.Category == "engineering" && len(bids) < e7
 		if !notOpened {
 			for i, b := range bids {
 				if b.Price == nil {
@@ -113,18 +134,20 @@ func (s *Service) RecordOpening(ctx context.Context, a trading.Actor, lotID int6
 		switch {
 		case notOpened:
 			out.Stage, out.FailedRule = StageFailed, "E7"
-			out.FailedReason = fmt.Sprintf("递交投标文件的投标人%d个，少于%d个，不得开标，应重新招标", len(bids), book.E7MinBidders)
-		case p.Category == "procurement" && valid < book.G10MinSuppliers:
+			out.FailedReason = fmt.Sprintf("递交投标文件的投标人%d个，少于%d个，不得开标，应重新招标", len(bids), e7)
+		case p.Category == "procurement" && valid < g10:
 			out.Stage, out.FailedRule = StageFailed, "G10"
-			out.FailedReason = fmt.Sprintf("实质响应的供应商%d家，不足%d家，废标", valid, book.G10MinSuppliers)
+			out.FailedReason = fmt.Sprintf("实质响应的供应商%d家，不足%d家，废标", valid, g10)
 		case valid == 0:
 			out.Stage, out.FailedReason = StageFailed, "所有投标均被否决，应重新招标"
 		}
 		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "lot_id"}}, UpdateAll: true}).Create(out).Error; err != nil {
 			return err
 		}
-		if err := tx.Create(&bids).Error; err != nil {
-			return err
+		if len(bids) > 0 {
+			if err := tx.Create(&bids).Error; err != nil {
+				return err
+			}
 		}
 		summary := fmt.Sprintf("项目 %s 标段%d 录入开标记录：%d家投标，有效%d家", p.Code, lot.Seq, len(bids), valid)
 		if out.Stage == StageFailed {
@@ -134,7 +157,7 @@ func (s *Service) RecordOpening(ctx context.Context, a trading.Actor, lotID int6
 			}
 		}
 		return trading.Audit(tx, now, a, "result.opening", "lot", fmt.Sprint(lotID), summary)
-	})
+	}()
 	return out, err
 }
 

@@ -51,6 +51,9 @@ type Params struct {
 	D6Days           int // D6 撤回通知后5日内退还
 	G6WorkingDays    int // G6 中标通知书/合同后5个工作日内退还
 	L5WorkingDays    int // L5 未竞得人保证金5个工作日内退还
+
+	// The online opening (不见面开标).
+	EB13Minutes int // EB13 解密时限，默认30分钟（项目可另行设定）
 }
 
 // DefaultParams returns the numbers of RULES.md.
@@ -70,6 +73,7 @@ func DefaultParams() Params {
 		E7MinBidders:    3, E11MaxCandidates: 3, E12MinDays: 3, E14MaxDays: 30,
 		G10MinSuppliers: 3, G13MaxDays: 30,
 		D5Days: 5, D6Days: 5, G6WorkingDays: 5, L5WorkingDays: 5,
+		EB13Minutes: 30,
 	}
 }
 
@@ -129,6 +133,7 @@ func (p *Params) params() []param {
 		{name: "D6.days", kind: kindDays, i: &p.D6Days},
 		{name: "G6.working_days", kind: kindDays, i: &p.G6WorkingDays},
 		{name: "L5.working_days", kind: kindDays, i: &p.L5WorkingDays},
+		{name: "EB13.minutes", kind: kindDays, i: &p.EB13Minutes},
 	}
 }
 
