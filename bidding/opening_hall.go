@@ -16,6 +16,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -644,8 +645,10 @@ func (s *Service) SubmitBackup(ctx context.Context, a trading.Actor, lotID int64
 	if part == 0 {
 		form = buf.Bytes()
 	} else {
-		var items json.RawMessage
-		s.DB.WithContext(ctx).Model(&OpeningBid{}).Where("bid_id = ?", bid.ID).Select("items").Scan(&items)
+		var items []byte
+		if err := s.DB.WithContext(ctx).Raw("SELECT items::text FROM opening_bids WHERE bid_id = ? AND items IS NOT NULL", bid.ID).Row().Scan(&items); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		form = items
 	}
 	if int64(len(have)) < total || form == nil {
@@ -1057,8 +1060,10 @@ type HallView struct {
 	Objections []Objection
 	IsHost     bool
 	Pending    int
-	Seq        int64 // the hall topic's last event
-	Now        time.Time
+	// PendingSeats are the seats not yet decrypted (host and supervisors).
+	PendingSeats []string
+	Seq          int64 // the hall topic's last event
+	Now          time.Time
 }
 
 // Hall is the hall as a's page shows it. Before the reveal nobody sees a
@@ -1092,6 +1097,13 @@ func (s *Service) Hall(ctx context.Context, a trading.Actor, lotID int64) (*Hall
 	var pending int64
 	db.Model(&OpeningBid{}).Where("lot_id = ? AND outcome = ?", lotID, OutcomePending).Count(&pending)
 	v.Pending = int(pending)
+	if v.IsHost || a.Role == trading.RoleSupervisor {
+		var ids []int64
+		db.Model(&OpeningBid{}).Where("lot_id = ? AND outcome = ?", lotID, OutcomePending).Order("bid_id").Pluck("bid_id", &ids)
+		for _, id := range ids {
+			v.PendingSeats = append(v.PendingSeats, seat(id))
+		}
+	}
 	if a.Role == trading.RoleBidder {
 		var mine OpeningBid
 		if err := db.Where("lot_id = ? AND bidder_id = ?", lotID, a.AccountID).Take(&mine).Error; err == nil {

@@ -117,10 +117,11 @@ func TestOpeningHallDecryptBackupRevealObjectRecord(t *testing.T) {
 	if err := e.Svc.SubmitBackup(ctx, c.Actor, e.Lot, 1, nonce(1), strings.NewReader("%PDF-1.7 forged")); trading.AsError(err).Rule != "EB14" {
 		t.Fatalf("a forged backup: %v", err)
 	}
-	if err := e.Svc.SubmitBackup(ctx, c.Actor, e.Lot, 1, nonce(1), bytes.NewReader(cParts[1].Plain)); err != nil {
+	// The price form first, as the browser sends it, then the file.
+	if err := e.Svc.SubmitBackup(ctx, c.Actor, e.Lot, 0, nonce(0), bytes.NewReader(cParts[0].Plain)); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Svc.SubmitBackup(ctx, c.Actor, e.Lot, 0, nonce(0), bytes.NewReader(cParts[0].Plain)); err != nil {
+	if err := e.Svc.SubmitBackup(ctx, c.Actor, e.Lot, 1, nonce(1), bytes.NewReader(cParts[1].Plain)); err != nil {
 		t.Fatal(err)
 	}
 	v, err = e.Svc.Hall(ctx, c.Actor, e.Lot)
