@@ -35,7 +35,9 @@ func (h *HallHTTP) Routes(e *echo.Echo) {
 	}
 	e.GET("/lots/:id/hall/header", h.header, bidder)
 	e.POST("/lots/:id/hall/open", h.open, agent)
-	e.POST("/lots/:id/hall/signin", h.step(func(c echo.Context, id int64) error { return h.Svc.SignIn(c.Request().Context(), trading.ActorOf(c), id) }, "已签到。"), bidder)
+	e.POST("/lots/:id/hall/signin", h.step(func(c echo.Context, id int64) error {
+		return h.Svc.SignIn(c.Request().Context(), trading.ActorOf(c), id)
+	}, "已签到。"), bidder)
 	e.POST("/lots/:id/hall/key", h.key, bidder)
 	e.PUT("/lots/:id/hall/backup/:part", h.backup, bidder)
 	e.POST("/lots/:id/hall/close", h.step(func(c echo.Context, id int64) error {
@@ -57,7 +59,9 @@ func (h *HallHTTP) Routes(e *echo.Echo) {
 		ext, _ := strconv.Atoi(c.FormValue("extend_minutes"))
 		return h.Svc.PauseHall(c.Request().Context(), trading.ActorOf(c), id, c.FormValue("action") == "pause", ext, c.FormValue("reason"))
 	}, "已记录。"), agent)
-	e.POST("/lots/:id/hall/confirm", h.step(func(c echo.Context, id int64) error { return h.Svc.Confirm(c.Request().Context(), trading.ActorOf(c), id) }, "已确认开标结果。"), bidder)
+	e.POST("/lots/:id/hall/confirm", h.step(func(c echo.Context, id int64) error {
+		return h.Svc.Confirm(c.Request().Context(), trading.ActorOf(c), id)
+	}, "已确认开标结果。"), bidder)
 	e.POST("/lots/:id/hall/objections", h.step(func(c echo.Context, id int64) error {
 		_, err := h.Svc.Object(c.Request().Context(), trading.ActorOf(c), id, c.FormValue("text"))
 		return err
