@@ -244,3 +244,13 @@ func readAll(o *minio.Object) ([]byte, error) {
 	_, err := b.ReadFrom(o)
 	return b.Bytes(), err
 }
+
+// declarePaper marks a lot's bids as handed in on paper, as the agent
+// declares before publishing (set directly here: the lot is already out).
+func declarePaper(t *testing.T, app *App, lotID int64) {
+	t.Helper()
+	if err := app.DB.Exec(`INSERT INTO paper_bid_lots (lot_id, declared_by, declared_at, reason)
+		SELECT l.id, p.agent_id, now(), '纸质投标' FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?`, lotID).Error; err != nil {
+		t.Fatal(err)
+	}
+}
