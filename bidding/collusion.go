@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -77,6 +79,12 @@ func (s *Service) CollusionSignals(ctx context.Context, a trading.Actor, lotID i
 	if lot.BidDeadline == nil || now.Before(*lot.BidDeadline) {
 		return nil, trading.Forbidden("投标截止前不显示投标信息（K4/K5）")
 	}
+	return s.signals(ctx, lotID)
+}
+
+// signals computes a lot's signals (the caller checks who and when).
+func (s *Service) signals(ctx context.Context, lotID int64) ([]Signal, error) {
+	db := s.DB.WithContext(ctx)
 	type row struct {
 		BidID  int64           `gorm:"column:id"`
 		Name   string          `gorm:"column:name"`
@@ -184,4 +192,47 @@ func (s *Service) CollusionSignals(ctx context.Context, a trading.Actor, lotID i
 		}
 	}
 	return out, nil
+}
+
+// SealedSource puts the collusion signals of opened lots on the
+// supervisors' dashboard (K1/K3); the hall page shows them per lot.
+type SealedSource struct{ Svc *Service }
+
+var _ trading.SupervisionSource = SealedSource{}
+
+// Alerts lists the signals of the lots opened in the hall, newest first.
+func (src SealedSource) Alerts(ctx context.Context, now time.Time, limit int) ([]trading.Alert, error) {
+	var lots []struct {
+		LotID     int64     `gorm:"column:lot_id"`
+		Seq       int       `gorm:"column:seq"`
+		Code      string    `gorm:"column:code"`
+		Title     string    `gorm:"column:title"`
+		StartedAt time.Time `gorm:"column:started_at"`
+	}
+	// Equivalent SQL: the hall openings, newest first, with their project.
+	if err := src.Svc.DB.WithContext(ctx).Raw(`SELECT o.lot_id, l.seq, p.code, p.title, o.started_at
+		FROM openings o JOIN lots l ON l.id = o.lot_id JOIN projects p ON p.id = l.project_id
+		ORDER BY o.started_at DESC LIMIT ?`, limit).Scan(&lots).Error; err != nil {
+		return nil, err
+	}
+	var out []trading.Alert
+	for _, l := range lots {
+		sigs, err := src.Svc.signals(ctx, l.LotID)
+		if err != nil {
+			return nil, err
+		}
+		for _, sg := range sigs {
+			out = append(out, trading.Alert{Kind: "k1_" + sg.Kind, Rule: sg.Rule, Title: fmt.Sprintf("%s 标段%d：%s", l.Title, l.Seq, sg.Title),
+				Detail: strings.Join(sg.Names, "、") + "；" + sg.Detail, ProjectCode: l.Code, At: l.StartedAt, Link: fmt.Sprintf("/lots/%d/hall", l.LotID)})
+			if len(out) >= limit {
+				return out, nil
+			}
+		}
+	}
+	return out, nil
+}
+
+// Timeline adds nothing: the hall's steps are in the audit log.
+func (src SealedSource) Timeline(ctx context.Context, projectID int64) ([]trading.TimelineEvent, error) {
+	return nil, nil
 }

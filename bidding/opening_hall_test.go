@@ -218,6 +218,19 @@ func TestOpeningHallDecryptBackupRevealObjectRecord(t *testing.T) {
 	if !kinds["same_metadata"] || !kinds["price_steps"] || !kinds["same_address"] || kinds["same_device"] {
 		t.Fatalf("signals %+v", sigs)
 	}
+	d, err := e.TS.Dashboard(ctx, e.Sup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDashboard := 0
+	for _, al := range d.RuleItems.Items {
+		if strings.HasPrefix(al.Kind, "k1_") {
+			onDashboard++
+		}
+	}
+	if onDashboard != len(sigs) {
+		t.Fatalf("%d signals on the dashboard, want %d", onDashboard, len(sigs))
+	}
 	e.verifyAudit()
 }
 

@@ -58,6 +58,7 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service) {
 	ts.Supervision = append(ts.Supervision,
 		bidding.RegistrationSource{Svc: bs}, // timelines: registrations per lot and documents, seen by supervisors only (K4, K5)
 		bidding.ResultSource{Svc: bs},       // late contracts (E14, G13); timelines: opening, failure, award, contract
+		bidding.SealedSource{Svc: bs},       // collusion signals of lots opened in the hall (K1, K3)
 	)
 	if ds == nil {
 		return
