@@ -27,7 +27,7 @@ type sealedEnv struct {
 	Dead time.Time
 }
 
-func newSealedEnv(t *testing.T) *sealedEnv {
+func newSealedEnv(t testing.TB) *sealedEnv {
 	e := newBidEnv(t)
 	ring, err := sealed.NewKeyringFile(filepath.Join(t.TempDir(), "keyring.json"), time.Now())
 	if err != nil {
