@@ -20,8 +20,12 @@ type HallHTTP struct {
 	Live *live.Hub // nil: no live stream (admin commands)
 }
 
-// Routes registers the hall.
-func (h *HallHTTP) Routes(e *echo.Echo) {
+// Routes registers the hall's pages, and its API for bidders' own tools.
+func (h *HallHTTP) Routes(e *echo.Echo, api *echo.Group) {
+	api.GET("/lots/:id/hall", h.apiHall, trading.RequireRole())
+	api.GET("/lots/:id/hall/header", h.header, trading.RequireRole(trading.RoleBidder))
+	api.POST("/lots/:id/hall/key", h.key, trading.RequireRole(trading.RoleBidder))
+	api.PUT("/lots/:id/hall/backup/:part", h.backup, trading.RequireRole(trading.RoleBidder))
 	anyone := trading.RequireRole()
 	bidder, agent := trading.RequireRole(trading.RoleBidder), trading.RequireRole(trading.RoleAgent)
 	e.GET("/lots/:id/hall", h.page, anyone)
@@ -85,6 +89,19 @@ type hallPage struct {
 	Signals []Signal
 	Role    string
 	Error   string
+}
+
+func (h *HallHTTP) apiHall(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	v, err := h.Svc.Hall(c.Request().Context(), trading.ActorOf(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"lot_id": id, "opening": v.Opening, "pending": v.Pending, "mine": v.Mine,
+		"bids": v.Bids, "objections": v.Objections, "live_seq": v.Seq, "now": v.Now})
 }
 
 func (h *HallHTTP) page(c echo.Context) error {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/bidding/sealed"
@@ -196,4 +197,70 @@ func lineDiff(a, b string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A bidder's own tool decrypts through the API: the header of its price
+// form, the content key unwrapped with its key, the token handed in; a
+// token for another's bid is refused with the reason (EB6).
+func TestHallAPIDecrypt(t *testing.T) {
+	app, srv := newTestServer(t, testConfig(t))
+	ctx := context.Background()
+	lot, agent, _ := sealedLot(t, app)
+	keys := map[string]*ecdh.PrivateKey{}
+	for i, u := range []string{"toubiao1", "toubiao2", "toubiao3"} {
+		b := sealedBidder(t, app, lot.ID, i+1, u)
+		keys[u] = sealedKey(t, app, b)
+		submitSealed(t, app, b, keys[u], lot.ID, fmt.Sprintf("1180000%d.00", i))
+	}
+	clock := app.Clock.(*trading.ManualClock)
+	clock.Set(lot.BidDeadline.Add(time.Minute))
+	if err := trading.FreezeDBClock(ctx, app.DB, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Bidding.OpenHall(ctx, agent, lot.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	token := func(u string) string {
+		var tok trading.TokenResponse
+		if code := call(t, "POST", srv.URL+"/api/v1/auth/login", "", map[string]string{"username": u, "password": u + "2026"}, &tok); code != 200 {
+			t.Fatalf("login %s: %d", u, code)
+		}
+		return tok.Token
+	}
+	t1, t2 := token("toubiao1"), token("toubiao2")
+	base := fmt.Sprintf("%s/api/v1/lots/%d/hall", srv.URL, lot.ID)
+	var h sealed.Header
+	if code := call(t, "GET", base+"/header", t1, nil, &h); code != 200 {
+		t.Fatalf("header: %d", code)
+	}
+	ck, err := sealed.UnwrapKey(h, keys["toubiao1"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refusal struct {
+		Error struct {
+			Rule    string `json:"rule"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if code := call(t, "POST", base+"/key", t2, map[string]string{"token": ck.String()}, &refusal); code != 422 || refusal.Error.Rule != "EB6" {
+		t.Fatalf("another's key: %d %+v", code, refusal)
+	}
+	if code := call(t, "POST", base+"/key", t1, map[string]string{"token": ck.String()}, nil); code != 204 {
+		t.Fatalf("own key: %d", code)
+	}
+	var v struct {
+		Pending int `json:"pending"`
+		Mine    struct {
+			Outcome  string `json:"outcome"`
+			Failures int    `json:"failures"`
+		} `json:"mine"`
+		Bids []any `json:"bids"`
+	}
+	if code := call(t, "GET", base, t1, nil, &v); code != 200 || v.Pending != 2 || v.Mine.Outcome != "decrypted" || len(v.Bids) != 0 {
+		t.Fatalf("hall: %+v", v)
+	}
+	if code := call(t, "GET", base, t2, nil, &v); code != 200 || v.Mine.Outcome != "pending" || v.Mine.Failures != 1 {
+		t.Fatalf("bidder 2's hall: %+v", v)
+	}
 }

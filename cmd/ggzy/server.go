@@ -144,7 +144,7 @@ func NewServer(a *App) (*echo.Echo, error) {
 	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
 	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
 	(&bidding.SealedHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
-	(&bidding.HallHTTP{Svc: a.Bidding, Web: web, Live: a.Live}).Routes(e)
+	(&bidding.HallHTTP{Svc: a.Bidding, Web: web, Live: a.Live}).Routes(e, api)
 	dh := &deposits.Handler{Svc: a.Deposits, Web: web}
 	dh.Routes(e, api)
 	dh.RefundRoutes(e, api)
@@ -160,7 +160,7 @@ var uploadPath = regexp.MustCompile(`^(/agent/lots/\d+/documents|/api/v1/lots/\d
 
 // piecePath matches the routes that stream a piece of a sealed bid (PUT).
 // and a backup copy handed in at the opening (EB14).
-var piecePath = regexp.MustCompile(`^((/api/v1)?/bids/\d+/parts/\d+/pieces/\d+|/lots/\d+/hall/backup/\d+)$`)
+var piecePath = regexp.MustCompile(`^((/api/v1)?/bids/\d+/parts/\d+/pieces/\d+|(/api/v1)?/lots/\d+/hall/backup/\d+)$`)
 
 func isUpload(c echo.Context) bool {
 	r := c.Request()
