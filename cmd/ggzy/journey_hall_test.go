@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -15,14 +14,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ggzy/ggzy/bidding"
-	"github.com/ggzy/ggzy/bidding/sealed"
 	"github.com/ggzy/ggzy/trading"
 )
 
-// The online opening in Chromium. Bidder 3 makes its key and submits in the
-// browser (a bid file of two pieces) and keeps the backup information;
-// bidders 1 and 2 submit with key files of their own (bidder 1 replaces
-// its bid). At the deadline the agent opens the hall, a supervisor
+// The online opening in Chromium. Three bidders make their keys and submit
+// in the browser (bidder 1 replaces its bid; bidder 3's file takes two
+// pieces, and bidder 3 keeps the backup information). At the deadline the agent opens the hall, a supervisor
 // watches; bidders 1 and 2 sign in and decrypt in the browser with their
 // key files; bidder 3 has lost its key and hands in the backup copy. The
 // supervisor's page, never reloaded, shows every price when they are read
@@ -34,54 +31,54 @@ func TestBrowserJourneyOpeningHall(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	const pass = "correct horse battery"
-	keyFiles := map[int]string{}
-	for _, n := range []int{1, 2} {
-		b := sealedBidder(t, app, lot.ID, n, fmt.Sprintf("toubiao%d", n))
-		bk, data, err := sealed.NewKeyFile(pass, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyFiles[n] = filepath.Join(dir, fmt.Sprintf("key%d.json", n))
-		os.WriteFile(keyFiles[n], data, 0o600)
-		if _, err := app.Bidding.RegisterBidKey(ctx, b, bidding.BidKeyInput{PublicKey: base64.StdEncoding.EncodeToString(sealed.MarshalPublicKey(bk.Public))}); err != nil {
-			t.Fatal(err)
-		}
-		submitSealed(t, app, b, bk.Private, lot.ID, fmt.Sprintf("1180000%d.00", n))
-		if n == 1 { // bidder 1 replaces its bid
-			submitSealed(t, app, b, bk.Private, lot.ID, "11750000.00")
-		}
-	}
-	sealedBidder(t, app, lot.ID, 3, "toubiao3")
-
 	chrome := newChrome(t)
 	downloads := allowDownloads(t, chrome)
-	login(t, chrome, srv.URL, "toubiao3", "toubiao32026")
-	steps := append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(srv.URL + "/my/bid-key"), chromedp.WaitVisible(chromedp.CSS("#key-generate"))},
-		fill(map[string]string{"key-passphrase": pass, "key-passphrase2": pass})...)
-	steps = append(steps, chromedp.Click(chromedp.CSS("#key-generate")))
-	if err := chromedp.Do(chrome, steps...); err != nil {
-		t.Fatal(err)
+	seen := map[string]bool{}
+	// Each bidder makes its key in the browser and submits there; bidder 1
+	// replaces its bid; bidder 3's file takes two pieces.
+	keyFiles := map[int]string{}
+	var bidFile, backupInfo string
+	for _, n := range []int{1, 2, 3} {
+		user := fmt.Sprintf("toubiao%d", n)
+		sealedBidder(t, app, lot.ID, n, user)
+		login(t, chrome, srv.URL, user, user+"2026")
+		steps := append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(srv.URL + "/my/bid-key"), chromedp.WaitVisible(chromedp.CSS("#key-generate"))},
+			fill(map[string]string{"key-passphrase": pass, "key-passphrase2": pass})...)
+		steps = append(steps, chromedp.Click(chromedp.CSS("#key-generate")))
+		if err := chromedp.Do(chrome, steps...); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, chrome, "#key-status", "平台已登记公钥")
+		keyFiles[n] = filepath.Join(dir, fmt.Sprintf("key%d.json", n))
+		os.WriteFile(keyFiles[n], []byte(downloadedNew(t, downloads, "投标密钥-", seen)), 0o600)
+		size := 100_000
+		if n == 3 {
+			size = bidding.PieceSize + 200_000
+		}
+		file := make([]byte, size)
+		rand.Read(file)
+		copy(file, "%PDF-1.7\n")
+		path := filepath.Join(dir, fmt.Sprintf("投标文件%d.pdf", n))
+		os.WriteFile(path, file, 0o644)
+		prices := map[int][]string{1: {"11800001.00", "11750000.00"}, 2: {"11800002.00"}, 3: {"11600000.00"}}[n]
+		for _, price := range prices {
+			steps = append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(fmt.Sprintf("%s/lots/%d", srv.URL, lot.ID)), chromedp.WaitVisible(chromedp.CSS("#bid-submit"))},
+				fill(map[string]string{"bid-price": price, "bid-period": "360", "bid-quality": "合格", "bid-manager": "王五"})...)
+			steps = append(steps, chromedp.SetUploadFiles(chromedp.CSS("#bid-files"), []string{path}), chromedp.Click(chromedp.CSS("#bid-submit")))
+			if err := chromedp.Do(chrome, steps...); err != nil {
+				t.Fatal(err)
+			}
+			waitText(t, chrome, "#bid-status", "递交成功")
+		}
+		if n == 3 {
+			if err := chromedp.Do(chrome, chromedp.Click(chromedp.CSS("#backup-link"))); err != nil {
+				t.Fatal(err)
+			}
+			bidFile, backupInfo = path, filepath.Join(dir, "backup.json")
+			os.WriteFile(backupInfo, []byte(downloadedNew(t, downloads, "备用副本信息-", seen)), 0o644)
+		}
+		logout(t, chrome)
 	}
-	waitText(t, chrome, "#key-status", "平台已登记公钥")
-	file := make([]byte, bidding.PieceSize+200_000)
-	rand.Read(file)
-	copy(file, "%PDF-1.7\n")
-	bidFile := filepath.Join(dir, "丙公司投标文件.pdf")
-	os.WriteFile(bidFile, file, 0o644)
-	steps = append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(fmt.Sprintf("%s/lots/%d", srv.URL, lot.ID)), chromedp.WaitVisible(chromedp.CSS("#bid-submit"))},
-		fill(map[string]string{"bid-price": "11600000.00", "bid-period": "360", "bid-quality": "合格", "bid-manager": "王五"})...)
-	steps = append(steps, chromedp.SetUploadFiles(chromedp.CSS("#bid-files"), []string{bidFile}), chromedp.Click(chromedp.CSS("#bid-submit")))
-	if err := chromedp.Do(chrome, steps...); err != nil {
-		t.Fatal(err)
-	}
-	waitText(t, chrome, "#bid-status", "递交成功")
-	if err := chromedp.Do(chrome, chromedp.Click(chromedp.CSS("#backup-link"))); err != nil {
-		t.Fatal(err)
-	}
-	backupInfo := filepath.Join(dir, "backup.json")
-	os.WriteFile(backupInfo, []byte(downloaded(t, downloads, "备用副本信息-")), 0o644)
-	logout(t, chrome)
-
 	// The deadline passes (both clocks).
 	clock := app.Clock.(*trading.ManualClock)
 	clock.Set(lot.BidDeadline.Add(time.Minute))
@@ -182,4 +179,24 @@ func TestBrowserJourneyOpeningHall(t *testing.T) {
 	for _, c := range []context.Context{watch, host, chrome} {
 		chromedp.Do(c, chromedp.Navigate("about:blank"))
 	}
+}
+
+// downloadedNew waits for a download with the prefix not seen before.
+func downloadedNew(t *testing.T, dir, prefix string, seen map[string]bool) string {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if seen[e.Name()] || !strings.HasPrefix(e.Name(), prefix) || strings.HasSuffix(e.Name(), ".crdownload") {
+				continue
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && len(b) > 0 {
+				seen[e.Name()] = true
+				return string(b)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no new download %s* in %s", prefix, dir)
+	return ""
 }
