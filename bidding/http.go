@@ -59,6 +59,7 @@ type lotView struct {
 	Documents      any
 	Decls          any
 	Error          *trading.Error
+	Bid            *MyBid // the bidder's own sealed bid (engineering, procurement)
 }
 
 func (h *Handler) lotView(c echo.Context, lotID int64) (*lotView, error) {
@@ -81,6 +82,11 @@ func (h *Handler) lotView(c echo.Context, lotID int64) (*lotView, error) {
 		var reg Registration
 		if err := db.Where("lot_id = ? AND bidder_id = ?", lotID, acc.ID).First(&reg).Error; err == nil {
 			v.Mine = &reg
+		}
+		if isBidTender(p.Category) {
+			if v.Bid, err = h.Svc.MyBidFor(ctx, trading.ActorOf(c), lotID); err != nil {
+				return nil, err
+			}
 		}
 	}
 	docs, err := h.lotDocuments(c, lotID)

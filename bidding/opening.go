@@ -28,6 +28,8 @@ type BidInput struct {
 // OpeningInput is the bid-opening record (开标记录) of a lot.
 type OpeningInput struct {
 	Bids []BidInput `json:"bids"`
+
+	fromHall bool // the hall's record: no bid at all is a record too (E7)
 }
 
 // RecordOpening enters the bid-opening record of an engineering or
@@ -43,13 +45,40 @@ func (s *Service) RecordOpening(ctx context.Context, a trading.Actor, lotID int6
 	}
 	var out *LotResult
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Table("openings").Where("lot_id = ?", lotID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return trading.Conflict("lot_id", "本标段在网上开标大厅开标，开标记录由平台生成（EB7），不能手工录入")
+		}
+		var err error
+		out, err = s.recordOpeningTx(ctx, tx, a, lotID, in, book.E7MinBidders, book.G10MinSuppliers, now)
+		return err
+	})
+	return out, err
+}
+
+// recordOpeningTx writes the opening record in tx: the agent's form (paper
+// bids) and the hall's generated record (EB7) both come through here.
+func (s *Service) recordOpeningTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, in OpeningInput, e7, g10 int, now time.Time) (*LotResult, error) {
+	var out *LotResult
+	err := func() error {
 		p, lot, r, err := s.lockResultLot(tx, a, lotID, now)
 		if err != nil {
 			return err
 		}
-		out, err = s.recordOpening(ctx, tx, a, p, lot, r, in, book, now)
+		// The agent's form and the hall take the same path; the hall gives
+		// E7/G10 as the rule book had them when it opened.
+		book, err := s.Trading.RuleBook(ctx)
+		if err != nil {
+			return err
+		}
+		bk := *book
+		bk.E7MinBidders, bk.G10MinSuppliers = e7, g10
+		out, err = s.recordOpening(ctx, tx, a, p, lot, r, in, &bk, now)
 		return err
-	})
+	}()
 	return out, err
 }
 

@@ -108,6 +108,7 @@ type resultData struct {
 	PublicityOK bool // the award form may be used
 	Error       *trading.Error
 	Form        map[string]string
+	Paper       bool // bids on paper: the agent types the opening record
 }
 
 func (h *Handler) resultData(c echo.Context, id int64) (*resultData, error) {
@@ -136,6 +137,9 @@ func (h *Handler) resultData(c echo.Context, id int64) (*resultData, error) {
 	}
 	if o.LotID != 0 {
 		d.Outcome = &o
+	}
+	if d.Paper, err = isPaperLot(h.Svc.DB.WithContext(c.Request().Context()), id); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/ggzy/ggzy/bidding/sealed"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -19,8 +20,12 @@ type Service struct {
 	Trading *trading.Service
 	Storage *trading.Storage
 	Log     *slog.Logger
-	// MaxUpload bounds one uploaded file (default 500 MB).
+	// MaxUpload bounds one uploaded file (default 500 MB), a sealed bid
+	// file too.
 	MaxUpload int64
+	// Receipts signs sealed bids' receipts (EB3); cmd/ggzy loads it from
+	// GGZY_RECEIPT_KEYRING.
+	Receipts *sealed.Keyring
 	// OnRegister runs inside the transaction of a new or revived
 	// registration: how deposits opens its virtual account without bidding
 	// importing it. An error rolls the registration back.

@@ -402,7 +402,7 @@ func (s *Service) Guarantees(ctx context.Context, a trading.Actor, lotID int64) 
 			return err
 		}
 		lotOut = lot
-		if err := tx.Raw(guaranteeViewSQL+"WHERE r.lot_id = ? ORDER BY g.created_at DESC, g.id DESC LIMIT 1000", lotID).Scan(&out).Error; err != nil {
+		if err := tx.Raw(guaranteeViewSQL+"WHERE r.lot_id = ? ORDER BY (g.status = 'submitted') DESC, g.created_at DESC, g.id DESC LIMIT 1000", lotID).Scan(&out).Error; err != nil {
 			return err
 		}
 		if dl := bidding.WindowOf(p, lot, derefTime(p.OpenedAt)).Deadline; a.Role == trading.RoleSupervisor && (dl.IsZero() || now.Before(dl)) {

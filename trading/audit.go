@@ -234,6 +234,11 @@ type AuditFilter struct {
 // ListAudit returns records newest first.
 func ListAudit(ctx context.Context, db *gorm.DB, f AuditFilter) ([]AuditEvent, error) {
 	q := db.WithContext(ctx).Model(&AuditEvent{})
+	// A sealed bid's records (object id "<lot id>/<bid ref>") stay hidden
+	// until the lot's bid deadline by the database clock: before it nobody
+	// but the bidder may learn whether or how many bids came in (K4/K5).
+	q = q.Where(`NOT (object_type = 'sealed_bid' AND EXISTS (SELECT 1 FROM lots l
+		WHERE l.id = split_part(audit_events.object_id, '/', 1)::bigint AND (l.bid_deadline IS NULL OR l.bid_deadline > ggzy_now())))`)
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/bidding/auction"
+	"github.com/ggzy/ggzy/bidding/sealed"
 	"github.com/ggzy/ggzy/cmd/ggzy/pdf"
 	"github.com/ggzy/ggzy/cmd/ggzy/platform"
 	"github.com/ggzy/ggzy/cmd/ggzy/stack"
@@ -60,6 +61,7 @@ type Config struct {
 	OCIDPrefix   string        // GGZY_OCID_PREFIX: the centre's registered OCDS prefix
 	DBMaxConns   int           // GGZY_DB_MAX_CONNS: PostgreSQL connections of this instance
 	LiveStream   time.Duration // GGZY_LIVE_MAX_STREAM: a live stream ends after this, the browser reconnects (spreads clients over instances)
+	ReceiptKeys  string        // GGZY_RECEIPT_KEYRING: the receipt-signing keyring file (EB3)
 }
 
 func env(key, def string) string {
@@ -107,6 +109,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.OCIDPrefix, "ocid-prefix", env("GGZY_OCID_PREFIX", "ocds-ggzy00"), "registered OCDS ocid prefix of the centre (GGZY_OCID_PREFIX)")
 	fs.DurationVar(&c.PublicCache, "public-cache", envDuration("GGZY_PUBLIC_CACHE", time.Second), "reuse public pages for anonymous visitors this long; 0 turns it off (GGZY_PUBLIC_CACHE)")
 	fs.DurationVar(&c.LiveStream, "live-max-stream", envDuration("GGZY_LIVE_MAX_STREAM", 30*time.Minute), "end a live page's stream after this long, so browsers reconnect and spread over the instances again (GGZY_LIVE_MAX_STREAM)")
+	fs.StringVar(&c.ReceiptKeys, "receipt-keyring", env("GGZY_RECEIPT_KEYRING", ""), "receipt-signing keyring of sealed bids, made by `ggzy receipt keygen`; empty: $GGZY_DATA/receipt-keyring.json, made on first start (GGZY_RECEIPT_KEYRING)")
 	fs.DurationVar(&c.ClockOffset, "clock-offset", envDuration("GGZY_CLOCK_OFFSET", 0), "shift the platform clock, e.g. 720h (GGZY_CLOCK_OFFSET)")
 }
 
@@ -278,6 +281,12 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	if cfg.MaxUploadMB > 0 {
 		a.Bidding.MaxUpload = int64(cfg.MaxUploadMB) << 20
 	}
+	if mode != modeMigrate {
+		if a.Bidding.Receipts, err = loadReceiptKeys(cfg); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	if _, err := a.Deposits.Accounts.Number(1); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("GGZY_VA_PREFIX: %w", err)
@@ -418,4 +427,31 @@ func parseRates(name, rates string) (deposits.RateSchedule, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return sched, nil
+}
+
+// loadReceiptKeys reads the receipt-signing keyring (EB3): the file of
+// GGZY_RECEIPT_KEYRING, which every instance of one platform must share
+// (made and rotated with `ggzy receipt keygen`); without it, the one in the
+// data directory, made on first start.
+func loadReceiptKeys(cfg Config) (*sealed.Keyring, error) {
+	path := cfg.ReceiptKeys
+	if path == "" {
+		if cfg.Data == "" {
+			return nil, fmt.Errorf("GGZY_RECEIPT_KEYRING: set the receipt-signing keyring file (ggzy receipt keygen --keyring PATH)")
+		}
+		path = filepath.Join(cfg.Data, "receipt-keyring.json")
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+				return nil, err
+			}
+			if _, err := sealed.NewKeyringFile(path, time.Now()); err != nil {
+				return nil, fmt.Errorf("GGZY_RECEIPT_KEYRING: make %s: %w", path, err)
+			}
+		}
+	}
+	k, err := sealed.LoadKeyring(path)
+	if err != nil {
+		return nil, fmt.Errorf("GGZY_RECEIPT_KEYRING: %w", err)
+	}
+	return k, nil
 }

@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ggzy/ggzy/bidding/sealed"
 	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 	"github.com/ggzy/ggzy/trading"
 )
@@ -31,8 +33,12 @@ var quietLog = func() *slog.Logger {
 func testConfig(t testing.TB) Config {
 	t.Helper()
 	s3 := testenv.Storage(t)
+	keys := filepath.Join(t.TempDir(), "receipt-keyring.json")
+	if _, err := sealed.NewKeyringFile(keys, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	return Config{DatabaseURL: testenv.DatabaseURL(t), S3Endpoint: s3.Endpoint, S3AccessKey: s3.AccessKey,
-		S3SecretKey: s3.SecretKey, S3Bucket: s3.Bucket, LoginPerMin: 1000, Addr: "127.0.0.1:0"}
+		S3SecretKey: s3.SecretKey, S3Bucket: s3.Bucket, LoginPerMin: 1000, Addr: "127.0.0.1:0", ReceiptKeys: keys}
 }
 
 // testNow is where the test server's clock stands: a Monday in a year

@@ -39,6 +39,9 @@ func TestResultPagesEngineering(t *testing.T) {
 		}
 	}
 	_ = first
+	// Bids on this lot are handed in on paper: the agent types the record
+	// (lots bid online get theirs from the opening hall).
+	declarePaper(t, app, lot)
 	clock := app.Clock.(*trading.ManualClock)
 	agent := newBrowser(t, srv.URL)
 	agent.post("/login", "/login", url.Values{"username": {"daili"}, "password": {"daili2026"}})

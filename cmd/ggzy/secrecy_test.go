@@ -194,6 +194,7 @@ func seeAsBidders(t *testing.T, n int) secrecyView {
 
 var (
 	opaqueIDRe = regexp.MustCompile(`\b\d{16}\b`)
+	uuidRe     = regexp.MustCompile(`\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`) // notifications' public ids
 	csrfValRe  = regexp.MustCompile(`(name="_csrf" value=|data-csrf=|"csrf":)"[^"]*"`)
 )
 
@@ -204,6 +205,7 @@ func (v secrecyView) normalise(body string) string {
 		body = strings.ReplaceAll(body, va, fmt.Sprintf("<VA%d>", i))
 	}
 	body = csrfValRe.ReplaceAllString(body, `$1"<CSRF>"`)
+	body = uuidRe.ReplaceAllString(body, "<UUID>")
 	return opaqueIDRe.ReplaceAllString(body, "<ID>")
 }
 

@@ -169,6 +169,8 @@ func NewServer(a *App) (*echo.Echo, error) {
 	(&bidding.Handler{Svc: a.Bidding, Web: web}).Routes(e, api)
 	(&auction.Handler{Svc: a.Auction, Web: web, Live: a.Live}).Routes(e, api)
 	(&bidding.DocumentsHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
+	(&bidding.SealedHTTP{Svc: a.Bidding, Web: web}).Routes(e, api)
+	(&bidding.HallHTTP{Svc: a.Bidding, Web: web, Live: a.Live}).Routes(e, api)
 	dh := &deposits.Handler{Svc: a.Deposits, Web: web}
 	dh.Routes(e, api)
 	dh.RefundRoutes(e, api)
@@ -182,8 +184,14 @@ func NewServer(a *App) (*echo.Echo, error) {
 // uploadPath matches the routes that stream documents.
 var uploadPath = regexp.MustCompile(`^(/agent/lots/\d+/documents|/api/v1/lots/\d+/documents|/lots/\d+/materials|/supervisor/deposits/import|/api/v1/deposits/statements)$`)
 
+// piecePath matches the routes that stream a piece of a sealed bid (PUT).
+// and a backup copy handed in at the opening (EB14).
+var piecePath = regexp.MustCompile(`^((/api/v1)?/bids/\d+/parts/\d+/pieces/\d+|(/api/v1)?/lots/\d+/hall/backup/\d+)$`)
+
 func isUpload(c echo.Context) bool {
-	return c.Request().Method == http.MethodPost && uploadPath.MatchString(c.Request().URL.Path)
+	r := c.Request()
+	return (r.Method == http.MethodPost && uploadPath.MatchString(r.URL.Path)) ||
+		(r.Method == http.MethodPut && piecePath.MatchString(r.URL.Path))
 }
 
 // health answers 200 when PostgreSQL and the object store both answer.

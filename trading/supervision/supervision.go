@@ -287,8 +287,9 @@ func (s *Service) Dashboard(ctx context.Context, a trading.Actor) (*Dashboard, e
 		var recent []trading.AuditEvent
 		// Looks are left out, and so are the events that name who
 		// registered or downloaded (K4/K5): those are for the audit log and
-		// the lot's registrant list, where each look is recorded per lot.
-		if err := tx.Where("action NOT IN ? AND action NOT LIKE 'registration.%' AND action NOT LIKE 'document.download%'",
+		// the lot's registrant list, where each look is recorded per lot;
+		// a sealed bid's are in the log once the lot's deadline has passed.
+		if err := tx.Where("action NOT IN ? AND action NOT LIKE 'registration.%' AND action NOT LIKE 'document.download%' AND object_type <> 'sealed_bid'",
 			[]string{supervisionLookAction, "audit.view"}).Order("id DESC").Limit(dashboardAuditLimit).
 			Find(&recent).Error; err != nil {
 			return err

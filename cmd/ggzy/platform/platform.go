@@ -73,6 +73,7 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *au
 		bidding.RegistrationSource{Svc: bs}, // timelines: registrations per lot and documents, seen by supervisors only (K4, K5)
 		bidding.ResultSource{Svc: bs},       // late contracts (E14, G13); timelines: opening, failure, award, contract
 		trading.CalendarSource{Svc: ts},     // approved schedules an imported holiday notice broke (provisional calendar)
+		bidding.SealedSource{Svc: bs},       // collusion signals of lots opened in the hall (K1, K3)
 	)
 	if as != nil {
 		// The opening notice of a land or property project opens the

@@ -1,0 +1,174 @@
+package bidding
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/ggzy/ggzy/bidding/sealed"
+)
+
+// benchMB is the size of the benchmarks' bid file (GGZY_BENCH_MB, 64 by
+// default; the figure is 500).
+func benchMB() int {
+	if n, err := strconv.Atoi(os.Getenv("GGZY_BENCH_MB")); err == nil && n > 0 {
+		return n
+	}
+	return 64
+}
+
+// patternReader gives size bytes repeating one random MiB.
+type patternReader struct {
+	block []byte
+	left  int64
+}
+
+func (r *patternReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(int64(len(p)), r.left)], r.block)
+	r.left -= int64(n)
+	return n, nil
+}
+
+func newPattern(size int64) *patternReader {
+	b := make([]byte, 1<<20)
+	rand.Read(b)
+	return &patternReader{block: b, left: size}
+}
+
+// sealToFile seals size bytes as a part of up into a temporary file.
+func sealToFile(b *testing.B, e *sealedEnv, bidder *testBidder, up *BidUpload, part int, size int64) (string, int64) {
+	b.Helper()
+	f, err := os.CreateTemp(b.TempDir(), "env")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	ck, _ := sealed.NewContentKey(up.Ref)
+	if _, err := sealed.Seal(f, newPattern(size), bidder.Key.PublicKey(), ck, sealed.SealOptions{Part: part}); err != nil {
+		b.Fatal(err)
+	}
+	st, _ := f.Stat()
+	return f.Name(), st.Size()
+}
+
+// BenchmarkSealedUploadVsMinIO: one bid file sealed beforehand, uploaded
+// through the platform (pieces into a multipart upload, joined, inspected
+// without a key) against the same bytes put straight into MinIO; the heap
+// in use above the start after each upload is reported beside.
+func BenchmarkSealedUploadVsMinIO(b *testing.B) {
+	e := newSealedEnv(b)
+	ctx := context.Background()
+	size := int64(benchMB()) << 20
+	e.Svc.MaxUpload = size + size/100
+	bidder := e.sealedBidder("福建基准建设")
+	up, err := e.Svc.StartBid(ctx, bidder.Actor, e.Lot, StartBidInput{Files: 1}, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path, envSize := sealToFile(b, e, bidder, up, 1, size)
+	b.Run("minio_put", func(b *testing.B) {
+		b.SetBytes(envSize)
+		for i := 0; i < b.N; i++ {
+			f, _ := os.Open(path)
+			if _, err := e.Svc.Storage.Client.PutObject(ctx, e.Svc.Storage.Bucket, fmt.Sprintf("bench/%d", i), f, envSize,
+				minio.PutObjectOptions{PartSize: PieceSize}); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+		}
+	})
+	b.Run("platform_sealed", func(b *testing.B) {
+		b.SetBytes(envSize)
+		var peak uint64
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			up, err := e.Svc.StartBid(ctx, bidder.Actor, e.Lot, StartBidInput{Files: 1}, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			path, envSize := sealToFile(b, e, bidder, up, 1, size)
+			runtime.GC()
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			b.StartTimer()
+			f, _ := os.Open(path)
+			for n := 1; int64(n-1)*PieceSize < envSize; n++ {
+				piece := io.NewSectionReader(f, int64(n-1)*PieceSize, PieceSize)
+				l := min(int64(PieceSize), envSize-int64(n-1)*PieceSize)
+				if err := e.Svc.PutPiece(ctx, bidder.Actor, up.BidID, 1, n, io.LimitReader(piece, l), l); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if _, err := e.Svc.CompletePart(ctx, bidder.Actor, up.BidID, 1); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+			b.StopTimer()
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			if after.HeapInuse > before.HeapInuse && after.HeapInuse-before.HeapInuse > peak {
+				peak = after.HeapInuse - before.HeapInuse
+			}
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(peak)/(1<<20), "heapMB-above-start")
+	})
+}
+
+// BenchmarkOpeningVsRead: decrypting and checking a stored bid file
+// (sealed.Open streaming from MinIO) against only reading it from MinIO.
+func BenchmarkOpeningVsRead(b *testing.B) {
+	e := newSealedEnv(b)
+	ctx := context.Background()
+	size := int64(benchMB()) << 20
+	bidder := e.sealedBidder("福建基准建设")
+	up, err := e.Svc.StartBid(ctx, bidder.Actor, e.Lot, StartBidInput{Files: 1}, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ck, _ := sealed.NewContentKey(up.Ref)
+	var env bytes.Buffer
+	if _, err := sealed.Seal(&env, newPattern(size), bidder.Key.PublicKey(), ck, sealed.SealOptions{Part: 1}); err != nil {
+		b.Fatal(err)
+	}
+	n := int64(env.Len())
+	if _, err := e.Svc.Storage.Client.PutObject(ctx, e.Svc.Storage.Bucket, "bench/env", bytes.NewReader(env.Bytes()), n, minio.PutObjectOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	env = bytes.Buffer{}
+	b.Run("minio_read", func(b *testing.B) {
+		b.SetBytes(n)
+		for i := 0; i < b.N; i++ {
+			r, _, err := e.Svc.Storage.Get(ctx, "bench/env")
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, r)
+			r.Close()
+		}
+	})
+	b.Run("open_and_check", func(b *testing.B) {
+		b.SetBytes(n)
+		for i := 0; i < b.N; i++ {
+			r, _, err := e.Svc.Storage.Get(ctx, "bench/env")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := sealed.Open(r, ck, io.Discard); err != nil {
+				b.Fatal(err)
+			}
+			r.Close()
+		}
+	})
+}
