@@ -83,7 +83,7 @@ func NotifyRole(tx *gorm.DB, now time.Time, m Message, role Role) error {
 // Notifications lists a person's notifications, newest first.
 func (s *Service) Notifications(ctx context.Context, a Actor) ([]Notification, error) {
 	var out []Notification
-	return out, s.DB.WithContext(ctx).Where("account_id = ?", a.AccountID).Order("id DESC").Limit(100).Find(&out).Error
+	return out, s.DB.WithContext(ctx).Where("account_id = ?", a.AccountID).Order("created_at DESC, title, id DESC").Limit(100).Find(&out).Error
 }
 
 // UnreadCount is how many of the person's own notifications are unread

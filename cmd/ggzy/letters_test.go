@@ -48,6 +48,8 @@ func awardedLot(t *testing.T, app *App, srvURL string) (int64, []string) {
 		}
 		others = append(others, user)
 	}
+	// Bids on this lot are handed in on paper: the agent types the record.
+	declarePaper(t, app, lot)
 	clock := app.Clock.(*trading.ManualClock)
 	clock.Set(testNow.AddDate(0, 0, 22).Add(time.Hour))
 	agent := newBrowser(t, srvURL)

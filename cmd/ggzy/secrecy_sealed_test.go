@@ -68,7 +68,7 @@ func submitSealed(t *testing.T, app *App, b trading.Actor, priv *ecdh.PrivateKey
 // hashes (drawn afresh in each run), and the audit log's row numbers (see
 // the README: the log's global numbering is a known channel).
 var (
-	randomBits = regexp.MustCompile(`(?:name="_csrf" value="|data-csrf=")[^"]+"|[0-9a-f]{64}|lot-\d+/[0-9a-f]{32}|/bids/\d+|"(?:id|bid_id)":\s*\d{6,}|[0-9a-f]{16}…`)
+	randomBits = regexp.MustCompile(`(?:name="_csrf" value="|data-csrf=")[^"]+"|[0-9a-f]{64}|lot-\d+/[0-9a-f]{32}|/bids/\d+|"(?:id|bid_id)":\s*\d{6,}|[0-9a-f]{16}…|\b\d{16}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`) // opaque ids and notification uuids are random per run
 	auditRowID = regexp.MustCompile(`<tr><td>\d+</td>`)
 )
 
