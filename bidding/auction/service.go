@@ -208,7 +208,7 @@ func ensureBidder(tx *gorm.DB, lotID, regID int64, now time.Time) (*Bidder, erro
 
 // bucket is a token bucket of one registration's quotes.
 type bucket struct {
-	tokens float64
+	tokens int64 // in billionths of a quote: refilled per nanosecond, no float
 	last   time.Time
 	keys   [8]string // recent idempotency keys: a repeat costs no token
 }
@@ -217,7 +217,7 @@ type bucket struct {
 // 0: no limit). The limit is per instance; it guards the lot's row lock
 // against a flood, not the rules, which the database decides.
 func (s *Service) allow(regID int64, key string) bool {
-	rate := float64(s.params().L8MaxQuotesPerSecond)
+	rate := int64(s.params().L8MaxQuotesPerSecond)
 	if rate <= 0 {
 		return true
 	}
@@ -226,20 +226,20 @@ func (s *Service) allow(regID int64, key string) bool {
 	defer s.rateMu.Unlock()
 	b := s.rate[regID]
 	if b == nil {
-		b = &bucket{tokens: rate, last: now}
+		b = &bucket{tokens: rate * 1e9, last: now}
 		s.rate[regID] = b
 	}
-	b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.tokens = min(rate*1e9, b.tokens+min(now.Sub(b.last).Nanoseconds(), 1e9)*rate)
 	b.last = now
 	for _, k := range b.keys {
 		if k == key {
 			return true // the same quote again (a double click): the database answers it once
 		}
 	}
-	if b.tokens < 1 {
+	if b.tokens < 1e9 {
 		return false
 	}
-	b.tokens--
+	b.tokens -= 1e9
 	copy(b.keys[1:], b.keys[:])
 	b.keys[0] = key
 	return true
