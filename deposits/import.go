@@ -303,7 +303,7 @@ func (s *Service) lockImport(ctx context.Context, id int64) (release func(), err
 		return nil, err
 	}
 	return func() {
-		if _, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1::int, $2::int)", importLockClass, importLockKey(id)); err != nil {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1::int, $2::int)", importLockClass, importLockKey(id)); err != nil {
 			// Never hand a connection that may still hold the lock back to
 			// the pool: drop it, and the lock with it.
 			conn.Raw(func(any) error { return driver.ErrBadConn })
