@@ -15,6 +15,7 @@ import (
 // refused (A1), the public view without names or reserve, suspension and
 // resumption by supervisors only.
 func TestAuctionAPI(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	auctionAt := time.Date(2026, 3, 25, 10, 0, 0, 0, trading.Shanghai)
 	setDB := func(at time.Time) {

@@ -144,6 +144,7 @@ func TestServeRefusesStaleExternalSchema(t *testing.T) {
 }
 
 func TestUnknownCommandIsUsageError(t *testing.T) {
+	t.Parallel()
 	var ue usageError
 	if _, err := runCmd(t, "", "frobnicate"); !errors.As(err, &ue) {
 		t.Fatalf("got %v", err)

@@ -127,6 +127,7 @@ func TestBankWebhookSignedAndIdempotent(t *testing.T) {
 // 409 and alerts the supervisors (once); an identical replay stays 200; a
 // value time in 1970, in the future or before the account existed is 400.
 func TestBankWebhookRepeatedDifferentlyAndValueDates(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.BankSecret = "bank-shared-secret"
 	app, srv := newTestServer(t, cfg)

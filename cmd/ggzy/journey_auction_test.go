@@ -98,6 +98,7 @@ func quoteIn(t *testing.T, ctx context.Context, amount, want string) {
 // a watcher page updates without a reload; the countdown runs out on the
 // server's ticker; the winner sees the confirmation; the record is published.
 func TestBrowserJourneyAuction(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.Rules = "L11.countdown_seconds=8,L11.late_settle_ms=20000,L8.max_quotes_per_second=0"
 	app, srv := newTestServer(t, cfg)

@@ -26,6 +26,7 @@ import (
 // out. Bidder 3 objects, the host answers and concludes; the record is
 // stored and its SHA-256 shown, and candidates can be ranked from it.
 func TestBrowserJourneyOpeningHall(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	lot, agent, _ := sealedLot(t, app)
 	ctx := context.Background()

@@ -72,12 +72,14 @@ func checkPage(t *testing.T, ctx context.Context, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// JPEG (quality below 100): a full page encodes several times faster
+	// than as PNG, and reads the same to a person.
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(85))
 	if err != nil {
 		t.Fatalf("%s: screenshot: %v", name, err)
 	}
-	file := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()+"-"+name)+".png")
-	if err := os.WriteFile(file, png, 0o644); err != nil {
+	file := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()+"-"+name)+".jpg")
+	if err := os.WriteFile(file, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%s (%s): screenshot %s", name, loc, file)
@@ -140,11 +142,9 @@ func visit(t *testing.T, ctx context.Context, base, path, name string) {
 // as a screenshot, passes axe-core without a critical or serious
 // violation, and shows no English action code or raw field path.
 func TestBrowserJourneyEveryMainPage(t *testing.T) {
-	app, srv := newTestServer(t, testConfig(t))
+	t.Parallel()
+	app, srv := newTestServer(t, demoConfig(t))
 	ctx := context.Background()
-	if err := loadDemo(ctx, app, nopWriter{}); err != nil {
-		t.Fatal(err)
-	}
 	var code string
 	var lotID, noticeID int64
 	if err := app.DB.Raw(`SELECT p.code, l.id FROM projects p JOIN lots l ON l.project_id = p.id
@@ -178,84 +178,97 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 		AND type IN ('candidates', 'result') ORDER BY type, id`).Scan(&resultIDs).Error; err != nil || len(resultIDs) != 2 {
 		t.Fatalf("demo result notices: %v %v", resultIDs, err)
 	}
-	chrome := newChrome(t)
+	// One browser per role, side by side: the same pages and checks as one
+	// browser going through them in turn, in less time.
 	base := srv.URL
-	for i, id := range resultIDs {
-		visit(t, chrome, base, fmt.Sprintf("/notices/%d", id), fmt.Sprintf("result-notice-%d", i))
+	role := func(name string, pages func(t *testing.T, chrome context.Context)) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			pages(t, newChrome(t))
+		})
 	}
+	role("public", func(t *testing.T, chrome context.Context) {
+		for i, id := range resultIDs {
+			visit(t, chrome, base, fmt.Sprintf("/notices/%d", id), fmt.Sprintf("result-notice-%d", i))
+		}
+		for _, p := range []struct{ path, name string }{
+			{"/", "home"}, {"/notices", "notices"}, {fmt.Sprintf("/notices/%d", noticeID), "notice"},
+			{"/projects/" + code, "public-project"}, {fmt.Sprintf("/lots/%d", lotID), "lot"}, {"/rules", "rules"},
+			{"/login", "login"}, {"/signup", "signup"}, {"/notices/999999999", "error-404"},
+		} {
+			visit(t, chrome, base, p.path, p.name)
+		}
+	})
 
-	for _, p := range []struct{ path, name string }{
-		{"/", "home"}, {"/notices", "notices"}, {fmt.Sprintf("/notices/%d", noticeID), "notice"},
-		{"/projects/" + code, "public-project"}, {fmt.Sprintf("/lots/%d", lotID), "lot"}, {"/rules", "rules"},
-		{"/login", "login"}, {"/signup", "signup"}, {"/notices/999999999", "error-404"},
-	} {
-		visit(t, chrome, base, p.path, p.name)
-	}
+	role("supervisor", func(t *testing.T, chrome context.Context) {
+		login(t, chrome, base, "jiandu", "jiandu-ggzy-2026")
+		for _, p := range []struct{ path, name string }{
+			{"/supervise", "supervise"}, {"/supervise/projects/" + code, "supervise-project"},
+			{"/supervisor/reviews", "reviews"}, {"/supervisor/projects", "supervisor-projects"},
+			{"/supervisor/projects?status=completed", "supervisor-projects-completed"},
+			{fmt.Sprintf("/supervisor/announcements/%d", noticeID), "review"},
+			{fmt.Sprintf("/supervisor/lots/%d/result", lotID), "supervisor-lot-result"},
+			{fmt.Sprintf("/supervisor/lots/%d/registrations", lotID), "supervisor-registrations"},
+			{fmt.Sprintf("/lots/%d/guarantees", lotID), "lot-guarantees"},
+			{"/supervisor/deposits", "deposits"}, {"/supervisor/refunds", "refunds"},
+			{"/supervisor/audit", "audit"}, {"/supervisor/audit?from=2026-13-01", "error-400-field"},
+			{"/reports/savings", "savings"}, {"/account", "supervisor-account"},
+		} {
+			visit(t, chrome, base, p.path, p.name)
+		}
+		logout(t, chrome)
+	})
 
-	login(t, chrome, base, "jiandu", "jiandu-ggzy-2026")
-	for _, p := range []struct{ path, name string }{
-		{"/supervise", "supervise"}, {"/supervise/projects/" + code, "supervise-project"},
-		{"/supervisor/reviews", "reviews"}, {"/supervisor/projects", "supervisor-projects"},
-		{"/supervisor/projects?status=completed", "supervisor-projects-completed"},
-		{fmt.Sprintf("/supervisor/announcements/%d", noticeID), "review"},
-		{fmt.Sprintf("/supervisor/lots/%d/result", lotID), "supervisor-lot-result"},
-		{fmt.Sprintf("/supervisor/lots/%d/registrations", lotID), "supervisor-registrations"},
-		{fmt.Sprintf("/lots/%d/guarantees", lotID), "lot-guarantees"},
-		{"/supervisor/deposits", "deposits"}, {"/supervisor/refunds", "refunds"},
-		{"/supervisor/audit", "audit"}, {"/supervisor/audit?from=2026-13-01", "error-400-field"},
-		{"/reports/savings", "savings"}, {"/account", "supervisor-account"},
-	} {
-		visit(t, chrome, base, p.path, p.name)
-	}
-	logout(t, chrome)
+	role("agent", func(t *testing.T, chrome context.Context) {
+		login(t, chrome, base, "daili", "daili-ggzy-2026")
+		for _, p := range []struct{ path, name string }{
+			{"/agent/projects", "agent-projects"}, {"/agent/projects/" + code, "agent-project"},
+			{"/agent/projects/new", "project-form"}, {fmt.Sprintf("/agent/lots/%d/registrations", lotID), "registrations"},
+			{fmt.Sprintf("/agent/lots/%d/result", lotID), "lot-result"},
+			{fmt.Sprintf("/agent/lots/%d/documents", lotID), "lot-documents"},
+			{fmt.Sprintf("/agent/announcements/%d/edit", noticeID), "notice-edit"},
+		} {
+			visit(t, chrome, base, p.path, p.name)
+		}
+		// A lot's field refused: the error names it in Chinese, not lots[0]….
+		if err := chromedp.Do(chrome, chromedp.Navigate(base+"/agent/projects/new"),
+			chromedp.SetValue(chromedp.CSS(`select[name="category"]`), "engineering"),
+			chromedp.SetValue(chromedp.CSS(`input[name="title"]`), "无障碍检查项目"),
+			chromedp.SetValue(chromedp.CSS(`input[name="owner_name"]`), "福州市某局"),
+			chromedp.SetValue(chromedp.CSS(`input[name="lots[0].name"]`), "一标段"),
+			chromedp.SetValue(chromedp.CSS(`input[name="lots[0].control_price"]`), "12,000,000"),
+			chromedp.Click(chromedp.CSS("#save-project"))); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, chrome, "#form-error", "第1个标段的招标控制价")
+		checkPage(t, chrome, "project-form-error")
+		logout(t, chrome)
+	})
 
-	login(t, chrome, base, "daili", "daili-ggzy-2026")
-	for _, p := range []struct{ path, name string }{
-		{"/agent/projects", "agent-projects"}, {"/agent/projects/" + code, "agent-project"},
-		{"/agent/projects/new", "project-form"}, {fmt.Sprintf("/agent/lots/%d/registrations", lotID), "registrations"},
-		{fmt.Sprintf("/agent/lots/%d/result", lotID), "lot-result"},
-		{fmt.Sprintf("/agent/lots/%d/documents", lotID), "lot-documents"},
-		{fmt.Sprintf("/agent/announcements/%d/edit", noticeID), "notice-edit"},
-	} {
-		visit(t, chrome, base, p.path, p.name)
-	}
-	// A lot's field refused: the error names it in Chinese, not lots[0]….
-	if err := chromedp.Do(chrome, chromedp.Navigate(base+"/agent/projects/new"),
-		chromedp.SetValue(chromedp.CSS(`select[name="category"]`), "engineering"),
-		chromedp.SetValue(chromedp.CSS(`input[name="title"]`), "无障碍检查项目"),
-		chromedp.SetValue(chromedp.CSS(`input[name="owner_name"]`), "福州市某局"),
-		chromedp.SetValue(chromedp.CSS(`input[name="lots[0].name"]`), "一标段"),
-		chromedp.SetValue(chromedp.CSS(`input[name="lots[0].control_price"]`), "12,000,000"),
-		chromedp.Click(chromedp.CSS("#save-project"))); err != nil {
-		t.Fatal(err)
-	}
-	waitText(t, chrome, "#form-error", "第1个标段的招标控制价")
-	checkPage(t, chrome, "project-form-error")
-	logout(t, chrome)
+	role("bidder", func(t *testing.T, chrome context.Context) {
+		login(t, chrome, base, "toubiao", "toubiao-ggzy-2026")
+		for _, p := range []struct{ path, name string }{
+			{"/my/projects", "my-projects"}, {"/my/deposits", "my-deposits"}, {"/my/guarantees", "my-guarantees"},
+			{"/my/notifications", "notifications"}, {"/account", "bidder-account"},
+		} {
+			visit(t, chrome, base, p.path, p.name)
+		}
+		logout(t, chrome)
+	})
 
-	login(t, chrome, base, "toubiao", "toubiao-ggzy-2026")
-	for _, p := range []struct{ path, name string }{
-		{"/my/projects", "my-projects"}, {"/my/deposits", "my-deposits"}, {"/my/guarantees", "my-guarantees"},
-		{"/my/notifications", "notifications"}, {"/account", "bidder-account"},
-	} {
-		visit(t, chrome, base, p.path, p.name)
-	}
-	logout(t, chrome)
-
-	login(t, chrome, base, "admin", "admin-ggzy-2026")
-	for _, p := range []struct{ path, name string }{
-		{"/admin/users", "admin-users"}, {"/admin/calendar", "admin-calendar"},
-	} {
-		visit(t, chrome, base, p.path, p.name)
-	}
+	role("admin", func(t *testing.T, chrome context.Context) {
+		login(t, chrome, base, "admin", "admin-ggzy-2026")
+		for _, p := range []struct{ path, name string }{
+			{"/admin/users", "admin-users"}, {"/admin/calendar", "admin-calendar"},
+		} {
+			visit(t, chrome, base, p.path, p.name)
+		}
+	})
 }
-
-type nopWriter struct{}
-
-func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // The vendored axe-core is the pinned one the README records.
 func TestAxeCoreIsThePinnedVersion(t *testing.T) {
+	t.Parallel()
 	const want = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
 	sum := sha256.Sum256([]byte(axeSource))
 	if got := hex.EncodeToString(sum[:]); got != want {

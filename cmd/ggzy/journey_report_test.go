@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +14,7 @@ import (
 // ECharts under the page's strict CSP.
 func TestBrowserJourneySavingsReport(t *testing.T) {
 	t.Parallel()
-	app, srv := newTestServer(t, testConfig(t))
-	if err := loadDemo(context.Background(), app, io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	_, srv := newTestServer(t, demoConfig(t))
 	ctx := newChrome(t)
 	login(t, ctx, srv.URL, "jiandu", "jiandu-ggzy-2026")
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/reports/savings?year=2025")); err != nil {

@@ -73,6 +73,7 @@ func sealedBidder(t *testing.T, app *App, lotID int64, n int, username string) t
 // platform's receipt verifies, and the key file the browser made opens what
 // the platform stored (so nothing but that key file could).
 func TestBrowserJourneySealedBid(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	lot, _, _ := sealedLot(t, app)
 	bidder := sealedBidder(t, app, lot.ID, 1, "toubiao1")

@@ -22,6 +22,7 @@ import (
 // hears of a suspension at once, through /supervise/events (Server-Sent
 // Events on the session cookie); nobody else may open that stream.
 func TestSupervisionLiveFeed(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	depositLot(t, app)
 	var p trading.Project
@@ -129,6 +130,7 @@ func TestSupervisionLiveFeed(t *testing.T) {
 // resumption as they happen, newest first, without reloading, and the
 // server's clock with the browser's offset (live.js).
 func TestBrowserJourneyLiveDashboard(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	depositLot(t, app)
 	var p trading.Project
@@ -171,6 +173,7 @@ func TestBrowserJourneyLiveDashboard(t *testing.T) {
 // here 2 s), an event is published while the page is disconnected, and the
 // page's reconnection (EventSource with Last-Event-ID) brings it, once.
 func TestBrowserJourneyLiveReconnect(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.LiveStream = 2 * time.Second
 	app, srv := newTestServer(t, cfg)

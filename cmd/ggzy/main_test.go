@@ -32,12 +32,18 @@ var quietLog = func() *slog.Logger {
 // testConfig points the platform at this test's own database and bucket.
 func testConfig(t testing.TB) Config {
 	t.Helper()
-	s3 := testenv.Storage(t)
+	return configOn(t, testenv.DatabaseURL(t), testenv.Storage(t))
+}
+
+// configOn points the platform at the given database and bucket, with a
+// receipt keyring of the test's own.
+func configOn(t testing.TB, url string, s3 testenv.S3) Config {
+	t.Helper()
 	keys := filepath.Join(t.TempDir(), "receipt-keyring.json")
 	if _, err := sealed.NewKeyringFile(keys, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	return Config{DatabaseURL: testenv.DatabaseURL(t), S3Endpoint: s3.Endpoint, S3AccessKey: s3.AccessKey,
+	return Config{DatabaseURL: url, S3Endpoint: s3.Endpoint, S3AccessKey: s3.AccessKey,
 		S3SecretKey: s3.SecretKey, S3Bucket: s3.Bucket, LoginPerMin: 1000, Addr: "127.0.0.1:0", ReceiptKeys: keys}
 }
 

@@ -9,14 +9,15 @@ import (
 )
 
 // The migrations go down to nothing and up again over the demo data set
-// (`ggzy demo`): every Down works with rows in the tables, every Up works
+// (`ggzy demo`, loaded once per test binary by demoFixture and copied):
+// every Down works with rows in the tables, every Up works
 // over the rows the earlier migrations keep, and the schema comes back
 // the same (the empty database's variant is in package migrations).
 func TestMigrationsUpDownUpDemo(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t)
-	if out, err := runCmd(t, "", append([]string{"demo"}, flagsOf(cfg)...)...); err != nil || !strings.Contains(out, "toubiao") {
-		t.Fatalf("demo: %v\n%s", err, out)
+	cfg := demoConfig(t)
+	if out := demoOutput; !strings.Contains(out, "toubiao") {
+		t.Fatalf("demo:\n%s", out)
 	}
 	db, err := sql.Open("pgx", cfg.DatabaseURL)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 // The layout links a favicon served, like every static file, at a
 // checksummed URL; /favicon.ico leads there.
 func TestFaviconAtAChecksummedURL(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestServer(t, testConfig(t))
 	res, err := http.Get(srv.URL + "/")
 	if err != nil {

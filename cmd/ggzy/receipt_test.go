@@ -14,6 +14,7 @@ import (
 // A bidder checks its receipt offline with the published key; an edited
 // receipt or another key fails with exit status 1 (EB3).
 func TestReceiptVerifyCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ring := filepath.Join(dir, "receipt-keys.json")
 	out, err := runCmd(t, "", "receipt", "keygen", "--keyring", ring)

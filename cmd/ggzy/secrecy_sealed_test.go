@@ -82,6 +82,7 @@ func normalise(s string) string {
 // and an anonymous visitor read every page and API answer about the lot,
 // and try another's bid; nothing they get differs.
 func TestSealedBidsSecretBeforeTheDeadline(t *testing.T) {
+	t.Parallel()
 	seen := map[int]map[string]string{}
 	for _, others := range []int{0, 3} {
 		t.Run(fmt.Sprintf("others=%d", others), func(t *testing.T) {
@@ -203,6 +204,7 @@ func lineDiff(a, b string) string {
 // form, the content key unwrapped with its key, the token handed in; a
 // token for another's bid is refused with the reason (EB6).
 func TestHallAPIDecrypt(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	ctx := context.Background()
 	lot, agent, _ := sealedLot(t, app)
