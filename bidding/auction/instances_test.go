@@ -33,7 +33,7 @@ func newInstance(t *testing.T, url string, st *trading.Storage, clock *trading.M
 	p := platform.New(db, clock, st, nil, "")
 	p.Trading.Passwords = testenv.CheapPasswords
 	h := live.NewHub(db, url, live.Options{})
-	h.Start()
+	h.Start(context.Background())
 	t.Cleanup(func() { h.Close(); sqlDB.Close() })
 	return &instance{Env: &platformtest.Env{Platform: p, Storage: st, Clock: clock}, hub: h}
 }

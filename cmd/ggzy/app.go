@@ -313,7 +313,8 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	if mode == modeServe {
 		// One LISTEN connection per instance, outside the pool.
 		a.Live = live.NewHub(a.DB, a.Cfg.DatabaseURL, live.Options{Log: log, MaxStream: cfg.LiveStream})
-		a.Live.Start()
+		// The hub lives until Close, not until the caller's ctx ends.
+		a.Live.Start(context.WithoutCancel(ctx))
 		// Every served instance runs the online bidding's settlement
 		// ticker; each countdown end is claimed by one of them (SKIP LOCKED).
 		tctx, cancel := context.WithCancel(context.Background())

@@ -56,7 +56,7 @@ func BenchmarkLive(b *testing.B) {
 			b.Fatal(err)
 		}
 		hub := live.NewHub(db, url, live.Options{})
-		hub.Start()
+		hub.Start(context.Background())
 		e := echo.New()
 		e.GET("/live/:lot", hub.Stream(func(c echo.Context) (string, error) { return "bench/" + c.Param("lot"), nil }))
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -8,7 +8,7 @@
 //	// in the transaction that changes the state (a quote is accepted):
 //	seq, err := live.Publish(ctx, tx, "lot/42", "quote", QuoteJSON{...})
 //	// once per instance (cmd/ggzy does it: App.Live):
-//	hub := live.NewHub(db, databaseURL, live.Options{}); hub.Start(); defer hub.Close()
+//	hub := live.NewHub(db, databaseURL, live.Options{}); hub.Start(ctx); defer hub.Close()
 //	// a route; the func authorises and names the topic:
 //	e.GET("/lots/:id/live", hub.Stream(func(c echo.Context) (string, error) { return "lot/" + c.Param("id"), nil }))
 //	// the page renders its state with live.Last(ctx, db, "lot/42") and loads live.js:

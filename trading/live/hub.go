@@ -122,9 +122,9 @@ func NewHub(db *gorm.DB, connURL string, opt Options) *Hub {
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-// Start runs the listener and the reader until Close.
-func (h *Hub) Start() {
-	ctx, cancel := context.WithCancel(context.Background())
+// Start runs the listener and the reader until Close (or until ctx ends).
+func (h *Hub) Start(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
 	h.cancel = cancel
 	l := &pgxlisten.Listener{
 		Connect: func(ctx context.Context) (*pgx.Conn, error) {

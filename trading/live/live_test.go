@@ -39,7 +39,7 @@ func newInstance(t testing.TB, url string, opt live.Options) *instance {
 	}
 	sqlDB, _ := db.DB()
 	h := live.NewHub(db, url, opt)
-	h.Start()
+	h.Start(context.Background())
 	t.Cleanup(func() { h.Close(); sqlDB.Close() })
 	return &instance{db: db, hub: h}
 }
