@@ -458,6 +458,7 @@ func TestStatementImportAcrossChunks(t *testing.T) {
 // as a repeat within the file is; the same content (the memo aside) is a
 // repeat that books nothing.
 func TestStatementRepeatOfBookedTransaction(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	_, va := e.bidder("福建重复建设有限公司")

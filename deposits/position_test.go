@@ -180,6 +180,7 @@ func (e *depEnv) confirmAll(paid bool) {
 // taken is cancelled and the money counts again; one sent to the bank
 // stands, and the bidder pays again. Page, sheet and ledger agree.
 func TestWithdrawThenRegisterAgain(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	const name = "福建复报建设有限公司"
@@ -239,6 +240,7 @@ func TestWithdrawThenRegisterAgain(t *testing.T) {
 // refund, forfeited, converted, withdrawn then registered again — and the
 // bidder's page, the supervisors' sheet and the ledger agree at each step.
 func TestDepositStatesAgreeEverywhere(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	engineering := e.Lot
@@ -370,6 +372,7 @@ func TestDepositStatesAgreeEverywhere(t *testing.T) {
 // the registration cancels it (the money counts again), never both and
 // never neither.
 func TestReviveRacingBatchKeepsOne(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	cancelled, sent := 0, 0

@@ -327,6 +327,7 @@ func TestLandBuyerMustHavePaid(t *testing.T) {
 // to be off and the first weekend of 2027 may be make-up working days, so
 // 29, 30, 31 December and 2, 3 January count: due 2027-01-03.
 func TestLandSaleInDecemberRefundsWithoutNextYearsNotice(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	lot := e.publishedLot("land", "年末土地出让", "listing", trading.LotInput{Name: "榕土2026-99号地块", StartingPrice: "5000000.00",

@@ -55,6 +55,7 @@ func landListing(t *testing.T, s *Service, agent, sup Actor, title string, end s
 // year; the approved schedule that no longer holds is flagged to the
 // supervisors (dashboard, timeline) and audited, the other is not.
 func TestDecemberListingUsesProvisionalCalendar(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	clock.Set(time.Date(2026, 12, 1, 9, 0, 0, 0, Shanghai))
@@ -166,6 +167,7 @@ func webLogin(t *testing.T, s *Service, role Role, user string) (*http.Cookie, A
 }
 
 func TestHolidayWarningReachesAgentAndSupervisor(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	e := projectWeb(t, s)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestDBClockFreezeAndOffset(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 

@@ -15,6 +15,7 @@ import (
 // A running project whose every lot has an outcome reads 已完成, not 进行中,
 // on the list (and its filter finds it) and on its own page.
 func TestFinishedProjectSays已完成(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
 	agent := mustAccount(t, s, RoleAgent, "agent1")
@@ -61,6 +62,7 @@ func TestFinishedProjectSays已完成(t *testing.T) {
 
 // The project list's filters keep what was chosen.
 func TestProjectListFilterKeepsItsSelection(t *testing.T) {
+	t.Parallel()
 	r, err := templates.New(TemplateFuncs())
 	if err != nil {
 		t.Fatal(err)

@@ -109,6 +109,7 @@ func subscribe(t *testing.T, h *live.Hub, topic string) (*live.Subscription, int
 }
 
 func TestPublishRejectsBadNames(t *testing.T) {
+	t.Parallel()
 	a := newInstance(t, testenv.DatabaseURL(t), live.Options{})
 	for _, c := range []struct{ topic, kind string }{
 		{"", "tick"}, {"lot 1", "tick"}, {"lot/1", "Tick"}, {"lot/1", "a\nb"}, {strings.Repeat("x", 201), "tick"}, {"lot/1", ""},
@@ -128,6 +129,7 @@ func TestPublishRejectsBadNames(t *testing.T) {
 // order (each writer sees its own numbers rise, and times never go back),
 // and a subscriber gets each exactly once, in order, and never a rolled-back one.
 func TestPublishConcurrentGapFreeInOrder(t *testing.T) {
+	t.Parallel()
 	a := newInstance(t, testenv.DatabaseURL(t), live.Options{Buffer: 1000}) // read at the end
 	sub, from := subscribe(t, a.hub, "lot/1")
 	if from != 0 {
@@ -231,6 +233,7 @@ var errRollback = errors.New("roll back")
 // A rolled-back transaction publishes nothing: its number is reused by the
 // next commit and no subscriber hears of it.
 func TestRollbackPublishesNothing(t *testing.T) {
+	t.Parallel()
 	a := newInstance(t, testenv.DatabaseURL(t), live.Options{})
 	sub, _ := subscribe(t, a.hub, "hall/7")
 	err := a.db.Transaction(func(tx *gorm.DB) error {
@@ -257,6 +260,7 @@ func TestRollbackPublishesNothing(t *testing.T) {
 // Two instances on one database: a subscriber on B sees every event
 // published through A, in order, exactly once, and so does one on A.
 func TestTwoInstances(t *testing.T) {
+	t.Parallel()
 	url := testenv.DatabaseURL(t)
 	a, b := newInstance(t, url, live.Options{}), newInstance(t, url, live.Options{})
 	publish(t, a.db, "lot/2", 0) // history before anyone watched
@@ -290,6 +294,7 @@ func TestTwoInstances(t *testing.T) {
 // A subscriber that stops reading is dropped when its buffer is full; the
 // others get every event regardless.
 func TestSlowSubscriberDropped(t *testing.T) {
+	t.Parallel()
 	a := newInstance(t, testenv.DatabaseURL(t), live.Options{Buffer: 4})
 	slow, _ := subscribe(t, a.hub, "lot/3")
 	fast, _ := subscribe(t, a.hub, "lot/3")
@@ -318,6 +323,7 @@ func TestSlowSubscriberDropped(t *testing.T) {
 // read after the reconnection (the backlog handler), with the safety poll
 // off so that nothing else could have found it.
 func TestListenerReconnectLosesNothing(t *testing.T) {
+	t.Parallel()
 	url := testenv.DatabaseURL(t)
 	a := newInstance(t, url, live.Options{ReconnectDelay: 300 * time.Millisecond, Poll: -1})
 	sub, _ := subscribe(t, a.hub, "lot/4")
@@ -467,6 +473,7 @@ func serve(t *testing.T, h *live.Hub) *httptest.Server {
 // Last-Event-ID (header or query) that gets exactly the missed events, and
 // the end of every stream when the hub closes.
 func TestStreamOverHTTP(t *testing.T) {
+	t.Parallel()
 	url := testenv.DatabaseURL(t)
 	a, b := newInstance(t, url, live.Options{}), newInstance(t, url, live.Options{})
 	srv := serve(t, b.hub) // the watcher is on B, the publisher on A
@@ -532,6 +539,7 @@ func TestStreamOverHTTP(t *testing.T) {
 // A reconnection while events keep coming: the catch-up from the table and
 // the live feed join without a gap or a repeat.
 func TestStreamCatchUpWhilePublishing(t *testing.T) {
+	t.Parallel()
 	url := testenv.DatabaseURL(t)
 	// The publisher runs flat out, faster than a handler under -race on a
 	// busy machine may write: a big buffer, so that no client is dropped
@@ -580,6 +588,7 @@ func TestStreamCatchUpWhilePublishing(t *testing.T) {
 // the database has (a restored database, a forged id) is told to reset,
 // and then gets what comes.
 func TestStreamHeartbeatAndReset(t *testing.T) {
+	t.Parallel()
 	a := newInstance(t, testenv.DatabaseURL(t), live.Options{Heartbeat: 50 * time.Millisecond})
 	srv := serve(t, a.hub)
 	publish(t, a.db, "lot/8", 1)
@@ -595,6 +604,7 @@ func TestStreamHeartbeatAndReset(t *testing.T) {
 
 // A stream ends after MaxStream; reconnecting from its last id loses nothing.
 func TestStreamMaxLifetime(t *testing.T) {
+	t.Parallel()
 	a := newInstance(t, testenv.DatabaseURL(t), live.Options{MaxStream: 300 * time.Millisecond})
 	srv := serve(t, a.hub)
 	c := connect(t, srv.URL+"/live/9", "0")

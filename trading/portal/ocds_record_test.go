@@ -95,6 +95,7 @@ func exportOCDS(t *testing.T, p *trading.Project, st ocdsStage) (*ReleasePackage
 // Issue 13 item 17: a release, once published, never changes. Every
 // release of every stage is found, byte for byte, in every later stage.
 func TestOCDSReleaseIDsAreImmutable(t *testing.T) {
+	t.Parallel()
 	p := ocdsProject(rules.Engineering)
 	p.Lots[0].ID, p.Lots[1].ID = 101, 102
 	var before map[string][]byte
@@ -142,6 +143,7 @@ func TestOCDSReleaseIDsAreImmutable(t *testing.T) {
 // once every lot is done, unsuccessful if none succeeded; a land no-sale
 // is an unsuccessful award; and item 19: the transferor is not a buyer.
 func TestOCDSFailuresAndNoSales(t *testing.T) {
+	t.Parallel()
 	p := ocdsProject(rules.Engineering)
 	p.Lots[0].ID, p.Lots[1].ID = 101, 102
 	stages := ocdsStages()
@@ -203,6 +205,7 @@ func TestOCDSFailuresAndNoSales(t *testing.T) {
 // awarded and then failed (the winner would not sign) ends unsuccessful,
 // its award cancelled.
 func TestOCDSCompiledRecord(t *testing.T) {
+	t.Parallel()
 	p := ocdsProject(rules.Engineering)
 	p.Lots[0].ID, p.Lots[1].ID = 101, 102
 	type lotState struct{ status, award string }
