@@ -165,8 +165,7 @@ func (w *Web) afterDraft(c echo.Context, n *Announcement) error {
 	sub, err := w.Svc.SubmitAnnouncement(c.Request().Context(), ActorOf(c), n.ID)
 	if err != nil {
 		if de := FormError(err); de != nil {
-			Flash(c, "草稿已保存，但未能提交："+de.Message)
-			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agent/announcements/%d/edit", n.ID))
+			return w.renderNoticeEdit(c, de.Status(), n.ID, "草稿已保存，但未能提交。", de)
 		}
 		return err
 	}
@@ -181,6 +180,13 @@ func (w *Web) announcementEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return w.renderNoticeEdit(c, http.StatusOK, id, "", nil)
+}
+
+// renderNoticeEdit shows a notice to its agent: the form while it is a
+// draft, with a refusal (a submission the rule book refused: the list of
+// broken rules, each linked to its input) and a note above it.
+func (w *Web) renderNoticeEdit(c echo.Context, status int, id int64, note string, de *Error) error {
 	n, p, err := w.Svc.Announcement(c.Request().Context(), ActorOf(c), id)
 	if err != nil {
 		return err
@@ -200,7 +206,9 @@ func (w *Web) announcementEdit(c echo.Context) error {
 				ListingEnd: localInput(ch.ListingEnd), AuctionAt: localInput(ch.AuctionAt), OpeningPlace: place})
 		}
 	}
-	return w.Page(c, http.StatusOK, "notice_show", n.Title, map[string]any{"Notice": n, "Project": p, "Form": announcementFormData(w, c, p, n, in)})
+	f := announcementFormData(w, c, p, n, in)
+	f.Error = de
+	return w.Page(c, status, "notice_show", n.Title, map[string]any{"Notice": n, "Project": p, "Form": f, "Note": note})
 }
 
 func announcementFormData(w *Web, c echo.Context, p *Project, n *Announcement, in AnnouncementInput) announcementForm {
@@ -252,6 +260,10 @@ func (w *Web) announcementStep(step string) echo.HandlerFunc {
 			return err
 		}
 		msg, back, err := w.runStep(c, step, id, c.FormValue("publish_at"), c.FormValue("reason"))
+		if de := FormError(err); de != nil && step == "submit" {
+			// Not a green flash: the refusal as a list on the draft's page.
+			return w.renderNoticeEdit(c, de.Status(), id, "", de)
+		}
 		if de := FormError(err); de != nil {
 			Flash(c, de.Message)
 			return c.Redirect(http.StatusSeeOther, back)

@@ -144,14 +144,14 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 			if v.Field != "" {
 				v.Field = fmt.Sprintf("lots[%d].%s", l.Seq-1, v.Field)
 			}
-			v.Actual = fmt.Sprintf("标段%d（%s）：%s", l.Seq, l.Name, v.Actual)
+			v.Actual = fmt.Sprintf("%s%d（%s）：%s", p.Category.LotNoun(), l.Seq, l.Name, v.Actual)
 			out.Violations = append(out.Violations, v)
 		}
 		for _, nt := range res.Notes {
 			if nt.Field != "" {
 				nt.Field = fmt.Sprintf("lots[%d].%s", l.Seq-1, nt.Field)
 			}
-			nt.Message = fmt.Sprintf("标段%d（%s）：%s", l.Seq, l.Name, nt.Message)
+			nt.Message = fmt.Sprintf("%s%d（%s）：%s", p.Category.LotNoun(), l.Seq, l.Name, nt.Message)
 			out.Notes = append(out.Notes, nt)
 		}
 	}
