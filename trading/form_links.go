@@ -12,13 +12,23 @@ import (
 // amendment form's input of the lot's new deadline is "change-1-bid_deadline"
 // (by the lot's number, 1-based).
 
-var lotFieldPath = regexp.MustCompile(`^lots\[(\d+)\]\.([a-z_]+)$`)
+var (
+	lotFieldPath = regexp.MustCompile(`^lots\[(\d+)\]\.([a-z_]+)$`)
+	rowFieldPath = regexp.MustCompile(`^rows\[(\d+)\]\.([a-z_]+)$`)
+)
+
+// rowInputs are the opening-record form's inputs of a row, by field.
+var rowInputs = map[string]string{"price": "price", "rejected_reason": "rejected", "id_number": "submitted"}
 
 // FieldAnchor is the id of the input of field path on the form that sent
-// it: "lots[0].bid_deadline" → "lot0-bid_deadline", "title" → "title".
+// it: "lots[0].bid_deadline" → "lot0-bid_deadline", "title" → "title",
+// the opening record's "rows[2].price" → "price-2".
 func FieldAnchor(path string) string {
 	if m := lotFieldPath.FindStringSubmatch(path); m != nil {
 		return "lot" + m[1] + "-" + m[2]
+	}
+	if m := rowFieldPath.FindStringSubmatch(path); m != nil && rowInputs[m[2]] != "" {
+		return rowInputs[m[2]] + "-" + m[1]
 	}
 	return path
 }

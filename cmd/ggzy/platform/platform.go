@@ -119,6 +119,9 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *au
 	// Recording a land or property deal asks whether the buyer's deposit is
 	// paid or guaranteed (L5: it becomes part of the price).
 	bs.DepositCovered = ds.DepositCovered
+	// The agent's opening-record form shows each bidder's deposit and any
+	// K1 alert beside its name.
+	bs.DepositStates = ds.LotDepositStates
 	// "My projects" lists what waits on a bidder (bidding.Service.Waiting).
 	bs.Waiting = append(bs.Waiting,
 		ds.Waiting, // deposits still to pay before their deadline, not covered by a guarantee (D1, D9)
