@@ -328,22 +328,11 @@ func (w *Web) reviewShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	n, p, err := w.Svc.Announcement(ctx, ActorOf(c), id)
+	v, err := w.Svc.Review(c.Request().Context(), ActorOf(c), id)
 	if err != nil {
 		return err
 	}
-	// The rule book as of now, so the supervisor sees what approval would meet.
-	res, err := w.Svc.checkRules(ctx, w.Svc.DB, p, n, w.Svc.Clock.Now())
-	if err != nil {
-		return err
-	}
-	var amends *Announcement
-	if n.AmendsID != nil {
-		amends, _, _ = w.Svc.Announcement(ctx, ActorOf(c), *n.AmendsID)
-	}
-	return w.Page(c, http.StatusOK, "review", "审核："+n.Title, map[string]any{
-		"Notice": n, "Project": p, "Violations": res.Violations, "Notes": res.Notes, "Amends": amends})
+	return w.Page(c, http.StatusOK, "review", "审核："+v.Notice.Title, v)
 }
 
 // API

@@ -187,6 +187,8 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 			prefixed(&p.Lots[i], book.CheckAmended(old, nw, at))
 		}
 	}
+	// TXT: a date written in the text that matches none of the times.
+	out.Notes = append(out.Notes, textDateNotes(p, n)...)
 	for _, check := range s.CheckAnnouncement {
 		vs, err := check(ctx, db, n, p, at)
 		if err != nil {

@@ -67,6 +67,8 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *au
 	// The OCDS export's awards (trading.Service.LotAwards): a query, read
 	// outside any transaction, so it takes ctx and no tx.
 	ts.LotAwards = bs.LotAwards
+	// The supervisor's review page lists the documents a notice releases.
+	ts.NoticeDocuments = bs.NoticeDocuments
 	// Supervision (trading.Service.Supervision): the dashboard's alerts and
 	// the project timelines.
 	ts.Supervision = append(ts.Supervision,
