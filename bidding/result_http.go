@@ -169,7 +169,7 @@ func (h *Handler) resultPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.Web.Page(c, http.StatusOK, "lot_result", fmt.Sprintf("开标与结果：%s 标段%d", d.Project.Title, d.Lot.Seq), d)
+	return h.Web.Page(c, http.StatusOK, "lot_result", fmt.Sprintf("开标与结果：%s %s%d", d.Project.Title, d.Project.Category.LotNoun(), d.Lot.Seq), d)
 }
 
 // resultForm runs one result step from its form; a refusal is shown on
