@@ -242,7 +242,7 @@ func TestReviewPageShowsWhatIsApproved(t *testing.T) {
 	// notice it amends, side by side.
 	pub, opening := publishedProject(t, s, agent, sup, Engineering, "原招标公告")
 	am, err := s.DraftAnnouncement(ctx, agent, pub.Code, AnnouncementInput{Type: AnnouncementAmendment, AmendsID: opening.ID, Title: "变更公告",
-		Body: "# 招标条件\n原定2026年3月23日9时30分开标，现延期至2026年4月10日9时30分。\n答疑截止4月1日。",
+		Body:    "# 招标条件\n原定2026年3月23日9时30分开标，现延期至2026年4月10日9时30分。\n答疑截止4月1日。",
 		Changes: []LotChangeInput{{LotID: pub.Lots[0].ID, BidDeadline: at(4, 10, 9, 30)}}})
 	if err != nil {
 		t.Fatal(err)
