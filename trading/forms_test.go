@@ -166,7 +166,8 @@ func TestProjectFormShowsOneCategory(t *testing.T) {
 		t.Fatal(code)
 	}
 	for _, want := range []string{`<label data-cats="property">挂牌价（元）`, `<label data-cats="engineering" hidden>招标控制价（元）`,
-		`<span data-cats="property">转让方</span>`, `<span data-cats="property">标的</span> 1`, `<span data-cats="engineering" hidden>标段</span>`} {
+		`<span data-cats="property">转让方</span>`, `<span data-cats="property">标的</span> 1`, `<span data-cats="engineering" hidden>标段</span>`,
+		`<option value="multi" data-cats="property" >`, `<option value="listing" data-cats="land" hidden >`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("property form lacks %q", want)
 		}
