@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -105,9 +106,14 @@ func TestDeleteDraftProject(t *testing.T) {
 	if Label(LabelAction, "project.delete") == "project.delete" {
 		t.Fatal("project.delete has no Chinese label")
 	}
-	// The published project is still there.
+	// The published project is still there, and a deleted draft's trading
+	// code is never given again (it stays in the audit log).
 	if _, err := s.Project(ctx, agent, pub.Code); err != nil {
 		t.Fatal(err)
+	}
+	again, err := s.CreateProject(ctx, agent, projectInput(Engineering))
+	if err != nil || again.Code == p.Code {
+		t.Fatalf("new project %v after deleting %s: %v", again, p.Code, err)
 	}
 }
 
@@ -304,4 +310,49 @@ func TestDiffLines(t *testing.T) {
 			t.Errorf("%q → %q: %v, want %s", c.old, c.new, ops, c.want)
 		}
 	}
+}
+
+// Deleting a draft races its submission: either the submission wins (the
+// deletion is refused, the project stays with its submitted notice) or the
+// deletion wins (the submission finds no notice). Never a deleted project
+// whose notice was submitted, never a 500.
+func TestDeleteDraftRacesSubmission(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	agent := mustAccount(t, s, RoleAgent, "daili")
+	const rounds = 12
+	deleted, submitted := 0, 0
+	for i := 0; i < rounds; i++ {
+		p, err := s.CreateProject(ctx, agent, projectInput(Engineering))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: AnnouncementTender, Title: "竞争公告", Body: "正文"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var delErr, subErr error
+		wg.Add(2)
+		go func() { defer wg.Done(); delErr = s.DeleteProject(ctx, agent, p.Code) }()
+		go func() { defer wg.Done(); _, subErr = s.SubmitAnnouncement(ctx, agent, n.ID) }()
+		wg.Wait()
+		var projects int64
+		s.DB.Model(&Project{}).Where("id = ?", p.ID).Count(&projects)
+		switch {
+		case delErr == nil && errors.Is(subErr, ErrNotFound) && projects == 0:
+			deleted++
+		case subErr == nil && errors.Is(delErr, ErrConflict) && projects == 1:
+			submitted++
+			var st AnnouncementStatus
+			s.DB.Model(&Announcement{}).Select("status").Where("id = ?", n.ID).Scan(&st)
+			if st != AnnouncementSubmitted {
+				t.Fatalf("round %d: notice %s", i, st)
+			}
+		default:
+			t.Fatalf("round %d: delete %v, submit %v, project rows %d", i, delErr, subErr, projects)
+		}
+	}
+	t.Logf("%d rounds: deletion first %d, submission first %d", rounds, deleted, submitted)
 }

@@ -383,12 +383,18 @@ func (s *Service) DeleteProject(ctx context.Context, a Actor, code string) error
 		if p.Status != ProjectDraft {
 			return Conflict("status", "项目已发布公告，不能删除；需要停止交易的，请发布终止公告")
 		}
-		var pending int64
-		if err := tx.Model(&Announcement{}).Where("project_id = ? AND status NOT IN ('draft', 'rejected')", p.ID).Count(&pending).Error; err != nil {
+		// The notices locked as a submission locks its notice: a submission
+		// racing this deletion either went first (and is seen here) or
+		// waits and then finds its notice gone.
+		var notices []Announcement
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "status").Where("project_id = ?", p.ID).
+			Order("id").Find(&notices).Error; err != nil {
 			return err
 		}
-		if pending > 0 {
-			return Conflict("status", "项目有待审核或待发布的公告，删除前请先撤回")
+		for _, n := range notices {
+			if n.Status != AnnouncementDraft && n.Status != AnnouncementRejected {
+				return Conflict("status", "项目有待审核或待发布的公告，删除前请先撤回")
+			}
 		}
 		var lots []Lot
 		if err := tx.Where("project_id = ?", p.ID).Order("seq").Find(&lots).Error; err != nil {
@@ -398,13 +404,11 @@ func (s *Service) DeleteProject(ctx context.Context, a Actor, code string) error
 		for i, l := range lots {
 			ids[i] = l.ID
 		}
-		var notices int64
-		// Equivalent SQL: DELETE FROM announcements WHERE project_id = ? (drafts and rejected ones only remain).
-		res := tx.Where("project_id = ?", p.ID).Delete(&Announcement{})
-		if res.Error != nil {
-			return res.Error
+		// Equivalent SQL: DELETE FROM announcements WHERE project_id = ? AND status IN ('draft', 'rejected')
+		if err := tx.Where("project_id = ? AND status IN ?", p.ID, []AnnouncementStatus{AnnouncementDraft, AnnouncementRejected}).
+			Delete(&Announcement{}).Error; err != nil {
+			return err
 		}
-		notices = res.RowsAffected
 		if len(ids) > 0 {
 			// A paper-bids declaration is a property of the lot, gone with it.
 			if err := tx.Exec("DELETE FROM paper_bid_lots WHERE lot_id IN ?", ids).Error; err != nil {
@@ -419,10 +423,14 @@ func (s *Service) DeleteProject(ctx context.Context, a Actor, code string) error
 			}
 		}
 		if err := tx.Delete(&Project{}, p.ID).Error; err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "23503" { // a notice drafted meanwhile
+				return Conflict("status", "项目刚有新的公告草稿，请刷新后再删除")
+			}
 			return err
 		}
 		return Audit(tx, now, a, "project.delete", "project", p.Code,
-			fmt.Sprintf("删除草稿项目“%s”（%s，%d个%s，%d份未发布公告）", p.Title, p.Category.Name(), len(lots), p.Category.LotNoun(), notices))
+			fmt.Sprintf("删除草稿项目“%s”（%s，%d个%s，%d份未发布公告）", p.Title, p.Category.Name(), len(lots), p.Category.LotNoun(), len(notices)))
 	})
 }
 
