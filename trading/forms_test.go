@@ -159,6 +159,34 @@ func TestSubmitRefusalIsAnErrorList(t *testing.T) {
 	}
 }
 
+// An amendment's broken rule links to the amendment's own input of the
+// lot's new time, on the same page.
+func TestAmendmentRefusalLinksToItsInput(t *testing.T) {
+	t.Parallel()
+	s, clock := newTestService(t)
+	ctx := context.Background()
+	e := formsWeb(t, s)
+	agent := mustAccount(t, s, RoleAgent, "daili")
+	sup := mustAccount(t, s, RoleSupervisor, "jiandu")
+	p, opening := publishedProject(t, s, agent, sup, Engineering, "原招标公告")
+	clock.Set(clock.Now().AddDate(0, 0, 10)) // 11 days before the deadline: E4 wants 15
+	token, _, err := s.Login(ctx, SessionWeb, "daili", "pass12345", "127.0.0.1", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentCk := &http.Cookie{Name: SessionCookie, Value: token}
+	n, err := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: AnnouncementAmendment, AmendsID: opening.ID, Title: "澄清公告",
+		Body: "澄清内容", Changes: []LotChangeInput{{LotID: p.Lots[0].ID, OpeningPlace: "交易中心第二开标室"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body, _ := calendarDo(t, e, "POST", "/agent/announcements/"+itoa(n.ID)+"/submit", url.Values{"x": {"1"}}, agentCk)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `<strong class="rule-id">E4</strong>`) ||
+		!strings.Contains(body, `href="#change-1-bid_deadline"`) || !strings.Contains(body, `id="change-1-bid_deadline"`) {
+		t.Fatalf("amendment refusal %d\n%s", code, body)
+	}
+}
+
 // The project form renders the chosen category alone: the other
 // categories' fields carry hidden (and the stylesheet lets hidden win), so
 // it works without script; a category switch without script re-renders.
