@@ -2,6 +2,7 @@ package bidding
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/ggzy/ggzy/trading"
@@ -31,5 +32,22 @@ func TestNoticeDocuments(t *testing.T) {
 	}
 	if docs, err := e.Svc.NoticeDocuments(ctx, p, &trading.Announcement{Type: trading.AnnouncementResult}); err != nil || docs != nil {
 		t.Fatalf("result notice: %+v %v", docs, err)
+	}
+}
+
+// A draft project whose lot has uploaded documents is not deleted (the
+// documents are the record of what was uploaded); nothing of it goes.
+func TestDeleteDraftWithDocumentsRefused(t *testing.T) {
+	t.Parallel()
+	e := newBidEnv(t)
+	ctx := context.Background()
+	p := e.project("engineering", false)
+	e.upload(e.Agent, p.Lots[0].ID, UploadInput{Kind: DocTender, Filename: "招标文件.pdf"}, pdfBytes(1000))
+	err := e.TS.DeleteProject(ctx, e.Agent, p.Code)
+	if de := trading.AsError(err); de == nil || de.Status() != 409 || !strings.Contains(de.Message, "已上传文件") {
+		t.Fatalf("delete with documents: %v", err)
+	}
+	if got, err := e.TS.Project(ctx, e.Agent, p.Code); err != nil || len(got.Lots) != 1 {
+		t.Fatalf("project after the refusal: %+v %v", got, err)
 	}
 }
