@@ -264,6 +264,16 @@ func (w *Web) announcementStep(step string) echo.HandlerFunc {
 			// Not a green flash: the refusal as a list on the draft's page.
 			return w.renderNoticeEdit(c, de.Status(), id, "", de)
 		}
+		if de := FormError(err); de != nil && step == "approve" {
+			// The supervisor's approval refused (a schedule broken by the
+			// publication time): the list on the review page.
+			v, rerr := w.Svc.Review(c.Request().Context(), ActorOf(c), id)
+			if rerr != nil {
+				return rerr
+			}
+			v.Error = de
+			return w.Page(c, de.Status(), "review", "审核："+v.Notice.Title, v)
+		}
 		if de := FormError(err); de != nil {
 			Flash(c, de.Message)
 			return c.Redirect(http.StatusSeeOther, back)

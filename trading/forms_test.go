@@ -187,6 +187,31 @@ func TestAmendmentRefusalLinksToItsInput(t *testing.T) {
 	}
 }
 
+// An approval the rule book refuses (a publication time that breaks the
+// schedule) is shown as the list on the review page, not a flash.
+func TestApprovalRefusalIsAnErrorList(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	e := formsWeb(t, s)
+	agent := mustAccount(t, s, RoleAgent, "daili")
+	supCk, _ := webLogin(t, s, RoleSupervisor, "jiandu")
+	p, err := s.CreateProject(ctx, agent, projectInput(Engineering))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: AnnouncementTender, Title: "某工程招标公告", Body: "正文"})
+	if _, err := s.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	code, body, h := calendarDo(t, e, "POST", "/supervisor/announcements/"+itoa(n.ID)+"/approve",
+		url.Values{"publish_at": {"2026-03-05T09:00"}}, supCk)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="violations"`) || !strings.Contains(body, `class="rule-id"`) ||
+		!strings.Contains(body, `id="approve"`) || strings.Contains(h.Get("Set-Cookie"), "ggzy_flash") {
+		t.Fatalf("refused approval %d\n%s", code, body)
+	}
+}
+
 // The project form renders the chosen category alone: the other
 // categories' fields carry hidden (and the stylesheet lets hidden win), so
 // it works without script; a category switch without script re-renders.

@@ -58,6 +58,7 @@ type ReviewView struct {
 	Times      []rules.NamedTime
 	TitleDiff  []DiffLine // amendment: title and body against the amended notice
 	BodyDiff   []DiffLine
+	Error      *Error // an approval refused
 }
 
 // ProvisionalAny tells whether any rule result was counted by a provisional
