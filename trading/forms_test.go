@@ -3,6 +3,7 @@ package trading
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -408,4 +409,28 @@ func TestDeleteDraftRacesSubmission(t *testing.T) {
 		}
 	}
 	t.Logf("%d rounds: deletion first %d, submission first %d", rounds, deleted, submitted)
+}
+
+// BenchmarkDiffLines compares two 300-line notices differing in every
+// tenth line, and two at the 1,000-line limit.
+func BenchmarkDiffLines(b *testing.B) {
+	for _, n := range []int{300, 1000} {
+		var old, nw strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&old, "第%d行：本项目已具备招标条件，现对该项目进行公开招标。\n", i)
+			if i%10 == 0 {
+				fmt.Fprintf(&nw, "第%d行：变更后的内容。\n", i)
+			} else {
+				fmt.Fprintf(&nw, "第%d行：本项目已具备招标条件，现对该项目进行公开招标。\n", i)
+			}
+		}
+		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if len(DiffLines(old.String(), nw.String())) != n {
+					b.Fatal("wrong diff")
+				}
+			}
+		})
+	}
 }

@@ -13,19 +13,20 @@ type DiffLine struct {
 
 // DiffLines compares two texts line by line (longest common subsequence),
 // for an amendment against the notice it amends. Notices are short (a few
-// hundred lines), so the quadratic table is small; beyond maxDiffLines the
-// texts are shown as one change.
+// hundred lines), so the quadratic table is small (int32: 4 MB at the
+// limit); beyond maxDiffLines lines the texts are shown as one change.
 func DiffLines(oldText, newText string) []DiffLine {
 	a := splitLines(oldText)
 	b := splitLines(newText)
-	const maxDiffLines = 2000
+	const maxDiffLines = 1000
 	if len(a) > maxDiffLines || len(b) > maxDiffLines {
 		return []DiffLine{{Op: "change", Old: oldText, New: newText}}
 	}
 	// lcs[i][j]: the longest common subsequence of a[i:] and b[j:].
-	lcs := make([][]int, len(a)+1)
+	lcs := make([][]int32, len(a)+1)
+	cells := make([]int32, (len(a)+1)*(len(b)+1))
 	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
+		lcs[i] = cells[i*(len(b)+1) : (i+1)*(len(b)+1)]
 	}
 	for i := len(a) - 1; i >= 0; i-- {
 		for j := len(b) - 1; j >= 0; j-- {
