@@ -106,6 +106,15 @@ type ResultEvent struct {
 	Rule    string    // the rule behind a failure
 }
 
+// DepositState is where a registration's deposit stands, for the agent's
+// opening-record form: in Chinese, whether it is paid, and a K1 alert
+// (deposits of several bidders from one account) if any.
+type DepositState struct {
+	State string
+	Paid  bool
+	K1    string
+}
+
 // Errors of results.
 var ErrResultStage = fmt.Errorf("result stage: %w", trading.ErrConflict)
 

@@ -3,6 +3,7 @@ package bidding
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -109,6 +110,16 @@ type resultData struct {
 	Error       *trading.Error
 	Form        map[string]string
 	Paper       bool // bids on paper: the agent types the opening record
+	// Deposits by registration id: each bidder's deposit and K1 alert,
+	// beside its name on the opening-record form.
+	Deposits map[int64]DepositState
+}
+
+// Row is what was typed in row i of the opening-record form, kept when
+// the form is refused (an error in one row keeps every row).
+func (d *resultData) Row(i int) map[string]string {
+	k := strconv.Itoa(i)
+	return map[string]string{"submitted": d.Form["submitted_"+k], "price": d.Form["price_"+k], "rejected": d.Form["rejected_"+k]}
 }
 
 func (h *Handler) resultData(c echo.Context, id int64) (*resultData, error) {
@@ -141,6 +152,11 @@ func (h *Handler) resultData(c echo.Context, id int64) (*resultData, error) {
 	if d.Paper, err = isPaperLot(h.Svc.DB.WithContext(c.Request().Context()), id); err != nil {
 		return nil, err
 	}
+	if len(v.Registered) > 0 && h.Svc.DepositStates != nil {
+		if d.Deposits, err = h.Svc.DepositStates(c.Request().Context(), h.Svc.DB, id); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -153,7 +169,7 @@ func (h *Handler) resultPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.Web.Page(c, http.StatusOK, "lot_result", fmt.Sprintf("开标与结果：%s 标段%d", d.Project.Title, d.Lot.Seq), d)
+	return h.Web.Page(c, http.StatusOK, "lot_result", fmt.Sprintf("开标与结果：%s %s%d", d.Project.Title, d.Project.Category.LotNoun(), d.Lot.Seq), d)
 }
 
 // resultForm runs one result step from its form; a refusal is shown on
@@ -194,22 +210,46 @@ func (h *Handler) formOpening(c echo.Context, a trading.Actor, id int64) (string
 	if n < 0 || n > 500 {
 		return "", trading.Invalid("rows", "行数不正确")
 	}
+	var rows []int // the form's row of each bid
 	for i := 0; i < n; i++ {
 		k := strconv.Itoa(i)
 		if c.FormValue("submitted_"+k) == "" {
 			continue
 		}
+		rows = append(rows, i)
 		in.Bids = append(in.Bids, BidInput{IDNumber: c.FormValue("id_number_" + k), Price: c.FormValue("price_" + k),
 			RejectedReason: c.FormValue("rejected_" + k)})
 	}
 	r, err := h.Svc.RecordOpening(c.Request().Context(), a, id, in)
 	if err != nil {
-		return "", err
+		return "", formRow(err, rows)
 	}
 	if r.Stage == StageFailed {
 		return "开标记录已保存。" + r.FailedReason + "。已缴保证金将退还。", nil
 	}
 	return fmt.Sprintf("开标记录已保存：%d家投标。", len(in.Bids)), nil
+}
+
+var bidField = regexp.MustCompile(`^bids\[(\d+)\]\.([a-z_]+)$`)
+
+// formRow names a refused bid by the form's row, not by its place among
+// the ticked rows: "bids[1].price" of the second ticked row, the form's
+// third, is "rows[2].price" (第3行的报价), linked to that row's input.
+func formRow(err error, rows []int) error {
+	de := trading.AsError(err)
+	if de == nil || de.Kind != trading.KindInvalid {
+		return err
+	}
+	m := bidField.FindStringSubmatch(de.Field)
+	if m == nil {
+		return err
+	}
+	k, _ := strconv.Atoi(m[1])
+	if k >= len(rows) {
+		return err
+	}
+	msg := strings.Replace(de.Message, fmt.Sprintf("第%d行", k+1), fmt.Sprintf("第%d行", rows[k]+1), 1)
+	return trading.Invalid(fmt.Sprintf("rows[%d].%s", rows[k], m[2]), "%s", msg).Wrapping(de)
 }
 
 func (h *Handler) formFailed(c echo.Context, a trading.Actor, id int64) (string, error) {

@@ -38,6 +38,10 @@ type Service struct {
 	// DepositCovered tells whether a registration's deposit is paid or
 	// guaranteed (deposits provides it): a land or property buyer must be.
 	DepositCovered func(ctx context.Context, tx *gorm.DB, registrationID int64) (bool, string, error)
+	// DepositStates says where each live registration's deposit of a lot
+	// stands, and any K1 alert on it (deposits provides it), for the
+	// opening-record form; nil: not shown.
+	DepositStates func(ctx context.Context, tx *gorm.DB, lotID int64) (map[int64]DepositState, error)
 	// Waiting lists what waits on a bidder elsewhere (unpaid deposits,
 	// rejected guarantees) for "my projects".
 	Waiting []WaitingSource

@@ -16,6 +16,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -111,8 +112,12 @@ func New(extra ...template.FuncMap) (*Renderer, error) {
 			}
 			return t.In(Shanghai).Format("2006-01-02 15:04")
 		},
-		"seconds":   func(t time.Time) string { return t.In(Shanghai).Format("2006-01-02 15:04:05") },
-		"add":       func(a, b int) int { return a + b },
+		"seconds": func(t time.Time) string { return t.In(Shanghai).Format("2006-01-02 15:04:05") },
+		"add":     func(a, b int) int { return a + b },
+		// catIn: is category cat one of the space-separated list (a form
+		// field's data-cats)? The server hides the others, so the form
+		// shows one category's fields without script too.
+		"catIn":     func(list, cat string) bool { return slices.Contains(strings.Fields(list), cat) },
 		"yuan":      yuan,
 		"countdown": countdown,
 		// trusted marks HTML the platform rendered itself from a safe
@@ -125,9 +130,11 @@ func New(extra ...template.FuncMap) (*Renderer, error) {
 			return t.In(Shanghai).Format("2006-01-02T15:04")
 		},
 		// label, field and actions are placeholders for trading's table.
-		"label":   func(kind string, code any) string { return fmt.Sprint(code) },
-		"field":   func(path string) string { return path },
-		"actions": func() []struct{ Value, Name string } { return nil },
+		"label":         func(kind string, code any) string { return fmt.Sprint(code) },
+		"field":         func(path string) string { return path },
+		"fieldAnchor":   func(path string) string { return path },
+		"violationHref": func(code string, t any, field string) string { return "#" + field },
+		"actions":       func() []struct{ Value, Name string } { return nil },
 		// sentence ends a reason someone typed with exactly one 。, whether
 		// or not they typed one ("暂停：……。" never "。。").
 		"sentence": func(s string) string { return strings.TrimRight(strings.TrimSpace(s), "。.；;，, ") + "。" },

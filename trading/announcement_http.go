@@ -165,8 +165,7 @@ func (w *Web) afterDraft(c echo.Context, n *Announcement) error {
 	sub, err := w.Svc.SubmitAnnouncement(c.Request().Context(), ActorOf(c), n.ID)
 	if err != nil {
 		if de := FormError(err); de != nil {
-			Flash(c, "草稿已保存，但未能提交："+de.Message)
-			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/agent/announcements/%d/edit", n.ID))
+			return w.renderNoticeEdit(c, de.Status(), n.ID, "草稿已保存，但未能提交。", de)
 		}
 		return err
 	}
@@ -181,6 +180,13 @@ func (w *Web) announcementEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return w.renderNoticeEdit(c, http.StatusOK, id, "", nil)
+}
+
+// renderNoticeEdit shows a notice to its agent: the form while it is a
+// draft, with a refusal (a submission the rule book refused: the list of
+// broken rules, each linked to its input) and a note above it.
+func (w *Web) renderNoticeEdit(c echo.Context, status int, id int64, note string, de *Error) error {
 	n, p, err := w.Svc.Announcement(c.Request().Context(), ActorOf(c), id)
 	if err != nil {
 		return err
@@ -200,7 +206,9 @@ func (w *Web) announcementEdit(c echo.Context) error {
 				ListingEnd: localInput(ch.ListingEnd), AuctionAt: localInput(ch.AuctionAt), OpeningPlace: place})
 		}
 	}
-	return w.Page(c, http.StatusOK, "notice_show", n.Title, map[string]any{"Notice": n, "Project": p, "Form": announcementFormData(w, c, p, n, in)})
+	f := announcementFormData(w, c, p, n, in)
+	f.Error = de
+	return w.Page(c, status, "notice_show", n.Title, map[string]any{"Notice": n, "Project": p, "Form": f, "Note": note})
 }
 
 func announcementFormData(w *Web, c echo.Context, p *Project, n *Announcement, in AnnouncementInput) announcementForm {
@@ -252,6 +260,20 @@ func (w *Web) announcementStep(step string) echo.HandlerFunc {
 			return err
 		}
 		msg, back, err := w.runStep(c, step, id, c.FormValue("publish_at"), c.FormValue("reason"))
+		if de := FormError(err); de != nil && step == "submit" {
+			// Not a green flash: the refusal as a list on the draft's page.
+			return w.renderNoticeEdit(c, de.Status(), id, "", de)
+		}
+		if de := FormError(err); de != nil && step == "approve" {
+			// The supervisor's approval refused (a schedule broken by the
+			// publication time): the list on the review page.
+			v, rerr := w.Svc.Review(c.Request().Context(), ActorOf(c), id)
+			if rerr != nil {
+				return rerr
+			}
+			v.Error = de
+			return w.Page(c, de.Status(), "review", "审核："+v.Notice.Title, v)
+		}
 		if de := FormError(err); de != nil {
 			Flash(c, de.Message)
 			return c.Redirect(http.StatusSeeOther, back)
@@ -316,22 +338,11 @@ func (w *Web) reviewShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	n, p, err := w.Svc.Announcement(ctx, ActorOf(c), id)
+	v, err := w.Svc.Review(c.Request().Context(), ActorOf(c), id)
 	if err != nil {
 		return err
 	}
-	// The rule book as of now, so the supervisor sees what approval would meet.
-	res, err := w.Svc.checkRules(ctx, w.Svc.DB, p, n, w.Svc.Clock.Now())
-	if err != nil {
-		return err
-	}
-	var amends *Announcement
-	if n.AmendsID != nil {
-		amends, _, _ = w.Svc.Announcement(ctx, ActorOf(c), *n.AmendsID)
-	}
-	return w.Page(c, http.StatusOK, "review", "审核："+n.Title, map[string]any{
-		"Notice": n, "Project": p, "Violations": res.Violations, "Notes": res.Notes, "Amends": amends})
+	return w.Page(c, http.StatusOK, "review", "审核："+v.Notice.Title, v)
 }
 
 // API

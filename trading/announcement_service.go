@@ -144,14 +144,14 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 			if v.Field != "" {
 				v.Field = fmt.Sprintf("lots[%d].%s", l.Seq-1, v.Field)
 			}
-			v.Actual = fmt.Sprintf("标段%d（%s）：%s", l.Seq, l.Name, v.Actual)
+			v.Actual = fmt.Sprintf("%s%d（%s）：%s", p.Category.LotNoun(), l.Seq, l.Name, v.Actual)
 			out.Violations = append(out.Violations, v)
 		}
 		for _, nt := range res.Notes {
 			if nt.Field != "" {
 				nt.Field = fmt.Sprintf("lots[%d].%s", l.Seq-1, nt.Field)
 			}
-			nt.Message = fmt.Sprintf("标段%d（%s）：%s", l.Seq, l.Name, nt.Message)
+			nt.Message = fmt.Sprintf("%s%d（%s）：%s", p.Category.LotNoun(), l.Seq, l.Name, nt.Message)
 			out.Notes = append(out.Notes, nt)
 		}
 	}
@@ -187,6 +187,8 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 			prefixed(&p.Lots[i], book.CheckAmended(old, nw, at))
 		}
 	}
+	// TXT: a date written in the text that matches none of the times.
+	out.Notes = append(out.Notes, textDateNotes(p, n)...)
 	for _, check := range s.CheckAnnouncement {
 		vs, err := check(ctx, db, n, p, at)
 		if err != nil {

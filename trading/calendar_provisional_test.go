@@ -71,7 +71,7 @@ func TestDecemberListingUsesProvisionalCalendar(t *testing.T) {
 	roomy, _ := landListing(t, s, agent, sup, "榕土2026-89号", sh(2027, 1, 7, 16, 0))
 	// The review page shows the marker on the rule result.
 	code, body, _ := calendarDo(t, e, "GET", "/supervisor/announcements/"+itoa(tn.ID), nil, supCk)
-	if code != 200 || !strings.Contains(body, `id="rule-notes"`) || !strings.Contains(body, "<strong>L2</strong> 标段1（榕土2026-01号地块）："+rules.ProvisionalMark) {
+	if code != 200 || !strings.Contains(body, `id="rule-notes"`) || !strings.Contains(body, "<strong>L2</strong> 地块1（榕土2026-01号地块）："+rules.ProvisionalMark) {
 		t.Fatalf("review page %d\n%s", code, body)
 	}
 

@@ -87,6 +87,7 @@ var labels = map[string]map[string]string{
 		"sealed_bid.withdraw":    "撤回投标文件",
 		"project.create":         "创建项目",
 		"project.update":         "修改项目",
+		"project.delete":         "删除草稿项目",
 		"project.suspend":        "暂停项目",
 		"project.resume":         "恢复项目",
 		"announcement.draft":     "起草公告",
@@ -187,7 +188,7 @@ var labels = map[string]map[string]string{
 		"payer_name": "付款人名称", "payer_account": "付款人账号", "payer_bank": "付款行", "currency": "币种",
 		"refunds": "退款", "issuer": "出具机构", "number": "编号", "valid_from": "有效期起", "valid_until": "有效期止",
 		"kind": "种类", "rule": "规则", "reason": "理由", "note": "说明", "file": "文件", "csv": "文件内容",
-		"rows": "行", "document_id": "文件",
+		"rows": "行", "document_id": "文件", "confirm": "确认",
 		// queries
 		"id": "编号", "status": "状态", "project": "项目", "date": "日期", "from": "开始日期", "to": "截止日期",
 		"year": "年份", "month": "月份", "quarter": "季度", "page": "页码", "limit": "每页条数", "before": "翻页位置",
@@ -301,6 +302,9 @@ func TemplateFuncs() template.FuncMap {
 		"label":   func(kind string, code any) string { return Label(kind, toString(code)) },
 		"field":   FieldLabel,
 		"actions": AuditActions,
+		// fieldAnchor and violationHref link an error to its input (form_links.go).
+		"fieldAnchor":   FieldAnchor,
+		"violationHref": func(code string, t AnnouncementType, field string) string { return ViolationHref(code, t, field) },
 	}
 }
 

@@ -22,6 +22,7 @@ func (w *Web) ProjectRoutes(e *echo.Echo, api *echo.Group) {
 	agent.GET("/projects/:code", w.projectShow)
 	agent.GET("/projects/:code/edit", w.projectEdit)
 	agent.POST("/projects/:code", w.projectUpdate)
+	agent.POST("/projects/:code/delete", w.projectDelete)
 
 	sup := e.Group("/supervisor", RequireRole(RoleSupervisor))
 	sup.GET("/projects", w.projectList)
@@ -105,7 +106,9 @@ func (w *Web) projectNew(c echo.Context) error {
 }
 
 // bindProjectForm reads a project and its lots ("lots[0].name", …) from
-// a submitted form. An "add_lot" button keeps the input and adds a block.
+// a submitted form. An "add_lot" button keeps the input and adds a block;
+// a "refresh" button (the category switch without script) keeps the input
+// and shows the chosen category's fields. Either way nothing is saved.
 func bindProjectForm(c echo.Context) (ProjectInput, bool, error) {
 	form, err := c.FormParams()
 	if err != nil {
@@ -135,7 +138,14 @@ func bindProjectForm(c echo.Context) (ProjectInput, bool, error) {
 	if add {
 		in.Lots = append(in.Lots, LotInput{})
 	}
-	return in, add, nil
+	rerender := add || form.Get("refresh") != ""
+	if rerender && len(in.Lots) == 0 {
+		in.Lots = []LotInput{{}}
+	}
+	if rerender && !in.Category.Valid() {
+		in.Category = Engineering
+	}
+	return in, rerender, nil
 }
 
 func (w *Web) projectCreate(c echo.Context) error {
@@ -183,6 +193,20 @@ func (w *Web) projectUpdate(c echo.Context) error {
 	}
 	Flash(c, "项目已保存。")
 	return c.Redirect(http.StatusSeeOther, "/agent/projects/"+code)
+}
+
+// projectDelete deletes a draft project. The form asks twice: a ticked box
+// (works without script) and, with script, a confirm dialog.
+func (w *Web) projectDelete(c echo.Context) error {
+	code := c.Param("code")
+	if c.FormValue("confirm") == "" {
+		return Invalid("confirm", "请勾选“确认删除此草稿项目”后再删除")
+	}
+	if err := w.Svc.DeleteProject(c.Request().Context(), ActorOf(c), code); err != nil {
+		return err
+	}
+	Flash(c, "草稿项目 "+code+" 已删除。")
+	return c.Redirect(http.StatusSeeOther, "/agent/projects")
 }
 
 // inputOf turns a stored project back into form input.

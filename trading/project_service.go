@@ -362,6 +362,78 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in Pr
 	return &p, nil
 }
 
+// DeleteProject deletes a draft project: only its agent, only while no
+// notice of it has been published (status draft) and none waits for review
+// or publication. Its draft and rejected notices and its lots go with it.
+// A lot that already has uploaded documents keeps the project (documents
+// are the record of what was uploaded, and are never deleted). Audited.
+func (s *Service) DeleteProject(ctx context.Context, a Actor, code string) error {
+	now := s.Clock.Now()
+	return Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		var p Project
+		if err := First(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &p, "交易项目", "code = ?", code); err != nil {
+			return err
+		}
+		if a.Role != RoleAgent || p.AgentID != a.AccountID {
+			if a.Role == RoleAgent {
+				return NotFound("交易项目") // another agent's draft does not exist for this one
+			}
+			return Forbidden("只有项目的代理机构可以删除项目")
+		}
+		if p.Status != ProjectDraft {
+			return Conflict("status", "项目已发布公告，不能删除；需要停止交易的，请发布终止公告")
+		}
+		// The notices locked as a submission locks its notice: a submission
+		// racing this deletion either went first (and is seen here) or
+		// waits and then finds its notice gone.
+		var notices []Announcement
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "status").Where("project_id = ?", p.ID).
+			Order("id").Find(&notices).Error; err != nil {
+			return err
+		}
+		for _, n := range notices {
+			if n.Status != AnnouncementDraft && n.Status != AnnouncementRejected {
+				return Conflict("status", "项目有待审核或待发布的公告，删除前请先撤回")
+			}
+		}
+		var lots []Lot
+		if err := tx.Where("project_id = ?", p.ID).Order("seq").Find(&lots).Error; err != nil {
+			return err
+		}
+		ids := make([]int64, len(lots))
+		for i, l := range lots {
+			ids[i] = l.ID
+		}
+		// Equivalent SQL: DELETE FROM announcements WHERE project_id = ? AND status IN ('draft', 'rejected')
+		if err := tx.Where("project_id = ? AND status IN ?", p.ID, []AnnouncementStatus{AnnouncementDraft, AnnouncementRejected}).
+			Delete(&Announcement{}).Error; err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			// A paper-bids declaration is a property of the lot, gone with it.
+			if err := tx.Exec("DELETE FROM paper_bid_lots WHERE lot_id IN ?", ids).Error; err != nil {
+				return err
+			}
+			if err := tx.Where("id IN ?", ids).Delete(&Lot{}).Error; err != nil {
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "23503" {
+					return Conflict("lots", "项目的%s已上传文件，不能删除项目", p.Category.LotNoun())
+				}
+				return err
+			}
+		}
+		if err := tx.Delete(&Project{}, p.ID).Error; err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "23503" { // a notice drafted meanwhile
+				return Conflict("status", "项目刚有新的公告草稿，请刷新后再删除")
+			}
+			return err
+		}
+		return Audit(tx, now, a, "project.delete", "project", p.Code,
+			fmt.Sprintf("删除草稿项目“%s”（%s，%d个%s，%d份未发布公告）", p.Title, p.Category.Name(), len(lots), p.Category.LotNoun(), len(notices)))
+	})
+}
+
 // LoadProject reads a project with its region, agent and lots.
 func LoadProject(tx *gorm.DB, where string, arg any) (*Project, error) {
 	var p Project

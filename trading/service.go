@@ -47,6 +47,10 @@ type Service struct {
 	// LotAwards lists a project's published results for the OCDS export
 	// (awards, contracts); bidding provides it.
 	LotAwards func(ctx context.Context, projectID int64) ([]LotAward, error)
+	// NoticeDocuments lists the documents that go out with a notice, for
+	// the supervisor's review page (bidding provides it; a query outside
+	// any transaction). nil: none shown.
+	NoticeDocuments func(ctx context.Context, p *Project, n *Announcement) ([]NoticeDocument, error)
 
 	dummyOnce sync.Once
 	dummy     string

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	_ "embed"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/trading"
 )
@@ -72,14 +74,12 @@ func checkPage(t *testing.T, ctx context.Context, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// JPEG (quality below 100): a full page encodes several times faster
-	// than as PNG, and reads the same to a person.
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(85))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("%s: screenshot: %v", name, err)
 	}
-	file := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()+"-"+name)+".jpg")
-	if err := os.WriteFile(file, shot, 0o644); err != nil {
+	file := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()+"-"+name)+".png")
+	if err := os.WriteFile(file, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%s (%s): screenshot %s", name, loc, file)
@@ -142,9 +142,11 @@ func visit(t *testing.T, ctx context.Context, base, path, name string) {
 // as a screenshot, passes axe-core without a critical or serious
 // violation, and shows no English action code or raw field path.
 func TestBrowserJourneyEveryMainPage(t *testing.T) {
-	t.Parallel()
-	app, srv := newTestServer(t, demoConfig(t))
+	app, srv := newTestServer(t, testConfig(t))
 	ctx := context.Background()
+	if err := loadDemo(ctx, app, nopWriter{}); err != nil {
+		t.Fatal(err)
+	}
 	var code string
 	var lotID, noticeID int64
 	if err := app.DB.Raw(`SELECT p.code, l.id FROM projects p JOIN lots l ON l.project_id = p.id
@@ -178,6 +180,10 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 		AND type IN ('candidates', 'result') ORDER BY type, id`).Scan(&resultIDs).Error; err != nil || len(resultIDs) != 2 {
 		t.Fatalf("demo result notices: %v %v", resultIDs, err)
 	}
+	// Issue 14 §3–4: a draft whose schedule breaks E1 (the error list), a
+	// submitted notice whose text names a date that is none of its times,
+	// and a submitted amendment (the review page's dates and diff).
+	forms := formsJourneyData(t, app)
 	// One browser per role, side by side: the same pages and checks as one
 	// browser going through them in turn, in less time.
 	base := srv.URL
@@ -191,6 +197,7 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 		for i, id := range resultIDs {
 			visit(t, chrome, base, fmt.Sprintf("/notices/%d", id), fmt.Sprintf("result-notice-%d", i))
 		}
+
 		for _, p := range []struct{ path, name string }{
 			{"/", "home"}, {"/notices", "notices"}, {fmt.Sprintf("/notices/%d", noticeID), "notice"},
 			{"/projects/" + code, "public-project"}, {fmt.Sprintf("/lots/%d", lotID), "lot"}, {"/rules", "rules"},
@@ -213,8 +220,21 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 			{"/supervisor/deposits", "deposits"}, {"/supervisor/refunds", "refunds"},
 			{"/supervisor/audit", "audit"}, {"/supervisor/audit?from=2026-13-01", "error-400-field"},
 			{"/reports/savings", "savings"}, {"/account", "supervisor-account"},
+			{fmt.Sprintf("/supervisor/announcements/%d", forms.mismatch), "review-written-dates"},
+			{fmt.Sprintf("/supervisor/announcements/%d", forms.amendment), "review-amendment"},
 		} {
 			visit(t, chrome, base, p.path, p.name)
+			if p.name == "review-written-dates" {
+				// The date the text gets wrong is flagged beside the times.
+				waitText(t, chrome, "#written-dates tr.date-mismatch", "与任何结构化时间都不符")
+				waitText(t, chrome, "#review-lot-table .deposit-asked", "元")
+				waitText(t, chrome, "#review-document-table", "招标文件.pdf")
+				waitText(t, chrome, "#rule-notes", "TXT")
+			}
+			if p.name == "review-amendment" {
+				waitText(t, chrome, "#amendment-diff tr.diff-change ins", "延期至")
+				waitText(t, chrome, "#review-lot-table tr.changed strong", "")
+			}
 		}
 		logout(t, chrome)
 	})
@@ -242,6 +262,52 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 		}
 		waitText(t, chrome, "#form-error", "第1个标段的招标控制价")
 		checkPage(t, chrome, "project-form-error")
+		// The project form shows one category's fields: switching to land
+		// hides every engineering-only field and names lots 地块.
+		if err := chromedp.Do(chrome, chromedp.Navigate(base+"/agent/projects/new")); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, chrome, "#project-form", "")
+		for _, c := range []struct{ cat, noun, owner string }{{"engineering", "标段", "招标人"}, {"procurement", "包", "采购人"},
+			{"land", "地块", "出让人"}, {"property", "标的", "转让方"}} {
+			state, err := chromedp.Run(chrome, chromedp.Evaluate[string](`(function(){
+				const s = document.querySelector("#category"); s.value = `+"`"+c.cat+"`"+`; s.dispatchEvent(new Event("change"));
+				const els = [...document.querySelectorAll("[data-cats]")].filter(e => e.tagName !== "OPTION");
+				const mine = e => e.dataset.cats.split(" ").includes(s.value);
+				const options = [...document.querySelectorAll("option[data-cats]")].filter(o => o.hidden === mine(o)).length;
+				const wrong = els.filter(e => e.offsetParent !== null && !mine(e)).length + options;
+				const right = els.filter(e => mine(e) && e.offsetParent === null && !e.closest("[hidden]:not([data-cats])")).length;
+				return wrong + "|" + right + "|" + document.querySelector("fieldset.lot legend").innerText + "|" + document.querySelector("#owner_name").parentElement.innerText.trim() +
+					"|" + (document.querySelector("#category-apply").offsetParent === null);
+			})()`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "0|0|" + c.noun + " 1|" + c.owner + "|true"; state != want {
+				t.Errorf("category %s: %q, want %q (hidden fields of other categories shown | own fields hidden | legend | owner | no-script button hidden)", c.cat, state, want)
+			}
+			if c.cat == "land" {
+				checkPage(t, chrome, "project-form-land")
+			}
+		}
+		// A refused submission: the list of broken rules, each linking to its input.
+		if err := chromedp.Do(chrome, chromedp.Navigate(fmt.Sprintf("%s/agent/announcements/%d/edit", base, forms.e1Draft)),
+			chromedp.Click(chromedp.CSS("#save-submit"))); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, chrome, "#violations .rule-id", "E1")
+		waitText(t, chrome, "#violations .source", "招标投标法第二十四条")
+		checkPage(t, chrome, "notice-violations")
+		if href := waitAttr(t, chrome, "#violations a.fix", "href"); !strings.HasSuffix(href, "/edit#lot0-bid_deadline") {
+			t.Fatalf("fix link %q", href)
+		}
+		if err := chromedp.Do(chrome, chromedp.Click(chromedp.CSS("#violations a.fix"))); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, chrome, "#project-form", "")
+		if target, err := chromedp.Run(chrome, chromedp.Evaluate[string](`location.hash + "|" + (document.querySelector(location.hash) !== null)`)); err != nil || target != "#lot0-bid_deadline|true" {
+			t.Fatalf("the fix link lands on %q (%v)", target, err)
+		}
 		logout(t, chrome)
 	})
 
@@ -266,9 +332,12 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 	})
 }
 
+type nopWriter struct{}
+
+func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
 // The vendored axe-core is the pinned one the README records.
 func TestAxeCoreIsThePinnedVersion(t *testing.T) {
-	t.Parallel()
 	const want = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
 	sum := sha256.Sum256([]byte(axeSource))
 	if got := hex.EncodeToString(sum[:]); got != want {
@@ -281,4 +350,76 @@ func TestAxeCoreIsThePinnedVersion(t *testing.T) {
 	if err != nil || !strings.Contains(string(readme), want) || !strings.Contains(string(readme), "npm pack axe-core@4.14.1") {
 		t.Fatalf("README does not record axe-core's npm command and sha256 (%v)", err)
 	}
+}
+
+// formsJourney are the notices of the forms and review journeys.
+type formsJourney struct{ e1Draft, mismatch, amendment int64 }
+
+// formsJourneyData writes, as the demo's agent: a draft engineering notice
+// whose bid deadline is 9 days after the documents (E1 wants 20); a
+// submitted one whose text names a deadline 13 days before the real one,
+// with its tender document; and a submitted amendment that moves a
+// published deadline and says so in its text.
+func formsJourneyData(t *testing.T, app *App) formsJourney {
+	t.Helper()
+	ctx := context.Background()
+	agent, sup := actorOf(t, app, "daili"), actorOf(t, app, "jiandu")
+	day := func(d int, h, m int) time.Time {
+		n := app.Clock.Now().In(trading.Shanghai)
+		return time.Date(n.Year(), n.Month(), n.Day()+d, h, m, 0, 0, trading.Shanghai)
+	}
+	project := func(title string, deadline time.Time) *trading.Project {
+		p, err := app.Trading.CreateProject(ctx, agent, trading.ProjectInput{Category: trading.Engineering, Title: title, OwnerName: "福州市某局",
+			RegionCode: "350100", Lots: []trading.LotInput{{Name: "一标段", ControlPrice: "12000000.00", Deposit: "200000.00",
+				DocIssueStart: day(1, 9, 0).Format(time.RFC3339), DocIssueEnd: day(8, 17, 0).Format(time.RFC3339),
+				BidDeadline: deadline.Format(time.RFC3339), OpeningPlace: "交易中心第一开标室"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var out formsJourney
+	p := project("规则不符的草稿项目", day(10, 9, 30))
+	n, err := app.Trading.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: trading.AnnouncementTender, Title: "规则不符的招标公告", Body: "正文"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.e1Draft = n.ID
+
+	deadline := day(30, 9, 30)
+	p = project("正文日期不符的项目", deadline)
+	pdf := append([]byte("%PDF-1.7\n"), make([]byte, 2000)...)
+	if _, err := app.Bidding.Upload(ctx, agent, p.Lots[0].ID, bidding.UploadInput{Kind: bidding.DocTender, Filename: "招标文件.pdf"},
+		bytes.NewReader(pdf), int64(len(pdf))); err != nil {
+		t.Fatal(err)
+	}
+	wrong := deadline.AddDate(0, 0, -13)
+	n, err = app.Trading.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: trading.AnnouncementTender, Title: "正文日期不符的招标公告",
+		Body: fmt.Sprintf("# 招标公告\n投标截止时间：%d月%d日9时30分。", wrong.Month(), wrong.Day())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Trading.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	out.mismatch = n.ID
+
+	p = project("变更对照的项目", day(30, 9, 30))
+	publishNotice(t, app, agent, sup, p.Code, trading.AnnouncementTender, "变更对照的招标公告")
+	var opening trading.Announcement
+	if err := app.DB.Where("project_id = ? AND type = 'tender'", p.ID).First(&opening).Error; err != nil {
+		t.Fatal(err)
+	}
+	later := day(40, 9, 30)
+	n, err = app.Trading.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: trading.AnnouncementAmendment, AmendsID: opening.ID,
+		Title: "变更对照的变更公告", Body: fmt.Sprintf("投标截止时间延期至%d年%d月%d日9时30分。", later.Year(), later.Month(), later.Day()),
+		Changes: []trading.LotChangeInput{{LotID: p.Lots[0].ID, BidDeadline: later.Format(time.RFC3339)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Trading.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	out.amendment = n.ID
+	return out
 }

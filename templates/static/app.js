@@ -27,12 +27,20 @@ document.addEventListener("DOMContentLoaded", function () {
     setInterval(tick, 30000);
   }
   // The project form shows only the fields of the chosen category.
+  // The server renders the chosen category alone (the page works without
+  // script, through the "按所选类别显示" button); here the switch is live,
+  // and the other categories' inputs are disabled so they are not sent.
   var sw = document.querySelector("[data-category-switch]");
   if (sw) {
+    document.querySelectorAll("[data-js-hide]").forEach(function (el) {
+      el.hidden = true;
+      el.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    });
     var apply = function () {
       document.querySelectorAll("[data-cats]").forEach(function (el) {
         var cats = el.getAttribute("data-cats").split(" ");
         el.hidden = cats.indexOf(sw.value) < 0;
+        el.querySelectorAll("input, select").forEach(function (i) { i.disabled = el.hidden; });
       });
     };
     sw.addEventListener("change", apply);

@@ -638,9 +638,11 @@ func TestHolidayWarning(t *testing.T) {
 	if n := note(b.CheckAmended(old, nw, now).Notes, "bid_deadline"); n != nil {
 		t.Fatal("unchanged deadline warned again")
 	}
-	// HOL is in the rule book with its source, as a warning.
+	// HOL is in the rule book with its source, as a warning; so is TXT
+	// (a date in a notice's text that matches none of its times).
 	w := b.Warnings()
-	if len(w) != 1 || w[0].ID != RuleHoliday || !w[0].Warning || !strings.Contains(w[0].Source, "法律未禁止") {
+	if len(w) != 2 || w[0].ID != RuleHoliday || !w[0].Warning || !strings.Contains(w[0].Source, "法律未禁止") ||
+		w[1].ID != RuleTextDate || !w[1].Warning || !strings.Contains(w[1].Source, "E6") {
 		t.Fatalf("Warnings() = %+v", w)
 	}
 }

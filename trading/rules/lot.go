@@ -62,6 +62,35 @@ func (c Category) Name() string {
 	return "未知类别"
 }
 
+// LotNoun is what a lot is called in the category: 标段 (engineering), 包
+// (procurement), 地块 (land), 标的 (property).
+func (c Category) LotNoun() string {
+	switch c {
+	case Procurement:
+		return "包"
+	case Land:
+		return "地块"
+	case Property:
+		return "标的"
+	}
+	return "标段"
+}
+
+// OwnerRole is what the owner of a project is called in the category:
+// 招标人, 采购人, 出让人, 转让方 (32号令 names the seller of state-owned
+// property 转让方).
+func (c Category) OwnerRole() string {
+	switch c {
+	case Procurement:
+		return "采购人"
+	case Land:
+		return "出让人"
+	case Property:
+		return "转让方"
+	}
+	return "招标人"
+}
+
 // Lot is what the rule book needs to know about a lot (标段/包). Money is in
 // yuan; a zero amount or a zero time means "not set".
 type Lot struct {

@@ -40,7 +40,7 @@ type ruleDef struct {
 var uncheckedRules = map[string]string{"G2": g2Unchecked}
 
 // warningRules warn and never refuse.
-var warningRules = map[string]bool{RuleHoliday: true}
+var warningRules = map[string]bool{RuleHoliday: true, RuleTextDate: true}
 
 // g2Unchecked is why G2 is listed but not checked: its period needs an end
 // the platform does not record.
@@ -54,6 +54,11 @@ var warningDefs = []ruleDef{
 	{RuleHoliday, "", "平台提示：法律未禁止在休息日或法定节假日截止、开标或拍卖；节假日依据《全国年节及纪念日放假办法》（2024年修订）与国务院办公厅当年节假日安排（未录入的年份按暂行日历）", "—",
 		func(p *Params) string {
 			return "投标截止（开标）时间，以及土地、产权的拍卖时间和挂牌截止时间落在周末或法定节假日的，提交和审核时提示代理机构与监督人员（警告，不拒绝）"
+		},
+		func(p *Params) string { return "警告" }},
+	{RuleTextDate, "", "平台提示：开标应当在招标文件确定的时间公开进行（招标投标法第三十四条，E6；电子招标投标办法第二十九条，EB4），公告正文与时间安排应一致", "—",
+		func(p *Params) string {
+			return "公告正文中写明的日期（如“12月15日”“2026年12月15日9时30分”）与公告的任何结构化时间都不符的，提交和审核时提示代理机构与监督人员（警告，不拒绝：正文也会写立项、踏勘、答疑等其他日期）"
 		},
 		func(p *Params) string { return "警告" }},
 }

@@ -67,6 +67,8 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *au
 	// The OCDS export's awards (trading.Service.LotAwards): a query, read
 	// outside any transaction, so it takes ctx and no tx.
 	ts.LotAwards = bs.LotAwards
+	// The supervisor's review page lists the documents a notice releases.
+	ts.NoticeDocuments = bs.NoticeDocuments
 	// Supervision (trading.Service.Supervision): the dashboard's alerts and
 	// the project timelines.
 	ts.Supervision = append(ts.Supervision,
@@ -119,6 +121,9 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *au
 	// Recording a land or property deal asks whether the buyer's deposit is
 	// paid or guaranteed (L5: it becomes part of the price).
 	bs.DepositCovered = ds.DepositCovered
+	// The agent's opening-record form shows each bidder's deposit and any
+	// K1 alert beside its name.
+	bs.DepositStates = ds.LotDepositStates
 	// "My projects" lists what waits on a bidder (bidding.Service.Waiting).
 	bs.Waiting = append(bs.Waiting,
 		ds.Waiting, // deposits still to pay before their deadline, not covered by a guarantee (D1, D9)
