@@ -1643,10 +1643,10 @@ type RuleNote struct {
 
 // SavingsFigures Figures of completed lots: exact yuan sums as strings (base, result, savings), display values rounded once (万元 and %, 2 decimals, half-up on the magnitude). Failed and cancelled lots are only counted.
 type SavingsFigures struct {
-	// Base exact yuan: control price, budget or starting price
+	// Base An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
 	//
-	// Example: 18959900.00
-	Base string `json:"base"`
+	// Example: 80000.00
+	Base Amount `json:"base"`
 
 	// BaseWan Example: 1895.99
 	BaseWan      string                 `json:"base_wan"`
@@ -1671,12 +1671,16 @@ type SavingsFigures struct {
 	// RegionName rows only
 	RegionName *string `json:"region_name,omitempty"`
 
-	// Result exact yuan: winning price, contract amount or deal price
-	Result    string `json:"result"`
+	// Result An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
+	//
+	// Example: 80000.00
+	Result    Amount `json:"result"`
 	ResultWan string `json:"result_wan"`
 
-	// Savings exact yuan: base − result (engineering, procurement) or result − base (land, property premium); may be negative
-	Savings     string                    `json:"savings"`
+	// Savings An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
+	//
+	// Example: 80000.00
+	Savings     Amount                    `json:"savings"`
 	SavingsName SavingsFiguresSavingsName `json:"savings_name"`
 	SavingsWan  string                    `json:"savings_wan"`
 }
@@ -9077,7 +9081,7 @@ type GetAnnouncementsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Items []PublicAnnouncement `json:"items"`
+		Items *[]PublicAnnouncement `json:"items"`
 
 		// NextCursor pass as cursor for the next page; absent on the last page
 		NextCursor *string `json:"next_cursor,omitempty"`
@@ -9090,7 +9094,7 @@ type GetAnnouncementsResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetAnnouncementsResponse) GetJSON200() *struct {
-	Items []PublicAnnouncement `json:"items"`
+	Items *[]PublicAnnouncement `json:"items"`
 
 	// NextCursor pass as cursor for the next page; absent on the last page
 	NextCursor *string `json:"next_cursor,omitempty"`
@@ -9598,7 +9602,7 @@ type GetAuditResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Items []AuditEvent `json:"items"`
+		Items *[]AuditEvent `json:"items"`
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
@@ -9610,7 +9614,7 @@ type GetAuditResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetAuditResponse) GetJSON200() *struct {
-	Items []AuditEvent `json:"items"`
+	Items *[]AuditEvent `json:"items"`
 } {
 	return r.JSON200
 }
@@ -12225,8 +12229,8 @@ type GetLotsIdRegistrationsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Count int64            `json:"count"`
-		Items []RegistrantView `json:"items"`
+		Count int64             `json:"count"`
+		Items *[]RegistrantView `json:"items"`
 	}
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Error
@@ -12238,8 +12242,8 @@ type GetLotsIdRegistrationsResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetLotsIdRegistrationsResponse) GetJSON200() *struct {
-	Count int64            `json:"count"`
-	Items []RegistrantView `json:"items"`
+	Count int64             `json:"count"`
+	Items *[]RegistrantView `json:"items"`
 } {
 	return r.JSON200
 }
@@ -15934,7 +15938,7 @@ func ParseGetAnnouncementsResponse(rsp *http.Response) (*GetAnnouncementsRespons
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Items []PublicAnnouncement `json:"items"`
+			Items *[]PublicAnnouncement `json:"items"`
 
 			// NextCursor pass as cursor for the next page; absent on the last page
 			NextCursor *string `json:"next_cursor,omitempty"`
@@ -16345,7 +16349,7 @@ func ParseGetAuditResponse(rsp *http.Response) (*GetAuditResponse, error) {
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Items []AuditEvent `json:"items"`
+			Items *[]AuditEvent `json:"items"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -18421,8 +18425,8 @@ func ParseGetLotsIdRegistrationsResponse(rsp *http.Response) (*GetLotsIdRegistra
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Count int64            `json:"count"`
-			Items []RegistrantView `json:"items"`
+			Count int64             `json:"count"`
+			Items *[]RegistrantView `json:"items"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
