@@ -1508,15 +1508,10 @@ type RefundBatch struct {
 
 // RefundView defines model for RefundView.
 type RefundView struct {
-	// OccupationFee An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
-	//
-	// Example: 80000.00
-	OccupationFee Amount    `json:"OccupationFee"`
-	Overdue       bool      `json:"Overdue"`
-	BatchId       *int64    `json:"batch_id,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	DueOn         time.Time `json:"due_on"`
-	FailedReason  *string   `json:"failed_reason,omitempty"`
+	BatchId      *int64    `json:"batch_id,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	DueOn        time.Time `json:"due_on"`
+	FailedReason *string   `json:"failed_reason,omitempty"`
 
 	// Fee An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
 	//
@@ -1528,11 +1523,17 @@ type RefundView struct {
 	// Interest An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
 	//
 	// Example: 80000.00
-	Interest     Amount     `json:"interest"`
-	PaidAt       *time.Time `json:"paid_at,omitempty"`
-	PayeeAccount string     `json:"payee_account"`
-	PayeeBank    string     `json:"payee_bank"`
-	PayeeName    string     `json:"payee_name"`
+	Interest Amount `json:"interest"`
+
+	// OccupationFee An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
+	//
+	// Example: 80000.00
+	OccupationFee Amount     `json:"occupation_fee"`
+	Overdue       bool       `json:"overdue"`
+	PaidAt        *time.Time `json:"paid_at,omitempty"`
+	PayeeAccount  string     `json:"payee_account"`
+	PayeeBank     string     `json:"payee_bank"`
+	PayeeName     string     `json:"payee_name"`
 
 	// Principal An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
 	//
