@@ -117,3 +117,36 @@ func TestDepositRefundThroughAPI(t *testing.T) {
 		t.Fatalf("confirm again: %d %v", code, changed)
 	}
 }
+
+// A bank guarantee (保函) instead of cash, through the validated API: the
+// bidder submits it, lists its own, the supervisor lists the lot's and
+// verifies it; amounts come back with two decimals.
+func TestGuaranteeThroughAPI(t *testing.T) {
+	t.Parallel()
+	app, srv := newTestServer(t, testConfig(t))
+	number, _ := depositLot(t, app)
+	lot := lotOfAccount(t, app, number)
+	u := func(f string, a ...any) string { return srv.URL + "/api/v1" + fmt.Sprintf(f, a...) }
+	sup, bidder := apiToken(t, srv.URL, "jiandu", "jiandu2026"), apiToken(t, srv.URL, "jiekou", "jiekou2026")
+
+	var g map[string]any
+	if code := call(t, "POST", u("/guarantees"), bidder, map[string]any{"lot_id": lot, "kind": "bank", "number": "BH-API-1",
+		"issuer": "某某农村商业银行 福州分行", "amount": "200000", "valid_until": "2026-06-30"}, &g); code != 201 ||
+		g["amount"] != "200000.00" || g["required"] != "200000.00" || g["status"] != "submitted" {
+		t.Fatalf("submit: %d %v", code, g)
+	}
+	var list struct {
+		Items []map[string]any `json:"items"`
+	}
+	if code := call(t, "GET", u("/me/guarantees"), bidder, nil, &list); code != 200 || len(list.Items) != 1 {
+		t.Fatalf("mine: %d %v", code, list)
+	}
+	if code := call(t, "GET", u("/lots/%d/guarantees", lot), sup, nil, &list); code != 200 || len(list.Items) != 1 {
+		t.Fatalf("lot's: %d %v", code, list)
+	}
+	id := int64(list.Items[0]["id"].(float64))
+	var v map[string]any
+	if code := call(t, "POST", u("/guarantees/%d/review", id), sup, map[string]any{"approve": true}, &v); code != 200 || v["status"] != "verified" {
+		t.Fatalf("review: %d %v", code, v)
+	}
+}
