@@ -1,9 +1,6 @@
 package trading
 
 import (
-	stdjson "encoding/json"
-	"fmt"
-
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
@@ -36,7 +33,7 @@ func MarshalJSON(v any) ([]byte, error) {
 }
 
 // JSONSerializer is Echo's serializer for c.JSON: MarshalJSON's rules out,
-// encoding/json in (handlers bind with BindJSON, which is stricter still).
+// Echo's own decoding in (handlers bind with BindJSON, stricter still).
 type JSONSerializer struct{}
 
 // Serialize writes i with the amount rule; indent is Echo's ?pretty.
@@ -53,10 +50,8 @@ func (JSONSerializer) Serialize(c echo.Context, i any, indent string) error {
 	return err
 }
 
-// Deserialize reads a JSON body into i with encoding/json.
+// Deserialize reads a JSON body into i as Echo's default serializer does
+// (its 400 errors included).
 func (JSONSerializer) Deserialize(c echo.Context, i any) error {
-	if err := stdjson.NewDecoder(c.Request().Body).Decode(i); err != nil {
-		return fmt.Errorf("decode JSON body: %w", err)
-	}
-	return nil
+	return echo.DefaultJSONSerializer{}.Deserialize(c, i)
 }

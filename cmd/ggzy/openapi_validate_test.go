@@ -30,7 +30,7 @@ import (
 //     status, another content type, a body that breaks the schema, a
 //     property the schema does not name (objects are closed here);
 //   - a JSON key of an answer is not snake_case (OCDS keeps its standard's
-//     camelCase).
+//     camelCase, and the document its own).
 // GGZY_API_COVERAGE=FILE appends "METHOD /path STATUS" per validated call,
 // so a run can list the routes the tests exercise.
 
@@ -199,7 +199,7 @@ func validateAPI(t testing.TB, next http.Handler) http.Handler {
 		if err := openapi3filter.ValidateResponse(r.Context(), out); err != nil {
 			t.Errorf("API %s %s answered %d, which does not match openapi.json: %v\nbody: %.2000s", r.Method, r.URL.Path, status, err, rec.body.String())
 		}
-		if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") && !rec.overflow && !strings.Contains(route.Path, "/ocds") {
+		if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") && !rec.overflow && !strings.Contains(route.Path, "/ocds") && route.Path != "/openapi.json" {
 			if bad := notSnakeCase(rec.body.Bytes()); len(bad) > 0 {
 				t.Errorf("API %s %s: keys not in snake_case: %v", r.Method, r.URL.Path, bad)
 			}
