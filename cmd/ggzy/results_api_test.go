@@ -11,14 +11,18 @@ import (
 	"github.com/ggzy/ggzy/trading"
 )
 
-// The result steps through the API, from the opening record to the
-// contract: every answer is snake_case (the steps that write a notice answer
-// with the notice, never Go field names such as "ID", "ProjectID",
-// "BodyHTML"), amounts are strings with two decimals, and every call passes
-// newTestServer's validation against openapi.json. The supervisor rejects
-// the candidate notice once, and the agent submits it again.
-func TestResultStepsThroughAPI(t *testing.T) {
-	t.Parallel()
+// registrant is one line of a lot's registrations, as the API lists them.
+type registrant struct {
+	IDNumber   string `json:"id_number"`
+	BidderName string `json:"bidder_name"`
+}
+
+// openedLot publishes an engineering lot with three registered bidders, bid
+// on paper, moves past its deadline and enters the opening record through
+// the API; it returns the agent's and supervisor's tokens and the
+// registrants in the order the API listed them (the first bid lowest).
+func openedLot(t *testing.T) (*App, string, *trading.Project, int64, string, string, []registrant) {
+	t.Helper()
 	app, srv := newTestServer(t, testConfig(t))
 	_, _ = depositLot(t, app)
 	ctx := context.Background()
@@ -38,19 +42,13 @@ func TestResultStepsThroughAPI(t *testing.T) {
 		}
 	}
 	declarePaper(t, app, lot)
-	clock := app.Clock.(*trading.ManualClock)
-	clock.Set(testNow.AddDate(0, 0, 22).Add(time.Hour))
-	u := func(f string, a ...any) string { return srv.URL + "/api/v1" + fmt.Sprintf(f, a...) }
+	app.Clock.(*trading.ManualClock).Set(testNow.AddDate(0, 0, 22).Add(time.Hour))
 	agent, sup := apiToken(t, srv.URL, "daili", "daili2026"), apiToken(t, srv.URL, "jiandu", "jiandu2026")
-
 	var regs struct {
-		Items []struct {
-			IDNumber   string `json:"id_number"`
-			BidderName string `json:"bidder_name"`
-		} `json:"items"`
-		Count int `json:"count"`
+		Items []registrant `json:"items"`
+		Count int          `json:"count"`
 	}
-	if code := call(t, "GET", u("/lots/%d/registrations", lot), agent, nil, &regs); code != 200 || regs.Count != 3 {
+	if code := call(t, "GET", fmt.Sprintf("%s/api/v1/lots/%d/registrations", srv.URL, lot), agent, nil, &regs); code != 200 || regs.Count != 3 {
 		t.Fatalf("registrations: %d %+v", code, regs)
 	}
 	var bids []map[string]string
@@ -58,11 +56,26 @@ func TestResultStepsThroughAPI(t *testing.T) {
 		bids = append(bids, map[string]string{"id_number": regs.Items[i].IDNumber, "price": price})
 	}
 	var res map[string]any
-	if code := call(t, "POST", u("/lots/%d/result/opening", lot), agent, map[string]any{"bids": bids}, &res); code != 200 ||
+	if code := call(t, "POST", fmt.Sprintf("%s/api/v1/lots/%d/result/opening", srv.URL, lot), agent, map[string]any{"bids": bids}, &res); code != 200 ||
 		res["lot_id"] != float64(lot) || res["stage"] != "opened" {
 		t.Fatalf("opening: %d %v", code, res)
 	}
-	win, second := regs.Items[0].IDNumber, regs.Items[1].IDNumber
+	return app, srv.URL, &p, lot, agent, sup, regs.Items
+}
+
+// The result steps through the API, from the opening record to the
+// contract: every answer is snake_case (the steps that write a notice answer
+// with the notice, never Go field names such as "ID", "ProjectID",
+// "BodyHTML"), amounts are strings with two decimals, and every call passes
+// newTestServer's validation against openapi.json. The supervisor rejects
+// the candidate notice once, and the agent submits it again.
+func TestResultStepsThroughAPI(t *testing.T) {
+	t.Parallel()
+	app, base, p, lot, agent, sup, regs := openedLot(t)
+	clock := app.Clock.(*trading.ManualClock)
+	u := func(f string, a ...any) string { return base + "/api/v1" + fmt.Sprintf(f, a...) }
+	var res map[string]any
+	win, second := regs[0].IDNumber, regs[1].IDNumber
 
 	// The notice-writing steps answer with the notice.
 	isNotice := func(step string, n map[string]any, typ string) int64 {
@@ -96,7 +109,7 @@ func TestResultStepsThroughAPI(t *testing.T) {
 	}
 
 	clock.Advance(5 * 24 * time.Hour)
-	agent, sup = apiToken(t, srv.URL, "daili", "daili2026"), apiToken(t, srv.URL, "jiandu", "jiandu2026")
+	agent, sup = apiToken(t, base, "daili", "daili2026"), apiToken(t, base, "jiandu", "jiandu2026")
 	if code := call(t, "POST", u("/lots/%d/result/award", lot), agent, map[string]any{"id_number": win}, &n); code != 200 {
 		t.Fatalf("award: %d %v", code, n)
 	}
@@ -116,7 +129,25 @@ func TestResultStepsThroughAPI(t *testing.T) {
 		Notice map[string]any   `json:"result_notice"`
 	}
 	if code := call(t, "GET", u("/lots/%d/result", lot), sup, nil, &view); code != 200 || view.Result["stage"] != "contracted" ||
-		view.Winner != regs.Items[0].BidderName || len(view.Bids) != 3 || view.Bids[1]["price"] != "11200000.50" || view.Notice["status"] != "published" {
+		view.Winner != regs[0].BidderName || len(view.Bids) != 3 || view.Bids[1]["price"] != "11200000.50" || view.Notice["status"] != "published" {
+		t.Fatalf("result: %d %+v", code, view)
+	}
+}
+
+// An opened lot whose bids are all unacceptable fails through the API (流标,
+// 204), and the result then says so.
+func TestResultFailedThroughAPI(t *testing.T) {
+	t.Parallel()
+	_, base, _, lot, agent, _, _ := openedLot(t)
+	u := func(f string, a ...any) string { return base + "/api/v1" + fmt.Sprintf(f, a...) }
+	if code := call(t, "POST", u("/lots/%d/result/failed", lot), agent, map[string]string{"reason": "评标委员会否决全部投标"}, nil); code != 204 {
+		t.Fatalf("failed: %d", code)
+	}
+	var view struct {
+		Result map[string]any `json:"result"`
+	}
+	if code := call(t, "GET", u("/lots/%d/result", lot), agent, nil, &view); code != 200 || view.Result["stage"] != "failed" ||
+		view.Result["failed_reason"] != "评标委员会否决全部投标" {
 		t.Fatalf("result: %d %+v", code, view)
 	}
 }
