@@ -6,11 +6,13 @@ GO            ?= go
 BIN           := $(CURDIR)/bin
 # Pinned MinIO server (ECOSYSTEM.md); built from the Go module proxy.
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+# Pinned Redocly CLI for `make lint-api` (npm; not part of `make test`).
+REDOCLY_VERSION := 2.77.0
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_INSTALL   := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 export PATH   := $(BIN):$(PATH)
 
-.PHONY: run test build deps-run deps-test postgres minio chromium poppler bench
+.PHONY: run test build deps-run deps-test postgres minio chromium poppler bench lint-api
 
 run: deps-run build
 	$(BIN)/ggzy serve --demo
@@ -55,3 +57,8 @@ poppler:
 
 bench: deps-test
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Lint the OpenAPI document with Redocly's recommended rules (needs npm; the
+# key rules are also enforced without it by TestOpenAPILint in make test).
+lint-api:
+	npx --yes @redocly/cli@$(REDOCLY_VERSION) lint --format=stylish cmd/ggzy/openapi.json

@@ -355,8 +355,21 @@ func (h *Handler) apiResultStep(step func(c echo.Context, a trading.Actor, id in
 		if err != nil {
 			return err
 		}
-		if out == nil {
+		switch v := out.(type) {
+		case nil:
 			return c.NoContent(http.StatusNoContent)
+		case *trading.Announcement:
+			if v == nil {
+				return c.NoContent(http.StatusNoContent)
+			}
+			// Candidates, award and deal write a notice: answer with the
+			// API's notice shape (snake_case, the project's code), as the
+			// notices' own routes do.
+			_, p, err := h.Svc.Trading.Announcement(c.Request().Context(), trading.ActorOf(c), v.ID)
+			if err != nil {
+				return err
+			}
+			return c.JSON(http.StatusOK, trading.AnnouncementOut(v, p.Code))
 		}
 		return c.JSON(http.StatusOK, out)
 	}

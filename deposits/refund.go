@@ -419,10 +419,10 @@ func (s *Service) ConfirmFile(ctx context.Context, a trading.Actor, r io.Reader)
 // RefundView is a refund with what the supervisor needs beside it.
 type RefundView struct {
 	Refund
-	Overdue bool
+	Overdue bool `json:"overdue"`
 	// OccupationFee is what a late procurement refund owes on top (G7);
 	// zero otherwise.
-	OccupationFee decimal.Decimal
+	OccupationFee decimal.Decimal `json:"occupation_fee"`
 }
 
 // Refunds lists refunds by status (all when empty), overdue first.

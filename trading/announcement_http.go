@@ -367,6 +367,10 @@ type AnnouncementJSON struct {
 	RuleNotes []rules.Note `json:"rule_notes,omitempty"`
 }
 
+// AnnouncementOut is the API's shape of a notice of the project code: the
+// result steps (candidates, award, deal) answer with it too.
+func AnnouncementOut(n *Announcement, code string) AnnouncementJSON { return announcementJSON(n, code) }
+
 func announcementJSON(n *Announcement, code string) AnnouncementJSON {
 	return AnnouncementJSON{ID: n.ID, ProjectCode: code, Type: n.Type, Title: n.Title, Body: n.Body, BodyHTML: n.BodyHTML,
 		Status: n.Status, AmendsID: n.AmendsID, Changes: n.Changes, RejectReason: n.RejectReason, PublishAt: n.PublishAt,

@@ -27,19 +27,19 @@ var SystemActor = Actor{Username: "system", Role: "system"}
 
 // AuditEvent is one row of the hash-chained audit log (审计日志).
 type AuditEvent struct {
-	ID         int64     `gorm:"column:id;primaryKey"`
-	Chain      int       `gorm:"column:chain"`
-	OccurredAt time.Time `gorm:"column:occurred_at"`
-	ActorID    *int64    `gorm:"column:actor_id"`
-	Actor      string    `gorm:"column:actor"`
-	Role       string    `gorm:"column:role"`
-	Action     string    `gorm:"column:action"`
-	ObjectType string    `gorm:"column:object_type"`
-	ObjectID   string    `gorm:"column:object_id"`
-	IP         string    `gorm:"column:ip"`
-	Summary    string    `gorm:"column:summary"`
-	PrevHash   string    `gorm:"column:prev_hash"`
-	Hash       string    `gorm:"column:hash"`
+	ID         int64     `gorm:"column:id;primaryKey" json:"id"`
+	Chain      int       `gorm:"column:chain" json:"chain"`
+	OccurredAt time.Time `gorm:"column:occurred_at" json:"occurred_at"`
+	ActorID    *int64    `gorm:"column:actor_id" json:"actor_id"`
+	Actor      string    `gorm:"column:actor" json:"actor"`
+	Role       string    `gorm:"column:role" json:"role"`
+	Action     string    `gorm:"column:action" json:"action"`
+	ObjectType string    `gorm:"column:object_type" json:"object_type"`
+	ObjectID   string    `gorm:"column:object_id" json:"object_id"`
+	IP         string    `gorm:"column:ip" json:"ip"`
+	Summary    string    `gorm:"column:summary" json:"summary"`
+	PrevHash   string    `gorm:"column:prev_hash" json:"prev_hash"`
+	Hash       string    `gorm:"column:hash" json:"hash"`
 }
 
 func (AuditEvent) TableName() string { return "audit_events" }

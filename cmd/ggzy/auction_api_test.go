@@ -100,3 +100,47 @@ func TestAuctionAPI(t *testing.T) {
 		t.Fatalf("%d refusals, %d quotes", refusals, accepted)
 	}
 }
+
+// An online auction settles and its signed bidding record is served through
+// the validated API: public, with the winner's code and the price.
+func TestAuctionRecordThroughAPI(t *testing.T) {
+	t.Parallel()
+	app, srv := newTestServer(t, testConfig(t))
+	ctx := context.Background()
+	auctionAt := time.Date(2026, 3, 25, 10, 0, 0, 0, trading.Shanghai)
+	if err := trading.FreezeDBClock(ctx, app.DB, auctionAt.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	lot := auctionLot(t, app, auctionAt, "jiafang", "yifang")
+	app.Clock.(*trading.ManualClock).Set(auctionAt.Add(-time.Minute))
+	a := apiToken(t, srv.URL, "jiafang", "jiafang2026")
+	if err := trading.FreezeDBClock(ctx, app.DB, auctionAt.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var q struct {
+		Code         string    `json:"code"`
+		CountdownEnd time.Time `json:"countdown_end"`
+	}
+	if code := call(t, "POST", fmt.Sprintf("%s/api/v1/lots/%d/quotes", srv.URL, lot), a, map[string]string{"amount": "5200000", "key": "r1"}, &q); code != 201 {
+		t.Fatalf("quote: %d", code)
+	}
+	record := fmt.Sprintf("%s/api/v1/lots/%d/auction/record", srv.URL, lot)
+	if code := call(t, "GET", record, "", nil, nil); code != 409 {
+		t.Fatalf("record before settlement: %d", code)
+	}
+	// Just after the countdown (L11): much later, the lot would be frozen
+	// for the supervisors instead (late settlement).
+	if err := trading.FreezeDBClock(ctx, app.DB, q.CountdownEnd.Add(100*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Auction.SettleDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Auction.PublishRecords(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if code := call(t, "GET", record, "", nil, &rec); code != 200 || rec["winner"] != q.Code || rec["lot_id"] != float64(lot) {
+		t.Fatalf("record: %d %v", code, rec)
+	}
+}

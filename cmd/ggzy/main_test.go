@@ -65,7 +65,7 @@ func newTestServer(t *testing.T, cfg Config) (*App, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(e)
+	srv := httptest.NewServer(validateAPI(t, e))
 	t.Cleanup(func() { srv.Close(); app.Close() })
 	return app, srv
 }

@@ -107,7 +107,7 @@ func TestResultPagesEngineering(t *testing.T) {
 	}
 	var res map[string]any
 	if code := call(t, "GET", srv.URL+fmt.Sprintf("/api/v1/lots/%d/result", lot), apiToken(t, srv.URL, "jiandu", "jiandu2026"), nil, &res); code != 200 ||
-		res["result"].(map[string]any)["stage"] != "contracted" || res["result"].(map[string]any)["amount"] != "11000000" {
+		res["result"].(map[string]any)["stage"] != "contracted" || res["result"].(map[string]any)["amount"] != "11000000.00" { // amounts: two decimals
 		t.Fatalf("API: %d %v", code, res)
 	}
 	if code := call(t, "GET", srv.URL+fmt.Sprintf("/api/v1/lots/%d/result", lot), apiToken(t, srv.URL, "jiekou", "jiekou2026"), nil, &res); code != 403 {

@@ -54,6 +54,8 @@ func NewServer(a *App) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = web.ErrorHandler
+	// Amounts leave as strings with two decimals ("80000.00"), in every answer.
+	e.JSONSerializer = trading.JSONSerializer{}
 	// The client's address is the connection's, unless it comes through a
 	// configured load balancer: a forged X-Forwarded-For must not dodge the
 	// login limit or write a false IP into the audit log.
