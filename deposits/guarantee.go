@@ -472,48 +472,86 @@ func (s *Service) GuaranteeOptions(ctx context.Context, bidder trading.Actor) ([
 	return out, nil
 }
 
-// DepositCovered tells, inside tx, whether a registration's deposit is
-// provided, and how: "保函" when a verified guarantee still valid today
-// covers it, "现金" when the cash held on its virtual account reaches it,
-// "无需缴纳" when the lot asks for none. Otherwise false and "".
+// DepositCovered tells, inside tx, whether a registration's deposit was
+// provided by its deadline (issue 15 §2), and how: "保函" when a guarantee
+// offered before the deadline is verified and still valid today, "现金" when
+// the cash that reached its virtual account by the deadline (bank value
+// time) and is still held reaches it, "无需缴纳" when the lot asks for none.
+// Money that arrives later never counts, whatever is held now; when the
+// answer is no, reason says why in Chinese (what arrived in time, what came
+// late), for the page that refuses. The deadline is the one the account was
+// opened with (its payment notice's).
 func (s *Service) DepositCovered(ctx context.Context, tx *gorm.DB, registrationID int64) (bool, string, error) {
-	var required decimal.Decimal
 	var rows []struct {
-		Deposit decimal.Decimal `gorm:"column:deposit;type:numeric(18,2)"`
+		Required decimal.Decimal `gorm:"column:required;type:numeric(18,2)"`
+		Deadline *time.Time      `gorm:"column:deadline"`
+		VA       *int64          `gorm:"column:va"`
 	}
-	if err := tx.Raw(`SELECT l.deposit FROM registrations r JOIN lots l ON l.id = r.lot_id WHERE r.id = ?`, registrationID).
-		Scan(&rows).Error; err != nil {
+	// Equivalent SQL: the lot's deposit and the registration's account deadline.
+	if err := tx.Raw(`SELECT l.deposit AS required, va.deadline, va.id AS va FROM registrations r JOIN lots l ON l.id = r.lot_id
+		LEFT JOIN virtual_accounts va ON va.registration_id = r.id WHERE r.id = ?`, registrationID).Scan(&rows).Error; err != nil {
 		return false, "", err
 	}
 	if len(rows) == 0 {
 		return false, "", trading.NotFound("报名")
 	}
-	required = rows[0].Deposit
+	required := rows[0].Required
 	if !required.IsPositive() {
 		return true, "无需缴纳", nil
 	}
+	if rows[0].VA == nil || rows[0].Deadline == nil {
+		return false, fmt.Sprintf("尚未开立保证金虚拟子账号，应缴 %s 元", FormatYuan(required)), nil
+	}
+	deadline := *rows[0].Deadline
 	today := s.now().In(trading.Shanghai).Format("2006-01-02")
-	var g int64
-	if err := tx.Model(&Guarantee{}).Where("registration_id = ? AND status = ? AND amount >= ? AND valid_until >= ?::date",
-		registrationID, GuaranteeVerified, required, today).Count(&g).Error; err != nil {
+	var g []struct {
+		Verified int64 `gorm:"column:verified"`
+		Pending  int64 `gorm:"column:pending"`
+		Late     int64 `gorm:"column:late"`
+	}
+	// A guarantee counts when it was offered by the deadline (SubmitGuarantee
+	// refuses later ones; this says so again where it decides).
+	if err := tx.Raw(`SELECT
+			count(*) FILTER (WHERE status = 'verified' AND amount >= ? AND valid_until >= ?::date AND created_at <= ?) AS verified,
+			count(*) FILTER (WHERE status = 'submitted' AND created_at <= ?) AS pending,
+			count(*) FILTER (WHERE status IN ('submitted', 'verified') AND created_at > ?) AS late
+		FROM guarantees WHERE registration_id = ?`, required, today, deadline, deadline, deadline, registrationID).Scan(&g).Error; err != nil {
 		return false, "", err
 	}
-	if g > 0 {
+	if len(g) == 1 && g[0].Verified > 0 {
 		return true, "保函", nil
 	}
 	var cash []struct {
-		Held decimal.Decimal `gorm:"column:held;type:numeric(18,2)"`
+		InTime decimal.Decimal `gorm:"column:in_time;type:numeric(18,2)"`
+		Late   decimal.Decimal `gorm:"column:late;type:numeric(18,2)"`
 	}
 	// Money at the centre that counts and that no refund is taking back
-	// (deposit_positions: a withdrawal's refund already sent does not).
-	if err := tx.Raw(`SELECT COALESCE(sum(p.amount), 0) AS held FROM deposit_positions p JOIN virtual_accounts va ON va.id = p.virtual_account_id
-		WHERE va.registration_id = ? AND p.position = 'held'`, registrationID).Scan(&cash).Error; err != nil {
+	// (deposit_positions: a withdrawal's refund already sent does not), and
+	// whose value time is not after the deadline. Late money is classed
+	// 'late' when it is booked; a held inflow after the deadline would still
+	// not count here.
+	if err := tx.Raw(`SELECT
+			COALESCE(sum(p.amount) FILTER (WHERE p.position = 'held' AND i.value_time <= ?), 0) AS in_time,
+			COALESCE(sum(p.amount) FILTER (WHERE i.status = 'late' OR (p.position = 'held' AND i.value_time > ?)), 0) AS late
+		FROM deposit_positions p JOIN inflows i ON i.id = p.inflow_id WHERE p.virtual_account_id = ?`,
+		deadline, deadline, *rows[0].VA).Scan(&cash).Error; err != nil {
 		return false, "", err
 	}
-	if len(cash) == 1 && cash[0].Held.GreaterThanOrEqual(required) {
+	if len(cash) == 1 && cash[0].InTime.GreaterThanOrEqual(required) {
 		return true, "现金", nil
 	}
-	return false, "", nil
+	why := fmt.Sprintf("保证金截止时间 %s 前有效到账 %s 元，应缴 %s 元", deadline.In(trading.Shanghai).Format("2006-01-02 15:04"),
+		FormatYuan(cash[0].InTime), FormatYuan(required))
+	if cash[0].Late.IsPositive() {
+		why += fmt.Sprintf("；截止后到账的 %s 元不计入（逾期缴纳无效，将退还）", FormatYuan(cash[0].Late))
+	}
+	if len(g) == 1 && g[0].Pending > 0 {
+		why += "；所交保函尚待核验"
+	}
+	if len(g) == 1 && g[0].Late > 0 {
+		why += "；保函于截止后提交，不计入"
+	}
+	return false, why, nil
 }
 
 // ReleaseGuarantees releases the live guarantee of a withdrawn

@@ -27,8 +27,9 @@ type Service struct {
 	Log     *slog.Logger
 
 	// Qualified tells, inside tx, whether a registration may quote: its
-	// deposit (or a verified guarantee) covers the amount (issue 15 §2;
-	// deposits.Service.DepositCovered). reason says how when ok.
+	// deposit (or a verified guarantee) covered the amount by the deposit
+	// deadline (issue 15 §2; deposits.Service.DepositCovered). reason says
+	// how when ok, and why not otherwise.
 	Qualified func(ctx context.Context, tx *gorm.DB, registrationID int64) (ok bool, reason string, err error)
 	// Settle sends a settled lot through the result path inside the
 	// settlement's transaction: the deal (winner's registration and price)
@@ -167,12 +168,18 @@ func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 		return nil, refusal(http.StatusForbidden, "L8", "registration", "只有竞买申请已审核通过并足额交纳保证金的竞买人可以报价（您的竞买申请：%s）", regStatusName(status))
 	}
 	if s.Qualified != nil {
-		ok, _, err := s.Qualified(ctx, tx, regID)
+		ok, why, err := s.Qualified(ctx, tx, regID)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			return nil, refusal(http.StatusForbidden, "L7", "deposit", "竞买保证金未足额到账（也无有效的保函），不能报价")
+			// Covered by its deadline, not now: money arriving late does not
+			// qualify (issue 15 §2).
+			msg := "竞买保证金未在缴纳截止时间前足额到账（也无截止前提交并已核验的保函），不能报价"
+			if why != "" {
+				msg += "：" + why
+			}
+			return nil, refusal(http.StatusForbidden, "L7", "deposit", "%s", msg)
 		}
 	}
 	return ensureBidder(tx, lotID, regID, now)
