@@ -194,7 +194,7 @@ func phaseName(p string) string {
 // next is the lowest acceptable next ascending quote (L8); nil when the
 // lot's price is not shown (sealed).
 func (l *Lot) next() *decimal.Decimal {
-	if l.Sealed() || l.State == StateSettled {
+	if l.Sealed() || l.pastBidding() {
 		return nil
 	}
 	n := l.StartPrice
@@ -219,7 +219,7 @@ func (l *Lot) inc() decimal.Decimal {
 // refusal naming the rule. The reserve price is never part of a refusal (L9).
 func (l *Lot) check(tx *gorm.DB, now time.Time, amount decimal.Decimal, regID int64) (phase string, atCap bool, err error) {
 	switch l.State {
-	case StateSettled:
+	case StateSettled, StateQualifying, StatePriority:
 		return "", false, refusal(http.StatusConflict, "L11", "lot", "本标的竞价已结束，不再接受报价")
 	case StateSuspended:
 		return "", false, refusal(http.StatusConflict, "L13", "lot", "本标的已中止交易（%s），恢复前不接受报价", l.SuspendReason)

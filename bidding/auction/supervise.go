@@ -71,8 +71,9 @@ func (s *Service) Suspend(ctx context.Context, a trading.Actor, lotID int64, rea
 		if err != nil {
 			return err
 		}
-		if l.State == StateSuspended || l.State == StateSettled {
-			return trading.Conflict("lot", "本标的竞价%s，不能中止", map[string]string{StateSuspended: "已中止", StateSettled: "已结束"}[l.State])
+		if l.State != StateOpen && l.State != StateTimed && l.State != StateCapped {
+			return trading.Conflict("lot", "本标的竞价%s，不能中止", map[string]string{StateSuspended: "已中止", StateSettled: "已结束",
+				StateQualifying: "已结束、正在资格后审", StatePriority: "已结束、正在等待优先购买权人"}[l.State])
 		}
 		now, err := trading.DBNow(tx)
 		if err != nil {
