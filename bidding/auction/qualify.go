@@ -201,6 +201,12 @@ func (s *Service) Qualify(ctx context.Context, a trading.Actor, lotID int64, in 
 			return err
 		}
 		if in.Passed {
+			// The check is the application's review: the deal path wants an
+			// approved buyer.
+			if err := tx.Exec(`UPDATE registrations SET status = 'approved', reviewed_by = ?, reviewed_at = ?, updated_at = ?
+				WHERE id = ? AND status = 'pending'`, a.AccountID, now, now, reg).Error; err != nil {
+				return err
+			}
 			return s.afterQualified(ctx, tx, l, now, reg, price)
 		}
 		if l.PostQualification != rules.PostQualNext {

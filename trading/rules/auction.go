@@ -42,7 +42,7 @@ const (
 // an unknown value; 资格前审 for none).
 func PostQualName(v string) string {
 	return map[string]string{"": "资格前审（竞买申请审核通过后方可报价）",
-		PostQualNext: "资格后审（竞价结束后审查竞得人资格，不合格的由下一顺位竞买人递补）",
+		PostQualNext:   "资格后审（竞价结束后审查竞得人资格，不合格的由下一顺位竞买人递补）",
 		PostQualNoSale: "资格后审（竞价结束后审查竞得人资格，不合格的流拍）"}[v]
 }
 
