@@ -57,9 +57,11 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 	if err != nil || !amount.IsPositive() {
 		return nil, s.refuse(ctx, lotID, "", nil, key, refusal(http.StatusBadRequest, "L8", "amount", "报价应为大于0、最多两位小数的金额（元），实际为“%s”", clip(in.Amount, 40)))
 	}
-	if !s.allow(a.AccountID, key) {
+	if over, err := s.overRate(ctx, lotID, a.AccountID, key); err != nil {
+		return nil, err
+	} else if over {
 		return nil, s.refuse(ctx, lotID, "", &amount, key, refusal(http.StatusTooManyRequests, "L8", "amount",
-			"报价过于频繁：每名竞买人每秒至多%d次报价", s.params().L8MaxQuotesPerSecond))
+			"报价过于频繁：每名竞买人每秒至多%d次报价（按平台数据库时钟的每一秒、各服务器合计）", s.params().L8MaxQuotesPerSecond))
 	}
 	var res *QuoteResult
 	var code string

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -39,14 +38,11 @@ type Service struct {
 	// SamePayers lists the lot's registrations whose deposits came from the
 	// same payer account (K1), for the supervisors' live view.
 	SamePayers func(ctx context.Context, tx *gorm.DB, lotID int64) ([][2]int64, error)
-
-	rateMu sync.Mutex
-	rate   map[int64]*bucket // per registration: L8.max_quotes_per_second
 }
 
 // NewService returns the service; the hooks are set by platform.Wire.
 func NewService(ts *trading.Service, st *trading.Storage) *Service {
-	return &Service{DB: ts.DB, Trading: ts, Storage: st, Log: ts.Log, rate: map[int64]*bucket{}}
+	return &Service{DB: ts.DB, Trading: ts, Storage: st, Log: ts.Log}
 }
 
 func (s *Service) params() *rules.Params { return &s.Trading.Book.Params }
@@ -229,41 +225,37 @@ func ensureBidder(tx *gorm.DB, lotID, regID int64, now time.Time) (*Bidder, erro
 	return nil, fmt.Errorf("auction: no free bidder code on lot %d", lotID)
 }
 
-// bucket is a token bucket of one registration's quotes.
-type bucket struct {
-	tokens int64 // in billionths of a quote: refilled per nanosecond, no float
-	last   time.Time
-	keys   [8]string // recent idempotency keys: a repeat costs no token
+// overRate counts a quote in its bidder's row for the lot and the current
+// second of ggzy_now() (auction_quote_rate, migration 00026) and tells
+// whether it goes over L8.max_quotes_per_second (0: no limit). The row is
+// shared by every instance, so the limit holds however the bidder's
+// requests are spread. The count is its own statement, committed before
+// the quote's transaction: a quote refused later by a rule still counts,
+// and concurrent quotes cannot both see the same count. A repeat of a
+// quote already accepted (a double click) is never over: the database
+// answers it once.
+func (s *Service) overRate(ctx context.Context, lotID, bidderID int64, key string) (bool, error) {
+	rate := s.params().L8MaxQuotesPerSecond
+	if rate <= 0 {
+		return false, nil
+	}
+	db := s.DB.WithContext(ctx)
+	var n int
+	if err := db.Raw(`INSERT INTO auction_quote_rate AS r (lot_id, bidder_id, sec, n) VALUES (?, ?, date_trunc('second', ggzy_now()), 1)
+		ON CONFLICT (lot_id, bidder_id, sec) DO UPDATE SET n = r.n + 1 RETURNING r.n`, lotID, bidderID).Scan(&n).Error; err != nil {
+		return false, err
+	}
+	if n <= rate {
+		return false, nil
+	}
+	var dup int64
+	// Equivalent SQL: the bidder's accepted quote on the lot with this key, if any.
+	err := db.Raw(`SELECT count(*) FROM auction_quotes q JOIN registrations r ON r.id = q.registration_id
+		WHERE q.lot_id = ? AND r.bidder_id = ? AND q.idem_key = ?`, lotID, bidderID, key).Scan(&dup).Error
+	return dup == 0, err
 }
 
-// allow spends a token of the registration's bucket (L8.max_quotes_per_second;
-// 0: no limit). The limit is per instance; it guards the lot's row lock
-// against a flood, not the rules, which the database decides.
-func (s *Service) allow(regID int64, key string) bool {
-	rate := int64(s.params().L8MaxQuotesPerSecond)
-	if rate <= 0 {
-		return true
-	}
-	now := time.Now()
-	s.rateMu.Lock()
-	defer s.rateMu.Unlock()
-	b := s.rate[regID]
-	if b == nil {
-		b = &bucket{tokens: rate * 1e9, last: now}
-		s.rate[regID] = b
-	}
-	b.tokens = min(rate*1e9, b.tokens+min(now.Sub(b.last).Nanoseconds(), 1e9)*rate)
-	b.last = now
-	for _, k := range b.keys {
-		if k == key {
-			return true // the same quote again (a double click): the database answers it once
-		}
-	}
-	if b.tokens < 1e9 {
-		return false
-	}
-	b.tokens -= 1e9
-	copy(b.keys[1:], b.keys[:])
-	b.keys[0] = key
-	return true
+// PruneRate forgets the quote counts of seconds more than a minute past.
+func (s *Service) PruneRate(ctx context.Context) error {
+	return s.DB.WithContext(ctx).Exec(`DELETE FROM auction_quote_rate WHERE sec < ggzy_now() - interval '1 minute'`).Error
 }

@@ -44,11 +44,16 @@ type PhaseEvent struct {
 func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	for {
+	for tick := 0; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if tick%100 == 0 {
+				if err := s.PruneRate(ctx); err != nil && ctx.Err() == nil && s.Log != nil {
+					s.Log.Warn("auction: prune quote counts", "err", err)
+				}
+			}
 			if _, err := s.SettleDue(ctx); err != nil && ctx.Err() == nil && s.Log != nil {
 				s.Log.Warn("auction: settle", "err", err)
 			}
