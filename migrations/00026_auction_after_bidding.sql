@@ -53,16 +53,18 @@ ALTER TABLE auction_log ADD CONSTRAINT auction_log_kind_check CHECK (kind IN ('o
     'capped', 'suspended', 'resumed', 'frozen', 'wants_timed', 'settled',
     'qualifying', 'qualified', 'disqualified', 'priority', 'priority_exercised', 'priority_waived', 'priority_lapsed'));
 
--- L8.max_quotes_per_second across instances: each quote transaction adds
--- one to its bidder's row for the lot and the second of ggzy_now() it
--- runs in, and is refused above the limit. Unlogged: a crash forgets at
--- most the current second. Rows older than a minute are pruned by the
--- settlement ticker.
+-- L8.max_quotes_per_second across instances: each quote adds one to its
+-- bidder's row for the lot and the second of ggzy_now() it arrives in, and
+-- is refused above the limit. keys holds the idempotency keys counted (at
+-- most the limit): the same quote sent twice in a second (a double click)
+-- counts once. Unlogged: a crash forgets at most the current second. Rows
+-- older than a minute are pruned by the settlement ticker.
 CREATE UNLOGGED TABLE auction_quote_rate (
     lot_id    bigint NOT NULL,
     bidder_id bigint NOT NULL,
     sec       timestamptz NOT NULL,
     n         integer NOT NULL,
+    keys      text[] NOT NULL,
     PRIMARY KEY (lot_id, bidder_id, sec)
 );
 CREATE INDEX auction_quote_rate_sec ON auction_quote_rate (sec);

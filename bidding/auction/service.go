@@ -241,8 +241,14 @@ func (s *Service) overRate(ctx context.Context, lotID, bidderID int64, key strin
 	}
 	db := s.DB.WithContext(ctx)
 	var n int
-	if err := db.Raw(`INSERT INTO auction_quote_rate AS r (lot_id, bidder_id, sec, n) VALUES (?, ?, date_trunc('second', ggzy_now()), 1)
-		ON CONFLICT (lot_id, bidder_id, sec) DO UPDATE SET n = r.n + 1 RETURNING r.n`, lotID, bidderID).Scan(&n).Error; err != nil {
+	// Equivalent SQL: one more quote in this second, unless its key was
+	// counted already; keys are kept only within the limit.
+	if err := db.Raw(`INSERT INTO auction_quote_rate AS r (lot_id, bidder_id, sec, n, keys)
+		VALUES (?, ?, date_trunc('second', ggzy_now()), 1, ARRAY[?::text])
+		ON CONFLICT (lot_id, bidder_id, sec) DO UPDATE SET
+			n = r.n + CASE WHEN EXCLUDED.keys[1] = ANY (r.keys) THEN 0 ELSE 1 END,
+			keys = CASE WHEN EXCLUDED.keys[1] = ANY (r.keys) OR r.n >= ? THEN r.keys ELSE r.keys || EXCLUDED.keys[1] END
+		RETURNING r.n`, lotID, bidderID, key, rate).Scan(&n).Error; err != nil {
 		return false, err
 	}
 	if n <= rate {
