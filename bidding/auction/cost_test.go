@@ -56,8 +56,18 @@ func TestQuoteStatements(t *testing.T) {
 	e.mustQuote(a, "5200000")
 	e.Auction.DB = db
 	t.Logf("%d statements:\n%s", len(rec.sql), strings.Join(rec.sql, "\n"))
-	const most = 12
+	// The count (outside the transaction), who may quote (2), the lock,
+	// the clock with the key's earlier quote, the writes, audit, live.
+	const most = 8
 	if len(rec.sql) > most {
 		t.Fatalf("an accepted quote ran %d statements, at most %d expected", len(rec.sql), most)
+	}
+	// …and did all it did before: the quote, its record entries, the lot.
+	l := e.lot()
+	if !l.Highest.Equal(mustDec("5200000")) || l.Quotes != 3 || !l.CountdownEnd.Equal(listingEnd.Add(time.Minute+240*time.Second)) {
+		t.Fatalf("the lot after the quote: %+v", l)
+	}
+	if n := e.count(`SELECT count(*) FROM auction_log WHERE lot_id = ? AND kind IN ('quote', 'restart') AND at = ?`, e.Lot, listingEnd.Add(time.Minute)); n != 2 {
+		t.Fatalf("%d record entries of the quote, want the quote and the restart", n)
 	}
 }

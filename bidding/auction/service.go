@@ -137,27 +137,35 @@ func (s *Service) Get(ctx context.Context, lotID int64) (*Lot, error) {
 	return &l, nil
 }
 
-// registrationOf is the bidder's latest registration on the lot, its
-// status, and whether the lot uses post-qualification (one query).
-func registrationOf(tx *gorm.DB, lotID, bidderID int64) (id int64, status, postQual string, err error) {
-	var row struct {
-		ID     *int64  `gorm:"column:id"`
-		Status *string `gorm:"column:status"`
-		Post   string  `gorm:"column:post_qualification"`
-	}
-	// Equivalent SQL: the lot's bidding row, with the bidder's latest registration if any.
-	err = tx.Raw(`SELECT r.id, r.status, COALESCE(al.post_qualification, '') AS post_qualification FROM lots l
+// registered is a bidder's latest registration on a lot as qualify needs
+// it: its status, whether the lot uses post-qualification, and the
+// bidder's code on the lot if it has one.
+type registered struct {
+	ID           *int64     `gorm:"column:id"`
+	Status       *string    `gorm:"column:status"`
+	Post         string     `gorm:"column:post_qualification"`
+	Code         *string    `gorm:"column:code"`
+	WantsTimedAt *time.Time `gorm:"column:wants_timed_at"`
+	CodeAt       *time.Time `gorm:"column:code_at"`
+}
+
+// registrationOf reads it in one query.
+func registrationOf(tx *gorm.DB, lotID, bidderID int64) (*registered, error) {
+	var row registered
+	// Equivalent SQL: the lot, with the bidder's latest registration and its code if any.
+	err := tx.Raw(`SELECT r.id, r.status, COALESCE(al.post_qualification, '') AS post_qualification,
+			ab.code, ab.wants_timed_at, ab.created_at AS code_at
+		FROM lots l
 		LEFT JOIN auction_lots al ON al.lot_id = l.id
 		LEFT JOIN LATERAL (SELECT id, status FROM registrations WHERE lot_id = l.id AND bidder_id = ? ORDER BY id DESC LIMIT 1) r ON true
+		LEFT JOIN auction_bidders ab ON ab.registration_id = r.id
 		WHERE l.id = ?`, bidderID, lotID).Scan(&row).Error
-	if row.ID != nil {
-		id, status = *row.ID, *row.Status
-	}
-	return id, status, row.Post, err
+	return &row, err
 }
 
 // qualify says whether the actor may quote on the lot (issue 15 §2) and
-// gives it its code, created on first use. The refusal names the reason.
+// gives it its code, created on first use (at now, or the database's time
+// when now is zero). The refusal names the reason.
 func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, now time.Time) (*Bidder, error) {
 	switch a.Role {
 	case trading.RoleBidder:
@@ -166,11 +174,16 @@ func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	default:
 		return nil, refusal(http.StatusForbidden, "A1", "actor", "只有竞买人可以报价")
 	}
-	regID, status, post, err := registrationOf(tx, lotID, a.AccountID)
+	reg, err := registrationOf(tx, lotID, a.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	if post != "" && status == "pending" {
+	var regID int64
+	var status string
+	if reg.ID != nil {
+		regID, status = *reg.ID, *reg.Status
+	}
+	if reg.Post != "" && status == "pending" {
 		// 资格后审: the deposit alone admits; the agent checks the winner's
 		// qualification after the bidding (qualify.go) and has not reviewed
 		// the applications, so nobody but supervisors knows who bids.
@@ -192,6 +205,14 @@ func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 				msg += "：" + why
 			}
 			return nil, refusal(http.StatusForbidden, "L7", "deposit", "%s", msg)
+		}
+	}
+	if reg.Code != nil {
+		return &Bidder{RegistrationID: regID, LotID: lotID, Code: *reg.Code, WantsTimedAt: reg.WantsTimedAt, CreatedAt: *reg.CodeAt}, nil
+	}
+	if now.IsZero() {
+		if now, err = trading.DBNow(tx); err != nil {
+			return nil, err
 		}
 	}
 	return ensureBidder(tx, lotID, regID, now)
