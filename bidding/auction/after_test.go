@@ -54,6 +54,19 @@ func TestPostQualificationNext(t *testing.T) {
 	b := e.applicant("福建乙置业有限公司", false, true)
 	c := e.applicant("福建丙置业有限公司", false, true)
 	unpaid := e.applicant("福建丁置业有限公司", false, false)
+	// Before the bidding ends the agent neither lists nor reviews the
+	// applicants: nobody but supervisors knows who bids.
+	if _, _, err := e.Bidding.Registrants(e.ctx, e.Agent, e.Lot); !errors.Is(err, trading.ErrForbidden) {
+		t.Fatalf("the agent listed the applicants of a post-qualified lot: %v", err)
+	}
+	var pending int64
+	e.Trading.DB.Raw(`SELECT id FROM registrations WHERE lot_id = ? AND bidder_id = ?`, e.Lot, a.AccountID).Scan(&pending)
+	if err := e.Bidding.Review(e.ctx, e.Agent, pending, true, ""); !errors.Is(err, trading.ErrConflict) {
+		t.Fatalf("the agent reviewed an application of a post-qualified lot: %v", err)
+	}
+	if list, _, err := e.Bidding.Registrants(e.ctx, e.Sup, e.Lot); err != nil || len(list) != 4 {
+		t.Fatalf("the supervisors' list: %d %v", len(list), err)
+	}
 	e.at(sh(3, 24, 10, 0, 0))
 	e.mustQuote(a, "5000000") // a pending application quotes: the deposit admits (资格后审)
 	_, err := e.quote(unpaid, "5100000")
