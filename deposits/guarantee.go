@@ -314,6 +314,14 @@ func mayReview(a trading.Actor, p *trading.Project, lot *trading.Lot, now time.T
 	case a.Role == trading.RoleSupervisor:
 		return nil
 	case a.Role == trading.RoleAgent && a.AccountID == p.AgentID:
+		if lot.PostQualification != "" {
+			// 资格后审 (issue 15 §2): until the bidding deadline nobody but
+			// supervisors knows who bids, so supervisors verify guarantees.
+			if dl := bidding.WindowOf(p, lot, derefTime(p.OpenedAt)).Deadline; !dl.IsZero() && now.Before(dl) {
+				return trading.Forbidden("本标的实行资格后审：竞价结束前竞买人名单对代理机构保密，保函由交易中心监督核验")
+			}
+			return nil
+		}
 		if bidding.KindFor(p.Category) == bidding.KindApplication {
 			return nil
 		}

@@ -67,6 +67,12 @@ func TestPostQualificationNext(t *testing.T) {
 	if list, _, err := e.Bidding.Registrants(e.ctx, e.Sup, e.Lot); err != nil || len(list) != 4 {
 		t.Fatalf("the supervisors' list: %d %v", len(list), err)
 	}
+	if _, _, err := e.Deposits.Guarantees(e.ctx, e.Agent, e.Lot); !errors.Is(err, trading.ErrForbidden) {
+		t.Fatalf("the agent listed the guarantees of a post-qualified lot: %v", err)
+	}
+	if n := e.count(`SELECT count(*) FROM notifications WHERE title = '竞买申请待审核'`); n != 0 {
+		t.Fatalf("the agent was told of %d applications to review", n)
+	}
 	e.at(sh(3, 24, 10, 0, 0))
 	e.mustQuote(a, "5000000") // a pending application quotes: the deposit admits (资格后审)
 	_, err := e.quote(unpaid, "5100000")
