@@ -89,6 +89,13 @@ func (Lot) TableName() string { return "auction_lots" }
 // second criterion).
 func (l *Lot) Sealed() bool { return l.Mode == rules.ModeSealed || l.State == StateCapped }
 
+// StateName is the Chinese name of the lot's state, as the pages show it.
+func (l *Lot) StateName() string {
+	return map[string]string{StateOpen: "报价期", StateTimed: "限时竞价", StateCapped: "达到最高限价·第二标准密封报价",
+		StateQualifying: "竞价结束·竞得候选人资格后审中", StatePriority: "竞价结束·等待优先购买权人决定（P7）",
+		StateSuspended: "已中止", StateSettled: "已结束"}[l.State]
+}
+
 // pastBidding tells a lot whose bidding has ended: settled, or waiting for
 // the agent's check (资格后审) or the priority-right holder (P7).
 func (l *Lot) pastBidding() bool {

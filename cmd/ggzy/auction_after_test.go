@@ -92,6 +92,11 @@ func TestAuctionAfterBiddingPages(t *testing.T) {
 		t.Fatalf("after the close: %s", l.State)
 	}
 	page := fmt.Sprintf("/agent/auctions/%d/qualification", lot)
+	sb := newBrowser(t, srv.URL)
+	sb.post("/login", "/login", url.Values{"username": {"jiandu"}, "password": {"jiandu2026"}})
+	if code, body := sb.get(fmt.Sprintf("/supervise/auctions/%d", lot)); code != 200 || !strings.Contains(body, "竞得候选人资格后审中") {
+		t.Fatalf("the supervisors' page does not name the state in Chinese: %d", code)
+	}
 
 	wb := newBrowser(t, srv.URL)
 	wb.post("/login", "/login", url.Values{"username": {"jiafang"}, "password": {"jiafang2026"}})
