@@ -103,6 +103,10 @@ func TestPostQualificationNext(t *testing.T) {
 	if err != nil || cv.BidderName != "福建丙置业有限公司" || !cv.Price.Equal(mustDec("5800000")) || cv.Fallback != "next" {
 		t.Fatalf("candidate: %+v %v", cv, err)
 	}
+	if n := e.count(`SELECT count(*) FROM notifications WHERE account_id = ? AND link = ?`, e.Agent.AccountID,
+		"/agent/auctions/"+itoa(e.Lot)+"/qualification"); n != 1 {
+		t.Fatalf("%d notices to the agent to check the candidate", n)
+	}
 	if n := e.audited("auction.candidate_view"); n != 1 {
 		t.Fatalf("%d audited looks at the candidate", n)
 	}
@@ -225,6 +229,9 @@ func TestPriorityRightExercised(t *testing.T) {
 	}
 	if v, _ := e.Auction.View(e.ctx, holder, e.Lot); !v.Holder || !v.CanExercise {
 		t.Fatalf("the holder's page: %+v", v)
+	}
+	if n := e.count(`SELECT count(*) FROM notifications WHERE account_id = ? AND link = ?`, holder.AccountID, "/auctions/"+itoa(e.Lot)+"/bid"); n != 1 {
+		t.Fatalf("%d notices to the holder", n)
 	}
 	if v, _ := e.Auction.View(e.ctx, a, e.Lot); v.Holder || v.CanExercise || v.Won {
 		t.Fatalf("the bidding's best bidder's page: %+v", v)

@@ -81,6 +81,14 @@ func (s *Service) openPriority(ctx context.Context, tx *gorm.DB, l *Lot, at time
 	if err := trading.Audit(tx, at, trading.SystemActor, "auction.priority", "lot", fmt.Sprint(l.LotID), detail); err != nil {
 		return false, err
 	}
+	_, account, _, err := priorityHolderReg(tx, l)
+	if err != nil {
+		return false, err
+	}
+	if err := trading.Notify(tx, at, trading.Message{Title: "请决定是否行使优先购买权", Body: detail + "；逾期视为放弃（P7）。",
+		Link: fmt.Sprintf("/auctions/%d/bid", l.LotID), Key: fmt.Sprintf("priority:%d", l.LotID)}, account); err != nil {
+		return false, err
+	}
 	_, err = live.Publish(ctx, tx, topic(l.LotID), "phase", PhaseEvent{At: at, State: l.State, CountdownEnd: &end, ClosesAt: l.ClosesAt,
 		Highest: &price, Code: code, Reason: "等待优先购买权人决定是否行使优先购买权（P7）"})
 	return true, err

@@ -70,6 +70,14 @@ func (s *Service) awaitQualification(ctx context.Context, tx *gorm.DB, l *Lot, a
 	if err := trading.Audit(tx, at, trading.SystemActor, "auction.qualifying", "lot", fmt.Sprint(l.LotID), detail); err != nil {
 		return err
 	}
+	var agentID int64
+	if err := tx.Raw(`SELECT p.agent_id FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?`, l.LotID).Scan(&agentID).Error; err != nil {
+		return err
+	}
+	if err := trading.Notify(tx, at, trading.Message{Title: "竞得候选人待资格后审", Body: detail + "。请按公告载明的资格条件审查。",
+		Link: fmt.Sprintf("/agent/auctions/%d/qualification", l.LotID), Key: fmt.Sprintf("qualify:%d:%d", l.LotID, reg)}, agentID); err != nil {
+		return err
+	}
 	if _, err := live.Publish(ctx, tx, topic(l.LotID), "phase", PhaseEvent{At: at, State: l.State, ClosesAt: l.ClosesAt,
 		Highest: &price, Code: code, Reason: "竞得候选人待资格后审"}); err != nil {
 		return err
