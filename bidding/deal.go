@@ -146,12 +146,12 @@ func (s *Service) dealTx(ctx context.Context, tx *gorm.DB, a trading.Actor, p *t
 			// Bidding needs the deposit paid (or a verified guarantee): it
 			// becomes part of the price (L5).
 			if lot.Deposit.IsPositive() && s.DepositCovered != nil {
-				ok, _, err := s.DepositCovered(ctx, tx, regID)
+				ok, why, err := s.DepositCovered(ctx, tx, regID)
 				if err != nil {
 					return err
 				}
 				if !ok {
-					return trading.Invalid("id_number", "%s 的竞买保证金 %s 元未足额到账（也无有效保函），不能作为竞得人", name, lot.Deposit.StringFixed(2))
+					return trading.Invalid("id_number", "%s 的竞买保证金 %s 元未在截止时间前足额到账（也无有效保函），不能作为竞得人（%s）", name, lot.Deposit.StringFixed(2), why)
 				}
 			}
 			price, err := trading.ParseAmount(in.Price)

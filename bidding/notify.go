@@ -152,8 +152,8 @@ func NeedsReview(p *trading.Project, _ *trading.Lot) bool {
 // lot, not how many applied.
 func (s *Service) NotifyApplications(ctx context.Context, tx *gorm.DB, regs []Registered) error {
 	for _, r := range regs {
-		if r.Reg.Status != StatusPending {
-			continue
+		if r.Reg.Status != StatusPending || r.Lot.PostQualification != "" {
+			continue // 资格后审: nothing to review before the bidding, and nothing to count
 		}
 		m := trading.Message{Title: "竞买申请待审核", Link: fmt.Sprintf("/agent/lots/%d/registrations", r.Lot.ID),
 			Key:  fmt.Sprintf("application:%d:%d", r.Reg.ID, r.Reg.UpdatedAt.UnixMicro()),

@@ -356,6 +356,19 @@ func (s *Service) Review(ctx context.Context, a trading.Actor, regID int64, appr
 		if reg.Kind != KindApplication {
 			return trading.Invalid("id", "只有土地、产权项目的竞买申请需要审核")
 		}
+		if lot.PostQualification != "" && a.Role == trading.RoleAgent {
+			// 资格后审 (issue 15 §2): the deposit admits; the agent checks the
+			// winner after the bidding (bidding/auction), not the applicants
+			// before. Only the priority-right holder, whom the notice names
+			// anyway, is reviewed before (it buys without a check, P7).
+			var idNumber string
+			if err := tx.Raw("SELECT id_number FROM bidders WHERE account_id = ?", reg.BidderID).Scan(&idNumber).Error; err != nil {
+				return err
+			}
+			if lot.PriorityHolder == "" || idNumber != lot.PriorityHolder {
+				return trading.Conflict("id", "本标的实行资格后审：竞价前不审核竞买申请，竞价结束后由代理机构审查竞得人资格")
+			}
+		}
 		if err := p.CheckRunning(); err != nil { // suspended: applications wait
 			return err
 		}

@@ -314,6 +314,14 @@ func mayReview(a trading.Actor, p *trading.Project, lot *trading.Lot, now time.T
 	case a.Role == trading.RoleSupervisor:
 		return nil
 	case a.Role == trading.RoleAgent && a.AccountID == p.AgentID:
+		if lot.PostQualification != "" {
+			// 资格后审 (issue 15 §2): until the bidding deadline nobody but
+			// supervisors knows who bids, so supervisors verify guarantees.
+			if dl := bidding.WindowOf(p, lot, derefTime(p.OpenedAt)).Deadline; !dl.IsZero() && now.Before(dl) {
+				return trading.Forbidden("本标的实行资格后审：竞价结束前竞买人名单对代理机构保密，保函由交易中心监督核验")
+			}
+			return nil
+		}
 		if bidding.KindFor(p.Category) == bidding.KindApplication {
 			return nil
 		}
@@ -472,48 +480,75 @@ func (s *Service) GuaranteeOptions(ctx context.Context, bidder trading.Actor) ([
 	return out, nil
 }
 
-// DepositCovered tells, inside tx, whether a registration's deposit is
-// provided, and how: "保函" when a verified guarantee still valid today
-// covers it, "现金" when the cash held on its virtual account reaches it,
-// "无需缴纳" when the lot asks for none. Otherwise false and "".
+// DepositCovered tells, inside tx, whether a registration's deposit was
+// provided by its deadline (issue 15 §2), and how: "保函" when a guarantee
+// offered before the deadline is verified and still valid today, "现金" when
+// the cash that reached its virtual account by the deadline (bank value
+// time) and is still held reaches it, "无需缴纳" when the lot asks for none.
+// Money that arrives later never counts, whatever is held now; when the
+// answer is no, reason says why in Chinese (what arrived in time, what came
+// late), for the page that refuses. The deadline is the one the account was
+// opened with (its payment notice's).
 func (s *Service) DepositCovered(ctx context.Context, tx *gorm.DB, registrationID int64) (bool, string, error) {
-	var required decimal.Decimal
+	today := s.now().In(trading.Shanghai).Format("2006-01-02")
 	var rows []struct {
-		Deposit decimal.Decimal `gorm:"column:deposit;type:numeric(18,2)"`
+		Required decimal.Decimal `gorm:"column:required;type:numeric(18,2)"`
+		Deadline *time.Time      `gorm:"column:deadline"`
+		VA       *int64          `gorm:"column:va"`
+		Verified int64           `gorm:"column:verified"` // guarantees offered by the deadline, verified, covering, valid today
+		Pending  int64           `gorm:"column:pending"`  // offered by the deadline, not yet verified
+		LateG    int64           `gorm:"column:late_g"`   // live guarantees offered after it
+		InTime   decimal.Decimal `gorm:"column:in_time;type:numeric(18,2)"`
+		Late     decimal.Decimal `gorm:"column:late;type:numeric(18,2)"`
 	}
-	if err := tx.Raw(`SELECT l.deposit FROM registrations r JOIN lots l ON l.id = r.lot_id WHERE r.id = ?`, registrationID).
-		Scan(&rows).Error; err != nil {
+	// One round trip (it runs in every quote's transaction). A guarantee
+	// counts when it was offered by the deadline (SubmitGuarantee refuses
+	// later ones; this says so again where it decides). Cash counts when it
+	// is at the centre with no refund taking it back (deposit_positions: a
+	// withdrawal's refund already sent does not) and its value time is not
+	// after the deadline: late money is classed 'late' when it is booked,
+	// and a held inflow after the deadline would still not count here.
+	if err := tx.Raw(`SELECT l.deposit AS required, va.deadline, va.id AS va, g.verified, g.pending, g.late_g, c.in_time, c.late
+		FROM registrations r JOIN lots l ON l.id = r.lot_id
+		LEFT JOIN virtual_accounts va ON va.registration_id = r.id
+		LEFT JOIN LATERAL (SELECT
+				count(*) FILTER (WHERE status = 'verified' AND amount >= l.deposit AND valid_until >= ?::date AND created_at <= va.deadline) AS verified,
+				count(*) FILTER (WHERE status = 'submitted' AND created_at <= va.deadline) AS pending,
+				count(*) FILTER (WHERE status IN ('submitted', 'verified') AND created_at > va.deadline) AS late_g
+			FROM guarantees WHERE registration_id = r.id) g ON true
+		LEFT JOIN LATERAL (SELECT
+				COALESCE(sum(p.amount) FILTER (WHERE p.position = 'held' AND i.value_time <= va.deadline), 0) AS in_time,
+				COALESCE(sum(p.amount) FILTER (WHERE i.status = 'late' OR (p.position = 'held' AND i.value_time > va.deadline)), 0) AS late
+			FROM deposit_positions p JOIN inflows i ON i.id = p.inflow_id WHERE p.virtual_account_id = va.id) c ON true
+		WHERE r.id = ?`, today, registrationID).Scan(&rows).Error; err != nil {
 		return false, "", err
 	}
 	if len(rows) == 0 {
 		return false, "", trading.NotFound("报名")
 	}
-	required = rows[0].Deposit
-	if !required.IsPositive() {
+	r := rows[0]
+	switch {
+	case !r.Required.IsPositive():
 		return true, "无需缴纳", nil
-	}
-	today := s.now().In(trading.Shanghai).Format("2006-01-02")
-	var g int64
-	if err := tx.Model(&Guarantee{}).Where("registration_id = ? AND status = ? AND amount >= ? AND valid_until >= ?::date",
-		registrationID, GuaranteeVerified, required, today).Count(&g).Error; err != nil {
-		return false, "", err
-	}
-	if g > 0 {
+	case r.VA == nil || r.Deadline == nil:
+		return false, fmt.Sprintf("尚未开立保证金虚拟子账号，应缴 %s 元", FormatYuan(r.Required)), nil
+	case r.Verified > 0:
 		return true, "保函", nil
-	}
-	var cash []struct {
-		Held decimal.Decimal `gorm:"column:held;type:numeric(18,2)"`
-	}
-	// Money at the centre that counts and that no refund is taking back
-	// (deposit_positions: a withdrawal's refund already sent does not).
-	if err := tx.Raw(`SELECT COALESCE(sum(p.amount), 0) AS held FROM deposit_positions p JOIN virtual_accounts va ON va.id = p.virtual_account_id
-		WHERE va.registration_id = ? AND p.position = 'held'`, registrationID).Scan(&cash).Error; err != nil {
-		return false, "", err
-	}
-	if len(cash) == 1 && cash[0].Held.GreaterThanOrEqual(required) {
+	case r.InTime.GreaterThanOrEqual(r.Required):
 		return true, "现金", nil
 	}
-	return false, "", nil
+	why := fmt.Sprintf("保证金截止时间 %s 前有效到账 %s 元，应缴 %s 元", r.Deadline.In(trading.Shanghai).Format("2006-01-02 15:04"),
+		FormatYuan(r.InTime), FormatYuan(r.Required))
+	if r.Late.IsPositive() {
+		why += fmt.Sprintf("；截止后到账的 %s 元不计入（逾期缴纳无效，将退还）", FormatYuan(r.Late))
+	}
+	if r.Pending > 0 {
+		why += "；所交保函尚待核验"
+	}
+	if r.LateG > 0 {
+		why += "；保函于截止后提交，不计入"
+	}
+	return false, why, nil
 }
 
 // ReleaseGuarantees releases the live guarantee of a withdrawn

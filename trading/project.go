@@ -135,6 +135,11 @@ type Lot struct {
 	BiddingMode       string           `gorm:"column:bidding_mode"`
 	PriceCap          *decimal.Decimal `gorm:"column:price_cap;type:numeric(18,2)"`
 	IncrementMultiple bool             `gorm:"column:increment_multiple"`
+	// After the bidding (migration 00026): 资格后审 and what a failed check
+	// leads to ('next' bidder or 'no_sale'; '' = 资格前审), and the holder of
+	// a priority right (P7, property: its credit code or resident id).
+	PostQualification string `gorm:"column:post_qualification"`
+	PriorityHolder    string `gorm:"column:priority_holder"`
 }
 
 func (Lot) TableName() string { return "lots" }
@@ -160,7 +165,7 @@ func (l *Lot) RuleLot(category Category) rules.Lot {
 		DocIssueStart: t(l.DocIssueStart), DocIssueEnd: t(l.DocIssueEnd), RegistrationEnd: t(l.RegistrationEnd),
 		BidDeadline: t(l.BidDeadline), ListingStart: t(l.ListingStart), ListingEnd: t(l.ListingEnd), AuctionAt: t(l.AuctionAt),
 		Prequalification: l.Prequalification, SurveyDesign: l.SurveyDesign, Relisting: l.Relisting, ListingApproved: l.ListingApproved,
-		BiddingMode: l.BiddingMode, PriceCap: d(l.PriceCap),
+		BiddingMode: l.BiddingMode, PriceCap: d(l.PriceCap), PostQualification: l.PostQualification, PriorityHolder: l.PriorityHolder,
 	}
 }
 
@@ -190,7 +195,14 @@ type PublicLot struct {
 	BiddingMode       string           `json:"bidding_mode,omitempty"`
 	PriceCap          *decimal.Decimal `json:"price_cap,omitempty"`
 	IncrementMultiple bool             `json:"increment_multiple,omitempty"`
+	// 资格后审 and its fallback; whether a priority right is declared (P7:
+	// the notice says so; who holds it is not published here).
+	PostQualification string `json:"post_qualification,omitempty"`
+	PriorityRight     bool   `json:"priority_right,omitempty"`
 }
+
+// PostQualName says in Chinese how the lot checks qualification.
+func (l PublicLot) PostQualName() string { return rules.PostQualName(l.PostQualification) }
 
 // ModeName is the Chinese name of the lot's bidding mode ("" if none).
 func (l PublicLot) ModeName() string { return rules.ModeName(l.BiddingMode) }
@@ -205,7 +217,8 @@ func (l *Lot) Public() PublicLot {
 		AppraisedValue: l.AppraisedValue, Deposit: l.Deposit, DocIssueStart: l.DocIssueStart, DocIssueEnd: l.DocIssueEnd,
 		RegistrationEnd: l.RegistrationEnd, BidDeadline: l.BidDeadline, ListingStart: l.ListingStart,
 		ListingEnd: l.ListingEnd, AuctionAt: l.AuctionAt, OpeningPlace: l.OpeningPlace,
-		BiddingMode: l.BiddingMode, PriceCap: l.PriceCap, IncrementMultiple: l.IncrementMultiple}
+		BiddingMode: l.BiddingMode, PriceCap: l.PriceCap, IncrementMultiple: l.IncrementMultiple,
+		PostQualification: l.PostQualification, PriorityRight: l.PriorityHolder != ""}
 }
 
 // PublicProject is a project as anyone may see it.

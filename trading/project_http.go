@@ -132,7 +132,8 @@ func bindProjectForm(c echo.Context) (ProjectInput, bool, error) {
 			BidDeadline: g("bid_deadline"), ListingStart: g("listing_start"), ListingEnd: g("listing_end"), AuctionAt: g("auction_at"),
 			OpeningPlace: g("opening_place"), Prequalification: g("prequalification") != "", SurveyDesign: g("survey_design") != "",
 			Relisting: g("relisting") != "", ListingApproved: g("listing_approved") != "",
-			BiddingMode: g("bidding_mode"), PriceCap: g("price_cap"), IncrementMultiple: g("increment_multiple") != ""})
+			BiddingMode: g("bidding_mode"), PriceCap: g("price_cap"), IncrementMultiple: g("increment_multiple") != "",
+			PostQualification: g("post_qualification"), PriorityHolder: g("priority_holder")})
 	}
 	add := form.Get("add_lot") != ""
 	if add {
@@ -231,7 +232,8 @@ func inputOf(p *Project) ProjectInput {
 			BidDeadline: localInput(l.BidDeadline), ListingStart: localInput(l.ListingStart), ListingEnd: localInput(l.ListingEnd),
 			AuctionAt: localInput(l.AuctionAt), OpeningPlace: l.OpeningPlace, Prequalification: l.Prequalification,
 			SurveyDesign: l.SurveyDesign, Relisting: l.Relisting, ListingApproved: l.ListingApproved,
-			BiddingMode: l.BiddingMode, PriceCap: m(l.PriceCap), IncrementMultiple: l.IncrementMultiple})
+			BiddingMode: l.BiddingMode, PriceCap: m(l.PriceCap), IncrementMultiple: l.IncrementMultiple,
+			PostQualification: l.PostQualification, PriorityHolder: l.PriorityHolder})
 	}
 	return in
 }

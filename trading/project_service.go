@@ -59,6 +59,11 @@ type LotInput struct {
 	BiddingMode       string `json:"bidding_mode" form:"bidding_mode"`
 	PriceCap          string `json:"price_cap" form:"price_cap"`
 	IncrementMultiple bool   `json:"increment_multiple" form:"increment_multiple"`
+	// Online lots: 资格后审 ("next": the next bidder if the winner fails,
+	// "no_sale": 流拍; "" 资格前审) and the priority-right holder's credit
+	// code or resident id (P7, property).
+	PostQualification string `json:"post_qualification" form:"post_qualification"`
+	PriorityHolder    string `json:"priority_holder" form:"priority_holder"`
 }
 
 // categoryCode is the category part of the unified trading code.
@@ -124,12 +129,22 @@ func lotFromInput(cat Category, i int, in LotInput) (Lot, error) {
 	prefix := fmt.Sprintf("lots[%d].", i)
 	l := Lot{Seq: i + 1, Name: strings.TrimSpace(in.Name), OpeningPlace: strings.TrimSpace(in.OpeningPlace),
 		Prequalification: in.Prequalification, SurveyDesign: in.SurveyDesign, Relisting: in.Relisting, ListingApproved: in.ListingApproved,
-		BiddingMode: strings.TrimSpace(in.BiddingMode), IncrementMultiple: in.IncrementMultiple}
+		BiddingMode: strings.TrimSpace(in.BiddingMode), IncrementMultiple: in.IncrementMultiple,
+		PostQualification: strings.TrimSpace(in.PostQualification), PriorityHolder: strings.ToUpper(strings.TrimSpace(in.PriorityHolder))}
 	if l.BiddingMode != "" && !containsCat([]Category{"land", "property"}, cat) {
 		return l, Invalid(prefix+"bidding_mode", "竞价方式只适用于土地矿权出让和国有产权交易项目")
 	}
 	if l.BiddingMode != "" && !rules.ValidMode(cat, l.BiddingMode) {
 		return l, Invalid(prefix+"bidding_mode", "竞价方式不正确：土地为 listing（挂牌）、auction（拍卖）或 offline（线下），产权为 multi（多次报价）、sealed（一次报价）或 offline（线下）")
+	}
+	if l.PostQualification != "" && rules.PostQualName(l.PostQualification) == "" {
+		return l, Invalid(prefix+"post_qualification", "资格审查方式须为空（资格前审）、next（资格后审，不合格由下一顺位递补）或 no_sale（资格后审，不合格流拍）")
+	}
+	// The holder is matched to a signed-up bidder's id number (checked at
+	// sign-up), so the form is enough here: 18 characters of a credit code
+	// or a resident id.
+	if l.PriorityHolder != "" && (len(l.PriorityHolder) != 18 || strings.Trim(l.PriorityHolder, creditCharset) != "") {
+		return l, Invalid(prefix+"priority_holder", "优先购买权人须填写有效的统一社会信用代码或居民身份证号码（P7）")
 	}
 	if n := utf8.RuneCountInString(l.Name); n < 1 || n > 200 {
 		return l, Invalid(prefix+"name", "标段/包名称须为1至200个字符")

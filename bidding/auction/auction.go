@@ -34,11 +34,14 @@ import (
 
 // States of a lot's bidding.
 const (
-	StateOpen      = "open"      // listing / free-quote / sealed period
-	StateTimed     = "timed"     // 限时竞价: countdown
-	StateCapped    = "capped"    // L15: the second criterion, one sealed value each
-	StateSuspended = "suspended" // L13 中止 (or frozen by a late settlement)
-	StateSettled   = "settled"
+	StateOpen   = "open"   // listing / free-quote / sealed period
+	StateTimed  = "timed"  // 限时竞价: countdown
+	StateCapped = "capped" // L15: the second criterion, one sealed value each
+	// After the bidding, before the deal (migration 00026):
+	StateQualifying = "qualifying" // 资格后审: the agent checks the candidate
+	StatePriority   = "priority"   // P7: the priority-right holder's window
+	StateSuspended  = "suspended"  // L13 中止 (or frozen by a late settlement)
+	StateSettled    = "settled"
 )
 
 // Lot is a lot's bidding (auction_lots).
@@ -69,6 +72,15 @@ type Lot struct {
 	NoSaleReason      string           `gorm:"column:no_sale_reason" json:"no_sale_reason,omitempty"`
 	RecordKey         *string          `gorm:"column:record_key" json:"-"`
 	RecordSHA256      *string          `gorm:"column:record_sha256" json:"record_sha256,omitempty"`
+	// After the bidding (qualify.go, priority.go): 资格后审 and its fallback
+	// ("next", "no_sale"; "" 资格前审), the priority-right holder's id
+	// number (P7; never shown) and window, and the candidate buyer while the
+	// lot is qualifying or in the priority window.
+	PostQualification string           `gorm:"column:post_qualification" json:"post_qualification,omitempty"`
+	PriorityHolder    string           `gorm:"column:priority_holder" json:"-"`
+	PriorityS         int              `gorm:"column:priority_s" json:"priority_s,omitempty"`
+	CandidateReg      *int64           `gorm:"column:candidate_reg" json:"-"`
+	CandidatePrice    *decimal.Decimal `gorm:"column:candidate_price;type:numeric(18,2)" json:"candidate_price,omitempty"`
 }
 
 func (Lot) TableName() string { return "auction_lots" }
@@ -76,6 +88,19 @@ func (Lot) TableName() string { return "auction_lots" }
 // Sealed tells whether quotes are hidden until the close (一次报价, L15's
 // second criterion).
 func (l *Lot) Sealed() bool { return l.Mode == rules.ModeSealed || l.State == StateCapped }
+
+// StateName is the Chinese name of the lot's state, as the pages show it.
+func (l *Lot) StateName() string {
+	return map[string]string{StateOpen: "报价期", StateTimed: "限时竞价", StateCapped: "达到最高限价·第二标准密封报价",
+		StateQualifying: "竞价结束·竞得候选人资格后审中", StatePriority: "竞价结束·等待优先购买权人决定（P7）",
+		StateSuspended: "已中止", StateSettled: "已结束"}[l.State]
+}
+
+// pastBidding tells a lot whose bidding has ended: settled, or waiting for
+// the agent's check (资格后审) or the priority-right holder (P7).
+func (l *Lot) pastBidding() bool {
+	return l.State == StateSettled || l.State == StateQualifying || l.State == StatePriority
+}
 
 // Sold tells a lot settled with a buyer.
 func (l *Lot) Sold() bool { return l.Outcome != nil && *l.Outcome == "sold" }

@@ -101,19 +101,33 @@ func (e *env) at(t time.Time) {
 	}
 }
 
-// bidder signs up, registers, is approved and pays its deposit when paid.
-func (e *env) bidder(name string, paid bool) trading.Actor {
-	e.t.Helper()
-	e.n++
-	body := fmt.Sprintf("91350100MA%06dX", e.n)
+// creditCode is the unified social credit code of the n-th bidder an env
+// signs up (so a lot can name one before it exists: the P7 holder).
+func creditCode(n int) string {
+	body := fmt.Sprintf("91350100MA%06dX", n)
 	const cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 	w := []int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
 	sum := 0
 	for i := 0; i < 17; i++ {
 		sum += strings.IndexByte(cs, body[i]) * w[i]
 	}
+	return body + string(cs[(31-sum%31)%31])
+}
+
+// bidder signs up, registers, is approved and pays its deposit when paid.
+func (e *env) bidder(name string, paid bool) trading.Actor {
+	e.t.Helper()
+	return e.applicant(name, true, paid)
+}
+
+// applicant signs up and registers; the agent approves the application
+// when approved (a post-qualified lot is bid without it), and the deposit
+// is paid when paid.
+func (e *env) applicant(name string, approved, paid bool) trading.Actor {
+	e.t.Helper()
+	e.n++
 	acc, err := e.Trading.SignUpBidder(e.ctx, trading.SystemActor, trading.SignUp{Kind: trading.BidderEnterprise, Name: name,
-		IDNumber: body + string(cs[(31-sum%31)%31]), LegalRep: "张三", Phone: "13800138000", Email: fmt.Sprintf("b%d@example.com", e.n),
+		IDNumber: creditCode(e.n), LegalRep: "张三", Phone: "13800138000", Email: fmt.Sprintf("b%d@example.com", e.n),
 		Username: fmt.Sprintf("bidder%d", e.n), Password: "pass12345"})
 	if err != nil {
 		e.t.Fatal(err)
@@ -123,8 +137,10 @@ func (e *env) bidder(name string, paid bool) trading.Actor {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.Bidding.Review(e.ctx, e.Agent, reg.ID, true, ""); err != nil {
-		e.t.Fatal(err)
+	if approved {
+		if err := e.Bidding.Review(e.ctx, e.Agent, reg.ID, true, ""); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 	if paid {
 		var va deposits.VirtualAccount

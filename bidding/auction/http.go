@@ -31,6 +31,9 @@ func (h *Handler) Routes(e *echo.Echo, api *echo.Group) {
 	e.GET("/supervise/auctions/:id", h.supervisePage, trading.RequireRole(trading.RoleSupervisor))
 	e.POST("/supervise/auctions/:id/suspend", h.suspend, trading.RequireRole(trading.RoleSupervisor))
 	e.POST("/supervise/auctions/:id/resume", h.resume, trading.RequireRole(trading.RoleSupervisor))
+	e.GET("/agent/auctions/:id/qualification", h.qualificationPage, trading.RequireRole(trading.RoleAgent)) // 资格后审
+	e.POST("/agent/auctions/:id/qualification", h.qualify, trading.RequireRole(trading.RoleAgent))
+	e.POST("/auctions/:id/priority", h.priority, trading.RequireRole(trading.RoleBidder)) // 优先购买权 (P7)
 	if h.Live != nil {
 		// Server-Sent Events: no gzip or cache middleware may wrap these.
 		e.GET("/auctions/:id/live", h.Live.Stream(func(c echo.Context) (string, error) {
@@ -57,6 +60,9 @@ func (h *Handler) Routes(e *echo.Echo, api *echo.Group) {
 	api.GET("/lots/:id/auction/record", h.record)
 	api.POST("/lots/:id/auction/suspend", h.apiSuspend, trading.RequireRole(trading.RoleSupervisor))
 	api.POST("/lots/:id/auction/resume", h.apiResume, trading.RequireRole(trading.RoleSupervisor))
+	api.GET("/lots/:id/auction/candidate", h.apiCandidate, trading.RequireRole(trading.RoleAgent))
+	api.POST("/lots/:id/auction/qualification", h.apiQualify, trading.RequireRole(trading.RoleAgent))
+	api.POST("/lots/:id/auction/priority", h.apiPriority, trading.RequireRole(trading.RoleBidder))
 }
 
 // pageData is what auction.html renders.
@@ -270,6 +276,96 @@ func (h *Handler) apiResume(c echo.Context) error {
 		return err
 	}
 	if err := h.Svc.Resume(c.Request().Context(), trading.ActorOf(c), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// qualificationPage shows the project's agent the candidate to check
+// (资格后审) with a pass / fail form.
+func (h *Handler) qualificationPage(c echo.Context) error {
+	id, err := trading.IDParam(c)
+	if err != nil {
+		return err
+	}
+	v, err := h.Svc.Candidate(c.Request().Context(), trading.ActorOf(c), id)
+	if err != nil {
+		return err
+	}
+	return h.Web.Page(c, http.StatusOK, "auction_qualify", "资格后审 "+v.LotName, v)
+}
+
+func (h *Handler) qualify(c echo.Context) error {
+	id, err := trading.IDParam(c)
+	if err != nil {
+		return err
+	}
+	in := QualifyInput{Passed: c.FormValue("passed") == "1", Reason: c.FormValue("reason")}
+	if err := h.Svc.Qualify(c.Request().Context(), trading.ActorOf(c), id, in); err != nil {
+		return err
+	}
+	if in.Passed {
+		trading.Flash(c, "已确认竞得候选人资格后审合格")
+	} else {
+		trading.Flash(c, "已记录资格后审不合格，标的按公告处理（递补或流拍）")
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/auctions/%d", id))
+}
+
+func (h *Handler) priority(c echo.Context) error {
+	id, err := trading.IDParam(c)
+	if err != nil {
+		return err
+	}
+	in := PriorityInput{Exercise: c.FormValue("exercise") == "1"}
+	if err := h.Svc.Priority(c.Request().Context(), trading.ActorOf(c), id, in); err != nil {
+		return err
+	}
+	if in.Exercise {
+		trading.Flash(c, "已行使优先购买权，以最终报价成交（P7）")
+	} else {
+		trading.Flash(c, "已放弃优先购买权（P7）")
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/auctions/%d/bid", id))
+}
+
+func (h *Handler) apiCandidate(c echo.Context) error {
+	id, err := trading.IDParam(c)
+	if err != nil {
+		return err
+	}
+	v, err := h.Svc.Candidate(c.Request().Context(), trading.ActorOf(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (h *Handler) apiQualify(c echo.Context) error {
+	id, err := trading.IDParam(c)
+	if err != nil {
+		return err
+	}
+	var in QualifyInput
+	if err := trading.BindJSON(c, &in); err != nil {
+		return err
+	}
+	if err := h.Svc.Qualify(c.Request().Context(), trading.ActorOf(c), id, in); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *Handler) apiPriority(c echo.Context) error {
+	id, err := trading.IDParam(c)
+	if err != nil {
+		return err
+	}
+	var in PriorityInput
+	if err := trading.BindJSON(c, &in); err != nil {
+		return err
+	}
+	if err := h.Svc.Priority(c.Request().Context(), trading.ActorOf(c), id, in); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -146,3 +146,95 @@ func TestTwoInstances(t *testing.T) {
 		}
 	}
 }
+
+// L8.max_quotes_per_second holds across instances: a bidder who sends its
+// quotes to two instances gets no more through than to one (the count is
+// a row per lot, bidder and second of ggzy_now() in the shared database).
+// A double click is never over the limit; the next second counts afresh;
+// concurrent quotes through both instances pass exactly the limit.
+func TestRateLimitAcrossInstances(t *testing.T) {
+	url := testenv.DatabaseURL(t)
+	s3 := testenv.Storage(t)
+	st, err := trading.NewStorage(trading.StorageConfig{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: s3.Bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := trading.NewManualClock(platformtest.Start)
+	A, B := newInstance(t, url, st, clock), newInstance(t, url, st, clock)
+	const rate = 5
+	for _, in := range []*instance{A, B} {
+		in.Trading.Book.L8MaxQuotesPerSecond = rate
+	}
+	e := newEnvOn(t, A.Env, landLot("listing"))
+	e.at(sh(3, 20, 10, 0, 0))
+	x := e.bidder("福建甲置业有限公司", true)
+	y := e.bidder("福建乙置业有限公司", true)
+	sec := sh(3, 24, 10, 0, 0)
+	e.at(sec.Add(100 * time.Millisecond)) // the database's clock stands still within one second
+	amount := 5000000
+	quote := func(in *instance, who trading.Actor, key string) error {
+		_, err := in.Auction.Quote(e.ctx, who, e.Lot, auction.QuoteInput{Amount: fmt.Sprint(amount), Key: key})
+		if err == nil {
+			amount += 100000
+		}
+		return err
+	}
+	// Five through A and B alternately pass; the sixth is refused on either.
+	for i := 0; i < rate; i++ {
+		in := A
+		if i%2 == 1 {
+			in = B
+		}
+		if err := quote(in, x, fmt.Sprintf("x%d", i)); err != nil {
+			t.Fatalf("quote %d: %v", i, err)
+		}
+	}
+	for _, in := range []*instance{A, B} {
+		err := quote(in, x, "x-over")
+		if te := trading.AsError(err); te == nil || te.Status() != 429 || te.Rule != "L8" {
+			t.Fatalf("over the limit on one of two instances: %v", err)
+		}
+	}
+	// A double click of an accepted quote is answered, not refused.
+	r, err := B.Auction.Quote(e.ctx, x, e.Lot, auction.QuoteInput{Amount: "5000000", Key: "x0"})
+	if err != nil || !r.Duplicate {
+		t.Fatalf("a repeat over the limit: %+v %v", r, err)
+	}
+	// Another bidder has its own count; the next second starts afresh.
+	if err := quote(B, y, "y0"); err != nil {
+		t.Fatal(err)
+	}
+	e.at(sec.Add(time.Second))
+	if err := quote(B, x, "x-next"); err != nil {
+		t.Fatalf("the next second: %v", err)
+	}
+
+	// 20 at once through both instances in one second: exactly the limit
+	// passes the count (accepted, or refused by a rule: both count).
+	e.at(sec.Add(2 * time.Second))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	limited, other := 0, 0
+	for i := 0; i < 20; i++ {
+		in := []*instance{A, B}[i%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := in.Auction.Quote(e.ctx, y, e.Lot, auction.QuoteInput{Amount: fmt.Sprint(9000000 + i*100000), Key: fmt.Sprintf("burst-%d", i)})
+			mu.Lock()
+			defer mu.Unlock()
+			if te := trading.AsError(err); te != nil && te.Status() == 429 {
+				limited++
+			} else {
+				other++
+			}
+		}()
+	}
+	wg.Wait()
+	if other != rate || limited != 20-rate {
+		t.Fatalf("%d passed the limit, %d refused as too fast; want %d and %d", other, limited, rate, 20-rate)
+	}
+	if n := e.count(`SELECT count(*) FROM auction_log WHERE lot_id = ? AND kind = 'refused' AND detail LIKE '%过于频繁%'`, e.Lot); n != int64(2+20-rate) {
+		t.Fatalf("%d refusals for speed recorded", n)
+	}
+}

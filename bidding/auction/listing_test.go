@@ -306,4 +306,14 @@ func TestSupervisorIdentities(t *testing.T) {
 	if c := e.count(`SELECT count(*) FROM live_events WHERE topic = ? AND data->>'kind' = 'self_outbid'`, "auction/"+itoa(e.Lot)+"/sup"); c != 1 {
 		t.Fatalf("%d self-outbid alerts", c)
 	}
+	// A third code quoting from a's address is an alert naming both codes.
+	e.at(sh(3, 20, 11, 0, 0))
+	c := e.bidder("福建丙置业有限公司", true)
+	c.IP = a.IP
+	e.at(sh(3, 24, 11, 0, 0))
+	rc := e.mustQuote(c, "5300000")
+	if n := e.count(`SELECT count(*) FROM live_events WHERE topic = ? AND data->>'kind' = 'same_origin' AND data->>'text' LIKE ? AND data->>'text' LIKE ?`,
+		"auction/"+itoa(e.Lot)+"/sup", "%"+rc.Code+"%", "%"+ra.Code+"%"); n != 1 {
+		t.Fatalf("%d same-origin alerts naming %s and %s", n, rc.Code, ra.Code)
+	}
 }

@@ -57,9 +57,11 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 	if err != nil || !amount.IsPositive() {
 		return nil, s.refuse(ctx, lotID, "", nil, key, refusal(http.StatusBadRequest, "L8", "amount", "报价应为大于0、最多两位小数的金额（元），实际为“%s”", clip(in.Amount, 40)))
 	}
-	if !s.allow(a.AccountID, key) {
+	if over, err := s.overRate(ctx, lotID, a.AccountID, key); err != nil {
+		return nil, err
+	} else if over {
 		return nil, s.refuse(ctx, lotID, "", &amount, key, refusal(http.StatusTooManyRequests, "L8", "amount",
-			"报价过于频繁：每名竞买人每秒至多%d次报价", s.params().L8MaxQuotesPerSecond))
+			"报价过于频繁：每名竞买人每秒至多%d次报价（按平台数据库时钟的每一秒、各服务器合计）", s.params().L8MaxQuotesPerSecond))
 	}
 	var res *QuoteResult
 	var code string
@@ -101,14 +103,17 @@ func clip(s string, n int) string {
 	return s
 }
 
+// quoteTx decides and writes one quote in the round trips it needs (the
+// quote path's cost: BENCHMARKS.md, cost_test.go): who may quote (two
+// statements: the registration with its code, the deposit), the lot's
+// lock, the database's time with the key's earlier quote, one statement
+// that writes the quote, its record entries and the lot's new state and
+// finds other codes quoting from the same address or device, the audit
+// record and the live event.
 func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, amount decimal.Decimal, key, device string) (*QuoteResult, string, error) {
 	// Who may quote is read before the lot's lock, so the lock is held only
 	// for what decides between quotes (the clock, the highest, the phase).
-	qnow, err := trading.DBNow(tx)
-	if err != nil {
-		return nil, "", err
-	}
-	b, err := s.qualify(ctx, tx, a, lotID, qnow)
+	b, err := s.qualify(ctx, tx, a, lotID, time.Time{})
 	if err != nil {
 		return nil, "", err
 	}
@@ -116,15 +121,23 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	if err != nil {
 		return nil, b.Code, err
 	}
-	now, err := trading.DBNow(tx)
-	if err != nil {
+	// The time is read after the lock is granted: a quote's time is when
+	// the database accepted it (A2, L16). So is the key's earlier quote, so
+	// a double click that committed while this one waited is seen.
+	var head []struct {
+		Now time.Time `gorm:"column:now"`
+		Quote
+	}
+	// Equivalent SQL: ggzy_now(), and the bidder's quote with this key if any.
+	if err := tx.Raw(`SELECT ggzy_now() AS now, q.* FROM (SELECT 1) one
+		LEFT JOIN auction_quotes q ON q.registration_id = ? AND q.idem_key = ?`, b.RegistrationID, key).Scan(&head).Error; err != nil {
 		return nil, b.Code, err
 	}
-	var prev Quote
-	if err := tx.Where("registration_id = ? AND idem_key = ?", b.RegistrationID, key).Limit(1).Find(&prev).Error; err != nil {
-		return nil, b.Code, err
+	if len(head) != 1 {
+		return nil, b.Code, fmt.Errorf("auction: read the clock under lot %d's lock", lotID)
 	}
-	if prev.ID != 0 {
+	now := head[0].Now
+	if prev := head[0].Quote; prev.ID != 0 {
 		// A double click, or a retry after a lost answer: counted once.
 		return &QuoteResult{Quote: &prev, Code: b.Code, Duplicate: true, State: l.State, CountdownEnd: l.CountdownEnd}, b.Code, nil
 	}
@@ -133,9 +146,6 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 		return nil, b.Code, err
 	}
 	q := &Quote{LotID: lotID, RegistrationID: b.RegistrationID, Phase: phase, Amount: amount, At: now, IdemKey: key, IP: a.IP, Device: device}
-	if err := tx.Create(q).Error; err != nil {
-		return nil, b.Code, err
-	}
 	prevReg := l.HighestReg
 	switch phase {
 	case "open", "timed":
@@ -146,26 +156,21 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 		}
 	}
 	l.Quotes++
-	if err := logEntry(tx, &Entry{LotID: lotID, At: now, Kind: "quote", Code: b.Code, Amount: &amount, IdemKey: key, Detail: phase}); err != nil {
-		return nil, b.Code, err
-	}
+	entries := []Entry{{LotID: lotID, At: now, Kind: "quote", Code: b.Code, Amount: &amount, IdemKey: key, Detail: phase}}
 	if phase == "timed" {
 		end := now.Add(time.Duration(l.CountdownS) * time.Second)
 		l.CountdownEnd = &end
-		if err := logEntry(tx, &Entry{LotID: lotID, At: now, Kind: "restart", Until: &end, Rule: "L11",
-			Detail: fmt.Sprintf("有效报价，倒计时重新计为%d秒", l.CountdownS)}); err != nil {
-			return nil, b.Code, err
-		}
+		entries = append(entries, Entry{LotID: lotID, At: now, Kind: "restart", Until: &end, Rule: "L11",
+			Detail: fmt.Sprintf("有效报价，倒计时重新计为%d秒", l.CountdownS)})
 	}
 	if atCap {
 		end := now.Add(time.Duration(l.CapPeriodS) * time.Second)
 		l.State, l.CountdownEnd = StateCapped, &end
-		if err := logEntry(tx, &Entry{LotID: lotID, At: now, Kind: "capped", Until: &end, Rule: "L15", Amount: &amount,
-			Detail: "报价达到最高限价，转入第二标准：各竞买人一次密封报价"}); err != nil {
-			return nil, b.Code, err
-		}
+		entries = append(entries, Entry{LotID: lotID, At: now, Kind: "capped", Until: &end, Rule: "L15", Amount: &amount,
+			Detail: "报价达到最高限价，转入第二标准：各竞买人一次密封报价"})
 	}
-	if err := tx.Save(l).Error; err != nil {
+	sameOrigin, err := writeQuote(tx, l, q, entries)
+	if err != nil {
 		return nil, b.Code, err
 	}
 	if err := trading.Audit(tx, now, a, "auction.quote", "lot", fmt.Sprint(lotID),
@@ -181,10 +186,47 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	if _, err := live.Publish(ctx, tx, topic(lotID), kind, ev); err != nil {
 		return nil, b.Code, err
 	}
-	if err := s.alerts(ctx, tx, l, b, q, prevReg); err != nil {
+	if err := s.alerts(ctx, tx, l, b, q, prevReg, sameOrigin); err != nil {
 		return nil, b.Code, err
 	}
 	return &QuoteResult{Quote: q, Code: b.Code, State: l.State, CountdownEnd: l.CountdownEnd}, b.Code, nil
+}
+
+// writeQuote writes an accepted quote, its record entries and the lot's
+// new state in one statement, and returns the other codes that quoted on
+// the lot from the quote's address or device (the K1/K3 alert), "、"-joined.
+func writeQuote(tx *gorm.DB, l *Lot, q *Quote, entries []Entry) (string, error) {
+	var sql strings.Builder
+	args := []any{q.LotID, q.RegistrationID, q.Phase, q.Amount, q.At, q.IdemKey, q.IP, q.Device}
+	sql.WriteString(`WITH q AS (INSERT INTO auction_quotes (lot_id, registration_id, phase, amount, at, idem_key, ip, device)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id),
+	e AS (INSERT INTO auction_log (lot_id, at, kind, code, amount, rule, detail, idem_key, until) VALUES `)
+	for i, e := range entries {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, e.LotID, e.At, e.Kind, e.Code, e.Amount, e.Rule, e.Detail, e.IdemKey, e.Until)
+	}
+	sql.WriteString(`),
+	l AS (UPDATE auction_lots SET state = ?, highest = ?, highest_reg = ?, quotes = ?, countdown_end = ? WHERE lot_id = ?)
+	SELECT q.id, COALESCE((SELECT string_agg(DISTINCT b.code, '、' ORDER BY b.code)
+		FROM auction_quotes o JOIN auction_bidders b ON b.registration_id = o.registration_id
+		WHERE o.lot_id = ? AND o.registration_id <> ? AND ((o.ip <> '' AND o.ip = ?) OR (o.device <> '' AND o.device = ?))), '') AS same
+	FROM q`)
+	args = append(args, l.State, l.Highest, l.HighestReg, l.Quotes, l.CountdownEnd, l.LotID, q.LotID, q.RegistrationID, q.IP, q.Device)
+	var row []struct {
+		ID   int64  `gorm:"column:id"`
+		Same string `gorm:"column:same"`
+	}
+	if err := tx.Raw(sql.String(), args...).Scan(&row).Error; err != nil {
+		return "", err
+	}
+	if len(row) != 1 {
+		return "", fmt.Errorf("auction: write quote on lot %d", l.LotID)
+	}
+	q.ID = row[0].ID
+	return row[0].Same, nil
 }
 
 func phaseName(p string) string {
@@ -194,7 +236,7 @@ func phaseName(p string) string {
 // next is the lowest acceptable next ascending quote (L8); nil when the
 // lot's price is not shown (sealed).
 func (l *Lot) next() *decimal.Decimal {
-	if l.Sealed() || l.State == StateSettled {
+	if l.Sealed() || l.pastBidding() {
 		return nil
 	}
 	n := l.StartPrice
@@ -219,7 +261,7 @@ func (l *Lot) inc() decimal.Decimal {
 // refusal naming the rule. The reserve price is never part of a refusal (L9).
 func (l *Lot) check(tx *gorm.DB, now time.Time, amount decimal.Decimal, regID int64) (phase string, atCap bool, err error) {
 	switch l.State {
-	case StateSettled:
+	case StateSettled, StateQualifying, StatePriority:
 		return "", false, refusal(http.StatusConflict, "L11", "lot", "本标的竞价已结束，不再接受报价")
 	case StateSuspended:
 		return "", false, refusal(http.StatusConflict, "L13", "lot", "本标的已中止交易（%s），恢复前不接受报价", l.SuspendReason)

@@ -2,6 +2,7 @@ package auction_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/bidding/auction"
+	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/trading"
 )
 
@@ -182,3 +184,60 @@ func TestAgentCannotTypeAnOnlineDeal(t *testing.T) {
 }
 
 func mustDec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// Who may quote is decided by the deposit deadline, not by what is held
+// now (issue 15 §2): money that reaches the account after the close of
+// applications does not qualify, even if it covers the amount by the time
+// of the quote, and the quote page says why.
+func TestQuoteDepositByDeadline(t *testing.T) {
+	lot := landLot("listing")
+	appsClose := sh(3, 21, 17, 0, 0) // applications and deposits close before the listing opens
+	lot.RegistrationEnd = appsClose.Format(time.RFC3339)
+	e := newEnv(t, lot)
+	e.at(sh(3, 20, 10, 0, 0))
+	onTime := e.bidder("福建甲置业有限公司", true)
+	late := e.bidder("福建乙置业有限公司", false)
+	topUp := e.bidder("福建丙置业有限公司", false)
+	e.pay(topUp, "T-part", "400000.00", sh(3, 21, 16, 59, 59)) // in time, but short
+	e.at(sh(3, 22, 9, 0, 0))
+	e.pay(late, "T-late", "1000000.00", sh(3, 22, 9, 0, 0))  // the whole amount, a day late
+	e.pay(topUp, "T-rest", "600000.00", sh(3, 22, 9, 0, 0))  // the rest, a day late
+	e.pay(topUp, "T-more", "1000000.00", sh(3, 22, 9, 0, 0)) // and more still: held now would cover twice over
+
+	e.at(sh(3, 24, 10, 0, 0))
+	for _, a := range []trading.Actor{late, topUp} {
+		_, err := e.quote(a, "5000000")
+		e.refused(err, "L7")
+		msg := trading.AsError(err).Message
+		if !strings.Contains(msg, "2026-03-21 17:00") || !strings.Contains(msg, "截止后到账") {
+			t.Fatalf("the refusal does not say the deadline and the late money: %s", msg)
+		}
+		v, err := e.Auction.View(e.ctx, a, e.Lot)
+		if err != nil || !strings.Contains(v.Refusal, "截止后到账") || v.Code != "" {
+			t.Fatalf("the quote page of a late payer: %+v %v", v, err)
+		}
+	}
+	_, err := e.quote(topUp, "5000000")
+	if msg := trading.AsError(err).Message; !strings.Contains(msg, "有效到账 "+deposits.FormatYuan(mustDec("400000"))+" 元") {
+		t.Fatalf("the refusal does not say what arrived in time: %s", msg)
+	}
+	e.mustQuote(onTime, "5000000")
+	if n := e.count("SELECT count(*) FROM auction_bidders WHERE lot_id = ?", e.Lot); n != 1 {
+		t.Fatalf("%d bidder codes, want 1 (only the bidder who paid in time)", n)
+	}
+}
+
+// pay books a bank credit of amount to a's virtual account on the lot,
+// with the bank's value time at.
+func (e *env) pay(a trading.Actor, txn, amount string, at time.Time) {
+	e.t.Helper()
+	var va deposits.VirtualAccount
+	if err := e.Deposits.DB.Where("lot_id = ? AND bidder_id = ?", e.Lot, a.AccountID).First(&va).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.Deposits.Receive(e.ctx, trading.Actor{Username: "bank", Role: "system"}, deposits.SourceWebhook, []deposits.Inflow{{
+		BankTxnID: txn, VirtualAccount: va.Number, PayerName: "付款人", PayerAccount: "6222" + txn, PayerBank: "某银行",
+		Amount: decimal.RequireFromString(amount), Currency: "CNY", ValueTime: at}}); err != nil {
+		e.t.Fatal(err)
+	}
+}

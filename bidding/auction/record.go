@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/rules"
 )
 
 // Record is the bidding record (竞价记录) as published: anonymised (codes,
@@ -39,7 +41,11 @@ type Record struct {
 	Price      *decimal.Decimal `json:"price,omitempty"`
 	Reason     string           `json:"reason,omitempty"`
 	SettledAt  time.Time        `json:"settled_at"`
-	Entries    []Entry          `json:"entries"`
+	// After the bidding: 资格后审's fallback ("next", "no_sale") and whether
+	// the notice named a priority-right holder (P7).
+	PostQualification string  `json:"post_qualification,omitempty"`
+	PriorityRight     bool    `json:"priority_right,omitempty"`
+	Entries           []Entry `json:"entries"`
 }
 
 const recordFormat = "ggzy-auction-record/1"
@@ -67,7 +73,7 @@ func buildRecord(tx *gorm.DB, l *Lot) ([]byte, error) {
 	}
 	r := Record{Format: recordFormat, LotID: l.LotID, Project: head.Code, Lot: head.Name, Mode: l.Mode, StartPrice: l.StartPrice,
 		Increment: l.Increment, Multiple: l.IncrementMultiple, PriceCap: l.PriceCap, Outcome: *l.Outcome, Price: l.DealPrice,
-		Reason: l.NoSaleReason, SettledAt: l.SettledAt.UTC()}
+		Reason: l.NoSaleReason, SettledAt: l.SettledAt.UTC(), PostQualification: l.PostQualification, PriorityRight: l.PriorityHolder != ""}
 	if l.WinnerReg != nil {
 		r.Winner = codeOfReg(tx, *l.WinnerReg)
 	}
@@ -199,46 +205,90 @@ func VerifyRecord(ctx context.Context, db *gorm.DB, data []byte) (*Verification,
 	return v, nil
 }
 
-// recompute replays the record's accepted quotes.
+// recompute replays the record's accepted quotes, then what followed the
+// bidding: candidates disqualified by 资格后审 (the next one, or 流拍, as
+// the record's fallback says) and a priority right exercised (P7: the
+// holder's code at the same price).
 func recompute(r *Record) (winner string, price *decimal.Decimal, problems []string) {
-	var best *Entry
-	var capBest *Entry
+	type ranked struct {
+		code   string
+		amount decimal.Decimal
+		n      int64
+	}
+	best := map[string]*ranked{} // each code's best quote, the earlier of equal ones
+	capBest := map[string]*ranked{}
+	var last *Entry
 	capped := false
+	disqualified := map[string]bool{}
+	var exercised *Entry
 	for i := range r.Entries {
 		e := &r.Entries[i]
-		if e.Kind == "capped" {
+		switch e.Kind {
+		case "capped":
 			capped = true
+		case "disqualified":
+			disqualified[e.Code] = true
+		case "priority_exercised":
+			exercised = e
 		}
 		if e.Kind != "quote" || e.Amount == nil {
 			continue
 		}
+		into := best
 		switch e.Detail {
 		case "open", "timed":
-			if best != nil && !capped {
-				least := best.Amount.Add(incOf(r))
+			if last != nil && !capped {
+				least := last.Amount.Add(incOf(r))
 				atCap := r.PriceCap != nil && e.Amount.Equal(*r.PriceCap)
 				if e.Amount.LessThan(least) && !atCap {
 					problems = append(problems, fmt.Sprintf("第%d条报价 %s 低于当时最高价加幅度 %s", e.ID, e.Amount, least))
 				}
 			}
-			best = e
-		case "sealed":
-			if best == nil || e.Amount.GreaterThan(*best.Amount) {
-				best = e
-			}
+			last = e
 		case "capped":
-			if capBest == nil || e.Amount.GreaterThan(*capBest.Amount) {
-				capBest = e
-			}
+			into = capBest
+		}
+		if b := into[e.Code]; b == nil || e.Amount.GreaterThan(b.amount) {
+			into[e.Code] = &ranked{code: e.Code, amount: *e.Amount, n: e.ID}
 		}
 	}
-	if best != nil {
-		winner, price = best.Code, best.Amount
+	rank := func(m map[string]*ranked) []*ranked {
+		out := make([]*ranked, 0, len(m))
+		for _, b := range m {
+			out = append(out, b)
+		}
+		sort.Slice(out, func(i, j int) bool {
+			if !out[i].amount.Equal(out[j].amount) {
+				return out[i].amount.GreaterThan(out[j].amount)
+			}
+			return out[i].n < out[j].n
+		})
+		return out
 	}
-	if capped && r.PriceCap != nil {
-		price = r.PriceCap
-		if capBest != nil {
-			winner = capBest.Code
+	order := rank(best)
+	if capped && r.PriceCap != nil && len(capBest) > 0 {
+		order = rank(capBest)
+	}
+	// The bidding's result, then the candidates the agent turned down.
+	failed := false
+	for _, b := range order {
+		if disqualified[b.code] {
+			failed = true
+			continue
+		}
+		if failed && r.PostQualification != rules.PostQualNext {
+			break
+		}
+		winner, price = b.code, &b.amount
+		if capped && r.PriceCap != nil {
+			price = r.PriceCap
+		}
+		break
+	}
+	if exercised != nil && winner != "" {
+		winner = exercised.Code
+		if exercised.Amount == nil || price == nil || !exercised.Amount.Equal(*price) {
+			problems = append(problems, "优先购买权的行使价格与最终报价不符")
 		}
 	}
 	switch {
@@ -246,6 +296,8 @@ func recompute(r *Record) (winner string, price *decimal.Decimal, problems []str
 		problems = append(problems, fmt.Sprintf("记录的结果（%s，%v）与报价推算的结果（%s，%v）不符", r.Winner, r.Price, winner, price))
 	case r.Outcome == "no_sale" && winner != "" && !strings.Contains(r.Reason, "底价"):
 		problems = append(problems, "有有效报价却流拍，且原因不是未达底价")
+	case r.Outcome == "no_sale" && winner == "" && failed && !strings.Contains(r.Reason, "资格后审"):
+		problems = append(problems, "竞得候选人资格后审不合格后流拍，但记录的原因不是资格后审")
 	case r.Outcome != "sold" && r.Outcome != "no_sale":
 		problems = append(problems, "结果未知："+r.Outcome)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,8 +26,9 @@ type Service struct {
 	Log     *slog.Logger
 
 	// Qualified tells, inside tx, whether a registration may quote: its
-	// deposit (or a verified guarantee) covers the amount (issue 15 §2;
-	// deposits.Service.DepositCovered). reason says how when ok.
+	// deposit (or a verified guarantee) covered the amount by the deposit
+	// deadline (issue 15 §2; deposits.Service.DepositCovered). reason says
+	// how when ok, and why not otherwise.
 	Qualified func(ctx context.Context, tx *gorm.DB, registrationID int64) (ok bool, reason string, err error)
 	// Settle sends a settled lot through the result path inside the
 	// settlement's transaction: the deal (winner's registration and price)
@@ -38,14 +38,11 @@ type Service struct {
 	// SamePayers lists the lot's registrations whose deposits came from the
 	// same payer account (K1), for the supervisors' live view.
 	SamePayers func(ctx context.Context, tx *gorm.DB, lotID int64) ([][2]int64, error)
-
-	rateMu sync.Mutex
-	rate   map[int64]*bucket // per registration: L8.max_quotes_per_second
 }
 
 // NewService returns the service; the hooks are set by platform.Wire.
 func NewService(ts *trading.Service, st *trading.Storage) *Service {
-	return &Service{DB: ts.DB, Trading: ts, Storage: st, Log: ts.Log, rate: map[int64]*bucket{}}
+	return &Service{DB: ts.DB, Trading: ts, Storage: st, Log: ts.Log}
 }
 
 func (s *Service) params() *rules.Params { return &s.Trading.Book.Params }
@@ -78,7 +75,8 @@ func (s *Service) OpenLots(ctx context.Context, tx *gorm.DB, n *trading.Announce
 		}
 		a := Lot{LotID: l.ID, Mode: l.BiddingMode, State: StateOpen, LastHourS: par.L12LastHourSeconds,
 			CountdownS: par.L11CountdownSeconds, CapPeriodS: max(par.L15CapPeriodSeconds, 1), StartPrice: *start,
-			Increment: l.Increment, IncrementMultiple: l.IncrementMultiple, PriceCap: l.PriceCap}
+			Increment: l.Increment, IncrementMultiple: l.IncrementMultiple, PriceCap: l.PriceCap,
+			PostQualification: l.PostQualification, PriorityHolder: l.PriorityHolder, PriorityS: max(par.P7PrioritySeconds, 1)}
 		switch l.BiddingMode {
 		case rules.ModeAuction:
 			if l.AuctionAt == nil {
@@ -139,18 +137,35 @@ func (s *Service) Get(ctx context.Context, lotID int64) (*Lot, error) {
 	return &l, nil
 }
 
-// registrationOf is the bidder's live registration on the lot and its status.
-func registrationOf(tx *gorm.DB, lotID, bidderID int64) (id int64, status string, err error) {
-	var row struct {
-		ID     int64  `gorm:"column:id"`
-		Status string `gorm:"column:status"`
-	}
-	err = tx.Raw(`SELECT id, status FROM registrations WHERE lot_id = ? AND bidder_id = ? ORDER BY id DESC LIMIT 1`, lotID, bidderID).Scan(&row).Error
-	return row.ID, row.Status, err
+// registered is a bidder's latest registration on a lot as qualify needs
+// it: its status, whether the lot uses post-qualification, and the
+// bidder's code on the lot if it has one.
+type registered struct {
+	ID           *int64     `gorm:"column:id"`
+	Status       *string    `gorm:"column:status"`
+	Post         string     `gorm:"column:post_qualification"`
+	Code         *string    `gorm:"column:code"`
+	WantsTimedAt *time.Time `gorm:"column:wants_timed_at"`
+	CodeAt       *time.Time `gorm:"column:code_at"`
+}
+
+// registrationOf reads it in one query.
+func registrationOf(tx *gorm.DB, lotID, bidderID int64) (*registered, error) {
+	var row registered
+	// Equivalent SQL: the lot, with the bidder's latest registration and its code if any.
+	err := tx.Raw(`SELECT r.id, r.status, COALESCE(al.post_qualification, '') AS post_qualification,
+			ab.code, ab.wants_timed_at, ab.created_at AS code_at
+		FROM lots l
+		LEFT JOIN auction_lots al ON al.lot_id = l.id
+		LEFT JOIN LATERAL (SELECT id, status FROM registrations WHERE lot_id = l.id AND bidder_id = ? ORDER BY id DESC LIMIT 1) r ON true
+		LEFT JOIN auction_bidders ab ON ab.registration_id = r.id
+		WHERE l.id = ?`, bidderID, lotID).Scan(&row).Error
+	return &row, err
 }
 
 // qualify says whether the actor may quote on the lot (issue 15 §2) and
-// gives it its code, created on first use. The refusal names the reason.
+// gives it its code, created on first use (at now, or the database's time
+// when now is zero). The refusal names the reason.
 func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, now time.Time) (*Bidder, error) {
 	switch a.Role {
 	case trading.RoleBidder:
@@ -159,20 +174,45 @@ func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	default:
 		return nil, refusal(http.StatusForbidden, "A1", "actor", "只有竞买人可以报价")
 	}
-	regID, status, err := registrationOf(tx, lotID, a.AccountID)
+	reg, err := registrationOf(tx, lotID, a.AccountID)
 	if err != nil {
 		return nil, err
+	}
+	var regID int64
+	var status string
+	if reg.ID != nil {
+		regID, status = *reg.ID, *reg.Status
+	}
+	if reg.Post != "" && status == "pending" {
+		// 资格后审: the deposit alone admits; the agent checks the winner's
+		// qualification after the bidding (qualify.go) and has not reviewed
+		// the applications, so nobody but supervisors knows who bids.
+		status = "approved"
 	}
 	if regID == 0 || (status != "approved" && status != "active") {
 		return nil, refusal(http.StatusForbidden, "L8", "registration", "只有竞买申请已审核通过并足额交纳保证金的竞买人可以报价（您的竞买申请：%s）", regStatusName(status))
 	}
 	if s.Qualified != nil {
-		ok, _, err := s.Qualified(ctx, tx, regID)
+		ok, why, err := s.Qualified(ctx, tx, regID)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			return nil, refusal(http.StatusForbidden, "L7", "deposit", "竞买保证金未足额到账（也无有效的保函），不能报价")
+			// Covered by its deadline, not now: money arriving late does not
+			// qualify (issue 15 §2).
+			msg := "竞买保证金未在缴纳截止时间前足额到账（也无截止前提交并已核验的保函），不能报价"
+			if why != "" {
+				msg += "：" + why
+			}
+			return nil, refusal(http.StatusForbidden, "L7", "deposit", "%s", msg)
+		}
+	}
+	if reg.Code != nil {
+		return &Bidder{RegistrationID: regID, LotID: lotID, Code: *reg.Code, WantsTimedAt: reg.WantsTimedAt, CreatedAt: *reg.CodeAt}, nil
+	}
+	if now.IsZero() {
+		if now, err = trading.DBNow(tx); err != nil {
+			return nil, err
 		}
 	}
 	return ensureBidder(tx, lotID, regID, now)
@@ -206,41 +246,43 @@ func ensureBidder(tx *gorm.DB, lotID, regID int64, now time.Time) (*Bidder, erro
 	return nil, fmt.Errorf("auction: no free bidder code on lot %d", lotID)
 }
 
-// bucket is a token bucket of one registration's quotes.
-type bucket struct {
-	tokens int64 // in billionths of a quote: refilled per nanosecond, no float
-	last   time.Time
-	keys   [8]string // recent idempotency keys: a repeat costs no token
+// overRate counts a quote in its bidder's row for the lot and the current
+// second of ggzy_now() (auction_quote_rate, migration 00026) and tells
+// whether it goes over L8.max_quotes_per_second (0: no limit). The row is
+// shared by every instance, so the limit holds however the bidder's
+// requests are spread. The count is its own statement, committed before
+// the quote's transaction: a quote refused later by a rule still counts,
+// and concurrent quotes cannot both see the same count. A repeat of a
+// quote already accepted (a double click) is never over: the database
+// answers it once.
+func (s *Service) overRate(ctx context.Context, lotID, bidderID int64, key string) (bool, error) {
+	rate := s.params().L8MaxQuotesPerSecond
+	if rate <= 0 {
+		return false, nil
+	}
+	db := s.DB.WithContext(ctx)
+	var n int
+	// Equivalent SQL: one more quote in this second, unless its key was
+	// counted already; keys are kept only within the limit.
+	if err := db.Raw(`INSERT INTO auction_quote_rate AS r (lot_id, bidder_id, sec, n, keys)
+		VALUES (?, ?, date_trunc('second', ggzy_now()), 1, ARRAY[?::text])
+		ON CONFLICT (lot_id, bidder_id, sec) DO UPDATE SET
+			n = r.n + CASE WHEN EXCLUDED.keys[1] = ANY (r.keys) THEN 0 ELSE 1 END,
+			keys = CASE WHEN EXCLUDED.keys[1] = ANY (r.keys) OR r.n >= ? THEN r.keys ELSE r.keys || EXCLUDED.keys[1] END
+		RETURNING r.n`, lotID, bidderID, key, rate).Scan(&n).Error; err != nil {
+		return false, err
+	}
+	if n <= rate {
+		return false, nil
+	}
+	var dup int64
+	// Equivalent SQL: the bidder's accepted quote on the lot with this key, if any.
+	err := db.Raw(`SELECT count(*) FROM auction_quotes q JOIN registrations r ON r.id = q.registration_id
+		WHERE q.lot_id = ? AND r.bidder_id = ? AND q.idem_key = ?`, lotID, bidderID, key).Scan(&dup).Error
+	return dup == 0, err
 }
 
-// allow spends a token of the registration's bucket (L8.max_quotes_per_second;
-// 0: no limit). The limit is per instance; it guards the lot's row lock
-// against a flood, not the rules, which the database decides.
-func (s *Service) allow(regID int64, key string) bool {
-	rate := int64(s.params().L8MaxQuotesPerSecond)
-	if rate <= 0 {
-		return true
-	}
-	now := time.Now()
-	s.rateMu.Lock()
-	defer s.rateMu.Unlock()
-	b := s.rate[regID]
-	if b == nil {
-		b = &bucket{tokens: rate * 1e9, last: now}
-		s.rate[regID] = b
-	}
-	b.tokens = min(rate*1e9, b.tokens+min(now.Sub(b.last).Nanoseconds(), 1e9)*rate)
-	b.last = now
-	for _, k := range b.keys {
-		if k == key {
-			return true // the same quote again (a double click): the database answers it once
-		}
-	}
-	if b.tokens < 1e9 {
-		return false
-	}
-	b.tokens -= 1e9
-	copy(b.keys[1:], b.keys[:])
-	b.keys[0] = key
-	return true
+// PruneRate forgets the quote counts of seconds more than a minute past.
+func (s *Service) PruneRate(ctx context.Context) error {
+	return s.DB.WithContext(ctx).Exec(`DELETE FROM auction_quote_rate WHERE sec < ggzy_now() - interval '1 minute'`).Error
 }

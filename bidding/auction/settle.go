@@ -44,11 +44,16 @@ type PhaseEvent struct {
 func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	for {
+	for tick := 0; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if tick%100 == 0 {
+				if err := s.PruneRate(ctx); err != nil && ctx.Err() == nil && s.Log != nil {
+					s.Log.Warn("auction: prune quote counts", "err", err)
+				}
+			}
 			if _, err := s.SettleDue(ctx); err != nil && ctx.Err() == nil && s.Log != nil {
 				s.Log.Warn("auction: settle", "err", err)
 			}
@@ -67,10 +72,10 @@ func (s *Service) SettleDue(ctx context.Context) (int, error) {
 		did := false
 		err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 			// Equivalent SQL: SELECT * FROM auction_lots WHERE (state = 'open' AND closes_at <= ggzy_now())
-			//   OR (state IN ('timed','capped') AND countdown_end <= ggzy_now()) LIMIT 1 FOR UPDATE SKIP LOCKED
+			//   OR (state IN ('timed','capped','priority') AND countdown_end <= ggzy_now()) LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED
 			var l Lot
 			res := tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE", Options: "SKIP LOCKED"}).
-				Where("(state = 'open' AND closes_at <= ggzy_now()) OR (state IN ('timed', 'capped') AND countdown_end <= ggzy_now())").
+				Where("(state = 'open' AND closes_at <= ggzy_now()) OR (state IN ('timed', 'capped', 'priority') AND countdown_end <= ggzy_now())").
 				Limit(1).Find(&l)
 			if res.Error != nil || res.RowsAffected == 0 {
 				return res.Error
@@ -101,6 +106,11 @@ func (s *Service) step(ctx context.Context, tx *gorm.DB, l *Lot) error {
 	if l.State != StateOpen {
 		due = *l.CountdownEnd
 	}
+	if l.State == StatePriority {
+		// No quote races the end of the holder's window: its exercise is
+		// refused after it by the database's clock, so a late step is harmless.
+		return s.lapsePriority(ctx, tx, l, now)
+	}
 	if late := now.Sub(due); late > time.Duration(s.params().L11LateSettleMillis)*time.Millisecond {
 		return s.freeze(ctx, tx, l, now, fmt.Sprintf("结算时已超过结束时间 %.3f 秒（阈值 %d 毫秒），为免争议冻结待监管人员处理", late.Seconds(), s.params().L11LateSettleMillis))
 	}
@@ -108,7 +118,7 @@ func (s *Service) step(ctx context.Context, tx *gorm.DB, l *Lot) error {
 	case StateOpen:
 		return s.closeOpen(ctx, tx, l, due)
 	case StateTimed:
-		return s.finish(ctx, tx, l, due, l.HighestReg, l.Highest)
+		return s.conclude(ctx, tx, l, due, l.HighestReg, l.Highest)
 	case StateCapped:
 		// L15: the highest second-criterion value wins at the cap; ties to
 		// the earlier; nobody: the bidder who reached the cap.
@@ -120,7 +130,7 @@ func (s *Service) step(ctx context.Context, tx *gorm.DB, l *Lot) error {
 		if q.ID != 0 {
 			reg = &q.RegistrationID
 		}
-		return s.finish(ctx, tx, l, due, reg, l.PriceCap)
+		return s.conclude(ctx, tx, l, due, reg, l.PriceCap)
 	}
 	return nil
 }
@@ -139,7 +149,7 @@ func (s *Service) closeOpen(ctx context.Context, tx *gorm.DB, l *Lot, at time.Ti
 		goTimed = l.Highest != nil // P7: the free period's quotes go on to the timed period
 	}
 	if !goTimed {
-		return s.finish(ctx, tx, l, at, l.HighestReg, l.Highest)
+		return s.conclude(ctx, tx, l, at, l.HighestReg, l.Highest)
 	}
 	end := at.Add(time.Duration(l.CountdownS) * time.Second)
 	l.State, l.CountdownEnd = StateTimed, &end
@@ -167,24 +177,61 @@ func (s *Service) codeOf(tx *gorm.DB, reg *int64) string {
 	return code
 }
 
-// finish settles the lot: the best quote wins if it meets the reserve
-// (L3, L10, L11), else no sale (流拍); the outcome goes through the result
-// path (Settle) in this transaction.
-func (s *Service) finish(ctx context.Context, tx *gorm.DB, l *Lot, at time.Time, reg *int64, price *decimal.Decimal) error {
-	var reserve *decimal.Decimal
-	if err := tx.Raw("SELECT reserve_price FROM lots WHERE id = ?", l.LotID).Row().Scan(&reserve); err != nil {
-		return err
+// conclude ends the bidding of a locked lot at `at` with its best bidder
+// and price: a bidder who meets the reserve goes on to the agent's check
+// where the lot uses post-qualification (资格后审, qualify.go), then to the
+// priority-right holder's window where the notice names one (P7,
+// priority.go), and otherwise straight to the deal (finish).
+func (s *Service) conclude(ctx context.Context, tx *gorm.DB, l *Lot, at time.Time, reg *int64, price *decimal.Decimal) error {
+	if reg != nil && price != nil {
+		ok, err := meetsReserve(tx, l.LotID, *price)
+		if err != nil {
+			return err
+		}
+		if ok && l.PostQualification != "" {
+			return s.awaitQualification(ctx, tx, l, at, *reg, *price)
+		}
+		if ok {
+			return s.afterQualified(ctx, tx, l, at, *reg, *price)
+		}
 	}
+	return s.finish(ctx, tx, l, at, reg, price, "")
+}
+
+// meetsReserve tells whether price meets the lot's reserve (L9: the
+// answer, never the reserve, leaves this function).
+func meetsReserve(tx *gorm.DB, lotID int64, price decimal.Decimal) (bool, error) {
+	var reserve *decimal.Decimal
+	if err := tx.Raw("SELECT reserve_price FROM lots WHERE id = ?", lotID).Row().Scan(&reserve); err != nil {
+		return false, err
+	}
+	return reserve == nil || !price.LessThan(*reserve), nil
+}
+
+// finish settles the lot: the best quote wins if it meets the reserve
+// (L3, L10, L11), else no sale (流拍); noSale, when given, is a no-sale
+// decided after the bidding (a failed qualification). The outcome goes
+// through the result path (Settle) in this transaction.
+func (s *Service) finish(ctx context.Context, tx *gorm.DB, l *Lot, at time.Time, reg *int64, price *decimal.Decimal, noSale string) error {
 	out := "no_sale"
 	reason := "无人报价，流拍"
 	switch {
+	case noSale != "":
+		reason = noSale
 	case reg == nil || price == nil:
-	case reserve != nil && price.LessThan(*reserve):
-		reason = "最高报价未达到底价，流拍（L10）" // that it was not met, never what it is (L9)
 	default:
-		out, reason = "sold", ""
+		ok, err := meetsReserve(tx, l.LotID, *price)
+		if err != nil {
+			return err
+		}
+		if ok {
+			out, reason = "sold", ""
+		} else {
+			reason = "最高报价未达到底价，流拍（L10）" // that it was not met, never what it is (L9)
+		}
 	}
 	l.State, l.SettledAt, l.Outcome, l.NoSaleReason = StateSettled, &at, &out, reason
+	l.CandidateReg, l.CandidatePrice = nil, nil
 	ev := SettledEvent{At: at, Outcome: out, Reason: reason, Record: fmt.Sprintf("/auctions/%d/record", l.LotID)}
 	if out == "sold" {
 		l.WinnerReg, l.DealPrice = reg, price

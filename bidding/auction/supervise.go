@@ -23,21 +23,13 @@ type Alert struct {
 
 // alerts publishes, on the supervisors' topic, what a supervisor should
 // look at after an accepted quote: another bidder quoting from the same
-// address or device, and a bidder outbidding only itself.
-func (s *Service) alerts(ctx context.Context, tx *gorm.DB, l *Lot, b *Bidder, q *Quote, prevReg *int64) error {
+// address or device (sameOrigin: their codes, found by writeQuote), and a
+// bidder outbidding only itself.
+func (s *Service) alerts(ctx context.Context, tx *gorm.DB, l *Lot, b *Bidder, q *Quote, prevReg *int64, sameOrigin string) error {
 	var out []Alert
-	if q.IP != "" || q.Device != "" {
-		var codes []string
-		// Equivalent SQL: the other codes that quoted on the lot from this address or device.
-		if err := tx.Raw(`SELECT DISTINCT b.code FROM auction_quotes q JOIN auction_bidders b ON b.registration_id = q.registration_id
-			WHERE q.lot_id = ? AND q.registration_id <> ? AND ((q.ip <> '' AND q.ip = ?) OR (q.device <> '' AND q.device = ?)) ORDER BY b.code`,
-			l.LotID, b.RegistrationID, q.IP, q.Device).Scan(&codes).Error; err != nil {
-			return err
-		}
-		if len(codes) > 0 {
-			out = append(out, Alert{At: q.At, Kind: "same_origin",
-				Text: fmt.Sprintf("竞买号牌 %s 与 %s 从同一网络地址或设备报价（K1/K3）", b.Code, strings.Join(codes, "、"))})
-		}
+	if sameOrigin != "" {
+		out = append(out, Alert{At: q.At, Kind: "same_origin",
+			Text: fmt.Sprintf("竞买号牌 %s 与 %s 从同一网络地址或设备报价（K1/K3）", b.Code, sameOrigin)})
 	}
 	if (q.Phase == "open" || q.Phase == "timed") && prevReg != nil && *prevReg == b.RegistrationID {
 		out = append(out, Alert{At: q.At, Kind: "self_outbid", Text: fmt.Sprintf("竞买号牌 %s 在自己的最高报价之上再次加价（%s 元）", b.Code, yuan(q.Amount))})
@@ -71,8 +63,9 @@ func (s *Service) Suspend(ctx context.Context, a trading.Actor, lotID int64, rea
 		if err != nil {
 			return err
 		}
-		if l.State == StateSuspended || l.State == StateSettled {
-			return trading.Conflict("lot", "本标的竞价%s，不能中止", map[string]string{StateSuspended: "已中止", StateSettled: "已结束"}[l.State])
+		if l.State != StateOpen && l.State != StateTimed && l.State != StateCapped {
+			return trading.Conflict("lot", "本标的竞价%s，不能中止", map[string]string{StateSuspended: "已中止", StateSettled: "已结束",
+				StateQualifying: "已结束、正在资格后审", StatePriority: "已结束、正在等待优先购买权人"}[l.State])
 		}
 		now, err := trading.DBNow(tx)
 		if err != nil {

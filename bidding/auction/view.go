@@ -40,7 +40,10 @@ type View struct {
 	Refusal      string           `json:"refusal,omitempty"` // why the viewer may not quote
 	WantsTimed   bool             `json:"wants_timed"`
 	CanWantTimed bool             `json:"can_want_timed"`
-	Won          bool             `json:"won"` // 竞得确认: the viewer won
+	Won          bool             `json:"won"`          // 竞得确认: the viewer won
+	Candidate    bool             `json:"candidate"`    // the viewer's qualification is being checked (资格后审)
+	Holder       bool             `json:"holder"`       // the viewer holds the lot's priority right (P7)
+	CanExercise  bool             `json:"can_exercise"` // … and may answer now
 	WinnerCode   string           `json:"winner_code,omitempty"`
 	Topic        string           `json:"topic"`
 }
@@ -70,7 +73,7 @@ func (s *Service) View(ctx context.Context, a trading.Actor, lotID int64) (*View
 			return err
 		}
 		v.ProjectCode, v.ProjectTitle, v.LotName, v.ModeName = head.Code, head.Title, head.Name, rules.ModeName(l.Mode)
-		sealed := l.Sealed() && l.State != StateSettled
+		sealed := l.Sealed() && !l.pastBidding()
 		if !sealed && l.Mode != rules.ModeSealed {
 			v.Highest, v.HighestCode, v.Next = l.Highest, codeOfRegPtr(tx, l.HighestReg), l.next()
 		}
@@ -94,6 +97,15 @@ func (s *Service) View(ctx context.Context, a trading.Actor, lotID int64) (*View
 			}
 			v.Code, v.WantsTimed = b.Code, b.WantsTimedAt != nil
 			v.Won = l.WinnerReg != nil && *l.WinnerReg == b.RegistrationID
+			v.Candidate = l.State == StateQualifying && *l.CandidateReg == b.RegistrationID
+			if l.PriorityHolder != "" {
+				holder, _, _, err := priorityHolderReg(tx, &l)
+				if err != nil {
+					return err
+				}
+				v.Holder = holder == b.RegistrationID
+				v.CanExercise = v.Holder && l.State == StatePriority && v.Now.Before(*l.CountdownEnd)
+			}
 			v.CanWantTimed = l.Mode == rules.ModeListing && l.State == StateOpen && v.Now.Before(l.ClosesAt) && !v.WantsTimed
 		}
 		return nil

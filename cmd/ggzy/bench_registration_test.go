@@ -349,13 +349,16 @@ func seedAccounts(b *testing.B, app *App, lot int64) []string {
 	}
 	rows.Close()
 	numbers := make([]string, len(ids))
+	// Opened at the services' clock, as OpenAccounts would: money is
+	// refused with a value time before the account was opened.
+	now := app.Clock.Now()
 	for i, id := range ids {
 		var reg int64
 		app.SQL.QueryRow(`INSERT INTO registrations (lot_id, bidder_id, kind, status, created_at, updated_at)
-			VALUES ($1, $2, 'download', 'active', now(), now()) RETURNING id`, lot, id).Scan(&reg)
+			VALUES ($1, $2, 'download', 'active', $3, $3) RETURNING id`, lot, id, now).Scan(&reg)
 		numbers[i], _ = app.Deposits.Accounts.Number(int64(i + 1))
 		if _, err := app.SQL.Exec(`INSERT INTO virtual_accounts (number, registration_id, lot_id, bidder_id, required, deadline, created_at)
-			VALUES ($1, $2, $3, $4, 200000, now() + interval '30 days', now())`, numbers[i], reg, lot, id); err != nil {
+			VALUES ($1, $2, $3, $4, 200000, $5::timestamptz + interval '30 days', $5)`, numbers[i], reg, lot, id, now); err != nil {
 			b.Fatal(err)
 		}
 	}

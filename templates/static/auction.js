@@ -17,7 +17,8 @@
   var quotes = [];
   try { quotes = JSON.parse(root.getAttribute('data-quotes') || '[]') || []; } catch (e) { quotes = []; }
   var $ = function (id) { return document.getElementById(id); };
-  var stateNames = { open: '报价期', timed: '限时竞价', capped: '达到最高限价·第二标准密封报价', suspended: '已中止', settled: '已结束' };
+  var stateNames = { open: '报价期', timed: '限时竞价', capped: '达到最高限价·第二标准密封报价', suspended: '已中止', settled: '已结束',
+    qualifying: '竞价结束·竞得候选人资格后审中', priority: '竞价结束·等待优先购买权人决定（P7）' };
 
   // The device id (K3 alert): one per browser profile.
   var device = '';
@@ -65,7 +66,7 @@
   }
 
   function tick() {
-    var end = state === 'timed' || state === 'capped' ? countdownEnd : state === 'open' ? closesAt : null;
+    var end = state === 'timed' || state === 'capped' || state === 'priority' ? countdownEnd : state === 'open' ? closesAt : null;
     if (!end) { text('countdown', '—'); return; }
     var left = Math.max(0, end - live.clock.now());
     var s = Math.ceil(left / 1000);
@@ -95,6 +96,12 @@
       if (d.closes_at) { closesAt = Date.parse(d.closes_at); text('closes-at', live.clock.format(closesAt)); }
       if (d.highest) { text('highest', money(d.highest)); text('highest-code', d.code || ''); }
       if (d.reason) { text('state', (stateNames[d.state] || d.state) + '（' + d.reason + '）'); }
+      if (d.state === 'qualifying' || d.state === 'priority') { // the bidding is over (资格后审, P7)
+        var f = $('quote-form'); if (f) { f.hidden = true; }
+        // A bidder's page is rendered anew: the candidate's notice, the
+        // holder's priority form (live.js catches up from the last id).
+        if (root.getAttribute('data-bidder') === '1') { window.location.reload(); return; }
+      }
       setNext(d.next);
       tick();
     },

@@ -31,6 +31,21 @@ func ModeName(mode string) string {
 		ModeMulti: "网络竞价·多次报价", ModeSealed: "网络竞价·一次报价", ModeOffline: "线下交易（场外成交，代理机构录入）"}[mode]
 }
 
+// Post-qualification (资格后审) of online lots: what the notice says a
+// failed check of the winner leads to.
+const (
+	PostQualNext   = "next"    // the next bidder (checked in turn)
+	PostQualNoSale = "no_sale" // 流拍
+)
+
+// PostQualName is the Chinese name of a lot's qualification check ("" for
+// an unknown value; 资格前审 for none).
+func PostQualName(v string) string {
+	return map[string]string{"": "资格前审（竞买申请审核通过后方可报价）",
+		PostQualNext:   "资格后审（竞价结束后审查竞得人资格，不合格的由下一顺位竞买人递补）",
+		PostQualNoSale: "资格后审（竞价结束后审查竞得人资格，不合格的流拍）"}[v]
+}
+
 // Online reports whether a lot of this mode is bid on the platform.
 func Online(mode string) bool {
 	return mode == ModeListing || mode == ModeAuction || mode == ModeMulti || mode == ModeSealed
@@ -69,6 +84,12 @@ func (c *checker) modes() {
 	}
 	if l.BiddingMode != ModeOffline && l.BiddingMode != ModeSealed && !l.Increment.IsPositive() {
 		c.add(RuleRequired, "increment", "网上竞价须设定加价幅度（L8）", "未设定")
+	}
+	if l.PostQualification != "" && !Online(l.BiddingMode) {
+		c.add(RuleRequired, "post_qualification", "资格后审只适用于网上竞价的标的", "竞价方式为"+ModeName(l.BiddingMode))
+	}
+	if l.PriorityHolder != "" && (l.Category != Property || !Online(l.BiddingMode)) {
+		c.add("P7", "priority_holder", "优先购买权只适用于国有产权网络竞价的标的", "竞价方式为"+ModeName(l.BiddingMode))
 	}
 	if l.PriceCap.IsPositive() && start.IsPositive() && !l.PriceCap.GreaterThan(start) {
 		c.add("L15", "price_cap", "最高限价须高于起始价", fmt.Sprintf("最高限价%s，起始价%s", yuan(l.PriceCap), yuan(start)))

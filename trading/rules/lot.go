@@ -123,6 +123,10 @@ type Lot struct {
 
 	BiddingMode string          // land/property: listing, auction, multi, sealed, offline (issue 15 §1)
 	PriceCap    decimal.Decimal // L15 最高限价 (optional)
+	// After the bidding: 资格后审 ('next' or 'no_sale' when the winner
+	// fails; '' 资格前审) and the priority-right holder (P7, property).
+	PostQualification string
+	PriorityHolder    string
 }
 
 // Ids of the platform's own checks, beside the ids of RULES.md.

@@ -59,6 +59,7 @@ type Params struct {
 	L12LastHourSeconds   int // L12 no quotes in the listing's last hour
 	L15CapPeriodSeconds  int // L15 the second criterion's sealed period once the cap is reached
 	P7CountdownSeconds   int // P7 多次报价 timed period countdown
+	P7PrioritySeconds    int // P7 优先购买权人 may buy at the final price within this after the bidding
 	// The online opening (不见面开标).
 	EB13Minutes int // EB13 解密时限，默认30分钟（项目可另行设定）
 }
@@ -81,7 +82,7 @@ func DefaultParams() Params {
 		G10MinSuppliers: 3, G13MaxDays: 30,
 		D5Days: 5, D6Days: 5, G6WorkingDays: 5, L5WorkingDays: 5,
 		L8MaxQuotesPerSecond: 5, L11CountdownSeconds: 240, L11LateSettleMillis: 2000, L12LastHourSeconds: 3600,
-		L15CapPeriodSeconds: 600, P7CountdownSeconds: 300,
+		L15CapPeriodSeconds: 600, P7CountdownSeconds: 300, P7PrioritySeconds: 1800,
 		EB13Minutes: 30,
 	}
 }
@@ -149,6 +150,7 @@ func (p *Params) params() []param {
 		{name: "L12.last_hour_seconds", kind: kindCount, i: &p.L12LastHourSeconds},
 		{name: "L15.cap_period_seconds", kind: kindCount, i: &p.L15CapPeriodSeconds},
 		{name: "P7.countdown_seconds", kind: kindCount, i: &p.P7CountdownSeconds},
+		{name: "P7.priority_seconds", kind: kindCount, i: &p.P7PrioritySeconds},
 		{name: "EB13.minutes", kind: kindDays, i: &p.EB13Minutes},
 	}
 }

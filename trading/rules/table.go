@@ -256,7 +256,7 @@ var ruleDefs = []ruleDef{
 		func(p *Params) string { return "—" }},
 	{"P7", Property, srcOrder32 + "；产权交易机构网络竞价规则", "C",
 		func(p *Params) string {
-			return fmt.Sprintf("网络竞价：多次报价（自由报价期后进入限时报价期，倒计时%d秒，每次有效报价后重新计时）或一次报价（每人一次密封报价，截止后揭示）", p.P7CountdownSeconds)
+			return fmt.Sprintf("网络竞价：多次报价（自由报价期后进入限时报价期，倒计时%d秒，每次有效报价后重新计时）或一次报价（每人一次密封报价，截止后揭示）；公告载明优先购买权人的，竞价结束后该权利人可在%d分钟内以最终报价行使优先购买权", p.P7CountdownSeconds, p.P7PrioritySeconds/60)
 		},
 		func(p *Params) string { return fmt.Sprintf("%d秒", p.P7CountdownSeconds) }},
 	{"P1", Property, srcOrder32 + "第十三条", "S",

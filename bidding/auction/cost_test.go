@@ -1,0 +1,73 @@
+package auction_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/ggzy/ggzy/trading"
+)
+
+// statements is a gorm logger that keeps every statement run through it.
+type statements struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+func (s *statements) LogMode(logger.LogLevel) logger.Interface      { return s }
+func (s *statements) Info(context.Context, string, ...interface{})  {}
+func (s *statements) Warn(context.Context, string, ...interface{})  {}
+func (s *statements) Error(context.Context, string, ...interface{}) {}
+func (s *statements) Trace(_ context.Context, _ time.Time, fc func() (string, int64), _ error) {
+	q, _ := fc()
+	s.mu.Lock()
+	s.sql = append(s.sql, strings.Join(strings.Fields(q), " "))
+	s.mu.Unlock()
+}
+
+// What one accepted quote costs the database: the statements of a timed-
+// bidding quote by a bidder who has quoted before (its code exists), the
+// common case under load (BENCHMARKS.md, "Online bidding"). Each is one
+// round trip; BEGIN and COMMIT add two. The bound keeps the quote path
+// from growing back what was cut from it.
+func TestQuoteStatements(t *testing.T) {
+	e := newEnv(t, landLot("listing"))
+	e.at(sh(3, 20, 10, 0, 0))
+	a := e.bidder("福建甲置业有限公司", true)
+	b := e.bidder("福建乙置业有限公司", true)
+	e.at(sh(3, 24, 10, 0, 0))
+	e.mustQuote(a, "5000000")
+	e.mustQuote(b, "5100000")
+	for _, x := range []trading.Actor{a, b} {
+		if err := e.Auction.WantTimed(e.ctx, x, e.Lot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.settle(listingEnd)
+	e.at(listingEnd.Add(time.Minute))
+	rec := &statements{}
+	db := e.Auction.DB
+	e.Auction.DB = db.Session(&gorm.Session{Logger: rec})
+	e.mustQuote(a, "5200000")
+	e.Auction.DB = db
+	t.Logf("%d statements:\n%s", len(rec.sql), strings.Join(rec.sql, "\n"))
+	// The count (outside the transaction), who may quote (2), the lock,
+	// the clock with the key's earlier quote, the writes, audit, live.
+	const most = 8
+	if len(rec.sql) > most {
+		t.Fatalf("an accepted quote ran %d statements, at most %d expected", len(rec.sql), most)
+	}
+	// …and did all it did before: the quote, its record entries, the lot.
+	l := e.lot()
+	if !l.Highest.Equal(mustDec("5200000")) || l.Quotes != 3 || !l.CountdownEnd.Equal(listingEnd.Add(time.Minute+240*time.Second)) {
+		t.Fatalf("the lot after the quote: %+v", l)
+	}
+	if n := e.count(`SELECT count(*) FROM auction_log WHERE lot_id = ? AND kind IN ('quote', 'restart') AND at = ?`, e.Lot, listingEnd.Add(time.Minute)); n != 2 {
+		t.Fatalf("%d record entries of the quote, want the quote and the restart", n)
+	}
+}
