@@ -58,6 +58,7 @@ type Opening struct {
 	ConcludedAt   *time.Time      `gorm:"column:concluded_at" json:"concluded_at,omitempty"`
 	RecordKey     *string         `gorm:"column:record_key" json:"-"`
 	RecordSHA256  *string         `gorm:"column:record_sha256" json:"record_sha256,omitempty"`
+	NoticeID      *int64          `gorm:"column:notice_id" json:"notice_id,omitempty"` // 开标记录公告 (EB7)
 }
 
 func (Opening) TableName() string { return "openings" }

@@ -193,6 +193,33 @@ func TestOpeningHallDecryptBackupRevealObjectRecord(t *testing.T) {
 	if n != 1 {
 		t.Fatal("the record's SHA-256 is not in the audit chain")
 	}
+	// EB7: the record is published as a notice, through review like the
+	// result notices, and only from the hall.
+	if o.NoticeID == nil {
+		t.Fatal("no opening record notice")
+	}
+	var notice trading.Announcement
+	if err := e.TS.DB.First(&notice, *o.NoticeID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if notice.Type != trading.AnnouncementOpening || notice.Status != trading.AnnouncementSubmitted || !strings.Contains(notice.Title, "开标记录公告") {
+		t.Fatalf("opening notice: %s %s %q", notice.Type, notice.Status, notice.Title)
+	}
+	for _, want := range []string{"11800000.00", "11700000.00", "11600000.00", "福建丙建设有限公司", "备用副本解密", "工期在评标时", digest} {
+		if !strings.Contains(notice.Body, want) {
+			t.Errorf("opening notice body lacks %q:\n%s", want, notice.Body)
+		}
+	}
+	e.approve(notice.ID)
+	if err := e.TS.DB.First(&notice, notice.ID).Error; err != nil || notice.Status != trading.AnnouncementPublished {
+		t.Fatalf("opening notice not published: %s %v", notice.Status, err)
+	}
+	code := ""
+	e.TS.DB.Raw("SELECT p.code FROM projects p JOIN lots l ON l.project_id = p.id WHERE l.id = ?", e.Lot).Scan(&code)
+	if _, err := e.TS.DraftAnnouncement(ctx, e.Agent, code, trading.AnnouncementInput{Type: trading.AnnouncementOpening,
+		Title: "手写的开标记录公告", Body: "正文"}); err == nil {
+		t.Fatal("a hand-written opening record notice was accepted")
+	}
 	// The result flow has the three bids with their prices.
 	var r LotResult
 	if err := e.Svc.DB.Where("lot_id = ?", e.Lot).Take(&r).Error; err != nil || r.Stage != StageOpened {
