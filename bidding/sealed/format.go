@@ -187,6 +187,18 @@ func parseHeader(raw []byte) (*header, error) {
 	return &h, nil
 }
 
+// headerLength checks the magic and reads the header's length.
+func headerLength(pre [len(Magic) + 4]byte) (int, error) {
+	if string(pre[:len(Magic)]) != Magic {
+		return 0, ErrNotEnvelope
+	}
+	n := binary.BigEndian.Uint32(pre[len(Magic):])
+	if n == 0 || n > MaxHeaderSize {
+		return 0, malformed("header length %d", n)
+	}
+	return int(n), nil
+}
+
 // readHeader reads the magic, the header length and the header.
 func readHeader(r io.Reader) (*header, error) {
 	var pre [len(Magic) + 4]byte
@@ -196,12 +208,9 @@ func readHeader(r io.Reader) (*header, error) {
 		}
 		return nil, err
 	}
-	if string(pre[:len(Magic)]) != Magic {
-		return nil, ErrNotEnvelope
-	}
-	n := binary.BigEndian.Uint32(pre[len(Magic):])
-	if n == 0 || n > MaxHeaderSize {
-		return nil, malformed("header length %d", n)
+	n, err := headerLength(pre)
+	if err != nil {
+		return nil, err
 	}
 	raw := make([]byte, n)
 	if _, err := io.ReadFull(r, raw); err != nil {
@@ -215,6 +224,30 @@ func truncated(err error, where string) error {
 		return fmt.Errorf("%w: %s", ErrTruncated, where)
 	}
 	return err
+}
+
+// checkRecord reads a record's flag and length (pre) and checks them
+// against the framing rules of FORMAT.md for the record at index.
+func checkRecord(index uint64, pre [5]byte, chunkSize int) (final bool, n int, err error) {
+	switch pre[0] {
+	case flagMore:
+	case flagFinal:
+		final = true
+	default:
+		return false, 0, malformed("chunk %d: flag %#x", index, pre[0])
+	}
+	n = int(binary.BigEndian.Uint32(pre[1:]))
+	switch {
+	case index == 0 && final:
+		return false, 0, malformed("chunk 0 (the manifest) cannot be final")
+	case index == 0 && (n <= tagSize || n > MaxManifestSize+tagSize):
+		return false, 0, malformed("manifest chunk of %d bytes", n)
+	case index > 0 && !final && n != chunkSize+tagSize:
+		return false, 0, malformed("chunk %d: %d bytes, a non-final chunk has %d", index, n, chunkSize+tagSize)
+	case index > 0 && final && (n < tagSize || n > chunkSize+tagSize):
+		return false, 0, malformed("final chunk %d: %d bytes", index, n)
+	}
+	return final, n, nil
 }
 
 // record is one chunk as framed on the wire.
@@ -249,24 +282,11 @@ func (c *chunkReader) read() (*record, error) {
 		return nil, truncated(err, fmt.Sprintf("chunk %d missing (no final chunk)", c.next))
 	}
 	rec := &record{index: c.next}
-	switch pre[0] {
-	case flagMore:
-	case flagFinal:
-		rec.final = true
-	default:
-		return nil, malformed("chunk %d: flag %#x", c.next, pre[0])
+	final, n, err := checkRecord(c.next, pre, c.chunkSize)
+	if err != nil {
+		return nil, err
 	}
-	n := int(binary.BigEndian.Uint32(pre[1:]))
-	switch {
-	case c.next == 0 && rec.final:
-		return nil, malformed("chunk 0 (the manifest) cannot be final")
-	case c.next == 0 && (n <= tagSize || n > MaxManifestSize+tagSize):
-		return nil, malformed("manifest chunk of %d bytes", n)
-	case c.next > 0 && !rec.final && n != c.chunkSize+tagSize:
-		return nil, malformed("chunk %d: %d bytes, a non-final chunk has %d", c.next, n, c.chunkSize+tagSize)
-	case c.next > 0 && rec.final && (n < tagSize || n > c.chunkSize+tagSize):
-		return nil, malformed("final chunk %d: %d bytes", c.next, n)
-	}
+	rec.final = final
 	if rec.final {
 		if _, err := io.ReadFull(c.r, rec.commitment[:]); err != nil {
 			return nil, truncated(err, fmt.Sprintf("in final chunk %d", c.next))
