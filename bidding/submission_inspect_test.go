@@ -11,7 +11,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"github.com/ggzy/ggzy/bidding/sealed")
+	"github.com/ggzy/ggzy/bidding/sealed"
+)
 
 // EB1 as the pieces stream in: pieces in turn are inspected on their way
 // to the store and the part completes from that state, with the same
