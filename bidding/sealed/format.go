@@ -273,7 +273,10 @@ func newChunkReader(r io.Reader, chunkSize int) *chunkReader {
 
 // read returns the next record; its ct aliases an internal buffer valid
 // until the next call. After the final record it checks the stream ends.
-func (c *chunkReader) read() (*record, error) {
+func (c *chunkReader) read() (*record, error) { return c.readInto(c.buf) }
+
+// readInto is read into buf (chunkSize+tagSize bytes).
+func (c *chunkReader) readInto(buf []byte) (*record, error) {
 	if c.done {
 		return nil, io.EOF
 	}
@@ -292,7 +295,7 @@ func (c *chunkReader) read() (*record, error) {
 			return nil, truncated(err, fmt.Sprintf("in final chunk %d", c.next))
 		}
 	}
-	rec.ct = c.buf[:n]
+	rec.ct = buf[:n]
 	if _, err := io.ReadFull(c.r, rec.ct); err != nil {
 		return nil, truncated(err, fmt.Sprintf("in chunk %d", c.next))
 	}
@@ -307,6 +310,67 @@ func (c *chunkReader) read() (*record, error) {
 		}
 	}
 	return rec, nil
+}
+
+// aheadBuffers is how many records a readAhead holds: one being
+// decrypted, one being hashed and written, the others being read.
+const aheadBuffers = 4
+
+// readAhead reads records on a goroutine of its own, so that reading from
+// the store (the network, MinIO's own work) overlaps decrypting and
+// hashing on the other core. Memory stays at aheadBuffers records.
+type readAhead struct {
+	recs chan aheadRecord
+	free chan []byte
+	stop chan struct{}
+	done chan struct{}
+}
+
+type aheadRecord struct {
+	rec *record
+	err error
+}
+
+func newReadAhead(c *chunkReader) *readAhead {
+	ra := &readAhead{recs: make(chan aheadRecord, aheadBuffers), free: make(chan []byte, aheadBuffers),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	ra.free <- c.buf
+	for range aheadBuffers - 1 {
+		ra.free <- make([]byte, len(c.buf))
+	}
+	go func() {
+		defer close(ra.done)
+		for {
+			var buf []byte
+			select {
+			case buf = <-ra.free:
+			case <-ra.stop:
+				return
+			}
+			rec, err := c.readInto(buf)
+			ra.recs <- aheadRecord{rec, err} // never blocks: one slot per buffer
+			if err != nil || rec.final {
+				return
+			}
+		}
+	}()
+	return ra
+}
+
+// next is the next record; release its buffer with done when finished.
+func (ra *readAhead) next() (*record, error) {
+	r := <-ra.recs
+	return r.rec, r.err
+}
+
+// release gives a record's buffer back for reading.
+func (ra *readAhead) release(rec *record) { ra.free <- rec.ct[:cap(rec.ct)] }
+
+// close stops reading and waits until the goroutine has left the reader
+// alone, so the caller may close it.
+func (ra *readAhead) close() {
+	close(ra.stop)
+	<-ra.done
 }
 
 // Info is what [Inspect] learns of an envelope without a key.
