@@ -197,7 +197,9 @@ func BenchmarkHallLive(b *testing.B) {
 		obj, err = app.Bidding.Object(ctx, actors[bidders-1], lot, "第一名的工期与招标文件要求不符")
 		return err
 	})
-	step("hall.answer", func() error { return app.Bidding.Answer(ctx, agent, lot, obj.ID, "工期由评标委员会审查，记录在案") })
+	step("hall.answer", func() error {
+		return app.Bidding.Answer(ctx, agent, lot, obj.ID, "工期由评标委员会审查，记录在案")
+	})
 	step("hall.concluded", func() error { _, err := app.Bidding.Conclude(ctx, agent, lot); return err })
 	b.StopTimer()
 	time.Sleep(2 * time.Second) // let the last events reach every watcher
