@@ -326,13 +326,25 @@ type Opened struct {
 	ContentSize int64
 	Commitment  [32]byte
 	Nonce       [32]byte
+	// SHA256 is the plain SHA-256 of the plaintext, from [OpenHashing] only.
+	SHA256 [32]byte
 }
 
 // Open decrypts an envelope with the content key the bidder handed in,
 // writing the plaintext to w chunk by chunk after each chunk authenticates,
 // and checks the commitment at the end. Memory stays flat. Any error means
 // the output is not the bid: the caller discards what w received.
-func Open(r io.Reader, ck ContentKey, w io.Writer) (*Opened, error) {
+func Open(r io.Reader, ck ContentKey, w io.Writer) (*Opened, error) { return open(r, ck, w, false) }
+
+// OpenHashing is [Open] that also takes the plain SHA-256 of the
+// plaintext (Opened.SHA256: what the hall stores and compares between
+// bids, K3). It runs beside the decryption, on its goroutine, while the
+// commitment is hashed on the next stage's: the two hashes in parallel.
+func OpenHashing(r io.Reader, ck ContentKey, w io.Writer) (*Opened, error) {
+	return open(r, ck, w, true)
+}
+
+func open(r io.Reader, ck ContentKey, w io.Writer, plainHash bool) (*Opened, error) {
 	h, err := readHeader(r)
 	if err != nil {
 		return nil, err
@@ -352,6 +364,10 @@ func Open(r io.Reader, ck ContentKey, w io.Writer) (*Opened, error) {
 	nonce := make([]byte, 0, nonceSize)
 	aad := make([]byte, 0, 32+8+1+commitSize)
 	out := &Opened{Header: h.Header}
+	var plain hash.Hash
+	if plainHash {
+		plain = sha256.New()
+	}
 	var snk *sink
 	defer func() {
 		if snk != nil {
@@ -389,6 +405,9 @@ func Open(r io.Reader, ck ContentKey, w io.Writer) (*Opened, error) {
 			continue
 		}
 		out.ContentSize += int64(len(pt))
+		if plain != nil {
+			plain.Write(pt)
+		}
 		snk.recs <- sinkRecord{rec, pt}
 		if rec.final {
 			commit, err := snk.finish()
@@ -397,6 +416,9 @@ func Open(r io.Reader, ck ContentKey, w io.Writer) (*Opened, error) {
 				return nil, err
 			}
 			copy(out.Commitment[:], commit)
+			if plain != nil {
+				plain.Sum(out.SHA256[:0])
+			}
 			if subtle.ConstantTimeCompare(out.Commitment[:], rec.commitment[:]) != 1 {
 				return nil, ErrCommitment
 			}

@@ -107,6 +107,11 @@ func TestRoundTrip(t *testing.T) {
 		if !bytes.Equal(out.Bytes(), pt) || o.Name != "投标文件.pdf" || o.Type != "application/pdf" || o.Commitment != s.Commitment || o.Nonce != s.Nonce {
 			t.Fatalf("%d bytes: opened %d bytes %+v", n, out.Len(), o)
 		}
+		out.Reset()
+		oh, err := OpenHashing(bytes.NewReader(env), tok, &out)
+		if err != nil || !bytes.Equal(out.Bytes(), pt) || oh.SHA256 != sha256.Sum256(pt) || oh.Commitment != s.Commitment {
+			t.Fatalf("%d bytes: open hashing: %+v %v", n, oh, err)
+		}
 		if err := VerifyBackup(bytes.NewReader(pt), hex.EncodeToString(s.Nonce[:]), info.Commitment); err != nil {
 			t.Errorf("%d bytes: backup: %v", n, err)
 		}
