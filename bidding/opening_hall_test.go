@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -324,4 +326,68 @@ func TestOpeningHallWindowCloseAttributes(t *testing.T) {
 	if got[ids[0]] != OutcomeDecrypted || got[ids[2]] != OutcomeRevoked || got[ids[3]] != OutcomeWithdrawn || v.Opening.Status != OpeningRevealed {
 		t.Fatalf("outcomes %v", got)
 	}
+}
+
+// Bidders sign in all at once (they share the hall's lock): every one is
+// recorded once, with one event each in gap-free order, while the host
+// pausing at the same moment waits for them or they for it.
+func TestOpeningHallSignInAllAtOnce(t *testing.T) {
+	e := newSealedEnv(t)
+	ctx := context.Background()
+	var bs []*testBidder
+	for i := range 8 {
+		b := e.sealedBidder(fmt.Sprintf("福建%d号建设", i+1))
+		if _, _, err := e.submit(b, priceForm(fmt.Sprintf("%d00.00", i+1)), []byte("%PDF")); err != nil {
+			t.Fatal(err)
+		}
+		bs = append(bs, b)
+	}
+	e.at(e.Dead)
+	if _, err := e.Svc.OpenHall(ctx, e.Agent, e.Lot, 0); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(bs)+1)
+	for i, b := range bs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.Svc.SignIn(ctx, b.Actor, e.Lot)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs[len(bs)] = e.Svc.PauseHall(ctx, e.Agent, e.Lot, true, 0, "主持人核对签到")
+	}()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	var signed int64
+	e.Svc.DB.Model(&OpeningBid{}).Where("lot_id = ? AND signed_in_at IS NOT NULL", e.Lot).Count(&signed)
+	if signed != int64(len(bs)) {
+		t.Fatalf("%d of %d signed in", signed, len(bs))
+	}
+	evs, err := live.Since(ctx, e.Svc.DB, HallTopic(e.Lot), 0, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for i, ev := range evs {
+		if ev.Seq != evs[0].Seq+int64(i) {
+			t.Fatalf("events not gap-free: %d after %d", ev.Seq, evs[0].Seq+int64(i)-1)
+		}
+		kinds[ev.Kind]++
+	}
+	if kinds["hall.signin"] != len(bs) || kinds["hall.paused"] != 1 {
+		t.Fatalf("events %v", kinds)
+	}
+	var o Opening
+	if err := e.Svc.DB.Take(&o, "lot_id = ?", e.Lot).Error; err != nil || o.Status != OpeningPaused {
+		t.Fatalf("opening %+v %v", o, err)
+	}
+	e.verifyAudit()
 }
