@@ -169,6 +169,15 @@ func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading
 	if !n.Type.IsGenerated() {
 		return nil, nil
 	}
+	if n.Type == trading.AnnouncementOpening {
+		found, err := trading.Lookup(tx.WithContext(ctx), &Opening{}, "notice_id = ?", n.ID)
+		if err != nil || found {
+			return nil, err
+		}
+		return []rules.Violation{{Rule: "EB7", Field: "type",
+			Requirement: "开标记录公告须由网上开标大厅生成的开标记录发布",
+			Actual:      "该公告未关联任何网上开标"}}, nil
+	}
 	var r LotResult
 	col := map[trading.AnnouncementType]string{trading.AnnouncementCandidates: "candidates_notice_id",
 		trading.AnnouncementResult: "result_notice_id", trading.AnnouncementFailure: "failure_notice_id",

@@ -141,7 +141,6 @@ func (s *Service) openPart(ctx context.Context, bid SealedBid, p SealedPart, ck 
 	}
 	key := fmt.Sprintf("opened/%d/%d/%d", bid.LotID, bid.ID, p.Part)
 	pr, pw := io.Pipe()
-	h := sha256.New()
 	meta := &docMeta{}
 	done := make(chan error, 1)
 	go func() {
@@ -149,7 +148,9 @@ func (s *Service) openPart(ctx context.Context, bid SealedBid, p SealedPart, ck 
 		pr.CloseWithError(err)
 		done <- err
 	}()
-	res, oerr := sealed.Open(r, ck, io.MultiWriter(pw, h, meta))
+	// The plain SHA-256 (K3's identical files) is taken beside the
+	// decryption, in parallel with the commitment's.
+	res, oerr := sealed.OpenHashing(r, ck, io.MultiWriter(pw, meta))
 	pw.CloseWithError(oerr)
 	perr := <-done
 	if oerr == nil && hex.EncodeToString(res.Commitment[:]) != *p.Commitment {
@@ -162,7 +163,7 @@ func (s *Service) openPart(ctx context.Context, bid SealedBid, p SealedPart, ck 
 		}
 		return nil, nil, perr
 	}
-	po.Name, po.Size, po.SHA256, po.ObjectKey = res.Name, res.ContentSize, hex.EncodeToString(h.Sum(nil)), key
+	po.Name, po.Size, po.SHA256, po.ObjectKey = res.Name, res.ContentSize, hex.EncodeToString(res.SHA256[:]), key
 	po.Producer, po.Author = meta.producer(), meta.author()
 	return po, nil, nil
 }

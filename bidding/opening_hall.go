@@ -58,6 +58,7 @@ type Opening struct {
 	ConcludedAt   *time.Time      `gorm:"column:concluded_at" json:"concluded_at,omitempty"`
 	RecordKey     *string         `gorm:"column:record_key" json:"-"`
 	RecordSHA256  *string         `gorm:"column:record_sha256" json:"record_sha256,omitempty"`
+	NoticeID      *int64          `gorm:"column:notice_id" json:"notice_id,omitempty"` // 开标记录公告 (EB7)
 }
 
 func (Opening) TableName() string { return "openings" }
@@ -128,12 +129,21 @@ func HallTopic(lotID int64) string { return fmt.Sprintf("hall/%d", lotID) }
 // hallLot locks the opening of a lot (the project and lot first, as the
 // result steps lock them).
 func (s *Service) hallLot(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, *Opening, error) {
+	return s.lockHall(tx, lotID, "UPDATE")
+}
+
+// lockHall is hallLot with the lock's strength: SHARE for a bidder's step
+// that depends on no other bidder's (sign-in), so thirty of them run side
+// by side up to the audit chain and the live topic instead of one after
+// another; the host's steps and the decryption (whose last one reveals)
+// take it for UPDATE and wait for them.
+func (s *Service) lockHall(tx *gorm.DB, lotID int64, strength string) (*trading.Project, *trading.Lot, *Opening, error) {
 	p, lot, err := lotLite(tx, lotID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var o Opening
-	err = tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("lot_id = ?", lotID).Take(&o).Error
+	err = tx.Clauses(clause.Locking{Strength: strength}).Where("lot_id = ?", lotID).Take(&o).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return p, lot, nil, nil
 	}
@@ -261,7 +271,7 @@ func seat(bidID int64) string { return fmt.Sprintf("%04d", bidID%10000) }
 // SignIn is a bidder's 签到 at the opening.
 func (s *Service) SignIn(ctx context.Context, a trading.Actor, lotID int64) error {
 	return trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
-		_, _, o, err := s.hallLot(tx, lotID)
+		_, _, o, err := s.lockHall(tx, lotID, "SHARE")
 		if err != nil {
 			return err
 		}

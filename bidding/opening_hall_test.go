@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,6 +195,33 @@ func TestOpeningHallDecryptBackupRevealObjectRecord(t *testing.T) {
 	if n != 1 {
 		t.Fatal("the record's SHA-256 is not in the audit chain")
 	}
+	// EB7: the record is published as a notice, through review like the
+	// result notices, and only from the hall.
+	if o.NoticeID == nil {
+		t.Fatal("no opening record notice")
+	}
+	var notice trading.Announcement
+	if err := e.TS.DB.First(&notice, *o.NoticeID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if notice.Type != trading.AnnouncementOpening || notice.Status != trading.AnnouncementSubmitted || !strings.Contains(notice.Title, "开标记录公告") {
+		t.Fatalf("opening notice: %s %s %q", notice.Type, notice.Status, notice.Title)
+	}
+	for _, want := range []string{"11800000.00", "11700000.00", "11600000.00", "福建丙建设有限公司", "备用副本解密", "工期在评标时", digest} {
+		if !strings.Contains(notice.Body, want) {
+			t.Errorf("opening notice body lacks %q:\n%s", want, notice.Body)
+		}
+	}
+	e.approve(notice.ID)
+	if err := e.TS.DB.First(&notice, notice.ID).Error; err != nil || notice.Status != trading.AnnouncementPublished {
+		t.Fatalf("opening notice not published: %s %v", notice.Status, err)
+	}
+	code := ""
+	e.TS.DB.Raw("SELECT p.code FROM projects p JOIN lots l ON l.project_id = p.id WHERE l.id = ?", e.Lot).Scan(&code)
+	if _, err := e.TS.DraftAnnouncement(ctx, e.Agent, code, trading.AnnouncementInput{Type: trading.AnnouncementOpening,
+		Title: "手写的开标记录公告", Body: "正文"}); err == nil {
+		t.Fatal("a hand-written opening record notice was accepted")
+	}
 	// The result flow has the three bids with their prices.
 	var r LotResult
 	if err := e.Svc.DB.Where("lot_id = ?", e.Lot).Take(&r).Error; err != nil || r.Stage != StageOpened {
@@ -297,4 +326,68 @@ func TestOpeningHallWindowCloseAttributes(t *testing.T) {
 	if got[ids[0]] != OutcomeDecrypted || got[ids[2]] != OutcomeRevoked || got[ids[3]] != OutcomeWithdrawn || v.Opening.Status != OpeningRevealed {
 		t.Fatalf("outcomes %v", got)
 	}
+}
+
+// Bidders sign in all at once (they share the hall's lock): every one is
+// recorded once, with one event each in gap-free order, while the host
+// pausing at the same moment waits for them or they for it.
+func TestOpeningHallSignInAllAtOnce(t *testing.T) {
+	e := newSealedEnv(t)
+	ctx := context.Background()
+	var bs []*testBidder
+	for i := range 8 {
+		b := e.sealedBidder(fmt.Sprintf("福建%d号建设", i+1))
+		if _, _, err := e.submit(b, priceForm(fmt.Sprintf("%d00.00", i+1)), []byte("%PDF")); err != nil {
+			t.Fatal(err)
+		}
+		bs = append(bs, b)
+	}
+	e.at(e.Dead)
+	if _, err := e.Svc.OpenHall(ctx, e.Agent, e.Lot, 0); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(bs)+1)
+	for i, b := range bs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.Svc.SignIn(ctx, b.Actor, e.Lot)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs[len(bs)] = e.Svc.PauseHall(ctx, e.Agent, e.Lot, true, 0, "主持人核对签到")
+	}()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	var signed int64
+	e.Svc.DB.Model(&OpeningBid{}).Where("lot_id = ? AND signed_in_at IS NOT NULL", e.Lot).Count(&signed)
+	if signed != int64(len(bs)) {
+		t.Fatalf("%d of %d signed in", signed, len(bs))
+	}
+	evs, err := live.Since(ctx, e.Svc.DB, HallTopic(e.Lot), 0, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for i, ev := range evs {
+		if ev.Seq != evs[0].Seq+int64(i) {
+			t.Fatalf("events not gap-free: %d after %d", ev.Seq, evs[0].Seq+int64(i)-1)
+		}
+		kinds[ev.Kind]++
+	}
+	if kinds["hall.signin"] != len(bs) || kinds["hall.paused"] != 1 {
+		t.Fatalf("events %v", kinds)
+	}
+	var o Opening
+	if err := e.Svc.DB.Take(&o, "lot_id = ?", e.Lot).Error; err != nil || o.Status != OpeningPaused {
+		t.Fatalf("opening %+v %v", o, err)
+	}
+	e.verifyAudit()
 }

@@ -98,7 +98,16 @@ func (s *Service) PutPiece(ctx context.Context, a trading.Actor, bidID int64, pa
 	if size <= 0 || size > PieceSize || (part == 0 && size > maxPriceEnvelope) {
 		return trading.Invalid("piece", "分片大小应为1至%d字节（须声明 Content-Length）", min(int64(PieceSize), map[bool]int64{true: maxPriceEnvelope, false: PieceSize}[part == 0]))
 	}
-	_, err = minio.Core{Client: s.Storage.Client}.PutObjectPart(ctx, s.Storage.Bucket, p.ObjectKey, p.UploadID, n, body, size, minio.PutObjectPartOptions{})
+	in, pi, err := s.pieceInspector(ctx, p, n)
+	if err != nil {
+		return err
+	}
+	var start int64
+	if in != nil {
+		start = in.Written()
+		body = io.TeeReader(body, in) // EB1 as the bytes go by
+	}
+	op, err := minio.Core{Client: s.Storage.Client}.PutObjectPart(ctx, s.Storage.Bucket, p.ObjectKey, p.UploadID, n, body, size, minio.PutObjectPartOptions{})
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, io.ErrUnexpectedEOF) {
 			return interrupted(err)
@@ -111,6 +120,9 @@ func (s *Service) PutPiece(ctx context.Context, a trading.Actor, bidID int64, pa
 			return trading.Conflict("bid_id", "该版本的上传已结束，请重新递交")
 		}
 		return interrupted(err)
+	}
+	if in != nil {
+		return s.pieceInspected(ctx, p, n, in, pi, start, size, op.ETag)
 	}
 	return nil
 }
@@ -212,7 +224,11 @@ func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64
 	if _, err := (minio.Core{Client: s.Storage.Client}).CompleteMultipartUpload(ctx, s.Storage.Bucket, p.ObjectKey, p.UploadID, cps, minio.PutObjectOptions{}); err != nil {
 		return nil, fmt.Errorf("join the pieces of %s: %w", p.ObjectKey, err)
 	}
-	info, ierr := s.inspectPart(ctx, p)
+	// Inspected as the pieces streamed in, or else read back whole (EB1).
+	info, ierr := streamedInfo(p, cps), error(nil)
+	if info == nil {
+		info, ierr = s.inspectPart(ctx, p)
+	}
 	if ierr == nil {
 		switch {
 		case info.Header.Bid != b.Ref:
@@ -238,7 +254,7 @@ func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64
 		up, err := minio.Core{Client: s.Storage.Client}.NewMultipartUpload(ctx, s.Storage.Bucket, p.ObjectKey, minio.PutObjectOptions{ContentType: "application/octet-stream"})
 		if err == nil {
 			err = s.DB.WithContext(ctx).Model(&SealedPart{}).Where("bid_id = ? AND part = ? AND completed_at IS NULL", bidID, part).
-				Update("upload_id", up).Error
+				Updates(map[string]any{"upload_id": up, "inspected_pieces": 0, "inspection": nil}).Error
 		}
 		if err != nil {
 			return nil, err
@@ -252,9 +268,10 @@ func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64
 		}
 		now := s.Clock.Now()
 		p2.Size, p2.SHA256, p2.Commitment, p2.CompletedAt, p2.UploadID = &info.Size, &info.SHA256, &info.Commitment, &now, ""
-		// Equivalent SQL: UPDATE sealed_parts SET size = ?, sha256 = ?, commitment = ?, completed_at = ?, upload_id = '' WHERE bid_id = ? AND part = ?
+		// Equivalent SQL: UPDATE sealed_parts SET size = ?, sha256 = ?, commitment = ?, completed_at = ?, upload_id = '', inspection = NULL
+		//   WHERE bid_id = ? AND part = ?
 		if err := tx.Model(&SealedPart{}).Where("bid_id = ? AND part = ?", bidID, part).Updates(map[string]any{"size": info.Size,
-			"sha256": info.SHA256, "commitment": info.Commitment, "completed_at": now, "upload_id": ""}).Error; err != nil {
+			"sha256": info.SHA256, "commitment": info.Commitment, "completed_at": now, "upload_id": "", "inspection": nil}).Error; err != nil {
 			return err
 		}
 		p = p2

@@ -28,18 +28,21 @@ const (
 	// its result notice (未成交公告, L10); a project's end by a termination.
 	AnnouncementFailure  AnnouncementType = "failure"  // 流标（废标）公告
 	AnnouncementContract AnnouncementType = "contract" // 合同公告 (procurement, G13)
+	// AnnouncementOpening publishes the opening record a lot's online
+	// opening hall generated (开标记录公告, EB7).
+	AnnouncementOpening AnnouncementType = "opening" // 开标记录公告
 )
 
 // AnnouncementTypes in display order.
 var AnnouncementTypes = []AnnouncementType{AnnouncementTender, AnnouncementProcurement, AnnouncementTransfer, AnnouncementListing,
-	AnnouncementAmendment, AnnouncementCandidates, AnnouncementResult, AnnouncementFailure, AnnouncementTermination, AnnouncementContract}
+	AnnouncementAmendment, AnnouncementCandidates, AnnouncementResult, AnnouncementFailure, AnnouncementTermination, AnnouncementContract, AnnouncementOpening}
 
 // Name is the Chinese name of the type.
 func (t AnnouncementType) Name() string {
 	return map[AnnouncementType]string{
 		AnnouncementTender: "招标公告", AnnouncementProcurement: "采购公告", AnnouncementTransfer: "出让公告", AnnouncementListing: "挂牌公告",
 		AnnouncementAmendment: "变更公告", AnnouncementCandidates: "中标候选人公示", AnnouncementResult: "结果公告", AnnouncementTermination: "终止公告",
-		AnnouncementFailure: "流标（废标）公告", AnnouncementContract: "合同公告",
+		AnnouncementFailure: "流标（废标）公告", AnnouncementContract: "合同公告", AnnouncementOpening: "开标记录公告",
 	}[t]
 }
 
@@ -52,9 +55,10 @@ func (t AnnouncementType) IsOpening() bool {
 }
 
 // IsGenerated tells the notices written from a lot's result record (the
-// 开标与结果 page), never drafted or edited by hand.
+// 开标与结果 page) or its opening hall, never drafted or edited by hand.
 func (t AnnouncementType) IsGenerated() bool {
-	return t == AnnouncementCandidates || t == AnnouncementResult || t == AnnouncementFailure || t == AnnouncementContract
+	return t == AnnouncementCandidates || t == AnnouncementResult || t == AnnouncementFailure || t == AnnouncementContract ||
+		t == AnnouncementOpening
 }
 
 // AnnouncementStatus is where a notice is in the review workflow.

@@ -187,6 +187,18 @@ func parseHeader(raw []byte) (*header, error) {
 	return &h, nil
 }
 
+// headerLength checks the magic and reads the header's length.
+func headerLength(pre [len(Magic) + 4]byte) (int, error) {
+	if string(pre[:len(Magic)]) != Magic {
+		return 0, ErrNotEnvelope
+	}
+	n := binary.BigEndian.Uint32(pre[len(Magic):])
+	if n == 0 || n > MaxHeaderSize {
+		return 0, malformed("header length %d", n)
+	}
+	return int(n), nil
+}
+
 // readHeader reads the magic, the header length and the header.
 func readHeader(r io.Reader) (*header, error) {
 	var pre [len(Magic) + 4]byte
@@ -196,12 +208,9 @@ func readHeader(r io.Reader) (*header, error) {
 		}
 		return nil, err
 	}
-	if string(pre[:len(Magic)]) != Magic {
-		return nil, ErrNotEnvelope
-	}
-	n := binary.BigEndian.Uint32(pre[len(Magic):])
-	if n == 0 || n > MaxHeaderSize {
-		return nil, malformed("header length %d", n)
+	n, err := headerLength(pre)
+	if err != nil {
+		return nil, err
 	}
 	raw := make([]byte, n)
 	if _, err := io.ReadFull(r, raw); err != nil {
@@ -215,6 +224,30 @@ func truncated(err error, where string) error {
 		return fmt.Errorf("%w: %s", ErrTruncated, where)
 	}
 	return err
+}
+
+// checkRecord reads a record's flag and length (pre) and checks them
+// against the framing rules of FORMAT.md for the record at index.
+func checkRecord(index uint64, pre [5]byte, chunkSize int) (final bool, n int, err error) {
+	switch pre[0] {
+	case flagMore:
+	case flagFinal:
+		final = true
+	default:
+		return false, 0, malformed("chunk %d: flag %#x", index, pre[0])
+	}
+	n = int(binary.BigEndian.Uint32(pre[1:]))
+	switch {
+	case index == 0 && final:
+		return false, 0, malformed("chunk 0 (the manifest) cannot be final")
+	case index == 0 && (n <= tagSize || n > MaxManifestSize+tagSize):
+		return false, 0, malformed("manifest chunk of %d bytes", n)
+	case index > 0 && !final && n != chunkSize+tagSize:
+		return false, 0, malformed("chunk %d: %d bytes, a non-final chunk has %d", index, n, chunkSize+tagSize)
+	case index > 0 && final && (n < tagSize || n > chunkSize+tagSize):
+		return false, 0, malformed("final chunk %d: %d bytes", index, n)
+	}
+	return final, n, nil
 }
 
 // record is one chunk as framed on the wire.
@@ -240,7 +273,10 @@ func newChunkReader(r io.Reader, chunkSize int) *chunkReader {
 
 // read returns the next record; its ct aliases an internal buffer valid
 // until the next call. After the final record it checks the stream ends.
-func (c *chunkReader) read() (*record, error) {
+func (c *chunkReader) read() (*record, error) { return c.readInto(c.buf) }
+
+// readInto is read into buf (chunkSize+tagSize bytes).
+func (c *chunkReader) readInto(buf []byte) (*record, error) {
 	if c.done {
 		return nil, io.EOF
 	}
@@ -249,30 +285,17 @@ func (c *chunkReader) read() (*record, error) {
 		return nil, truncated(err, fmt.Sprintf("chunk %d missing (no final chunk)", c.next))
 	}
 	rec := &record{index: c.next}
-	switch pre[0] {
-	case flagMore:
-	case flagFinal:
-		rec.final = true
-	default:
-		return nil, malformed("chunk %d: flag %#x", c.next, pre[0])
+	final, n, err := checkRecord(c.next, pre, c.chunkSize)
+	if err != nil {
+		return nil, err
 	}
-	n := int(binary.BigEndian.Uint32(pre[1:]))
-	switch {
-	case c.next == 0 && rec.final:
-		return nil, malformed("chunk 0 (the manifest) cannot be final")
-	case c.next == 0 && (n <= tagSize || n > MaxManifestSize+tagSize):
-		return nil, malformed("manifest chunk of %d bytes", n)
-	case c.next > 0 && !rec.final && n != c.chunkSize+tagSize:
-		return nil, malformed("chunk %d: %d bytes, a non-final chunk has %d", c.next, n, c.chunkSize+tagSize)
-	case c.next > 0 && rec.final && (n < tagSize || n > c.chunkSize+tagSize):
-		return nil, malformed("final chunk %d: %d bytes", c.next, n)
-	}
+	rec.final = final
 	if rec.final {
 		if _, err := io.ReadFull(c.r, rec.commitment[:]); err != nil {
 			return nil, truncated(err, fmt.Sprintf("in final chunk %d", c.next))
 		}
 	}
-	rec.ct = c.buf[:n]
+	rec.ct = buf[:n]
 	if _, err := io.ReadFull(c.r, rec.ct); err != nil {
 		return nil, truncated(err, fmt.Sprintf("in chunk %d", c.next))
 	}
@@ -287,6 +310,67 @@ func (c *chunkReader) read() (*record, error) {
 		}
 	}
 	return rec, nil
+}
+
+// aheadBuffers is how many records a readAhead holds: one being
+// decrypted, one being hashed and written, the others being read.
+const aheadBuffers = 4
+
+// readAhead reads records on a goroutine of its own, so that reading from
+// the store (the network, MinIO's own work) overlaps decrypting and
+// hashing on the other core. Memory stays at aheadBuffers records.
+type readAhead struct {
+	recs chan aheadRecord
+	free chan []byte
+	stop chan struct{}
+	done chan struct{}
+}
+
+type aheadRecord struct {
+	rec *record
+	err error
+}
+
+func newReadAhead(c *chunkReader) *readAhead {
+	ra := &readAhead{recs: make(chan aheadRecord, aheadBuffers), free: make(chan []byte, aheadBuffers),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	ra.free <- c.buf
+	for range aheadBuffers - 1 {
+		ra.free <- make([]byte, len(c.buf))
+	}
+	go func() {
+		defer close(ra.done)
+		for {
+			var buf []byte
+			select {
+			case buf = <-ra.free:
+			case <-ra.stop:
+				return
+			}
+			rec, err := c.readInto(buf)
+			ra.recs <- aheadRecord{rec, err} // never blocks: one slot per buffer
+			if err != nil || rec.final {
+				return
+			}
+		}
+	}()
+	return ra
+}
+
+// next is the next record; release its buffer with done when finished.
+func (ra *readAhead) next() (*record, error) {
+	r := <-ra.recs
+	return r.rec, r.err
+}
+
+// release gives a record's buffer back for reading.
+func (ra *readAhead) release(rec *record) { ra.free <- rec.ct[:cap(rec.ct)] }
+
+// close stops reading and waits until the goroutine has left the reader
+// alone, so the caller may close it.
+func (ra *readAhead) close() {
+	close(ra.stop)
+	<-ra.done
 }
 
 // Info is what [Inspect] learns of an envelope without a key.

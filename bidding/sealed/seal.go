@@ -326,13 +326,25 @@ type Opened struct {
 	ContentSize int64
 	Commitment  [32]byte
 	Nonce       [32]byte
+	// SHA256 is the plain SHA-256 of the plaintext, from [OpenHashing] only.
+	SHA256 [32]byte
 }
 
 // Open decrypts an envelope with the content key the bidder handed in,
 // writing the plaintext to w chunk by chunk after each chunk authenticates,
 // and checks the commitment at the end. Memory stays flat. Any error means
 // the output is not the bid: the caller discards what w received.
-func Open(r io.Reader, ck ContentKey, w io.Writer) (*Opened, error) {
+func Open(r io.Reader, ck ContentKey, w io.Writer) (*Opened, error) { return open(r, ck, w, false) }
+
+// OpenHashing is [Open] that also takes the plain SHA-256 of the
+// plaintext (Opened.SHA256: what the hall stores and compares between
+// bids, K3). It runs beside the decryption, on its goroutine, while the
+// commitment is hashed on the next stage's: the two hashes in parallel.
+func OpenHashing(r io.Reader, ck ContentKey, w io.Writer) (*Opened, error) {
+	return open(r, ck, w, true)
+}
+
+func open(r io.Reader, ck ContentKey, w io.Writer, plainHash bool) (*Opened, error) {
 	h, err := readHeader(r)
 	if err != nil {
 		return nil, err
@@ -344,13 +356,26 @@ func Open(r io.Reader, ck ContentKey, w io.Writer) (*Opened, error) {
 		return nil, ErrWrongKey
 	}
 	aead, base := payloadCipher(&ck.Key, h.salt)
-	chunks := newChunkReader(r, h.ChunkSize)
+	// Three stages, each on its own goroutine, a chunk apart: reading
+	// (readAhead), decrypting (here), hashing and writing (sink). Each
+	// chunk is written only after it authenticated.
+	chunks := newReadAhead(newChunkReader(r, h.ChunkSize))
+	defer chunks.close()
 	nonce := make([]byte, 0, nonceSize)
 	aad := make([]byte, 0, 32+8+1+commitSize)
 	out := &Opened{Header: h.Header}
-	var commit hash.Hash
+	var plain hash.Hash
+	if plainHash {
+		plain = sha256.New()
+	}
+	var snk *sink
+	defer func() {
+		if snk != nil {
+			snk.finish()
+		}
+	}()
 	for {
-		rec, err := chunks.read()
+		rec, err := chunks.next()
 		if err != nil {
 			return nil, err
 		}
@@ -375,23 +400,71 @@ func Open(r io.Reader, ck ContentKey, w io.Writer) (*Opened, error) {
 			}
 			out.Name, out.Type = m.Name, m.Type
 			copy(out.Nonce[:], nb)
-			commit = sha256.New()
-			commit.Write(nb)
+			chunks.release(rec)
+			snk = newSink(nb, w, chunks)
 			continue
 		}
-		commit.Write(pt)
 		out.ContentSize += int64(len(pt))
-		if _, err := w.Write(pt); err != nil {
-			return nil, fmt.Errorf("sealed: write plaintext: %w", err)
+		if plain != nil {
+			plain.Write(pt)
 		}
+		snk.recs <- sinkRecord{rec, pt}
 		if rec.final {
-			commit.Sum(out.Commitment[:0])
+			commit, err := snk.finish()
+			snk = nil
+			if err != nil {
+				return nil, err
+			}
+			copy(out.Commitment[:], commit)
+			if plain != nil {
+				plain.Sum(out.SHA256[:0])
+			}
 			if subtle.ConstantTimeCompare(out.Commitment[:], rec.commitment[:]) != 1 {
 				return nil, ErrCommitment
 			}
 			return out, nil
 		}
 	}
+}
+
+// sink hashes the plaintext into the commitment and writes it out, on a
+// goroutine of its own, giving each record's buffer back to the reader.
+type sink struct {
+	recs   chan sinkRecord
+	done   chan struct{}
+	commit hash.Hash
+	err    error
+}
+
+type sinkRecord struct {
+	rec *record
+	pt  []byte
+}
+
+func newSink(nonce []byte, w io.Writer, chunks *readAhead) *sink {
+	s := &sink{recs: make(chan sinkRecord, aheadBuffers), done: make(chan struct{}), commit: sha256.New()}
+	s.commit.Write(nonce)
+	go func() {
+		defer close(s.done)
+		for x := range s.recs {
+			if s.err == nil {
+				s.commit.Write(x.pt)
+				if _, err := w.Write(x.pt); err != nil {
+					s.err = fmt.Errorf("sealed: write plaintext: %w", err)
+				}
+			}
+			chunks.release(x.rec)
+		}
+	}()
+	return s
+}
+
+// finish waits for the sink to drain: the commitment of what it hashed,
+// or why writing failed.
+func (s *sink) finish() ([]byte, error) {
+	close(s.recs)
+	<-s.done
+	return s.commit.Sum(nil), s.err
 }
 
 // Commit is SHA-256(nonce || plaintext) of a plaintext read from r, hex.

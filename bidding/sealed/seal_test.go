@@ -74,6 +74,12 @@ func TestRoundTrip(t *testing.T) {
 			info.Commitment != hex.EncodeToString(s.Commitment[:]) || info.Header != s.Header {
 			t.Fatalf("%d bytes: inspect says %+v, sealer %+v", n, info, s)
 		}
+		for _, piece := range []int{1, 5, 12, 33, chunk + 16, len(env) + 1} {
+			got, err := inspectInPieces(t, env, piece)
+			if err != nil || *got != *info {
+				t.Fatalf("%d bytes in pieces of %d: inspector says %+v (%v), Inspect %+v", n, piece, got, err, info)
+			}
+		}
 		wantChunks := uint64(1 + max(1, (n+chunk-1)/chunk))
 		if info.Chunks != wantChunks {
 			t.Errorf("%d bytes: %d chunks, want %d", n, info.Chunks, wantChunks)
@@ -100,6 +106,11 @@ func TestRoundTrip(t *testing.T) {
 		}
 		if !bytes.Equal(out.Bytes(), pt) || o.Name != "投标文件.pdf" || o.Type != "application/pdf" || o.Commitment != s.Commitment || o.Nonce != s.Nonce {
 			t.Fatalf("%d bytes: opened %d bytes %+v", n, out.Len(), o)
+		}
+		out.Reset()
+		oh, err := OpenHashing(bytes.NewReader(env), tok, &out)
+		if err != nil || !bytes.Equal(out.Bytes(), pt) || oh.SHA256 != sha256.Sum256(pt) || oh.Commitment != s.Commitment {
+			t.Fatalf("%d bytes: open hashing: %+v %v", n, oh, err)
 		}
 		if err := VerifyBackup(bytes.NewReader(pt), hex.EncodeToString(s.Nonce[:]), info.Commitment); err != nil {
 			t.Errorf("%d bytes: backup: %v", n, err)
@@ -213,6 +224,11 @@ func TestTampering(t *testing.T) {
 			if c.inspect == nil && err != nil || c.inspect != nil && !errors.Is(err, c.inspect) {
 				t.Errorf("Inspect: %v, want %v", err, c.inspect)
 			}
+			// Fed in pieces with its state saved between them, the same verdict.
+			_, err = inspectInPieces(t, c.env, 7)
+			if c.inspect == nil && err != nil || c.inspect != nil && !errors.Is(err, c.inspect) {
+				t.Errorf("Inspector: %v, want %v", err, c.inspect)
+			}
 		})
 	}
 }
@@ -287,6 +303,12 @@ func FuzzInspect(f *testing.F) {
 		if err != nil && oerr == nil {
 			t.Fatalf("Inspect refuses (%v) what Open accepts", err)
 		}
+		for _, piece := range []int{3, 4096} {
+			pinfo, perr := inspectInPieces(t, data, piece)
+			if (perr == nil) != (err == nil) || err == nil && *pinfo != *info {
+				t.Fatalf("in pieces of %d the inspector says %+v (%v), Inspect %+v (%v)", piece, pinfo, perr, info, err)
+			}
+		}
 	})
 }
 
@@ -315,4 +337,26 @@ func TestHeaderIsCanonical(t *testing.T) {
 	if rule, msg := Explain(fmt.Errorf("wrapped: %w", ErrNotEnvelope)); rule != "EB1" || !strings.Contains(msg, "未加密") {
 		t.Errorf("Explain(ErrNotEnvelope) = %s %s", rule, msg)
 	}
+}
+
+// inspectInPieces feeds env to an Inspector piece bytes at a time, saving
+// and resuming its state between pieces, as the upload does between
+// requests.
+func inspectInPieces(t testing.TB, env []byte, piece int) (*Info, error) {
+	t.Helper()
+	in := NewInspector()
+	for off := 0; off < len(env); off += piece {
+		in.Write(env[off:min(off+piece, len(env))])
+		st, err := in.State()
+		if err != nil {
+			if in.Err() == nil {
+				t.Fatalf("State: %v with no fault", err)
+			}
+			return nil, err
+		}
+		if in, err = ResumeInspector(st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return in.Info()
 }

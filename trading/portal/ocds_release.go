@@ -188,6 +188,8 @@ func (x *ocdsExport) document(n *trading.Announcement) OCDSDocument {
 		typ = "cancellationDetails"
 	case trading.AnnouncementContract:
 		typ = "contractNotice"
+	case trading.AnnouncementOpening:
+		typ = "bidders" // 开标记录公告: who bid, at what price (EB7)
 	}
 	title := n.Title
 	if title == "" {
