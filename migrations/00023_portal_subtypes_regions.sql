@@ -21,6 +21,20 @@ ALTER TABLE projects ADD CONSTRAINT projects_sub_type_check CHECK (
     OR (category = 'procurement' AND sub_type IN ('goods', 'services', 'works'))
     OR (category IN ('land', 'property') AND sub_type IN ('listing', 'auction', 'tender')));
 CREATE INDEX projects_sub_type_idx ON projects (category, sub_type);
+-- A row written without one (bulk loads, tools that predate the column)
+-- gets its category's usual sub-type, as the service does for input
+-- without one.
+-- +goose StatementBegin
+CREATE FUNCTION projects_sub_type_default() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.sub_type IS NULL THEN
+        NEW.sub_type := CASE NEW.category WHEN 'engineering' THEN 'construction' WHEN 'procurement' THEN 'goods' ELSE 'listing' END;
+    END IF;
+    RETURN NEW;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER projects_sub_type_default BEFORE INSERT ON projects
+    FOR EACH ROW EXECUTE FUNCTION projects_sub_type_default();
 
 -- The administrative divisions of Fujian province (GB/T 2260: the province,
 -- its 9 prefecture-level cities and their 84 county-level divisions, codes
@@ -59,6 +73,8 @@ DELETE FROM regions r WHERE r.code NOT IN ('350000', '350100', '350102', '350104
     AND NOT EXISTS (SELECT 1 FROM lot_outcomes o WHERE o.region_code = r.code);
 UPDATE regions SET name = '福州市鼓楼区' WHERE code = '350102';
 UPDATE regions SET name = '福州市仓山区' WHERE code = '350104';
+DROP TRIGGER projects_sub_type_default ON projects;
+DROP FUNCTION projects_sub_type_default();
 DROP INDEX projects_sub_type_idx;
 ALTER TABLE projects DROP CONSTRAINT projects_sub_type_check;
 ALTER TABLE projects DROP COLUMN sub_type;
