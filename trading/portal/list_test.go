@@ -165,6 +165,25 @@ func TestNoticeStatusFromScheduleAndPublishedResults(t *testing.T) {
 			t.Errorf("dealt filter gave %s %s", n.ProjectCode, n.StatusName)
 		}
 	}
+	// Every notice is under exactly one status, the one it shows: the
+	// filter (every project at once) and the column (a page's projects)
+	// are the same derivation.
+	var sum int64
+	for _, st := range Statuses {
+		pg, err := List(ctx, s, Filter{Status: st, Page: 1, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += pg.Total
+		for _, n := range pg.Notices {
+			if n.Status != st {
+				t.Errorf("filter %s lists %s showing %s", st, n.Title, n.Status)
+			}
+		}
+	}
+	if all, err := List(ctx, s, Filter{Page: 1}); err != nil || all.Total != sum || sum == 0 {
+		t.Errorf("statuses cover %d notices of %d (%v)", sum, all.Total, err)
+	}
 	if _, err := ParseFilter(func(k string) string { return map[string]string{"status": "won"}[k] }); trading.AsError(err).Field != "status" {
 		t.Errorf("unknown status: %v", err)
 	}
@@ -174,7 +193,7 @@ func TestNoticeStatusFromScheduleAndPublishedResults(t *testing.T) {
 // and results only: no query of theirs names what would tell who, or how
 // many, registered or downloaded (K4, K5).
 func TestStatusAndCalendarNeverReadRegistrations(t *testing.T) {
-	for name, q := range map[string]string{"status": projectStatusJoin, "calendar": eventsSQL} {
+	for name, q := range map[string]string{"status": projectStatusJoin, "status filter": projectsInStateSQL, "calendar": eventsSQL} {
 		for _, table := range []string{"registrations", "document_downloads", "bids", "deposit", "guarantee", "notifications"} {
 			if strings.Contains(q, table) {
 				t.Errorf("the %s query reads %s", name, table)

@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/base64"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,8 @@ type Filter struct {
 	Sync     bool   // …oldest first (set by the "after" parameter, even after=0)
 	Page     int    // numbered pages (the portal's list): page ≥ 1 with a total; 0 pages by cursor
 	Limit    int
+
+	now time.Time // the database time the status is derived at (set by List)
 }
 
 // ParseFilter reads the filter from query parameters, naming the
@@ -103,6 +106,10 @@ func ParseFilter(get func(string) string) (Filter, error) {
 	}
 	return f, nil
 }
+
+// tradingCode is a whole unified trading code (统一交易编码, region-year-
+// category-sequence, see trading.nextTradingCode), as typed in a search.
+var tradingCode = regexp.MustCompile(`(?i)^[0-9]{6}-[0-9]{4}-(GC|CG|TD|CQ)-[0-9]{4,}$`)
 
 // The cursor is opaque to clients so its meaning can change.
 func encodeCursor(seq int64) string {
@@ -215,7 +222,7 @@ func (f *Filter) where(q *gorm.DB) *gorm.DB {
 		q = q.Where("a.type = ?", f.Type)
 	}
 	if f.Status != "" {
-		q = q.Where("st.state = ?", f.Status)
+		q = q.Where("a.project_id IN ("+projectsInStateSQL+")", f.now, f.now, f.now, f.Status)
 	}
 	if f.Region != "" {
 		q = q.Where("p.region_code LIKE ?", trading.RegionPrefix(f.Region))
@@ -227,10 +234,18 @@ func (f *Filter) where(q *gorm.DB) *gorm.DB {
 		q = q.Where("a.published_at < ?", f.To)
 	}
 	// Every word must be found (AND), each in the title, the body or the
-	// trading code: a code typed whole finds every notice of its project.
+	// trading code: a code typed whole finds every notice of its project
+	// (through the project index), part of one the projects whose code
+	// has it. The codes' ids are gathered first (ARRAY(…), once), so the
+	// three alternatives are one BitmapOr over announcements' indexes.
 	for _, w := range searchWords(f.Query) {
+		if tradingCode.MatchString(w) {
+			q = q.Where("a.project_id = (SELECT id FROM projects WHERE code = ?)", strings.ToUpper(w))
+			continue
+		}
 		like := "%" + trading.EscapeLike(w) + "%"
-		q = q.Where("(a.title ILIKE ? OR a.body ILIKE ? OR p.code ILIKE ?)", like, like, like)
+		q = q.Where("(a.title ILIKE ? OR a.body ILIKE ? OR a.project_id = ANY (ARRAY(SELECT id FROM projects WHERE code ILIKE ?)))",
+			like, like, like)
 	}
 	return q
 }
@@ -259,31 +274,38 @@ func List(ctx context.Context, s *trading.Service, f Filter) (*Page, error) {
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 20
 	}
-	// Equivalent SQL: SELECT …, st.state, st.deadline FROM announcements a JOIN projects p …
-	//   LEFT JOIN LATERAL (the project's status from its lots) st ON true WHERE … ORDER BY a.published_seq DESC
-	q := f.where(publicAnnouncements(db, false).Select(listColumns+", st.state, st.deadline").
-		Joins(projectStatusJoin, statusJoinArgs(now)...))
+	// The page is chosen first and its few rows get their status after:
+	// a status computed before ORDER BY … LIMIT would be computed for
+	// every notice. The status filter computes every project's at once.
+	// Equivalent SQL: SELECT x.*, st.state, st.deadline FROM (SELECT … FROM announcements a JOIN projects p …
+	//   WHERE … ORDER BY a.published_seq DESC LIMIT n) x JOIN projects p ON p.id = x.project_id
+	//   LEFT JOIN LATERAL (the project's status from its lots) st ON true ORDER BY x.published_seq DESC
+	f.now = now
+	q := f.where(publicAnnouncements(db, false).Select(listColumns + ", a.project_id"))
 	out := &Page{}
+	order := "published_seq DESC"
 	if f.Page > 0 {
-		// The count needs the status only when it filters by it.
-		cq := db.Table("announcements a").Joins("JOIN projects p ON p.id = a.project_id").
-			Where("a.status = ?", trading.AnnouncementPublished)
-		if f.Status != "" {
-			cq = cq.Joins(projectStatusJoin, statusJoinArgs(now)...)
+		// The count joins the project only when a condition is on it, and
+		// the status only when it filters by it: unfiltered, it counts the
+		// published notices' index alone.
+		cq := db.Table("announcements a").Where("a.status = ?", trading.AnnouncementPublished)
+		if f.Category != "" || f.SubType != "" || f.Region != "" || f.Query != "" {
+			cq = cq.Joins("JOIN projects p ON p.id = a.project_id")
 		}
 		if err := f.where(cq).Count(&out.Total).Error; err != nil {
 			return nil, err
 		}
-		q = q.Order("a.published_seq DESC").Offset((f.Page - 1) * f.Limit)
+		q = q.Offset((f.Page - 1) * f.Limit)
 	} else if f.Sync {
-		q = q.Where("a.published_seq > ?", f.After).Order("a.published_seq ASC")
-	} else {
-		if f.Before > 0 {
-			q = q.Where("a.published_seq < ?", f.Before)
-		}
-		q = q.Order("a.published_seq DESC")
+		q, order = q.Where("a.published_seq > ?", f.After), "published_seq ASC"
+	} else if f.Before > 0 {
+		q = q.Where("a.published_seq < ?", f.Before)
 	}
-	rs, err := q.Limit(f.Limit + 1).Rows()
+	q = db.Table("(?) AS x", q.Order("a."+order).Limit(f.Limit+1)).
+		Select("x.id, x.published_seq, x.type, x.title, x.published_at, x.amends_id, x.code, x.category, x.region_code, "+
+			"x.region_name, x.sub_type, st.state, st.deadline").
+		Joins("JOIN projects p ON p.id = x.project_id").Joins(projectStatusJoin, statusJoinArgs(now)...).Order("x." + order)
+	rs, err := q.Rows()
 	if err != nil {
 		return nil, err
 	}
