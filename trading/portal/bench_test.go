@@ -71,7 +71,7 @@ func explainPage(db *gorm.DB, f Filter) (string, error) {
 		return "", err
 	}
 	f.now = now
-	inner := f.where(publicAnnouncements(db, false).Select(listColumns+", a.project_id")).Order("a.published_seq DESC").Limit(21)
+	inner := f.where(publicAnnouncements(db, false).Select(listColumns + ", a.project_id")).Order("a.published_seq DESC").Limit(21)
 	sql := db.ToSQL(func(tx *gorm.DB) *gorm.DB {
 		return tx.Table("(?) AS x", inner).Select("x.id, st.state, st.deadline").
 			Joins("JOIN projects p ON p.id = x.project_id").Joins(projectStatusJoin, statusJoinArgs(now)...).
