@@ -36,9 +36,6 @@ var subTypesOf = map[Category][]SubType{
 // Name is the Chinese name of the sub-type ("" for an unknown one).
 func (t SubType) Name() string { return subTypeNames[t] }
 
-// SubTypes are the sub-types of a category in display order.
-func SubTypes(c Category) []SubType { return append([]SubType(nil), subTypesOf[c]...) }
-
 // ValidFor tells whether t is a sub-type of the category.
 func (t SubType) ValidFor(c Category) bool {
 	for _, x := range subTypesOf[c] {

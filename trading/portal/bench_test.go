@@ -71,10 +71,12 @@ func explainPage(db *gorm.DB, f Filter) (string, error) {
 		return "", err
 	}
 	f.now = now
-	inner := f.where(publicAnnouncements(db, false).Select(listColumns + ", a.project_id")).Order("a.published_seq DESC").Limit(21)
+	inner := f.where(db.Table("announcements a").Select("a.id, a.published_seq, a.project_id").
+		Joins("JOIN projects p ON p.id = a.project_id").Where("a.status = 'published'")).Order("a.published_seq DESC").Limit(21)
 	sql := db.ToSQL(func(tx *gorm.DB) *gorm.DB {
-		return tx.Table("(?) AS x", inner).Select("x.id, st.state, st.deadline").
-			Joins("JOIN projects p ON p.id = x.project_id").Joins(projectStatusJoin, statusJoinArgs(now)...).
+		return tx.Table("(?) AS x", inner).Select(listColumns+", st.state, st.deadline").
+			Joins("JOIN announcements a ON a.id = x.id").Joins("JOIN projects p ON p.id = x.project_id").
+			Joins("JOIN regions r ON r.code = p.region_code").Joins(projectStatusJoin, statusJoinArgs(now)...).
 			Order("x.published_seq DESC").Find(&[]map[string]any{})
 	})
 	var lines []string

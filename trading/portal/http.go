@@ -93,12 +93,15 @@ func (w *Handlers) portalHome(c echo.Context) error {
 // announcementList is the portal's notice list: numbered pages with the
 // total, each notice with its project's status and deadline.
 func (w *Handlers) announcementList(c echo.Context) error {
-	f, err := ParseFilter(c.QueryParam)
+	// The page goes by number: an old link's cursor (or after) is ignored.
+	f, err := ParseFilter(func(k string) string {
+		if k == "cursor" || k == "after" {
+			return ""
+		}
+		return c.QueryParam(k)
+	})
 	if err != nil {
 		return err
-	}
-	if f.Before > 0 || f.Sync {
-		return trading.Invalid("cursor", "公告列表按页码翻页（page），cursor 与 after 只用于接口")
 	}
 	f.Page = max(f.Page, 1)
 	ctx := c.Request().Context()

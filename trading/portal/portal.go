@@ -274,20 +274,22 @@ func List(ctx context.Context, s *trading.Service, f Filter) (*Page, error) {
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 20
 	}
-	// The page is chosen first and its few rows get their status after:
-	// a status computed before ORDER BY … LIMIT would be computed for
-	// every notice. The status filter computes every project's at once.
-	// Equivalent SQL: SELECT x.*, st.state, st.deadline FROM (SELECT … FROM announcements a JOIN projects p …
-	//   WHERE … ORDER BY a.published_seq DESC LIMIT n) x JOIN projects p ON p.id = x.project_id
+	// The page is chosen first, by ids alone, and only its few rows get
+	// their columns, region name and status after: whatever the inner
+	// select list holds is computed for every candidate row before
+	// ORDER BY … LIMIT. The status filter computes every project's at once.
+	// Equivalent SQL: SELECT a.…, p.…, st.state, st.deadline FROM (SELECT a.id, a.published_seq, a.project_id
+	//   FROM announcements a JOIN projects p … WHERE … ORDER BY a.published_seq DESC LIMIT n) x
+	//   JOIN announcements a ON a.id = x.id JOIN projects p … JOIN regions r …
 	//   LEFT JOIN LATERAL (the project's status from its lots) st ON true ORDER BY x.published_seq DESC
 	f.now = now
-	q := f.where(publicAnnouncements(db, false).Select(listColumns + ", a.project_id"))
+	q := f.where(db.Table("announcements a").Select("a.id, a.published_seq, a.project_id").
+		Joins("JOIN projects p ON p.id = a.project_id").Where("a.status = ?", trading.AnnouncementPublished))
 	out := &Page{}
 	order := "published_seq DESC"
 	if f.Page > 0 {
-		// The count joins the project only when a condition is on it, and
-		// the status only when it filters by it: unfiltered, it counts the
-		// published notices' index alone.
+		// The count joins the project only when a condition is on it:
+		// unfiltered, it counts the published notices' index alone.
 		cq := db.Table("announcements a").Where("a.status = ?", trading.AnnouncementPublished)
 		if f.Category != "" || f.SubType != "" || f.Region != "" || f.Query != "" {
 			cq = cq.Joins("JOIN projects p ON p.id = a.project_id")
@@ -301,10 +303,9 @@ func List(ctx context.Context, s *trading.Service, f Filter) (*Page, error) {
 	} else if f.Before > 0 {
 		q = q.Where("a.published_seq < ?", f.Before)
 	}
-	q = db.Table("(?) AS x", q.Order("a."+order).Limit(f.Limit+1)).
-		Select("x.id, x.published_seq, x.type, x.title, x.published_at, x.amends_id, x.code, x.category, x.region_code, "+
-			"x.region_name, x.sub_type, st.state, st.deadline").
-		Joins("JOIN projects p ON p.id = x.project_id").Joins(projectStatusJoin, statusJoinArgs(now)...).Order("x." + order)
+	q = db.Table("(?) AS x", q.Order("a."+order).Limit(f.Limit+1)).Select(listColumns+", st.state, st.deadline").
+		Joins("JOIN announcements a ON a.id = x.id").Joins("JOIN projects p ON p.id = x.project_id").
+		Joins("JOIN regions r ON r.code = p.region_code").Joins(projectStatusJoin, statusJoinArgs(now)...).Order("x." + order)
 	rs, err := q.Rows()
 	if err != nil {
 		return nil, err
