@@ -123,7 +123,7 @@ func seedNotices(b *testing.B) (*trading.Service, context.Context) {
 		 SELECT a.project_id, 'amendment', p.title || '变更公告', '投标截止时间顺延。编号' || p.id,
 		        '<p>投标截止时间顺延。</p>', 'published', p.agent_id, now(), now(), now(), nextval('announcements_published_seq'), a.id
 		 FROM announcements a JOIN projects p ON p.id = a.project_id ORDER BY a.id`,
-		`ANALYZE`,
+		`VACUUM ANALYZE`,
 	} {
 		if err := s.DB.Exec(q).Error; err != nil {
 			b.Fatalf("seed: %v\n%s", err, q)
