@@ -172,7 +172,7 @@ var labels = map[string]map[string]string{
 	LabelField: {
 		// projects and lots
 		"lots": "标段", "changes": "变更", "bids": "投标记录", "id_numbers": "身份证号", "declarations": "声明",
-		"title": "项目名称", "category": "交易类别", "region": "行政区划", "region_code": "行政区划",
+		"title": "项目名称", "category": "交易类别", "sub_type": "交易子类", "region": "行政区划", "region_code": "行政区划",
 		"owner_name": "招标人/采购人", "owner_contact": "联系方式", "name": "名称", "lot_id": "标段", "lot": "标段",
 		"lot_count": "标段数", "control_price": "招标控制价", "estimated_price": "估算价", "budget": "采购预算",
 		"starting_price": "起始价", "reserve_price": "底价", "appraised_value": "评估值", "listing_price": "挂牌价",

@@ -45,6 +45,7 @@ type Project struct {
 	ID            int64         `gorm:"column:id;primaryKey"`
 	Code          string        `gorm:"column:code"` // 统一交易编码
 	Category      Category      `gorm:"column:category"`
+	SubType       SubType       `gorm:"column:sub_type"` // 交易子类 (施工, 货物, 挂牌…)
 	Title         string        `gorm:"column:title"`
 	OwnerName     string        `gorm:"column:owner_name"` // 招标人/采购人/出让人/转让方
 	OwnerContact  string        `gorm:"column:owner_contact"`
@@ -225,6 +226,7 @@ func (l *Lot) Public() PublicLot {
 type PublicProject struct {
 	Code       string   `json:"code"`
 	Category   Category `json:"category"`
+	SubType    SubType  `json:"sub_type"`
 	Title      string   `json:"title"`
 	OwnerName  string   `json:"owner_name"`
 	RegionCode string   `json:"region_code"`
@@ -238,9 +240,12 @@ type PublicProject struct {
 	Lots          []PublicLot `json:"lots"`
 }
 
+// SubTypeName is the Chinese name of the project's sub-type.
+func (p PublicProject) SubTypeName() string { return p.SubType.Name() }
+
 // Public drops the secret fields of every lot.
 func (p *Project) Public() PublicProject {
-	out := PublicProject{Code: p.Code, Category: p.Category, Title: p.Title, OwnerName: p.OwnerName,
+	out := PublicProject{Code: p.Code, Category: p.Category, SubType: p.SubType, Title: p.Title, OwnerName: p.OwnerName,
 		RegionCode: p.RegionCode, RegionName: p.Region.Name, AgentName: p.Agent.DisplayName, Status: string(p.Status),
 		SuspendedAt: p.SuspendedAt, SuspendReason: p.SuspendReason}
 	for i := range p.Lots {

@@ -80,6 +80,7 @@ type projectForm struct {
 	Error      *Error
 	Regions    []Region
 	Categories []Option
+	SubTypes   []SubTypeGroup
 }
 
 func (w *Web) renderProjectForm(c echo.Context, status int, f projectForm) error {
@@ -87,7 +88,7 @@ func (w *Web) renderProjectForm(c echo.Context, status int, f projectForm) error
 	if err != nil {
 		return err
 	}
-	f.Regions, f.Categories = regions, CategoryOptions()
+	f.Regions, f.Categories, f.SubTypes = regions, CategoryOptions(), SubTypeGroups()
 	title := "新建交易项目"
 	if f.Code != "" {
 		title = "修改交易项目 " + f.Code
@@ -114,7 +115,7 @@ func bindProjectForm(c echo.Context) (ProjectInput, bool, error) {
 	if err != nil {
 		return ProjectInput{}, false, Invalid("body", "表单格式不正确")
 	}
-	in := ProjectInput{Category: Category(form.Get("category")), Title: form.Get("title"), OwnerName: form.Get("owner_name"),
+	in := ProjectInput{Category: Category(form.Get("category")), SubType: SubType(form.Get("sub_type")), Title: form.Get("title"), OwnerName: form.Get("owner_name"),
 		OwnerContact: form.Get("owner_contact"), RegionCode: form.Get("region_code"), StateFunded: form.Get("state_funded") != ""}
 	n, _ := strconv.Atoi(form.Get("lot_count"))
 	if n < 0 || n > 100 {
@@ -212,7 +213,7 @@ func (w *Web) projectDelete(c echo.Context) error {
 
 // inputOf turns a stored project back into form input.
 func inputOf(p *Project) ProjectInput {
-	in := ProjectInput{Category: p.Category, Title: p.Title, OwnerName: p.OwnerName, OwnerContact: p.OwnerContact,
+	in := ProjectInput{Category: p.Category, SubType: p.SubType, Title: p.Title, OwnerName: p.OwnerName, OwnerContact: p.OwnerContact,
 		RegionCode: p.RegionCode, StateFunded: p.StateFunded}
 	m := func(d *decimal.Decimal) string {
 		if d == nil {

@@ -19,6 +19,7 @@ import (
 // ProjectInput is what an agent enters for a project (API JSON or form).
 type ProjectInput struct {
 	Category     Category   `json:"category" form:"category"`
+	SubType      SubType    `json:"sub_type" form:"sub_type"` // 交易子类; empty: the category's usual one
 	Title        string     `json:"title" form:"title"`
 	OwnerName    string     `json:"owner_name" form:"owner_name"`
 	OwnerContact string     `json:"owner_contact" form:"owner_contact"`
@@ -205,6 +206,13 @@ func (in *ProjectInput) validate() error {
 	if !in.Category.Valid() {
 		return Invalid("category", "交易类别须为%s", CategoryChoices())
 	}
+	in.SubType = SubType(strings.TrimSpace(string(in.SubType)))
+	if in.SubType == "" {
+		in.SubType = defaultSubType(in.Category, in.Lots)
+	}
+	if !in.SubType.ValidFor(in.Category) {
+		return Invalid("sub_type", "%s项目的交易子类须为%s", in.Category.Name(), subTypeChoices(in.Category))
+	}
 	if err := validateName("title", "项目名称", in.Title, 4, 200); err != nil {
 		return err
 	}
@@ -247,7 +255,7 @@ func (s *Service) CreateProject(ctx context.Context, a Actor, in ProjectInput) (
 		lots[i] = l
 	}
 	now := s.Clock.Now()
-	p := &Project{Category: in.Category, Title: in.Title, OwnerName: in.OwnerName, OwnerContact: in.OwnerContact,
+	p := &Project{Category: in.Category, SubType: in.SubType, Title: in.Title, OwnerName: in.OwnerName, OwnerContact: in.OwnerContact,
 		RegionCode: in.RegionCode, AgentID: a.AccountID, StateFunded: in.StateFunded, Status: ProjectDraft,
 		CreatedAt: now, UpdatedAt: now}
 	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
@@ -338,8 +346,8 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in Pr
 		if err := tx.First(&region, "code = ?", in.RegionCode).Error; err != nil {
 			return Invalid("region_code", "行政区划代码“%s”不在本中心的区划表中", in.RegionCode)
 		}
-		p.Title, p.OwnerName, p.OwnerContact, p.RegionCode, p.StateFunded, p.UpdatedAt =
-			in.Title, in.OwnerName, in.OwnerContact, in.RegionCode, in.StateFunded, now
+		p.SubType, p.Title, p.OwnerName, p.OwnerContact, p.RegionCode, p.StateFunded, p.UpdatedAt =
+			in.SubType, in.Title, in.OwnerName, in.OwnerContact, in.RegionCode, in.StateFunded, now
 		if err := tx.Omit(clause.Associations).Save(&p).Error; err != nil {
 			return err
 		}
@@ -536,16 +544,22 @@ func RegionPrefix(code string) string {
 	return code
 }
 
-// Regions lists the regions for select boxes. The table is reference data
-// changed only by migrations, so it is read once a minute, not per page.
+// Regions lists the regions of the centre's area (GGZY_AREA, region.go)
+// for select boxes. The table is reference data changed only by
+// migrations, so it is read once a minute, not per page.
 func (s *Service) Regions(ctx context.Context) ([]Region, error) {
 	s.regionsMu.Lock()
 	defer s.regionsMu.Unlock()
 	if s.regions != nil && s.Clock.Now().Before(s.regionsUntil) {
 		return s.regions, nil
 	}
+	area := s.area
+	if area == "" {
+		area = DefaultArea
+	}
 	var out []Region
-	if err := s.DB.WithContext(ctx).Order("code").Find(&out).Error; err != nil {
+	// Equivalent SQL: SELECT * FROM regions WHERE code LIKE '35%' ORDER BY code
+	if err := s.DB.WithContext(ctx).Where("code LIKE ?", RegionPrefix(area)).Order("code").Find(&out).Error; err != nil {
 		return nil, err
 	}
 	s.regions, s.regionsUntil = out, s.Clock.Now().Add(time.Minute)

@@ -44,10 +44,43 @@ func QueryInt(c echo.Context, name string, lo, hi, def int) (int, error) {
 	return n, nil
 }
 
-// Pager links to the previous and next pages of a list.
+// Pager links to the previous and next pages of a list. A pager of
+// numbered pages (PagesPager) also has the total and the page numbers.
 type Pager struct {
 	Page       int
 	Prev, Next string
+	Counted    bool // Total, Pages and Numbers are set
+	Total      int64
+	Pages      int
+	Numbers    []PageLink
+}
+
+// PageLink is one page number of a pager; Gap stands for the pages left out.
+type PageLink struct {
+	Number  int
+	URL     string
+	Current bool
+	Gap     bool
+}
+
+// PagesPager is NumberedPager with the total count and the page numbers:
+// the first, the last, and two either side of this one, with gaps between.
+func PagesPager(c echo.Context, page, perPage int, total int64) Pager {
+	pager := NumberedPager(c, page, perPage, total)
+	pager.Counted, pager.Total = true, total
+	pager.Pages = int((total + int64(perPage) - 1) / int64(perPage))
+	last := 0
+	for n := 1; n <= pager.Pages; n++ {
+		if n != 1 && n != pager.Pages && (n < page-2 || n > page+2) {
+			continue
+		}
+		if last != 0 && n > last+1 {
+			pager.Numbers = append(pager.Numbers, PageLink{Gap: true})
+		}
+		pager.Numbers = append(pager.Numbers, PageLink{Number: n, URL: PageURL(c, "page", strconv.Itoa(n)), Current: n == page})
+		last = n
+	}
+	return pager
 }
 
 // PageParam is the query parameter page, 1 when absent (else 400 naming "page").

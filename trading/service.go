@@ -57,6 +57,7 @@ type Service struct {
 	calSync   calendarSync // which administrator calendar versions Book holds
 
 	regionsMu    sync.Mutex
+	area         string // GGZY_AREA (region.go); "" is DefaultArea
 	regions      []Region
 	regionsUntil time.Time
 }

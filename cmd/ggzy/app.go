@@ -59,6 +59,7 @@ type Config struct {
 	BankFileEnc  string        // GGZY_BANK_FILE_ENCODING: the refund instruction file's encoding, utf-8 (with BOM) or gbk
 	Rules        string        // GGZY_RULES: rule-book parameters, "L7.min_ratio=0.3,L2.working_days=false"
 	OCIDPrefix   string        // GGZY_OCID_PREFIX: the centre's registered OCDS prefix
+	Area         string        // GGZY_AREA: the centre's area, a GB/T 2260 code; its regions are the ones offered
 	DBMaxConns   int           // GGZY_DB_MAX_CONNS: PostgreSQL connections of this instance
 	LiveStream   time.Duration // GGZY_LIVE_MAX_STREAM: a live stream ends after this, the browser reconnects (spreads clients over instances)
 	ReceiptKeys  string        // GGZY_RECEIPT_KEYRING: the receipt-signing keyring file (EB3)
@@ -106,6 +107,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxUploadMB, "max-upload-mb", envInt("GGZY_MAX_UPLOAD_MB", 500), "size limit of one uploaded document in MB (GGZY_MAX_UPLOAD_MB)")
 	fs.StringVar(&c.Rules, "rules", env("GGZY_RULES", ""), "rule-book parameters as name=value, comma separated; names in the rule book page (GGZY_RULES)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", envInt("GGZY_DB_MAX_CONNS", 20), "PostgreSQL connections this instance opens at most; instances × this must stay under the server's max_connections (GGZY_DB_MAX_CONNS)")
+	fs.StringVar(&c.Area, "area", env("GGZY_AREA", trading.DefaultArea), "the centre's area, a GB/T 2260 division code (province 350000, city 350100, county 350121): the regions offered in choices and the portal's region filter (GGZY_AREA)")
 	fs.StringVar(&c.OCIDPrefix, "ocid-prefix", env("GGZY_OCID_PREFIX", "ocds-ggzy00"), "registered OCDS ocid prefix of the centre (GGZY_OCID_PREFIX)")
 	fs.DurationVar(&c.PublicCache, "public-cache", envDuration("GGZY_PUBLIC_CACHE", time.Second), "reuse public pages for anonymous visitors this long; 0 turns it off (GGZY_PUBLIC_CACHE)")
 	fs.DurationVar(&c.LiveStream, "live-max-stream", envDuration("GGZY_LIVE_MAX_STREAM", 30*time.Minute), "end a live page's stream after this long, so browsers reconnect and spread over the instances again (GGZY_LIVE_MAX_STREAM)")
@@ -267,6 +269,12 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	a.PDF = &pdf.Printer{Path: cfg.Chromium}
 	if cfg.OCIDPrefix != "" {
 		a.Trading.OCIDPrefix = cfg.OCIDPrefix
+	}
+	if mode != modeMigrate && cfg.Area != "" {
+		if err := a.Trading.SetArea(ctx, cfg.Area); err != nil {
+			a.Close()
+			return nil, err
+		}
 	}
 	// S/C-confidence numbers of RULES.md are the centre's to set.
 	for _, setting := range strings.Split(cfg.Rules, ",") {

@@ -272,9 +272,9 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 			{"land", "地块", "出让人"}, {"property", "标的", "转让方"}} {
 			state, err := chromedp.Run(chrome, chromedp.Evaluate[string](`(function(){
 				const s = document.querySelector("#category"); s.value = `+"`"+c.cat+"`"+`; s.dispatchEvent(new Event("change"));
-				const els = [...document.querySelectorAll("[data-cats]")].filter(e => e.tagName !== "OPTION");
+				const els = [...document.querySelectorAll("[data-cats]")].filter(e => e.tagName !== "OPTION" && e.tagName !== "OPTGROUP");
 				const mine = e => e.dataset.cats.split(" ").includes(s.value);
-				const options = [...document.querySelectorAll("option[data-cats]")].filter(o => o.hidden === mine(o)).length;
+				const options = [...document.querySelectorAll("option[data-cats], optgroup[data-cats]")].filter(o => o.hidden === mine(o)).length;
 				const wrong = els.filter(e => e.offsetParent !== null && !mine(e)).length + options;
 				const right = els.filter(e => mine(e) && e.offsetParent === null && !e.closest("[hidden]:not([data-cats])")).length;
 				return wrong + "|" + right + "|" + document.querySelector("fieldset.lot legend").innerText + "|" + document.querySelector("#owner_name").parentElement.innerText.trim() +

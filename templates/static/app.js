@@ -46,4 +46,17 @@ document.addEventListener("DOMContentLoaded", function () {
     sw.addEventListener("change", apply);
     apply();
   }
+  // The sub-type (交易子类) follows the category: when the chosen one is
+  // another category's, the category's first is chosen.
+  var sub = document.getElementById("sub_type");
+  if (sw && sub) {
+    var follow = function () {
+      var opt = sub.options[sub.selectedIndex];
+      if (opt && opt.parentNode.getAttribute("data-cats") === sw.value) return;
+      var first = sub.querySelector('optgroup[data-cats="' + sw.value + '"] option');
+      if (first) first.selected = true;
+    };
+    sw.addEventListener("change", follow);
+    follow();
+  }
 });

@@ -65,32 +65,51 @@ func (w *Handlers) projectVersion(c echo.Context) (string, error) {
 }
 
 func (w *Handlers) portalHome(c echo.Context) error {
-	latest, err := Latest(c.Request().Context(), w.Svc, 8)
+	ctx := c.Request().Context()
+	latest, err := Latest(ctx, w.Svc, 8)
+	if err != nil {
+		return err
+	}
+	cal, err := WeekCalendar(ctx, w.Svc)
+	if err != nil {
+		return err
+	}
+	figures, err := YearFigures(ctx, w.Svc)
 	if err != nil {
 		return err
 	}
 	type section struct {
 		Category trading.Category
 		Name     string
-		Notices  []trading.PublicAnnouncement
+		Notices  []Notice
 	}
 	var sections []section
 	for _, cat := range trading.Categories() {
 		sections = append(sections, section{cat, cat.Name(), latest[cat]})
 	}
-	return w.Page(c, http.StatusOK, "home", "首页", map[string]any{"Sections": sections})
+	return w.Page(c, http.StatusOK, "home", "首页", map[string]any{"Sections": sections, "Calendar": cal, "Figures": figures})
 }
 
+// announcementList is the portal's notice list: numbered pages with the
+// total, each notice with its project's status and deadline.
 func (w *Handlers) announcementList(c echo.Context) error {
-	f, err := ParseFilter(c.QueryParam)
+	// The page goes by number: an old link's cursor (or after) is ignored.
+	f, err := ParseFilter(func(k string) string {
+		if k == "cursor" || k == "after" {
+			return ""
+		}
+		return c.QueryParam(k)
+	})
 	if err != nil {
 		return err
 	}
-	list, next, err := Announcements(c.Request().Context(), w.Svc, f)
+	f.Page = max(f.Page, 1)
+	ctx := c.Request().Context()
+	pg, err := List(ctx, w.Svc, f)
 	if err != nil {
 		return err
 	}
-	regions, err := w.Svc.Regions(c.Request().Context())
+	regions, err := w.Svc.Regions(ctx)
 	if err != nil {
 		return err
 	}
@@ -98,10 +117,10 @@ func (w *Handlers) announcementList(c echo.Context) error {
 	for _, t := range trading.AnnouncementTypes {
 		types = append(types, trading.Option{Value: string(t), Name: t.Name()})
 	}
-	pager := trading.CursorPager(c, "cursor", f.Before > 0, next)
 	return w.Page(c, http.StatusOK, "notices", "交易公告", map[string]any{
-		"Notices": list, "Filter": f, "Query": c.QueryParams(), "Pager": pager, "Regions": regions,
-		"Categories": trading.CategoryOptions(), "Types": types})
+		"Notices": pg.Notices, "Total": pg.Total, "Filter": f, "Query": c.QueryParams(),
+		"Pager": trading.PagesPager(c, f.Page, f.Limit, pg.Total), "Regions": trading.RegionTree(regions),
+		"Categories": trading.CategoryOptions(), "SubTypes": trading.SubTypeGroups(), "Types": types, "Statuses": statusOptions()})
 }
 
 func (w *Handlers) announcementShow(c echo.Context) error {
@@ -124,18 +143,27 @@ func (w *Handlers) publicProject(c echo.Context) error {
 	return w.Page(c, http.StatusOK, "public_project", p.Title, map[string]any{"Project": p, "Chain": chain})
 }
 
+// apiAnnouncements pages by cursor (next_cursor) or, with ?page=, by
+// number with the total; after= is the incremental sync.
 func (w *Handlers) apiAnnouncements(c echo.Context) error {
 	f, err := ParseFilter(c.QueryParam)
 	if err != nil {
 		return err
 	}
-	list, next, err := Announcements(c.Request().Context(), w.Svc, f)
+	pg, err := List(c.Request().Context(), w.Svc, f)
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"items": list}
-	if next != "" {
-		out["next_cursor"] = next
+	items := pg.Notices
+	if items == nil {
+		items = []Notice{}
+	}
+	out := map[string]any{"items": items}
+	if pg.Next != "" {
+		out["next_cursor"] = pg.Next
+	}
+	if f.Page > 0 {
+		out["page"], out["total"] = f.Page, pg.Total
 	}
 	return c.JSON(http.StatusOK, out)
 }

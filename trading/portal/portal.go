@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/base64"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -18,32 +19,50 @@ import (
 // Filter selects published notices.
 type Filter struct {
 	Category trading.Category
+	SubType  trading.SubType // 交易子类 (施工, 货物, 挂牌…)
 	Type     trading.AnnouncementType
+	Status   Status // the project's derived status (status.go)
 	Region   string // a region code; "350100" also matches its districts 3501xx
 	From, To time.Time
-	Query    string // searched in title and body (pg_trgm)
+	Query    string // words, each searched in title, body and trading code (pg_trgm); all must match
 	Before   int64  // cursor: notices published before this sequence number
 	After    int64  // incremental sync: notices after this sequence number…
 	Sync     bool   // …oldest first (set by the "after" parameter, even after=0)
+	Page     int    // numbered pages (the portal's list): page ≥ 1 with a total; 0 pages by cursor
 	Limit    int
+
+	now time.Time // the database time the status is derived at (set by List)
 }
 
 // ParseFilter reads the filter from query parameters, naming the
 // field of any bad value.
 func ParseFilter(get func(string) string) (Filter, error) {
-	f := Filter{Category: trading.Category(get("category")), Type: trading.AnnouncementType(get("type")),
+	f := Filter{Category: trading.Category(get("category")), SubType: trading.SubType(get("sub_type")),
+		Type: trading.AnnouncementType(get("type")), Status: Status(get("status")),
 		Region: strings.TrimSpace(get("region")), Query: strings.TrimSpace(get("q")), Limit: 20}
 	if f.Category != "" && !f.Category.Valid() {
 		return f, trading.Invalid("category", "交易类别须为%s", trading.CategoryChoices())
 	}
+	if f.SubType != "" && !f.SubType.Valid() {
+		return f, trading.Invalid("sub_type", "交易子类不正确")
+	}
+	if f.SubType != "" && f.Category != "" && !f.SubType.ValidFor(f.Category) {
+		return f, trading.Invalid("sub_type", "%s没有“%s”这一子类", f.Category.Name(), f.SubType.Name())
+	}
 	if f.Type != "" && !f.Type.Valid() {
 		return f, trading.Invalid("type", "公告类型不正确")
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		return f, trading.Invalid("status", "项目状态不正确")
 	}
 	if f.Region != "" && (len(f.Region) != 6 || strings.Trim(f.Region, "0123456789") != "") {
 		return f, trading.Invalid("region", "行政区划代码须为6位数字")
 	}
 	if utf8.RuneCountInString(f.Query) > 50 {
 		return f, trading.Invalid("q", "搜索词不超过50个字符")
+	}
+	if len(searchWords(f.Query)) > 5 {
+		return f, trading.Invalid("q", "搜索词最多5个（以空格分隔）")
 	}
 	var err error
 	if v := get("from"); v != "" {
@@ -63,6 +82,11 @@ func ParseFilter(get func(string) string) (Filter, error) {
 			return f, trading.Invalid("limit", "须为1至100的整数")
 		}
 	}
+	if v := get("page"); v != "" {
+		if f.Page, err = strconv.Atoi(v); err != nil || f.Page < 1 || f.Page > 100000 {
+			return f, trading.Invalid("page", "页码须为正整数")
+		}
+	}
 	if v := get("cursor"); v != "" {
 		if f.Before, err = decodeCursor(v); err != nil {
 			return f, trading.Invalid("cursor", "分页游标无效")
@@ -77,8 +101,15 @@ func ParseFilter(get func(string) string) (Filter, error) {
 	if f.Before > 0 && f.Sync {
 		return f, trading.Invalid("cursor", "cursor 与 after 不能同时使用")
 	}
+	if f.Page > 0 && (f.Before > 0 || f.Sync) {
+		return f, trading.Invalid("page", "page 不能与 cursor 或 after 同时使用")
+	}
 	return f, nil
 }
+
+// tradingCode is a whole unified trading code (统一交易编码, region-year-
+// category-sequence, see trading.nextTradingCode), as typed in a search.
+var tradingCode = regexp.MustCompile(`(?i)^[0-9]{6}-[0-9]{4}-(GC|CG|TD|CQ)-[0-9]{4,}$`)
 
 // The cursor is opaque to clients so its meaning can change.
 func encodeCursor(seq int64) string {
@@ -109,7 +140,7 @@ func scanAnnouncementRows(q *gorm.DB) ([]announcementRow, error) {
 	for rs.Next() {
 		var r announcementRow
 		if err := rs.Scan(&r.ID, &r.Seq, &r.Type, &r.Title, &r.PublishedAt, &r.AmendsID, &r.Code, &r.Category,
-			&r.RegionCode, &r.RegionName); err != nil {
+			&r.RegionCode, &r.RegionName, &r.SubType); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -129,6 +160,7 @@ type announcementRow struct {
 	Category    trading.Category         `gorm:"column:category"`
 	RegionCode  string                   `gorm:"column:region_code"`
 	RegionName  string                   `gorm:"column:region_name"`
+	SubType     trading.SubType          `gorm:"column:sub_type"`
 }
 
 func (r *announcementRow) public(withBody bool) trading.PublicAnnouncement {
@@ -141,8 +173,11 @@ func (r *announcementRow) public(withBody bool) trading.PublicAnnouncement {
 	return p
 }
 
+const listColumns = "a.id, a.published_seq, a.type, a.title, a.published_at, a.amends_id, p.code, p.category, p.region_code, " +
+	regionNameSQL + " AS region_name, p.sub_type"
+
 func publicAnnouncements(db *gorm.DB, withBody bool) *gorm.DB {
-	cols := "a.id, a.published_seq, a.type, a.title, a.published_at, a.amends_id, p.code, p.category, p.region_code, r.name AS region_name"
+	cols := listColumns
 	if withBody {
 		cols += ", a.body_html"
 	}
@@ -154,18 +189,40 @@ func publicAnnouncements(db *gorm.DB, withBody bool) *gorm.DB {
 		Where("a.status = ?", trading.AnnouncementPublished)
 }
 
-// Announcements lists published notices newest first (or, with After,
-// oldest first from a sequence number) and the cursor of the next page.
-// Sequence numbers are assigned in commit order (see publish), so paging
-// by them never skips or repeats a notice, however many are published
-// meanwhile.
-func Announcements(ctx context.Context, s *trading.Service, f Filter) ([]trading.PublicAnnouncement, string, error) {
-	q := publicAnnouncements(s.DB.WithContext(ctx), false)
+// Notice is a published notice in the portal's list: the notice, its
+// project's sub-type, and the project's status and deadline as of the
+// database clock (status.go).
+type Notice struct {
+	trading.PublicAnnouncement
+	SubType     trading.SubType `json:"sub_type"`
+	SubTypeName string          `json:"sub_type_name"`
+	Status      Status          `json:"status"`
+	StatusName  string          `json:"status_name"`
+	Deadline    *time.Time      `json:"deadline,omitempty"` // the next registration deadline, else the last one passed
+}
+
+// Page is one page of the list: its notices, the cursor of the next
+// (cursor paging) or the total (numbered paging).
+type Page struct {
+	Notices []Notice
+	Next    string
+	Total   int64
+}
+
+// where applies the filter's conditions (not its paging) to a query over
+// announcements a, projects p and the status lateral st.
+func (f *Filter) where(q *gorm.DB) *gorm.DB {
 	if f.Category != "" {
 		q = q.Where("p.category = ?", f.Category)
 	}
+	if f.SubType != "" {
+		q = q.Where("p.sub_type = ?", f.SubType)
+	}
 	if f.Type != "" {
 		q = q.Where("a.type = ?", f.Type)
+	}
+	if f.Status != "" {
+		q = q.Where("a.project_id IN ("+projectsInStateSQL+")", f.now, f.now, f.now, f.Status)
 	}
 	if f.Region != "" {
 		q = q.Where("p.region_code LIKE ?", trading.RegionPrefix(f.Region))
@@ -176,42 +233,109 @@ func Announcements(ctx context.Context, s *trading.Service, f Filter) ([]trading
 	if !f.To.IsZero() {
 		q = q.Where("a.published_at < ?", f.To)
 	}
-	if f.Query != "" {
-		like := "%" + trading.EscapeLike(f.Query) + "%"
-		q = q.Where("(a.title ILIKE ? OR a.body ILIKE ?)", like, like)
+	// Every word must be found (AND), each in the title, the body or the
+	// trading code: a code typed whole finds every notice of its project
+	// (through the project index), part of one the projects whose code
+	// has it. The codes' ids are gathered first (ARRAY(…), once), so the
+	// three alternatives are one BitmapOr over announcements' indexes.
+	for _, w := range searchWords(f.Query) {
+		if tradingCode.MatchString(w) {
+			q = q.Where("a.project_id = (SELECT id FROM projects WHERE code = ?)", strings.ToUpper(w))
+			continue
+		}
+		like := "%" + trading.EscapeLike(w) + "%"
+		q = q.Where("(a.title ILIKE ? OR a.body ILIKE ? OR a.project_id = ANY (ARRAY(SELECT id FROM projects WHERE code ILIKE ?)))",
+			like, like, like)
+	}
+	return q
+}
+
+// Announcements lists published notices newest first (or, with After,
+// oldest first from a sequence number) and the cursor of the next page.
+// Sequence numbers are assigned in commit order (see publish), so paging
+// by them never skips or repeats a notice, however many are published
+// meanwhile.
+func Announcements(ctx context.Context, s *trading.Service, f Filter) ([]Notice, string, error) {
+	pg, err := List(ctx, s, f)
+	if err != nil {
+		return nil, "", err
+	}
+	return pg.Notices, pg.Next, nil
+}
+
+// List is Announcements with numbered pages: with f.Page ≥ 1 it skips the
+// pages before and counts the notices that match.
+func List(ctx context.Context, s *trading.Service, f Filter) (*Page, error) {
+	db := s.DB.WithContext(ctx)
+	now, err := trading.DBNow(db)
+	if err != nil {
+		return nil, err
 	}
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 20
 	}
-	if f.Sync {
-		q = q.Where("a.published_seq > ?", f.After).Order("a.published_seq ASC")
-	} else {
-		if f.Before > 0 {
-			q = q.Where("a.published_seq < ?", f.Before)
+	// The page is chosen first, by ids alone, and only its few rows get
+	// their columns, region name and status after: whatever the inner
+	// select list holds is computed for every candidate row before
+	// ORDER BY … LIMIT. The status filter computes every project's at once.
+	// Equivalent SQL: SELECT a.…, p.…, st.state, st.deadline FROM (SELECT a.id, a.published_seq, a.project_id
+	//   FROM announcements a JOIN projects p … WHERE … ORDER BY a.published_seq DESC LIMIT n) x
+	//   JOIN announcements a ON a.id = x.id JOIN projects p … JOIN regions r …
+	//   LEFT JOIN LATERAL (the project's status from its lots) st ON true ORDER BY x.published_seq DESC
+	f.now = now
+	q := f.where(db.Table("announcements a").Select("a.id, a.published_seq, a.project_id").
+		Joins("JOIN projects p ON p.id = a.project_id").Where("a.status = ?", trading.AnnouncementPublished))
+	out := &Page{}
+	order := "published_seq DESC"
+	if f.Page > 0 {
+		// The count joins the project only when a condition is on it:
+		// unfiltered, it counts the published notices' index alone.
+		cq := db.Table("announcements a").Where("a.status = ?", trading.AnnouncementPublished)
+		if f.Category != "" || f.SubType != "" || f.Region != "" || f.Query != "" {
+			cq = cq.Joins("JOIN projects p ON p.id = a.project_id")
 		}
-		q = q.Order("a.published_seq DESC")
+		if err := f.where(cq).Count(&out.Total).Error; err != nil {
+			return nil, err
+		}
+		q = q.Offset((f.Page - 1) * f.Limit)
+	} else if f.Sync {
+		q, order = q.Where("a.published_seq > ?", f.After), "published_seq ASC"
+	} else if f.Before > 0 {
+		q = q.Where("a.published_seq < ?", f.Before)
 	}
-	rows, err := scanAnnouncementRows(q.Limit(f.Limit + 1))
+	q = db.Table("(?) AS x", q.Order("a."+order).Limit(f.Limit+1)).Select(listColumns+", st.state, st.deadline").
+		Joins("JOIN announcements a ON a.id = x.id").Joins("JOIN projects p ON p.id = x.project_id").
+		Joins("JOIN regions r ON r.code = p.region_code").Joins(projectStatusJoin, statusJoinArgs(now)...).Order("x." + order)
+	rs, err := q.Rows()
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	next := ""
-	if len(rows) > f.Limit {
-		rows = rows[:f.Limit]
-		if !f.Sync {
-			next = encodeCursor(rows[len(rows)-1].Seq)
+	defer rs.Close()
+	for rs.Next() {
+		var r announcementRow
+		var n Notice
+		if err := rs.Scan(&r.ID, &r.Seq, &r.Type, &r.Title, &r.PublishedAt, &r.AmendsID, &r.Code, &r.Category,
+			&r.RegionCode, &r.RegionName, &r.SubType, &n.Status, &n.Deadline); err != nil {
+			return nil, err
+		}
+		n.PublicAnnouncement, n.SubType, n.SubTypeName, n.StatusName = r.public(false), r.SubType, r.SubType.Name(), n.Status.Name()
+		out.Notices = append(out.Notices, n)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	if len(out.Notices) > f.Limit {
+		out.Notices = out.Notices[:f.Limit]
+		if !f.Sync && f.Page == 0 {
+			out.Next = encodeCursor(out.Notices[len(out.Notices)-1].Seq)
 		}
 	}
-	out := make([]trading.PublicAnnouncement, len(rows))
-	for i := range rows {
-		out[i] = rows[i].public(false)
-	}
-	return out, next, nil
+	return out, nil
 }
 
 // Latest is the portal home: the newest notices of each category.
-func Latest(ctx context.Context, s *trading.Service, n int) (map[trading.Category][]trading.PublicAnnouncement, error) {
-	out := map[trading.Category][]trading.PublicAnnouncement{}
+func Latest(ctx context.Context, s *trading.Service, n int) (map[trading.Category][]Notice, error) {
+	out := map[trading.Category][]Notice{}
 	for _, c := range trading.Categories() {
 		list, _, err := Announcements(ctx, s, Filter{Category: c, Limit: n})
 		if err != nil {
@@ -239,8 +363,7 @@ func AnnouncementByID(ctx context.Context, s *trading.Service, id int64) (*Annou
 	var pTitle, ownerName, agentName string
 	var status trading.ProjectStatus
 	rs, err := publicAnnouncements(db, true).
-		Select("a.id, a.published_seq, a.type, a.title, a.published_at, a.amends_id, p.code, p.category, p.region_code, "+
-			"r.name, a.body_html, p.id, p.title, p.owner_name, p.status, ag.display_name").
+		Select(listColumns+", a.body_html, p.id, p.title, p.owner_name, p.status, ag.display_name").
 		Joins("JOIN accounts ag ON ag.id = p.agent_id").Where("a.id = ?", id).Rows()
 	if err != nil {
 		return nil, err
@@ -248,7 +371,7 @@ func AnnouncementByID(ctx context.Context, s *trading.Service, id int64) (*Annou
 	found := rs.Next()
 	if found {
 		err = rs.Scan(&row.ID, &row.Seq, &row.Type, &row.Title, &row.PublishedAt, &row.AmendsID, &row.Code, &row.Category,
-			&row.RegionCode, &row.RegionName, &row.BodyHTML, &projectID, &pTitle, &ownerName, &status, &agentName)
+			&row.RegionCode, &row.RegionName, &row.SubType, &row.BodyHTML, &projectID, &pTitle, &ownerName, &status, &agentName)
 	}
 	rs.Close()
 	if err != nil {
@@ -261,7 +384,7 @@ func AnnouncementByID(ctx context.Context, s *trading.Service, id int64) (*Annou
 	if err := db.Where("project_id = ?", projectID).Order("seq").Find(&lots).Error; err != nil {
 		return nil, err
 	}
-	out := &AnnouncementPage{Notice: row.public(true), Project: trading.PublicProject{Code: row.Code, Category: row.Category, Title: pTitle,
+	out := &AnnouncementPage{Notice: row.public(true), Project: trading.PublicProject{Code: row.Code, Category: row.Category, SubType: row.SubType, Title: pTitle,
 		OwnerName: ownerName, RegionCode: row.RegionCode, RegionName: row.RegionName, AgentName: agentName, Status: string(status)}}
 	for i := range lots {
 		out.Project.Lots = append(out.Project.Lots, lots[i].Public())
