@@ -435,7 +435,7 @@ func TestGuaranteePagesRender(t *testing.T) {
 		"Error": trading.Invalid("amount", "保函金额无效")}})
 	out := buf.String()
 	if err != nil || !strings.Contains(out, `name="_csrf" value="tok"`) || !strings.Contains(out, "X&lt;1&gt;") ||
-		!strings.Contains(out, `value="insurance" selected`) || !strings.Contains(out, "癸保函.pdf") || !strings.Contains(out, "（字段：amount）") {
+		!strings.Contains(out, `value="insurance" selected`) || !strings.Contains(out, "癸保函.pdf") || !strings.Contains(out, `（字段：<a href="#amount">amount</a>）`) {
 		t.Fatalf("bidder page: %v\n%s", err, out)
 	}
 	g, err := e.Dep.SubmitGuarantee(ctx, a, e.Lot, GuaranteeInput{Kind: "bank", Number: "P-1", Issuer: "某银行", Amount: "200000.00",
