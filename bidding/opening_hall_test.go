@@ -35,6 +35,7 @@ func (e *sealedEnv) token(b *testBidder) string {
 }
 
 func TestOpeningHallFewerThanThreeBidsFailsWithoutDecryption(t *testing.T) {
+	t.Parallel()
 	e := newSealedEnv(t)
 	ctx := context.Background()
 	a, b := e.sealedBidder("福建甲建设"), e.sealedBidder("福建乙建设")
@@ -72,6 +73,7 @@ func TestOpeningHallFewerThanThreeBidsFailsWithoutDecryption(t *testing.T) {
 // generated, stored with its SHA-256 in the audit chain, and the lot's
 // result flow goes on with the three prices.
 func TestOpeningHallDecryptBackupRevealObjectRecord(t *testing.T) {
+	t.Parallel()
 	e := newSealedEnv(t)
 	ctx := context.Background()
 	a, b, c := e.sealedBidder("福建甲建设"), e.sealedBidder("福建乙建设"), e.sealedBidder("福建丙建设")
@@ -268,6 +270,7 @@ func TestOpeningHallDecryptBackupRevealObjectRecord(t *testing.T) {
 // revoked by default, withdrawn with the host's recorded reason; the rest
 // are revealed.
 func TestOpeningHallWindowCloseAttributes(t *testing.T) {
+	t.Parallel()
 	e := newSealedEnv(t)
 	ctx := context.Background()
 	bs := []*testBidder{e.sealedBidder("福建甲建设"), e.sealedBidder("福建乙建设"), e.sealedBidder("福建丙建设"), e.sealedBidder("福建丁建设")}
@@ -332,6 +335,7 @@ func TestOpeningHallWindowCloseAttributes(t *testing.T) {
 // recorded once, with one event each in gap-free order, while the host
 // pausing at the same moment waits for them or they for it.
 func TestOpeningHallSignInAllAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newSealedEnv(t)
 	ctx := context.Background()
 	var bs []*testBidder

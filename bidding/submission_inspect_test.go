@@ -20,6 +20,7 @@ import (
 // out of turn makes the completion read the envelope back, so a
 // replacement piece cannot slip past the inspection.
 func TestSealedUploadInspectedAsItStreams(t *testing.T) {
+	t.Parallel()
 	e := newSealedEnv(t)
 	ctx := context.Background()
 	put := func(b *testBidder, bidID int64, n int, env []byte) {

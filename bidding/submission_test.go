@@ -150,6 +150,7 @@ func priceForm(price string) []byte {
 }
 
 func TestBidKeysRotateAndRevoke(t *testing.T) {
+	t.Parallel()
 	e := newSealedEnv(t)
 	ctx := context.Background()
 	a := e.bidder("福建甲建设")
@@ -194,6 +195,7 @@ func TestBidKeysRotateAndRevoke(t *testing.T) {
 }
 
 func TestSealedBidSubmitReplaceWithdraw(t *testing.T) {
+	t.Parallel()
 	e := newSealedEnv(t)
 	ctx := context.Background()
 	b := e.sealedBidder("福建甲建设")
@@ -321,6 +323,7 @@ func (r *droppedConn) Read(p []byte) (int, error) {
 // EB1: anything but a well-formed envelope of this very bid is refused,
 // deleted, and the part can be sent again.
 func TestSealedBidRefusesWhatIsNotAnEnvelope(t *testing.T) {
+	t.Parallel()
 	e := newSealedEnv(t)
 	ctx := context.Background()
 	b := e.sealedBidder("福建甲建设")
@@ -372,6 +375,7 @@ func TestSealedBidRefusesWhatIsNotAnEnvelope(t *testing.T) {
 // 1 ms after the deadline is refused, and the service's own clock does not
 // matter. An upload unfinished at the deadline counts as withdrawn.
 func TestSealedBidDeadlineByDatabaseClock(t *testing.T) {
+	t.Parallel()
 	e := newSealedEnv(t)
 	ctx := context.Background()
 	a, b, c := e.sealedBidder("福建甲建设"), e.sealedBidder("福建乙建设"), e.sealedBidder("福建丙建设")
@@ -452,6 +456,7 @@ func TestSealedBidDeadlineByDatabaseClock(t *testing.T) {
 // read in its own transaction, and the deadline moving (an amendment)
 // waits for, or is seen by, every one of them.
 func TestSealedBidRaceAtTheDeadline(t *testing.T) {
+	t.Parallel()
 	e := newSealedEnv(t)
 	ctx := context.Background()
 	const n = 6

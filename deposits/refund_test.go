@@ -216,6 +216,7 @@ func TestForfeitureNeedsD7AndAReason(t *testing.T) {
 // read as a formula), carries a BOM (or is GBK as the centre sets), and its
 // memo says in Chinese which rule returns the money.
 func TestRefundFileNeutralisedEncodedAndNamed(t *testing.T) {
+	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
 	a, va := e.bidder("福建癸建设有限公司")

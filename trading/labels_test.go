@@ -196,6 +196,7 @@ func TestSuspensionMessageHasOneFullStop(t *testing.T) {
 
 // A wrong category is explained with the categories' Chinese names.
 func TestCategoryChoicesAreChinese(t *testing.T) {
+	t.Parallel()
 	if got := CategoryChoices(); got != "工程建设招标、政府采购、土地矿权出让或国有产权交易" {
 		t.Fatalf("CategoryChoices = %q", got)
 	}

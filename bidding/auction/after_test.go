@@ -48,6 +48,7 @@ func (e *env) audited(action string) int64 {
 // next bidder and passes it; the lot is sold to that bidder at its own
 // quote, through the deal path, and the record shows why.
 func TestPostQualificationNext(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, postQualLot("next"))
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.applicant("福建甲置业有限公司", false, true)
@@ -159,6 +160,7 @@ func TestPostQualificationNext(t *testing.T) {
 // 资格后审 with "no_sale": the winner fails, the lot is 流拍 as its notice
 // says; with "next" and nobody else left, 流拍 too.
 func TestPostQualificationNoSale(t *testing.T) {
+	t.Parallel()
 	for _, fallback := range []string{"no_sale", "next"} {
 		t.Run(fallback, func(t *testing.T) {
 			e := newEnv(t, postQualLot(fallback))
@@ -213,6 +215,7 @@ func priorityLot() trading.LotInput {
 // P7.priority_seconds; anyone else is refused; the holder exercises and the
 // lot is sold to it at the bidding's price, audited and in the record.
 func TestPriorityRightExercised(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, priorityLot())
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.bidder("福建甲投资有限公司", true)
@@ -272,6 +275,7 @@ func TestPriorityRightExercised(t *testing.T) {
 // whenever it was sent; the ticker then sells to the bidding's best bidder.
 // A holder who declines in time does the same at once.
 func TestPriorityRightLapsedOrWaived(t *testing.T) {
+	t.Parallel()
 	for _, how := range []string{"lapsed", "waived"} {
 		t.Run(how, func(t *testing.T) {
 			e := newEnv(t, priorityLot())
@@ -318,6 +322,7 @@ func TestPriorityRightLapsedOrWaived(t *testing.T) {
 // P7: a holder who is not a qualified bidder of the lot (no deposit) gets
 // no window; the record says why and the lot is sold at once.
 func TestPriorityRightHolderNotQualified(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, priorityLot())
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.bidder("福建甲投资有限公司", true)

@@ -36,6 +36,7 @@ func (s *statements) Trace(_ context.Context, _ time.Time, fc func() (string, in
 // round trip; BEGIN and COMMIT add two. The bound keeps the quote path
 // from growing back what was cut from it.
 func TestQuoteStatements(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, landLot("listing"))
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.bidder("福建甲置业有限公司", true)

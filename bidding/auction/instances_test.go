@@ -43,6 +43,7 @@ func newInstance(t *testing.T, url string, st *trading.Storage, clock *trading.M
 // although both instances try, many times, at once; the record is stored
 // once.
 func TestTwoInstances(t *testing.T) {
+	t.Parallel()
 	url := testenv.DatabaseURL(t)
 	s3 := testenv.Storage(t)
 	st, err := trading.NewStorage(trading.StorageConfig{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: s3.Bucket})
@@ -153,6 +154,7 @@ func TestTwoInstances(t *testing.T) {
 // A double click is never over the limit; the next second counts afresh;
 // concurrent quotes through both instances pass exactly the limit.
 func TestRateLimitAcrossInstances(t *testing.T) {
+	t.Parallel()
 	url := testenv.DatabaseURL(t)
 	s3 := testenv.Storage(t)
 	st, err := trading.NewStorage(trading.StorageConfig{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: s3.Bucket})

@@ -33,6 +33,7 @@ func (e *env) approveResult() *trading.Announcement {
 // refunds, the premium in the savings figures, the record published and
 // verified.
 func TestFullListing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, landLot("listing"))
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.bidder("福建甲置业有限公司", true)
@@ -147,6 +148,7 @@ func TestFullListing(t *testing.T) {
 
 // Nobody quotes: 流拍, the no-sale notice, every deposit back.
 func TestListingNoSale(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, landLot("listing"))
 	e.at(sh(3, 20, 10, 0, 0))
 	e.bidder("福建甲置业有限公司", true)
@@ -166,6 +168,7 @@ func TestListingNoSale(t *testing.T) {
 // One bidder: below the reserve → 流拍 (saying so, not the reserve); at or
 // above → sold without timed bidding (L10).
 func TestSingleBidder(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		amount, outcome string
 	}{{"5500000", "no_sale"}, {"5600000", "sold"}} {
@@ -195,6 +198,7 @@ func TestSingleBidder(t *testing.T) {
 // resumption the countdown restarts in full, and a listing is extended by
 // at least the frozen time.
 func TestSuspendResume(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, landLot("listing"))
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.bidder("福建甲置业有限公司", true)
@@ -251,6 +255,7 @@ func TestSuspendResume(t *testing.T) {
 // An instance that finds a countdown's end more than L11.late_settle_ms
 // behind freezes the lot and alerts instead of settling.
 func TestLateSettlementFreezes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, landLot("listing"))
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.bidder("福建甲置业有限公司", true)
@@ -269,6 +274,7 @@ func TestLateSettlementFreezes(t *testing.T) {
 // The supervisors' view: who holds which code, the K1 same-payer pairs,
 // and the look audited; nobody else may look.
 func TestSupervisorIdentities(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, landLot("listing"))
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.bidder("福建甲置业有限公司", true)

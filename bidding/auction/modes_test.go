@@ -16,6 +16,7 @@ func propertyLot(mode string) trading.LotInput {
 // 一次报价 (P7): one sealed quote each, hidden until the close, the best
 // wins, ties to the earlier (L16).
 func TestPropertySealed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, propertyLot("sealed"))
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.bidder("福建甲投资有限公司", true)
@@ -50,6 +51,7 @@ func TestPropertySealed(t *testing.T) {
 // 多次报价 (P7): the free-quote period's quotes go on to a timed period,
 // whose countdown restarts at every quote.
 func TestPropertyMulti(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, propertyLot("multi"))
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.bidder("福建甲投资有限公司", true)
@@ -72,6 +74,7 @@ func TestPropertyMulti(t *testing.T) {
 // L15: a quote above the cap is refused; reaching it switches to the
 // second criterion, one sealed value each; the best value wins at the cap.
 func TestPriceCap(t *testing.T) {
+	t.Parallel()
 	lot := landLot("listing")
 	lot.PriceCap = "5800000.00"
 	e := newEnv(t, lot)

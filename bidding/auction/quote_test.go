@@ -18,6 +18,7 @@ import (
 // Who may quote (issue 15 §2), and the refusals of L8/L12 with nothing
 // written but the refusal.
 func TestQuoteRules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, landLot("listing"))
 	e.at(sh(3, 20, 10, 0, 0))
 	a := e.bidder("福建甲置业有限公司", true)
@@ -70,6 +71,7 @@ func TestQuoteRules(t *testing.T) {
 
 // A double click counts once: the same key returns the first quote.
 func TestQuoteIdempotent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, landLot("listing"))
 	e.at(sh(3, 24, 10, 0, 0))
 	a := e.bidder("福建甲置业有限公司", true)
@@ -100,6 +102,7 @@ func TestQuoteIdempotent(t *testing.T) {
 
 // Race: 50 concurrent equal quotes, exactly one accepted (L8, L16).
 func TestFiftyEqualQuotesOneAccepted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, landLot("listing"))
 	e.at(sh(3, 24, 10, 0, 0))
 	e.Trading.Book.L8MaxQuotesPerSecond = 0
@@ -139,6 +142,7 @@ func TestFiftyEqualQuotesOneAccepted(t *testing.T) {
 // clock alone: 1 µs before the end accepted (and the countdown restarts),
 // at the end refused and the countdown not extended.
 func TestCountdownEndDecidedByDatabaseTime(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, landLot("listing"))
 	e.at(sh(3, 24, 10, 0, 0))
 	a := e.bidder("福建甲置业有限公司", true)
@@ -175,6 +179,7 @@ func TestCountdownEndDecidedByDatabaseTime(t *testing.T) {
 }
 
 func TestAgentCannotTypeAnOnlineDeal(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, landLot("listing"))
 	e.at(sh(4, 9, 9, 0, 0))
 	_, err := e.Bidding.RecordDeal(e.ctx, e.Agent, e.Lot, bidding.DealInput{NoSale: true, Reason: "无人报价，流拍"})
@@ -190,6 +195,7 @@ func mustDec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 // applications does not qualify, even if it covers the amount by the time
 // of the quote, and the quote page says why.
 func TestQuoteDepositByDeadline(t *testing.T) {
+	t.Parallel()
 	lot := landLot("listing")
 	appsClose := sh(3, 21, 17, 0, 0) // applications and deposits close before the listing opens
 	lot.RegistrationEnd = appsClose.Format(time.RFC3339)

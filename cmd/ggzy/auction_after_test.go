@@ -24,6 +24,7 @@ import (
 // the holder buys at the final price. Bidders cannot reach the agent's
 // page; the watch page says where the lot stands.
 func TestAuctionAfterBiddingPages(t *testing.T) {
+	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
 	ctx := context.Background()
 	mustCreate(t, app, trading.RoleAgent, "daili", "daili2026")

@@ -13,6 +13,7 @@ import (
 // notices, and the status and region filters keep their choice. Every
 // page is saved as a screenshot and passes axe-core (checkPage).
 func TestBrowserJourneyPortalList(t *testing.T) {
+	t.Parallel()
 	app, base := demoPortal(t)
 	var code string
 	if err := app.DB.Raw(`SELECT code FROM projects WHERE title = '地铁6号线配套道路工程施工'`).Row().Scan(&code); err != nil {

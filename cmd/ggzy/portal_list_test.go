@@ -23,11 +23,8 @@ var demoOpeningDay = time.Date(2026, 10, 16, 10, 0, 0, 0, trading.Shanghai)
 // demoOpeningDay (the status and calendar read the database clock).
 func demoPortal(t *testing.T) (*App, string) {
 	t.Helper()
-	app, srv := newTestServer(t, testConfig(t))
+	app, srv := newTestServer(t, demoConfig(t))
 	ctx := context.Background()
-	if err := loadDemo(ctx, app, nopWriter{}); err != nil {
-		t.Fatal(err)
-	}
 	if err := trading.FreezeDBClock(ctx, app.DB, demoOpeningDay); err != nil {
 		t.Fatal(err)
 	}
