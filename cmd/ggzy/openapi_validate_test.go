@@ -17,7 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/getkin/kin-openapi/routers/legacy"
 )
 
 // Every /api/v1 call that a cmd/ggzy test makes goes through validateAPI
@@ -62,7 +62,7 @@ func loadAPISpec() (*apiSpec, error) {
 			return
 		}
 		closeSchemas(doc)
-		r, err := gorillamux.NewRouter(doc)
+		r, err := legacy.NewRouter(doc)
 		if err != nil {
 			apiSpecErr = err
 			return
