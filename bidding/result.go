@@ -318,6 +318,13 @@ func (s *Service) Result(ctx context.Context, a trading.Actor, lotID int64) (*Re
 		if v.Deadline.IsZero() || now.Before(v.Deadline) {
 			return nil
 		}
+		if a.Role == trading.RoleAgent && lot.PostQualification != "" {
+			// 资格后审: the bidders stay secret from the agent until the
+			// bidding has ended, past the deadline if it runs on.
+			if secret, err := BiddersSecretFromAgent(tx, p, lot, now); err != nil || secret {
+				return err
+			}
+		}
 		if v.Bids, err = bidsOf(tx, lotID); err != nil {
 			return err
 		}

@@ -309,15 +309,19 @@ func guaranteeView(tx *gorm.DB, id int64) (*GuaranteeView, error) {
 // Supervisors may; the project's agent may for land and property, whose
 // applications it reviews anyway, and otherwise only after the deadline:
 // before it, who registered is secret even from the agent (K4, K5).
-func mayReview(a trading.Actor, p *trading.Project, lot *trading.Lot, now time.Time) error {
+func mayReview(tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lot, now time.Time) error {
 	switch {
 	case a.Role == trading.RoleSupervisor:
 		return nil
 	case a.Role == trading.RoleAgent && a.AccountID == p.AgentID:
 		if lot.PostQualification != "" {
-			// 资格后审 (issue 15 §2): until the bidding deadline nobody but
+			// 资格后审 (issue 15 §2): until the bidding has ended nobody but
 			// supervisors knows who bids, so supervisors verify guarantees.
-			if dl := bidding.WindowOf(p, lot, derefTime(p.OpenedAt)).Deadline; !dl.IsZero() && now.Before(dl) {
+			secret, err := bidding.BiddersSecretFromAgent(tx, p, lot, now)
+			if err != nil {
+				return err
+			}
+			if secret {
 				return trading.Forbidden("本标的实行资格后审：竞价结束前竞买人名单对代理机构保密，保函由交易中心监督核验")
 			}
 			return nil
@@ -359,7 +363,7 @@ func (s *Service) ReviewGuarantee(ctx context.Context, a trading.Actor, id int64
 		if err != nil {
 			return err
 		}
-		if err := mayReview(a, p, lot, now); err != nil {
+		if err := mayReview(tx, a, p, lot, now); err != nil {
 			return err
 		}
 		if g.Status != GuaranteeSubmitted {
@@ -406,7 +410,7 @@ func (s *Service) Guarantees(ctx context.Context, a trading.Actor, lotID int64) 
 		if err != nil {
 			return err
 		}
-		if err := mayReview(a, p, lot, now); err != nil {
+		if err := mayReview(tx, a, p, lot, now); err != nil {
 			return err
 		}
 		lotOut = lot

@@ -338,3 +338,43 @@ func TestPriorityRightHolderNotQualified(t *testing.T) {
 		t.Fatal("the record does not say why the right did not apply")
 	}
 }
+
+// 资格后审: the bidders stay secret from the agent while the bidding runs,
+// even after the listing's end (timed bidding goes on past it): not the
+// applicants, not the guarantees, not the result page's bidders. Once the
+// lot awaits its check, the agent sees them.
+func TestPostQualificationBiddersSecretUntilBiddingEnds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, postQualLot("next"))
+	e.at(sh(3, 20, 10, 0, 0))
+	e.applicant("福建甲置业有限公司", false, true)
+	e.applicant("福建乙置业有限公司", false, true)
+	e.at(listingEnd.Add(10 * time.Minute))
+	setState := func(state string) {
+		t.Helper()
+		if err := e.Trading.DB.Exec(`UPDATE auction_lots SET state = ?, countdown_end = ? WHERE lot_id = ?`,
+			state, listingEnd.Add(time.Hour), e.Lot).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	setState(auction.StateTimed)
+	if _, _, err := e.Bidding.Registrants(e.ctx, e.Agent, e.Lot); !errors.Is(err, trading.ErrForbidden) {
+		t.Fatalf("the agent listed the bidders during timed bidding: %v", err)
+	}
+	if _, _, err := e.Deposits.Guarantees(e.ctx, e.Agent, e.Lot); !errors.Is(err, trading.ErrForbidden) {
+		t.Fatalf("the agent listed the guarantees during timed bidding: %v", err)
+	}
+	if v, err := e.Bidding.Result(e.ctx, e.Agent, e.Lot); err != nil || len(v.Bids) != 0 {
+		t.Fatalf("the agent's result page during timed bidding: %d bidders, %v", len(v.Bids), err)
+	}
+	if list, _, err := e.Bidding.Registrants(e.ctx, e.Sup, e.Lot); err != nil || len(list) != 2 {
+		t.Fatalf("the supervisors' list: %d %v", len(list), err)
+	}
+	if err := e.Trading.DB.Exec(`UPDATE auction_lots SET state = 'qualifying', candidate_price = 5000000,
+		candidate_reg = (SELECT id FROM registrations WHERE lot_id = ? LIMIT 1) WHERE lot_id = ?`, e.Lot, e.Lot).Error; err != nil {
+		t.Fatal(err)
+	}
+	if list, _, err := e.Bidding.Registrants(e.ctx, e.Agent, e.Lot); err != nil || len(list) != 2 {
+		t.Fatalf("the agent's list while the candidate is checked: %d %v", len(list), err)
+	}
+}
