@@ -378,3 +378,40 @@ func TestPostQualificationBiddersSecretUntilBiddingEnds(t *testing.T) {
 		t.Fatalf("the agent's list while the candidate is checked: %d %v", len(list), err)
 	}
 }
+
+// 资格后审 and P7 together: the holder wins the bidding, fails the agent's
+// check, and the next bidder passes; the holder, turned down, gets no
+// window to buy at that bidder's price: the lot is sold to the bidder.
+func TestPriorityHolderFailedCheckHasNoWindow(t *testing.T) {
+	t.Parallel()
+	in := priorityLot()
+	in.PostQualification = "next"
+	e := newEnv(t, in)
+	e.at(sh(3, 20, 10, 0, 0))
+	a := e.applicant("福建甲投资有限公司", false, true)
+	e.applicant("福建乙投资有限公司", false, true)
+	holder := e.bidder("某公司原股东有限公司", true)
+	e.at(sh(3, 24, 10, 0, 0))
+	e.mustQuote(a, "6300000")
+	e.mustQuote(holder, "6500000")
+	e.settle(listingEnd)
+	if l := e.lot(); l.State != auction.StateQualifying || !l.CandidatePrice.Equal(mustDec("6500000")) {
+		t.Fatalf("after the bidding: %+v", l)
+	}
+	if err := e.Auction.Qualify(e.ctx, e.Agent, e.Lot, auction.QualifyInput{Passed: false, Reason: "营业执照已过期，资格不合格"}); err != nil {
+		t.Fatal(err)
+	}
+	if l := e.lot(); l.State != auction.StateQualifying || !l.CandidatePrice.Equal(mustDec("6300000")) {
+		t.Fatalf("after the holder failed: %+v", l)
+	}
+	if err := e.Auction.Qualify(e.ctx, e.Agent, e.Lot, auction.QualifyInput{Passed: true}); err != nil {
+		t.Fatal(err)
+	}
+	l := e.lot()
+	if l.State == auction.StatePriority || !l.Sold() || !l.DealPrice.Equal(mustDec("6300000")) {
+		t.Fatalf("after the next bidder passed: %+v", l)
+	}
+	if v, _ := e.Auction.View(e.ctx, a, e.Lot); !v.Won {
+		t.Fatal("the bidder who passed sees no confirmation")
+	}
+}

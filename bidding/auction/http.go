@@ -346,10 +346,18 @@ func (h *Handler) apiQualify(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in QualifyInput
-	if err := trading.BindJSON(c, &in); err != nil {
+	// passed must be sent: a missing one is not taken as a failure.
+	var body struct {
+		Passed *bool  `json:"passed"`
+		Reason string `json:"reason"`
+	}
+	if err := trading.BindJSON(c, &body); err != nil {
 		return err
 	}
+	if body.Passed == nil {
+		return trading.Invalid("passed", "请写明资格后审是否合格（passed: true 或 false）")
+	}
+	in := QualifyInput{Passed: *body.Passed, Reason: body.Reason}
 	if err := h.Svc.Qualify(c.Request().Context(), trading.ActorOf(c), id, in); err != nil {
 		return err
 	}
@@ -361,10 +369,17 @@ func (h *Handler) apiPriority(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in PriorityInput
-	if err := trading.BindJSON(c, &in); err != nil {
+	// exercise must be sent: an empty body must not give the right up.
+	var body struct {
+		Exercise *bool `json:"exercise"`
+	}
+	if err := trading.BindJSON(c, &body); err != nil {
 		return err
 	}
+	if body.Exercise == nil {
+		return trading.Invalid("exercise", "请写明是否行使优先购买权（exercise: true 或 false）").WithRule("P7")
+	}
+	in := PriorityInput{Exercise: *body.Exercise}
 	if err := h.Svc.Priority(c.Request().Context(), trading.ActorOf(c), id, in); err != nil {
 		return err
 	}

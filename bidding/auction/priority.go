@@ -40,11 +40,22 @@ func priorityHolderReg(tx *gorm.DB, l *Lot) (reg, account int64, status string, 
 }
 
 // holderQualified tells whether the holder may use the right: an approved
-// application and the deposit covered by its deadline, like any bidder.
+// application and the deposit covered by its deadline, like any bidder,
+// and not turned down by the agent's check after the bidding (资格后审: a
+// holder that won, failed the check and was passed over may not then buy
+// at the next bidder's price).
 func (s *Service) holderQualified(ctx context.Context, tx *gorm.DB, l *Lot) (int64, bool, error) {
 	reg, _, status, err := priorityHolderReg(tx, l)
 	if err != nil || reg == 0 || (status != "approved" && status != "active") {
 		return reg, false, err
+	}
+	var failed int64
+	if err := tx.Raw(`SELECT count(*) FROM auction_qualifications WHERE lot_id = ? AND registration_id = ? AND NOT passed`,
+		l.LotID, reg).Scan(&failed).Error; err != nil {
+		return reg, false, err
+	}
+	if failed > 0 {
+		return reg, false, nil
 	}
 	if s.Qualified != nil {
 		ok, _, err := s.Qualified(ctx, tx, reg)

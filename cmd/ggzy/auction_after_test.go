@@ -137,6 +137,24 @@ func TestAuctionAfterBiddingPages(t *testing.T) {
 	if _, body := wb.get(bid); strings.Contains(body, `id="priority-form"`) {
 		t.Fatal("another bidder is offered the priority right")
 	}
+	// An empty answer through the API gives nothing up: 400 naming the
+	// field, the window still open; an empty check is no failure either.
+	var apiErr struct {
+		Error struct {
+			Field string `json:"field"`
+		} `json:"error"`
+	}
+	holderTok := apiToken(t, srv.URL, "gudong", "gudong2026")
+	if code := call(t, "POST", fmt.Sprintf("%s/api/v1/lots/%d/auction/priority", srv.URL, lot), holderTok, map[string]any{}, &apiErr); code != 400 || apiErr.Error.Field != "exercise" {
+		t.Fatalf("empty priority answer: %d %+v", code, apiErr)
+	}
+	if l, _ = app.Auction.Get(ctx, lot); l.State != auction.StatePriority {
+		t.Fatalf("after an empty priority answer: %s", l.State)
+	}
+	agentTok := apiToken(t, srv.URL, "daili", "daili2026")
+	if code := call(t, "POST", fmt.Sprintf("%s/api/v1/lots/%d/auction/qualification", srv.URL, lot), agentTok, map[string]any{"reason": "材料不全，资格不合格"}, &apiErr); code != 400 || apiErr.Error.Field != "passed" {
+		t.Fatalf("a check without passed: %d %+v", code, apiErr)
+	}
 	at(end.Add(10 * time.Minute))
 	if code, body = hb.post(bid, fmt.Sprintf("/auctions/%d/priority", lot), url.Values{"exercise": {"1"}}); code != 200 || !strings.Contains(body, "竞得确认") {
 		t.Fatalf("exercise: %d", code)
