@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,10 +91,22 @@ func pgDataDir(tmp string) (string, error) {
 		}
 	}
 	sweepDeadClusters(parent)
-	d, err := os.MkdirTemp(parent, fmt.Sprintf("ggzy-test-pg-%d-*", os.Getpid()))
+	d, err := os.MkdirTemp(parent, "ggzy-test-pg-*")
+	if err == nil {
+		// Held until the process ends: the directory is in use.
+		var f *os.File
+		if f, err = os.Create(filepath.Join(d, "lock")); err == nil {
+			if err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+				pgLock = f
+			}
+		}
+		if err != nil {
+			os.RemoveAll(d)
+		}
+	}
 	if err != nil {
 		if os.Getenv("GGZY_TEST_PGDATA") == "" {
-			return filepath.Join(tmp, "pg"), nil // /dev/shm not writable here
+			return filepath.Join(tmp, "pg"), nil // /dev/shm not usable here
 		}
 		return "", err
 	}
@@ -101,19 +114,25 @@ func pgDataDir(tmp string) (string, error) {
 	return filepath.Join(d, "pg"), nil
 }
 
+// pgLock is the lock file of pgDir, locked while this process runs.
+var pgLock *os.File
+
 // sweepDeadClusters removes the data directories of test binaries that
-// were killed before they could (their process is gone), so memory is not
-// kept by clusters nobody runs.
+// were killed before they could, so memory is not kept by clusters nobody
+// runs. A directory is in use while its lock file is locked (the lock goes
+// with the process, in whatever PID namespace it ran); one whose lock can
+// be taken is abandoned. Directories without a lock file are left alone.
 func sweepDeadClusters(parent string) {
 	matches, _ := filepath.Glob(filepath.Join(parent, "ggzy-test-pg-*"))
 	for _, m := range matches {
-		var pid int
-		if _, err := fmt.Sscanf(filepath.Base(m), "ggzy-test-pg-%d-", &pid); err != nil || pid <= 0 {
+		f, err := os.OpenFile(filepath.Join(m, "lock"), os.O_RDWR, 0)
+		if err != nil {
 			continue
 		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
 			os.RemoveAll(m)
 		}
+		f.Close()
 	}
 }
 
