@@ -432,3 +432,20 @@ func TestGroupThousands(t *testing.T) {
 		}
 	}
 }
+
+// Numbered pages stop at the first maxPagedRows notices (a deep OFFSET on
+// an anonymous endpoint); the cursor still reaches the rest.
+func TestNumberedPagesHaveADepth(t *testing.T) {
+	t.Parallel()
+	get := func(v map[string]string) func(string) string { return func(k string) string { return v[k] } }
+	if _, err := ParseFilter(get(map[string]string{"page": "500", "limit": "20"})); err != nil {
+		t.Fatalf("page 500 of 20: %v", err)
+	}
+	_, err := ParseFilter(get(map[string]string{"page": "501", "limit": "20"}))
+	if te := trading.AsError(err); te == nil || te.Field != "page" {
+		t.Fatalf("page 501 of 20: %v", err)
+	}
+	if _, err := ParseFilter(get(map[string]string{"page": "101", "limit": "100"})); trading.AsError(err) == nil {
+		t.Fatal("page 101 of 100 was taken")
+	}
+}

@@ -34,6 +34,9 @@ type Filter struct {
 	now time.Time // the database time the status is derived at (set by List)
 }
 
+// maxPagedRows is how deep numbered pages go (see the page parameter).
+const maxPagedRows = 10000
+
 // ParseFilter reads the filter from query parameters, naming the
 // field of any bad value.
 func ParseFilter(get func(string) string) (Filter, error) {
@@ -86,6 +89,12 @@ func ParseFilter(get func(string) string) (Filter, error) {
 		if f.Page, err = strconv.Atoi(v); err != nil || f.Page < 1 || f.Page > 100000 {
 			return f, trading.Invalid("page", "页码须为正整数")
 		}
+	}
+	// Numbered pages reach the first maxPagedRows notices: deeper, an
+	// anonymous reader would make the database skip millions of rows.
+	// Narrowing the search (or the cursor) reaches the rest.
+	if f.Page > 0 && (f.Page-1)*max(f.Limit, 1) >= maxPagedRows {
+		return f, trading.Invalid("page", "页码过大：按页浏览只到前%d条，请缩小检索范围（类别、地区、时间或关键词）", maxPagedRows)
 	}
 	if v := get("cursor"); v != "" {
 		if f.Before, err = decodeCursor(v); err != nil {
