@@ -36,6 +36,7 @@ ALTER TABLE lot_results ADD COLUMN contract_notice_id bigint REFERENCES announce
 
 -- +goose Down
 ALTER TABLE lot_results DROP COLUMN contract_notice_id;
+DELETE FROM announcements WHERE amends_id IN (SELECT id FROM announcements WHERE type = 'contract');
 DELETE FROM announcements WHERE type = 'contract';
 ALTER TABLE announcements DROP CONSTRAINT announcements_type_check;
 ALTER TABLE announcements ADD CONSTRAINT announcements_type_check CHECK (type IN ('tender', 'procurement', 'transfer', 'listing',

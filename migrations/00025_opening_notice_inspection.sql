@@ -19,6 +19,8 @@ ALTER TABLE sealed_parts ADD COLUMN inspection bytea;
 ALTER TABLE sealed_parts DROP COLUMN inspection;
 ALTER TABLE sealed_parts DROP COLUMN inspected_pieces;
 ALTER TABLE openings DROP COLUMN notice_id;
+-- Amendments of an opening-record notice go with it (they reference it).
+DELETE FROM announcements WHERE amends_id IN (SELECT id FROM announcements WHERE type = 'opening');
 DELETE FROM announcements WHERE type = 'opening';
 ALTER TABLE announcements DROP CONSTRAINT announcements_type_check;
 ALTER TABLE announcements ADD CONSTRAINT announcements_type_check CHECK (type IN ('tender', 'procurement', 'transfer', 'listing',

@@ -80,7 +80,12 @@ DROP TABLE auction_qualifications;
 DROP INDEX auction_lots_priority_due;
 ALTER TABLE auction_lots DROP CONSTRAINT auction_lots_priority_end_check;
 ALTER TABLE auction_lots DROP CONSTRAINT auction_lots_candidate_check;
-UPDATE auction_lots SET state = 'open' WHERE state IN ('qualifying', 'priority');
+-- A lot awaiting its check or the priority right is not reopened (its close
+-- has passed, and the ticker would sell it to the best bidder unchecked):
+-- it is suspended, for supervisors to decide.
+UPDATE auction_lots SET state = 'suspended', suspended_at = now(), suspended_state = 'open',
+    suspend_reason = '系统回退：待资格后审或优先购买权的标的中止，由交易中心处理'
+    WHERE state IN ('qualifying', 'priority');
 ALTER TABLE auction_lots DROP CONSTRAINT auction_lots_state_check;
 ALTER TABLE auction_lots ADD CONSTRAINT auction_lots_state_check
     CHECK (state IN ('open', 'timed', 'capped', 'suspended', 'settled'));
