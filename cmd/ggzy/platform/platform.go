@@ -102,6 +102,7 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *au
 	}
 	ts.OnPublish = append(ts.OnPublish,
 		ds.RefundTerminated, // termination notice: every deposit of the project back with interest (D8)
+		ds.MoveDeadlines,    // amendment: the deposit deadline of the lot's accounts follows its new deadline (D1)
 	)
 	// A registration is written (bidding.Service.OnRegister), one or a burst.
 	bs.OnRegister = append(bs.OnRegister, bidding.RegisterHook{
