@@ -32,6 +32,7 @@ func (w *Web) ProjectRoutes(e *echo.Echo, api *echo.Group) {
 	api.POST("/projects", w.apiProjectCreate, RequireRole(RoleAgent))
 	api.GET("/projects/:code", w.apiProject, RequireRole(RoleAgent, RoleSupervisor))
 	api.PUT("/projects/:code", w.apiProjectUpdate, RequireRole(RoleAgent))
+	api.DELETE("/projects/:code", w.apiProjectDelete, RequireRole(RoleAgent))
 	w.announcementRoutes(agent, sup, api)
 }
 
@@ -209,6 +210,15 @@ func (w *Web) projectDelete(c echo.Context) error {
 	}
 	Flash(c, "草稿项目 "+code+" 已删除。")
 	return c.Redirect(http.StatusSeeOther, "/agent/projects")
+}
+
+// apiProjectDelete deletes a draft project of the agent's (204), as the
+// page's 删除 does; a project with a submitted or published notice is 409.
+func (w *Web) apiProjectDelete(c echo.Context) error {
+	if err := w.Svc.DeleteProject(c.Request().Context(), ActorOf(c), c.Param("code")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 // inputOf turns a stored project back into form input.
