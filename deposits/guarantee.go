@@ -402,9 +402,26 @@ func (s *Service) ReviewGuarantee(ctx context.Context, a trading.Actor, id int64
 // Guarantees lists a lot's guarantees for the agent or a supervisor to
 // review. A supervisor's look before the deadline is audited (K5).
 func (s *Service) Guarantees(ctx context.Context, a trading.Actor, lotID int64) ([]GuaranteeView, *trading.Lot, error) {
+	lg, err := s.LotGuarantees(ctx, a, lotID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return lg.Guarantees, lg.Lot, nil
+}
+
+// LotGuaranteesView is the review page's data: the lot, its project's
+// category (which names the lot: 标段, 包, 地块, 标的) and the guarantees.
+type LotGuaranteesView struct {
+	Lot        *trading.Lot
+	Category   trading.Category
+	Guarantees []GuaranteeView
+}
+
+// LotGuarantees is Guarantees with the lot's category, for the review page.
+func (s *Service) LotGuarantees(ctx context.Context, a trading.Actor, lotID int64) (*LotGuaranteesView, error) {
 	now := s.now()
 	var out []GuaranteeView
-	var lotOut *trading.Lot
+	view := &LotGuaranteesView{}
 	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		p, lot, err := guaranteeLot(tx, lotID)
 		if err != nil {
@@ -413,17 +430,21 @@ func (s *Service) Guarantees(ctx context.Context, a trading.Actor, lotID int64) 
 		if err := mayReview(tx, a, p, lot, now); err != nil {
 			return err
 		}
-		lotOut = lot
+		view.Lot, view.Category = lot, p.Category
 		if err := tx.Raw(guaranteeViewSQL+"WHERE r.lot_id = ? ORDER BY (g.status = 'submitted') DESC, g.created_at DESC, g.id DESC LIMIT 1000", lotID).Scan(&out).Error; err != nil {
 			return err
 		}
 		if dl := bidding.WindowOf(p, lot, derefTime(p.OpenedAt)).Deadline; a.Role == trading.RoleSupervisor && (dl.IsZero() || now.Before(dl)) {
 			return trading.Audit(tx, now, a, "guarantee.list", "lot", fmt.Sprint(lotID),
-				fmt.Sprintf("投标截止前查看项目 %s 标段%d 的保函（%d份）", p.Code, lot.Seq, len(out)))
+				fmt.Sprintf("投标截止前查看项目 %s %s%d 的保函（%d份）", p.Code, p.Category.LotNoun(), lot.Seq, len(out)))
 		}
 		return nil
 	})
-	return out, lotOut, err
+	if err != nil {
+		return nil, err
+	}
+	view.Guarantees = out
+	return view, nil
 }
 
 // MyGuarantees lists the bidder's guarantees, newest first.

@@ -90,12 +90,12 @@ func (h *Handler) lotGuarantees(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, lot, err := h.Svc.Guarantees(c.Request().Context(), trading.ActorOf(c), id)
+	lg, err := h.Svc.LotGuarantees(c.Request().Context(), trading.ActorOf(c), id)
 	if err != nil {
 		return err
 	}
 	return h.Web.Page(c, http.StatusOK, "guarantees", "保函核验", map[string]any{
-		"Review": true, "Guarantees": list, "Lot": lot})
+		"Review": true, "Guarantees": lg.Guarantees, "Lot": lg.Lot, "Category": lg.Category})
 }
 
 func (h *Handler) reviewForm(c echo.Context, approve bool) error {

@@ -97,7 +97,8 @@ type DepositView struct {
 	Title       string
 	LotSeq      int
 	LotName     string
-	Withdrawn   bool // the registration is withdrawn
+	Category    trading.Category // names the lot: 标段, 包, 地块, 标的
+	Withdrawn   bool             // the registration is withdrawn
 	Position
 	Received decimal.Decimal // valid money that counts toward the deposit (Position.Paid)
 	Inflows  []PositionedInflow
@@ -146,9 +147,9 @@ func (s *Service) MyDeposits(ctx context.Context, a trading.Actor) ([]DepositVie
 		v := DepositView{Account: va, Position: positions[va.ID]}
 		v.Received = v.Paid
 		var regStatus string
-		db.Raw(`SELECT p.code, p.title, l.seq, l.name, r.status FROM lots l JOIN projects p ON p.id = l.project_id
+		db.Raw(`SELECT p.code, p.title, l.seq, l.name, p.category, r.status FROM lots l JOIN projects p ON p.id = l.project_id
 			JOIN registrations r ON r.id = ? WHERE l.id = ?`, va.RegistrationID, va.LotID).
-			Row().Scan(&v.ProjectCode, &v.Title, &v.LotSeq, &v.LotName, &regStatus)
+			Row().Scan(&v.ProjectCode, &v.Title, &v.LotSeq, &v.LotName, &v.Category, &regStatus)
 		v.Withdrawn = regStatus == string(bidding.StatusWithdrawn)
 		if err := db.Raw(`SELECT i.*, p.position, p.counts FROM inflows i JOIN deposit_positions p ON p.inflow_id = i.id
 			WHERE i.virtual_account_id = ? ORDER BY i.value_time`, va.ID).Scan(&v.Inflows).Error; err != nil {
@@ -203,6 +204,8 @@ type Alert struct {
 	// not its row id; read only, joined by Alerts.
 	ProjectCode string `gorm:"->;column:project_code" json:"project_code"`
 	LotSeq      int    `gorm:"->;column:lot_seq" json:"lot_seq"`
+	// Category names the lot on the page (标段/包/地块/标的); "" for no lot.
+	Category trading.Category `gorm:"->;column:category" json:"-"`
 }
 
 func (Alert) TableName() string { return "deposit_alerts" }
@@ -224,10 +227,10 @@ func (s *Service) Alerts(ctx context.Context, a trading.Actor) ([]Alert, error) 
 		return nil, trading.Forbidden("只有交易中心监督可以查看预警")
 	}
 	var out []Alert
-	// Equivalent SQL: SELECT d.*, p.code AS project_code, l.seq AS lot_seq FROM deposit_alerts d
+	// Equivalent SQL: SELECT d.*, p.code AS project_code, l.seq AS lot_seq, p.category FROM deposit_alerts d
 	//   LEFT JOIN lots l ON l.id = d.lot_id LEFT JOIN projects p ON p.id = l.project_id
 	//   WHERE d.resolved_at IS NULL ORDER BY d.id DESC LIMIT 200
-	return out, s.DB.WithContext(ctx).Table("deposit_alerts d").Select("d.*, COALESCE(p.code, '') AS project_code, COALESCE(l.seq, 0) AS lot_seq").
+	return out, s.DB.WithContext(ctx).Table("deposit_alerts d").Select("d.*, COALESCE(p.code, '') AS project_code, COALESCE(l.seq, 0) AS lot_seq, COALESCE(p.category, '') AS category").
 		// A DUPLICATE alert (a bank transaction id repeated with other
 		// content) belongs to no lot.
 		Joins("LEFT JOIN lots l ON l.id = d.lot_id").Joins("LEFT JOIN projects p ON p.id = l.project_id").

@@ -68,7 +68,7 @@ func (s *Service) Waiting(ctx context.Context, bidderID int64, now time.Time) ([
 		if d.Received.IsPositive() {
 			what = "补缴保证金差额 " + trading.Yuan(d.Shortfall()) + " 元"
 		}
-		out = append(out, bidding.Waiting{What: what, Detail: fmt.Sprintf("%s · 标段%d %s", d.Title, d.LotSeq, d.LotName),
+		out = append(out, bidding.Waiting{What: what, Detail: fmt.Sprintf("%s · %s%d %s", d.Title, d.Category.LotNoun(), d.LotSeq, d.LotName),
 			Link: fmt.Sprintf("/my/deposits/%d/notice", d.Account.LotID), Deadline: d.Account.Deadline})
 	}
 	return out, nil

@@ -46,8 +46,10 @@ type ScheduleItem struct {
 	LotID        int64     `gorm:"column:lot_id" json:"lot_id"`
 	LotSeq       int       `gorm:"column:lot_seq" json:"lot_seq"`
 	LotName      string    `gorm:"column:lot_name" json:"lot_name"`
-	Place        string    `gorm:"column:place" json:"place,omitempty"`
-	Suspended    bool      `gorm:"column:suspended" json:"suspended"`
+	// Category names the lot on the page (标段/包/地块/标的); the API keeps lot_seq.
+	Category  trading.Category `gorm:"column:category" json:"-"`
+	Place     string           `gorm:"column:place" json:"place,omitempty"`
+	Suspended bool             `gorm:"column:suspended" json:"suspended"`
 }
 
 // KindName is the Chinese name of the moment.
@@ -186,7 +188,7 @@ func schedule(db *gorm.DB, from, to time.Time, limit int) (Section[ScheduleItem]
 		return out, err
 	}
 	err := q.Select(`x.at, x.kind, p.code AS project_code, p.title AS project_title, l.id AS lot_id, l.seq AS lot_seq,
-		l.name AS lot_name, l.opening_place AS place, p.suspended_at IS NOT NULL AS suspended`).
+		l.name AS lot_name, p.category, l.opening_place AS place, p.suspended_at IS NOT NULL AS suspended`).
 		Order("x.at, l.id, x.kind").Limit(limit).Scan(&out.Items).Error
 	out.More = out.Count > int64(len(out.Items))
 	return out, err
