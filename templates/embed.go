@@ -132,6 +132,7 @@ func New(extra ...template.FuncMap) (*Renderer, error) {
 		// label, field and actions are placeholders for trading's table.
 		"label":         func(kind string, code any) string { return fmt.Sprint(code) },
 		"field":         func(path string) string { return path },
+		"fieldIn":       func(cat any, path string) string { return path },
 		"fieldAnchor":   func(path string) string { return path },
 		"violationHref": func(code string, t any, field string) string { return "#" + field },
 		"actions":       func() []struct{ Value, Name string } { return nil },

@@ -39,7 +39,7 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 	if res, err := s.checkRules(ctx, tx, p, n, now); err != nil {
 		return err
 	} else if len(res.Violations) > 0 {
-		return RuleViolations("发布公告", res.Violations)
+		return RuleViolations("发布公告", res.Violations).InCategory(p.Category)
 	}
 	if n.Type == AnnouncementAmendment && n.Changes != nil {
 		for _, ch := range n.Changes.Lots {

@@ -59,7 +59,8 @@ func (in *AnnouncementInput) validate() error {
 }
 
 // changesFor parses an amendment's schedule changes against the lots.
-func changesFor(p *Project, in []LotChangeInput) (*LotChanges, error) {
+func changesFor(p *Project, in []LotChangeInput) (_ *LotChanges, err error) {
+	defer func() { err = inCategory(err, p.Category) }() // "changes[0].lot_id" is 第1个变更的地块…
 	if len(in) == 0 {
 		return nil, nil
 	}
@@ -79,7 +80,6 @@ func changesFor(p *Project, in []LotChangeInput) (*LotChanges, error) {
 		}
 		seen[c.LotID] = true
 		ch := LotChange{LotID: c.LotID}
-		var err error
 		for _, f := range []struct {
 			name, v string
 			dst     **time.Time
@@ -407,7 +407,7 @@ func (s *Service) SubmitAnnouncementTx(ctx context.Context, tx *gorm.DB, a Actor
 	if err != nil {
 		return err
 	} else if len(res.Violations) > 0 {
-		return RuleViolations("提交公告", res.Violations)
+		return RuleViolations("提交公告", res.Violations).InCategory(p.Category)
 	}
 	n.RuleNotes = res.Notes
 	n.Status, n.SubmittedAt, n.UpdatedAt, n.RejectReason = AnnouncementSubmitted, &now, now, ""
@@ -485,7 +485,7 @@ func (s *Service) ApproveAnnouncement(ctx context.Context, a Actor, id int64, pu
 			if res, err := s.checkRules(ctx, tx, p, n, *publishAt); err != nil {
 				return err
 			} else if len(res.Violations) > 0 {
-				return RuleViolations("按定时发布", res.Violations)
+				return RuleViolations("按定时发布", res.Violations).InCategory(p.Category)
 			}
 			n.Status, n.PublishAt, n.UpdatedAt = AnnouncementScheduled, publishAt, now
 			if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {

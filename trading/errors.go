@@ -42,6 +42,9 @@ type Error struct {
 	Err     error // the sentinel or cause, for errors.Is
 	// Violations lists every rule broken, when the rule book refused.
 	Violations []rules.Violation
+	// Category is the project's, when the error concerns one: a page names
+	// "lots[0]" after it (第1个地块, FieldLabelIn). The API keeps the path.
+	Category rules.Category
 }
 
 func (e *Error) Error() string {
@@ -69,6 +72,20 @@ func (e *Error) WithRule(rule string) *Error { e.Rule = rule; return e }
 
 // OnField names the field the error concerns.
 func (e *Error) OnField(field string) *Error { e.Field = field; return e }
+
+// InCategory says which category's project the error concerns, so its
+// field is named with the category's word for a lot (标段, 包, 地块, 标的).
+func (e *Error) InCategory(c rules.Category) *Error { e.Category = c; return e }
+
+// inCategory sets the category of a domain error that has none; other
+// errors pass through.
+func inCategory(err error, c rules.Category) error {
+	var e *Error
+	if errors.As(err, &e) && e.Category == "" {
+		e.Category = c
+	}
+	return err
+}
 
 // Sentinel errors: compare with errors.Is.
 var (

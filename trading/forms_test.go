@@ -434,3 +434,19 @@ func BenchmarkDiffLines(b *testing.B) {
 		})
 	}
 }
+
+// A refused lot field is named with the project's word for a lot: a land
+// project's form says 第1个地块的起始价, not 第1个标段 (issue 14); the API
+// keeps the path.
+func TestFormErrorNamesLotByCategory(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestService(t)
+	e := formsWeb(t, s)
+	agentCk, _ := webLogin(t, s, RoleAgent, "daili")
+	form := url.Values{"category": {"land"}, "title": {"某地块出让"}, "owner_name": {"福州市自然资源局"}, "region_code": {"350100"},
+		"lot_count": {"1"}, "lots[0].name": {"榕土1号"}, "lots[0].starting_price": {"5,000,000"}, "lots[0].increment": {"100000"}}
+	code, body, _ := calendarDo(t, e, "POST", "/agent/projects", form, agentCk)
+	if code != http.StatusBadRequest || !strings.Contains(body, ">第1个地块的起始价</a>") || strings.Contains(body, "第1个标段") {
+		t.Fatalf("land form error %d\n%s", code, body)
+	}
+}

@@ -264,10 +264,58 @@ type Option struct {
 
 var fieldSegment = regexp.MustCompile(`^([a-z_]+)(?:\[(\d+)\])?$`)
 
-// FieldLabel names a field path of an error message in Chinese:
-// "lots[0].control_price" is "第1个标段的招标控制价". A segment the table
-// does not name is kept, so nothing is lost.
-func FieldLabel(path string) string {
+// lotSegments are the field names that are a lot: their label says 标段,
+// which FieldLabelIn replaces with the category's word.
+var lotSegments = map[string]bool{"lots": true, "lot": true, "lot_id": true, "lot_count": true, "change_lot": true}
+
+// fieldCategories are the categories a lot's field applies to, where not
+// all four: it names the lot when the project's category is not known
+// ("lots[0].control_price" can only be an engineering 标段).
+var fieldCategories = func() map[string][]Category {
+	out := map[string][]Category{
+		"doc_issue_start": {Engineering, Procurement}, "doc_issue_end": {Engineering, Procurement},
+		"bid_deadline": {Engineering, Procurement}, "prequalification": {Engineering}, "survey_design": {Engineering},
+		"listing_start": {Land, Property}, "listing_end": {Land, Property}, "bidding_mode": {Land, Property},
+		"increment_multiple": {Land, Property}, "priority_holder": {Property},
+	}
+	for _, m := range moneyFields {
+		out[m.field] = m.cats
+	}
+	return out
+}()
+
+// lotNoun is what a field path calls a lot: the category's word (地块)
+// when the category is known, else the words of the categories the
+// field applies to ("标段/包" for a bid deadline), else all four.
+func lotNoun(cat Category, path string) string {
+	if cat.Valid() {
+		return cat.LotNoun()
+	}
+	leaf := path[strings.LastIndex(path, ".")+1:]
+	if m := fieldSegment.FindStringSubmatch(leaf); m != nil {
+		leaf = m[1]
+	}
+	cats, ok := fieldCategories[leaf]
+	if !ok {
+		cats = Categories()
+	}
+	nouns := make([]string, len(cats))
+	for i, c := range cats {
+		nouns[i] = c.LotNoun()
+	}
+	return strings.Join(nouns, "/")
+}
+
+// FieldLabel names a field path of an error message in Chinese when the
+// project's category is not known: "lots[0].control_price" is
+// "第1个标段的招标控制价", "lots[0].bid_deadline" "第1个标段/包的投标截止时间".
+// A segment the table does not name is kept, so nothing is lost.
+func FieldLabel(path string) string { return FieldLabelIn("", path) }
+
+// FieldLabelIn names a field path of an error about a project of the
+// category: "lots[0].starting_price" of a land project is
+// "第1个地块的起始价". An empty category names lots as FieldLabel does.
+func FieldLabelIn(cat Category, path string) string {
 	if path == "" {
 		return ""
 	}
@@ -280,6 +328,9 @@ func FieldLabel(path string) string {
 			continue
 		}
 		name := Label(LabelField, m[1])
+		if lotSegments[m[1]] {
+			name = strings.ReplaceAll(name, "标段", lotNoun(cat, path))
+		}
 		if m[2] != "" {
 			n, _ := strconv.Atoi(m[2])
 			unit := "个"
@@ -309,6 +360,7 @@ func TemplateFuncs() template.FuncMap {
 	return template.FuncMap{
 		"label":   func(kind string, code any) string { return Label(kind, toString(code)) },
 		"field":   FieldLabel,
+		"fieldIn": func(cat Category, path string) string { return FieldLabelIn(cat, path) },
 		"actions": AuditActions,
 		// fieldAnchor and violationHref link an error to its input (form_links.go).
 		"fieldAnchor":   FieldAnchor,

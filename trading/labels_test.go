@@ -137,8 +137,10 @@ func TestLabelsNameTheCodesPeopleRead(t *testing.T) {
 func TestFieldLabelNamesThePathInChinese(t *testing.T) {
 	for in, want := range map[string]string{
 		"lots[0].control_price":    "第1个标段的招标控制价",
-		"lots[2].bid_deadline":     "第3个标段的投标截止时间",
-		"changes[1].lot_id":        "第2个变更的标段",
+		"lots[2].bid_deadline":     "第3个标段/包的投标截止时间", // the category unknown: the words of those the field applies to
+		"lots[0].starting_price":   "第1个地块/标的的起始价",
+		"lots[0]":                  "第1个标段/包/地块/标的",
+		"changes[1].lot_id":        "第2个变更的标段/包/地块/标的",
 		"bids[3].price":            "第4行投标记录的报价",
 		"id_numbers[0]":            "第1行身份证号",
 		"deposit":                  "保证金",
@@ -148,6 +150,22 @@ func TestFieldLabelNamesThePathInChinese(t *testing.T) {
 	} {
 		if got := FieldLabel(in); got != want {
 			t.Errorf("FieldLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// The project's category known, its lots are named by it (issue 14).
+	for _, c := range []struct {
+		cat        Category
+		in, want string
+	}{
+		{Land, "lots[0].starting_price", "第1个地块的起始价"},
+		{Property, "lots[1].listing_price", "第2个标的的挂牌价"},
+		{Procurement, "lots[0].bid_deadline", "第1个包的投标截止时间"},
+		{Procurement, "changes[0].lot_id", "第1个变更的包"},
+		{Engineering, "lots[2]", "第3个标段"},
+		{Land, "title", "项目名称"},
+	} {
+		if got := FieldLabelIn(c.cat, c.in); got != c.want {
+			t.Errorf("FieldLabelIn(%s, %q) = %q, want %q", c.cat, c.in, got, c.want)
 		}
 	}
 	// Every field an error of the lot form can name has a label.

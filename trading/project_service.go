@@ -148,7 +148,7 @@ func lotFromInput(cat Category, i int, in LotInput) (Lot, error) {
 		return l, Invalid(prefix+"priority_holder", "优先购买权人须填写有效的统一社会信用代码或居民身份证号码（P7）")
 	}
 	if n := utf8.RuneCountInString(l.Name); n < 1 || n > 200 {
-		return l, Invalid(prefix+"name", "标段/包名称须为1至200个字符")
+		return l, Invalid(prefix+"name", "%s名称须为1至200个字符", cat.LotNoun())
 	}
 	if utf8.RuneCountInString(l.OpeningPlace) > 200 {
 		return l, Invalid(prefix+"opening_place", "开标地点不超过200个字符")
@@ -250,7 +250,7 @@ func (s *Service) CreateProject(ctx context.Context, a Actor, in ProjectInput) (
 	for i, li := range in.Lots {
 		l, err := lotFromInput(in.Category, i, li)
 		if err != nil {
-			return nil, err
+			return nil, inCategory(err, in.Category)
 		}
 		lots[i] = l
 	}
@@ -337,7 +337,7 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in Pr
 		for i, li := range in.Lots {
 			l, err := lotFromInput(p.Category, i, li)
 			if err != nil {
-				return err
+				return inCategory(err, p.Category)
 			}
 			l.ProjectID = p.ID
 			lots[i] = l
@@ -371,7 +371,7 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in Pr
 			if err := tx.Delete(&Lot{}, l.ID).Error; err != nil {
 				var pe *pgconn.PgError
 				if errors.As(err, &pe) && pe.Code == "23503" {
-					return Conflict(fmt.Sprintf("lots[%d]", l.Seq-1), "标段%d（%s）已上传文件，不能删除", l.Seq, l.Name)
+					return Conflict(fmt.Sprintf("lots[%d]", l.Seq-1), "%s%d（%s）已上传文件，不能删除", p.Category.LotNoun(), l.Seq, l.Name).InCategory(p.Category)
 				}
 				return err
 			}

@@ -300,7 +300,7 @@ func (w *Web) ErrorHandler(err error, c echo.Context) {
 	heading := ErrorHeading(e)
 	msg := e.Message
 	if e.Field != "" { // the page names the field in Chinese; the JSON above keeps the path
-		msg += "（字段：" + FieldLabel(e.Field) + "）"
+		msg += "（字段：" + FieldLabelIn(e.Category, e.Field) + "）"
 	}
 	if rerr := w.Page(c, status, "error", heading, map[string]any{"Heading": heading, "Message": msg, "Rule": e.Rule, "Status": status}); rerr != nil {
 		w.Log.Error("render error page", "err", rerr)
