@@ -154,7 +154,7 @@ func TestFieldLabelNamesThePathInChinese(t *testing.T) {
 	}
 	// The project's category known, its lots are named by it (issue 14).
 	for _, c := range []struct {
-		cat        Category
+		cat      Category
 		in, want string
 	}{
 		{Land, "lots[0].starting_price", "第1个地块的起始价"},
