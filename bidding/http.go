@@ -106,7 +106,7 @@ func (h *Handler) lotPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.Web.Page(c, http.StatusOK, "lot", v.Project.Title+" 标段"+strconv.Itoa(v.Lot.Seq), v)
+	return h.Web.Page(c, http.StatusOK, "lot", v.Project.Title+" "+v.Project.Category.LotNoun()+strconv.Itoa(v.Lot.Seq), v)
 }
 
 func (h *Handler) register(c echo.Context) error {

@@ -44,3 +44,35 @@ func TestHomeCalendarNamesLotsByCategory(t *testing.T) {
 		t.Fatalf("the calendar does not name the lot 地块1:\n%s", out)
 	}
 }
+
+// A property project's seller is its 转让方 (32号令) on the portal's notice
+// and project pages, as on the agent's form, not 招标人/采购人/出让人.
+func TestPortalNamesPropertySellerTransferor(t *testing.T) {
+	t.Parallel()
+	s, _ := tradingtest.NewService(t)
+	agent := tradingtest.Account(t, s, trading.RoleAgent, "daili")
+	sup := tradingtest.Account(t, s, trading.RoleSupervisor, "jiandu")
+	p, n := tradingtest.PublishedProject(t, s, agent, sup, "property", "某国企股权转让公告")
+	ctx := context.Background()
+	page, err := AnnouncementByID(ctx, s, n.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, chain, err := ProjectByCode(ctx, s, p.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := templates.New(trading.TemplateFuncs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]any{"notice": page, "public_project": map[string]any{"Project": pub, "Chain": chain}} {
+		var buf bytes.Buffer
+		if err := r.Render(&buf, name, templates.Page{Title: name, Data: data}); err != nil {
+			t.Fatal(err)
+		}
+		if out := buf.String(); !strings.Contains(out, "<dt>转让方</dt><dd>福州市某局</dd>") || strings.Contains(out, "出让人") {
+			t.Errorf("%s does not name the seller 转让方:\n%s", name, out)
+		}
+	}
+}
