@@ -51,6 +51,7 @@ type Pager struct {
 	Prev, Next string
 	Counted    bool // Total, Pages and Numbers are set
 	Total      int64
+	Capped     bool // more matched than were counted: "Total 条以上"
 	Pages      int
 	Numbers    []PageLink
 }

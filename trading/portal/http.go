@@ -117,9 +117,11 @@ func (w *Handlers) announcementList(c echo.Context) error {
 	for _, t := range trading.AnnouncementTypes {
 		types = append(types, trading.Option{Value: string(t), Name: t.Name()})
 	}
+	pager := trading.PagesPager(c, f.Page, f.Limit, pg.Total)
+	pager.Capped = pg.Capped
 	return w.Page(c, http.StatusOK, "notices", "交易公告", map[string]any{
-		"Notices": pg.Notices, "Total": pg.Total, "Filter": f, "Query": c.QueryParams(),
-		"Pager": trading.PagesPager(c, f.Page, f.Limit, pg.Total), "Regions": trading.RegionTree(regions),
+		"Notices": pg.Notices, "Total": pg.Total, "Capped": pg.Capped, "Filter": f, "Query": c.QueryParams(),
+		"Pager": pager, "Regions": trading.RegionTree(regions),
 		"Categories": trading.CategoryOptions(), "SubTypes": trading.SubTypeGroups(), "Types": types, "Statuses": statusOptions()})
 }
 
@@ -164,6 +166,9 @@ func (w *Handlers) apiAnnouncements(c echo.Context) error {
 	}
 	if f.Page > 0 {
 		out["page"], out["total"] = f.Page, pg.Total
+		if pg.Capped {
+			out["total_capped"] = true
+		}
 	}
 	return c.JSON(http.StatusOK, out)
 }

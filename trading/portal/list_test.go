@@ -193,7 +193,7 @@ func TestNoticeStatusFromScheduleAndPublishedResults(t *testing.T) {
 // and results only: no query of theirs names what would tell who, or how
 // many, registered or downloaded (K4, K5).
 func TestStatusAndCalendarNeverReadRegistrations(t *testing.T) {
-	for name, q := range map[string]string{"status": projectStatusJoin, "status filter": projectsInStateSQL, "calendar": eventsSQL} {
+	for name, q := range map[string]string{"status": projectStatusJoin, "status filter": projectsInStateSQL, "stored status filter": statusFilterSQL, "calendar": eventsSQL} {
 		for _, table := range []string{"registrations", "document_downloads", "bids", "deposit", "guarantee", "notifications"} {
 			if strings.Contains(q, table) {
 				t.Errorf("the %s query reads %s", name, table)

@@ -216,6 +216,7 @@ type Page struct {
 	Notices []Notice
 	Next    string
 	Total   int64
+	Capped  bool // more than maxPagedRows match: Total is maxPagedRows (shown "10000 条以上")
 }
 
 // where applies the filter's conditions (not its paging) to a query over
@@ -231,7 +232,7 @@ func (f *Filter) where(q *gorm.DB) *gorm.DB {
 		q = q.Where("a.type = ?", f.Type)
 	}
 	if f.Status != "" {
-		q = q.Where("a.project_id IN ("+projectsInStateSQL+")", f.now, f.now, f.now, f.Status)
+		q = q.Where("a.project_id IN ("+statusFilterSQL+")", f.Status, f.now, f.now)
 	}
 	if f.Region != "" {
 		q = q.Where("p.region_code LIKE ?", trading.RegionPrefix(f.Region))
@@ -297,13 +298,7 @@ func List(ctx context.Context, s *trading.Service, f Filter) (*Page, error) {
 	out := &Page{}
 	order := "published_seq DESC"
 	if f.Page > 0 {
-		// The count joins the project only when a condition is on it:
-		// unfiltered, it counts the published notices' index alone.
-		cq := db.Table("announcements a").Where("a.status = ?", trading.AnnouncementPublished)
-		if f.Category != "" || f.SubType != "" || f.Region != "" || f.Query != "" {
-			cq = cq.Joins("JOIN projects p ON p.id = a.project_id")
-		}
-		if err := f.where(cq).Count(&out.Total).Error; err != nil {
+		if out.Total, out.Capped, err = f.count(db); err != nil {
 			return nil, err
 		}
 		q = q.Offset((f.Page - 1) * f.Limit)

@@ -105,9 +105,10 @@ const projectStatusJoin = `LEFT JOIN LATERAL (
 func statusJoinArgs(now any) []any { return []any{now, now, now, now} }
 
 // projectsInStateSQL selects the ids of the projects in a state (the last
-// "?"), every project at once with hash joins: the status filter, where a
-// lateral per notice would run for every published notice. The same
-// expressions as projectStatusJoin; three "?" are the database time.
+// "?"), every project at once with hash joins: the status filter as it was
+// before project_status_spans, kept to check the spans against
+// (TestStatusSpansAgreeWithTheDerivation). The same expressions as
+// projectStatusJoin; three "?" are the database time.
 const projectsInStateSQL = `SELECT p.id FROM projects p JOIN (
 		SELECT l.project_id, ` + lotStageSQL + ` AS stage
 		FROM lots l JOIN projects p ON p.id = l.project_id LEFT JOIN lot_outcomes o ON o.lot_id = l.id
@@ -115,6 +116,14 @@ const projectsInStateSQL = `SELECT p.id FROM projects p JOIN (
 			ON n.project_id = l.project_id
 	) s ON s.project_id = p.id
 	GROUP BY p.id HAVING ` + projectStateSQL + ` = ?`
+
+// statusFilterSQL selects the ids of the projects in a state (the first
+// "?") at the database time (the other two): the status filter. The state
+// is stored as spans of time, computed with lotStageSQL and projectStateSQL
+// at each moment of the lots' schedule and kept by triggers (migration
+// 00030), so the filter is an index scan instead of every project's status
+// (1.1 s at 100,000 notices, BENCHMARKS.md).
+const statusFilterSQL = `SELECT project_id FROM project_status_spans WHERE state = ? AND until_at > ? AND from_at <= ?`
 
 // regionNameSQL names a county-level region with its city ("福州市" +
 // "鼓楼区"): GB/T 2260 names are short, and several cities have a 鼓楼区.
