@@ -133,4 +133,42 @@ func TestDepositPagesNameLotsByCategory(t *testing.T) {
 	}
 	check("deposit_inflows", render("deposit_inflows", map[string]any{"Inflows": []StoredInflow(nil), "Alerts": alerts,
 		"Filter": InflowFilter{}, "Pager": trading.Pager{Page: 1}}), "项目 "+p.Code+" 包1，")
+
+	// The supervisors' feed and the project's timeline, and the
+	// notifications to bidders and supervisors.
+	feed, err := SupervisionSource{Svc: e.Dep}.Alerts(ctx, e.Clock.Now(), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeline, err := SupervisionSource{Svc: e.Dep}.Timeline(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, a := range feed {
+		texts = append(texts, a.Title)
+	}
+	for _, ev := range timeline {
+		texts = append(texts, ev.Title)
+	}
+	var notes []string
+	if err := e.Dep.DB.Raw(`SELECT body FROM notifications WHERE key LIKE 'k1:%' OR key LIKE 'inflow:%' ORDER BY id`).Scan(&notes).Error; err != nil {
+		t.Fatal(err)
+	}
+	texts = append(texts, notes...)
+	all := strings.Join(texts, "\n")
+	check("supervision feed, timeline and notifications", all, "疑似串通投标：包1 ", "K1 预警：包1 ", "保证金到账 30,000.00 元（包1，",
+		"项目 "+p.Code+" 包1：")
+}
+
+// sqlLotNoun says in SQL what LotNoun says in Go.
+func TestSQLLotNounIsLotNoun(t *testing.T) {
+	t.Parallel()
+	e := newDepEnv(t)
+	for _, c := range trading.Categories() {
+		var got string
+		if err := e.Dep.DB.Raw("SELECT "+sqlLotNoun+" FROM (SELECT ?::text AS category) p", string(c)).Scan(&got).Error; err != nil || got != c.LotNoun() {
+			t.Errorf("%s: SQL %q, LotNoun %q (%v)", c, got, c.LotNoun(), err)
+		}
+	}
 }

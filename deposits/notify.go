@@ -24,7 +24,7 @@ func notifyInflows(tx *gorm.DB, now time.Time, batch, from, to int64) error {
 				WHEN i.status = 'third_party' THEN '保证金缴纳无效'
 				WHEN paid.total < va.required THEN '保证金缴纳不足'
 				ELSE '保证金已到账' END,
-			'项目 ' || p.code || ' 标段' || l.seq || '：' || `+sqlWhen2("i.value_time")+` || ' 到账 ' || `+sqlMoney2("i.amount")+` || '，' ||
+			'项目 ' || p.code || ' ' || `+sqlLotNoun+` || l.seq || '：' || `+sqlWhen2("i.value_time")+` || ' 到账 ' || `+sqlMoney2("i.amount")+` || '，' ||
 			CASE WHEN i.status = 'late' THEN '晚于缴纳截止时间，缴纳无效，将原路退回（D1）。'
 				WHEN i.status = 'third_party' THEN '非本单位基本账户缴纳，缴纳无效，将退回付款人（D2）。'
 				WHEN paid.total < va.required THEN '有效缴纳合计 ' || `+sqlMoney2("paid.total")+` || '，尚差 ' || `+sqlMoney2("va.required - paid.total")+` || '，请于 ' || `+sqlWhen2("va.deadline")+` || ' 前补足（D1）。'
@@ -38,6 +38,10 @@ func notifyInflows(tx *gorm.DB, now time.Time, batch, from, to int64) error {
 		ON CONFLICT (account_id, key) WHERE key IS NOT NULL DO NOTHING`, now, from, to, batch).Error
 }
 
+// sqlLotNoun is rules.Category.LotNoun in SQL, of the project p: what the
+// category calls a lot (标段, 包, 地块, 标的; TestSQLLotNounIsLotNoun).
+const sqlLotNoun = `(CASE p.category WHEN 'procurement' THEN '包' WHEN 'land' THEN '地块' WHEN 'property' THEN '标的' ELSE '标段' END)`
+
 // sqlMoney2 and sqlWhen2 render an amount and a time in SQL as pages do:
 // 千分位 and two decimals; Shanghai time.
 func sqlMoney2(x string) string { return "to_char(" + x + ", 'FM999,999,999,999,990.00') || ' 元'" }
@@ -49,7 +53,7 @@ func sqlWhen2(x string) string {
 func notifyK1(tx *gorm.DB, now time.Time) error {
 	return tx.Exec(`INSERT INTO notifications (account_id, title, body, link, created_at, key)
 		SELECT a.id, 'K1 预警：同一账户为多家投标人缴纳保证金',
-			'项目 ' || p.code || ' 标段' || l.seq || '：' || da.detail, '/supervise', ?, 'k1:' || da.id
+			'项目 ' || p.code || ' ' || `+sqlLotNoun+` || l.seq || '：' || da.detail, '/supervise', ?, 'k1:' || da.id
 		FROM deposit_alerts da JOIN lots l ON l.id = da.lot_id JOIN projects p ON p.id = l.project_id
 			JOIN accounts a ON a.role = 'supervisor' AND NOT a.disabled
 		WHERE da.kind = 'K1' AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.account_id = a.id AND n.key = 'k1:' || da.id)
@@ -61,7 +65,7 @@ func notifyK1(tx *gorm.DB, now time.Time) error {
 func refundNotice(q, title, text string) string {
 	return `INSERT INTO notifications (account_id, title, body, link, created_at, key)
 		SELECT va.bidder_id, '` + title + `',
-			'项目 ' || p.code || ' 标段' || l.seq || '的保证金 ' || ` + sqlMoney2("q.principal") + ` || ` + text + `,
+			'项目 ' || p.code || ' ' || `+sqlLotNoun+` || l.seq || '的保证金 ' || ` + sqlMoney2("q.principal") + ` || ` + text + `,
 			'/my/deposits', ?, 'refund:' || q.id || ':` + title + `'
 		FROM ` + q + ` q JOIN inflows i ON i.id = q.inflow_id JOIN virtual_accounts va ON va.id = i.virtual_account_id
 			JOIN lots l ON l.id = va.lot_id JOIN projects p ON p.id = l.project_id
@@ -84,7 +88,7 @@ func (s *Service) NotifyOverdueRefunds(ctx context.Context) (int, error) {
 	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		res := tx.Exec(`INSERT INTO notifications (account_id, title, body, link, created_at, key)
 			SELECT a.id, '保证金退还逾期', '退款（' || r.rule || '）应于 ' || to_char(r.due_on, 'YYYY-MM-DD') || ' 前退还，尚未退还：' ||
-				coalesce('项目 ' || p.code || ' 标段' || l.seq || '，', '') || '收款人 ' || r.payee_name || '，' || `+sqlMoney2("r.principal")+`,
+				coalesce('项目 ' || p.code || ' ' || `+sqlLotNoun+` || l.seq || '，', '') || '收款人 ' || r.payee_name || '，' || `+sqlMoney2("r.principal")+`,
 				'/supervisor/refunds', ?, 'refund-overdue:' || r.id
 			FROM refunds r JOIN inflows i ON i.id = r.inflow_id
 				LEFT JOIN virtual_accounts va ON va.id = i.virtual_account_id LEFT JOIN lots l ON l.id = va.lot_id

@@ -50,12 +50,13 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 	// Late and third-party payments: invalid, refunded, not yet paid back.
 	var invalid []struct {
 		StoredInflow
-		Code string `gorm:"column:code"`
-		Seq  int    `gorm:"column:seq"`
+		Code     string           `gorm:"column:code"`
+		Seq      int              `gorm:"column:seq"`
+		Category trading.Category `gorm:"column:category"`
 	}
-	// Equivalent SQL: SELECT i.*, p.code, l.seq FROM inflows i JOIN virtual_accounts va … JOIN projects p …
+	// Equivalent SQL: SELECT i.*, p.code, l.seq, p.category FROM inflows i JOIN virtual_accounts va … JOIN projects p …
 	//   WHERE i.status IN ('late', 'third_party') ORDER BY i.id DESC LIMIT ?
-	if err := db.Table("inflows i").Select("i.*, p.code, l.seq").
+	if err := db.Table("inflows i").Select("i.*, p.code, l.seq, p.category").
 		Joins("JOIN virtual_accounts va ON va.id = i.virtual_account_id").Joins("JOIN lots l ON l.id = va.lot_id").
 		Joins("JOIN projects p ON p.id = l.project_id").
 		Where("i.status IN ?", []InflowStatus{InflowLate, InflowThirdParty}).Order("i.id DESC").Limit(limit).
@@ -64,10 +65,10 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 	}
 	for _, i := range invalid {
 		a := trading.Alert{Kind: "deposit_late", ProjectCode: i.Code, At: i.ValueTime, Detail: i.Reason, Link: "/supervisor/refunds",
-			Title: fmt.Sprintf("逾期到账 %s 元：标段%d，付款人 %s（无效，待退）", trading.Yuan(i.Amount), i.Seq, i.PayerName)}
+			Title: fmt.Sprintf("逾期到账 %s 元：%s%d，付款人 %s（无效，待退）", trading.Yuan(i.Amount), i.Category.LotNoun(), i.Seq, i.PayerName)}
 		if i.Status == InflowThirdParty {
 			a.Kind, a.Rule = "deposit_third_party", "D2"
-			a.Title = fmt.Sprintf("非投标人账户缴纳 %s 元：标段%d，付款人 %s（无效，退回付款人）", trading.Yuan(i.Amount), i.Seq, i.PayerName)
+			a.Title = fmt.Sprintf("非投标人账户缴纳 %s 元：%s%d，付款人 %s（无效，退回付款人）", trading.Yuan(i.Amount), i.Category.LotNoun(), i.Seq, i.PayerName)
 		}
 		out = append(out, a)
 	}
@@ -103,14 +104,14 @@ func (src SupervisionSource) Alerts(ctx context.Context, now time.Time, limit in
 		Code string `gorm:"column:code"`
 		Seq  int    `gorm:"column:seq"`
 	}
-	if err := db.Table("deposit_alerts d").Select("d.*, p.code, l.seq").Joins("JOIN lots l ON l.id = d.lot_id").
+	if err := db.Table("deposit_alerts d").Select("d.*, p.code, l.seq, p.category").Joins("JOIN lots l ON l.id = d.lot_id").
 		Joins("JOIN projects p ON p.id = l.project_id").Where("d.kind = 'K1' AND d.resolved_at IS NULL").Order("d.id DESC").Limit(limit).
 		Scan(&k1).Error; err != nil {
 		return nil, err
 	}
 	for _, k := range k1 {
 		out = append(out, trading.Alert{Kind: "k1", Rule: "K1", ProjectCode: k.Code, At: k.CreatedAt, Detail: k.Detail,
-			Title: fmt.Sprintf("疑似串通投标：标段%d 不同投标人的保证金来自同一账户 %s", k.Seq, k.PayerAccount),
+			Title: fmt.Sprintf("疑似串通投标：%s%d 不同投标人的保证金来自同一账户 %s", k.Category.LotNoun(), k.Seq, k.PayerAccount),
 			Link:  "/supervisor/deposits"})
 	}
 
@@ -150,32 +151,33 @@ func (src SupervisionSource) Timeline(ctx context.Context, projectID int64) ([]t
 	var out []trading.TimelineEvent
 	var inflows []struct {
 		StoredInflow
-		Seq       int             `gorm:"column:seq"`
-		RefundAt  *time.Time      `gorm:"column:refund_at"`
-		RefundID  *int64          `gorm:"column:refund_id"`
-		Rule      string          `gorm:"column:rule"`
-		RReason   string          `gorm:"column:r_reason"`
-		PaidAt    *time.Time      `gorm:"column:paid_at"`
-		Interest  decimal.Decimal `gorm:"column:interest"`
-		ForfeitAt *time.Time      `gorm:"column:forfeit_at"`
+		Seq       int              `gorm:"column:seq"`
+		Category  trading.Category `gorm:"column:category"`
+		RefundAt  *time.Time       `gorm:"column:refund_at"`
+		RefundID  *int64           `gorm:"column:refund_id"`
+		Rule      string           `gorm:"column:rule"`
+		RReason   string           `gorm:"column:r_reason"`
+		PaidAt    *time.Time       `gorm:"column:paid_at"`
+		Interest  decimal.Decimal  `gorm:"column:interest"`
+		ForfeitAt *time.Time       `gorm:"column:forfeit_at"`
 	}
 	// Equivalent SQL: each inflow of the project's lots with its refund and
 	// the moment of its forfeiture (its D7 journal).
-	if err := db.Table("inflows i").Select(`i.*, l.seq, r.id AS refund_id, r.created_at AS refund_at, r.rule, r.reason AS r_reason,
+	if err := db.Table("inflows i").Select(`i.*, l.seq, p.category, r.id AS refund_id, r.created_at AS refund_at, r.rule, r.reason AS r_reason,
 			r.paid_at, coalesce(r.interest, 0) AS interest,
 			(SELECT min(e.at) FROM ledger_entries e WHERE e.journal_id = 'forfeit:' || i.id) AS forfeit_at`).
 		Joins("JOIN virtual_accounts va ON va.id = i.virtual_account_id").Joins("JOIN lots l ON l.id = va.lot_id").
-		Joins("LEFT JOIN refunds r ON r.inflow_id = i.id").
+		Joins("JOIN projects p ON p.id = l.project_id").Joins("LEFT JOIN refunds r ON r.inflow_id = i.id").
 		Where("l.project_id = ?", projectID).Order("i.id DESC").Limit(timelineLimit).Scan(&inflows).Error; err != nil {
 		return nil, err
 	}
 	for _, i := range inflows {
 		out = append(out, trading.TimelineEvent{At: i.ValueTime, Kind: "deposit",
-			Title:  fmt.Sprintf("保证金到账 %s 元（标段%d，%s）", trading.Yuan(i.Amount), i.Seq, i.Status.Name()),
+			Title:  fmt.Sprintf("保证金到账 %s 元（%s%d，%s）", trading.Yuan(i.Amount), i.Category.LotNoun(), i.Seq, i.Status.Name()),
 			Detail: fmt.Sprintf("付款人 %s，子账号 %s %s", i.PayerName, i.AccountNumber, i.Reason), Link: "/supervisor/deposits"})
 		if i.RefundAt != nil {
 			out = append(out, trading.TimelineEvent{At: *i.RefundAt, Kind: "refund", Link: "/supervisor/refunds",
-				Title:  fmt.Sprintf("开具退款 %s 元（标段%d，%s）", trading.Yuan(i.Amount), i.Seq, trading.Label(trading.LabelRefundReason, i.Rule)),
+				Title:  fmt.Sprintf("开具退款 %s 元（%s%d，%s）", trading.Yuan(i.Amount), i.Category.LotNoun(), i.Seq, trading.Label(trading.LabelRefundReason, i.Rule)),
 				Detail: i.RReason})
 		}
 		if i.PaidAt != nil {
@@ -185,20 +187,20 @@ func (src SupervisionSource) Timeline(ctx context.Context, projectID int64) ([]t
 		}
 		if i.ForfeitAt != nil {
 			out = append(out, trading.TimelineEvent{At: *i.ForfeitAt, Kind: "forfeiture", Link: "/supervisor/deposits",
-				Title: fmt.Sprintf("没收保证金 %s 元（标段%d，D7）", trading.Yuan(i.Amount), i.Seq), Detail: i.Reason})
+				Title: fmt.Sprintf("没收保证金 %s 元（%s%d，D7）", trading.Yuan(i.Amount), i.Category.LotNoun(), i.Seq), Detail: i.Reason})
 		}
 	}
 	var k1 []struct {
 		Alert
 		Seq int `gorm:"column:seq"`
 	}
-	if err := db.Table("deposit_alerts d").Select("d.*, l.seq").Joins("JOIN lots l ON l.id = d.lot_id").
-		Where("l.project_id = ?", projectID).Order("d.id DESC").Limit(timelineLimit).Scan(&k1).Error; err != nil {
+	if err := db.Table("deposit_alerts d").Select("d.*, l.seq, p.category").Joins("JOIN lots l ON l.id = d.lot_id").
+		Joins("JOIN projects p ON p.id = l.project_id").Where("l.project_id = ?", projectID).Order("d.id DESC").Limit(timelineLimit).Scan(&k1).Error; err != nil {
 		return nil, err
 	}
 	for _, k := range k1 {
 		out = append(out, trading.TimelineEvent{At: k.CreatedAt, Kind: "alert", Link: "/supervisor/deposits",
-			Title: fmt.Sprintf("K1 预警：标段%d 不同投标人的保证金来自同一账户 %s", k.Seq, k.PayerAccount), Detail: k.Detail})
+			Title: fmt.Sprintf("K1 预警：%s%d 不同投标人的保证金来自同一账户 %s", k.Category.LotNoun(), k.Seq, k.PayerAccount), Detail: k.Detail})
 	}
 	return out, nil
 }
