@@ -65,7 +65,7 @@ func notifyK1(tx *gorm.DB, now time.Time) error {
 func refundNotice(q, title, text string) string {
 	return `INSERT INTO notifications (account_id, title, body, link, created_at, key)
 		SELECT va.bidder_id, '` + title + `',
-			'项目 ' || p.code || ' ' || `+sqlLotNoun+` || l.seq || '的保证金 ' || ` + sqlMoney2("q.principal") + ` || ` + text + `,
+			'项目 ' || p.code || ' ' || ` + sqlLotNoun + ` || l.seq || '的保证金 ' || ` + sqlMoney2("q.principal") + ` || ` + text + `,
 			'/my/deposits', ?, 'refund:' || q.id || ':` + title + `'
 		FROM ` + q + ` q JOIN inflows i ON i.id = q.inflow_id JOIN virtual_accounts va ON va.id = i.virtual_account_id
 			JOIN lots l ON l.id = va.lot_id JOIN projects p ON p.id = l.project_id
