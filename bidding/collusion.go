@@ -203,14 +203,15 @@ var _ trading.SupervisionSource = SealedSource{}
 // Alerts lists the signals of the lots opened in the hall, newest first.
 func (src SealedSource) Alerts(ctx context.Context, now time.Time, limit int) ([]trading.Alert, error) {
 	var lots []struct {
-		LotID     int64     `gorm:"column:lot_id"`
-		Seq       int       `gorm:"column:seq"`
-		Code      string    `gorm:"column:code"`
-		Title     string    `gorm:"column:title"`
-		StartedAt time.Time `gorm:"column:started_at"`
+		LotID     int64            `gorm:"column:lot_id"`
+		Seq       int              `gorm:"column:seq"`
+		Code      string           `gorm:"column:code"`
+		Title     string           `gorm:"column:title"`
+		StartedAt time.Time        `gorm:"column:started_at"`
+		Category  trading.Category `gorm:"column:category"`
 	}
 	// Equivalent SQL: the hall openings, newest first, with their project.
-	if err := src.Svc.DB.WithContext(ctx).Raw(`SELECT o.lot_id, l.seq, p.code, p.title, o.started_at
+	if err := src.Svc.DB.WithContext(ctx).Raw(`SELECT o.lot_id, l.seq, p.code, p.title, o.started_at, p.category
 		FROM openings o JOIN lots l ON l.id = o.lot_id JOIN projects p ON p.id = l.project_id
 		ORDER BY o.started_at DESC LIMIT ?`, limit).Scan(&lots).Error; err != nil {
 		return nil, err
@@ -222,7 +223,7 @@ func (src SealedSource) Alerts(ctx context.Context, now time.Time, limit int) ([
 			return nil, err
 		}
 		for _, sg := range sigs {
-			out = append(out, trading.Alert{Kind: "k1_" + sg.Kind, Rule: sg.Rule, Title: fmt.Sprintf("%s 标段%d：%s", l.Title, l.Seq, sg.Title),
+			out = append(out, trading.Alert{Kind: "k1_" + sg.Kind, Rule: sg.Rule, Title: fmt.Sprintf("%s %s%d：%s", l.Title, l.Category.LotNoun(), l.Seq, sg.Title),
 				Detail: strings.Join(sg.Names, "、") + "；" + sg.Detail, ProjectCode: l.Code, At: l.StartedAt, Link: fmt.Sprintf("/lots/%d/hall", l.LotID)})
 			if len(out) >= limit {
 				return out, nil

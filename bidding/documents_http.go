@@ -167,7 +167,7 @@ func (h *DocumentsHTTP) renderPage(c echo.Context, status int, lotID int64, perr
 	if err != nil {
 		return err
 	}
-	return h.Web.Page(c, status, "lot_documents", fmt.Sprintf("招标文件 · %s 标段%d", ld.Project.Title, ld.Lot.Seq), documentsPage{
+	return h.Web.Page(c, status, "lot_documents", fmt.Sprintf("招标文件 · %s %s%d", ld.Project.Title, ld.Project.Category.LotNoun(), ld.Lot.Seq), documentsPage{
 		LotDocuments: ld, Error: perr, Kinds: []DocumentKind{DocTender, DocDrawing, DocClarification},
 		MaxMB: h.Svc.MaxUpload >> 20, Accept: strings.ReplaceAll(allowedList, " ", ",") + ",.jpeg"})
 }

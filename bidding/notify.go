@@ -58,8 +58,8 @@ func (s *Service) NotifyPublished(ctx context.Context, tx *gorm.DB, n *trading.A
 		}
 		for _, b := range bids {
 			m := trading.Message{Title: "中标候选人公示", Link: notice, Key: fmt.Sprintf("candidate:%d", n.ID),
-				Body: fmt.Sprintf("您在项目 %s 标段%d（%s）被公示为第%d中标候选人，公示期至 %s；公示期满后发布中标结果（E12）。",
-					p.Code, lot.Seq, lot.Name, *b.Rank, dateText(r.PublicityEnd))}
+				Body: fmt.Sprintf("您在项目 %s %s%d（%s）被公示为第%d中标候选人，公示期至 %s；公示期满后发布中标结果（E12）。",
+					p.Code, p.Category.LotNoun(), lot.Seq, lot.Name, *b.Rank, dateText(r.PublicityEnd))}
 			if err := trading.Notify(tx, at, m, b.BidderID); err != nil {
 				return err
 			}
@@ -89,7 +89,7 @@ func (s *Service) NotifyPublished(ctx context.Context, tx *gorm.DB, n *trading.A
 		if r.WinnerID != nil && !slices.Contains(bidders, *r.WinnerID) {
 			bidders = append(bidders, *r.WinnerID)
 		}
-		where := fmt.Sprintf("项目 %s 标段%d（%s）", p.Code, lot.Seq, lot.Name)
+		where := fmt.Sprintf("项目 %s %s%d（%s）", p.Code, p.Category.LotNoun(), lot.Seq, lot.Name)
 		for _, b := range bidders {
 			var m trading.Message
 			won := r.WinnerID != nil && *r.WinnerID == b
@@ -157,7 +157,7 @@ func (s *Service) NotifyApplications(ctx context.Context, tx *gorm.DB, regs []Re
 		}
 		m := trading.Message{Title: "竞买申请待审核", Link: fmt.Sprintf("/agent/lots/%d/registrations", r.Lot.ID),
 			Key:  fmt.Sprintf("application:%d:%d", r.Reg.ID, r.Reg.UpdatedAt.UnixMicro()),
-			Body: fmt.Sprintf("项目 %s 标段%d（%s）有新的竞买申请，请及时审核。", r.P.Code, r.Lot.Seq, r.Lot.Name)}
+			Body: fmt.Sprintf("项目 %s %s%d（%s）有新的竞买申请，请及时审核。", r.P.Code, r.P.Category.LotNoun(), r.Lot.Seq, r.Lot.Name)}
 		if err := trading.Notify(tx, r.Reg.UpdatedAt, m, r.P.AgentID); err != nil {
 			return err
 		}
@@ -207,5 +207,5 @@ func (s *Service) NotifyFailure(ctx context.Context, tx *gorm.DB, ev ResultEvent
 	}
 	return trading.Notify(tx, ev.At, trading.Message{Title: "流标", Link: fmt.Sprintf("/lots/%d", ev.Lot.ID),
 		Key:  fmt.Sprintf("failed:%d:%d", ev.Lot.ID, ev.At.UnixMicro()),
-		Body: fmt.Sprintf("项目 %s 标段%d（%s）流标：%s。已缴纳的保证金将依法退还。", ev.Project.Code, ev.Lot.Seq, ev.Lot.Name, why)}, ids...)
+		Body: fmt.Sprintf("项目 %s %s%d（%s）流标：%s。已缴纳的保证金将依法退还。", ev.Project.Code, ev.Project.Category.LotNoun(), ev.Lot.Seq, ev.Lot.Name, why)}, ids...)
 }

@@ -56,11 +56,11 @@ func (src ResultSource) Alerts(ctx context.Context, now time.Time, limit int) ([
 		a := trading.Alert{Kind: "contract_late", Rule: rule, ProjectCode: r.Code, At: r.AwardedAt,
 			Link: fmt.Sprintf("/supervisor/lots/%d/result", r.LotID)}
 		if r.ContractDate != nil {
-			a.Title = fmt.Sprintf("%s 标段%d 合同逾期签订", r.Title, r.Seq)
+			a.Title = fmt.Sprintf("%s %s%d 合同逾期签订", r.Title, trading.Category(r.Category).LotNoun(), r.Seq)
 			a.Detail = fmt.Sprintf("定标 %s，合同 %s，超过%d日", r.AwardedAt.In(trading.Shanghai).Format("2006-01-02"),
 				r.ContractDate.Format("2006-01-02"), max)
 		} else {
-			a.Title = fmt.Sprintf("%s 标段%d 定标已逾%d日未登记合同", r.Title, r.Seq, max)
+			a.Title = fmt.Sprintf("%s %s%d 定标已逾%d日未登记合同", r.Title, trading.Category(r.Category).LotNoun(), r.Seq, max)
 			a.Detail = "定标 " + r.AwardedAt.In(trading.Shanghai).Format("2006-01-02")
 		}
 		out = append(out, a)
@@ -72,13 +72,14 @@ func (src ResultSource) Alerts(ctx context.Context, now time.Time, limit int) ([
 func (src ResultSource) Timeline(ctx context.Context, projectID int64) ([]trading.TimelineEvent, error) {
 	var rows []struct {
 		LotResult
-		Seq    int    `gorm:"column:seq"`
-		Winner string `gorm:"column:winner"`
-		Bids   int    `gorm:"column:bids"`
+		Seq      int              `gorm:"column:seq"`
+		Category trading.Category `gorm:"column:category"`
+		Winner   string           `gorm:"column:winner"`
+		Bids     int              `gorm:"column:bids"`
 	}
-	err := src.Svc.DB.WithContext(ctx).Raw(`SELECT r.*, l.seq, coalesce(b.name, '') AS winner,
+	err := src.Svc.DB.WithContext(ctx).Raw(`SELECT r.*, l.seq, p.category, coalesce(b.name, '') AS winner,
 			(SELECT count(*) FROM lot_bids lb WHERE lb.lot_id = r.lot_id) AS bids
-		FROM lot_results r JOIN lots l ON l.id = r.lot_id LEFT JOIN bidders b ON b.account_id = r.winner_id
+		FROM lot_results r JOIN lots l ON l.id = r.lot_id JOIN projects p ON p.id = l.project_id LEFT JOIN bidders b ON b.account_id = r.winner_id
 		WHERE l.project_id = ? ORDER BY l.seq`, projectID).Scan(&rows).Error
 	if err != nil {
 		return nil, err
@@ -87,7 +88,7 @@ func (src ResultSource) Timeline(ctx context.Context, projectID int64) ([]tradin
 	for _, r := range rows {
 		link := fmt.Sprintf("/supervisor/lots/%d/result", r.LotID)
 		ev := func(at time.Time, title, detail string) {
-			out = append(out, trading.TimelineEvent{At: at, Kind: "result", Title: fmt.Sprintf("标段%d %s", r.Seq, title), Detail: detail, Link: link})
+			out = append(out, trading.TimelineEvent{At: at, Kind: "result", Title: fmt.Sprintf("%s%d %s", r.Category.LotNoun(), r.Seq, title), Detail: detail, Link: link})
 		}
 		if r.OpenedAt != nil {
 			ev(*r.OpenedAt, "开标记录", fmt.Sprintf("%d家递交投标文件", r.Bids))

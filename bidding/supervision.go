@@ -27,6 +27,11 @@ func (RegistrationSource) Alerts(context.Context, time.Time, int) ([]trading.Ale
 // the latest registration) and each document uploaded or released.
 func (src RegistrationSource) Timeline(ctx context.Context, projectID int64) ([]trading.TimelineEvent, error) {
 	db := src.Svc.DB.WithContext(ctx)
+	var cat trading.Category // names the lots: 标段, 包, 地块, 标的
+	if err := db.Raw("SELECT category FROM projects WHERE id = ?", projectID).Scan(&cat).Error; err != nil {
+		return nil, err
+	}
+	noun := cat.LotNoun()
 	var counts []struct {
 		LotID  int64              `gorm:"column:lot_id"`
 		Seq    int                `gorm:"column:seq"`
@@ -72,7 +77,7 @@ func (src RegistrationSource) Timeline(ctx context.Context, projectID int64) ([]
 	for _, id := range order {
 		lc := byLot[id]
 		out = append(out, trading.TimelineEvent{At: lc.last, Kind: "registration",
-			Title:  fmt.Sprintf("标段%d %s：有效 %d 家", lc.seq, lc.kind.Name(), lc.live),
+			Title:  fmt.Sprintf("%s%d %s：有效 %d 家", noun, lc.seq, lc.kind.Name(), lc.live),
 			Detail: strings.Join(lc.parts, "，") + "（截至最近一次变动）", Link: fmt.Sprintf("/supervisor/lots/%d/registrations", id)})
 	}
 
@@ -86,11 +91,11 @@ func (src RegistrationSource) Timeline(ctx context.Context, projectID int64) ([]
 	}
 	for _, d := range docs {
 		out = append(out, trading.TimelineEvent{At: d.CreatedAt, Kind: "document",
-			Title:  fmt.Sprintf("上传%s《%s》第%d版（标段%d）", d.Kind.Name(), d.Filename, d.Version, d.Seq),
+			Title:  fmt.Sprintf("上传%s《%s》第%d版（%s%d）", d.Kind.Name(), d.Filename, d.Version, noun, d.Seq),
 			Detail: fmt.Sprintf("%d 字节，SHA-256 %s", d.Size, d.SHA256), Link: fmt.Sprintf("/supervisor/lots/%d/registrations", d.LotID)})
 		if d.ReleasedAt != nil && d.Kind != DocMaterial {
 			out = append(out, trading.TimelineEvent{At: *d.ReleasedAt, Kind: "document",
-				Title: fmt.Sprintf("发布%s《%s》第%d版（标段%d）", d.Kind.Name(), d.Filename, d.Version, d.Seq)})
+				Title: fmt.Sprintf("发布%s《%s》第%d版（%s%d）", d.Kind.Name(), d.Filename, d.Version, noun, d.Seq)})
 		}
 	}
 	return out, nil

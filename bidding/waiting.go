@@ -32,7 +32,7 @@ func (s *Service) WaitingOn(ctx context.Context, a trading.Actor, regs []MyRegis
 		if !m.Registration.Status.Live() || !now.Before(m.Window.Deadline) {
 			continue
 		}
-		detail := fmt.Sprintf("%s · 标段%d %s", m.Project.Title, m.Lot.Seq, m.Lot.Name)
+		detail := fmt.Sprintf("%s · %s%d %s", m.Project.Title, m.Project.Category.LotNoun(), m.Lot.Seq, m.Lot.Name)
 		link := fmt.Sprintf("/lots/%d", m.Lot.ID)
 		switch {
 		case m.LatestVersion > 0 && m.DownloadedVersion == 0:
