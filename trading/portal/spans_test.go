@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/templates"
 	"github.com/ggzy/ggzy/trading"
@@ -304,4 +305,41 @@ func TestCappedTotal(t *testing.T) {
 	if err := json.Unmarshal([]byte(get("/api/v1/announcements?status=registering&page=1")), &body); err != nil || body.Total != 10000 || !body.TotalCapped {
 		t.Errorf("API: %+v %v", body, err)
 	}
+}
+
+// Concurrent changes of one project's lots, each in its own transaction,
+// all refresh the same spans: none fails (two refreshes would insert the
+// same rows without the lock), and the spans end as the derivation says.
+func TestStatusSpansUnderConcurrentChanges(t *testing.T) {
+	t.Parallel()
+	s, _ := tradingtest.NewService(t)
+	seedVaried(t, s)
+	var lots []int64
+	if err := s.DB.Raw(`SELECT l.id FROM lots l WHERE l.project_id = (SELECT project_id FROM lots GROUP BY 1 HAVING count(*) = 3 ORDER BY 1 LIMIT 1)
+		UNION ALL SELECT id FROM (SELECT id FROM lots ORDER BY id DESC LIMIT 7) x`).Scan(&lots).Error; err != nil || len(lots) != 10 {
+		t.Fatalf("lots: %v %v", lots, err)
+	}
+	errs := make(chan error, len(lots)*5)
+	done := make(chan struct{})
+	for i, id := range lots {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for k := 0; k < 5; k++ {
+				errs <- trading.Transact(context.Background(), s.DB, func(tx *gorm.DB) error {
+					return tx.Exec(`UPDATE lots SET bid_deadline = bid_deadline + make_interval(hours => ?),
+						listing_end = listing_end + make_interval(hours => ?) WHERE id = ?`, i+k, k, id).Error
+				})
+			}
+		}()
+	}
+	for range lots {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	agreeAtAllTimes(t, s)
 }
