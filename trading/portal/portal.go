@@ -287,7 +287,7 @@ func List(ctx context.Context, s *trading.Service, f Filter) (*Page, error) {
 	// The page is chosen first, by ids alone, and only its few rows get
 	// their columns, region name and status after: whatever the inner
 	// select list holds is computed for every candidate row before
-	// ORDER BY … LIMIT. The status filter computes every project's at once.
+	// ORDER BY … LIMIT. The status filter reads the stored spans (statusFilterSQL).
 	// Equivalent SQL: SELECT a.…, p.…, st.state, st.deadline FROM (SELECT a.id, a.published_seq, a.project_id
 	//   FROM announcements a JOIN projects p … WHERE … ORDER BY a.published_seq DESC LIMIT n) x
 	//   JOIN announcements a ON a.id = x.id JOIN projects p … JOIN regions r …
