@@ -10,7 +10,7 @@
 -- below in the transaction that publishes; a published notice never
 -- changes, and a project's category, sub-type and region change only as a
 -- draft, but the triggers follow any change anyway.
-CREATE TABLE portal_notice_counts (
+CREATE TABLE published_announcement_counts (
     category    text   NOT NULL,
     sub_type    text   NOT NULL,
     region_code text   NOT NULL,
@@ -118,27 +118,27 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
--- portal_notice_counts_add moves one row by delta: up by INSERT … ON
+-- published_announcement_counts_add moves one row by delta: up by INSERT … ON
 -- CONFLICT (the combination may be new), down by UPDATE (the CHECK would
 -- refuse a negative proposed row before the conflict is seen).
 -- +goose StatementBegin
-CREATE FUNCTION portal_notice_counts_add(cat text, sub text, region text, typ text, delta bigint) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION published_announcement_counts_add(cat text, sub text, region text, typ text, delta bigint) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     IF delta > 0 THEN
-        INSERT INTO portal_notice_counts AS c (category, sub_type, region_code, type, n) VALUES (cat, sub, region, typ, delta)
+        INSERT INTO published_announcement_counts AS c (category, sub_type, region_code, type, n) VALUES (cat, sub, region, typ, delta)
         ON CONFLICT (category, sub_type, region_code, type) DO UPDATE SET n = c.n + EXCLUDED.n;
     ELSIF delta < 0 THEN
-        UPDATE portal_notice_counts SET n = n + delta WHERE category = cat AND sub_type = sub AND region_code = region AND type = typ;
+        UPDATE published_announcement_counts SET n = n + delta WHERE category = cat AND sub_type = sub AND region_code = region AND type = typ;
     END IF;
 END $$;
 -- +goose StatementEnd
 
--- portal_notice_counts_follow adds the published notices in new_rows and
+-- published_announcement_counts_follow adds the published notices in new_rows and
 -- takes away those in old_rows, by their project's columns; a project
 -- whose columns change moves its published notices between rows. Rows are
 -- moved in key order, so two publishing transactions lock them in one order.
 -- +goose StatementBegin
-CREATE FUNCTION portal_notice_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION published_announcement_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
 BEGIN
@@ -149,19 +149,19 @@ BEGIN
             JOIN announcements a ON a.project_id = k.id AND a.status = 'published'
             GROUP BY 1, 2, 3, 4 HAVING sum(k.delta) <> 0 ORDER BY 1, 2, 3, 4
         LOOP
-            PERFORM portal_notice_counts_add(r.category, r.sub_type, r.region_code, r.type, r.delta);
+            PERFORM published_announcement_counts_add(r.category, r.sub_type, r.region_code, r.type, r.delta);
         END LOOP;
     ELSIF TG_OP = 'INSERT' THEN
         FOR r IN SELECT p.category, p.sub_type, p.region_code, d.type, count(*) AS delta FROM new_rows d JOIN projects p ON p.id = d.project_id
             WHERE d.status = 'published' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
         LOOP
-            PERFORM portal_notice_counts_add(r.category, r.sub_type, r.region_code, r.type, r.delta);
+            PERFORM published_announcement_counts_add(r.category, r.sub_type, r.region_code, r.type, r.delta);
         END LOOP;
     ELSIF TG_OP = 'DELETE' THEN
         FOR r IN SELECT p.category, p.sub_type, p.region_code, d.type, -count(*) AS delta FROM old_rows d JOIN projects p ON p.id = d.project_id
             WHERE d.status = 'published' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
         LOOP
-            PERFORM portal_notice_counts_add(r.category, r.sub_type, r.region_code, r.type, r.delta);
+            PERFORM published_announcement_counts_add(r.category, r.sub_type, r.region_code, r.type, r.delta);
         END LOOP;
     ELSE
         FOR r IN SELECT p.category, p.sub_type, p.region_code, d.type, sum(d.delta) AS delta FROM (
@@ -170,7 +170,7 @@ BEGIN
             JOIN projects p ON p.id = d.project_id
             GROUP BY 1, 2, 3, 4 HAVING sum(d.delta) <> 0 ORDER BY 1, 2, 3, 4
         LOOP
-            PERFORM portal_notice_counts_add(r.category, r.sub_type, r.region_code, r.type, r.delta);
+            PERFORM published_announcement_counts_add(r.category, r.sub_type, r.region_code, r.type, r.delta);
         END LOOP;
     END IF;
     RETURN NULL;
@@ -178,13 +178,13 @@ END $$;
 -- +goose StatementEnd
 
 CREATE TRIGGER announcements_counts_ins AFTER INSERT ON announcements REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION portal_notice_counts_follow();
+    FOR EACH STATEMENT EXECUTE FUNCTION published_announcement_counts_follow();
 CREATE TRIGGER announcements_counts_upd AFTER UPDATE ON announcements REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION portal_notice_counts_follow();
+    FOR EACH STATEMENT EXECUTE FUNCTION published_announcement_counts_follow();
 CREATE TRIGGER announcements_counts_del AFTER DELETE ON announcements REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION portal_notice_counts_follow();
+    FOR EACH STATEMENT EXECUTE FUNCTION published_announcement_counts_follow();
 CREATE TRIGGER projects_counts_upd AFTER UPDATE ON projects REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION portal_notice_counts_follow();
+    FOR EACH STATEMENT EXECUTE FUNCTION published_announcement_counts_follow();
 
 CREATE TRIGGER lots_status_ins AFTER INSERT ON lots REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION project_status_spans_follow();
@@ -208,7 +208,7 @@ CREATE TRIGGER projects_status_upd AFTER UPDATE ON projects REFERENCING OLD TABL
     FOR EACH STATEMENT EXECUTE FUNCTION project_status_spans_follow();
 
 -- What is there already.
-INSERT INTO portal_notice_counts (category, sub_type, region_code, type, n)
+INSERT INTO published_announcement_counts (category, sub_type, region_code, type, n)
 SELECT p.category, p.sub_type, p.region_code, a.type, count(*) FROM announcements a JOIN projects p ON p.id = a.project_id
 WHERE a.status = 'published' GROUP BY 1, 2, 3, 4;
 SELECT refresh_project_status_spans(ARRAY(SELECT id FROM projects ORDER BY id));
@@ -228,9 +228,9 @@ DROP TRIGGER projects_counts_upd ON projects;
 DROP TRIGGER announcements_counts_del ON announcements;
 DROP TRIGGER announcements_counts_upd ON announcements;
 DROP TRIGGER announcements_counts_ins ON announcements;
-DROP FUNCTION portal_notice_counts_follow();
-DROP FUNCTION portal_notice_counts_add(text, text, text, text, bigint);
+DROP FUNCTION published_announcement_counts_follow();
+DROP FUNCTION published_announcement_counts_add(text, text, text, text, bigint);
 DROP FUNCTION project_status_spans_follow();
 DROP FUNCTION refresh_project_status_spans(bigint[]);
 DROP TABLE project_status_spans;
-DROP TABLE portal_notice_counts;
+DROP TABLE published_announcement_counts;

@@ -11,16 +11,16 @@ import (
 // count is the list's total ("共 N 条"). An exact count of 100,000 notices
 // is a scan of them on every view (274 → 34 req/s, BENCHMARKS.md), so:
 //   - a filter of category, sub-type, region and notice type alone sums
-//     the few rows of portal_notice_counts, which triggers keep in the
+//     the few rows of published_announcement_counts, which triggers keep in the
 //     transaction that publishes (migration 00030): exact;
 //   - any other filter (status, dates, words) counts at most
 //     maxPagedRows + 1 matches, as far as numbered pages reach anyway, and
 //     says so when there are more (capped): never a made-up number.
 func (f *Filter) count(db *gorm.DB) (total int64, capped bool, err error) {
 	if f.Status == "" && f.From.IsZero() && f.To.IsZero() && f.Query == "" {
-		// Equivalent SQL: SELECT coalesce(sum(n), 0) FROM portal_notice_counts
+		// Equivalent SQL: SELECT coalesce(sum(n), 0) FROM published_announcement_counts
 		//   WHERE category = ? AND sub_type = ? AND region_code LIKE ? AND type = ?
-		q := db.Table("portal_notice_counts").Select("coalesce(sum(n), 0)")
+		q := db.Table("published_announcement_counts").Select("coalesce(sum(n), 0)")
 		if f.Category != "" {
 			q = q.Where("category = ?", f.Category)
 		}

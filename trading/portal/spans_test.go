@@ -186,7 +186,7 @@ func checkCounts(t *testing.T, s *trading.Service, when string) {
 	if err := s.DB.Raw(exactCountsSQL).Scan(&exact).Error; err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DB.Raw(`SELECT category, sub_type, region_code, type, n FROM portal_notice_counts WHERE n > 0 ORDER BY 1, 2, 3, 4`).Scan(&kept).Error; err != nil {
+	if err := s.DB.Raw(`SELECT category, sub_type, region_code, type, n FROM published_announcement_counts WHERE n > 0 ORDER BY 1, 2, 3, 4`).Scan(&kept).Error; err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(exact, kept) || len(exact) == 0 {
@@ -197,7 +197,7 @@ func checkCounts(t *testing.T, s *trading.Service, when string) {
 // The maintained counts equal a count of the published notices as notices
 // are published by the service and in bulk, drafts change, and a project
 // moves region; the list's total comes from them, exact.
-func TestNoticeCountsFollowPublishing(t *testing.T) {
+func TestAnnouncementCountsFollowPublishing(t *testing.T) {
 	t.Parallel()
 	s, _ := tradingtest.NewService(t)
 	ctx := context.Background()
