@@ -167,17 +167,46 @@ func registrationOf(tx *gorm.DB, lotID, bidderID int64) (*registered, error) {
 // gives it its code, created on first use (at now, or the database's time
 // when now is zero). The refusal names the reason.
 func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, now time.Time) (*Bidder, error) {
-	switch a.Role {
-	case trading.RoleBidder:
-	case trading.RoleAgent:
-		return nil, refusal(http.StatusForbidden, "A1", "actor", "代理机构（拍卖人、出让人）不得报价（A1）")
-	default:
-		return nil, refusal(http.StatusForbidden, "A1", "actor", "只有竞买人可以报价")
+	if err := mayQuote(a); err != nil {
+		return nil, err
 	}
 	reg, err := registrationOf(tx, lotID, a.AccountID)
 	if err != nil {
 		return nil, err
 	}
+	regID, err := s.admit(ctx, tx, reg)
+	if err != nil {
+		return nil, err
+	}
+	if reg.Code != nil {
+		return &Bidder{RegistrationID: regID, LotID: lotID, Code: *reg.Code, WantsTimedAt: reg.WantsTimedAt, CreatedAt: *reg.CodeAt}, nil
+	}
+	if now.IsZero() {
+		if now, err = trading.DBNow(tx); err != nil {
+			return nil, err
+		}
+	}
+	return ensureBidder(tx, lotID, regID, now)
+}
+
+// mayQuote refuses anyone but a bidder (A1: neither the auctioneer nor the
+// consignor may bid).
+func mayQuote(a trading.Actor) error {
+	switch a.Role {
+	case trading.RoleBidder:
+		return nil
+	case trading.RoleAgent:
+		return refusal(http.StatusForbidden, "A1", "actor", "代理机构（拍卖人、出让人）不得报价（A1）")
+	default:
+		return refusal(http.StatusForbidden, "A1", "actor", "只有竞买人可以报价")
+	}
+}
+
+// admit applies the rest of who may quote to the bidder's registration on
+// the lot: an approved application (or, under 资格后审, a pending one) and
+// a deposit that covered the amount by its deadline. It returns the
+// registration's id.
+func (s *Service) admit(ctx context.Context, tx *gorm.DB, reg *registered) (int64, error) {
 	var regID int64
 	var status string
 	if reg.ID != nil {
@@ -190,12 +219,12 @@ func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 		status = "approved"
 	}
 	if regID == 0 || (status != "approved" && status != "active") {
-		return nil, refusal(http.StatusForbidden, "L8", "registration", "只有竞买申请已审核通过并足额交纳保证金的竞买人可以报价（您的竞买申请：%s）", regStatusName(status))
+		return 0, refusal(http.StatusForbidden, "L8", "registration", "只有竞买申请已审核通过并足额交纳保证金的竞买人可以报价（您的竞买申请：%s）", regStatusName(status))
 	}
 	if s.Qualified != nil {
 		ok, why, err := s.Qualified(ctx, tx, regID)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		if !ok {
 			// Covered by its deadline, not now: money arriving late does not
@@ -204,18 +233,10 @@ func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 			if why != "" {
 				msg += "：" + why
 			}
-			return nil, refusal(http.StatusForbidden, "L7", "deposit", "%s", msg)
+			return 0, refusal(http.StatusForbidden, "L7", "deposit", "%s", msg)
 		}
 	}
-	if reg.Code != nil {
-		return &Bidder{RegistrationID: regID, LotID: lotID, Code: *reg.Code, WantsTimedAt: reg.WantsTimedAt, CreatedAt: *reg.CodeAt}, nil
-	}
-	if now.IsZero() {
-		if now, err = trading.DBNow(tx); err != nil {
-			return nil, err
-		}
-	}
-	return ensureBidder(tx, lotID, regID, now)
+	return regID, nil
 }
 
 func regStatusName(s string) string {
