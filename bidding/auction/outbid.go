@@ -2,6 +2,8 @@ package auction
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -57,6 +59,8 @@ type ahead struct {
 	WantsTimedAt *time.Time `gorm:"column:wants_timed_at"`
 	CodeAt       *time.Time `gorm:"column:code_at"`
 	KeyQuote     *int64     `gorm:"column:key_quote"`
+	RateN        int        `gorm:"column:rate_n"`  // the quote's rate count (overRate)
+	KeyAny       bool       `gorm:"column:key_any"` // a quote of the bidder's with this key was accepted
 	Now          time.Time  `gorm:"column:now"`
 	Lot          `gorm:"embedded"`
 }
@@ -66,27 +70,43 @@ type ahead struct {
 // may quote itself, e.g. to give a first code), or a refusal (with the
 // bidder's code, if any, for the record).
 func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, amount decimal.Decimal, key string) (*Bidder, string, error) {
-	if err := mayQuote(a); err != nil {
-		return nil, "", err
-	}
 	db := s.DB.WithContext(ctx)
 	var rows []ahead
 	// Equivalent SQL: the lot's bidding row as committed (no lock), the
 	// bidder's latest registration with its code, the bidder's accepted
 	// quote with this key, and the database's time.
-	if err := db.Raw(`SELECT r.id AS reg_id, r.status AS reg_status, ab.code, ab.wants_timed_at, ab.created_at AS code_at,
+	sql := `SELECT r.id AS reg_id, r.status AS reg_status, ab.code, ab.wants_timed_at, ab.created_at AS code_at,
 			kq.id AS key_quote, ggzy_now() AS now, al.*
 		FROM auction_lots al
 		LEFT JOIN LATERAL (SELECT id, status FROM registrations WHERE lot_id = al.lot_id AND bidder_id = ? ORDER BY id DESC LIMIT 1) r ON true
 		LEFT JOIN auction_bidders ab ON ab.registration_id = r.id
 		LEFT JOIN auction_quotes kq ON kq.registration_id = r.id AND kq.idem_key = ?
-		WHERE al.lot_id = ?`, a.AccountID, key, lotID).Scan(&rows).Error; err != nil {
+		WHERE al.lot_id = ?`
+	args := []any{a.AccountID, key, lotID}
+	rate := s.params().L8MaxQuotesPerSecond
+	if rate > 0 {
+		// …and, first, the quote's rate count (overRate's, in the same
+		// autocommitted statement: one round trip fewer per quote), with
+		// whether the bidder's quote with this key was accepted already.
+		sql = `WITH rate AS (` + countSQL + `) ` + strings.Replace(sql, "SELECT ", `SELECT (SELECT n FROM rate) AS rate_n,
+			EXISTS (SELECT 1 FROM auction_quotes q JOIN registrations rr ON rr.id = q.registration_id
+				WHERE q.lot_id = al.lot_id AND rr.bidder_id = ? AND q.idem_key = ?) AS key_any, `, 1)
+		args = append([]any{lotID, a.AccountID, key, rate, a.AccountID, key}, args...)
+	}
+	if err := db.Raw(sql, args...).Scan(&rows).Error; err != nil {
 		return nil, "", err
 	}
 	if len(rows) != 1 {
 		return nil, "", nil // not bid online: the locked path says so
 	}
 	h := &rows[0]
+	if rate > 0 && h.RateN > rate && !h.KeyAny {
+		return nil, "", refusal(http.StatusTooManyRequests, "L8", "amount",
+			"报价过于频繁：每名竞买人每秒至多%d次报价（按平台数据库时钟的每一秒、各服务器合计）", rate)
+	}
+	if err := mayQuote(a); err != nil {
+		return nil, "", err
+	}
 	reg := &registered{ID: h.RegID, Status: h.RegStatus, Post: h.PostQualification, Code: h.Code, WantsTimedAt: h.WantsTimedAt, CodeAt: h.CodeAt}
 	regID, err := s.admit(ctx, db, reg)
 	if err != nil {

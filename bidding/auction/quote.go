@@ -57,14 +57,8 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 	if err != nil || !amount.IsPositive() {
 		return nil, s.refuse(ctx, lotID, "", nil, key, refusal(http.StatusBadRequest, "L8", "amount", "报价应为大于0、最多两位小数的金额（元），实际为“%s”", clip(in.Amount, 40)))
 	}
-	if over, err := s.overRate(ctx, lotID, a.AccountID, key); err != nil {
-		return nil, err
-	} else if over {
-		return nil, s.refuse(ctx, lotID, "", &amount, key, refusal(http.StatusTooManyRequests, "L8", "amount",
-			"报价过于频繁：每名竞买人每秒至多%d次报价（按平台数据库时钟的每一秒、各服务器合计）", s.params().L8MaxQuotesPerSecond))
-	}
-	// Who may quote, and an amount already outbid, without the lot's lock
-	// (outbid.go).
+	// The rate count (overRate), who may quote, and an amount already
+	// outbid, in one statement without the lot's lock (outbid.go).
 	b, code, err := s.beforeLock(ctx, a, lotID, amount, key)
 	if err != nil {
 		if errors.Is(err, ErrRefused) {

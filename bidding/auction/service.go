@@ -267,41 +267,23 @@ func ensureBidder(tx *gorm.DB, lotID, regID int64, now time.Time) (*Bidder, erro
 	return nil, fmt.Errorf("auction: no free bidder code on lot %d", lotID)
 }
 
-// overRate counts a quote in its bidder's row for the lot and the current
-// second of ggzy_now() (auction_quote_rate, migration 00026) and tells
-// whether it goes over L8.max_quotes_per_second (0: no limit). The row is
-// shared by every instance, so the limit holds however the bidder's
-// requests are spread. The count is its own statement, committed before
-// the quote's transaction: a quote refused later by a rule still counts,
-// and concurrent quotes cannot both see the same count. A repeat of a
-// quote already accepted (a double click) is never over: the database
-// answers it once.
-func (s *Service) overRate(ctx context.Context, lotID, bidderID int64, key string) (bool, error) {
-	rate := s.params().L8MaxQuotesPerSecond
-	if rate <= 0 {
-		return false, nil
-	}
-	db := s.DB.WithContext(ctx)
-	var n int
-	// Equivalent SQL: one more quote in this second, unless its key was
-	// counted already; keys are kept only within the limit.
-	if err := db.Raw(`INSERT INTO auction_quote_rate AS r (lot_id, bidder_id, sec, n, keys)
+// countSQL counts a quote in its bidder's row for the lot and the current
+// second of ggzy_now() (auction_quote_rate, migration 00026) and returns
+// the count (args: lot, bidder, key, L8.max_quotes_per_second), to be
+// held against L8.max_quotes_per_second (0: no limit). The row is shared
+// by every instance, so the limit holds however the bidder's requests are
+// spread. beforeLock runs it in its autocommitted statement, before the
+// quote's transaction: a quote refused later by a rule still counts, and
+// concurrent quotes cannot both see the same count. A repeat of a quote
+// already accepted (a double click) is never over: the database answers
+// it once. Equivalent SQL: one more quote in this second, unless its key
+// was counted already; keys are kept only within the limit.
+const countSQL = `INSERT INTO auction_quote_rate AS r (lot_id, bidder_id, sec, n, keys)
 		VALUES (?, ?, date_trunc('second', ggzy_now()), 1, ARRAY[?::text])
 		ON CONFLICT (lot_id, bidder_id, sec) DO UPDATE SET
 			n = r.n + CASE WHEN EXCLUDED.keys[1] = ANY (r.keys) THEN 0 ELSE 1 END,
 			keys = CASE WHEN EXCLUDED.keys[1] = ANY (r.keys) OR r.n >= ? THEN r.keys ELSE r.keys || EXCLUDED.keys[1] END
-		RETURNING r.n`, lotID, bidderID, key, rate).Scan(&n).Error; err != nil {
-		return false, err
-	}
-	if n <= rate {
-		return false, nil
-	}
-	var dup int64
-	// Equivalent SQL: the bidder's accepted quote on the lot with this key, if any.
-	err := db.Raw(`SELECT count(*) FROM auction_quotes q JOIN registrations r ON r.id = q.registration_id
-		WHERE q.lot_id = ? AND r.bidder_id = ? AND q.idem_key = ?`, lotID, bidderID, key).Scan(&dup).Error
-	return dup == 0, err
-}
+		RETURNING r.n`
 
 // PruneRate forgets the quote counts of seconds more than a minute past.
 func (s *Service) PruneRate(ctx context.Context) error {
