@@ -35,7 +35,8 @@ import (
 // how a bidder picks its amount: "counter" (default: the next of one
 // shared counter, each quote above every quote sent before it) or "page"
 // (what the quote page proposes: the highest the bidder's page last showed
-// plus one increment, so bidders who saw the same highest compete). Run with
+// plus one increment, so bidders who saw the same highest compete).
+// BENCH_DB_CONNS sets each instance's GGZY_DB_MAX_CONNS. Run with
 //
 //	go test -run '^$' -bench AuctionLive -benchtime 1x ./cmd/ggzy/
 func BenchmarkAuctionLive(b *testing.B) {
@@ -45,6 +46,9 @@ func BenchmarkAuctionLive(b *testing.B) {
 	b.StopTimer()
 	cfg := testConfig(b)
 	cfg.Rules = fmt.Sprintf("L8.max_quotes_per_second=%d,L11.countdown_seconds=3600,L11.late_settle_ms=60000", rate)
+	if n := envN("BENCH_DB_CONNS", 0); n > 0 { // GGZY_DB_MAX_CONNS of each instance (default 20)
+		cfg.DBMaxConns = n
+	}
 	app, base := benchServer(b, cfg)
 	bases, apps := []string{base}, []*App{app}
 	if instances > 1 {
