@@ -17,17 +17,24 @@ import (
 	"github.com/ggzy/ggzy/trading"
 )
 
-// P7 under 资格后审, over HTTP: the agent, to whom the bidders are secret
-// during the bidding, finds the priority-right holder's application on the
-// lot's registrations page (and through the API) and approves it, so that
-// the holder's window opens after the bidding instead of the right
-// lapsing. The page and the API show the holder's application alone (no
-// other applicant, no count, no bidder code); another agent finds nothing;
-// supervisors see everyone with the holder marked, and review from their
-// own page. Every look is audited.
-func TestPriorityHolderApplicationUnderPostQualification(t *testing.T) {
-	t.Parallel()
-	app, srv := newTestServer(t, testConfig(t))
+// holderLot is a property 一次报价 lot with post-qualification ("next")
+// and a priority-right holder, published by agent daili (supervisor jiandu;
+// another agent qita exists). Two applicants apply and pay, none is
+// reviewed: 福建甲投资有限公司 (jiafang), who quotes 6,500,000 in the
+// listing, and the holder 某公司原股东有限公司 (gudong). at moves both
+// clocks; end is the listing's end.
+type holderLot struct {
+	lot, holderReg int64
+	code           string
+	agent          trading.Actor
+	other          trading.Actor
+	quote          *auction.QuoteResult
+	at             func(time.Time)
+	end            time.Time
+}
+
+func newHolderLot(t *testing.T, app *App) *holderLot {
+	t.Helper()
 	ctx := context.Background()
 	mustCreate(t, app, trading.RoleAgent, "daili", "daili2026")
 	mustCreate(t, app, trading.RoleAgent, "qita", "qita2026")
@@ -82,6 +89,23 @@ func TestPriorityHolderApplicationUnderPostQualification(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &holderLot{lot: lot, holderReg: holderReg, code: p.Code, agent: agent, other: other, quote: r, at: at, end: end}
+}
+
+// P7 under 资格后审, over HTTP: the agent, to whom the bidders are secret
+// during the bidding, finds the priority-right holder's application on the
+// lot's registrations page (and through the API) and approves it, so that
+// the holder's window opens after the bidding instead of the right
+// lapsing. The page and the API show the holder's application alone (no
+// other applicant, no count, no bidder code); another agent finds nothing;
+// supervisors see everyone with the holder marked, and review from their
+// own page. Every look is audited.
+func TestPriorityHolderApplicationUnderPostQualification(t *testing.T) {
+	t.Parallel()
+	app, srv := newTestServer(t, testConfig(t))
+	ctx := context.Background()
+	h := newHolderLot(t, app)
+	lot, holderReg, p, agent, r, at, end := h.lot, h.holderReg, struct{ Code string }{h.code}, h.agent, h.quote, h.at, h.end
 
 	// The agent, during the bidding: the holder's application alone.
 	page := fmt.Sprintf("/agent/lots/%d/registrations", lot)
