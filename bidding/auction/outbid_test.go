@@ -232,8 +232,9 @@ func TestOutbidAcrossTheListingClose(t *testing.T) {
 }
 
 // Two instances on one database: a quote accepted on A makes B refuse the
-// outbid one without the lock at once, before B's live hub has heard of
-// it (B reads the committed row, not a memory fed by notifications).
+// outbid one without the lock at once, without waiting for B's live hub to
+// hear of it (B reads the committed row, not a memory fed by
+// notifications).
 func TestOutbidAcrossInstances(t *testing.T) {
 	t.Parallel()
 	url := testenv.DatabaseURL(t)
