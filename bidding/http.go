@@ -1,6 +1,7 @@
 package bidding
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -31,6 +32,8 @@ func (h *Handler) Routes(e *echo.Echo, api *echo.Group) {
 	e.POST("/agent/registrations/:id/approve", h.review(true), trading.RequireRole(trading.RoleAgent))
 	e.POST("/agent/registrations/:id/reject", h.review(false), trading.RequireRole(trading.RoleAgent))
 	e.GET("/supervisor/lots/:id/registrations", h.registrants, trading.RequireRole(trading.RoleSupervisor))
+	e.POST("/supervisor/registrations/:id/approve", h.review(true), trading.RequireRole(trading.RoleSupervisor))
+	e.POST("/supervisor/registrations/:id/reject", h.review(false), trading.RequireRole(trading.RoleSupervisor))
 
 	api.POST("/lots/:id/registration", h.apiRegister, trading.RequireRole(trading.RoleBidder))
 	api.DELETE("/lots/:id/registration", h.apiWithdraw, trading.RequireRole(trading.RoleBidder))
@@ -183,7 +186,7 @@ func (h *Handler) registrants(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, w, err := h.Svc.Registrants(c.Request().Context(), trading.ActorOf(c), id)
+	list, w, holderOnly, err := h.registrantsOrHolder(c, id)
 	if err != nil {
 		return err
 	}
@@ -191,9 +194,28 @@ func (h *Handler) registrants(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	role := trading.CurrentAccount(c).Role
 	return h.Web.Page(c, http.StatusOK, "registrations", "报名情况", map[string]any{
-		"Project": p, "Lot": lot, "Registrants": list, "Window": w, "Kind": KindFor(p.Category),
-		"IsAgent": trading.CurrentAccount(c).Role == trading.RoleAgent})
+		"Project": p, "Lot": lot, "Registrants": list, "Window": w, "Kind": KindFor(p.Category), "HolderOnly": holderOnly,
+		"IsAgent": role == trading.RoleAgent, "ReviewPrefix": map[trading.Role]string{trading.RoleAgent: "/agent", trading.RoleSupervisor: "/supervisor"}[role]})
+}
+
+// registrantsOrHolder is the lot's registrants, or, for the agent of a lot
+// with post-qualification whose bidders are secret, the priority-right
+// holder's application alone (holderOnly), which it is to review before
+// the bidding (P7).
+func (h *Handler) registrantsOrHolder(c echo.Context, id int64) (list []RegistrantView, w *Window, holderOnly bool, err error) {
+	ctx, a := c.Request().Context(), trading.ActorOf(c)
+	list, w, err = h.Svc.Registrants(ctx, a, id)
+	if !errors.Is(err, trading.ErrForbidden) || a.Role != trading.RoleAgent {
+		return list, w, false, err
+	}
+	_, lot, lerr := lotOf(h.Svc.DB.WithContext(ctx), id)
+	if lerr != nil || lot.PostQualification == "" || lot.PriorityHolder == "" {
+		return nil, nil, false, err
+	}
+	list, w, err = h.Svc.HolderApplications(ctx, a, id)
+	return list, w, err == nil, err
 }
 
 func (h *Handler) review(approve bool) echo.HandlerFunc {
@@ -207,6 +229,9 @@ func (h *Handler) review(approve bool) echo.HandlerFunc {
 			return trading.NotFound("竞买申请")
 		}
 		back := fmt.Sprintf("/agent/lots/%d/registrations", reg.LotID)
+		if trading.CurrentAccount(c).Role == trading.RoleSupervisor {
+			back = fmt.Sprintf("/supervisor/lots/%d/registrations", reg.LotID)
+		}
 		if err := h.Svc.Review(c.Request().Context(), trading.ActorOf(c), id, approve, c.FormValue("reason")); err != nil {
 			if de := trading.FormError(err); de != nil {
 				trading.Flash(c, de.Message)
@@ -255,11 +280,11 @@ func (h *Handler) apiRegistrants(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, _, err := h.Svc.Registrants(c.Request().Context(), trading.ActorOf(c), id)
+	list, _, holderOnly, err := h.registrantsOrHolder(c, id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": list, "count": len(list)})
+	return c.JSON(http.StatusOK, map[string]any{"items": list, "count": len(list), "holder_only": holderOnly})
 }
 
 type reviewRequest struct {

@@ -19,6 +19,9 @@ type RegistrantView struct {
 	BidderName string `json:"bidder_name"`
 	IDNumber   string `json:"id_number"`
 	Downloads  int    `json:"downloads"`
+	// PriorityHolder marks the holder of the lot's priority right (P7),
+	// whom the notice names.
+	PriorityHolder bool `json:"priority_holder"`
 }
 
 // Registrants lists who registered for a lot. Before the deadline nobody
@@ -67,6 +70,7 @@ func (s *Service) Registrants(ctx context.Context, a trading.Actor, lotID int64)
 		if err != nil {
 			return err
 		}
+		markHolder(out, lot)
 		// Every look at registrants before the deadline is audited: the
 		// supervisors', and the agent's at the applications it reviews.
 		if beforeDeadline {
@@ -176,4 +180,54 @@ func (s *Service) MyRegistrations(ctx context.Context, a trading.Actor) ([]MyReg
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+func markHolder(list []RegistrantView, lot *trading.Lot) {
+	for i := range list {
+		list[i].PriorityHolder = lot.PriorityHolder != "" && list[i].IDNumber == lot.PriorityHolder
+	}
+}
+
+// HolderApplications is the priority-right holder's application on a lot
+// sold with post-qualification (资格后审) and a priority right (P7), for its
+// agent and supervisors while the bidders are secret from the agent
+// (Registrants refuses the agent the list then). The holder buys without a
+// check after the bidding, so its application is reviewed before (Review),
+// and the notice names the holder anyway; without this the agent could not
+// find it, and the right lapsed for an application nobody had approved.
+// Nothing else is shown: no other applicant, no count, and no bidder code
+// (who holds which code stays with the supervisors, A2). Each look is
+// audited, like a look at the registrants before the deadline.
+func (s *Service) HolderApplications(ctx context.Context, a trading.Actor, lotID int64) ([]RegistrantView, *Window, error) {
+	now := s.Clock.Now()
+	var out []RegistrantView
+	var win Window
+	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		p, lot, err := lotOf(tx, lotID)
+		if err != nil {
+			return err
+		}
+		if !(a.Role == trading.RoleSupervisor || (a.Role == trading.RoleAgent && a.AccountID == p.AgentID)) {
+			return trading.NotFound("标段")
+		}
+		if lot.PostQualification == "" || lot.PriorityHolder == "" {
+			return trading.NotFound("优先购买权人的竞买申请")
+		}
+		win = WindowOf(p, lot, openedAt(p))
+		// Equivalent SQL: SELECT r.*, b.name, b.id_number FROM registrations r JOIN bidders b ON b.account_id = r.bidder_id
+		//   WHERE r.lot_id = ? AND b.id_number = ? ORDER BY r.created_at, r.id
+		err = tx.Table("registrations r").Select(`r.*, b.name AS bidder_name, b.id_number`).
+			Joins("JOIN bidders b ON b.account_id = r.bidder_id").Where("r.lot_id = ? AND b.id_number = ?", lotID, lot.PriorityHolder).
+			Order("r.created_at, r.id").Scan(&out).Error
+		if err != nil {
+			return err
+		}
+		markHolder(out, lot)
+		return trading.Audit(tx, now, a, "registration.view", "lot", fmt.Sprint(lotID),
+			fmt.Sprintf("资格后审：查看项目 %s 标段%d 优先购买权人的竞买申请（%d份）", p.Code, lot.Seq, len(out)))
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, &win, nil
 }

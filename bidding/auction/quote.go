@@ -57,17 +57,19 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 	if err != nil || !amount.IsPositive() {
 		return nil, s.refuse(ctx, lotID, "", nil, key, refusal(http.StatusBadRequest, "L8", "amount", "报价应为大于0、最多两位小数的金额（元），实际为“%s”", clip(in.Amount, 40)))
 	}
-	if over, err := s.overRate(ctx, lotID, a.AccountID, key); err != nil {
+	// The rate count (overRate), who may quote, and an amount already
+	// outbid, in one statement without the lot's lock (outbid.go).
+	b, code, err := s.beforeLock(ctx, a, lotID, amount, key)
+	if err != nil {
+		if errors.Is(err, ErrRefused) {
+			return nil, s.refuse(ctx, lotID, code, &amount, key, err)
+		}
 		return nil, err
-	} else if over {
-		return nil, s.refuse(ctx, lotID, "", &amount, key, refusal(http.StatusTooManyRequests, "L8", "amount",
-			"报价过于频繁：每名竞买人每秒至多%d次报价（按平台数据库时钟的每一秒、各服务器合计）", s.params().L8MaxQuotesPerSecond))
 	}
 	var res *QuoteResult
-	var code string
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var err error
-		res, code, err = s.quoteTx(ctx, tx, a, lotID, amount, key, clip(in.Device, 100))
+		res, code, err = s.quoteTx(ctx, tx, a, lotID, b, amount, key, clip(in.Device, 100))
 		return err
 	})
 	if err != nil {
@@ -104,16 +106,17 @@ func clip(s string, n int) string {
 }
 
 // quoteTx decides and writes one quote in the round trips it needs (the
-// quote path's cost: BENCHMARKS.md, cost_test.go): who may quote (two
-// statements: the registration with its code, the deposit), the lot's
-// lock, the database's time with the key's earlier quote, one statement
-// that writes the quote, its record entries and the lot's new state and
-// finds other codes quoting from the same address or device, the audit
-// record and the live event.
-func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, amount decimal.Decimal, key, device string) (*QuoteResult, string, error) {
+// quote path's cost: BENCHMARKS.md, cost_test.go): the lot's lock, the
+// database's time with the key's earlier quote, one statement that writes
+// the quote, its record entries and the lot's new state and finds other
+// codes quoting from the same address or device, the audit record and the
+// live event. Who may quote was read before the transaction (beforeLock);
+// b is nil when it is read here (a bidder's first code is given in the
+// quote's transaction).
+func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, b *Bidder, amount decimal.Decimal, key, device string) (*QuoteResult, string, error) {
 	// Who may quote is read before the lot's lock, so the lock is held only
 	// for what decides between quotes (the clock, the highest, the phase).
-	b, err := s.qualify(ctx, tx, a, lotID, time.Time{})
+	b, err := s.useBidder(ctx, tx, a, lotID, b)
 	if err != nil {
 		return nil, "", err
 	}

@@ -167,17 +167,46 @@ func registrationOf(tx *gorm.DB, lotID, bidderID int64) (*registered, error) {
 // gives it its code, created on first use (at now, or the database's time
 // when now is zero). The refusal names the reason.
 func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, now time.Time) (*Bidder, error) {
-	switch a.Role {
-	case trading.RoleBidder:
-	case trading.RoleAgent:
-		return nil, refusal(http.StatusForbidden, "A1", "actor", "代理机构（拍卖人、出让人）不得报价（A1）")
-	default:
-		return nil, refusal(http.StatusForbidden, "A1", "actor", "只有竞买人可以报价")
+	if err := mayQuote(a); err != nil {
+		return nil, err
 	}
 	reg, err := registrationOf(tx, lotID, a.AccountID)
 	if err != nil {
 		return nil, err
 	}
+	regID, err := s.admit(ctx, tx, reg)
+	if err != nil {
+		return nil, err
+	}
+	if reg.Code != nil {
+		return &Bidder{RegistrationID: regID, LotID: lotID, Code: *reg.Code, WantsTimedAt: reg.WantsTimedAt, CreatedAt: *reg.CodeAt}, nil
+	}
+	if now.IsZero() {
+		if now, err = trading.DBNow(tx); err != nil {
+			return nil, err
+		}
+	}
+	return ensureBidder(tx, lotID, regID, now)
+}
+
+// mayQuote refuses anyone but a bidder (A1: neither the auctioneer nor the
+// consignor may bid).
+func mayQuote(a trading.Actor) error {
+	switch a.Role {
+	case trading.RoleBidder:
+		return nil
+	case trading.RoleAgent:
+		return refusal(http.StatusForbidden, "A1", "actor", "代理机构（拍卖人、出让人）不得报价（A1）")
+	default:
+		return refusal(http.StatusForbidden, "A1", "actor", "只有竞买人可以报价")
+	}
+}
+
+// admit applies the rest of who may quote to the bidder's registration on
+// the lot: an approved application (or, under 资格后审, a pending one) and
+// a deposit that covered the amount by its deadline. It returns the
+// registration's id.
+func (s *Service) admit(ctx context.Context, tx *gorm.DB, reg *registered) (int64, error) {
 	var regID int64
 	var status string
 	if reg.ID != nil {
@@ -190,12 +219,12 @@ func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 		status = "approved"
 	}
 	if regID == 0 || (status != "approved" && status != "active") {
-		return nil, refusal(http.StatusForbidden, "L8", "registration", "只有竞买申请已审核通过并足额交纳保证金的竞买人可以报价（您的竞买申请：%s）", regStatusName(status))
+		return 0, refusal(http.StatusForbidden, "L8", "registration", "只有竞买申请已审核通过并足额交纳保证金的竞买人可以报价（您的竞买申请：%s）", regStatusName(status))
 	}
 	if s.Qualified != nil {
 		ok, why, err := s.Qualified(ctx, tx, regID)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		if !ok {
 			// Covered by its deadline, not now: money arriving late does not
@@ -204,18 +233,10 @@ func (s *Service) qualify(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 			if why != "" {
 				msg += "：" + why
 			}
-			return nil, refusal(http.StatusForbidden, "L7", "deposit", "%s", msg)
+			return 0, refusal(http.StatusForbidden, "L7", "deposit", "%s", msg)
 		}
 	}
-	if reg.Code != nil {
-		return &Bidder{RegistrationID: regID, LotID: lotID, Code: *reg.Code, WantsTimedAt: reg.WantsTimedAt, CreatedAt: *reg.CodeAt}, nil
-	}
-	if now.IsZero() {
-		if now, err = trading.DBNow(tx); err != nil {
-			return nil, err
-		}
-	}
-	return ensureBidder(tx, lotID, regID, now)
+	return regID, nil
 }
 
 func regStatusName(s string) string {
@@ -246,41 +267,23 @@ func ensureBidder(tx *gorm.DB, lotID, regID int64, now time.Time) (*Bidder, erro
 	return nil, fmt.Errorf("auction: no free bidder code on lot %d", lotID)
 }
 
-// overRate counts a quote in its bidder's row for the lot and the current
-// second of ggzy_now() (auction_quote_rate, migration 00026) and tells
-// whether it goes over L8.max_quotes_per_second (0: no limit). The row is
-// shared by every instance, so the limit holds however the bidder's
-// requests are spread. The count is its own statement, committed before
-// the quote's transaction: a quote refused later by a rule still counts,
-// and concurrent quotes cannot both see the same count. A repeat of a
-// quote already accepted (a double click) is never over: the database
-// answers it once.
-func (s *Service) overRate(ctx context.Context, lotID, bidderID int64, key string) (bool, error) {
-	rate := s.params().L8MaxQuotesPerSecond
-	if rate <= 0 {
-		return false, nil
-	}
-	db := s.DB.WithContext(ctx)
-	var n int
-	// Equivalent SQL: one more quote in this second, unless its key was
-	// counted already; keys are kept only within the limit.
-	if err := db.Raw(`INSERT INTO auction_quote_rate AS r (lot_id, bidder_id, sec, n, keys)
+// countSQL counts a quote in its bidder's row for the lot and the current
+// second of ggzy_now() (auction_quote_rate, migration 00026) and returns
+// the count (args: lot, bidder, key, L8.max_quotes_per_second), to be
+// held against L8.max_quotes_per_second (0: no limit). The row is shared
+// by every instance, so the limit holds however the bidder's requests are
+// spread. beforeLock runs it in its autocommitted statement, before the
+// quote's transaction: a quote refused later by a rule still counts, and
+// concurrent quotes cannot both see the same count. A repeat of a quote
+// already accepted (a double click) is never over: the database answers
+// it once. Equivalent SQL: one more quote in this second, unless its key
+// was counted already; keys are kept only within the limit.
+const countSQL = `INSERT INTO auction_quote_rate AS r (lot_id, bidder_id, sec, n, keys)
 		VALUES (?, ?, date_trunc('second', ggzy_now()), 1, ARRAY[?::text])
 		ON CONFLICT (lot_id, bidder_id, sec) DO UPDATE SET
 			n = r.n + CASE WHEN EXCLUDED.keys[1] = ANY (r.keys) THEN 0 ELSE 1 END,
 			keys = CASE WHEN EXCLUDED.keys[1] = ANY (r.keys) OR r.n >= ? THEN r.keys ELSE r.keys || EXCLUDED.keys[1] END
-		RETURNING r.n`, lotID, bidderID, key, rate).Scan(&n).Error; err != nil {
-		return false, err
-	}
-	if n <= rate {
-		return false, nil
-	}
-	var dup int64
-	// Equivalent SQL: the bidder's accepted quote on the lot with this key, if any.
-	err := db.Raw(`SELECT count(*) FROM auction_quotes q JOIN registrations r ON r.id = q.registration_id
-		WHERE q.lot_id = ? AND r.bidder_id = ? AND q.idem_key = ?`, lotID, bidderID, key).Scan(&dup).Error
-	return dup == 0, err
-}
+		RETURNING r.n`
 
 // PruneRate forgets the quote counts of seconds more than a minute past.
 func (s *Service) PruneRate(ctx context.Context) error {

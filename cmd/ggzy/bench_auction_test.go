@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -29,22 +31,31 @@ import (
 // (from sending the quote to a watcher reading it) over every watcher and
 // accepted quote, whether every watcher got every accepted quote, the heap
 // per watcher (server and client sides of the stream are in this process:
-// an upper bound), then pgbench -N on the same cluster. Run with
+// an upper bound), then pgbench -N on the same cluster. BENCH_AMOUNTS says
+// how a bidder picks its amount: "counter" (default: the next of one
+// shared counter, each quote above every quote sent before it) or "page"
+// (what the quote page proposes: the highest the bidder's page last showed
+// plus one increment, so bidders who saw the same highest compete).
+// BENCH_DB_CONNS sets each instance's GGZY_DB_MAX_CONNS. Run with
 //
 //	go test -run '^$' -bench AuctionLive -benchtime 1x ./cmd/ggzy/
 func BenchmarkAuctionLive(b *testing.B) {
 	bidders, watchers := envN("BENCH_BIDDERS", 100), envN("BENCH_WATCHERS", 1000)
 	seconds, instances, rate := envN("BENCH_SECONDS", 10), envN("BENCH_INSTANCES", 1), envN("BENCH_RATE", 5)
+	page := os.Getenv("BENCH_AMOUNTS") == "page"
 	b.StopTimer()
 	cfg := testConfig(b)
 	cfg.Rules = fmt.Sprintf("L8.max_quotes_per_second=%d,L11.countdown_seconds=3600,L11.late_settle_ms=60000", rate)
+	if n := envN("BENCH_DB_CONNS", 0); n > 0 { // GGZY_DB_MAX_CONNS of each instance (default 20)
+		cfg.DBMaxConns = n
+	}
 	app, base := benchServer(b, cfg)
-	bases := []string{base}
+	bases, apps := []string{base}, []*App{app}
 	if instances > 1 {
 		// Before the clock is set: opening an instance sets the deciding
 		// clock's offset from its configuration.
-		_, base2 := benchServer(b, cfg)
-		bases = append(bases, base2)
+		app2, base2 := benchServer(b, cfg)
+		bases, apps = append(bases, base2), append(apps, app2)
 	}
 	ctx := context.Background()
 	auctionAt := testNow.AddDate(0, 0, 25)
@@ -99,6 +110,8 @@ func BenchmarkAuctionLive(b *testing.B) {
 	defer stop()
 	var done sync.WaitGroup
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2000, MaxConnsPerHost: 0}}
+	var shown atomic.Int64 // the highest the pages show (watcher 0's stream), for BENCH_AMOUNTS=page
+	shown.Store(5000000 - 100)
 	for w := 0; w < watchers; w++ {
 		connected.Add(1)
 		done.Add(1)
@@ -114,6 +127,7 @@ func BenchmarkAuctionLive(b *testing.B) {
 			connected.Done()
 			sc := bufio.NewScanner(resp.Body)
 			var id int64
+			quote := false
 			for sc.Scan() {
 				line := sc.Text()
 				if v, ok := strings.CutPrefix(line, "id: "); ok {
@@ -121,6 +135,16 @@ func BenchmarkAuctionLive(b *testing.B) {
 				}
 				if line == "event: quote" {
 					got[w] = append(got[w], recv{seq: id, at: time.Now()})
+					quote = true
+				}
+				if v, ok := strings.CutPrefix(line, "data: "); ok && quote && w == 0 && page {
+					var ev struct {
+						Amount decimal.Decimal `json:"amount"`
+					}
+					if json.Unmarshal([]byte(v), &ev) == nil {
+						shown.Store(ev.Amount.IntPart())
+					}
+					quote = false
 				}
 			}
 		}()
@@ -135,12 +159,22 @@ func BenchmarkAuctionLive(b *testing.B) {
 	// late ones are refused (L8) as they would be.
 	var next atomic.Int64
 	var mu sync.Mutex
-	var acks []time.Duration
-	sent := map[int64]time.Time{} // amount → when sent
+	var acks, ackOK, ackNo []time.Duration // all, accepted, refused
+	sent := map[int64]time.Time{}          // accepted amount → when sent
 	var accepted, refused, failed atomic.Int64
 	qclient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}}
 	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
 	var bw sync.WaitGroup
+	// Waits for a connection of the instances' pools (GGZY_DB_MAX_CONNS)
+	// during the quoting.
+	poolWaits := func() (n int64, d time.Duration) {
+		for _, a := range apps {
+			st := a.SQL.Stats()
+			n, d = n+st.WaitCount, d+st.WaitDuration
+		}
+		return n, d
+	}
+	waits0, waited0 := poolWaits()
 	b.StartTimer()
 	for i := 0; i < bidders; i++ {
 		bw.Add(1)
@@ -152,15 +186,15 @@ func BenchmarkAuctionLive(b *testing.B) {
 			for time.Now().Before(deadline) {
 				<-tick.C
 				amount := 5000000 + 100*next.Add(1)
+				if page {
+					amount = shown.Load() + 100
+				}
 				body := fmt.Sprintf(`{"amount":"%d","key":"b%d-%d"}`, amount, i, k)
 				k++
 				req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/lots/%d/quotes", bases[i%len(bases)], lot), strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+tokens[i])
 				t0 := time.Now()
-				mu.Lock()
-				sent[amount] = t0
-				mu.Unlock()
 				resp, err := qclient.Do(req)
 				d := time.Since(t0)
 				if err != nil {
@@ -168,15 +202,18 @@ func BenchmarkAuctionLive(b *testing.B) {
 					continue
 				}
 				resp.Body.Close()
+				mu.Lock()
 				switch {
 				case resp.StatusCode == http.StatusCreated:
 					accepted.Add(1)
+					ackOK = append(ackOK, d)
+					sent[amount] = t0
 				case resp.StatusCode >= 400 && resp.StatusCode < 500:
 					refused.Add(1)
+					ackNo = append(ackNo, d)
 				default:
 					failed.Add(1)
 				}
-				mu.Lock()
 				acks = append(acks, d)
 				mu.Unlock()
 			}
@@ -184,6 +221,7 @@ func BenchmarkAuctionLive(b *testing.B) {
 	}
 	bw.Wait()
 	b.StopTimer()
+	waits1, waited1 := poolWaits()
 	time.Sleep(2 * time.Second) // let the last events reach every watcher
 	stop()
 	done.Wait()
@@ -224,9 +262,14 @@ func BenchmarkAuctionLive(b *testing.B) {
 	perWatcher := (int64(heap1.HeapInuse) - int64(heap0.HeapInuse)) / int64(watchers)
 	b.Logf("%d bidders × %d quotes/s for %ds, %d watchers on %d instance(s): %d quotes sent, %d accepted, %d refused (4xx), %d failed",
 		bidders, rate, seconds, watchers, len(bases), len(acks), accepted.Load(), refused.Load(), failed.Load())
-	b.Logf("quote ack p50 %.2f ms, p99 %.2f ms", ms(pct(acks, .5)), ms(pct(acks, .99)))
+	b.Logf("quote ack p50 %.2f ms, p99 %.2f ms; accepted p50 %.2f ms, p99 %.2f ms; refused p50 %.2f ms, p99 %.2f ms",
+		ms(pct(acks, .5)), ms(pct(acks, .99)), ms(pct(ackOK, .5)), ms(pct(ackOK, .99)), ms(pct(ackNo, .5)), ms(pct(ackNo, .99)))
 	b.Logf("delivery (send → watcher) p50 %.2f ms, p99 %.2f ms over %d deliveries; %d/%d watchers got all %d accepted quotes",
 		ms(pct(delivery, .5)), ms(pct(delivery, .99)), len(delivery), complete, watchers, len(seqs))
+	if len(acks) > 0 {
+		b.Logf("connection pool: %d waits for a connection, %.1f ms waited per quote on average", waits1-waits0,
+			ms(waited1-waited0)/float64(len(acks)))
+	}
 	b.Logf("heap per watcher (both ends of the stream in this process): %.1f KiB", float64(perWatcher)/1024)
 	b.ReportMetric(ms(pct(acks, .99)), "ack-p99-ms")
 	b.ReportMetric(ms(pct(delivery, .99)), "delivery-p99-ms")

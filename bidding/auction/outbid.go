@@ -1,0 +1,159 @@
+package auction
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
+
+	"github.com/ggzy/ggzy/trading"
+	"github.com/ggzy/ggzy/trading/rules"
+)
+
+// Most quotes under load are refused under L8: outbid by the time they
+// arrive (BENCHMARKS.md, "Online bidding"). Each used to be a transaction
+// queued on the lot's row lock only to learn that. beforeLock answers them
+// without the lock, from the lot's bidding row as last committed, read in
+// the same statement as who the bidder is and the database's time.
+//
+// Why the locked path could only refuse such a quote too. A plain read
+// never waits for the row lock (MVCC) and sees one committed version of the
+// row: its state, period, countdown and highest belong together, and the
+// quote is in the database when it runs (A2). Every later version is a
+// state that refuses the amount as well:
+//   - the highest never goes down: writeQuote is the only writer of
+//     auction_lots.highest, an ascending quote sets it at least one
+//     increment higher and a sealed one only raises it; the start price,
+//     increment and whole-increments rule never change once the lot is
+//     open; so L8 (and L15 above the cap) refuse the amount again;
+//   - an ascending state (listing / free-quote / timed) only moves on to
+//     another ascending one with the same highest (timed bidding starts
+//     from the listing's highest, L11; a resumption returns to the state
+//     it suspended, L13), or to one that takes no quote at all (suspended,
+//     qualifying, priority, settled);
+//   - the exception is a lot with a price cap: reaching the cap turns the
+//     lot into the second criterion (L15), where any amount is a sealed
+//     value, so such lots always take the locked path.
+// So beforeLock refuses only the amount (L8, L15) and only when the row's
+// state is ascending, not sealed, without a cap, with the database's time
+// inside its period. Everything else (a bidder without a code yet, a key
+// accepted before, a state or period the row does not show as ascending)
+// goes on to the locked path, which stays the authority. In a race with a
+// suspension or the end committed meanwhile, the refusal names L8 where the
+// lock might have named L13 or L11: a refusal either way, as the locked
+// path itself answers depending on which transaction gets the lock first.
+//
+// Who may quote is decided first, as on the locked path: an unqualified
+// bidder's outbid quote is refused for its qualification, not for its
+// amount, so the deposit is read before an outbid refusal although the
+// refusal does not depend on it.
+
+// ahead is what beforeLock reads in one statement.
+type ahead struct {
+	RegID        *int64     `gorm:"column:reg_id"`
+	RegStatus    *string    `gorm:"column:reg_status"`
+	Code         *string    `gorm:"column:code"`
+	WantsTimedAt *time.Time `gorm:"column:wants_timed_at"`
+	CodeAt       *time.Time `gorm:"column:code_at"`
+	KeyQuote     *int64     `gorm:"column:key_quote"`
+	RateN        int        `gorm:"column:rate_n"`  // the quote's rate count (overRate)
+	KeyAny       bool       `gorm:"column:key_any"` // a quote of the bidder's with this key was accepted
+	Now          time.Time  `gorm:"column:now"`
+	Lot          `gorm:"embedded"`
+}
+
+// beforeLock decides what it can of a quote without the lot's lock. It
+// returns the bidder when it may quote (nil: the locked path reads who
+// may quote itself, e.g. to give a first code), or a refusal (with the
+// bidder's code, if any, for the record).
+func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, amount decimal.Decimal, key string) (*Bidder, string, error) {
+	db := s.DB.WithContext(ctx)
+	var rows []ahead
+	// Equivalent SQL: the lot's bidding row as committed (no lock), the
+	// bidder's latest registration with its code, the bidder's accepted
+	// quote with this key, and the database's time.
+	sql := `SELECT r.id AS reg_id, r.status AS reg_status, ab.code, ab.wants_timed_at, ab.created_at AS code_at,
+			kq.id AS key_quote, ggzy_now() AS now, al.*
+		FROM auction_lots al
+		LEFT JOIN LATERAL (SELECT id, status FROM registrations WHERE lot_id = al.lot_id AND bidder_id = ? ORDER BY id DESC LIMIT 1) r ON true
+		LEFT JOIN auction_bidders ab ON ab.registration_id = r.id
+		LEFT JOIN auction_quotes kq ON kq.registration_id = r.id AND kq.idem_key = ?
+		WHERE al.lot_id = ?`
+	args := []any{a.AccountID, key, lotID}
+	rate := s.params().L8MaxQuotesPerSecond
+	if rate > 0 {
+		// …and, first, the quote's rate count (overRate's, in the same
+		// autocommitted statement: one round trip fewer per quote), with
+		// whether the bidder's quote with this key was accepted already.
+		sql = `WITH rate AS (` + countSQL + `) ` + strings.Replace(sql, "SELECT ", `SELECT (SELECT n FROM rate) AS rate_n,
+			EXISTS (SELECT 1 FROM auction_quotes q JOIN registrations rr ON rr.id = q.registration_id
+				WHERE q.lot_id = al.lot_id AND rr.bidder_id = ? AND q.idem_key = ?) AS key_any, `, 1)
+		args = append([]any{lotID, a.AccountID, key, rate, a.AccountID, key}, args...)
+	}
+	if err := db.Raw(sql, args...).Scan(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	if len(rows) != 1 {
+		return nil, "", nil // not bid online: the locked path says so
+	}
+	h := &rows[0]
+	if rate > 0 && h.RateN > rate && !h.KeyAny {
+		return nil, "", refusal(http.StatusTooManyRequests, "L8", "amount",
+			"报价过于频繁：每名竞买人每秒至多%d次报价（按平台数据库时钟的每一秒、各服务器合计）", rate)
+	}
+	if err := mayQuote(a); err != nil {
+		return nil, "", err
+	}
+	reg := &registered{ID: h.RegID, Status: h.RegStatus, Post: h.PostQualification, Code: h.Code, WantsTimedAt: h.WantsTimedAt, CodeAt: h.CodeAt}
+	regID, err := s.admit(ctx, db, reg)
+	if err != nil {
+		return nil, "", err
+	}
+	if h.Code == nil {
+		// Its first quote: the code is given in the quote's transaction.
+		return &Bidder{RegistrationID: regID, LotID: lotID}, "", nil
+	}
+	b := &Bidder{RegistrationID: regID, LotID: lotID, Code: *h.Code, WantsTimedAt: h.WantsTimedAt, CreatedAt: *h.CodeAt}
+	if h.KeyQuote != nil || !h.Lot.ascendingNow(h.Now) {
+		return b, b.Code, nil
+	}
+	if _, err := h.Lot.ascending(amount); err != nil {
+		return nil, b.Code, err
+	}
+	return b, b.Code, nil
+}
+
+// ascendingNow tells whether, at now, the lot takes ascending quotes and
+// can only go on taking them or none (see above): the states and periods
+// in which check goes on to ascending, on a lot without a price cap.
+func (l *Lot) ascendingNow(now time.Time) bool {
+	if l.Mode == rules.ModeSealed || l.PriceCap != nil || now.Before(l.OpensAt) {
+		return false
+	}
+	switch l.State {
+	case StateOpen:
+		return now.Before(l.ClosesAt) && (l.LastHourS <= 0 || now.Before(l.ClosesAt.Add(-time.Duration(l.LastHourS)*time.Second)))
+	case StateTimed:
+		return l.CountdownEnd != nil && now.Before(*l.CountdownEnd)
+	}
+	return false
+}
+
+// useBidder is who may quote as beforeLock found it, with its code given
+// now if it had none, or, when beforeLock did not read it, as read now.
+func (s *Service) useBidder(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, b *Bidder) (*Bidder, error) {
+	switch {
+	case b == nil:
+		return s.qualify(ctx, tx, a, lotID, time.Time{})
+	case b.Code == "":
+		now, err := trading.DBNow(tx)
+		if err != nil {
+			return nil, err
+		}
+		return ensureBidder(tx, lotID, b.RegistrationID, now)
+	}
+	return b, nil
+}
