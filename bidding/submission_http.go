@@ -163,7 +163,13 @@ func (h *SealedHTTP) putPiece(c echo.Context) error {
 	if req.ContentLength <= 0 {
 		return trading.Invalid("piece", "请声明分片的 Content-Length")
 	}
-	if err := h.Svc.PutPiece(req.Context(), trading.ActorOf(c), bid, part, int(n), req.Body, req.ContentLength); err != nil {
+	var before []byte
+	if v := req.Header.Get(HeaderChainValue); v != "" {
+		if before = DecodeChainValue(v); before == nil {
+			return trading.Invalid("piece", "%s 应为32字节的 base64（此前内容的 SHA-256 链值）", HeaderChainValue)
+		}
+	}
+	if err := h.Svc.PutPieceAfter(req.Context(), trading.ActorOf(c), bid, part, int(n), req.Body, req.ContentLength, before); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
