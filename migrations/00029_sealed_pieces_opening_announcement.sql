@@ -20,7 +20,15 @@ CREATE TABLE sealed_pieces (
 ALTER TABLE sealed_parts DROP COLUMN inspection;
 ALTER TABLE sealed_parts DROP COLUMN inspected_pieces;
 
+-- Concluding the hall no longer depends on drafting its opening-record
+-- announcement (EB7: the record is the legal fact, the announcement goes
+-- through review afterwards). Why a draft was refused is kept here for
+-- the host, who regenerates it; NULL once an announcement is drafted.
+ALTER TABLE openings ADD COLUMN announcement_problem text
+    CHECK (announcement_problem IS NULL OR (notice_id IS NULL AND announcement_problem <> ''));
+
 -- +goose Down
+ALTER TABLE openings DROP COLUMN announcement_problem;
 -- Parts still uploading lose their summaries: completing them reads the
 -- envelope back, as 00025 did for pieces out of turn.
 ALTER TABLE sealed_parts ADD COLUMN inspected_pieces int NOT NULL DEFAULT -1 CHECK (inspected_pieces >= -1);
