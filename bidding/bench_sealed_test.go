@@ -70,25 +70,32 @@ func sealToFile(b *testing.B, e *sealedEnv, bidder *testBidder, up *BidUpload, p
 // piecesAtOnce is PIECES_AT_ONCE of templates/static/bid.js.
 const piecesAtOnce = 3
 
-// chainValuesOf is sealed.ChainValues of the envelope in a file, read in
-// pieces (the browser computes them while sealing).
-func chainValuesOf(b *testing.B, path string) [][]byte {
+// chainValuesOf is sealed.ChainValues and the layout of the envelope in a
+// file, read in pieces (the browser notes them while sealing).
+func chainValuesOf(b *testing.B, path string) ([][]byte, *sealed.Layout) {
 	f, err := os.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
+	first := make([]byte, sealed.LayoutBytes)
+	n, _ := io.ReadFull(f, first)
+	layout, err := sealed.ReadLayout(first[:n])
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.Seek(0, io.SeekStart)
 	h := sha256.New()
 	var out [][]byte
 	for {
 		st, _ := h.(encoding.BinaryMarshaler).MarshalBinary()
 		n, err := io.CopyN(h, f, PieceSize)
 		if n == 0 {
-			return out
+			return out, layout
 		}
 		out = append(out, st[4:36])
 		if err != nil {
-			return out
+			return out, layout
 		}
 	}
 }
@@ -117,8 +124,8 @@ func inParallel(first, last, width int, fn func(int) error) error {
 }
 
 // BenchmarkSealedUploadVsMinIO: one bid file sealed beforehand, uploaded
-// through the platform as bid.js sends it (piece 1, then piecesAtOnce
-// pieces at a time with their chaining values, into one multipart upload,
+// through the platform as bid.js sends it (piecesAtOnce pieces at a time
+// with their chaining values and the layout, into one multipart upload,
 // each piece inspected without a key on its way, joined from the pieces'
 // summaries) against the same bytes put straight into MinIO (minio-go's
 // PutObject, which sends its parts several at a time too); the heap in use
@@ -158,7 +165,7 @@ func BenchmarkSealedUploadVsMinIO(b *testing.B) {
 				b.Fatal(err)
 			}
 			path, envSize := sealToFile(b, e, bidder, up, 1, size)
-			chain := chainValuesOf(b, path)
+			chain, layout := chainValuesOf(b, path)
 			reads := e.Svc.SealedReadBacks()
 			runtime.GC()
 			var before runtime.MemStats
@@ -166,18 +173,15 @@ func BenchmarkSealedUploadVsMinIO(b *testing.B) {
 			b.StartTimer()
 			cpu0 := processCPU()
 			f, _ := os.Open(path)
-			// As bid.js sends them: piece 1, then the others
-			// piecesAtOnce at a time, each with the chaining value the
-			// browser computed while sealing.
+			// As bid.js sends them: piecesAtOnce at a time, each with the
+			// chaining value and the layout the browser noted while
+			// sealing.
 			put := func(n int) error {
 				piece := io.NewSectionReader(f, int64(n-1)*PieceSize, PieceSize)
 				l := min(int64(PieceSize), envSize-int64(n-1)*PieceSize)
-				return e.Svc.PutPieceAfter(ctx, bidder.Actor, up.BidID, 1, n, io.LimitReader(piece, l), l, chain[n-1])
+				return e.Svc.PutPieceClaimed(ctx, bidder.Actor, up.BidID, 1, n, io.LimitReader(piece, l), l, PieceClaims{Before: chain[n-1], Layout: layout})
 			}
-			if err := put(1); err != nil {
-				b.Fatal(err)
-			}
-			if err := inParallel(2, len(chain), piecesAtOnce, put); err != nil {
+			if err := inParallel(1, len(chain), piecesAtOnce, put); err != nil {
 				b.Fatal(err)
 			}
 			if _, err := e.Svc.CompletePart(ctx, bidder.Actor, up.BidID, 1); err != nil {

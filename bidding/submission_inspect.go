@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -37,13 +38,28 @@ type SealedPiece struct {
 
 func (SealedPiece) TableName() string { return "sealed_pieces" }
 
-// HeaderChainValue is the request header in which a sender states the
-// SHA-256 chaining value of the envelope before the piece (base64 of 32
-// bytes; sealed.ChainValues, or GgzySealed's sealToBlob in the browser).
-// Without it a piece is hashed only when the piece before it was.
-const HeaderChainValue = "X-Ggzy-Sha256-Before"
+// PieceClaims is what a sender states with a piece so that it can be
+// inspected whatever order the pieces arrive in; JoinPieces checks both
+// against the pieces themselves, so a wrong claim only costs a read back.
+type PieceClaims struct {
+	// Before is the SHA-256 chaining value of the envelope before the piece
+	// (HeaderChainValue; sealed.ChainValues, or sealToBlob in the browser).
+	// Without it a piece is hashed only when the piece before it was.
+	Before []byte
+	// Layout is the envelope's layout (HeaderLayout), for a piece that
+	// comes before piece 1. Without it such a piece is not scanned.
+	Layout *sealed.Layout
+}
 
-// DecodeChainValue reads the header's value; anything else is no value.
+// HeaderChainValue and HeaderLayout are the request headers of the claims:
+// base64 of the 32-byte chaining value, and "<base>/<chunk_size>" (where
+// content record 1 starts, and the header's chunk_size).
+const (
+	HeaderChainValue = "X-Ggzy-Sha256-Before"
+	HeaderLayout     = "X-Ggzy-Envelope-Layout"
+)
+
+// DecodeChainValue reads the chaining value header; anything else is nil.
 func DecodeChainValue(s string) []byte {
 	b, err := base64.StdEncoding.DecodeString(s)
 	if err != nil || len(b) != 32 {
@@ -52,30 +68,42 @@ func DecodeChainValue(s string) []byte {
 	return b
 }
 
+// DecodeLayout reads the layout header; anything else is nil.
+func DecodeLayout(s string) *sealed.Layout {
+	b, c, ok := strings.Cut(s, "/")
+	base, err1 := strconv.ParseInt(b, 10, 64)
+	chunk, err2 := strconv.Atoi(c)
+	if !ok || err1 != nil || err2 != nil {
+		return nil
+	}
+	return sealed.ClaimedLayout(base, chunk)
+}
+
 func trimETag(s string) string { return strings.Trim(s, `"`) }
 
 // pieceScanner is the scanner for piece n of p: the first piece reads its
 // own layout; a later one takes the first piece's summary from this upload
-// if it is there. Its starting hash is the sender's chaining value, or
-// else the end of the piece before, if that one is summarised.
-func (s *Service) pieceScanner(ctx context.Context, p *SealedPart, n int, before []byte) (*sealed.PieceScanner, error) {
+// if it is there, else the sender's layout. Its starting hash is the
+// sender's chaining value, or else the end of the piece before, if that
+// one is summarised.
+func (s *Service) pieceScanner(ctx context.Context, p *SealedPart, n int, claims PieceClaims) (*sealed.PieceScanner, error) {
 	offset := int64(n-1) * PieceSize
 	if n == 1 {
 		return sealed.NewPieceScanner(0, nil, nil), nil
 	}
+	before, layout := claims.Before, claims.Layout
 	var rows []SealedPiece
 	// Equivalent SQL: SELECT * FROM sealed_pieces WHERE bid_id = ? AND part = ? AND upload_id = ? AND n IN (1, n-1)
 	if err := s.DB.WithContext(ctx).Where("bid_id = ? AND part = ? AND upload_id = ? AND n IN ?", p.BidID, p.Part, p.UploadID, []int{1, n - 1}).
 		Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	var layout *sealed.Layout
 	for _, r := range rows {
 		var sc sealed.PieceScan
 		if json.Unmarshal(r.Scan, &sc) != nil {
 			continue
 		}
-		if r.N == 1 {
+		if r.N == 1 && sc.Layout != nil {
 			layout = sc.Layout
 		}
 		if r.N == n-1 && before == nil && len(sc.After) >= 36 {

@@ -29,11 +29,12 @@ func TestSealedUploadInspectedAsItStreams(t *testing.T) {
 	put := func(b *testBidder, bidID int64, n int, env []byte, chained bool) {
 		t.Helper()
 		piece := env[(n-1)*PieceSize : min(n*PieceSize, len(env))]
-		var before []byte
+		var claims PieceClaims
 		if chained {
-			before = sealed.ChainValues(env, PieceSize)[n-1]
+			claims.Before = sealed.ChainValues(env, PieceSize)[n-1]
+			claims.Layout, _ = sealed.ReadLayout(env[:sealed.LayoutBytes])
 		}
-		if err := e.Svc.PutPieceAfter(ctx, b.Actor, bidID, 1, n, bytes.NewReader(piece), int64(len(piece)), before); err != nil {
+		if err := e.Svc.PutPieceClaimed(ctx, b.Actor, bidID, 1, n, bytes.NewReader(piece), int64(len(piece)), claims); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,11 +129,11 @@ func TestSealedUploadInspectedAsItStreams(t *testing.T) {
 		t.Fatalf("completed %+v %v", done, err)
 	}
 
-	// Out of turn with the chaining values, as the browser sends them:
-	// 1, then 3 before 2. Completed from the summaries, no read back.
+	// Out of turn with the chaining values and the layout, as the browser
+	// sends them: 3, 2, then 1. Completed from the summaries, no read back.
 	c, upC, envC := start("福建丙建设")
 	rb = readBacks()
-	for _, n := range []int{1, 3, 2} {
+	for _, n := range []int{3, 2, 1} {
 		put(c, upC.BidID, n, envC, true)
 	}
 	if done, err := e.Svc.CompletePart(ctx, c.Actor, upC.BidID, 1); err != nil || *done.SHA256 != sha(envC) || *done.Size != int64(len(envC)) {
@@ -142,8 +143,8 @@ func TestSealedUploadInspectedAsItStreams(t *testing.T) {
 		t.Fatal("pieces out of turn with their chaining values: the envelope was read back")
 	}
 
-	// Out of turn without them (3, 1, 2): piece 3 came before piece 1's
-	// layout and piece 2's hash; read back, the same figures.
+	// Out of turn without them (3, 1, 2): piece 3 came with no layout and
+	// before piece 2's hash; read back, the same figures.
 	d, upD, envD := start("福建丁建设")
 	for _, n := range []int{3, 1, 2} {
 		put(d, upD.BidID, n, envD, false)
@@ -161,7 +162,7 @@ func TestSealedUploadInspectedAsItStreams(t *testing.T) {
 	f, upF, envF := start("福建戊建设")
 	put(f, upF.BidID, 1, envF, true)
 	piece := envF[2*PieceSize:]
-	if err := e.Svc.PutPieceAfter(ctx, f.Actor, upF.BidID, 1, 3, bytes.NewReader(piece), int64(len(piece)), make([]byte, 32)); err != nil {
+	if err := e.Svc.PutPieceClaimed(ctx, f.Actor, upF.BidID, 1, 3, bytes.NewReader(piece), int64(len(piece)), PieceClaims{Before: make([]byte, 32)}); err != nil {
 		t.Fatal(err)
 	}
 	put(f, upF.BidID, 2, envF, true)
@@ -171,6 +172,26 @@ func TestSealedUploadInspectedAsItStreams(t *testing.T) {
 	}
 	if readBacks() != rb+1 {
 		t.Fatal("a broken hash chain was trusted")
+	}
+
+	// A lying layout for a piece before piece 1: its summary does not
+	// match piece 1's layout and is not used.
+	g, upG, envG := start("福建己建设")
+	piece = envG[PieceSize : 2*PieceSize]
+	lie, _ := sealed.ReadLayout(envG[:sealed.LayoutBytes])
+	lie = sealed.ClaimedLayout(lie.Base+1, lie.Header.ChunkSize)
+	if err := e.Svc.PutPieceClaimed(ctx, g.Actor, upG.BidID, 1, 2, bytes.NewReader(piece), int64(len(piece)),
+		PieceClaims{Before: sealed.ChainValues(envG, PieceSize)[1], Layout: lie}); err != nil {
+		t.Fatal(err)
+	}
+	put(g, upG.BidID, 1, envG, true)
+	put(g, upG.BidID, 3, envG, true)
+	rb = readBacks()
+	if done, err := e.Svc.CompletePart(ctx, g.Actor, upG.BidID, 1); err != nil || *done.SHA256 != sha(envG) {
+		t.Fatalf("completed with a lying layout %+v %v", done, err)
+	}
+	if readBacks() != rb+1 {
+		t.Fatal("a piece scanned with a wrong layout was trusted")
 	}
 }
 
@@ -194,21 +215,22 @@ func TestSealedUploadRefusesMalformedPiecesInAnyOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	record := func(i int) int { return int(l.Base) + (i-1)*(l.Header.ChunkSize+21) }
-	// send puts the pieces 1 first, then the rest three at a time, with
-	// their chaining values, and completes the part.
+	// send puts the pieces three at a time, with their chaining values
+	// and the layout, and completes the part.
 	send := func(env []byte) (*SealedPart, error) {
 		chain := sealed.ChainValues(env, PieceSize)
+		layout, err := sealed.ReadLayout(env[:sealed.LayoutBytes])
+		if err != nil {
+			t.Fatal(err)
+		}
 		put := func(n int) error {
 			piece := env[(n-1)*PieceSize : min(n*PieceSize, len(env))]
-			return e.Svc.PutPieceAfter(ctx, b.Actor, up.BidID, 1, n, bytes.NewReader(piece), int64(len(piece)), chain[n-1])
-		}
-		if err := put(1); err != nil {
-			return nil, err
+			return e.Svc.PutPieceClaimed(ctx, b.Actor, up.BidID, 1, n, bytes.NewReader(piece), int64(len(piece)), PieceClaims{Before: chain[n-1], Layout: layout})
 		}
 		var wg sync.WaitGroup
 		errs := make(chan error, len(chain))
 		sem := make(chan struct{}, 3)
-		for n := len(chain); n >= 2; n-- { // last first: as far out of order as it gets
+		for n := len(chain); n >= 1; n-- { // last first: as far out of order as it gets
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {

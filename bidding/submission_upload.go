@@ -84,13 +84,13 @@ func (s *Service) maxPieces(part int) int {
 // its declared length. A piece sent again replaces the one stored. Pieces
 // may come several at a time and in any order.
 func (s *Service) PutPiece(ctx context.Context, a trading.Actor, bidID int64, part, n int, body io.Reader, size int64) error {
-	return s.PutPieceAfter(ctx, a, bidID, part, n, body, size, nil)
+	return s.PutPieceClaimed(ctx, a, bidID, part, n, body, size, PieceClaims{})
 }
 
-// PutPieceAfter is PutPiece with the sender's SHA-256 chaining value of the
-// envelope before this piece (HeaderChainValue; nil: none), so a piece
-// that comes before the one preceding it is hashed all the same.
-func (s *Service) PutPieceAfter(ctx context.Context, a trading.Actor, bidID int64, part, n int, body io.Reader, size int64, before []byte) error {
+// PutPieceClaimed is PutPiece with what the sender states of the envelope
+// (its SHA-256 chaining value before this piece, its layout), so a piece
+// that comes before the pieces preceding it is inspected all the same.
+func (s *Service) PutPieceClaimed(ctx context.Context, a trading.Actor, bidID int64, part, n int, body io.Reader, size int64, claims PieceClaims) error {
 	var p *SealedPart
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
@@ -106,7 +106,7 @@ func (s *Service) PutPieceAfter(ctx context.Context, a trading.Actor, bidID int6
 	if size <= 0 || size > PieceSize || (part == 0 && size > maxPriceEnvelope) {
 		return trading.Invalid("piece", "分片大小应为1至%d字节（须声明 Content-Length）", min(int64(PieceSize), map[bool]int64{true: maxPriceEnvelope, false: PieceSize}[part == 0]))
 	}
-	ps, err := s.pieceScanner(ctx, p, n, before)
+	ps, err := s.pieceScanner(ctx, p, n, claims)
 	if err != nil {
 		return err
 	}

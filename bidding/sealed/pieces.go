@@ -90,6 +90,18 @@ func ReadLayout(first []byte) (*Layout, error) {
 	return &Layout{Header: h.Header, Base: int64(off + 5 + m)}, nil
 }
 
+// ClaimedLayout is the layout a sender states (its content record 1's
+// offset and its chunk size), for pieces that arrive before the first
+// piece: they are scanned with it, and JoinPieces uses their summaries only
+// if the first piece's own layout turns out the same. Nil when out of range.
+func ClaimedLayout(base int64, chunkSize int) *Layout {
+	if chunkSize < MinChunkSize || chunkSize > MaxChunkSize || base < int64(len(Magic)+4+1+5+tagSize+1) ||
+		base > int64(LayoutBytes+MaxManifestSize+tagSize) {
+		return nil
+	}
+	return &Layout{Header: Header{ChunkSize: chunkSize}, Base: base}
+}
+
 // PieceScan is the summary of one piece, small enough for a database row.
 type PieceScan struct {
 	Offset int64 `json:"offset"`

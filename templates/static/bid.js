@@ -117,17 +117,19 @@
   }
 
   // upload sends an envelope (Blob) as the part's pieces, resuming from
-  // what the platform reports it holds, then completes the part. Piece 1
-  // goes first (it fixes the layout the platform checks the others
-  // against, EB1), the rest PIECES_AT_ONCE at a time, each with the hash
-  // chaining value before it (chain, from sealToBlob).
-  async function upload(form, bidID, part, envelope, pieceSize, chain, progress) {
-    var base = "/bids/" + bidID + "/parts/" + part;
+  // what the platform reports it holds, then completes the part. The
+  // pieces go PIECES_AT_ONCE at a time, each with the hash chaining value
+  // before it and the envelope's layout (s.chain, s.layout from
+  // sealToBlob), so the platform inspects each on its own (EB1) in
+  // whatever order they arrive.
+  async function upload(form, bidID, part, s, pieceSize, progress) {
+    var base = "/bids/" + bidID + "/parts/" + part, envelope = s.envelope;
     var n = Math.max(1, Math.ceil(envelope.size / pieceSize));
     async function send(i) {
       var piece = envelope.slice((i - 1) * pieceSize, Math.min(i * pieceSize, envelope.size));
       var h = { "Content-Type": "application/octet-stream" };
-      if (chain && chain[i - 1]) h["X-Ggzy-Sha256-Before"] = chain[i - 1];
+      if (s.chain && s.chain[i - 1]) h["X-Ggzy-Sha256-Before"] = s.chain[i - 1];
+      if (s.layout) h["X-Ggzy-Envelope-Layout"] = s.layout;
       await call(form, "PUT", base + "/pieces/" + i, piece, h);
       progress(piece.size);
     }
@@ -140,7 +142,6 @@
           var size = Math.min(i * pieceSize, envelope.size) - (i - 1) * pieceSize;
           if (have[i] === size) progress(size); else todo.push(i);
         }
-        if (todo[0] === 1) await send(todo.shift());
         await inParallel(todo, PIECES_AT_ONCE, send);
         return await call(form, "POST", base + "/complete");
       } catch (err) {
@@ -180,7 +181,7 @@
           backup.parts.push({ part: i, name: parts[i].name, size: parts[i].size, nonce: s.nonce, commitment: s.commitment });
           status.textContent = "正在上传第" + (i + 1) + "/" + parts.length + "部分";
           var before = sent;
-          await upload(form, up.bid_id, i, s.envelope, up.piece_size, s.chain, function (n) {
+          await upload(form, up.bid_id, i, s, up.piece_size, function (n) {
             sent += n * parts[i].size / s.envelope.size;
             bar.value = Math.min(before + parts[i].size, sent);
           });

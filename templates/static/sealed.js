@@ -407,13 +407,24 @@
 
   // sealToBlob seals into a Blob; an upload should rather pass its own
   // onPiece to seal and send each piece as it comes. With opts.pieceSize
-  // it also gives the chaining values before each piece (s.chain).
+  // it also gives the chaining values before each piece (s.chain) and the
+  // layout "<offset of content record 1>/<chunk size>" (s.layout: seal's
+  // first two pieces are the header and the manifest record), which the
+  // platform takes with a piece that arrives before the first.
   async function sealToBlob(blob, opts) {
     var b = new BlobBuilder("application/octet-stream");
     var chain = opts.pieceSize ? new Chain(opts.pieceSize) : null;
-    var s = await seal(blob, opts, function (p) { b.push(p); if (chain) chain.push(p); });
+    var pieces = 0, base = 0;
+    var s = await seal(blob, opts, function (p) {
+      if (pieces++ < 2) base += p.length;
+      b.push(p);
+      if (chain) chain.push(p);
+    });
     s.envelope = b.flush();
-    if (chain) s.chain = chain.values;
+    if (chain) {
+      s.chain = chain.values;
+      s.layout = base + "/" + (opts.chunkSize || DEFAULT_CHUNK);
+    }
     return s;
   }
 
