@@ -35,8 +35,15 @@ func (s *Service) abortUpload(ctx context.Context, key, uploadID string) {
 // ownBid loads a bid version of the bidder, locked; another bidder's is
 // "not found" exactly like one that does not exist (K4/K5).
 func ownBid(tx *gorm.DB, a trading.Actor, bidID int64) (*SealedBid, error) {
+	return lockOwnBid(tx, a, bidID, "UPDATE")
+}
+
+// lockOwnBid is ownBid with the lock's strength: SHARE for a piece, which
+// changes nothing of the bid, so the pieces sent together do not wait for
+// one another; finalising and withdrawing take it for UPDATE.
+func lockOwnBid(tx *gorm.DB, a trading.Actor, bidID int64, strength string) (*SealedBid, error) {
 	var b SealedBid
-	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND bidder_id = ?", bidID, a.AccountID).Take(&b).Error
+	err := tx.Clauses(clause.Locking{Strength: strength}).Where("id = ? AND bidder_id = ?", bidID, a.AccountID).Take(&b).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, trading.NotFound("投标文件")
 	}
@@ -46,7 +53,12 @@ func ownBid(tx *gorm.DB, a trading.Actor, bidID int64) (*SealedBid, error) {
 // uploadingPart checks that a part of one's own version may still take
 // pieces: uploading, before the deadline, the part not yet complete.
 func (s *Service) uploadingPart(tx *gorm.DB, a trading.Actor, bidID int64, part int) (*SealedBid, *SealedPart, error) {
-	b, err := ownBid(tx, a, bidID)
+	return s.lockUploadingPart(tx, a, bidID, part, "UPDATE")
+}
+
+// lockUploadingPart is uploadingPart with the bid's lock strength.
+func (s *Service) lockUploadingPart(tx *gorm.DB, a trading.Actor, bidID int64, part int, strength string) (*SealedBid, *SealedPart, error) {
+	b, err := lockOwnBid(tx, a, bidID, strength)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -94,7 +106,7 @@ func (s *Service) PutPieceClaimed(ctx context.Context, a trading.Actor, bidID in
 	var p *SealedPart
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		_, p, err = s.uploadingPart(tx, a, bidID, part)
+		_, p, err = s.lockUploadingPart(tx, a, bidID, part, "SHARE")
 		return err
 	})
 	if err != nil {
