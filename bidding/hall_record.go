@@ -327,7 +327,9 @@ func (s *Service) Conclude(ctx context.Context, a trading.Actor, lotID int64) (*
 		}
 		out = o
 		out.Status, out.ConcludedAt, out.RecordKey, out.RecordSHA256 = OpeningConcluded, &now, &key, &digest
-		if out.NoticeID, err = s.draftOpeningNotice(ctx, tx, a, p, lot, rec, digest); err != nil {
+		// The record is the legal fact (EB7); its announcement goes through
+		// review afterwards, and a refused draft does not undo the opening.
+		if out.NoticeID, out.AnnouncementProblem, _, err = s.tryOpeningAnnouncement(ctx, tx, a, p, lot, rec, digest, now); err != nil {
 			return err
 		}
 		return hallEvent(ctx, tx, lotID, "hall.concluded", map[string]any{"sha256": digest, "text": "开标结束，开标记录已生成，SHA-256 " + digest})
@@ -473,6 +475,9 @@ func (s *Service) Hall(ctx context.Context, a trading.Actor, lotID int64) (*Hall
 	}
 	var o Opening
 	if err := db.Where("lot_id = ?", lotID).Take(&o).Error; err == nil {
+		if !v.IsHost && a.Role != trading.RoleSupervisor {
+			o.AnnouncementProblem = nil
+		}
 		v.Opening = &o
 	} else if !errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, err

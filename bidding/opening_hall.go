@@ -59,6 +59,9 @@ type Opening struct {
 	RecordKey     *string         `gorm:"column:record_key" json:"-"`
 	RecordSHA256  *string         `gorm:"column:record_sha256" json:"record_sha256,omitempty"`
 	NoticeID      *int64          `gorm:"column:notice_id" json:"notice_id,omitempty"` // 开标记录公告 (EB7)
+	// AnnouncementProblem says why the opening-record announcement could
+	// not be drafted (host and supervisors only; hall_announcement.go).
+	AnnouncementProblem *string `gorm:"column:announcement_problem" json:"announcement_problem,omitempty"`
 }
 
 func (Opening) TableName() string { return "openings" }

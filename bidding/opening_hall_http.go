@@ -82,6 +82,44 @@ func (h *HallHTTP) Routes(e *echo.Echo, api *echo.Group) {
 		return err
 	}, "开标结束，开标记录已生成并存档。"), agent)
 	e.GET("/lots/:id/opening-record", h.record)
+	e.POST("/lots/:id/hall/opening-announcement", h.regenerate, agent)
+	api.POST("/lots/:id/hall/opening-announcement", h.apiRegenerate, agent)
+}
+
+// regenerate is the host's 重新生成开标记录公告 (hall_announcement.go).
+func (h *HallHTTP) regenerate(c echo.Context) error {
+	id, err := trading.IDParam(c)
+	if err != nil {
+		return err
+	}
+	_, created, err := h.Svc.RegenerateOpeningAnnouncement(c.Request().Context(), trading.ActorOf(c), id)
+	msg := "开标记录公告已经生成，无需重新生成。"
+	switch de := trading.FormError(err); {
+	case err != nil && de == nil:
+		return err
+	case err != nil:
+		msg = "开标记录公告仍未能生成：" + de.Message
+	case created:
+		msg = "开标记录公告已重新生成，并已提交监督审核。"
+	}
+	trading.Flash(c, msg)
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/lots/%d/hall", id))
+}
+
+func (h *HallHTTP) apiRegenerate(c echo.Context) error {
+	id, err := trading.IDParam(c)
+	if err != nil {
+		return err
+	}
+	n, created, err := h.Svc.RegenerateOpeningAnnouncement(c.Request().Context(), trading.ActorOf(c), id)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, map[string]any{"lot_id": id, "announcement_id": n, "created": created})
 }
 
 type hallPage struct {

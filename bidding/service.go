@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -51,6 +52,9 @@ type Service struct {
 
 	lots  lotCache   // lots as registerAtOnce last read them
 	batch regBatcher // first registrations written together
+	// readBacks counts sealed parts inspected by reading the joined
+	// envelope back (submission_inspect.go), for the tests.
+	readBacks atomic.Int64
 }
 
 // RegisterHook is work done in the transaction of new registrations to a

@@ -82,10 +82,6 @@ type SealedPart struct {
 	SHA256      *string    `gorm:"column:sha256" json:"ciphertext_sha256,omitempty"`
 	Commitment  *string    `gorm:"column:commitment" json:"commitment,omitempty"`
 	CompletedAt *time.Time `gorm:"column:completed_at" json:"completed_at,omitempty"`
-	// InspectedPieces counts the pieces inspected as they streamed in (EB1),
-	// Inspection the state after them; -1: inspect the joined envelope.
-	InspectedPieces int    `gorm:"column:inspected_pieces" json:"-"`
-	Inspection      []byte `gorm:"column:inspection" json:"-"`
 }
 
 func (SealedPart) TableName() string { return "sealed_parts" }

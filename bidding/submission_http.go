@@ -163,7 +163,18 @@ func (h *SealedHTTP) putPiece(c echo.Context) error {
 	if req.ContentLength <= 0 {
 		return trading.Invalid("piece", "请声明分片的 Content-Length")
 	}
-	if err := h.Svc.PutPiece(req.Context(), trading.ActorOf(c), bid, part, int(n), req.Body, req.ContentLength); err != nil {
+	var claims PieceClaims
+	if v := req.Header.Get(HeaderChainValue); v != "" {
+		if claims.Before = DecodeChainValue(v); claims.Before == nil {
+			return trading.Invalid("piece", "%s 应为32字节的 base64（此前内容的 SHA-256 链值）", HeaderChainValue)
+		}
+	}
+	if v := req.Header.Get(HeaderLayout); v != "" {
+		if claims.Layout = DecodeLayout(v); claims.Layout == nil {
+			return trading.Invalid("piece", "%s 应为“首个内容分块的位置/分块大小”", HeaderLayout)
+		}
+	}
+	if err := h.Svc.PutPieceClaimed(req.Context(), trading.ActorOf(c), bid, part, int(n), req.Body, req.ContentLength, claims); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

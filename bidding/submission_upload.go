@@ -35,8 +35,15 @@ func (s *Service) abortUpload(ctx context.Context, key, uploadID string) {
 // ownBid loads a bid version of the bidder, locked; another bidder's is
 // "not found" exactly like one that does not exist (K4/K5).
 func ownBid(tx *gorm.DB, a trading.Actor, bidID int64) (*SealedBid, error) {
+	return lockOwnBid(tx, a, bidID, "UPDATE")
+}
+
+// lockOwnBid is ownBid with the lock's strength: SHARE for a piece, which
+// changes nothing of the bid, so the pieces sent together do not wait for
+// one another; finalising and withdrawing take it for UPDATE.
+func lockOwnBid(tx *gorm.DB, a trading.Actor, bidID int64, strength string) (*SealedBid, error) {
 	var b SealedBid
-	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND bidder_id = ?", bidID, a.AccountID).Take(&b).Error
+	err := tx.Clauses(clause.Locking{Strength: strength}).Where("id = ? AND bidder_id = ?", bidID, a.AccountID).Take(&b).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, trading.NotFound("投标文件")
 	}
@@ -46,7 +53,12 @@ func ownBid(tx *gorm.DB, a trading.Actor, bidID int64) (*SealedBid, error) {
 // uploadingPart checks that a part of one's own version may still take
 // pieces: uploading, before the deadline, the part not yet complete.
 func (s *Service) uploadingPart(tx *gorm.DB, a trading.Actor, bidID int64, part int) (*SealedBid, *SealedPart, error) {
-	b, err := ownBid(tx, a, bidID)
+	return s.lockUploadingPart(tx, a, bidID, part, "UPDATE")
+}
+
+// lockUploadingPart is uploadingPart with the bid's lock strength.
+func (s *Service) lockUploadingPart(tx *gorm.DB, a trading.Actor, bidID int64, part int, strength string) (*SealedBid, *SealedPart, error) {
+	b, err := lockOwnBid(tx, a, bidID, strength)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -81,12 +93,20 @@ func (s *Service) maxPieces(part int) int {
 }
 
 // PutPiece stores piece n (1-based) of a part, streamed to the store with
-// its declared length. A piece sent again replaces the one stored.
+// its declared length. A piece sent again replaces the one stored. Pieces
+// may come several at a time and in any order.
 func (s *Service) PutPiece(ctx context.Context, a trading.Actor, bidID int64, part, n int, body io.Reader, size int64) error {
+	return s.PutPieceClaimed(ctx, a, bidID, part, n, body, size, PieceClaims{})
+}
+
+// PutPieceClaimed is PutPiece with what the sender states of the envelope
+// (its SHA-256 chaining value before this piece, its layout), so a piece
+// that comes before the pieces preceding it is inspected all the same.
+func (s *Service) PutPieceClaimed(ctx context.Context, a trading.Actor, bidID int64, part, n int, body io.Reader, size int64, claims PieceClaims) error {
 	var p *SealedPart
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		_, p, err = s.uploadingPart(tx, a, bidID, part)
+		_, p, err = s.lockUploadingPart(tx, a, bidID, part, "SHARE")
 		return err
 	})
 	if err != nil {
@@ -98,15 +118,11 @@ func (s *Service) PutPiece(ctx context.Context, a trading.Actor, bidID int64, pa
 	if size <= 0 || size > PieceSize || (part == 0 && size > maxPriceEnvelope) {
 		return trading.Invalid("piece", "分片大小应为1至%d字节（须声明 Content-Length）", min(int64(PieceSize), map[bool]int64{true: maxPriceEnvelope, false: PieceSize}[part == 0]))
 	}
-	in, pi, err := s.pieceInspector(ctx, p, n)
+	ps, err := s.pieceScanner(ctx, p, n, claims)
 	if err != nil {
 		return err
 	}
-	var start int64
-	if in != nil {
-		start = in.Written()
-		body = io.TeeReader(body, in) // EB1 as the bytes go by
-	}
+	body = io.TeeReader(body, ps) // EB1 as the bytes go by
 	op, err := minio.Core{Client: s.Storage.Client}.PutObjectPart(ctx, s.Storage.Bucket, p.ObjectKey, p.UploadID, n, body, size, minio.PutObjectPartOptions{})
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -121,10 +137,7 @@ func (s *Service) PutPiece(ctx context.Context, a trading.Actor, bidID int64, pa
 		}
 		return interrupted(err)
 	}
-	if in != nil {
-		return s.pieceInspected(ctx, p, n, in, pi, start, size, op.ETag)
-	}
-	return nil
+	return s.pieceScanned(ctx, p, n, ps, size, op.ETag)
 }
 
 // PieceInfo is a piece the store holds.
@@ -225,10 +238,7 @@ func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64
 		return nil, fmt.Errorf("join the pieces of %s: %w", p.ObjectKey, err)
 	}
 	// Inspected as the pieces streamed in, or else read back whole (EB1).
-	info, ierr := streamedInfo(p, cps), error(nil)
-	if info == nil {
-		info, ierr = s.inspectPart(ctx, p)
-	}
+	info, ierr := s.partInfo(ctx, p, cps)
 	if ierr == nil {
 		switch {
 		case info.Header.Bid != b.Ref:
@@ -254,7 +264,10 @@ func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64
 		up, err := minio.Core{Client: s.Storage.Client}.NewMultipartUpload(ctx, s.Storage.Bucket, p.ObjectKey, minio.PutObjectOptions{ContentType: "application/octet-stream"})
 		if err == nil {
 			err = s.DB.WithContext(ctx).Model(&SealedPart{}).Where("bid_id = ? AND part = ? AND completed_at IS NULL", bidID, part).
-				Updates(map[string]any{"upload_id": up, "inspected_pieces": 0, "inspection": nil}).Error
+				Update("upload_id", up).Error
+		}
+		if err == nil {
+			err = s.dropPieces(ctx, bidID, part)
 		}
 		if err != nil {
 			return nil, err
@@ -268,10 +281,14 @@ func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64
 		}
 		now := s.Clock.Now()
 		p2.Size, p2.SHA256, p2.Commitment, p2.CompletedAt, p2.UploadID = &info.Size, &info.SHA256, &info.Commitment, &now, ""
-		// Equivalent SQL: UPDATE sealed_parts SET size = ?, sha256 = ?, commitment = ?, completed_at = ?, upload_id = '', inspection = NULL
+		// Equivalent SQL: UPDATE sealed_parts SET size = ?, sha256 = ?, commitment = ?, completed_at = ?, upload_id = ''
 		//   WHERE bid_id = ? AND part = ?
 		if err := tx.Model(&SealedPart{}).Where("bid_id = ? AND part = ?", bidID, part).Updates(map[string]any{"size": info.Size,
-			"sha256": info.SHA256, "commitment": info.Commitment, "completed_at": now, "upload_id": "", "inspection": nil}).Error; err != nil {
+			"sha256": info.SHA256, "commitment": info.Commitment, "completed_at": now, "upload_id": ""}).Error; err != nil {
+			return err
+		}
+		// Equivalent SQL: DELETE FROM sealed_pieces WHERE bid_id = ? AND part = ?
+		if err := tx.Where("bid_id = ? AND part = ?", bidID, part).Delete(&SealedPiece{}).Error; err != nil {
 			return err
 		}
 		p = p2

@@ -133,6 +133,10 @@ var labels = map[string]map[string]string{
 		"guarantee.release":         "释放保函",
 		"supervision.view":          "查看现场监督",
 		"audit.view":                "查看审计日志",
+
+		// the opening-record announcement after the hall (bidding/hall_announcement.go)
+		"opening.announcement_refused":    "开标记录公告未能生成",
+		"opening.announcement_regenerate": "重新生成开标记录公告",
 	},
 	LabelRole: {
 		string(RoleBidder): RoleBidder.Name(), string(RoleAgent): RoleAgent.Name(),

@@ -165,6 +165,40 @@ func TestBrowserInterop(t *testing.T) {
 		}
 	})
 
+	// The chaining values the browser sends with each upload piece are
+	// Go's for the same envelope bytes (sealed records cut anywhere by the
+	// piece boundaries), so the platform's hash chain closes; so is the
+	// layout it states.
+	t.Run("chaining values before each piece agree with Go", func(t *testing.T) {
+		key, _ := bidKey(t)
+		srv.put("chain-plain", randomBytes(300000))
+		type chained struct {
+			Chain  []string
+			Layout string
+		}
+		for _, pieceSize := range []int{64, 257 * 64, 1 << 20} {
+			c := js[chained](t, ctx, `
+				const plain = await (await fetch("/blob/chain-plain")).blob();
+				const s = await GgzySealed.sealToBlob(plain, {publicKey: %s, contentKey: GgzySealed.newContentKey("lot-1/bid-1"),
+					part: 1, chunkSize: 4096, pieceSize: %d});
+				await fetch("/blob/chain-env", {method: "POST", body: s.envelope});
+				return {Chain: s.chain, Layout: s.layout};`, quote(b64std(MarshalPublicKey(key.Public))), pieceSize)
+			env := srv.get(t, "chain-env")
+			if l, err := ReadLayout(env[:min(len(env), LayoutBytes)]); err != nil || c.Layout != fmt.Sprintf("%d/%d", l.Base, l.Header.ChunkSize) {
+				t.Fatalf("layout from the browser %q, Go %+v (%v)", c.Layout, l, err)
+			}
+			want := ChainValues(env, pieceSize)
+			if len(c.Chain) < len(want) {
+				t.Fatalf("piece size %d: %d chaining values from the browser, %d pieces", pieceSize, len(c.Chain), len(want))
+			}
+			for i, w := range want {
+				if c.Chain[i] != b64std(w) {
+					t.Fatalf("piece size %d: chaining value before piece %d: browser %s, Go %s", pieceSize, i+1, c.Chain[i], b64std(w))
+				}
+			}
+		}
+	})
+
 	// Keys: one made in Go, one in the browser (600,000 PBKDF2 iterations).
 	goKey, goKeyFile, err := NewKeyFile("Go 口令", time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC))
 	if err != nil {

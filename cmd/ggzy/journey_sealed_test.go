@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/minio/minio-go/v7"
 
@@ -69,9 +73,13 @@ func sealedBidder(t *testing.T, app *App, lotID int64, n int, username string) t
 }
 
 // A bidder makes its bid key in Chromium, keeps the key file, seals a price
-// form and a bid file of two pieces in the browser and submits them; the
-// platform's receipt verifies, and the key file the browser made opens what
-// the platform stored (so nothing but that key file could).
+// form and a bid file of three pieces in the browser and submits them, the
+// pieces several at a time; the connection breaks on the first sending of
+// piece 2 and the browser resumes from what the platform holds. The
+// platform inspects the pieces as they come, in whatever order they end,
+// without reading the envelope back; the receipt's ciphertext SHA-256 is
+// the stored envelope's and verifies, and the key file the browser made
+// opens what the platform stored (so nothing but that key file could).
 func TestBrowserJourneySealedBid(t *testing.T) {
 	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
@@ -109,8 +117,40 @@ func TestBrowserJourneySealedBid(t *testing.T) {
 	}
 	waitText(t, ctx, "#current-key .fingerprint", bk.Fingerprint)
 
-	// A bid file larger than one piece.
-	file := make([]byte, bidding.PieceSize+300_000)
+	// The first sending of piece 2 of the bid file breaks off.
+	paused := make(chan *fetch.EventRequestPaused, 16)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			paused <- e
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/parts/1/pieces/2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	piece2 := make(chan int, 1)
+	go func() {
+		sent := 0
+		for e := range paused {
+			sent++
+			// An error here shows as the submission failing.
+			if sent == 1 {
+				chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonConnectionReset})
+			} else {
+				chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
+			}
+			select {
+			case <-piece2:
+			default:
+			}
+			piece2 <- sent
+		}
+	}()
+	readBacks := app.Bidding.SealedReadBacks()
+
+	// A bid file of three pieces.
+	file := make([]byte, 2*bidding.PieceSize+300_000)
 	rand.Read(file)
 	copy(file, "%PDF-1.7\n")
 	path := filepath.Join(t.TempDir(), "投标文件.pdf")
@@ -124,6 +164,12 @@ func TestBrowserJourneySealedBid(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, "#bid-status", "递交成功")
+	if sent := <-piece2; sent != 2 {
+		t.Fatalf("piece 2 went up %d times, want 2 (broken off, then resumed)", sent)
+	}
+	if n := app.Bidding.SealedReadBacks() - readBacks; n != 0 {
+		t.Fatalf("%d parts were read back: the pieces' summaries did not decide", n)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#backup-link"))); err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +225,9 @@ func TestBrowserJourneySealedBid(t *testing.T) {
 	env, err := readAll(obj)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(env); hex.EncodeToString(sum[:]) != r.Parts[1].CiphertextSHA256 || len(env) <= 2*bidding.PieceSize {
+		t.Fatalf("receipt's ciphertext SHA-256 %s, the stored envelope's %x (%d bytes)", r.Parts[1].CiphertextSHA256, sum, len(env))
 	}
 	h, err := sealed.ReadHeader(bytes.NewReader(env))
 	if err != nil {

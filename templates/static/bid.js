@@ -95,22 +95,54 @@
     return f;
   }
 
+  // PIECES_AT_ONCE is how many pieces go up together: the platform stores
+  // them as parts of one multipart upload, which a store takes faster
+  // several at a time; each is a Blob slice, so memory stays flat.
+  var PIECES_AT_ONCE = 3;
+
+  // inParallel runs fn over items, width at a time; after a failure no new
+  // item starts, the running ones finish, and the first failure is thrown.
+  async function inParallel(items, width, fn) {
+    var next = 0, failure = null;
+    async function worker() {
+      while (failure === null && next < items.length) {
+        var item = items[next++];
+        try { await fn(item); } catch (e) { if (failure === null) failure = e; }
+      }
+    }
+    var workers = [];
+    for (var i = 0; i < Math.min(width, items.length); i++) workers.push(worker());
+    await Promise.all(workers);
+    if (failure !== null) throw failure;
+  }
+
   // upload sends an envelope (Blob) as the part's pieces, resuming from
-  // what the platform reports it holds, then completes the part.
-  async function upload(form, bidID, part, envelope, pieceSize, progress) {
-    var base = "/bids/" + bidID + "/parts/" + part;
+  // what the platform reports it holds, then completes the part. The
+  // pieces go PIECES_AT_ONCE at a time, each with the hash chaining value
+  // before it and the envelope's layout (s.chain, s.layout from
+  // sealToBlob), so the platform inspects each on its own (EB1) in
+  // whatever order they arrive.
+  async function upload(form, bidID, part, s, pieceSize, progress) {
+    var base = "/bids/" + bidID + "/parts/" + part, envelope = s.envelope;
     var n = Math.max(1, Math.ceil(envelope.size / pieceSize));
+    async function send(i) {
+      var piece = envelope.slice((i - 1) * pieceSize, Math.min(i * pieceSize, envelope.size));
+      var h = { "Content-Type": "application/octet-stream" };
+      if (s.chain && s.chain[i - 1]) h["X-Ggzy-Sha256-Before"] = s.chain[i - 1];
+      if (s.layout) h["X-Ggzy-Envelope-Layout"] = s.layout;
+      await call(form, "PUT", base + "/pieces/" + i, piece, h);
+      progress(piece.size);
+    }
     for (var attempt = 0; ; attempt++) {
       try {
         var st = await call(form, "GET", base);
-        var have = {};
+        var have = {}, todo = [];
         st.pieces.forEach(function (p) { have[p.n] = p.size; });
         for (var i = 1; i <= n; i++) {
-          var piece = envelope.slice((i - 1) * pieceSize, Math.min(i * pieceSize, envelope.size));
-          if (have[i] === piece.size) { progress(piece.size); continue; }
-          await call(form, "PUT", base + "/pieces/" + i, piece, { "Content-Type": "application/octet-stream" });
-          progress(piece.size);
+          var size = Math.min(i * pieceSize, envelope.size) - (i - 1) * pieceSize;
+          if (have[i] === size) progress(size); else todo.push(i);
         }
+        await inParallel(todo, PIECES_AT_ONCE, send);
         return await call(form, "POST", base + "/complete");
       } catch (err) {
         // A refusal is final; a broken connection is retried from what the
@@ -144,11 +176,12 @@
         for (var i = 0; i < parts.length; i++) {
           if (i > 0 && parts[i].size > up.max_file_size) throw new Error("文件“" + parts[i].name + "”超过大小上限");
           status.textContent = "正在加密第" + (i + 1) + "/" + parts.length + "部分：" + parts[i].name;
-          var s = await GgzySealed.sealToBlob(parts[i], { publicKey: up.public_key, contentKey: ck, part: i, name: parts[i].name });
+          var s = await GgzySealed.sealToBlob(parts[i], { publicKey: up.public_key, contentKey: ck, part: i, name: parts[i].name,
+            pieceSize: up.piece_size });
           backup.parts.push({ part: i, name: parts[i].name, size: parts[i].size, nonce: s.nonce, commitment: s.commitment });
           status.textContent = "正在上传第" + (i + 1) + "/" + parts.length + "部分";
           var before = sent;
-          await upload(form, up.bid_id, i, s.envelope, up.piece_size, function (n) {
+          await upload(form, up.bid_id, i, s, up.piece_size, function (n) {
             sent += n * parts[i].size / s.envelope.size;
             bar.value = Math.min(before + parts[i].size, sent);
           });

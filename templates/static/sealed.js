@@ -383,12 +383,48 @@
     return this.blob;
   };
 
+  // Chain hashes the envelope as it is sealed and keeps the SHA-256
+  // chaining value at every pieceSize bytes (a multiple of 64): values[n-1]
+  // is the hash state before upload piece n, which the platform takes with
+  // the piece (X-Ggzy-Sha256-Before), so pieces sent several at a time,
+  // finishing in any order, still give it the envelope's SHA-256 without
+  // reading the envelope back (bidding/sealed/pieces.go).
+  function Chain(pieceSize) { this.h = new Sha256(); this.size = pieceSize; this.n = 0; this.values = [this.value()]; }
+  Chain.prototype.value = function () {
+    var out = new Uint8Array(32), v = new DataView(out.buffer);
+    for (var j = 0; j < 8; j++) v.setUint32(4 * j, this.h.h[j]);
+    return b64(out);
+  };
+  Chain.prototype.push = function (p) {
+    for (var off = 0; off < p.length;) {
+      var k = Math.min(this.size - this.n % this.size, p.length - off);
+      this.h.update(p.subarray(off, off + k));
+      off += k;
+      this.n += k;
+      if (this.n % this.size === 0) this.values.push(this.value());
+    }
+  };
+
   // sealToBlob seals into a Blob; an upload should rather pass its own
-  // onPiece to seal and send each piece as it comes.
+  // onPiece to seal and send each piece as it comes. With opts.pieceSize
+  // it also gives the chaining values before each piece (s.chain) and the
+  // layout "<offset of content record 1>/<chunk size>" (s.layout: seal's
+  // first two pieces are the header and the manifest record), which the
+  // platform takes with a piece that arrives before the first.
   async function sealToBlob(blob, opts) {
     var b = new BlobBuilder("application/octet-stream");
-    var s = await seal(blob, opts, function (p) { b.push(p); });
+    var chain = opts.pieceSize ? new Chain(opts.pieceSize) : null;
+    var pieces = 0, base = 0;
+    var s = await seal(blob, opts, function (p) {
+      if (pieces++ < 2) base += p.length;
+      b.push(p);
+      if (chain) chain.push(p);
+    });
     s.envelope = b.flush();
+    if (chain) {
+      s.chain = chain.values;
+      s.layout = base + "/" + (opts.chunkSize || DEFAULT_CHUNK);
+    }
     return s;
   }
 
