@@ -1,7 +1,7 @@
 package bidding
 
 // 定标: naming the winner among the candidates (E13) and writing the result
-// notice (中标结果公告).
+// announcement (中标结果公告).
 
 import (
 	"context"
@@ -24,7 +24,7 @@ type AwardInput struct {
 }
 
 // Award names the winner among the ranked candidates once their publicity
-// is over (E12) and writes the result notice (中标结果公告) for review. For
+// is over (E12) and writes the result announcement (中标结果公告) for review. For
 // state-funded projects the winner is the best-ranked candidate not
 // declined for a stated reason (E13). The winning amount is the winner's
 // bid price.
@@ -47,7 +47,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 		}
 		// After an award, the next candidate may be named only because the
 		// winner declined (放弃中标, refused to sign, E13 / 实施条例第五十五条):
-		// the reason is required, and a new result notice goes out.
+		// the reason is required, and a new result announcement goes out.
 		if r.Stage == StageAwarded {
 			var prevID string
 			if err := tx.Raw("SELECT id_number FROM bidders WHERE account_id = ?", *r.WinnerID).Scan(&prevID).Error; err != nil {
@@ -63,7 +63,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 		var existing *trading.Announcement
 		if r.Stage == StageAward {
 			existing = &trading.Announcement{}
-			if err := tx.First(existing, *r.ResultNoticeID).Error; err != nil {
+			if err := tx.First(existing, *r.ResultAnnouncementID).Error; err != nil {
 				return err
 			}
 			if existing.Status != trading.AnnouncementDraft && existing.Status != trading.AnnouncementRejected {
@@ -71,7 +71,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			}
 		}
 		var cn trading.Announcement
-		if err := tx.First(&cn, *r.CandidatesNoticeID).Error; err != nil {
+		if err := tx.First(&cn, *r.CandidatesAnnouncementID).Error; err != nil {
 			return err
 		}
 		if cn.Status != trading.AnnouncementPublished {
@@ -145,7 +145,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 		if err != nil {
 			return err
 		}
-		r.Stage, r.WinnerID, r.Amount, r.ResultNoticeID, r.UpdatedAt = StageAward, &winner.BidderID, winner.Price, &n.ID, now
+		r.Stage, r.WinnerID, r.Amount, r.ResultAnnouncementID, r.UpdatedAt = StageAward, &winner.BidderID, winner.Price, &n.ID, now
 		r.AwardReason = strings.Join(reasons, "；")
 		if err := tx.Save(r).Error; err != nil {
 			return err

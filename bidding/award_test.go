@@ -11,9 +11,9 @@ import (
 )
 
 // After the publicity, every candidate may decline: the lot fails, and
-// the notice still on its way is withdrawn. After an award, the winner
+// the announcement still on its way is withdrawn. After an award, the winner
 // may decline: the next candidate is named with the reason, in a new
-// result notice. Generated notices cannot be edited by hand.
+// result announcement. Generated announcements cannot be edited by hand.
 func TestFailAfterCandidatesAndReaward(t *testing.T) {
 	t.Parallel()
 	e := newBidEnv(t)
@@ -43,12 +43,12 @@ func TestFailAfterCandidatesAndReaward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A generated notice is not edited by hand.
+	// A generated announcement is not edited by hand.
 	if err := e.TS.WithdrawAnnouncement(ctx, e.Agent, cn.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.TS.UpdateAnnouncement(ctx, e.Agent, cn.ID, trading.AnnouncementInput{Type: trading.AnnouncementCandidates, Title: cn.Title, Body: "改过的名单"}); !errors.Is(err, trading.ErrConflict) {
-		t.Fatalf("generated notice edited: %v", err)
+		t.Fatalf("generated announcement edited: %v", err)
 	}
 	if err := e.Svc.DeclareFailed(ctx, e.Agent, p.Lots[0].ID, "中标候选人均放弃中标"); err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestFailAfterCandidatesAndReaward(t *testing.T) {
 	var n trading.Announcement
 	e.TS.DB.First(&n, cn.ID)
 	if n.Status != trading.AnnouncementRejected || e.outcome(p.Lots[0].ID).Status != trading.OutcomeFailed {
-		t.Fatalf("after failing: notice %s, outcome %s", n.Status, e.outcome(p.Lots[0].ID).Status)
+		t.Fatalf("after failing: announcement %s, outcome %s", n.Status, e.outcome(p.Lots[0].ID).Status)
 	}
 
 	// Re-award: the winner of the second lot declines after the award.
@@ -82,7 +82,7 @@ func TestFailAfterCandidatesAndReaward(t *testing.T) {
 	if o := e.outcome(p2.Lots[0].ID); o.Result.String() != "11100000" {
 		t.Fatalf("outcome after re-award: %s", o.Result)
 	}
-	// A suspended project publishes no result notice.
+	// A suspended project publishes no result announcement.
 	rn3, err := e.Svc.Award(ctx, e.Agent, p2.Lots[0].ID, AwardInput{IDNumber: ids[0], Declined: map[string]string{ids[1]: "放弃"}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,7 @@
 package bidding
 
-// 中标候选人公示: ranking the candidates (E11) and their publicity notice
-// (E12), and the rule book's check of candidate and result notices.
+// 中标候选人公示: ranking the candidates (E11) and their publicity announcement
+// (E12), and the rule book's check of candidate and result announcements.
 
 import (
 	"context"
@@ -20,11 +20,11 @@ import (
 type CandidatesInput struct {
 	IDNumbers    []string  `json:"id_numbers"`    // in rank order, first = no. 1
 	PublicityEnd time.Time `json:"publicity_end"` // end of the publicity period
-	Note         string    `json:"note"`          // extra text for the notice
+	Note         string    `json:"note"`          // extra text for the announcement
 }
 
 // SetCandidates ranks up to 3 candidates (E11) among the valid bids and
-// writes the candidate publicity notice (中标候选人公示), which goes to the
+// writes the candidate publicity announcement (中标候选人公示), which goes to the
 // supervisors for review at once. The publicity lasts until PublicityEnd,
 // at least 3 days from publication for engineering (E12, checked at
 // submission and again at publication).
@@ -53,9 +53,9 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 			return trading.Conflict("stage", "请先录入开标记录")
 		}
 		var existing *trading.Announcement
-		if r.Stage == StageCandidates && r.CandidatesNoticeID != nil {
+		if r.Stage == StageCandidates && r.CandidatesAnnouncementID != nil {
 			existing = &trading.Announcement{}
-			if err := tx.First(existing, *r.CandidatesNoticeID).Error; err != nil {
+			if err := tx.First(existing, *r.CandidatesAnnouncementID).Error; err != nil {
 				return err
 			}
 			if existing.Status != trading.AnnouncementDraft && existing.Status != trading.AnnouncementRejected {
@@ -115,7 +115,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 				return err
 			}
 		}
-		r.Stage, r.CandidatesNoticeID, r.UpdatedAt = StageCandidates, &n.ID, now
+		r.Stage, r.CandidatesAnnouncementID, r.UpdatedAt = StageCandidates, &n.ID, now
 		r.PublicityEnd = nil
 		if !in.PublicityEnd.IsZero() {
 			end := in.PublicityEnd
@@ -140,7 +140,7 @@ func clip(s string, n int) string {
 	return string([]rune(s)[:n])
 }
 
-// mdCell keeps a name from breaking the Markdown table of a notice.
+// mdCell keeps a name from breaking the Markdown table of an announcement.
 func mdCell(s string) string {
 	return strings.NewReplacer("|", "｜", "\n", " ", "\r", " ").Replace(s)
 }
@@ -161,16 +161,16 @@ func candidatesBody(p *trading.Project, lot *trading.Lot, ranked []*LotBid, end 
 	return b.String()
 }
 
-// CheckResultNotice is the rule book's part for candidate and result notices
+// CheckResultAnnouncement is the rule book's part for candidate and result announcements
 // (trading.Service.CheckAnnouncement): they come only from a lot's result
 // record; a candidate publicity lasts at least E12's days from the moment
 // of publication.
-func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project, at time.Time) ([]rules.Violation, error) {
+func (s *Service) CheckResultAnnouncement(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project, at time.Time) ([]rules.Violation, error) {
 	if !n.Type.IsGenerated() {
 		return nil, nil
 	}
 	if n.Type == trading.AnnouncementOpening {
-		found, err := trading.Lookup(tx.WithContext(ctx), &Opening{}, "notice_id = ?", n.ID)
+		found, err := trading.Lookup(tx.WithContext(ctx), &Opening{}, "announcement_id = ?", n.ID)
 		if err != nil || found {
 			return nil, err
 		}
@@ -179,9 +179,9 @@ func (s *Service) CheckResultNotice(ctx context.Context, tx *gorm.DB, n *trading
 			Actual:      "该公告未关联任何网上开标"}}, nil
 	}
 	var r LotResult
-	col := map[trading.AnnouncementType]string{trading.AnnouncementCandidates: "candidates_notice_id",
-		trading.AnnouncementResult: "result_notice_id", trading.AnnouncementFailure: "failure_notice_id",
-		trading.AnnouncementContract: "contract_notice_id"}[n.Type]
+	col := map[trading.AnnouncementType]string{trading.AnnouncementCandidates: "candidates_announcement_id",
+		trading.AnnouncementResult: "result_announcement_id", trading.AnnouncementFailure: "failure_announcement_id",
+		trading.AnnouncementContract: "contract_announcement_id"}[n.Type]
 	found, err := trading.Lookup(tx.WithContext(ctx), &r, col+" = ?", n.ID)
 	if err != nil {
 		return nil, err

@@ -10,16 +10,16 @@ import (
 	"github.com/ggzy/ggzy/trading"
 )
 
-// A candidate or result notice written by hand, not from a lot's result,
+// A candidate or result announcement written by hand, not from a lot's result,
 // is refused when drafted, and (should one exist) at submission.
-func TestHandWrittenResultNoticeRefused(t *testing.T) {
+func TestHandWrittenResultAnnouncementRefused(t *testing.T) {
 	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
 	p := e.project("engineering", true)
 	in := trading.AnnouncementInput{Type: trading.AnnouncementResult, Title: "手写的中标结果公告", Body: "某公司中标"}
 	if _, err := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, in); trading.AsError(err) == nil || trading.AsError(err).Field != "type" {
-		t.Fatalf("hand-written result notice drafted: %v", err)
+		t.Fatalf("hand-written result announcement drafted: %v", err)
 	}
 	var n *trading.Announcement
 	err := trading.Transact(ctx, e.TS.DB, func(tx *gorm.DB) error {
@@ -35,6 +35,6 @@ func TestHandWrittenResultNoticeRefused(t *testing.T) {
 	}
 	_, err = e.TS.SubmitAnnouncement(ctx, e.Agent, n.ID)
 	if te := trading.AsError(err); te == nil || te.Status() != http.StatusUnprocessableEntity {
-		t.Fatalf("unlinked result notice submitted: %v", err)
+		t.Fatalf("unlinked result announcement submitted: %v", err)
 	}
 }

@@ -69,9 +69,9 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 			return err
 		}
 		if p.Category == trading.Procurement {
-			// G13: the contract is published; its notice is generated
+			// G13: the contract is published; its announcement is generated
 			// from the result and goes to the supervisors for review.
-			if err := s.draftContractNotice(ctx, tx, a, p, lot, r); err != nil {
+			if err := s.draftContractAnnouncement(ctx, tx, a, p, lot, r); err != nil {
 				return err
 			}
 			// G: savings = budget − contract (actual purchase) amount.
@@ -95,10 +95,10 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 	return out, err
 }
 
-// draftContractNotice writes the procurement contract notice (合同公告,
+// draftContractAnnouncement writes the procurement contract announcement (合同公告,
 // G13) from the recorded contract and submits it for review; publication
 // is due within G13's 2 working days of signing.
-func (s *Service) draftContractNotice(ctx context.Context, tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lot, r *LotResult) error {
+func (s *Service) draftContractAnnouncement(ctx context.Context, tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lot, r *LotResult) error {
 	var supplier struct {
 		Name     string `gorm:"column:name"`
 		IDNumber string `gorm:"column:id_number"`
@@ -115,8 +115,8 @@ func (s *Service) draftContractNotice(ctx context.Context, tx *gorm.DB, a tradin
 	if err != nil {
 		return err
 	}
-	r.ContractNoticeID = &n.ID
-	if err := tx.Model(&LotResult{}).Where("lot_id = ?", r.LotID).Update("contract_notice_id", n.ID).Error; err != nil {
+	r.ContractAnnouncementID = &n.ID
+	if err := tx.Model(&LotResult{}).Where("lot_id = ?", r.LotID).Update("contract_announcement_id", n.ID).Error; err != nil {
 		return err
 	}
 	return s.Trading.SubmitAnnouncementTx(ctx, tx, a, n, p)

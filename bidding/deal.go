@@ -30,7 +30,7 @@ type DealInput struct {
 // RecordDeal enters the outcome of a land or property lot after its
 // auction or listing: the buyer and the deal price, which may not be below
 // the starting price nor the secret reserve price (L3); or no sale. It
-// writes the result notice (成交公告 / 流拍公告) for review.
+// writes the result announcement (成交公告 / 流拍公告) for review.
 func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, in DealInput) (*trading.Announcement, error) {
 	now := s.Clock.Now()
 	in.Reason, in.Note = strings.TrimSpace(in.Reason), strings.TrimSpace(in.Note)
@@ -68,7 +68,7 @@ type OnlineDeal struct {
 
 // RecordOnlineDeal enters the settlement of an online bidding inside its
 // transaction tx, through the same path as a typed deal (L3, L5): the
-// result notice (成交公告 / 流拍公告) is generated and submitted for review,
+// result announcement (成交公告 / 流拍公告) is generated and submitted for review,
 // in the name of the project's agent, by the platform.
 func (s *Service) RecordOnlineDeal(ctx context.Context, tx *gorm.DB, lotID int64, d OnlineDeal) (*trading.Announcement, error) {
 	now := s.Clock.Now()
@@ -94,7 +94,7 @@ func (s *Service) RecordOnlineDeal(ctx context.Context, tx *gorm.DB, lotID int64
 	return s.dealTx(ctx, tx, a, p, lot, r, in, d.RegistrationID, now)
 }
 
-// dealTx writes a deal or a no-sale of a locked lot and its result notice.
+// dealTx writes a deal or a no-sale of a locked lot and its result announcement.
 // regID names the buyer by registration (online bidding); 0: by in.IDNumber.
 func (s *Service) dealTx(ctx context.Context, tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lot, r *LotResult,
 	in DealInput, regID int64, now time.Time) (*trading.Announcement, error) {
@@ -107,7 +107,7 @@ func (s *Service) dealTx(ctx context.Context, tx *gorm.DB, a trading.Actor, p *t
 				return stageConflict(r, "录入成交结果")
 			}
 			existing = &trading.Announcement{}
-			if err := tx.First(existing, *r.ResultNoticeID).Error; err != nil {
+			if err := tx.First(existing, *r.ResultAnnouncementID).Error; err != nil {
 				return err
 			}
 			if existing.Status != trading.AnnouncementDraft && existing.Status != trading.AnnouncementRejected {
@@ -183,7 +183,7 @@ func (s *Service) dealTx(ctx context.Context, tx *gorm.DB, a trading.Actor, p *t
 		if err != nil {
 			return err
 		}
-		r.ResultNoticeID = &n.ID
+		r.ResultAnnouncementID = &n.ID
 		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "lot_id"}}, UpdateAll: true}).Create(r).Error; err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // Land: the deal may not be below the starting or the (secret) reserve
-// price (L3); publication of the result notice makes it sold; a no-sale
+// price (L3); publication of the result announcement makes it sold; a no-sale
 // is a failed outcome.
 func TestLandDeal(t *testing.T) {
 	t.Parallel()

@@ -2,7 +2,7 @@ package bidding
 
 // Tender documents online (网上下载标书): the agent uploads a lot's
 // documents to MinIO, streamed and hashed on the way; they are released with
-// the opening notice, a clarification's new version with its amendment;
+// the opening announcement, a clarification's new version with its amendment;
 // bidders download them through the platform, which records every download.
 
 import (
@@ -170,7 +170,7 @@ func (s *Service) ManagedDocuments(ctx context.Context, a trading.Actor, lotID i
 			}
 		}
 		if out.NextVersion == 1 {
-			out.NextVersion = 2 // documents added after the notice go out as a clarification
+			out.NextVersion = 2 // documents added after the announcement go out as a clarification
 		}
 	}
 	return out, nil
@@ -322,7 +322,7 @@ type Download struct {
 func (Download) TableName() string { return "downloads" }
 
 // ReleaseDocuments (an OnPublish hook of trading) releases documents with a publication: the originals with the
-// opening notice, a clarification's new version with its amendment, whose
+// opening announcement, a clarification's new version with its amendment, whose
 // registrants are told a newer version exists.
 func (s *Service) ReleaseDocuments(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
 	if !n.Type.IsOpening() && n.Type != trading.AnnouncementAmendment {

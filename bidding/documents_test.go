@@ -178,7 +178,7 @@ func (e *bidEnv) download(a trading.Actor, docID int64) ([]byte, error) {
 	return io.ReadAll(rc)
 }
 
-func TestDocumentReleasedWithTenderNoticeAndDownloadRegisters(t *testing.T) {
+func TestDocumentReleasedWithTenderAnnouncementAndDownloadRegisters(t *testing.T) {
 	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
@@ -211,7 +211,7 @@ func TestDocumentReleasedWithTenderNoticeAndDownloadRegisters(t *testing.T) {
 	e.publish(p, trading.AnnouncementTender, 0, nil)
 	list, err := e.Svc.Documents(ctx, b, lot)
 	if err != nil || len(list) != 1 || !list[0].Released || list[0].Superseded || list[0].Version != 1 {
-		t.Fatalf("bidder's list after the notice: %+v %v", list, err)
+		t.Fatalf("bidder's list after the announcement: %+v %v", list, err)
 	}
 	if anon, err := e.Svc.Documents(ctx, trading.Actor{Role: "anonymous"}, lot); err != nil || len(anon) != 1 {
 		t.Fatalf("public list: %+v %v", anon, err)

@@ -39,7 +39,7 @@ func (s *Service) tryOpeningAnnouncement(ctx context.Context, tx *gorm.DB, a tra
 			return err
 		}
 		var err error
-		id, err = s.draftOpeningNotice(ctx, sp, a, p, lot, rec, digest)
+		id, err = s.draftOpeningAnnouncement(ctx, sp, a, p, lot, rec, digest)
 		return err
 	})
 	if refused == nil {
@@ -101,8 +101,8 @@ func (s *Service) RegenerateOpeningAnnouncement(ctx context.Context, a trading.A
 		if o == nil || o.Status != OpeningConcluded || o.RecordKey == nil || o.RecordSHA256 == nil {
 			return trading.Conflict("lot_id", "开标结束、开标记录生成后方可生成开标记录公告（EB7）")
 		}
-		if o.NoticeID != nil {
-			id = *o.NoticeID
+		if o.AnnouncementID != nil {
+			id = *o.AnnouncementID
 			return nil
 		}
 		rec, err := s.storedRecord(ctx, *o.RecordKey, *o.RecordSHA256)

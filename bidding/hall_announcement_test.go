@@ -66,7 +66,7 @@ func TestOpeningHallConcludesWhenTheAnnouncementIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the conclusion failed with its announcement: %v", err)
 	}
-	if o.Status != OpeningConcluded || o.NoticeID != nil || o.AnnouncementProblem == nil || !strings.Contains(*o.AnnouncementProblem, "须载明监督人员") {
+	if o.Status != OpeningConcluded || o.AnnouncementID != nil || o.AnnouncementProblem == nil || !strings.Contains(*o.AnnouncementProblem, "须载明监督人员") {
 		t.Fatalf("concluded %+v, problem %v", o, o.AnnouncementProblem)
 	}
 	countOpening := func() int64 {
@@ -156,13 +156,13 @@ func TestOpeningHallConcludesWhenTheAnnouncementIsRefused(t *testing.T) {
 	if n := countOpening(); n != 1 || createdN.Load() != 1 || audited("opening.announcement_regenerate") != 1 {
 		t.Fatalf("%d announcements, %d created, %d audited", n, createdN.Load(), audited("opening.announcement_regenerate"))
 	}
-	var notice trading.Announcement
-	if err := e.TS.DB.First(&notice, first).Error; err != nil || notice.Status != trading.AnnouncementSubmitted ||
-		!strings.Contains(notice.Body, *o.RecordSHA256) || !strings.Contains(notice.Body, "11600000.00") {
-		t.Fatalf("regenerated announcement %s %v:\n%s", notice.Status, err, notice.Body)
+	var announcement trading.Announcement
+	if err := e.TS.DB.First(&announcement, first).Error; err != nil || announcement.Status != trading.AnnouncementSubmitted ||
+		!strings.Contains(announcement.Body, *o.RecordSHA256) || !strings.Contains(announcement.Body, "11600000.00") {
+		t.Fatalf("regenerated announcement %s %v:\n%s", announcement.Status, err, announcement.Body)
 	}
 	var after Opening
-	if err := e.Svc.DB.Where("lot_id = ?", e.Lot).Take(&after).Error; err != nil || after.NoticeID == nil || *after.NoticeID != first || after.AnnouncementProblem != nil {
+	if err := e.Svc.DB.Where("lot_id = ?", e.Lot).Take(&after).Error; err != nil || after.AnnouncementID == nil || *after.AnnouncementID != first || after.AnnouncementProblem != nil {
 		t.Fatalf("opening after regenerating %+v %v", after, err)
 	}
 	// Once more, later: the same announcement, nothing new.

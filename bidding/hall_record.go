@@ -329,7 +329,7 @@ func (s *Service) Conclude(ctx context.Context, a trading.Actor, lotID int64) (*
 		out.Status, out.ConcludedAt, out.RecordKey, out.RecordSHA256 = OpeningConcluded, &now, &key, &digest
 		// The record is the legal fact (EB7); its announcement goes through
 		// review afterwards, and a refused draft does not undo the opening.
-		if out.NoticeID, out.AnnouncementProblem, _, err = s.tryOpeningAnnouncement(ctx, tx, a, p, lot, rec, digest, now); err != nil {
+		if out.AnnouncementID, out.AnnouncementProblem, _, err = s.tryOpeningAnnouncement(ctx, tx, a, p, lot, rec, digest, now); err != nil {
 			return err
 		}
 		return hallEvent(ctx, tx, lotID, "hall.concluded", map[string]any{"sha256": digest, "text": "开标结束，开标记录已生成，SHA-256 " + digest})
@@ -340,24 +340,24 @@ func (s *Service) Conclude(ctx context.Context, a trading.Actor, lotID int64) (*
 	return out, err
 }
 
-// maxOpeningNotice keeps the notice under trading's body limit (100,000
+// maxOpeningAnnouncement keeps the announcement under trading's body limit (100,000
 // characters) with room for the closing line.
-const maxOpeningNotice = 99000
+const maxOpeningAnnouncement = 99000
 
-// draftOpeningNotice publishes the generated opening record as a notice
+// draftOpeningAnnouncement publishes the generated opening record as an announcement
 // (开标记录公告, EB7): the record itself, with its SHA-256 and where the
 // archived original is, goes to the supervisors for review like the result
-// notices; it is never written by hand.
-func (s *Service) draftOpeningNotice(ctx context.Context, tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lot, rec []byte, digest string) (*int64, error) {
+// announcements; it is never written by hand.
+func (s *Service) draftOpeningAnnouncement(ctx context.Context, tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lot, rec []byte, digest string) (*int64, error) {
 	title := fmt.Sprintf("%s 标段%d 开标记录公告", p.Title, lot.Seq)
 	if p.Category == trading.Procurement {
 		title = fmt.Sprintf("%s 包%d 开标记录公告", p.Title, lot.Seq)
 	}
-	// The record's first line is its own title; the notice has one already.
+	// The record's first line is its own title; the announcement has one already.
 	body := strings.TrimPrefix(string(rec), "# 开标记录\n\n")
-	if utf8.RuneCountInString(body) > maxOpeningNotice {
-		// A notice has a size limit; the archived original never does.
-		cut := string([]rune(body)[:maxOpeningNotice])
+	if utf8.RuneCountInString(body) > maxOpeningAnnouncement {
+		// An announcement has a size limit; the archived original never does.
+		cut := string([]rune(body)[:maxOpeningAnnouncement])
 		body = cut[:max(strings.LastIndex(cut, "\n"), 0)] + "\n\n（以上为节录，完整内容见存档原件。）\n"
 	}
 	body += fmt.Sprintf("\n本开标记录由平台根据网上开标过程自动生成（EB7），原件存档于平台，SHA-256 %s，可在 /lots/%d/opening-record 下载核验。\n", digest, lot.ID)
@@ -366,7 +366,7 @@ func (s *Service) draftOpeningNotice(ctx context.Context, tx *gorm.DB, a trading
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.Model(&Opening{}).Where("lot_id = ?", lot.ID).Update("notice_id", n.ID).Error; err != nil {
+	if err := tx.Model(&Opening{}).Where("lot_id = ?", lot.ID).Update("announcement_id", n.ID).Error; err != nil {
 		return nil, err
 	}
 	return &n.ID, s.Trading.SubmitAnnouncementTx(ctx, tx, a, n, p)

@@ -60,17 +60,17 @@ func (v *ResultView) LetterOf(bidderID int64) LetterKind {
 
 // Letter is the content of one letter to one bidder.
 type Letter struct {
-	Kind        LetterKind
-	Number      string // 编号: the project's trading code, the lot and the kind; no running count
-	Project     *trading.Project
-	Lot         *trading.Lot
-	BidderID    int64
-	BidderName  string
-	WinnerName  string
-	Amount      decimal.Decimal
-	AwardedAt   time.Time
-	NoticeID    int64 // the result notice
-	ContractDue time.Time
+	Kind           LetterKind
+	Number         string // 编号: the project's trading code, the lot and the kind; no running count
+	Project        *trading.Project
+	Lot            *trading.Lot
+	BidderID       int64
+	BidderName     string
+	WinnerName     string
+	Amount         decimal.Decimal
+	AwardedAt      time.Time
+	AnnouncementID int64 // the result announcement
+	ContractDue    time.Time
 }
 
 // ResultDocument is an issued letter: its PDF in object storage and its
@@ -113,7 +113,7 @@ func (s *Service) LetterFor(ctx context.Context, a trading.Actor, lotID int64, k
 	if err := db.Where("lot_id = ?", lotID).Limit(1).Find(&r).Error; err != nil {
 		return nil, err
 	}
-	if (r.Stage != StageAwarded && r.Stage != StageContracted && r.Stage != StageSold) || r.WinnerID == nil || r.Amount == nil || r.ResultNoticeID == nil {
+	if (r.Stage != StageAwarded && r.Stage != StageContracted && r.Stage != StageSold) || r.WinnerID == nil || r.Amount == nil || r.ResultAnnouncementID == nil {
 		return nil, trading.NotFound(kind.Name())
 	}
 	var n int64
@@ -125,7 +125,7 @@ func (s *Service) LetterFor(ctx context.Context, a trading.Actor, lotID int64, k
 	if (n == 0 && *r.WinnerID != bidderID) || LetterKindFor(p.Category, *r.WinnerID == bidderID) != kind {
 		return nil, trading.NotFound(kind.Name())
 	}
-	l := &Letter{Kind: kind, Project: p, Lot: lot, BidderID: bidderID, Amount: *r.Amount, NoticeID: *r.ResultNoticeID,
+	l := &Letter{Kind: kind, Project: p, Lot: lot, BidderID: bidderID, Amount: *r.Amount, AnnouncementID: *r.ResultAnnouncementID,
 		Number: fmt.Sprintf("%s-%d-%s", p.Code, lot.Seq, map[LetterKind]string{LetterAward: "ZB", LetterResult: "JG", LetterDeal: "CJ"}[kind])}
 	if r.AwardedAt != nil {
 		l.AwardedAt = *r.AwardedAt

@@ -37,7 +37,7 @@ func TestLandDealLetterAndNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, _, err := e.Svc.LetterPDF(ctx, bs[0], lotID, LetterDeal, 0); !errors.Is(err, trading.ErrNotFound) {
-		t.Fatalf("letter before the result notice: %v", err)
+		t.Fatalf("letter before the result announcement: %v", err)
 	}
 	e.approve(n.ID)
 	var titles []string

@@ -105,7 +105,7 @@ func lotInput(cat trading.Category) trading.LotInput {
 }
 
 // project creates a project of the category; published publishes its
-// opening notice too. It returns the project with its lots.
+// opening announcement too. It returns the project with its lots.
 func (e *bidEnv) project(cat trading.Category, published bool) *trading.Project {
 	e.t.Helper()
 	ctx := context.Background()
@@ -121,7 +121,7 @@ func (e *bidEnv) project(cat trading.Category, published bool) *trading.Project 
 	return p
 }
 
-// publish drafts, submits and approves a notice of the project.
+// publish drafts, submits and approves an announcement of the project.
 func (e *bidEnv) publish(p *trading.Project, typ trading.AnnouncementType, amends int64, changes []trading.LotChangeInput) *trading.Announcement {
 	e.t.Helper()
 	ctx := context.Background()

@@ -29,23 +29,23 @@ func liveRegistrants(tx *gorm.DB, projectID, lotID int64) ([]int64, error) {
 }
 
 // NotifyPublished (an OnPublish hook of trading, after AdvanceResult)
-// tells the bidders concerned of a candidate notice (their candidacy), a
-// result notice (中标通知书 to the winner, 中标结果通知书 to every other
+// tells the bidders concerned of a candidate announcement (their candidacy), a
+// result announcement (中标通知书 to the winner, 中标结果通知书 to every other
 // bidder, EB12; 成交确认书 for land and property) and a termination.
 func (s *Service) NotifyPublished(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
 	at := *n.PublishedAt
-	notice := fmt.Sprintf("/notices/%d", n.ID)
+	announcement := fmt.Sprintf("/notices/%d", n.ID)
 	switch n.Type {
 	case trading.AnnouncementTermination:
 		ids, err := liveRegistrants(tx, p.ID, 0)
 		if err != nil {
 			return err
 		}
-		return trading.Notify(tx, at, trading.Message{Title: "项目终止", Link: notice,
+		return trading.Notify(tx, at, trading.Message{Title: "项目终止", Link: announcement,
 			Body: fmt.Sprintf("项目 %s（%s）已发布终止公告；已缴纳的保证金将连同银行同期存款利息退还（D8）。", p.Code, p.Title)}, ids...)
 	case trading.AnnouncementCandidates:
 		var r LotResult
-		if err := tx.Where("candidates_notice_id = ?", n.ID).Limit(1).Find(&r).Error; err != nil || r.LotID == 0 {
+		if err := tx.Where("candidates_announcement_id = ?", n.ID).Limit(1).Find(&r).Error; err != nil || r.LotID == 0 {
 			return err
 		}
 		var lot trading.Lot
@@ -57,7 +57,7 @@ func (s *Service) NotifyPublished(ctx context.Context, tx *gorm.DB, n *trading.A
 			return err
 		}
 		for _, b := range bids {
-			m := trading.Message{Title: "中标候选人公示", Link: notice, Key: fmt.Sprintf("candidate:%d", n.ID),
+			m := trading.Message{Title: "中标候选人公示", Link: announcement, Key: fmt.Sprintf("candidate:%d", n.ID),
 				Body: fmt.Sprintf("您在项目 %s %s%d（%s）被公示为第%d中标候选人，公示期至 %s；公示期满后发布中标结果（E12）。",
 					p.Code, p.Category.LotNoun(), lot.Seq, lot.Name, *b.Rank, dateText(r.PublicityEnd))}
 			if err := trading.Notify(tx, at, m, b.BidderID); err != nil {
@@ -67,7 +67,7 @@ func (s *Service) NotifyPublished(ctx context.Context, tx *gorm.DB, n *trading.A
 		return nil
 	case trading.AnnouncementResult:
 		var r LotResult
-		if err := tx.Where("result_notice_id = ?", n.ID).Limit(1).Find(&r).Error; err != nil || r.LotID == 0 {
+		if err := tx.Where("result_announcement_id = ?", n.ID).Limit(1).Find(&r).Error; err != nil || r.LotID == 0 {
 			return err
 		}
 		var lot trading.Lot
@@ -96,7 +96,7 @@ func (s *Service) NotifyPublished(ctx context.Context, tx *gorm.DB, n *trading.A
 			kind := LetterKindFor(p.Category, won)
 			switch {
 			case r.Stage == StageNoSale:
-				m = trading.Message{Title: "未成交", Link: notice, Body: where + "未成交：" + r.FailedReason}
+				m = trading.Message{Title: "未成交", Link: announcement, Body: where + "未成交：" + r.FailedReason}
 			case won && r.Stage == StageSold:
 				m = trading.Message{Title: "成交确认书", Link: letterLink(lot.ID, kind),
 					Body: where + "由您竞得，成交价 " + trading.Yuan(*r.Amount) + " 元" + "。请下载成交确认书，按出让公告签订合同（L5）。"}
@@ -107,7 +107,7 @@ func (s *Service) NotifyPublished(ctx context.Context, tx *gorm.DB, n *trading.A
 				m = trading.Message{Title: "中标结果通知书", Link: letterLink(lot.ID, kind),
 					Body: where + "的中标结果已公告，您未中标（EB12）。请下载中标结果通知书。"}
 				if r.Stage == StageSold {
-					m.Title, m.Body, m.Link = "竞买结果", where+"的成交结果已公告，您未竞得。", notice
+					m.Title, m.Body, m.Link = "竞买结果", where+"的成交结果已公告，您未竞得。", announcement
 				}
 			}
 			m.Key = fmt.Sprintf("result:%d", n.ID)
@@ -192,7 +192,7 @@ func (s *Service) NotifyDeadlines(ctx context.Context) (int, error) {
 // that failed (流标/废标: E7, G10, every bid rejected) and why.
 func (s *Service) NotifyFailure(ctx context.Context, tx *gorm.DB, ev ResultEvent) error {
 	if ev.Kind != EventFailed || ev.Result.Stage != StageFailed {
-		return nil // a land or property lot not sold is told with its result notice
+		return nil // a land or property lot not sold is told with its result announcement
 	}
 	ids, err := liveRegistrants(tx, ev.Project.ID, ev.Lot.ID)
 	if err != nil {

@@ -182,7 +182,7 @@ func (s *Service) recordOpening(ctx context.Context, tx *gorm.DB, a trading.Acto
 // declined, or the winner would not sign. A lot with nothing recorded
 // fails in this one step too: for engineering and procurement it is an
 // empty opening record (nobody registered or nobody bid: E7, G10); for
-// land and property it is a no-sale (流拍, L10), told by its result notice.
+// land and property it is a no-sale (流拍, L10), told by its result announcement.
 func (s *Service) DeclareFailed(ctx context.Context, a trading.Actor, lotID int64, reason string) error {
 	reason = strings.TrimSpace(reason)
 	if n := utf8.RuneCountInString(reason); n > 0 && (n < 4 || n > 500) {
@@ -217,9 +217,9 @@ func (s *Service) DeclareFailed(ctx context.Context, a trading.Actor, lotID int6
 		default:
 			return stageConflict(r, "宣布流标")
 		}
-		// Candidate or result notices still on their way are withdrawn:
+		// Candidate or result announcements still on their way are withdrawn:
 		// nothing of a failed lot may still go out.
-		for _, id := range []*int64{r.CandidatesNoticeID, r.ResultNoticeID} {
+		for _, id := range []*int64{r.CandidatesAnnouncementID, r.ResultAnnouncementID} {
 			if id == nil {
 				continue
 			}
@@ -250,8 +250,8 @@ func (s *Service) DeclareFailed(ctx context.Context, a trading.Actor, lotID int6
 
 // fail records a failed lot's outcome (counted apart, never in a rate),
 // tells the hooks (deposits refunds everyone), and makes the failure
-// public: a failure notice (流标公告/废标公告) written from the record goes to
-// the supervisors for review, like a result notice.
+// public: a failure announcement (流标公告/废标公告) written from the record goes to
+// the supervisors for review, like a result announcement.
 func (s *Service) fail(ctx context.Context, tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lot, r *LotResult, at time.Time) error {
 	o := &trading.LotOutcome{LotID: lot.ID, ProjectID: p.ID, Category: p.Category, RegionCode: p.RegionCode,
 		Status: trading.OutcomeFailed, Rule: r.FailedRule, Reason: r.FailedReason, DecidedOn: civil(at), UpdatedAt: at}
@@ -278,8 +278,8 @@ func (s *Service) fail(ctx context.Context, tx *gorm.DB, a trading.Actor, p *tra
 	if err != nil {
 		return err
 	}
-	r.FailureNoticeID = &n.ID
-	if err := tx.Model(&LotResult{}).Where("lot_id = ?", r.LotID).Update("failure_notice_id", n.ID).Error; err != nil {
+	r.FailureAnnouncementID = &n.ID
+	if err := tx.Model(&LotResult{}).Where("lot_id = ?", r.LotID).Update("failure_announcement_id", n.ID).Error; err != nil {
 		return err
 	}
 	return s.Trading.SubmitAnnouncementTx(ctx, tx, a, n, p)

@@ -45,20 +45,20 @@ func (s OpeningStatus) Name() string {
 
 // Opening is a lot's online opening.
 type Opening struct {
-	LotID         int64           `gorm:"column:lot_id;primaryKey" json:"lot_id"`
-	HostID        int64           `gorm:"column:host_id" json:"-"`
-	Status        OpeningStatus   `gorm:"column:status" json:"status"`
-	StartedAt     time.Time       `gorm:"column:started_at" json:"started_at"`
-	WindowMinutes int             `gorm:"column:window_minutes" json:"window_minutes"`
-	WindowEndsAt  time.Time       `gorm:"column:window_ends_at" json:"window_ends_at"`
-	PausedAt      *time.Time      `gorm:"column:paused_at" json:"paused_at,omitempty"`
-	RevealedAt    *time.Time      `gorm:"column:revealed_at" json:"revealed_at,omitempty"`
-	RevealOrder   json.RawMessage `gorm:"column:reveal_order;type:jsonb" json:"reveal_order,omitempty"`
-	RevealSeed    *string         `gorm:"column:reveal_seed" json:"reveal_seed,omitempty"`
-	ConcludedAt   *time.Time      `gorm:"column:concluded_at" json:"concluded_at,omitempty"`
-	RecordKey     *string         `gorm:"column:record_key" json:"-"`
-	RecordSHA256  *string         `gorm:"column:record_sha256" json:"record_sha256,omitempty"`
-	NoticeID      *int64          `gorm:"column:notice_id" json:"notice_id,omitempty"` // 开标记录公告 (EB7)
+	LotID          int64           `gorm:"column:lot_id;primaryKey" json:"lot_id"`
+	HostID         int64           `gorm:"column:host_id" json:"-"`
+	Status         OpeningStatus   `gorm:"column:status" json:"status"`
+	StartedAt      time.Time       `gorm:"column:started_at" json:"started_at"`
+	WindowMinutes  int             `gorm:"column:window_minutes" json:"window_minutes"`
+	WindowEndsAt   time.Time       `gorm:"column:window_ends_at" json:"window_ends_at"`
+	PausedAt       *time.Time      `gorm:"column:paused_at" json:"paused_at,omitempty"`
+	RevealedAt     *time.Time      `gorm:"column:revealed_at" json:"revealed_at,omitempty"`
+	RevealOrder    json.RawMessage `gorm:"column:reveal_order;type:jsonb" json:"reveal_order,omitempty"`
+	RevealSeed     *string         `gorm:"column:reveal_seed" json:"reveal_seed,omitempty"`
+	ConcludedAt    *time.Time      `gorm:"column:concluded_at" json:"concluded_at,omitempty"`
+	RecordKey      *string         `gorm:"column:record_key" json:"-"`
+	RecordSHA256   *string         `gorm:"column:record_sha256" json:"record_sha256,omitempty"`
+	AnnouncementID *int64          `gorm:"column:announcement_id" json:"announcement_id,omitempty"` // 开标记录公告 (EB7)
 	// AnnouncementProblem says why the opening-record announcement could
 	// not be drafted (host and supervisors only; hall_announcement.go).
 	AnnouncementProblem *string `gorm:"column:announcement_problem" json:"announcement_problem,omitempty"`

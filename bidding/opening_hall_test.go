@@ -197,32 +197,32 @@ func TestOpeningHallDecryptBackupRevealObjectRecord(t *testing.T) {
 	if n != 1 {
 		t.Fatal("the record's SHA-256 is not in the audit chain")
 	}
-	// EB7: the record is published as a notice, through review like the
-	// result notices, and only from the hall.
-	if o.NoticeID == nil {
-		t.Fatal("no opening record notice")
+	// EB7: the record is published as an announcement, through review like the
+	// result announcements, and only from the hall.
+	if o.AnnouncementID == nil {
+		t.Fatal("no opening record announcement")
 	}
-	var notice trading.Announcement
-	if err := e.TS.DB.First(&notice, *o.NoticeID).Error; err != nil {
+	var announcement trading.Announcement
+	if err := e.TS.DB.First(&announcement, *o.AnnouncementID).Error; err != nil {
 		t.Fatal(err)
 	}
-	if notice.Type != trading.AnnouncementOpening || notice.Status != trading.AnnouncementSubmitted || !strings.Contains(notice.Title, "开标记录公告") {
-		t.Fatalf("opening notice: %s %s %q", notice.Type, notice.Status, notice.Title)
+	if announcement.Type != trading.AnnouncementOpening || announcement.Status != trading.AnnouncementSubmitted || !strings.Contains(announcement.Title, "开标记录公告") {
+		t.Fatalf("opening announcement: %s %s %q", announcement.Type, announcement.Status, announcement.Title)
 	}
 	for _, want := range []string{"11800000.00", "11700000.00", "11600000.00", "福建丙建设有限公司", "备用副本解密", "工期在评标时", digest} {
-		if !strings.Contains(notice.Body, want) {
-			t.Errorf("opening notice body lacks %q:\n%s", want, notice.Body)
+		if !strings.Contains(announcement.Body, want) {
+			t.Errorf("opening announcement body lacks %q:\n%s", want, announcement.Body)
 		}
 	}
-	e.approve(notice.ID)
-	if err := e.TS.DB.First(&notice, notice.ID).Error; err != nil || notice.Status != trading.AnnouncementPublished {
-		t.Fatalf("opening notice not published: %s %v", notice.Status, err)
+	e.approve(announcement.ID)
+	if err := e.TS.DB.First(&announcement, announcement.ID).Error; err != nil || announcement.Status != trading.AnnouncementPublished {
+		t.Fatalf("opening announcement not published: %s %v", announcement.Status, err)
 	}
 	code := ""
 	e.TS.DB.Raw("SELECT p.code FROM projects p JOIN lots l ON l.project_id = p.id WHERE l.id = ?", e.Lot).Scan(&code)
 	if _, err := e.TS.DraftAnnouncement(ctx, e.Agent, code, trading.AnnouncementInput{Type: trading.AnnouncementOpening,
 		Title: "手写的开标记录公告", Body: "正文"}); err == nil {
-		t.Fatal("a hand-written opening record notice was accepted")
+		t.Fatal("a hand-written opening record announcement was accepted")
 	}
 	// The result flow has the three bids with their prices.
 	var r LotResult

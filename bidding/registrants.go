@@ -20,7 +20,7 @@ type RegistrantView struct {
 	IDNumber   string `json:"id_number"`
 	Downloads  int    `json:"downloads"`
 	// PriorityHolder marks the holder of the lot's priority right (P7),
-	// whom the notice names.
+	// whom the announcement names.
 	PriorityHolder bool `json:"priority_holder"`
 }
 
@@ -103,7 +103,7 @@ type MyRegistration struct {
 }
 
 // outcomeFor tells a bidder how a lot ended for them, once it is public
-// (the result notice published, or the lot failed); "" before.
+// (the result announcement published, or the lot failed); "" before.
 func outcomeFor(r *LotResult, bidder int64) string {
 	switch {
 	case r.LotID == 0:
@@ -193,7 +193,7 @@ func markHolder(list []RegistrantView, lot *trading.Lot) {
 // agent and supervisors while the bidders are secret from the agent
 // (Registrants refuses the agent the list then). The holder buys without a
 // check after the bidding, so its application is reviewed before (Review),
-// and the notice names the holder anyway; without this the agent could not
+// and the announcement names the holder anyway; without this the agent could not
 // find it, and the right lapsed for an application nobody had approved.
 // Nothing else is shown: no other applicant, no count, and no bidder code
 // (who holds which code stays with the supervisors, A2). Each look is

@@ -359,7 +359,7 @@ func (s *Service) Review(ctx context.Context, a trading.Actor, regID int64, appr
 		if lot.PostQualification != "" && a.Role == trading.RoleAgent {
 			// 资格后审 (issue 15 §2): the deposit admits; the agent checks the
 			// winner after the bidding (bidding/auction), not the applicants
-			// before. Only the priority-right holder, whom the notice names
+			// before. Only the priority-right holder, whom the announcement names
 			// anyway, is reviewed before (it buys without a check, P7).
 			var idNumber string
 			if err := tx.Raw("SELECT id_number FROM bidders WHERE account_id = ?", reg.BidderID).Scan(&idNumber).Error; err != nil {

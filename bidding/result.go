@@ -24,17 +24,17 @@ import (
 //	                          opened → candidates → award → awarded → contracted
 //	land, property:           deal → sold | no_sale
 //
-// award and deal wait for their result notice: publication moves them on.
+// award and deal wait for their result announcement: publication moves them on.
 type Stage string
 
 const (
 	StageOpened     Stage = "opened"     // bid-opening record entered
 	StageFailed     Stage = "failed"     // 流标/废标 (E7, G10, all rejected)
-	StageCandidates Stage = "candidates" // candidate publicity notice drafted or out
-	StageAward      Stage = "award"      // result notice written, waiting for publication
-	StageAwarded    Stage = "awarded"    // result notice published (中标通知)
+	StageCandidates Stage = "candidates" // candidate publicity announcement drafted or out
+	StageAward      Stage = "award"      // result announcement written, waiting for publication
+	StageAwarded    Stage = "awarded"    // result announcement published (中标通知)
 	StageContracted Stage = "contracted" // contract signed
-	StageDeal       Stage = "deal"       // land/property result notice waiting
+	StageDeal       Stage = "deal"       // land/property result announcement waiting
 	StageSold       Stage = "sold"       // 成交
 	StageNoSale     Stage = "no_sale"    // 流拍/未成交
 )
@@ -48,25 +48,25 @@ func (s Stage) Name() string {
 
 // LotResult is the result record of one lot (table lot_results).
 type LotResult struct {
-	LotID              int64            `gorm:"column:lot_id;primaryKey" json:"lot_id"`
-	Stage              Stage            `gorm:"column:stage" json:"stage"`
-	FailedRule         string           `gorm:"column:failed_rule" json:"failed_rule,omitempty"`
-	FailedReason       string           `gorm:"column:failed_reason" json:"failed_reason,omitempty"`
-	OpenedAt           *time.Time       `gorm:"column:opened_at" json:"opened_at,omitempty"`
-	CandidatesNoticeID *int64           `gorm:"column:candidates_notice_id" json:"candidates_notice_id,omitempty"`
-	PublicityEnd       *time.Time       `gorm:"column:publicity_end" json:"publicity_end,omitempty"`
-	WinnerID           *int64           `gorm:"column:winner_id" json:"winner_id,omitempty"`
-	Amount             *decimal.Decimal `gorm:"column:amount;type:numeric(18,2)" json:"amount,omitempty"`
-	AwardReason        string           `gorm:"column:award_reason" json:"award_reason,omitempty"`
-	ResultNoticeID     *int64           `gorm:"column:result_notice_id" json:"result_notice_id,omitempty"`
-	FailureNoticeID    *int64           `gorm:"column:failure_notice_id" json:"failure_notice_id,omitempty"` // 流标公告
-	ContractNoticeID   *int64           `gorm:"column:contract_notice_id" json:"contract_notice_id,omitempty"`
-	AwardedAt          *time.Time       `gorm:"column:awarded_at" json:"awarded_at,omitempty"`
-	ContractDate       *time.Time       `gorm:"column:contract_date;type:date" json:"contract_date,omitempty"`
-	ContractAmount     *decimal.Decimal `gorm:"column:contract_amount;type:numeric(18,2)" json:"contract_amount,omitempty"`
-	ContractLate       bool             `gorm:"column:contract_late" json:"contract_late"`
-	CreatedAt          time.Time        `gorm:"column:created_at" json:"created_at"`
-	UpdatedAt          time.Time        `gorm:"column:updated_at" json:"updated_at"`
+	LotID                    int64            `gorm:"column:lot_id;primaryKey" json:"lot_id"`
+	Stage                    Stage            `gorm:"column:stage" json:"stage"`
+	FailedRule               string           `gorm:"column:failed_rule" json:"failed_rule,omitempty"`
+	FailedReason             string           `gorm:"column:failed_reason" json:"failed_reason,omitempty"`
+	OpenedAt                 *time.Time       `gorm:"column:opened_at" json:"opened_at,omitempty"`
+	CandidatesAnnouncementID *int64           `gorm:"column:candidates_announcement_id" json:"candidates_announcement_id,omitempty"`
+	PublicityEnd             *time.Time       `gorm:"column:publicity_end" json:"publicity_end,omitempty"`
+	WinnerID                 *int64           `gorm:"column:winner_id" json:"winner_id,omitempty"`
+	Amount                   *decimal.Decimal `gorm:"column:amount;type:numeric(18,2)" json:"amount,omitempty"`
+	AwardReason              string           `gorm:"column:award_reason" json:"award_reason,omitempty"`
+	ResultAnnouncementID     *int64           `gorm:"column:result_announcement_id" json:"result_announcement_id,omitempty"`
+	FailureAnnouncementID    *int64           `gorm:"column:failure_announcement_id" json:"failure_announcement_id,omitempty"` // 流标公告
+	ContractAnnouncementID   *int64           `gorm:"column:contract_announcement_id" json:"contract_announcement_id,omitempty"`
+	AwardedAt                *time.Time       `gorm:"column:awarded_at" json:"awarded_at,omitempty"`
+	ContractDate             *time.Time       `gorm:"column:contract_date;type:date" json:"contract_date,omitempty"`
+	ContractAmount           *decimal.Decimal `gorm:"column:contract_amount;type:numeric(18,2)" json:"contract_amount,omitempty"`
+	ContractLate             bool             `gorm:"column:contract_late" json:"contract_late"`
+	CreatedAt                time.Time        `gorm:"column:created_at" json:"created_at"`
+	UpdatedAt                time.Time        `gorm:"column:updated_at" json:"updated_at"`
 }
 
 func (LotResult) TableName() string { return "lot_results" }
@@ -90,9 +90,9 @@ type ResultEventKind string
 
 const (
 	EventFailed     ResultEventKind = "failed"     // E7/G10/all rejected, or no sale
-	EventAwarded    ResultEventKind = "awarded"    // result notice published (engineering, procurement)
+	EventAwarded    ResultEventKind = "awarded"    // result announcement published (engineering, procurement)
 	EventContracted ResultEventKind = "contracted" // contract signed
-	EventSold       ResultEventKind = "sold"       // land/property result notice published
+	EventSold       ResultEventKind = "sold"       // land/property result announcement published
 )
 
 // ResultEvent is given to OnResult hooks inside the transaction that made
@@ -125,10 +125,10 @@ type ResultView struct {
 	Result  *LotResult // nil: nothing recorded yet
 	Bids    []LotBid
 	Winner  string // the winner's or buyer's name
-	// Notices are the candidate and result notices, when written.
-	CandidatesNotice *trading.Announcement
-	ResultNotice     *trading.Announcement
-	FailureNotice    *trading.Announcement // 流标公告 of a failed lot
+	// Announcements are the candidate and result announcements, when written.
+	CandidatesAnnouncement *trading.Announcement
+	ResultAnnouncement     *trading.Announcement
+	FailureAnnouncement    *trading.Announcement // 流标公告 of a failed lot
 	// Registered are the bidders who may appear in the opening record,
 	// shown to the agent only after the deadline.
 	Registered []RegistrantView
@@ -241,7 +241,7 @@ func bidsOf(tx *gorm.DB, lotID int64) ([]LotBid, error) {
 	return bids, err
 }
 
-// AdvanceResult (an OnPublish hook of trading) moves a lot's result on when its result notice is
+// AdvanceResult (an OnPublish hook of trading) moves a lot's result on when its result announcement is
 // published: awarded (engineering, procurement), sold or no sale (land,
 // property); the outcome enters the savings figures.
 func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Announcement, p *trading.Project) error {
@@ -249,12 +249,12 @@ func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Ann
 		return nil
 	}
 	var r LotResult
-	found, err := trading.Lookup(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &r, "result_notice_id = ?", n.ID)
+	found, err := trading.Lookup(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &r, "result_announcement_id = ?", n.ID)
 	if err != nil {
 		return err
 	}
 	if !found {
-		return nil // CheckResultNotice refuses such notices; nothing to move
+		return nil // CheckResultAnnouncement refuses such announcements; nothing to move
 	}
 	var lot trading.Lot
 	if err := tx.First(&lot, r.LotID).Error; err != nil {
@@ -274,7 +274,7 @@ func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Ann
 		r.Stage, r.AwardedAt, kind = StageNoSale, nil, EventFailed
 		o.Status, o.Base, o.Result, o.Reason, o.Rule = trading.OutcomeFailed, nil, nil, r.FailedReason, r.FailedRule
 	default:
-		return fmt.Errorf("result notice %d published at stage %s", n.ID, r.Stage)
+		return fmt.Errorf("result announcement %d published at stage %s", n.ID, r.Stage)
 	}
 	if o.Status == trading.OutcomeCompleted && o.Base == nil {
 		return trading.Conflict("lot", "标段缺少计算节约率/溢价率的基数（控制价、预算或起始价）")
@@ -347,13 +347,13 @@ func (s *Service) Result(ctx context.Context, a trading.Actor, lotID int64) (*Re
 			var n trading.Announcement
 			return &n, tx.First(&n, *id).Error
 		}
-		if v.CandidatesNotice, err = load(v.Result.CandidatesNoticeID); err != nil {
+		if v.CandidatesAnnouncement, err = load(v.Result.CandidatesAnnouncementID); err != nil {
 			return err
 		}
-		if v.ResultNotice, err = load(v.Result.ResultNoticeID); err != nil {
+		if v.ResultAnnouncement, err = load(v.Result.ResultAnnouncementID); err != nil {
 			return err
 		}
-		v.FailureNotice, err = load(v.Result.FailureNoticeID)
+		v.FailureAnnouncement, err = load(v.Result.FailureAnnouncementID)
 		return err
 	})
 	if err != nil {
@@ -362,9 +362,9 @@ func (s *Service) Result(ctx context.Context, a trading.Actor, lotID int64) (*Re
 	return &v, nil
 }
 
-// LotAwards lists a project's results whose notices are out, for the OCDS
+// LotAwards lists a project's results whose announcements are out, for the OCDS
 // export (trading.Service.LotAwards): awards and no-sales from their
-// result notice, failures from their failure notice.
+// result announcement, failures from their failure announcement.
 func (s *Service) LotAwards(ctx context.Context, projectID int64) ([]trading.LotAward, error) {
 	var rows []struct {
 		LotResult
@@ -378,8 +378,8 @@ func (s *Service) LotAwards(ctx context.Context, projectID int64) ([]trading.Lot
 	err := s.DB.WithContext(ctx).Table("lot_results r").
 		Select("r.*, coalesce(b.name, '') AS winner, rn.published_at AS result_at, fn.published_at AS failure_at").
 		Joins("JOIN lots l ON l.id = r.lot_id").Joins("LEFT JOIN bidders b ON b.account_id = r.winner_id").
-		Joins("LEFT JOIN announcements rn ON rn.id = r.result_notice_id AND rn.status = 'published'").
-		Joins("LEFT JOIN announcements fn ON fn.id = r.failure_notice_id AND fn.status = 'published'").
+		Joins("LEFT JOIN announcements rn ON rn.id = r.result_announcement_id AND rn.status = 'published'").
+		Joins("LEFT JOIN announcements fn ON fn.id = r.failure_announcement_id AND fn.status = 'published'").
 		Where("l.project_id = ? AND (rn.id IS NOT NULL OR fn.id IS NOT NULL)", projectID).
 		Order("l.seq").Scan(&rows).Error
 	if err != nil {
@@ -389,7 +389,7 @@ func (s *Service) LotAwards(ctx context.Context, projectID int64) ([]trading.Lot
 	for _, r := range rows {
 		a := trading.LotAward{LotID: r.LotID}
 		if r.ResultAt != nil {
-			a.ResultAnnouncementID, a.Successful, a.Date = deref64(r.ResultNoticeID), r.Stage != StageNoSale, *r.ResultAt
+			a.ResultAnnouncementID, a.Successful, a.Date = deref64(r.ResultAnnouncementID), r.Stage != StageNoSale, *r.ResultAt
 			a.SupplierID, a.SupplierName, a.Amount, a.ContractAmount = deref64(r.WinnerID), r.Winner, r.Amount, r.ContractAmount
 			if r.ContractDate != nil {
 				d := time.Date(r.ContractDate.Year(), r.ContractDate.Month(), r.ContractDate.Day(), 0, 0, 0, 0, trading.Shanghai)
@@ -397,7 +397,7 @@ func (s *Service) LotAwards(ctx context.Context, projectID int64) ([]trading.Lot
 			}
 		}
 		if r.FailureAt != nil {
-			a.FailureAnnouncementID, a.FailedAt, a.FailedRule, a.FailedReason = deref64(r.FailureNoticeID), r.FailureAt, r.FailedRule, r.FailedReason
+			a.FailureAnnouncementID, a.FailedAt, a.FailedRule, a.FailedReason = deref64(r.FailureAnnouncementID), r.FailureAt, r.FailedRule, r.FailedReason
 		}
 		out = append(out, a)
 	}

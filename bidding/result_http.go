@@ -139,8 +139,8 @@ func (h *Handler) resultData(c echo.Context, id int64) (*resultData, error) {
 			d.ValidBids = append(d.ValidBids, b)
 		}
 	}
-	if r := v.Result; r != nil && v.CandidatesNotice != nil {
-		d.PublicityOK = v.CandidatesNotice.Status == trading.AnnouncementPublished && (r.PublicityEnd == nil || !now.Before(*r.PublicityEnd))
+	if r := v.Result; r != nil && v.CandidatesAnnouncement != nil {
+		d.PublicityOK = v.CandidatesAnnouncement.Status == trading.AnnouncementPublished && (r.PublicityEnd == nil || !now.Before(*r.PublicityEnd))
 	}
 	var o trading.LotOutcome
 	if err := h.Svc.DB.WithContext(c.Request().Context()).Where("lot_id = ?", id).Limit(1).Find(&o).Error; err != nil {
@@ -336,8 +336,8 @@ func (h *Handler) apiResult(c echo.Context) error {
 	if v.Bids == nil {
 		out["bids"] = []LotBid{}
 	}
-	for k, n := range map[string]*trading.Announcement{"candidates_notice": v.CandidatesNotice, "result_notice": v.ResultNotice,
-		"failure_notice": v.FailureNotice} {
+	for k, n := range map[string]*trading.Announcement{"candidates_announcement": v.CandidatesAnnouncement, "result_announcement": v.ResultAnnouncement,
+		"failure_announcement": v.FailureAnnouncement} {
 		if n != nil {
 			out[k] = map[string]any{"id": n.ID, "status": n.Status, "title": n.Title, "published_at": n.PublishedAt}
 		}
@@ -362,9 +362,9 @@ func (h *Handler) apiResultStep(step func(c echo.Context, a trading.Actor, id in
 			if v == nil {
 				return c.NoContent(http.StatusNoContent)
 			}
-			// Candidates, award and deal write a notice: answer with the
-			// API's notice shape (snake_case, the project's code), as the
-			// notices' own routes do.
+			// Candidates, award and deal write an announcement: answer with the
+			// API's announcement shape (snake_case, the project's code), as the
+			// announcements' own routes do.
 			_, p, err := h.Svc.Trading.Announcement(c.Request().Context(), trading.ActorOf(c), v.ID)
 			if err != nil {
 				return err

@@ -82,7 +82,7 @@ func ruleOf(err error) string {
 }
 
 // The engineering path end to end: opening after the deadline, candidates
-// (E11, E12), the award (E13), the result notice, the contract (E14).
+// (E11, E12), the award (E13), the result announcement, the contract (E14).
 func TestEngineeringResultFlow(t *testing.T) {
 	t.Parallel()
 	e := newBidEnv(t)
@@ -144,7 +144,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 		t.Fatalf("short publicity: %v", err)
 	}
 	if n := e.count(&trading.Announcement{}); n != 1 {
-		t.Fatalf("a refused publicity left %d notices", n)
+		t.Fatalf("a refused publicity left %d announcements", n)
 	}
 	cands := short
 	cands.PublicityEnd = four.PublicityEnd
@@ -172,7 +172,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 	if err != nil || !strings.Contains(rn.Body, "第一名书面放弃中标") {
 		t.Fatalf("award to no. 2 with a reason: %v", err)
 	}
-	// Changed mind while the notice is a draft? It is submitted: withdraw first.
+	// Changed mind while the announcement is a draft? It is submitted: withdraw first.
 	if _, err := e.Svc.Award(ctx, e.Agent, lotID, AwardInput{IDNumber: e.idOf(bs[0])}); !errors.Is(err, trading.ErrConflict) {
 		t.Fatalf("award changed under review: %v", err)
 	}
@@ -183,7 +183,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 		t.Fatalf("award to no. 1: %v", err)
 	}
 	if _, err := e.Svc.RecordContract(ctx, e.Agent, lotID, ContractInput{Date: e.Clock.Now()}); !errors.Is(err, trading.ErrConflict) {
-		t.Fatalf("contract before the result notice: %v", err)
+		t.Fatalf("contract before the result announcement: %v", err)
 	}
 	e.approve(rn.ID)
 	o := e.outcome(lotID)
@@ -213,7 +213,7 @@ func TestEngineeringResultFlow(t *testing.T) {
 		}
 	}
 	v, err := e.Svc.Result(ctx, e.Sup, lotID)
-	if err != nil || v.Winner == "" || len(v.Bids) != 4 || v.ResultNotice == nil || v.ResultNotice.Status != trading.AnnouncementPublished {
+	if err != nil || v.Winner == "" || len(v.Bids) != 4 || v.ResultAnnouncement == nil || v.ResultAnnouncement.Status != trading.AnnouncementPublished {
 		t.Fatalf("view: %+v %v", v, err)
 	}
 	e.verifyAudit()

@@ -80,7 +80,7 @@ const DefaultMaxUpload = 500 << 20
 
 // NewService builds registration on the trading service (whose clock it
 // shares) and the object store. It touches neither: platform.Wire attaches
-// its hooks (publication, notice checks, OCDS awards, supervision).
+// its hooks (publication, announcement checks, OCDS awards, supervision).
 func NewService(ts *trading.Service, st *trading.Storage) *Service {
 	s := &Service{DB: ts.DB, Clock: ts.Clock, Trading: ts, Storage: st, Log: ts.Log, MaxUpload: DefaultMaxUpload}
 	return s
@@ -133,7 +133,7 @@ func first(ts ...*time.Time) time.Time {
 // WindowOf derives a lot's registration window from its schedule:
 // engineering registers by obtaining the documents during the issue period
 // (E2, K5); procurement until the registration or issue end; land and
-// property take applications from the notice until the registration end or
+// property take applications from the announcement until the registration end or
 // the close of listing.
 func WindowOf(p *trading.Project, lot *trading.Lot, opened time.Time) Window {
 	switch p.Category {
@@ -148,7 +148,7 @@ func WindowOf(p *trading.Project, lot *trading.Lot, opened time.Time) Window {
 		Deadline: first(lot.AuctionAt, lot.ListingEnd, lot.BidDeadline)}
 }
 
-// openedAt is when the project's opening notice was published (zero: not).
+// openedAt is when the project's opening announcement was published (zero: not).
 func openedAt(p *trading.Project) time.Time { return deref(p.OpenedAt) }
 
 // lotLite loads a lot and its project without the project's other lots,

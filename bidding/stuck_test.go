@@ -128,25 +128,25 @@ func TestStuckLotsFailInOneStep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := v.FailureNotice
+		n := v.FailureAnnouncement
 		if c.typ == trading.AnnouncementResult {
-			n = v.ResultNotice
+			n = v.ResultAnnouncement
 		}
 		if v.Result == nil || v.Result.FailedRule != c.rule || n == nil || n.Type != c.typ || n.Status != trading.AnnouncementSubmitted ||
 			!strings.Contains(n.Body, c.rule) {
-			t.Fatalf("%s: result %+v, notice %+v", c.p.Category, v.Result, n)
+			t.Fatalf("%s: result %+v, announcement %+v", c.p.Category, v.Result, n)
 		}
 		// Published through review, the failure is public and final.
 		e.approve(n.ID)
 		if v, _ = e.Svc.Result(ctx, e.Agent, c.p.Lots[0].ID); v.Result.Stage != StageFailed && v.Result.Stage != StageNoSale {
-			t.Fatalf("%s: stage %s after the notice", c.p.Category, v.Result.Stage)
+			t.Fatalf("%s: stage %s after the announcement", c.p.Category, v.Result.Stage)
 		}
 		if o := e.outcome(c.p.Lots[0].ID); o.Status != trading.OutcomeFailed || o.Rule != c.rule {
 			t.Fatalf("%s: outcome %+v", c.p.Category, o)
 		}
 		var public trading.Announcement
 		if err := e.TS.DB.First(&public, n.ID).Error; err != nil || public.Status != trading.AnnouncementPublished {
-			t.Fatalf("%s: notice %d not published: %+v %v", c.p.Category, n.ID, public, err)
+			t.Fatalf("%s: announcement %d not published: %+v %v", c.p.Category, n.ID, public, err)
 		}
 	}
 	// OCDS from the database: each failed lot is unsuccessful, and so is
@@ -175,10 +175,10 @@ func TestStuckLotsFailInOneStep(t *testing.T) {
 			t.Fatalf("land no-sale award: %+v", r.Awards)
 		}
 	}
-	// A failure notice is generated, never written by hand.
+	// A failure announcement is generated, never written by hand.
 	if _, err := e.TS.DraftAnnouncement(ctx, e.Agent, eng.Code, trading.AnnouncementInput{Type: trading.AnnouncementFailure,
 		Title: "手写的流标公告", Body: "正文"}); err == nil {
-		t.Fatal("a hand-written failure notice was accepted")
+		t.Fatal("a hand-written failure announcement was accepted")
 	}
 	e.verifyAudit()
 }

@@ -98,7 +98,7 @@ func TestRegistrationSourceTimeline(t *testing.T) {
 		!reg[0].At.Equal(e.Clock.Now()) {
 		t.Fatalf("registrations: %+v", reg)
 	}
-	// Uploaded, then released with the opening notice.
+	// Uploaded, then released with the opening announcement.
 	if len(docs) != 2 || !strings.Contains(docs[0].Title, "采购文件.pdf") || !strings.HasPrefix(docs[1].Title, "发布") {
 		t.Fatalf("documents: %+v", docs)
 	}

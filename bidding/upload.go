@@ -289,7 +289,7 @@ func authorizeUpload(tx *gorm.DB, a trading.Actor, lotID int64, in UploadInput) 
 // with it, so an interrupted or refused upload leaves nothing behind.
 // declaredSize is the file's size if the client stated it, else -1.
 //
-// Before the opening notice the documents are version 1 and are released
+// Before the opening announcement the documents are version 1 and are released
 // with it; afterwards an upload is part of the next clarification (version
 // = the lot's released version + 1), released with the next amendment.
 func (s *Service) Upload(ctx context.Context, a trading.Actor, lotID int64, in UploadInput, body io.Reader, declaredSize int64) (*Document, error) {
@@ -354,7 +354,7 @@ func (s *Service) Upload(ctx context.Context, a trading.Actor, lotID int64, in U
 		if err := tx.First(&lot, lotID).Error; err != nil {
 			return err
 		}
-		// Publishing the opening notice updates the project row before it
+		// Publishing the opening announcement updates the project row before it
 		// releases documents; holding this share lock, the upload sees the
 		// project as it will be when its row is released, or not at all.
 		if err := tx.Clauses(clause.Locking{Strength: "SHARE"}).Select("id").First(&trading.Project{}, lot.ProjectID).Error; err != nil {

@@ -25,7 +25,7 @@ func at2026(m time.Month, d, h, min int) string {
 }
 
 // publishedLot creates a project of one lot on 2 March 2026 and publishes
-// its opening notice; it returns the lot.
+// its opening announcement; it returns the lot.
 func (e *depEnv) publishedLot(cat trading.Category, title string, opening trading.AnnouncementType, lot trading.LotInput) int64 {
 	e.t.Helper()
 	ctx := context.Background()

@@ -25,7 +25,7 @@ ALTER TABLE sealed_parts DROP COLUMN inspected_pieces;
 -- through review afterwards). Why a draft was refused is kept here for
 -- the host, who regenerates it; NULL once an announcement is drafted.
 ALTER TABLE openings ADD COLUMN announcement_problem text
-    CHECK (announcement_problem IS NULL OR (notice_id IS NULL AND announcement_problem <> ''));
+    CHECK (announcement_problem IS NULL OR (announcement_id IS NULL AND announcement_problem <> ''));
 
 -- +goose Down
 ALTER TABLE openings DROP COLUMN announcement_problem;

@@ -1,13 +1,13 @@
 -- +goose Up
--- The portal's list without scanning every notice or project per view
+-- The portal's list without scanning every announcement or project per view
 -- (issue 14 item 4, BENCHMARKS.md): a maintained count of the published
--- notices by the columns the list filters on, and each project's status
+-- announcements by the columns the list filters on, and each project's status
 -- over time, stored, so the status filter is an index lookup.
 
--- Published notices by category, sub-type, region and notice type: the
+-- Published announcements by category, sub-type, region and announcement type: the
 -- list's total is a sum over a few of these rows when the filter is made
 -- of those columns alone (trading/portal/count.go). Kept by the triggers
--- below in the transaction that publishes; a published notice never
+-- below in the transaction that publishes; a published announcement never
 -- changes, and a project's category, sub-type and region change only as a
 -- draft, but the triggers follow any change anyway.
 CREATE TABLE published_announcement_counts (
@@ -90,7 +90,7 @@ END $$;
 -- +goose StatementEnd
 
 -- The spans follow every change of their inputs: lots, outcomes, published
--- notices, a project's status, suspension and opening. Statement-level, so
+-- announcements, a project's status, suspension and opening. Statement-level, so
 -- a bulk load refreshes its projects once.
 -- +goose StatementBegin
 CREATE FUNCTION project_status_spans_follow() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -133,9 +133,9 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
--- published_announcement_counts_follow adds the published notices in new_rows and
+-- published_announcement_counts_follow adds the published announcements in new_rows and
 -- takes away those in old_rows, by their project's columns; a project
--- whose columns change moves its published notices between rows. Rows are
+-- whose columns change moves its published announcements between rows. Rows are
 -- moved in key order, so two publishing transactions lock them in one order.
 -- +goose StatementBegin
 CREATE FUNCTION published_announcement_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$

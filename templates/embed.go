@@ -239,7 +239,7 @@ func yuan(v any) string {
 	return fmt.Sprint(v)
 }
 
-// Yuan writes an amount as people read it, on pages and in the notices the
+// Yuan writes an amount as people read it, on pages and in the announcements the
 // platform writes: thousands grouped, two decimals, "2,246,380.96". It is
 // the one such formatter (trading.Yuan is this); the API and the files for
 // banks keep the plain "2246380.96".

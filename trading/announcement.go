@@ -11,7 +11,7 @@ import (
 // workflow is in announcement_service.go, publication in
 // announcement_publish.go, the pages in announcement_http.go.
 
-// AnnouncementType is the kind of notice (公告类型).
+// AnnouncementType is the kind of announcement (公告类型).
 type AnnouncementType string
 
 const (
@@ -25,7 +25,7 @@ const (
 	AnnouncementTermination AnnouncementType = "termination" // 终止公告
 	// AnnouncementFailure makes a lot's failure public (流标公告 / 废标公告,
 	// E7, G10, all bids rejected). A land or property no-sale is told by
-	// its result notice (未成交公告, L10); a project's end by a termination.
+	// its result announcement (未成交公告, L10); a project's end by a termination.
 	AnnouncementFailure  AnnouncementType = "failure"  // 流标（废标）公告
 	AnnouncementContract AnnouncementType = "contract" // 合同公告 (procurement, G13)
 	// AnnouncementOpening publishes the opening record a lot's online
@@ -49,19 +49,19 @@ func (t AnnouncementType) Name() string {
 // Valid reports whether t is a known type.
 func (t AnnouncementType) Valid() bool { return t.Name() != "" }
 
-// IsOpening tells the first notice of a transaction (it starts the schedule).
+// IsOpening tells the first announcement of a transaction (it starts the schedule).
 func (t AnnouncementType) IsOpening() bool {
 	return t == AnnouncementTender || t == AnnouncementProcurement || t == AnnouncementTransfer || t == AnnouncementListing
 }
 
-// IsGenerated tells the notices written from a lot's result record (the
+// IsGenerated tells the announcements written from a lot's result record (the
 // 开标与结果 page) or its opening hall, never drafted or edited by hand.
 func (t AnnouncementType) IsGenerated() bool {
 	return t == AnnouncementCandidates || t == AnnouncementResult || t == AnnouncementFailure || t == AnnouncementContract ||
 		t == AnnouncementOpening
 }
 
-// AnnouncementStatus is where a notice is in the review workflow.
+// AnnouncementStatus is where an announcement is in the review workflow.
 type AnnouncementStatus string
 
 const (
@@ -78,7 +78,7 @@ func (s AnnouncementStatus) Name() string {
 		AnnouncementPublished: "已发布", AnnouncementRejected: "已退回"}[s]
 }
 
-// Announcement is a notice (公告).
+// Announcement is an announcement (公告).
 type Announcement struct {
 	ID           int64              `gorm:"column:id;primaryKey"`
 	ProjectID    int64              `gorm:"column:project_id"`
@@ -123,7 +123,7 @@ type LotChange struct {
 	OpeningPlace    *string    `json:"opening_place,omitempty"`
 }
 
-// PublicAnnouncement is a published notice for the portal, feeds and API.
+// PublicAnnouncement is a published announcement for the portal, feeds and API.
 type PublicAnnouncement struct {
 	ID          int64            `json:"id"`
 	Seq         int64            `json:"seq"`

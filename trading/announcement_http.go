@@ -72,7 +72,7 @@ func (w *Web) renderAnnouncementForm(c echo.Context, status int, f announcementF
 	if f.ID == 0 {
 		title = "起草" + title
 	}
-	return w.Page(c, status, "notice_form", title, f)
+	return w.Page(c, status, "announcement_form", title, f)
 }
 
 func (w *Web) announcementNew(c echo.Context) error {
@@ -165,7 +165,7 @@ func (w *Web) afterDraft(c echo.Context, n *Announcement) error {
 	sub, err := w.Svc.SubmitAnnouncement(c.Request().Context(), ActorOf(c), n.ID)
 	if err != nil {
 		if de := FormError(err); de != nil {
-			return w.renderNoticeEdit(c, de.Status(), n.ID, "草稿已保存，但未能提交。", de)
+			return w.renderAnnouncementEdit(c, de.Status(), n.ID, "草稿已保存，但未能提交。", de)
 		}
 		return err
 	}
@@ -180,13 +180,13 @@ func (w *Web) announcementEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return w.renderNoticeEdit(c, http.StatusOK, id, "", nil)
+	return w.renderAnnouncementEdit(c, http.StatusOK, id, "", nil)
 }
 
-// renderNoticeEdit shows a notice to its agent: the form while it is a
+// renderAnnouncementEdit shows an announcement to its agent: the form while it is a
 // draft, with a refusal (a submission the rule book refused: the list of
 // broken rules, each linked to its input) and a note above it.
-func (w *Web) renderNoticeEdit(c echo.Context, status int, id int64, note string, de *Error) error {
+func (w *Web) renderAnnouncementEdit(c echo.Context, status int, id int64, note string, de *Error) error {
 	n, p, err := w.Svc.Announcement(c.Request().Context(), ActorOf(c), id)
 	if err != nil {
 		return err
@@ -208,7 +208,7 @@ func (w *Web) renderNoticeEdit(c echo.Context, status int, id int64, note string
 	}
 	f := announcementFormData(w, c, p, n, in)
 	f.Error = de
-	return w.Page(c, status, "notice_show", n.Title, map[string]any{"Notice": n, "Project": p, "Form": f, "Note": note})
+	return w.Page(c, status, "announcement_show", n.Title, map[string]any{"Announcement": n, "Project": p, "Form": f, "Note": note})
 }
 
 func announcementFormData(w *Web, c echo.Context, p *Project, n *Announcement, in AnnouncementInput) announcementForm {
@@ -262,7 +262,7 @@ func (w *Web) announcementStep(step string) echo.HandlerFunc {
 		msg, back, err := w.runStep(c, step, id, c.FormValue("publish_at"), c.FormValue("reason"))
 		if de := FormError(err); de != nil && step == "submit" {
 			// Not a green flash: the refusal as a list on the draft's page.
-			return w.renderNoticeEdit(c, de.Status(), id, "", de)
+			return w.renderAnnouncementEdit(c, de.Status(), id, "", de)
 		}
 		if de := FormError(err); de != nil && step == "approve" {
 			// The supervisor's approval refused (a schedule broken by the
@@ -272,7 +272,7 @@ func (w *Web) announcementStep(step string) echo.HandlerFunc {
 				return rerr
 			}
 			v.Error = de
-			return w.Page(c, de.Status(), "review", "审核："+v.Notice.Title, v)
+			return w.Page(c, de.Status(), "review", "审核："+v.Announcement.Title, v)
 		}
 		if de := FormError(err); de != nil {
 			Flash(c, de.Message)
@@ -330,7 +330,7 @@ func (w *Web) reviewQueue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return w.Page(c, http.StatusOK, "reviews", "公告审核", map[string]any{"Notices": list})
+	return w.Page(c, http.StatusOK, "reviews", "公告审核", map[string]any{"Announcements": list})
 }
 
 func (w *Web) reviewShow(c echo.Context) error {
@@ -342,12 +342,12 @@ func (w *Web) reviewShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return w.Page(c, http.StatusOK, "review", "审核："+v.Notice.Title, v)
+	return w.Page(c, http.StatusOK, "review", "审核："+v.Announcement.Title, v)
 }
 
 // API
 
-// AnnouncementJSON is a notice in any state, for its agent and supervisors.
+// AnnouncementJSON is an announcement in any state, for its agent and supervisors.
 type AnnouncementJSON struct {
 	ID           int64              `json:"id"`
 	ProjectCode  string             `json:"project_code"`
@@ -367,7 +367,7 @@ type AnnouncementJSON struct {
 	RuleNotes []rules.Note `json:"rule_notes,omitempty"`
 }
 
-// AnnouncementOut is the API's shape of a notice of the project code: the
+// AnnouncementOut is the API's shape of an announcement of the project code: the
 // result steps (candidates, award, deal) answer with it too.
 func AnnouncementOut(n *Announcement, code string) AnnouncementJSON { return announcementJSON(n, code) }
 

@@ -14,12 +14,12 @@ import (
 // published_seq grows in commit order ("ggzypub").
 const publishLockKey = 0x67677a79707562
 
-// publish makes a notice public inside tx: the rule book runs at this
+// publish makes an announcement public inside tx: the rule book runs at this
 // moment, an amendment's changes reach the lots, the project's status
 // follows, and published_seq is taken under a lock held until commit.
 func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announcement, p *Project, now time.Time) error {
-	// The project may have moved on since the notice was drafted (another
-	// opening notice, a termination): check again under the project's lock.
+	// The project may have moved on since the announcement was drafted (another
+	// opening announcement, a termination): check again under the project's lock.
 	var fresh Project
 	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "code", "status", "opened_at", "suspended_at", "suspend_reason").
 		First(&fresh, p.ID).Error; err != nil {
@@ -109,8 +109,8 @@ func (s *Service) publish(ctx context.Context, tx *gorm.DB, a Actor, n *Announce
 		fmt.Sprintf("发布%s“%s”（项目 %s）", n.Type.Name(), n.Title, p.Code))
 }
 
-// PublishDue publishes the scheduled notices whose time has come; several
-// instances may run it at once (SKIP LOCKED). A notice that now breaks a
+// PublishDue publishes the scheduled announcements whose time has come; several
+// instances may run it at once (SKIP LOCKED). An announcement that now breaks a
 // rule is returned to the agent with the violations as the reason.
 func (s *Service) PublishDue(ctx context.Context) (int, error) {
 	now := s.Clock.Now()
@@ -142,7 +142,7 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 				if err := tx.Omit(clause.Associations).Save(&n).Error; err != nil {
 					return err
 				}
-				if err := Notify(tx, now, Message{Title: "公告未能定时发布，已退回", Link: agentNoticeLink(p),
+				if err := Notify(tx, now, Message{Title: "公告未能定时发布，已退回", Link: agentAnnouncementLink(p),
 					Body: fmt.Sprintf("项目 %s 的%s《%s》%s", p.Code, n.Type.Name(), n.Title, n.RejectReason)}, p.AgentID); err != nil {
 					return err
 				}
@@ -159,7 +159,7 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 	}
 }
 
-// RunPublisher publishes due notices every interval until ctx ends.
+// RunPublisher publishes due announcements every interval until ctx ends.
 func (s *Service) RunPublisher(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -167,7 +167,7 @@ func (s *Service) RunPublisher(ctx context.Context, every time.Duration) {
 		if n, err := s.PublishDue(ctx); err != nil && ctx.Err() == nil {
 			s.Log.Error("scheduled publishing", "err", err)
 		} else if n > 0 {
-			s.Log.Info("published scheduled notices", "count", n)
+			s.Log.Info("published scheduled announcements", "count", n)
 		}
 		select {
 		case <-ctx.Done():

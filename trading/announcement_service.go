@@ -13,7 +13,7 @@ import (
 	"github.com/ggzy/ggzy/trading/rules"
 )
 
-// AnnouncementInput is what an agent writes for a notice.
+// AnnouncementInput is what an agent writes for an announcement.
 type AnnouncementInput struct {
 	Type     AnnouncementType `json:"type" form:"type"`
 	Title    string           `json:"title" form:"title"`
@@ -34,7 +34,7 @@ type LotChangeInput struct {
 	OpeningPlace    string `json:"opening_place"`
 }
 
-// openingType is the first notice each category publishes.
+// openingType is the first announcement each category publishes.
 var openingTypes = map[Category][]AnnouncementType{
 	Engineering: {AnnouncementTender},
 	Procurement: {AnnouncementProcurement},
@@ -126,8 +126,8 @@ func (c *LotChange) apply(l Lot) Lot {
 	return l
 }
 
-// checkRules runs the rule book for a notice at the given moment: an
-// opening notice checks every lot's schedule and money (E1, E2, G1, L1, P1,
+// checkRules runs the rule book for an announcement at the given moment: an
+// opening announcement checks every lot's schedule and money (E1, E2, G1, L1, P1,
 // D1, …); an amendment checks the changed lots (E4/G4 plus the schedule).
 //
 // The notes that come with it (a working-day rule held by a provisional
@@ -159,16 +159,16 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 	case n.Type.IsOpening():
 		for i := range p.Lots {
 			rl := p.Lots[i].RuleLot(p.Category)
-			rl.NoticeAt = at
+			rl.AnnouncementAt = at
 			prefixed(&p.Lots[i], book.Check(rl, at))
 		}
 	case n.Type == AnnouncementAmendment:
-		// The schedule keeps counting from the original notice (L1, G3, P1).
+		// The schedule keeps counting from the original announcement (L1, G3, P1).
 		var opened Announcement
 		err := db.WithContext(ctx).Where("project_id = ? AND status = ? AND type IN ?", p.ID, AnnouncementPublished, openingTypes[p.Category]).
 			Order("published_seq").First(&opened).Error
 		if err != nil {
-			return rules.Result{}, fmt.Errorf("opening notice of %s: %w", p.Code, err)
+			return rules.Result{}, fmt.Errorf("opening announcement of %s: %w", p.Code, err)
 		}
 		// E4/G4: every amendment reaches all document holders; one issued
 		// less than 15 days before a deadline must move that deadline.
@@ -183,7 +183,7 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 				}
 			}
 			old, nw := p.Lots[i].RuleLot(p.Category), changed.RuleLot(p.Category)
-			old.NoticeAt, nw.NoticeAt = *opened.PublishedAt, *opened.PublishedAt
+			old.AnnouncementAt, nw.AnnouncementAt = *opened.PublishedAt, *opened.PublishedAt
 			prefixed(&p.Lots[i], book.CheckAmended(old, nw, at))
 		}
 	}
@@ -199,7 +199,7 @@ func (s *Service) checkRules(ctx context.Context, db *gorm.DB, p *Project, n *An
 	return out, nil
 }
 
-// DraftAnnouncement writes a new notice for one of the agent's projects.
+// DraftAnnouncement writes a new announcement for one of the agent's projects.
 func (s *Service) DraftAnnouncement(ctx context.Context, a Actor, code string, in AnnouncementInput) (*Announcement, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -219,9 +219,9 @@ func (s *Service) DraftAnnouncement(ctx context.Context, a Actor, code string, i
 	return n, err
 }
 
-// DraftAnnouncementTx writes a draft notice of p inside tx: the body of
-// DraftAnnouncement, for packages that generate notices (bidding's
-// candidate and result notices) in their own transaction. The caller has
+// DraftAnnouncementTx writes a draft announcement of p inside tx: the body of
+// DraftAnnouncement, for packages that generate announcements (bidding's
+// candidate and result announcements) in their own transaction. The caller has
 // checked that a may write for p.
 func (s *Service) DraftAnnouncementTx(ctx context.Context, tx *gorm.DB, a Actor, p *Project, in AnnouncementInput) (*Announcement, error) {
 	if err := in.validate(); err != nil {
@@ -247,7 +247,7 @@ func (s *Service) DraftAnnouncementTx(ctx context.Context, tx *gorm.DB, a Actor,
 		fmt.Sprintf("项目 %s 起草%s“%s”", p.Code, in.Type.Name(), in.Title))
 }
 
-// checkTypeAllowed enforces which notice may follow which.
+// checkTypeAllowed enforces which announcement may follow which.
 func (s *Service) checkTypeAllowed(tx *gorm.DB, p *Project, in *AnnouncementInput) error {
 	if p.Status == ProjectTerminated {
 		return Conflict("status", "项目已终止，不能再发布公告")
@@ -309,7 +309,7 @@ func (s *Service) ownProject(tx *gorm.DB, a Actor, code string) (*Project, error
 	return p, nil
 }
 
-// lockAnnouncement loads a notice and its project for a workflow step.
+// lockAnnouncement loads an announcement and its project for a workflow step.
 func (s *Service) lockAnnouncement(tx *gorm.DB, id int64) (*Announcement, *Project, error) {
 	var n Announcement
 	if err := First(tx.Clauses(clause.Locking{Strength: "UPDATE"}), &n, "公告", id); err != nil {
@@ -322,7 +322,7 @@ func (s *Service) lockAnnouncement(tx *gorm.DB, id int64) (*Announcement, *Proje
 	return &n, p, nil
 }
 
-// lockOwnAnnouncement locks a notice for a step only its project's agent
+// lockOwnAnnouncement locks an announcement for a step only its project's agent
 // may take; to anyone else it does not exist.
 func (s *Service) lockOwnAnnouncement(tx *gorm.DB, a Actor, id int64) (*Announcement, *Project, error) {
 	n, p, err := s.lockAnnouncement(tx, id)
@@ -335,7 +335,7 @@ func (s *Service) lockOwnAnnouncement(tx *gorm.DB, a Actor, id int64) (*Announce
 	return n, p, nil
 }
 
-// UpdateAnnouncement edits a draft or a rejected notice.
+// UpdateAnnouncement edits a draft or a rejected announcement.
 func (s *Service) UpdateAnnouncement(ctx context.Context, a Actor, id int64, in AnnouncementInput) (*Announcement, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -356,7 +356,7 @@ func (s *Service) UpdateAnnouncement(ctx context.Context, a Actor, id int64, in 
 		}
 		if n.Type.IsGenerated() {
 			// Its text states the lot's result record: change that, on the
-			// lot's result page, and the notice is written again from it.
+			// lot's result page, and the announcement is written again from it.
 			return Conflict("type", "%s由标段的“开标与结果”页面生成，不能直接修改；请在该页面重新确定后重新生成", n.Type.Name())
 		}
 		in.AmendsID = derefID(n.AmendsID)
@@ -381,7 +381,7 @@ func derefID(p *int64) int64 {
 }
 
 // SubmitAnnouncement sends a draft to the supervisors. The rule book runs
-// now: a notice whose schedule breaks a rule is refused with every
+// now: an announcement whose schedule breaks a rule is refused with every
 // violation listed, and stays a draft.
 func (s *Service) SubmitAnnouncement(ctx context.Context, a Actor, id int64) (*Announcement, error) {
 	var n *Announcement
@@ -396,7 +396,7 @@ func (s *Service) SubmitAnnouncement(ctx context.Context, a Actor, id int64) (*A
 	return n, err
 }
 
-// SubmitAnnouncementTx submits a draft or rejected notice inside tx (the body of
+// SubmitAnnouncementTx submits a draft or rejected announcement inside tx (the body of
 // SubmitAnnouncement); n must be locked by the caller.
 func (s *Service) SubmitAnnouncementTx(ctx context.Context, tx *gorm.DB, a Actor, n *Announcement, p *Project) error {
 	now := s.Clock.Now()
@@ -422,7 +422,7 @@ func (s *Service) SubmitAnnouncementTx(ctx context.Context, tx *gorm.DB, a Actor
 }
 
 // RewriteAnnouncementTx replaces the title and body of a draft or rejected
-// notice inside tx (a regenerated candidate or result notice).
+// announcement inside tx (a regenerated candidate or result announcement).
 func (s *Service) RewriteAnnouncementTx(tx *gorm.DB, a Actor, id int64, title, body string) (*Announcement, error) {
 	in := AnnouncementInput{Type: AnnouncementResult, Title: title, Body: body}
 	if err := in.validate(); err != nil {
@@ -443,7 +443,7 @@ func (s *Service) RewriteAnnouncementTx(tx *gorm.DB, a Actor, id int64, title, b
 	return &n, Audit(tx, now, a, "announcement.update", "announcement", fmt.Sprint(n.ID), "重新生成公告“"+n.Title+"”")
 }
 
-// WithdrawAnnouncement takes a submitted or scheduled notice back to draft.
+// WithdrawAnnouncement takes a submitted or scheduled announcement back to draft.
 func (s *Service) WithdrawAnnouncement(ctx context.Context, a Actor, id int64) error {
 	now := s.Clock.Now()
 	return Transact(ctx, s.DB, func(tx *gorm.DB) error {
@@ -492,7 +492,7 @@ func (s *Service) ApproveAnnouncement(ctx context.Context, a Actor, id int64, pu
 				return err
 			}
 			when := publishAt.In(Shanghai).Format("2006-01-02 15:04")
-			if err := Notify(tx, now, Message{Title: "公告审核通过", Link: agentNoticeLink(p),
+			if err := Notify(tx, now, Message{Title: "公告审核通过", Link: agentAnnouncementLink(p),
 				Body: fmt.Sprintf("项目 %s 的%s《%s》已审核通过，定于 %s 发布。", p.Code, n.Type.Name(), n.Title, when)}, p.AgentID); err != nil {
 				return err
 			}
@@ -510,7 +510,7 @@ func (s *Service) ApproveAnnouncement(ctx context.Context, a Actor, id int64, pu
 	return n, err
 }
 
-// RejectAnnouncement sends a notice back to the agent with a reason.
+// RejectAnnouncement sends an announcement back to the agent with a reason.
 func (s *Service) RejectAnnouncement(ctx context.Context, a Actor, id int64, reason string) error {
 	if a.Role != RoleSupervisor {
 		return Forbidden("只有交易中心监督可以审核公告")
@@ -532,7 +532,7 @@ func (s *Service) RejectAnnouncement(ctx context.Context, a Actor, id int64, rea
 		if err := tx.Omit(clause.Associations).Save(n).Error; err != nil {
 			return err
 		}
-		if err := Notify(tx, now, Message{Title: "公告被退回", Link: agentNoticeLink(p),
+		if err := Notify(tx, now, Message{Title: "公告被退回", Link: agentAnnouncementLink(p),
 			Body: fmt.Sprintf("项目 %s 的%s《%s》被交易中心退回：%s", p.Code, n.Type.Name(), n.Title, reason)}, p.AgentID); err != nil {
 			return err
 		}
@@ -540,7 +540,7 @@ func (s *Service) RejectAnnouncement(ctx context.Context, a Actor, id int64, rea
 	})
 }
 
-// Announcement returns a notice for its agent or a supervisor (any state),
+// Announcement returns an announcement for its agent or a supervisor (any state),
 // or for anyone once published.
 func (s *Service) Announcement(ctx context.Context, a Actor, id int64) (*Announcement, *Project, error) {
 	var n Announcement
@@ -557,7 +557,7 @@ func (s *Service) Announcement(ctx context.Context, a Actor, id int64) (*Announc
 	return &n, p, nil
 }
 
-// ProjectAnnouncements lists a project's notices: every one for its agent
+// ProjectAnnouncements lists a project's announcements: every one for its agent
 // and supervisors, the published ones for everyone else.
 func (s *Service) ProjectAnnouncements(ctx context.Context, a Actor, p *Project) ([]Announcement, error) {
 	q := s.DB.WithContext(ctx).Where("project_id = ?", p.ID)
@@ -568,7 +568,7 @@ func (s *Service) ProjectAnnouncements(ctx context.Context, a Actor, p *Project)
 	return out, q.Order("id").Find(&out).Error
 }
 
-// ReviewQueue lists the notices waiting for a supervisor, oldest first.
+// ReviewQueue lists the announcements waiting for a supervisor, oldest first.
 func (s *Service) ReviewQueue(ctx context.Context, a Actor) ([]Announcement, error) {
 	if a.Role != RoleSupervisor {
 		return nil, Forbidden("只有交易中心监督可以审核公告")
@@ -579,5 +579,5 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor) ([]Announcement, err
 	return out, err
 }
 
-// agentNoticeLink is where the agent finds a project's notices.
-func agentNoticeLink(p *Project) string { return "/agent/projects/" + p.Code }
+// agentAnnouncementLink is where the agent finds a project's announcements.
+func agentAnnouncementLink(p *Project) string { return "/agent/projects/" + p.Code }

@@ -20,7 +20,7 @@ func sh(y int, m time.Month, d, hh, mm int) string {
 }
 
 // landListing creates a land project listed from 2026-12-21 to the given
-// close and submits and approves its notice on 2026-12-01.
+// close and submits and approves its announcement on 2026-12-01.
 func landListing(t *testing.T, s *Service, agent, sup Actor, title string, end string) (*Project, *Announcement) {
 	t.Helper()
 	ctx := context.Background()
@@ -130,8 +130,8 @@ func TestDecemberListingUsesProvisionalCalendar(t *testing.T) {
 		t.Fatal(err)
 	}
 	rl := p.Lots[0].RuleLot(p.Category)
-	rl.NoticeAt = time.Date(2026, 12, 1, 9, 0, 0, 0, Shanghai)
-	if res := book.Check(rl, rl.NoticeAt); len(res.Violations) != 0 || len(res.Notes) != 0 {
+	rl.AnnouncementAt = time.Date(2026, 12, 1, 9, 0, 0, 0, Shanghai)
+	if res := book.Check(rl, rl.AnnouncementAt); len(res.Violations) != 0 || len(res.Notes) != 0 {
 		t.Fatalf("roomy lot by the official 2027: %+v", res)
 	}
 }
@@ -174,7 +174,7 @@ func TestHolidayWarningReachesAgentAndSupervisor(t *testing.T) {
 	agentCk, agent := webLogin(t, s, RoleAgent, "daili")
 	supCk, _ := webLogin(t, s, RoleSupervisor, "jiandu")
 
-	newNotice := func(title string) int64 {
+	newAnnouncement := func(title string) int64 {
 		in := projectInput("engineering")
 		in.Title = title
 		in.Lots[0].BidDeadline = at(3, 28, 9, 30) // Saturday 2026-03-28
@@ -190,7 +190,7 @@ func TestHolidayWarningReachesAgentAndSupervisor(t *testing.T) {
 	}
 
 	// The page: the flash after submitting names HOL.
-	id := newNotice("周六开标项目一")
+	id := newAnnouncement("周六开标项目一")
 	code, _, h := calendarDo(t, e, "POST", "/agent/announcements/"+itoa(id)+"/submit", map[string][]string{"x": {"1"}}, agentCk)
 	if code != http.StatusSeeOther {
 		t.Fatalf("submit = %d", code)
@@ -213,7 +213,7 @@ func TestHolidayWarningReachesAgentAndSupervisor(t *testing.T) {
 	}
 
 	// The API: the submission's answer carries rule_notes.
-	id = newNotice("周六开标项目二")
+	id = newAnnouncement("周六开标项目二")
 	req := map[string][]string(nil)
 	code, body, _ = calendarDo(t, e, "POST", "/api/v1/announcements/"+itoa(id)+"/submit", req, agentCk)
 	var out struct {

@@ -328,7 +328,7 @@ type calendarFlag struct {
 func (calendarFlag) TableName() string { return "calendar_flags" }
 
 // recheckSchedules runs the rule book again, with the calendar in force
-// (cur) and the one about to be (next), over every approved opening notice (published, of a
+// (cur) and the one about to be (next), over every approved opening announcement (published, of a
 // running project, or scheduled) whose lots have a time from late December
 // of the year before onwards: their periods may have been counted by the
 // provisional year. What held by the calendar in force but fails by next is
@@ -340,18 +340,18 @@ func (s *Service) recheckSchedules(ctx context.Context, tx *gorm.DB, a Actor, ye
 	//   SELECT a.* FROM announcements a JOIN projects p ON p.id = a.project_id
 	//   WHERE a.type IN (opening types) AND (a.status = 'scheduled' OR (a.status = 'published' AND p.status = 'active'))
 	//     AND EXISTS (SELECT 1 FROM lots l WHERE l.project_id = p.id AND GREATEST(…) >= from)
-	var notices []Announcement
+	var announcements []Announcement
 	err := tx.WithContext(ctx).Table("announcements AS a").Select("a.*").Joins("JOIN projects p ON p.id = a.project_id").
 		Where("a.type IN ?", []AnnouncementType{AnnouncementTender, AnnouncementProcurement, AnnouncementTransfer, AnnouncementListing}).
 		Where("(a.status = ? OR (a.status = ? AND p.status = ?))", AnnouncementScheduled, AnnouncementPublished, ProjectActive).
 		Where(`EXISTS (SELECT 1 FROM lots l WHERE l.project_id = p.id AND
 			GREATEST(l.doc_issue_end, l.registration_end, l.bid_deadline, l.listing_end, l.auction_at) >= ?)`, from).
-		Order("a.id").Find(&notices).Error
+		Order("a.id").Find(&announcements).Error
 	if err != nil {
 		return fmt.Errorf("recheck schedules for %d: %w", year, err)
 	}
-	for i := range notices {
-		n := &notices[i]
+	for i := range announcements {
+		n := &announcements[i]
 		at := n.PublishedAt
 		if n.Status == AnnouncementScheduled {
 			at = n.PublishAt
@@ -366,7 +366,7 @@ func (s *Service) recheckSchedules(ctx context.Context, tx *gorm.DB, a Actor, ye
 		for li := range p.Lots {
 			l := &p.Lots[li]
 			rl := l.RuleLot(p.Category)
-			rl.NoticeAt = *at
+			rl.AnnouncementAt = *at
 			before := map[string]bool{}
 			for _, v := range cur.CheckSchedule(rl, *at) {
 				before[v.Rule+"/"+v.Field] = true

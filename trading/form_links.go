@@ -33,8 +33,8 @@ func FieldAnchor(path string) string {
 	return path
 }
 
-// ViolationHref is where an agent fixes a broken rule of notice type t of
-// project code: a lot's schedule or money of an opening notice is on the
+// ViolationHref is where an agent fixes a broken rule of announcement type t of
+// project code: a lot's schedule or money of an opening announcement is on the
 // project's form; an amendment's new times are on the amendment's own
 // form (this page); anything else on this page.
 func ViolationHref(code string, t AnnouncementType, field string) string {

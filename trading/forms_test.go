@@ -34,7 +34,7 @@ func formsWeb(t *testing.T, s *Service) *echo.Echo {
 
 // A draft project can be deleted by its agent only, only while it is a
 // draft with nothing waiting for review; the deletion takes its lots and
-// draft notices and is audited.
+// draft announcements and is audited.
 func TestDeleteDraftProject(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestService(t)
@@ -59,12 +59,12 @@ func TestDeleteDraftProject(t *testing.T) {
 	if err := s.DeleteProject(ctx, sup, p.Code); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("supervisor: %v", err)
 	}
-	// Not while a notice waits for review.
+	// Not while an announcement waits for review.
 	if _, err := s.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteProject(ctx, agent, p.Code); !errors.Is(err, ErrConflict) {
-		t.Fatalf("with a submitted notice: %v", err)
+		t.Fatalf("with a submitted announcement: %v", err)
 	}
 	if err := s.WithdrawAnnouncement(ctx, agent, n.ID); err != nil {
 		t.Fatal(err)
@@ -94,10 +94,10 @@ func TestDeleteDraftProject(t *testing.T) {
 	}
 	var left int64
 	s.DB.Model(&Lot{}).Where("project_id = ?", p.ID).Count(&left)
-	var notices int64
-	s.DB.Model(&Announcement{}).Where("project_id = ?", p.ID).Count(&notices)
-	if left != 0 || notices != 0 {
-		t.Fatalf("left behind: %d lots, %d notices", left, notices)
+	var announcements int64
+	s.DB.Model(&Announcement{}).Where("project_id = ?", p.ID).Count(&announcements)
+	if left != 0 || announcements != 0 {
+		t.Fatalf("left behind: %d lots, %d announcements", left, announcements)
 	}
 	var ev AuditEvent
 	if err := s.DB.Where("action = ? AND object_id = ?", "project.delete", p.Code).First(&ev).Error; err != nil ||
@@ -296,11 +296,11 @@ func TestReviewPageShowsWhatIsApproved(t *testing.T) {
 		}
 	}
 	if strings.Contains(body, `id="amendment-diff"`) {
-		t.Error("an opening notice has no amendment diff")
+		t.Error("an opening announcement has no amendment diff")
 	}
 
 	// An amendment: its lots before and after, and its text against the
-	// notice it amends, side by side.
+	// announcement it amends, side by side.
 	pub, opening := publishedProject(t, s, agent, sup, Engineering, "原招标公告")
 	am, err := s.DraftAnnouncement(ctx, agent, pub.Code, AnnouncementInput{Type: AnnouncementAmendment, AmendsID: opening.ID, Title: "变更公告",
 		Body:    "# 招标条件\n原定2026年3月23日9时30分开标，现延期至2026年4月10日9时30分。\n答疑截止4月1日。",
@@ -367,9 +367,9 @@ func TestDiffLines(t *testing.T) {
 }
 
 // Deleting a draft races its submission: either the submission wins (the
-// deletion is refused, the project stays with its submitted notice) or the
-// deletion wins (the submission finds no notice). Never a deleted project
-// whose notice was submitted, never a 500.
+// deletion is refused, the project stays with its submitted announcement) or the
+// deletion wins (the submission finds no announcement). Never a deleted project
+// whose announcement was submitted, never a 500.
 func TestDeleteDraftRacesSubmission(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestService(t)
@@ -402,7 +402,7 @@ func TestDeleteDraftRacesSubmission(t *testing.T) {
 			var st AnnouncementStatus
 			s.DB.Model(&Announcement{}).Select("status").Where("id = ?", n.ID).Scan(&st)
 			if st != AnnouncementSubmitted {
-				t.Fatalf("round %d: notice %s", i, st)
+				t.Fatalf("round %d: announcement %s", i, st)
 			}
 		default:
 			t.Fatalf("round %d: delete %v, submit %v, project rows %d", i, delErr, subErr, projects)
@@ -411,7 +411,7 @@ func TestDeleteDraftRacesSubmission(t *testing.T) {
 	t.Logf("%d rounds: deletion first %d, submission first %d", rounds, deleted, submitted)
 }
 
-// BenchmarkDiffLines compares two 300-line notices differing in every
+// BenchmarkDiffLines compares two 300-line announcements differing in every
 // tenth line, and two at the 1,000-line limit.
 func BenchmarkDiffLines(b *testing.B) {
 	for _, n := range []int{300, 1000} {

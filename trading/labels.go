@@ -180,12 +180,12 @@ var labels = map[string]map[string]string{
 		"owner_name": "招标人/采购人", "owner_contact": "联系方式", "name": "名称", "lot_id": "标段", "lot": "标段",
 		"lot_count": "标段数", "control_price": "招标控制价", "estimated_price": "估算价", "budget": "采购预算",
 		"starting_price": "起始价", "reserve_price": "底价", "appraised_value": "评估值", "listing_price": "挂牌价",
-		"increment": "加价幅度", "price_cap": "最高限价", "bidding_mode": "竞价方式", "increment_multiple": "按加价幅度整数倍报价", "post_qualification": "资格审查方式", "priority_holder": "优先购买权人", "deposit": "保证金", "notice_at": "公告发布时间", "notice_end": "公告截止时间",
+		"increment": "加价幅度", "price_cap": "最高限价", "bidding_mode": "竞价方式", "increment_multiple": "按加价幅度整数倍报价", "post_qualification": "资格审查方式", "priority_holder": "优先购买权人", "deposit": "保证金", "announcement_at": "公告发布时间", "announcement_end": "公告截止时间",
 		"doc_issue_start": "文件发售开始时间", "doc_issue_end": "文件发售截止时间", "registration_end": "报名截止时间",
 		"bid_deadline": "投标截止时间", "listing_start": "挂牌开始时间", "listing_end": "挂牌截止时间",
 		"auction_at": "拍卖时间", "opening_place": "开标地点", "publicity_end": "公示截止时间",
 		"state_funded": "国有资金投资", "survey_design": "勘察设计", "prequalification": "资格预审",
-		// notices
+		// announcements
 		"type": "公告类型", "body": "正文", "amends_id": "被变更的公告", "replaces_id": "被替换的公告",
 		"change_lot": "变更的标段", "publish_at": "发布时间",
 		// accounts
@@ -354,7 +354,7 @@ func FieldLabelIn(cat Category, path string) string {
 }
 
 // Yuan writes an amount as people read it: "2,246,380.96" (thousands
-// grouped, two decimals). Pages and the notice texts the platform writes
+// grouped, two decimals). Pages and the announcement texts the platform writes
 // use it; the API and bank files keep FormatYuan's "2246380.96".
 func Yuan(d decimal.Decimal) string { return templates.Yuan(d) }
 

@@ -143,7 +143,7 @@ func FuzzRenderMarkdown(f *testing.F) {
 	})
 }
 
-func TestMarkdownValidateNoticeBody(t *testing.T) {
+func TestMarkdownValidateAnnouncementBody(t *testing.T) {
 	tests := []struct {
 		name string
 		src  string

@@ -2,7 +2,7 @@ package trading
 
 // Notifications (消息通知) tell a person that something happened that
 // concerns them: a bidder's application reviewed, a deposit arrived, a
-// notice of theirs approved. Every one is written in the transaction of its
+// announcement of theirs approved. Every one is written in the transaction of its
 // event, by the package where the event happens (hooks wired in
 // cmd/ggzy/platform.Wire carry events across packages). A notification is
 // the person's own: its id outside is opaque and its text never says how

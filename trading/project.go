@@ -22,8 +22,8 @@ func Categories() []Category { return slices.Clone(rules.Categories) }
 type ProjectStatus string
 
 const (
-	ProjectDraft      ProjectStatus = "draft"      // no notice published yet: lots freely editable
-	ProjectActive     ProjectStatus = "active"     // a notice is out: changes only by amendment
+	ProjectDraft      ProjectStatus = "draft"      // no announcement published yet: lots freely editable
+	ProjectActive     ProjectStatus = "active"     // an announcement is out: changes only by amendment
 	ProjectTerminated ProjectStatus = "terminated" // 终止
 )
 
@@ -55,7 +55,7 @@ type Project struct {
 	Agent         Account       `gorm:"foreignKey:AgentID"`
 	StateFunded   bool          `gorm:"column:state_funded"` // 国有资金占控股或主导地位 (E13)
 	Status        ProjectStatus `gorm:"column:status"`
-	OpenedAt      *time.Time    `gorm:"column:opened_at"`    // the opening notice's publication
+	OpenedAt      *time.Time    `gorm:"column:opened_at"`    // the opening announcement's publication
 	SuspendedAt   *time.Time    `gorm:"column:suspended_at"` // 暂停 by a supervisor; nil when running
 	SuspendedBy   *int64        `gorm:"column:suspended_by"`
 	SuspendReason string        `gorm:"column:suspend_reason"`
@@ -197,7 +197,7 @@ type PublicLot struct {
 	PriceCap          *decimal.Decimal `json:"price_cap,omitempty"`
 	IncrementMultiple bool             `json:"increment_multiple,omitempty"`
 	// 资格后审 and its fallback; whether a priority right is declared (P7:
-	// the notice says so; who holds it is not published here).
+	// the announcement says so; who holds it is not published here).
 	PostQualification string `json:"post_qualification,omitempty"`
 	PriorityRight     bool   `json:"priority_right,omitempty"`
 }

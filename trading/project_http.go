@@ -213,7 +213,7 @@ func (w *Web) projectDelete(c echo.Context) error {
 }
 
 // apiProjectDelete deletes a draft project of the agent's (204), as the
-// page's 删除 does; a project with a submitted or published notice is 409.
+// page's 删除 does; a project with a submitted or published announcement is 409.
 func (w *Web) apiProjectDelete(c echo.Context) error {
 	if err := w.Svc.DeleteProject(c.Request().Context(), ActorOf(c), c.Param("code")); err != nil {
 		return err
@@ -273,7 +273,7 @@ func (w *Web) projectShow(c echo.Context) error {
 		for _, t := range AnnouncementTypes {
 			in := AnnouncementInput{Type: t}
 			if t == AnnouncementAmendment || t.IsGenerated() {
-				continue // offered per published notice; generated from a lot's result
+				continue // offered per published announcement; generated from a lot's result
 			}
 			if w.Svc.checkTypeAllowed(w.Svc.DB.WithContext(ctx), p, &in) == nil {
 				nextTypes = append(nextTypes, Option{string(t), t.Name()})
@@ -281,7 +281,7 @@ func (w *Web) projectShow(c echo.Context) error {
 		}
 	}
 	return w.Page(c, http.StatusOK, "project", p.Title, map[string]any{
-		"Project": p, "Notices": announcements, "NextTypes": nextTypes, "IsAgent": a.Role == RoleAgent,
+		"Project": p, "Announcements": announcements, "NextTypes": nextTypes, "IsAgent": a.Role == RoleAgent,
 		"CanAmend": a.Role == RoleAgent && p.Status == ProjectActive})
 }
 

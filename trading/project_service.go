@@ -305,8 +305,8 @@ func nextTradingCode(tx *gorm.DB, region string, year int, cat Category) (string
 	return fmt.Sprintf("%s-%d-%s-%04d", region, year, categoryCode[cat], seq), nil
 }
 
-// UpdateProject replaces a draft project's fields and lots. Once a notice
-// is published the project changes only through amendment notices.
+// UpdateProject replaces a draft project's fields and lots. Once an announcement
+// is published the project changes only through amendment announcements.
 func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in ProjectInput) (*Project, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -386,8 +386,8 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in Pr
 }
 
 // DeleteProject deletes a draft project: only its agent, only while no
-// notice of it has been published (status draft) and none waits for review
-// or publication. Its draft and rejected notices and its lots go with it.
+// announcement of it has been published (status draft) and none waits for review
+// or publication. Its draft and rejected announcements and its lots go with it.
 // A lot that already has uploaded documents keeps the project (documents
 // are the record of what was uploaded, and are never deleted). Audited.
 func (s *Service) DeleteProject(ctx context.Context, a Actor, code string) error {
@@ -406,15 +406,15 @@ func (s *Service) DeleteProject(ctx context.Context, a Actor, code string) error
 		if p.Status != ProjectDraft {
 			return Conflict("status", "项目已发布公告，不能删除；需要停止交易的，请发布终止公告")
 		}
-		// The notices locked as a submission locks its notice: a submission
+		// The announcements locked as a submission locks its announcement: a submission
 		// racing this deletion either went first (and is seen here) or
-		// waits and then finds its notice gone.
-		var notices []Announcement
+		// waits and then finds its announcement gone.
+		var announcements []Announcement
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "status").Where("project_id = ?", p.ID).
-			Order("id").Find(&notices).Error; err != nil {
+			Order("id").Find(&announcements).Error; err != nil {
 			return err
 		}
-		for _, n := range notices {
+		for _, n := range announcements {
 			if n.Status != AnnouncementDraft && n.Status != AnnouncementRejected {
 				return Conflict("status", "项目有待审核或待发布的公告，删除前请先撤回")
 			}
@@ -447,13 +447,13 @@ func (s *Service) DeleteProject(ctx context.Context, a Actor, code string) error
 		}
 		if err := tx.Delete(&Project{}, p.ID).Error; err != nil {
 			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "23503" { // a notice drafted meanwhile
+			if errors.As(err, &pe) && pe.Code == "23503" { // an announcement drafted meanwhile
 				return Conflict("status", "项目刚有新的公告草稿，请刷新后再删除")
 			}
 			return err
 		}
 		return Audit(tx, now, a, "project.delete", "project", p.Code,
-			fmt.Sprintf("删除草稿项目“%s”（%s，%d个%s，%d份未发布公告）", p.Title, p.Category.Name(), len(lots), p.Category.LotNoun(), len(notices)))
+			fmt.Sprintf("删除草稿项目“%s”（%s，%d个%s，%d份未发布公告）", p.Title, p.Category.Name(), len(lots), p.Category.LotNoun(), len(announcements)))
 	})
 }
 

@@ -48,7 +48,7 @@ func projectInput(cat Category) ProjectInput {
 	return in
 }
 
-// publishedProject creates a project and publishes its opening notice.
+// publishedProject creates a project and publishes its opening announcement.
 func publishedProject(t *testing.T, s *Service, agent, sup Actor, cat Category, title string) (*Project, *Announcement) {
 	t.Helper()
 	ctx := context.Background()
@@ -220,7 +220,7 @@ func TestSubmitListsEveryViolation(t *testing.T) {
 	var stored Announcement
 	s.DB.First(&stored, n.ID)
 	if stored.Status != AnnouncementDraft {
-		t.Fatalf("refused notice is %s", stored.Status)
+		t.Fatalf("refused announcement is %s", stored.Status)
 	}
 }
 
@@ -259,7 +259,7 @@ func TestProcurementWorkingDaysAcrossSpringFestival(t *testing.T) {
 	}
 }
 
-func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
+func TestScheduledAnnouncementRejectedWhenRulesBreakByThen(t *testing.T) {
 	t.Parallel()
 	s, clock := newTestService(t)
 	ctx := context.Background()
@@ -274,7 +274,7 @@ func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Publishing after documents began to be issued would break the order
-	// notice → issue, so a time that late is refused at approval.
+	// announcement → issue, so a time that late is refused at approval.
 	late := time.Date(2026, 3, 5, 9, 0, 0, 0, Shanghai)
 	if _, err := s.ApproveAnnouncement(ctx, sup, n.ID, &late); AsError(err).Status() != http.StatusUnprocessableEntity {
 		t.Fatalf("approval for a time that breaks the rules: %v", err)
@@ -295,8 +295,8 @@ func TestScheduledNoticeRejectedWhenRulesBreakByThen(t *testing.T) {
 	}
 }
 
-// A notice queued before a termination cannot bring the project back.
-func TestTerminationStopsQueuedNotices(t *testing.T) {
+// An announcement queued before a termination cannot bring the project back.
+func TestTerminationStopsQueuedAnnouncements(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := context.Background()
@@ -308,7 +308,7 @@ func TestTerminationStopsQueuedNotices(t *testing.T) {
 	}
 	in := AnnouncementInput{Type: AnnouncementTender, Title: "某工程招标公告", Body: "正文"}
 	a1, _ := s.DraftAnnouncement(ctx, agent, p.Code, in)
-	a2, _ := s.DraftAnnouncement(ctx, agent, p.Code, in) // a second opening notice, drafted while still a draft
+	a2, _ := s.DraftAnnouncement(ctx, agent, p.Code, in) // a second opening announcement, drafted while still a draft
 	for _, n := range []*Announcement{a1, a2} {
 		if _, err := s.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
 			t.Fatal(err)
@@ -318,7 +318,7 @@ func TestTerminationStopsQueuedNotices(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.ApproveAnnouncement(ctx, sup, a2.ID, nil); !errors.Is(err, ErrConflict) {
-		t.Fatalf("a second tender notice was published: %v", err)
+		t.Fatalf("a second tender announcement was published: %v", err)
 	}
 	amend, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: AnnouncementAmendment, Title: "某工程澄清公告", Body: "澄清", AmendsID: a1.ID})
 	term, _ := s.DraftAnnouncement(ctx, agent, p.Code, AnnouncementInput{Type: AnnouncementTermination, Title: "某工程终止公告", Body: "终止"})

@@ -8,7 +8,7 @@ import (
 
 // The centre's area (GGZY_AREA): the administrative division (GB/T 2260,
 // migration 00023) whose regions the centre offers in its region choices,
-// the portal's filter among them. Projects and notices outside it stay
+// the portal's filter among them. Projects and announcements outside it stay
 // where they are; only the choices shrink.
 
 // DefaultArea is Fujian province, the divisions shipped as data.

@@ -9,15 +9,15 @@ import (
 	"github.com/ggzy/ggzy/trading/rules"
 )
 
-// What the supervisor approves (the review page, 公告审核): the notice's
+// What the supervisor approves (the review page, 公告审核): the announcement's
 // lots with their schedule and money, the deposit asked, the documents that
 // go out with it, the rule book's result with its warnings, an amendment
-// against the notice it amends, and the dates written in the text beside
+// against the announcement it amends, and the dates written in the text beside
 // the structured ones (TXT).
 
-// NoticeDocument is a document that goes out with a notice (bidding
-// provides them through Service.NoticeDocuments; trading cannot import it).
-type NoticeDocument struct {
+// AnnouncementDocument is a document that goes out with an announcement (bidding
+// provides them through Service.AnnouncementDocuments; trading cannot import it).
+type AnnouncementDocument struct {
 	ID       int64
 	LotSeq   int
 	Filename string
@@ -28,7 +28,7 @@ type NoticeDocument struct {
 	Released bool
 }
 
-// ReviewLot is a lot as the notice would leave it: for an amendment, its
+// ReviewLot is a lot as the announcement would leave it: for an amendment, its
 // times before and after.
 type ReviewLot struct {
 	Lot
@@ -37,7 +37,7 @@ type ReviewLot struct {
 }
 
 // ScheduleRow is one time or place of a lot, before and after an
-// amendment (Before is empty for an opening notice).
+// amendment (Before is empty for an opening announcement).
 type ScheduleRow struct {
 	Name    string
 	Before  string
@@ -47,18 +47,18 @@ type ScheduleRow struct {
 
 // ReviewView is the review page's data.
 type ReviewView struct {
-	Notice     *Announcement
-	Project    *Project
-	Amends     *Announcement
-	Lots       []ReviewLot
-	Violations []rules.Violation
-	Notes      []rules.Note
-	Documents  []NoticeDocument
-	Dates      []rules.WrittenDate
-	Times      []rules.NamedTime
-	TitleDiff  []DiffLine // amendment: title and body against the amended notice
-	BodyDiff   []DiffLine
-	Error      *Error // an approval refused
+	Announcement *Announcement
+	Project      *Project
+	Amends       *Announcement
+	Lots         []ReviewLot
+	Violations   []rules.Violation
+	Notes        []rules.Note
+	Documents    []AnnouncementDocument
+	Dates        []rules.WrittenDate
+	Times        []rules.NamedTime
+	TitleDiff    []DiffLine // amendment: title and body against the amended announcement
+	BodyDiff     []DiffLine
+	Error        *Error // an approval refused
 }
 
 // ProvisionalAny tells whether any rule result was counted by a provisional
@@ -84,7 +84,7 @@ func (s *Service) Review(ctx context.Context, a Actor, id int64) (*ReviewView, e
 	if err != nil {
 		return nil, err
 	}
-	v := &ReviewView{Notice: n, Project: p}
+	v := &ReviewView{Announcement: n, Project: p}
 	res, err := s.checkRules(ctx, s.DB, p, n, s.Clock.Now())
 	if err != nil {
 		return nil, err
@@ -112,10 +112,10 @@ func (s *Service) Review(ctx context.Context, a Actor, id int64) (*ReviewView, e
 		rl.Rows = scheduleRows(rl.Before, &after)
 		v.Lots = append(v.Lots, rl)
 	}
-	v.Times = noticeTimes(p, n)
+	v.Times = announcementTimes(p, n)
 	v.Dates, _ = rules.CheckWrittenDates(n.Body, v.Times, Shanghai)
-	if s.NoticeDocuments != nil {
-		if v.Documents, err = s.NoticeDocuments(ctx, p, n); err != nil {
+	if s.AnnouncementDocuments != nil {
+		if v.Documents, err = s.AnnouncementDocuments(ctx, p, n); err != nil {
 			return nil, err
 		}
 	}
@@ -161,10 +161,10 @@ func scheduleRows(before, after *Lot) []ScheduleRow {
 	return out
 }
 
-// noticeTimes are the structured times a notice's text may name: each
+// announcementTimes are the structured times an announcement's text may name: each
 // lot's schedule; for an amendment, both the times it replaces ("原定…")
 // and the new ones.
-func noticeTimes(p *Project, n *Announcement) []rules.NamedTime {
+func announcementTimes(p *Project, n *Announcement) []rules.NamedTime {
 	var out []rules.NamedTime
 	add := func(prefix string, l *Lot) {
 		noun := fmt.Sprintf("%s%d%s ", p.Category.LotNoun(), l.Seq, prefix)
@@ -195,13 +195,13 @@ func noticeTimes(p *Project, n *Announcement) []rules.NamedTime {
 	return out
 }
 
-// textDateNotes are the TXT warnings of a notice an agent writes (opening
-// notices and amendments; the platform writes the others from records).
+// textDateNotes are the TXT warnings of an announcement an agent writes (opening
+// announcements and amendments; the platform writes the others from records).
 func textDateNotes(p *Project, n *Announcement) []rules.Note {
 	if !n.Type.IsOpening() && n.Type != AnnouncementAmendment {
 		return nil
 	}
-	_, notes := rules.CheckWrittenDates(n.Body, noticeTimes(p, n), Shanghai)
+	_, notes := rules.CheckWrittenDates(n.Body, announcementTimes(p, n), Shanghai)
 	return notes
 }
 

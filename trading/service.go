@@ -29,7 +29,7 @@ type Service struct {
 	Book *rules.Book
 	// OCIDPrefix is the centre's registered OCDS prefix (ocds-xxxxxx).
 	OCIDPrefix string
-	// OnPublish runs inside the transaction that publishes a notice, after
+	// OnPublish runs inside the transaction that publishes an announcement, after
 	// it is published: how bidding and deposits react to a publication
 	// (release a clarification's documents, notify registrants) without
 	// trading importing them. An error rolls the publication back.
@@ -38,8 +38,8 @@ type Service struct {
 	// or resumes a project: bidding tells its registrants.
 	OnSuspension []func(ctx context.Context, tx *gorm.DB, p *Project, suspended bool, reason string, at time.Time) error
 	// CheckAnnouncement adds other packages' rules to the rule book's check of a
-	// notice at submission and publication (bidding: E11–E13 on candidate
-	// and result notices). Violations block like the rule book's own.
+	// announcement at submission and publication (bidding: E11–E13 on candidate
+	// and result announcements). Violations block like the rule book's own.
 	CheckAnnouncement []func(ctx context.Context, tx *gorm.DB, n *Announcement, p *Project, at time.Time) ([]rules.Violation, error)
 	// Supervision are the sources of the supervisor's dashboard alerts and
 	// of project timelines beyond trading's own.
@@ -47,10 +47,10 @@ type Service struct {
 	// LotAwards lists a project's published results for the OCDS export
 	// (awards, contracts); bidding provides it.
 	LotAwards func(ctx context.Context, projectID int64) ([]LotAward, error)
-	// NoticeDocuments lists the documents that go out with a notice, for
+	// AnnouncementDocuments lists the documents that go out with an announcement, for
 	// the supervisor's review page (bidding provides it; a query outside
 	// any transaction). nil: none shown.
-	NoticeDocuments func(ctx context.Context, p *Project, n *Announcement) ([]NoticeDocument, error)
+	AnnouncementDocuments func(ctx context.Context, p *Project, n *Announcement) ([]AnnouncementDocument, error)
 
 	dummyOnce sync.Once
 	dummy     string
@@ -91,8 +91,8 @@ func (s *Service) dummyHash() string {
 
 // LotAward is what the results work tells the export about one lot whose
 // result is public: its award (the winner or buyer and amount, or no sale)
-// once the result notice is out, and the contract, once signed; or its
-// failure (流标/废标) once the failure notice is out. A lot awarded and then
+// once the result announcement is out, and the contract, once signed; or its
+// failure (流标/废标) once the failure announcement is out. A lot awarded and then
 // failed (the winner would not sign) has both.
 type LotAward struct {
 	LotID                int64
@@ -101,13 +101,13 @@ type LotAward struct {
 	SupplierID           int64 // the winner's account
 	SupplierName         string
 	Amount               *decimal.Decimal
-	Date                 time.Time // the result notice's publication; zero: never awarded
+	Date                 time.Time // the result announcement's publication; zero: never awarded
 	ContractDate         *time.Time
 	ContractAmount       *decimal.Decimal
 	// The failure of an engineering or procurement lot (E7, G10, all
-	// bids rejected, every candidate declined), when its notice is out.
+	// bids rejected, every candidate declined), when its announcement is out.
 	FailureAnnouncementID int64
-	FailedAt              *time.Time // the failure notice's publication
+	FailedAt              *time.Time // the failure announcement's publication
 	FailedRule            string
 	FailedReason          string
 }

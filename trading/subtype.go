@@ -3,7 +3,7 @@ package trading
 import "strings"
 
 // SubType is a project's sub-type (交易子类), what the provincial portals
-// list and filter notices by: the kind of works or goods of a tender, the
+// list and filter announcements by: the kind of works or goods of a tender, the
 // way land or property is sold. Each category has its own (migration 00023
 // checks the pair).
 type SubType string

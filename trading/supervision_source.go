@@ -22,7 +22,7 @@ type Alert struct {
 // TimelineEvent is one entry of a project's supervision timeline.
 type TimelineEvent struct {
 	At     time.Time `json:"at"`
-	Kind   string    `json:"kind"`  // "notice", "registration", "document", "deposit", "result", "audit"…
+	Kind   string    `json:"kind"`  // "announcement", "registration", "document", "deposit", "result", "audit"…
 	Title  string    `json:"title"` // Chinese, one line
 	Detail string    `json:"detail,omitempty"`
 	Link   string    `json:"link,omitempty"`

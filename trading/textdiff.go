@@ -12,7 +12,7 @@ type DiffLine struct {
 }
 
 // DiffLines compares two texts line by line (longest common subsequence),
-// for an amendment against the notice it amends. Notices are short (a few
+// for an amendment against the announcement it amends. Announcements are short (a few
 // hundred lines), so the quadratic table is small (int32: 4 MB at the
 // limit); beyond maxDiffLines lines the texts are shown as one change.
 func DiffLines(oldText, newText string) []DiffLine {

@@ -106,7 +106,7 @@ func TestPostQualificationNext(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM notifications WHERE account_id = ? AND link = ?`, e.Agent.AccountID,
 		"/agent/auctions/"+itoa(e.Lot)+"/qualification"); n != 1 {
-		t.Fatalf("%d notices to the agent to check the candidate", n)
+		t.Fatalf("%d announcements to the agent to check the candidate", n)
 	}
 	if n := e.audited("auction.candidate_view"); n != 1 {
 		t.Fatalf("%d audited looks at the candidate", n)
@@ -139,8 +139,8 @@ func TestPostQualificationNext(t *testing.T) {
 	if v, _ := e.Auction.View(e.ctx, c, e.Lot); v.Won {
 		t.Fatal("the disqualified bidder won")
 	}
-	if n := e.count(`SELECT count(*) FROM lot_results WHERE lot_id = ? AND result_notice_id IS NOT NULL`, e.Lot); n != 1 {
-		t.Fatal("no result notice generated for the deal")
+	if n := e.count(`SELECT count(*) FROM lot_results WHERE lot_id = ? AND result_announcement_id IS NOT NULL`, e.Lot); n != 1 {
+		t.Fatal("no result announcement generated for the deal")
 	}
 	for action, want := range map[string]int64{"auction.qualifying": 2, "auction.disqualified": 1, "auction.qualified": 1, "auction.settle": 1} {
 		if n := e.audited(action); n != want {
@@ -157,7 +157,7 @@ func TestPostQualificationNext(t *testing.T) {
 	}
 }
 
-// 资格后审 with "no_sale": the winner fails, the lot is 流拍 as its notice
+// 资格后审 with "no_sale": the winner fails, the lot is 流拍 as its announcement
 // says; with "next" and nobody else left, 流拍 too.
 func TestPostQualificationNoSale(t *testing.T) {
 	t.Parallel()
@@ -169,7 +169,7 @@ func TestPostQualificationNoSale(t *testing.T) {
 			if fallback == "no_sale" {
 				b := e.applicant("福建乙置业有限公司", false, true)
 				e.at(sh(3, 24, 10, 0, 0))
-				e.mustQuote(b, "5700000") // would meet the reserve, but the notice says 流拍
+				e.mustQuote(b, "5700000") // would meet the reserve, but the announcement says 流拍
 			}
 			e.at(sh(3, 25, 10, 0, 0))
 			e.mustQuote(a, "5900000")
@@ -184,7 +184,7 @@ func TestPostQualificationNoSale(t *testing.T) {
 			if err := e.Auction.Qualify(e.ctx, e.Agent, e.Lot, auction.QualifyInput{Passed: true}); !errors.Is(err, trading.ErrConflict) {
 				t.Fatalf("checked again after the settlement: %v", err)
 			}
-			e.approveResult() // the no-sale notice goes the usual way
+			e.approveResult() // the no-sale announcement goes the usual way
 			if v := e.verified(); v.Winner != "" {
 				t.Fatalf("recomputed winner %q of a no-sale", v.Winner)
 			}
@@ -203,7 +203,7 @@ func codeOf(e *env, a trading.Actor) string {
 	return code
 }
 
-// priorityLot is a property 一次报价 lot whose notice names the holder of
+// priorityLot is a property 一次报价 lot whose announcement names the holder of
 // a priority right: the third bidder the env signs up.
 func priorityLot() trading.LotInput {
 	l := propertyLot("sealed")
@@ -234,7 +234,7 @@ func TestPriorityRightExercised(t *testing.T) {
 		t.Fatalf("the holder's page: %+v", v)
 	}
 	if n := e.count(`SELECT count(*) FROM notifications WHERE account_id = ? AND link = ?`, holder.AccountID, "/auctions/"+itoa(e.Lot)+"/bid"); n != 1 {
-		t.Fatalf("%d notices to the holder", n)
+		t.Fatalf("%d announcements to the holder", n)
 	}
 	if v, _ := e.Auction.View(e.ctx, a, e.Lot); v.Holder || v.CanExercise || v.Won {
 		t.Fatalf("the bidding's best bidder's page: %+v", v)

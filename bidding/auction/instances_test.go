@@ -134,9 +134,9 @@ func TestTwoInstances(t *testing.T) {
 		t.Fatalf("%d settlements of one countdown end", steps)
 	}
 	for what, sql := range map[string]string{
-		"settled entries": `SELECT count(*) FROM auction_log WHERE lot_id = ? AND kind = 'settled'`,
-		"result notices":  `SELECT count(*) FROM announcements WHERE type = 'result' AND project_id = (SELECT project_id FROM lots WHERE id = ?)`,
-		"record audits":   `SELECT count(*) FROM audit_events WHERE action = 'auction.record' AND object_id = ?`,
+		"settled entries":      `SELECT count(*) FROM auction_log WHERE lot_id = ? AND kind = 'settled'`,
+		"result announcements": `SELECT count(*) FROM announcements WHERE type = 'result' AND project_id = (SELECT project_id FROM lots WHERE id = ?)`,
+		"record audits":        `SELECT count(*) FROM audit_events WHERE action = 'auction.record' AND object_id = ?`,
 	} {
 		arg := any(e.Lot)
 		if what == "record audits" {

@@ -11,25 +11,25 @@ import (
 	"github.com/ggzy/ggzy/trading"
 )
 
-// approveResult approves the lot's generated result notice (成交/流拍公告),
+// approveResult approves the lot's generated result announcement (成交/流拍公告),
 // which is what publishes the result: L5 conversion, refunds, outcome.
 func (e *env) approveResult() *trading.Announcement {
 	e.t.Helper()
 	var id int64
-	e.Trading.DB.Raw(`SELECT a.id FROM announcements a JOIN lot_results r ON r.result_notice_id = a.id WHERE r.lot_id = ?`, e.Lot).Scan(&id)
+	e.Trading.DB.Raw(`SELECT a.id FROM announcements a JOIN lot_results r ON r.result_announcement_id = a.id WHERE r.lot_id = ?`, e.Lot).Scan(&id)
 	if id == 0 {
-		e.t.Fatal("no result notice generated")
+		e.t.Fatal("no result announcement generated")
 	}
 	n, err := e.Trading.ApproveAnnouncement(e.ctx, e.Sup, id, nil)
 	if err != nil {
-		e.t.Fatalf("approve the result notice: %v", err)
+		e.t.Fatalf("approve the result announcement: %v", err)
 	}
 	return n
 }
 
 // A full listing driven by the clocks: listing quotes, the last-hour
 // refusal, timed bidding with restarts, settlement against the reserve,
-// the winner's confirmation, the deal and its notice, L5 conversion and
+// the winner's confirmation, the deal and its announcement, L5 conversion and
 // refunds, the premium in the savings figures, the record published and
 // verified.
 func TestFullListing(t *testing.T) {
@@ -104,7 +104,7 @@ func TestFullListing(t *testing.T) {
 	}
 	n := e.approveResult()
 	if n.Type != trading.AnnouncementResult {
-		t.Fatalf("notice %+v", n)
+		t.Fatalf("announcement %+v", n)
 	}
 	if c := e.count(`SELECT count(*) FROM refunds WHERE rule = 'L5' AND status = 'pending'`); c != 2 {
 		t.Fatalf("%d L5 refunds, want 2 (the losers)", c)
@@ -146,7 +146,7 @@ func TestFullListing(t *testing.T) {
 	}
 }
 
-// Nobody quotes: 流拍, the no-sale notice, every deposit back.
+// Nobody quotes: 流拍, the no-sale announcement, every deposit back.
 func TestListingNoSale(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, landLot("listing"))

@@ -12,7 +12,7 @@ import (
 	"github.com/ggzy/ggzy/trading/live"
 )
 
-// 优先购买权 (priority right, P7). A property lot may name in its notice
+// 优先购买权 (priority right, P7). A property lot may name in its announcement
 // the holder of a priority right (by credit code or resident id). When the
 // bidding ends with a buyer who is not the holder, and the holder is a
 // qualified bidder of the lot (approved application, deposit covered by its

@@ -20,7 +20,7 @@ import (
 // bids. When the bidding ends with a bidder who meets the reserve, the lot
 // waits (state qualifying) for the project's agent to check that bidder's
 // qualification. A pass goes on to the priority right (P7) or the deal; a
-// failure does what the notice says: the next bidder, checked in turn
+// failure does what the announcement says: the next bidder, checked in turn
 // ("next"), or 流拍 ("no_sale"). Every check is audited and written to the
 // bidding record (codes only; the reason stays in the audit log).
 
@@ -87,7 +87,7 @@ func (s *Service) awaitQualification(ctx context.Context, tx *gorm.DB, l *Lot, a
 }
 
 // afterQualified takes a qualified candidate on: to the priority-right
-// holder's window where the notice names a holder who may use it, else to
+// holder's window where the announcement names a holder who may use it, else to
 // the deal.
 func (s *Service) afterQualified(ctx context.Context, tx *gorm.DB, l *Lot, at time.Time, reg int64, price decimal.Decimal) error {
 	if l.PriorityHolder != "" {
@@ -163,7 +163,7 @@ func (s *Service) Candidate(ctx context.Context, a trading.Actor, lotID int64) (
 
 // Qualify records the project's agent's check of the candidate (资格后审)
 // and takes the lot on: a pass to the priority right or the deal, a
-// failure to what the notice says (the next bidder, or 流拍).
+// failure to what the announcement says (the next bidder, or 流拍).
 func (s *Service) Qualify(ctx context.Context, a trading.Actor, lotID int64, in QualifyInput) error {
 	reason := strings.TrimSpace(in.Reason)
 	if !in.Passed && (utf8.RuneCountInString(reason) < 4 || utf8.RuneCountInString(reason) > 500) {

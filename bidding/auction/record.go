@@ -42,7 +42,7 @@ type Record struct {
 	Reason     string           `json:"reason,omitempty"`
 	SettledAt  time.Time        `json:"settled_at"`
 	// After the bidding: 资格后审's fallback ("next", "no_sale") and whether
-	// the notice named a priority-right holder (P7).
+	// the announcement named a priority-right holder (P7).
 	PostQualification string  `json:"post_qualification,omitempty"`
 	PriorityRight     bool    `json:"priority_right,omitempty"`
 	Entries           []Entry `json:"entries"`

@@ -21,7 +21,7 @@ import (
 // Service runs the online bidding of land and property lots.
 type Service struct {
 	DB      *gorm.DB
-	Trading *trading.Service // the rule book, the clock pages show, notices
+	Trading *trading.Service // the rule book, the clock pages show, announcements
 	Storage *trading.Storage // the published bidding records
 	Log     *slog.Logger
 
@@ -32,7 +32,7 @@ type Service struct {
 	Qualified func(ctx context.Context, tx *gorm.DB, registrationID int64) (ok bool, reason string, err error)
 	// Settle sends a settled lot through the result path inside the
 	// settlement's transaction: the deal (winner's registration and price)
-	// or no sale (registration 0), its result notice submitted for review
+	// or no sale (registration 0), its result announcement submitted for review
 	// (bidding.Service.RecordOnlineDeal).
 	Settle func(ctx context.Context, tx *gorm.DB, lotID, registrationID int64, price decimal.Decimal, reason, note string) error
 	// SamePayers lists the lot's registrations whose deposits came from the
@@ -47,7 +47,7 @@ func NewService(ts *trading.Service, st *trading.Storage) *Service {
 
 func (s *Service) params() *rules.Params { return &s.Trading.Book.Params }
 
-// OpenLots is a trading.Service.OnPublish hook: when the opening notice of
+// OpenLots is a trading.Service.OnPublish hook: when the opening announcement of
 // a land or property project is published, each of its lots bid online gets
 // its bidding row, with the rule book's numbers in force (L11, L12, L15,
 // P7) and the lot's own (increment, cap, whole increments).

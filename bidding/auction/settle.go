@@ -180,7 +180,7 @@ func (s *Service) codeOf(tx *gorm.DB, reg *int64) string {
 // conclude ends the bidding of a locked lot at `at` with its best bidder
 // and price: a bidder who meets the reserve goes on to the agent's check
 // where the lot uses post-qualification (资格后审, qualify.go), then to the
-// priority-right holder's window where the notice names one (P7,
+// priority-right holder's window where the announcement names one (P7,
 // priority.go), and otherwise straight to the deal (finish).
 func (s *Service) conclude(ctx context.Context, tx *gorm.DB, l *Lot, at time.Time, reg *int64, price *decimal.Decimal) error {
 	if reg != nil && price != nil {

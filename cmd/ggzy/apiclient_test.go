@@ -48,7 +48,7 @@ func TestAPIClientBidderJourney(t *testing.T) {
 		bytes.NewReader(content), int64(len(content))); err != nil {
 		t.Fatal(err)
 	}
-	publishNotice(t, app, agent, sup, p.Code, "tender", "客户端测试工程招标公告")
+	publishAnnouncement(t, app, agent, sup, p.Code, "tender", "客户端测试工程招标公告")
 	app.Clock.(*trading.ManualClock).Advance(48 * time.Hour)
 
 	// The bidder, with the generated client only.

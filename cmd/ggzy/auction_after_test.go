@@ -47,7 +47,7 @@ func TestAuctionAfterBiddingPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishNotice(t, app, agent, sup, p.Code, "listing", "产权转让公告")
+	publishAnnouncement(t, app, agent, sup, p.Code, "listing", "产权转让公告")
 	lot := p.Lots[0].ID
 	if _, body := newBrowser(t, srv.URL).get(fmt.Sprintf("/projects/%s", p.Code)); !strings.Contains(body, "资格后审") || !strings.Contains(body, "优先购买权") {
 		t.Fatal("the project page does not say the lot uses post-qualification and has a priority right")

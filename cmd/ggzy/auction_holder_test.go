@@ -57,7 +57,7 @@ func newHolderLot(t *testing.T, app *App) *holderLot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishNotice(t, app, agent, sup, p.Code, "listing", "产权转让公告")
+	publishAnnouncement(t, app, agent, sup, p.Code, "listing", "产权转让公告")
 	lot := p.Lots[0].ID
 	// Both apply and pay; nobody reviews anything yet.
 	apply := func(user, name, id string) (trading.Actor, int64) {

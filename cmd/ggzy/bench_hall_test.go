@@ -31,7 +31,7 @@ import (
 // browser does; the server decrypts and checks the commitments), the last
 // decryption revealing every price form (唱标); five bidders confirm one
 // after another; one objects, the host answers, the host concludes (the
-// opening record generated, stored and published as a notice). The steps
+// opening record generated, stored and published as an announcement). The steps
 // are service calls in this process; delivery is from the start of the
 // call that made an event to a watcher reading it, over every (watcher,
 // event) pair. Run with

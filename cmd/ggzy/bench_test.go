@@ -27,7 +27,7 @@ import (
 //
 //	go test -run '^$' -bench Portal -benchtime 1x ./cmd/ggzy/
 //
-// Each seeds its own database with BENCH_NOTICES published notices
+// Each seeds its own database with BENCH_NOTICES published announcements
 // (default 100,000), serves the platform, drives it with 64 concurrent
 // clients for BENCH_SECONDS (default 20) and reports throughput and p99.
 // The same run measures `pgbench -S` on the same cluster, and prints the
@@ -40,8 +40,8 @@ func envN(key string, def int) int {
 	return def
 }
 
-// seedNotices inserts projects, lots and n published notices in SQL.
-func seedNotices(b *testing.B, db *sql.DB, n int) {
+// seedAnnouncements inserts projects, lots and n published announcements in SQL.
+func seedAnnouncements(b *testing.B, db *sql.DB, n int) {
 	b.Helper()
 	stmts := []string{
 		`INSERT INTO accounts (username, password_hash, role, display_name, created_at, updated_at)
@@ -54,7 +54,7 @@ func seedNotices(b *testing.B, db *sql.DB, n int) {
 		 FROM generate_series(1, %d) g`, n/2),
 		`INSERT INTO lots (project_id, seq, name, control_price, deposit, bid_deadline, opening_place)
 		 SELECT id, 1, '一标段', 1000000 + id, 0, now() + interval '30 days', '开标室' FROM projects`,
-		// An opening notice per project, then an amendment of each: the
+		// An opening announcement per project, then an amendment of each: the
 		// publication order interleaves them as a busy centre would.
 		`INSERT INTO announcements (project_id, type, title, body, body_html, status, author_id, created_at, updated_at,
 		        published_at, published_seq)
@@ -235,7 +235,7 @@ func explain(b *testing.B, db *sql.DB, query string, args ...any) string {
 	return strings.Join(lines, "\n")
 }
 
-// The portal's list query as PublicNotices issues it (first page, and a
+// The portal's list query as portal.List issues it (first page, and a
 // category filter), for EXPLAIN.
 const listQuery = `SELECT a.id, a.published_seq, a.type, a.title, a.published_at, a.amends_id, p.code, p.category, p.region_code, r.name
 	FROM announcements a JOIN projects p ON p.id = a.project_id JOIN regions r ON r.code = p.region_code
@@ -261,8 +261,8 @@ func BenchmarkPortal(b *testing.B) {
 	}
 	defer db.Close()
 	t0 := time.Now()
-	seedNotices(b, db, n)
-	b.Logf("seeded %d notices in %s", n, time.Since(t0).Round(time.Millisecond))
+	seedAnnouncements(b, db, n)
+	b.Logf("seeded %d announcements in %s", n, time.Since(t0).Round(time.Millisecond))
 	app, err := OpenApp(context.Background(), cfg, modeServe, quietLog)
 	if err != nil {
 		b.Fatal(err)
@@ -332,7 +332,7 @@ func adminURLOf(u string) string {
 }
 
 // BenchmarkListQueryScaling shows the portal's list queries stay flat as
-// notices grow: EXPLAIN ANALYZE at 10,000, 100,000 and 1,000,000 notices
+// announcements grow: EXPLAIN ANALYZE at 10,000, 100,000 and 1,000,000 announcements
 // (BENCH_SCALES to change), printed to stdout.
 //
 //	go test -run '^$' -bench ListQueryScaling -benchtime 1x ./cmd/ggzy/
@@ -351,7 +351,7 @@ func BenchmarkListQueryScaling(b *testing.B) {
 		{"category filter", "AND p.category = 'land'"},
 		{"deep cursor", "AND a.published_seq < (SELECT max(published_seq) / 2 FROM announcements)"},
 		{"search rare: a project name", "AND (a.title ILIKE '%基准项目4242学校%' OR a.body ILIKE '%基准项目4242学校%')"},
-		// Worst case: a term in a fifth of the older notices and none of the
+		// Worst case: a term in a fifth of the older announcements and none of the
 		// newest half, so walking newest-first finds nothing for long.
 		{"search common, old only", "AND (a.title ILIKE '%防洪堤%' OR a.body ILIKE '%防洪堤%')"},
 	}
@@ -361,8 +361,8 @@ func BenchmarkListQueryScaling(b *testing.B) {
 			b.Fatal(err)
 		}
 		t0 := time.Now()
-		seedNotices(b, db, n)
-		fmt.Printf("\n== %d notices (seeded in %s)\n", n, time.Since(t0).Round(time.Millisecond))
+		seedAnnouncements(b, db, n)
+		fmt.Printf("\n== %d announcements (seeded in %s)\n", n, time.Since(t0).Round(time.Millisecond))
 		for _, q := range queries {
 			plan := explain(b, db, fmt.Sprintf(listQuery, q.where))
 			exec := regexp.MustCompile(`Execution Time: ([0-9.]+ ms)`).FindStringSubmatch(plan)

@@ -70,7 +70,7 @@ func TestAuditVerifyCommandFailsOnEditedRow(t *testing.T) {
 	var released int
 	db.QueryRow(`SELECT count(*) FROM documents WHERE released_at IS NOT NULL`).Scan(&released)
 	if released < 5 {
-		t.Fatalf("demo: %d documents released with the published notices", released)
+		t.Fatalf("demo: %d documents released with the published announcements", released)
 	}
 	if categories != 4 || drafts < 2 || submitted < 1 || published < 5 || amendments < 1 {
 		t.Fatalf("demo: %d categories, %d draft projects, %d submitted, %d published, %d amendments",

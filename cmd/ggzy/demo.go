@@ -60,16 +60,16 @@ func loadDemo(ctx context.Context, app *App, out io.Writer) error {
 		fmt.Fprintf(out, "  %-10s %-12s 密码 %-20s %s (%s)\n", d.Role, d.Username, d.Password, d.Name, state)
 	}
 	// The past year first: publication order (published_seq, which orders
-	// the portal) then follows the notices' dates on a fresh data set.
+	// the portal) then follows the announcements' dates on a fresh data set.
 	if err := loadDemoYear(ctx, app, out); err != nil {
 		return err
 	}
 	return loadDemoProjects(ctx, app, out)
 }
 
-// demoNotice is a notice of a demo project: published at At on the demo's
+// demoAnnouncement is an announcement of a demo project: published at At on the demo's
 // own clock (historic records), or left submitted or as a draft.
-type demoNotice struct {
+type demoAnnouncement struct {
 	Type  trading.AnnouncementType
 	Title string
 	Body  string
@@ -79,9 +79,9 @@ type demoNotice struct {
 }
 
 type demoProject struct {
-	In      trading.ProjectInput
-	Notices []demoNotice
-	// State of the last notice: "published", "submitted" or "draft".
+	In            trading.ProjectInput
+	Announcements []demoAnnouncement
+	// State of the last announcement: "published", "submitted" or "draft".
 	Leave string
 }
 
@@ -104,35 +104,35 @@ func demoProjects(today time.Time) []demoProject {
 		{In: trading.ProjectInput{Category: trading.Engineering, Title: "闽江北岸防洪堤加固工程施工", OwnerName: "福州市水利局", RegionCode: "350100", StateFunded: true,
 			Lots: []trading.LotInput{{Name: "一标段", ControlPrice: "12680000.00", EstimatedPrice: "13000000.00", Deposit: "250000.00",
 				DocIssueStart: ts(sh(2026, 9, 2, 9, 0)), DocIssueEnd: ts(sh(2026, 9, 9, 17, 0)), BidDeadline: ts(sh(2026, 9, 23, 9, 30)), OpeningPlace: "福州市公共资源交易中心第一开标室"}}},
-			Notices: []demoNotice{{Type: trading.AnnouncementTender, Title: "闽江北岸防洪堤加固工程施工招标公告", Body: "闽江北岸防洪堤加固，全长3.2公里。", At: sh(2026, 9, 1, 10, 0)}}, Leave: "published"},
+			Announcements: []demoAnnouncement{{Type: trading.AnnouncementTender, Title: "闽江北岸防洪堤加固工程施工招标公告", Body: "闽江北岸防洪堤加固，全长3.2公里。", At: sh(2026, 9, 1, 10, 0)}}, Leave: "published"},
 		{In: trading.ProjectInput{Category: trading.Engineering, Title: "地铁6号线配套道路工程施工", OwnerName: "福州市城乡建设局", RegionCode: "350104", StateFunded: true,
 			Lots: []trading.LotInput{{Name: "一标段", ControlPrice: "35800000.00", Deposit: "700000.00",
 				DocIssueStart: ts(sh(2026, 9, 11, 9, 0)), DocIssueEnd: ts(sh(2026, 9, 18, 17, 0)), BidDeadline: ts(sh(2026, 10, 9, 9, 30)), OpeningPlace: "福州市公共资源交易中心第二开标室"},
 				{Name: "二标段", ControlPrice: "28600000.00", Deposit: "560000.00",
 					DocIssueStart: ts(sh(2026, 9, 11, 9, 0)), DocIssueEnd: ts(sh(2026, 9, 18, 17, 0)), BidDeadline: ts(sh(2026, 10, 9, 9, 30)), OpeningPlace: "福州市公共资源交易中心第二开标室"}}},
-			Notices: []demoNotice{
+			Announcements: []demoAnnouncement{
 				{Type: trading.AnnouncementTender, Title: "地铁6号线配套道路工程施工招标公告", Body: "配套道路两个标段。", At: sh(2026, 9, 10, 10, 0)},
 				{Type: trading.AnnouncementAmendment, Title: "地铁6号线配套道路工程施工招标文件澄清与变更公告", Body: "澄清工程量清单第3.2条，投标截止时间顺延。", At: sh(2026, 9, 28, 10, 0), NewDeadline: sh(2026, 10, 16, 9, 30)}},
 			Leave: "published"},
 		{In: trading.ProjectInput{Category: trading.Procurement, Title: "市立医院医疗设备采购", OwnerName: "福州市第一医院", RegionCode: "350102",
 			Lots: []trading.LotInput{{Name: "第1包：CT", Budget: "8600000.00", DocIssueStart: ts(sh(2026, 10, 13, 9, 0)), DocIssueEnd: ts(sh(2026, 10, 20, 17, 0)), BidDeadline: ts(sh(2026, 11, 5, 9, 30)), OpeningPlace: "政府采购开标室"},
 				{Name: "第2包：超声", Budget: "2400000.00", DocIssueStart: ts(sh(2026, 10, 13, 9, 0)), DocIssueEnd: ts(sh(2026, 10, 20, 17, 0)), BidDeadline: ts(sh(2026, 11, 5, 9, 30)), OpeningPlace: "政府采购开标室"}}},
-			Notices: []demoNotice{{Type: trading.AnnouncementProcurement, Title: "市立医院医疗设备采购项目公开招标公告", Body: "采购CT一台、彩色超声诊断仪两台。", At: sh(2026, 10, 12, 10, 0)}}, Leave: "published"},
+			Announcements: []demoAnnouncement{{Type: trading.AnnouncementProcurement, Title: "市立医院医疗设备采购项目公开招标公告", Body: "采购CT一台、彩色超声诊断仪两台。", At: sh(2026, 10, 12, 10, 0)}}, Leave: "published"},
 		{In: trading.ProjectInput{Category: trading.Land, Title: "榕土2026-07号地块国有建设用地使用权挂牌出让", OwnerName: "福州市自然资源和规划局", RegionCode: "350121",
 			Lots: []trading.LotInput{{Name: "榕土2026-07号地块", StartingPrice: "50000000.00", ReservePrice: "56000000.00", Increment: "500000.00", Deposit: "10000000.00",
 				ListingStart: ts(sh(2026, 8, 24, 9, 0)), ListingEnd: ts(sh(2026, 9, 7, 16, 0)), OpeningPlace: "交易中心土地交易厅"}}},
-			Notices: []demoNotice{{Type: trading.AnnouncementListing, Title: "榕土2026-07号地块挂牌出让公告", Body: "住宅用地，出让年限70年，面积32,015平方米。", At: sh(2026, 8, 3, 10, 0)}}, Leave: "published"},
+			Announcements: []demoAnnouncement{{Type: trading.AnnouncementListing, Title: "榕土2026-07号地块挂牌出让公告", Body: "住宅用地，出让年限70年，面积32,015平方米。", At: sh(2026, 8, 3, 10, 0)}}, Leave: "published"},
 		{In: trading.ProjectInput{Category: trading.Property, Title: "某市属国有企业30%股权转让", OwnerName: "福州市某国有资本投资运营公司", RegionCode: "350100",
 			Lots: []trading.LotInput{{Name: "30%股权", ListingPrice: "18000000.00", AppraisedValue: "17500000.00", StartingPrice: "18000000.00", Increment: "100000.00", Deposit: "1800000.00",
 				ListingStart: ts(sh(2026, 7, 2, 9, 0)), ListingEnd: ts(sh(2026, 7, 31, 16, 0))}}},
-			Notices: []demoNotice{{Type: trading.AnnouncementListing, Title: "某市属国有企业30%股权转让信息披露公告", Body: "转让标的为30%股权，评估值1750万元。", At: sh(2026, 7, 1, 10, 0)}}, Leave: "published"},
+			Announcements: []demoAnnouncement{{Type: trading.AnnouncementListing, Title: "某市属国有企业30%股权转让信息披露公告", Body: "转让标的为30%股权，评估值1750万元。", At: sh(2026, 7, 1, 10, 0)}}, Leave: "published"},
 		{In: trading.ProjectInput{Category: trading.Engineering, Title: "仓山区学校改扩建工程施工", OwnerName: "福州市仓山区教育局", RegionCode: "350104", StateFunded: true,
 			Lots: []trading.LotInput{{Name: "一标段", ControlPrice: "9800000.00", Deposit: "190000.00",
 				DocIssueStart: d(2, 9), DocIssueEnd: d(9, 17), BidDeadline: d(24, 9), OpeningPlace: "福州市公共资源交易中心第三开标室"}}},
-			Notices: []demoNotice{{Type: trading.AnnouncementTender, Title: "仓山区学校改扩建工程施工招标公告", Body: "新建教学楼一栋，改造运动场。"}}, Leave: "submitted"},
+			Announcements: []demoAnnouncement{{Type: trading.AnnouncementTender, Title: "仓山区学校改扩建工程施工招标公告", Body: "新建教学楼一栋，改造运动场。"}}, Leave: "submitted"},
 		{In: trading.ProjectInput{Category: trading.Procurement, Title: "政务云服务采购", OwnerName: "福州市大数据管理委员会", RegionCode: "350100",
 			Lots: []trading.LotInput{{Name: "第1包", Budget: "4200000.00", DocIssueStart: d(3, 9), DocIssueEnd: d(12, 17), BidDeadline: d(25, 9)}}},
-			Notices: []demoNotice{{Type: trading.AnnouncementProcurement, Title: "政务云服务采购项目公开招标公告", Body: "三年期政务云服务。"}}, Leave: "draft"},
+			Announcements: []demoAnnouncement{{Type: trading.AnnouncementProcurement, Title: "政务云服务采购项目公开招标公告", Body: "三年期政务云服务。"}}, Leave: "draft"},
 		{In: trading.ProjectInput{Category: trading.Land, Title: "闽侯县2026-12号地块挂牌出让", OwnerName: "闽侯县自然资源局", RegionCode: "350121",
 			Lots: []trading.LotInput{{Name: "2026-12号地块", StartingPrice: "21000000.00", ReservePrice: "23500000.00", Increment: "200000.00", Deposit: "4200000.00"}}},
 			Leave: "draft"},
@@ -149,14 +149,14 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "演示项目 (demo projects):")
 	projects := demoProjects(app.Clock.Now().In(trading.Shanghai))
-	// In the order of their first notices, so the portal (ordered by
+	// In the order of their first announcements, so the portal (ordered by
 	// publication) lists them newest first; today's ones come last.
 	slices.SortStableFunc(projects, func(a, b demoProject) int {
 		at := func(p demoProject) time.Time {
-			if len(p.Notices) == 0 || p.Notices[0].At.IsZero() {
+			if len(p.Announcements) == 0 || p.Announcements[0].At.IsZero() {
 				return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 			}
-			return p.Notices[0].At
+			return p.Announcements[0].At
 		}
 		return at(a).Compare(at(b))
 	})
@@ -170,9 +170,9 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 			continue
 		}
 		svc, bid := app.Trading, app.Bidding
-		historic := len(dp.Notices) > 0 && !dp.Notices[0].At.IsZero()
+		historic := len(dp.Announcements) > 0 && !dp.Announcements[0].At.IsZero()
 		if historic {
-			clock := trading.NewManualClock(dp.Notices[0].At.Add(-time.Hour))
+			clock := trading.NewManualClock(dp.Announcements[0].At.Add(-time.Hour))
 			svc = trading.NewService(app.DB, clock, app.Log)
 			svc.Passwords = app.Trading.Passwords
 			bid = bidding.NewService(svc, app.Storage)
@@ -182,8 +182,8 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("demo project %s: %w", dp.In.Title, err)
 		}
-		// The documents, uploaded before the notice that will release them.
-		if len(dp.Notices) > 0 {
+		// The documents, uploaded before the announcement that will release them.
+		if len(dp.Announcements) > 0 {
 			pdf := demoPDF(dp.In.Title)
 			for _, l := range p.Lots {
 				if _, err := bid.Upload(ctx, agent, l.ID, bidding.UploadInput{Kind: bidding.DocTender, Filename: dp.In.Title + "（" + l.Name + "）文件.pdf"},
@@ -193,7 +193,7 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 			}
 		}
 		state := "draft"
-		for i, dn := range dp.Notices {
+		for i, dn := range dp.Announcements {
 			if historic {
 				svc.Clock.(*trading.ManualClock).Set(dn.At)
 			}
@@ -208,9 +208,9 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 			}
 			n, err := svc.DraftAnnouncement(ctx, agent, p.Code, in)
 			if err != nil {
-				return fmt.Errorf("demo notice %s: %w", dn.Title, err)
+				return fmt.Errorf("demo announcement %s: %w", dn.Title, err)
 			}
-			last := i == len(dp.Notices)-1
+			last := i == len(dp.Announcements)-1
 			if last && dp.Leave == "draft" {
 				break
 			}
@@ -226,7 +226,7 @@ func loadDemoProjects(ctx context.Context, app *App, out io.Writer) error {
 				break
 			}
 			if _, err := svc.ApproveAnnouncement(ctx, sup, n.ID, nil); err != nil {
-				return fmt.Errorf("demo notice %s: %w", dn.Title, err)
+				return fmt.Errorf("demo announcement %s: %w", dn.Title, err)
 			}
 			state = "published"
 			if dn.Type == trading.AnnouncementAmendment {
@@ -251,7 +251,7 @@ func demoPDF(title string) []byte {
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
 		fmt.Sprintf("<< /Title <FEFF%X> /Producer (ggzy demo) >>", utf16be(title)),
 	}
-	stream := "BT /F1 18 Tf 72 770 Td (ggzy demo tender document) Tj 0 -28 Td (See the notice on the portal.) Tj ET"
+	stream := "BT /F1 18 Tf 72 770 Td (ggzy demo tender document) Tj 0 -28 Td (See the announcement on the portal.) Tj ET"
 	objs[3] = fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream)
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n")

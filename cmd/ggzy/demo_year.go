@@ -41,12 +41,12 @@ func creditCode(body string) string {
 
 // demoYearPlan is one completed lot of the demo year.
 type demoYearPlan struct {
-	Category trading.Category
-	Notice   time.Time // opening notice publication
-	Region   string
-	Base     decimal.Decimal // control price, budget, starting or listing price
-	Result   decimal.Decimal // winning price, contract amount or deal price
-	Failed   bool            // E7 (too few bidders) or no sale
+	Category     trading.Category
+	Announcement time.Time // opening announcement publication
+	Region       string
+	Base         decimal.Decimal // control price, budget, starting or listing price
+	Result       decimal.Decimal // winning price, contract amount or deal price
+	Failed       bool            // E7 (too few bidders) or no sale
 }
 
 // demoYearPlans draws the year deterministically: every category each
@@ -64,19 +64,19 @@ func demoYearPlans() []demoYearPlan {
 		day := func(d int) time.Time { return time.Date(demoYear, m, d, 10, 0, 0, 0, trading.Shanghai) }
 		for i := 0; i < 2; i++ {
 			base := money(2_000_000, 60_000_000)
-			out = append(out, demoYearPlan{Category: trading.Engineering, Notice: day(4 + 7*i), Region: regions[r.IntN(len(regions))], Base: base,
+			out = append(out, demoYearPlan{Category: trading.Engineering, Announcement: day(4 + 7*i), Region: regions[r.IntN(len(regions))], Base: base,
 				Result: base.Mul(ratio(8600, 10150)).Round(2), Failed: m == time.June && i == 1})
 		}
 		base := money(500_000, 12_000_000)
-		out = append(out, demoYearPlan{Category: trading.Procurement, Notice: day(6), Region: regions[r.IntN(len(regions))], Base: base,
+		out = append(out, demoYearPlan{Category: trading.Procurement, Announcement: day(6), Region: regions[r.IntN(len(regions))], Base: base,
 			Result: base.Mul(ratio(8000, 9950)).Round(2)})
 		if m%2 == 1 {
 			base := money(20_000_000, 200_000_000).Round(-4)
-			out = append(out, demoYearPlan{Category: trading.Land, Notice: day(3), Region: regions[r.IntN(len(regions))], Base: base,
+			out = append(out, demoYearPlan{Category: trading.Land, Announcement: day(3), Region: regions[r.IntN(len(regions))], Base: base,
 				Result: base.Mul(ratio(10000, 16000)).Round(-4), Failed: m == time.September})
 		} else {
 			base := money(3_000_000, 40_000_000).Round(-3)
-			out = append(out, demoYearPlan{Category: trading.Property, Notice: day(3), Region: regions[r.IntN(len(regions))], Base: base,
+			out = append(out, demoYearPlan{Category: trading.Property, Announcement: day(3), Region: regions[r.IntN(len(regions))], Base: base,
 				Result: base.Mul(ratio(10000, 13000)).Round(-3)})
 		}
 	}
@@ -112,7 +112,7 @@ func loadDemoYear(ctx context.Context, app *App, out io.Writer) error {
 	for i, pl := range plans {
 		title := fmt.Sprintf("%d年%s第%02d号（%s）", demoYear, map[trading.Category]string{trading.Engineering: "市政道路改造工程施工",
 			trading.Procurement: "办公设备及信息化采购", trading.Land: "国有建设用地使用权挂牌出让", trading.Property: "市属国企资产转让"}[pl.Category], i+1,
-			pl.Notice.Format("1月"))
+			pl.Announcement.Format("1月"))
 		var exists int64
 		if err := app.DB.WithContext(ctx).Model(&trading.Project{}).Where("title = ?", title).Count(&exists).Error; err != nil {
 			return err
@@ -131,13 +131,13 @@ func loadDemoYear(ctx context.Context, app *App, out io.Writer) error {
 }
 
 func demoYearProject(ctx context.Context, app *App, agent, sup trading.Actor, bidders []trading.Actor, title string, pl demoYearPlan) error {
-	clock := trading.NewManualClock(pl.Notice.Add(-time.Hour))
+	clock := trading.NewManualClock(pl.Announcement.Add(-time.Hour))
 	svc := trading.NewService(app.DB, clock, app.Log)
 	svc.Passwords, svc.Book = app.Trading.Passwords, app.Trading.Book
 	bid := bidding.NewService(svc, app.Storage)
 	platform.Wire(svc, bid, nil, nil) // trading and bidding only, as before deposits: its publication hooks release the documents
 	at := func(days, h, m int) time.Time {
-		d := pl.Notice.AddDate(0, 0, days)
+		d := pl.Announcement.AddDate(0, 0, days)
 		return time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, trading.Shanghai)
 	}
 	lot := trading.LotInput{Name: "一标段"}
@@ -174,7 +174,7 @@ func demoYearProject(ctx context.Context, app *App, agent, sup trading.Actor, bi
 		_, err := svc.ApproveAnnouncement(ctx, sup, n.ID, nil)
 		return err
 	}
-	clock.Set(pl.Notice)
+	clock.Set(pl.Announcement)
 	n, err := svc.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: opening, Title: title + opening.Name(),
 		Body: fmt.Sprintf(demoBody, "演示年度数据。")})
 	if err != nil {

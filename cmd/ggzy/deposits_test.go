@@ -40,7 +40,7 @@ func depositLot(t *testing.T, app *App) (string, trading.Actor) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishNotice(t, app, agent, sup, p.Code, "tender", "保证金接口测试工程招标公告")
+	publishAnnouncement(t, app, agent, sup, p.Code, "tender", "保证金接口测试工程招标公告")
 	app.Clock.(*trading.ManualClock).Advance(48 * time.Hour)
 	acc, err := app.Trading.SignUpBidder(ctx, trading.SystemActor, trading.SignUp{Kind: trading.BidderEnterprise, Name: "福建接口建设有限公司",
 		IDNumber: "91350100M000100Y43", LegalRep: "张三", Phone: "13800138000", Email: "x@example.com", Username: "jiekou", Password: "jiekou2026"})

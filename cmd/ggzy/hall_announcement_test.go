@@ -122,12 +122,12 @@ func TestOpeningAnnouncementRegeneratedOnThePageAndThroughAPI(t *testing.T) {
 	}
 	var hv struct {
 		Opening struct {
-			NoticeID            int64   `json:"notice_id"`
+			AnnouncementID      int64   `json:"announcement_id"`
 			AnnouncementProblem *string `json:"announcement_problem"`
 		} `json:"opening"`
 	}
 	if code := call(t, "GET", fmt.Sprintf("%s/api/v1/lots/%d/hall", srv.URL, lot.ID), token, nil, &hv); code != 200 ||
-		hv.Opening.NoticeID != got.AnnouncementID || hv.Opening.AnnouncementProblem != nil {
+		hv.Opening.AnnouncementID != got.AnnouncementID || hv.Opening.AnnouncementProblem != nil {
 		t.Fatalf("the hall through the API: %d %+v", code, hv)
 	}
 }

@@ -34,7 +34,7 @@ func auctionLot(t *testing.T, app *App, auctionAt time.Time, bidders ...string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishNotice(t, app, agent, sup, p.Code, "transfer", "网上拍卖出让公告")
+	publishAnnouncement(t, app, agent, sup, p.Code, "transfer", "网上拍卖出让公告")
 	lot := p.Lots[0].ID
 	for i, name := range bidders {
 		ids := []string{"91350100M000100Y43", "11010519491231002X"}

@@ -146,12 +146,12 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 	app, srv := newTestServer(t, demoConfig(t))
 	ctx := context.Background()
 	var code string
-	var lotID, noticeID int64
+	var lotID, announcementID int64
 	if err := app.DB.Raw(`SELECT p.code, l.id FROM projects p JOIN lots l ON l.project_id = p.id
 		WHERE p.status = 'active' ORDER BY p.id, l.seq LIMIT 1`).Row().Scan(&code, &lotID); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.DB.Raw(`SELECT id FROM announcements WHERE status = 'published' ORDER BY id LIMIT 1`).Row().Scan(&noticeID); err != nil {
+	if err := app.DB.Raw(`SELECT id FROM announcements WHERE status = 'published' ORDER BY id LIMIT 1`).Row().Scan(&announcementID); err != nil {
 		t.Fatal(err)
 	}
 	// Money in suspense, returned to its payer: the deposits and refunds
@@ -172,14 +172,14 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 	if err := app.Deposits.ReturnSuspense(ctx, actorOf(t, app, "jiandu"), inflowID, "付款人确认汇错账户"); err != nil {
 		t.Fatal(err)
 	}
-	// Notices the platform wrote from results: their amounts are read too.
+	// Announcements the platform wrote from results: their amounts are read too.
 	var resultIDs []int64
 	if err := app.DB.Raw(`SELECT DISTINCT ON (type) id FROM announcements WHERE status = 'published'
 		AND type IN ('candidates', 'result') ORDER BY type, id`).Scan(&resultIDs).Error; err != nil || len(resultIDs) != 2 {
-		t.Fatalf("demo result notices: %v %v", resultIDs, err)
+		t.Fatalf("demo result announcements: %v %v", resultIDs, err)
 	}
 	// Issue 14 §3–4: a draft whose schedule breaks E1 (the error list), a
-	// submitted notice whose text names a date that is none of its times,
+	// submitted announcement whose text names a date that is none of its times,
 	// and a submitted amendment (the review page's dates and diff).
 	forms := formsJourneyData(t, app)
 	// One browser per role, side by side: the same pages and checks as one
@@ -197,7 +197,7 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 		}
 
 		for _, p := range []struct{ path, name string }{
-			{"/", "home"}, {"/notices", "notices"}, {fmt.Sprintf("/notices/%d", noticeID), "notice"},
+			{"/", "home"}, {"/notices", "announcements"}, {fmt.Sprintf("/notices/%d", announcementID), "announcement"},
 			{"/projects/" + code, "public-project"}, {fmt.Sprintf("/lots/%d", lotID), "lot"}, {"/rules", "rules"},
 			{"/login", "login"}, {"/signup", "signup"}, {"/notices/999999999", "error-404"},
 		} {
@@ -211,7 +211,7 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 			{"/supervise", "supervise"}, {"/supervise/projects/" + code, "supervise-project"},
 			{"/supervisor/reviews", "reviews"}, {"/supervisor/projects", "supervisor-projects"},
 			{"/supervisor/projects?status=completed", "supervisor-projects-completed"},
-			{fmt.Sprintf("/supervisor/announcements/%d", noticeID), "review"},
+			{fmt.Sprintf("/supervisor/announcements/%d", announcementID), "review"},
 			{fmt.Sprintf("/supervisor/lots/%d/result", lotID), "supervisor-lot-result"},
 			{fmt.Sprintf("/supervisor/lots/%d/registrations", lotID), "supervisor-registrations"},
 			{fmt.Sprintf("/lots/%d/guarantees", lotID), "lot-guarantees"},
@@ -244,7 +244,7 @@ func TestBrowserJourneyEveryMainPage(t *testing.T) {
 			{"/agent/projects/new", "project-form"}, {fmt.Sprintf("/agent/lots/%d/registrations", lotID), "registrations"},
 			{fmt.Sprintf("/agent/lots/%d/result", lotID), "lot-result"},
 			{fmt.Sprintf("/agent/lots/%d/documents", lotID), "lot-documents"},
-			{fmt.Sprintf("/agent/announcements/%d/edit", noticeID), "notice-edit"},
+			{fmt.Sprintf("/agent/announcements/%d/edit", announcementID), "notice-edit"},
 		} {
 			visit(t, chrome, base, p.path, p.name)
 		}
@@ -346,10 +346,10 @@ func TestAxeCoreIsThePinnedVersion(t *testing.T) {
 	}
 }
 
-// formsJourney are the notices of the forms and review journeys.
+// formsJourney are the announcements of the forms and review journeys.
 type formsJourney struct{ e1Draft, mismatch, amendment int64 }
 
-// formsJourneyData writes, as the demo's agent: a draft engineering notice
+// formsJourneyData writes, as the demo's agent: a draft engineering announcement
 // whose bid deadline is 9 days after the documents (E1 wants 20); a
 // submitted one whose text names a deadline 13 days before the real one,
 // with its tender document; and a submitted amendment that moves a
@@ -399,7 +399,7 @@ func formsJourneyData(t *testing.T, app *App) formsJourney {
 	out.mismatch = n.ID
 
 	p = project("变更对照的项目", day(30, 9, 30))
-	publishNotice(t, app, agent, sup, p.Code, trading.AnnouncementTender, "变更对照的招标公告")
+	publishAnnouncement(t, app, agent, sup, p.Code, trading.AnnouncementTender, "变更对照的招标公告")
 	var opening trading.Announcement
 	if err := app.DB.Where("project_id = ? AND type = 'tender'", p.ID).First(&opening).Error; err != nil {
 		t.Fatal(err)

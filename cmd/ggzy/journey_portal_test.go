@@ -8,9 +8,9 @@ import (
 )
 
 // A visitor uses the portal as a provincial one, in Chromium: the home
-// page's calendar shows today's opening, the notice list pages by number,
+// page's calendar shows today's opening, the announcement list pages by number,
 // several words narrow the search, a trading code finds its project's
-// notices, and the status and region filters keep their choice. Every
+// announcements, and the status and region filters keep their choice. Every
 // page is saved as a screenshot and passes axe-core (checkPage).
 func TestBrowserJourneyPortalList(t *testing.T) {
 	t.Parallel()
@@ -35,10 +35,10 @@ func TestBrowserJourneyPortalList(t *testing.T) {
 	waitText(t, chrome, `.pager [aria-current="page"]`, "2")
 	checkPage(t, chrome, "portal-notices-page-2")
 	if second := text(t, chrome, "#notices tbody"); second == first {
-		t.Error("page 2 shows page 1's notices")
+		t.Error("page 2 shows page 1's announcements")
 	}
 
-	// Two words: the one notice with both.
+	// Two words: the one announcement with both.
 	if err := chromedp.Do(chrome, chromedp.SetValue(chromedp.CSS(`#notice-filters input[name="q"]`), "地铁 澄清"),
 		chromedp.Click(chromedp.CSS(`#notice-filters button[type="submit"]`))); err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestBrowserJourneyPortalList(t *testing.T) {
 	waitText(t, chrome, "#notices tbody", "澄清与变更公告")
 	checkPage(t, chrome, "portal-notices-two-words")
 
-	// The trading code typed in the box: both notices of the project,
+	// The trading code typed in the box: both announcements of the project,
 	// each 已开标 (09:30 passed) with its deadline.
 	if err := chromedp.Do(chrome, chromedp.SetValue(chromedp.CSS(`#notice-filters input[name="q"]`), code),
 		chromedp.Click(chromedp.CSS(`#notice-filters button[type="submit"]`))); err != nil {
@@ -56,7 +56,7 @@ func TestBrowserJourneyPortalList(t *testing.T) {
 	waitText(t, chrome, "#notice-total", "共 2 条")
 	rows := text(t, chrome, "#notices tbody")
 	if strings.Count(rows, "已开标") != 2 || strings.Count(rows, "2026-10-16 09:30") != 2 || strings.Count(rows, "施工") < 2 {
-		t.Errorf("the trading code's notices: %q", rows)
+		t.Errorf("the trading code's announcements: %q", rows)
 	}
 	checkPage(t, chrome, "portal-notices-trading-code")
 

@@ -73,7 +73,7 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 	if doc.SHA256 != hex.EncodeToString(want[:]) {
 		t.Fatalf("stored SHA-256 %s", doc.SHA256)
 	}
-	publishNotice(t, app, agent, sup, eng.Code, "tender", "闽江北岸防洪堤加固工程招标公告")
+	publishAnnouncement(t, app, agent, sup, eng.Code, "tender", "闽江北岸防洪堤加固工程招标公告")
 	land, err := app.Trading.CreateProject(ctx, agent, trading.ProjectInput{Category: "land", Title: "榕土2026-01号地块挂牌出让",
 		OwnerName: "福州市自然资源和规划局", RegionCode: "350121", Lots: []trading.LotInput{{Name: "榕土2026-01号地块",
 			StartingPrice: "5000000.00", ReservePrice: "5600000.00", Increment: "100000.00", Deposit: "1000000.00",
@@ -81,7 +81,7 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishNotice(t, app, agent, sup, land.Code, "listing", "榕土2026-01号地块挂牌出让公告")
+	publishAnnouncement(t, app, agent, sup, land.Code, "listing", "榕土2026-01号地块挂牌出让公告")
 	clock.Advance(48 * time.Hour) // the documents are being issued
 
 	for _, u := range []struct{ user, name, code string }{{"fjjs", "福建旅程建设有限公司", "91350100M000100Y43"}, {"lisi", "李四", "11010519491231002X"}} {
@@ -101,7 +101,7 @@ func TestBrowserJourneyRegistrationAndDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, chrome, "#notice-title", "闽江北岸防洪堤加固工程招标公告")
-	checkPage(t, chrome, "notice")
+	checkPage(t, chrome, "announcement")
 	if err := chromedp.Do(chrome, chromedp.Click(chromedp.CSS("a.lot-link"))); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func actorOf(t *testing.T, app *App, username string) trading.Actor {
 	return trading.Actor{AccountID: acc.ID, Username: acc.Username, Role: acc.Role}
 }
 
-func publishNotice(t *testing.T, app *App, agent, sup trading.Actor, code string, typ trading.AnnouncementType, title string) {
+func publishAnnouncement(t *testing.T, app *App, agent, sup trading.Actor, code string, typ trading.AnnouncementType, title string) {
 	t.Helper()
 	ctx := context.Background()
 	n, err := app.Trading.DraftAnnouncement(ctx, agent, code, trading.AnnouncementInput{Type: typ, Title: title, Body: "正文"})

@@ -42,7 +42,7 @@ func sealedLot(t *testing.T, app *App) (*trading.Lot, trading.Actor, trading.Act
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishNotice(t, app, agent, sup, p.Code, "tender", "电子投标测试工程招标公告")
+	publishAnnouncement(t, app, agent, sup, p.Code, "tender", "电子投标测试工程招标公告")
 	clock := app.Clock.(*trading.ManualClock)
 	clock.Advance(48 * time.Hour)
 	if err := trading.FreezeDBClock(ctx, app.DB, clock.Now()); err != nil {

@@ -13,10 +13,10 @@ import (
 
 // A land lot sold on site, from the draft to the deal, through the API
 // alone and validated against openapi.json: the agent drafts and edits the
-// project and its notice, withdraws and resubmits it; the supervisor
+// project and its announcement, withdraws and resubmits it; the supervisor
 // publishes, suspends and resumes; two buyers sign up and apply, one is
 // approved and one rejected; the approved one pays; the agent records the
-// deal, which answers with the result notice in snake_case.
+// deal, which answers with the result announcement in snake_case.
 func TestLandLotThroughAPI(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)

@@ -24,7 +24,7 @@ import (
 
 // awardedLot takes depositLot's engineering lot through opening (three
 // bids, 福建接口建设有限公司 lowest), candidate publicity and the result
-// notice, as the agent does on the result page. It returns the lot and
+// announcement, as the agent does on the result page. It returns the lot and
 // the other bidders' usernames.
 func awardedLot(t *testing.T, app *App, srvURL string) (int64, []string) {
 	t.Helper()

@@ -139,7 +139,7 @@ func cmdServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	// Approved notices with a publication time go out when it comes; every
+	// Approved announcements with a publication time go out when it comes; every
 	// instance runs this, SKIP LOCKED keeps them from publishing one twice.
 	go app.Trading.RunPublisher(ctx, 15*time.Second)
 	go app.Deposits.RunK1Sweeper(ctx, 10*time.Second)

@@ -24,15 +24,15 @@ func TestMigrationsUpDownUpDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var projects, lots, notices, audit int
+	var projects, lots, announcements, audit int
 	if err := db.QueryRow(`SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM lot_outcomes),
-		(SELECT count(*) FROM announcements), (SELECT count(*) FROM audit_events)`).Scan(&projects, &lots, &notices, &audit); err != nil {
+		(SELECT count(*) FROM announcements), (SELECT count(*) FROM audit_events)`).Scan(&projects, &lots, &announcements, &audit); err != nil {
 		t.Fatal(err)
 	}
-	if projects < 10 || lots < 10 || notices < 10 || audit < 100 {
-		t.Fatalf("demo: %d projects, %d lot outcomes, %d notices, %d audit records: too few to test the migrations on", projects, lots, notices, audit)
+	if projects < 10 || lots < 10 || announcements < 10 || audit < 100 {
+		t.Fatalf("demo: %d projects, %d lot outcomes, %d announcements, %d audit records: too few to test the migrations on", projects, lots, announcements, audit)
 	}
-	t.Logf("demo: %d projects, %d lot outcomes, %d notices, %d audit records", projects, lots, notices, audit)
+	t.Logf("demo: %d projects, %d lot outcomes, %d announcements, %d audit records", projects, lots, announcements, audit)
 	testenv.MigrationsRoundTrip(t, cfg.DatabaseURL)
 	var left int
 	if err := db.QueryRow(`SELECT count(*) FROM projects`).Scan(&left); err != nil || left != 0 {

@@ -53,7 +53,7 @@ func hasNote(t *testing.T, app *App, accountID int64, title string, parts ...str
 // Issue 14 item 6: each event that concerns a person notifies them in its
 // own transaction — the bidder of deposits (short, received, late,
 // invalid), refunds (opened, paid), suspension and resumption; the agent
-// of notices approved and rejected, applications waiting and a deadline
+// of announcements approved and rejected, applications waiting and a deadline
 // reached; the supervisors of K1 alerts and overdue refunds. The header
 // counts the unread ones; ids are opaque; texts never count others.
 func TestNotificationsOfEveryEvent(t *testing.T) {
@@ -112,7 +112,7 @@ func TestNotificationsOfEveryEvent(t *testing.T) {
 	}
 	hasNote(t, app, bidder.AccountID, "项目恢复", p.Code)
 
-	// A notice sent back to the agent.
+	// An announcement sent back to the agent.
 	n, err := app.Trading.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: trading.AnnouncementTermination, Title: "保证金接口测试工程终止公告", Body: "正文"})
 	if err != nil {
 		t.Fatal(err)

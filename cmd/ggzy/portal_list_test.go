@@ -31,27 +31,27 @@ func demoPortal(t *testing.T) (*App, string) {
 	return app, srv.URL
 }
 
-var noticeLink = regexp.MustCompile(`href="/notices/(\d+)"`)
+var announcementLink = regexp.MustCompile(`href="/notices/(\d+)"`)
 
-// noticeIDs are the notices a list page links to, in order.
-func noticeIDs(page string) []string {
+// announcementIDs are the announcements a list page links to, in order.
+func announcementIDs(page string) []string {
 	var out []string
-	for _, m := range noticeLink.FindAllStringSubmatch(page, -1) {
+	for _, m := range announcementLink.FindAllStringSubmatch(page, -1) {
 		out = append(out, m[1])
 	}
 	return out
 }
 
-// The notice list over HTTP: numbered pages that really page, with the
+// The announcement list over HTTP: numbered pages that really page, with the
 // total; the API pages the same way; words are ANDed; a trading code
-// finds its project's notices; the region filter offers the area's
+// finds its project's announcements; the region filter offers the area's
 // divisions; statuses and the calendar read the database clock.
 func TestPortalListOverHTTP(t *testing.T) {
 	t.Parallel()
 	app, base := demoPortal(t)
 	var total int64
 	if err := app.DB.Raw(`SELECT count(*) FROM announcements WHERE status = 'published'`).Scan(&total).Error; err != nil || total <= 40 {
-		t.Fatalf("demo notices: %d %v (the test needs more than two pages)", total, err)
+		t.Fatalf("demo announcements: %d %v (the test needs more than two pages)", total, err)
 	}
 	code, page1 := get(t, base+"/notices", "")
 	if code != 200 || !strings.Contains(page1, fmt.Sprintf("共 %d 条", total)) {
@@ -61,13 +61,13 @@ func TestPortalListOverHTTP(t *testing.T) {
 	if code != 200 || !strings.Contains(page2, `aria-current="page">2<`) {
 		t.Fatalf("/notices?page=2: %d, not marked page 2", code)
 	}
-	ids1, ids2 := noticeIDs(page1), noticeIDs(page2)
+	ids1, ids2 := announcementIDs(page1), announcementIDs(page2)
 	if len(ids1) != 20 || len(ids2) != 20 {
 		t.Fatalf("pages of 20: %d and %d", len(ids1), len(ids2))
 	}
 	for _, id := range ids2 {
 		if slices.Contains(ids1, id) {
-			t.Errorf("notice %s on page 1 and page 2", id)
+			t.Errorf("announcement %s on page 1 and page 2", id)
 		}
 	}
 	if !strings.Contains(page1, `href="/notices?page=2"`) || !strings.Contains(page2, `href="/notices?page=3"`) {
@@ -107,7 +107,7 @@ func TestPortalListOverHTTP(t *testing.T) {
 		}
 	}
 
-	// Two words: only the notice with both.
+	// Two words: only the announcement with both.
 	search := func(q string) []item {
 		t.Helper()
 		var out struct {
@@ -137,7 +137,7 @@ func TestPortalListOverHTTP(t *testing.T) {
 			t.Errorf("trading code search: %+v", it)
 		}
 	}
-	// The page shows the status and deadline of the same notices.
+	// The page shows the status and deadline of the same announcements.
 	_, page := get(t, base+"/notices?q="+url.QueryEscape(metro[0].ProjectCode), "")
 	if !strings.Contains(page, "共 2 条") || !strings.Contains(page, `status-opened">已开标<`) || !strings.Contains(page, "2026-10-16 09:30") {
 		t.Errorf("the list of the trading code lacks its status or deadline")
@@ -151,13 +151,13 @@ func TestPortalListOverHTTP(t *testing.T) {
 	var inCangshan int64
 	if err := app.DB.Raw(`SELECT count(*) FROM announcements a JOIN projects p ON p.id = a.project_id
 		WHERE a.status = 'published' AND p.region_code = '350104'`).Scan(&inCangshan).Error; err != nil || inCangshan == 0 {
-		t.Fatalf("demo notices in 仓山区: %d %v", inCangshan, err)
+		t.Fatalf("demo announcements in 仓山区: %d %v", inCangshan, err)
 	}
 	if !strings.Contains(cangshan, fmt.Sprintf("共 %d 条", inCangshan)) || !strings.Contains(cangshan, "福州市仓山区") {
-		t.Errorf("region=350104 does not list the %d notices of 仓山区", inCangshan)
+		t.Errorf("region=350104 does not list the %d announcements of 仓山区", inCangshan)
 	}
 
-	// The status filter: every notice listed is 已开标.
+	// The status filter: every announcement listed is 已开标.
 	_, opened := get(t, base+"/notices?status=opened", "")
 	if n := strings.Count(opened, `<tr data-status="`); n == 0 || n != strings.Count(opened, `<tr data-status="opened"`) {
 		t.Errorf("status=opened lists %d rows, %d of them opened", n, strings.Count(opened, `<tr data-status="opened"`))
@@ -180,13 +180,13 @@ func TestPortalHomeCalendarOverHTTP(t *testing.T) {
 			t.Errorf("today's calendar lacks %q", want)
 		}
 	}
-	var notices int64
+	var announcements int64
 	if err := app.DB.Raw(`SELECT count(*) FROM announcements WHERE status = 'published'
-		AND published_at >= '2026-01-01T00:00:00+08:00' AND published_at < '2027-01-01T00:00:00+08:00'`).Scan(&notices).Error; err != nil {
+		AND published_at >= '2026-01-01T00:00:00+08:00' AND published_at < '2027-01-01T00:00:00+08:00'`).Scan(&announcements).Error; err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(home, fmt.Sprintf("2026年发布公告<strong>%d</strong>", notices)) {
-		t.Errorf("the figures do not count this year's %d notices", notices)
+	if !strings.Contains(home, fmt.Sprintf("2026年发布公告<strong>%d</strong>", announcements)) {
+		t.Errorf("the figures do not count this year's %d announcements", announcements)
 	}
 	// Nothing on the page counts registrations (K4, K5).
 	for _, leak := range []string{"报名人数", "已报名", "投标人数", "家单位"} {

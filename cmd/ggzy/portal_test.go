@@ -108,7 +108,7 @@ func TestAnnouncementWorkflowThroughAPI(t *testing.T) {
 	}
 	if code := call(t, "PUT", fmt.Sprintf("%s/api/v1/announcements/%d", srv.URL, n.ID), agent,
 		map[string]any{"type": "tender", "title": "改过的标题改过的", "body": "x"}, &e); code != 409 {
-		t.Fatalf("edit of a published notice: %d %+v", code, e)
+		t.Fatalf("edit of a published announcement: %d %+v", code, e)
 	}
 	if code := call(t, "PUT", srv.URL+"/api/v1/projects/"+p.Code, agent, in, &e); code != 409 {
 		t.Fatalf("edit of a published project: %d", code)
@@ -178,15 +178,15 @@ func TestReservePriceSecrecyOverHTTP(t *testing.T) {
 				}
 			}
 			if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") {
-				t.Errorf("%s: markup from a notice is live on %s", who, path)
+				t.Errorf("%s: markup from an announcement is live on %s", who, path)
 			}
 		}
 	}
-	// The public pages show the notice itself, escaped.
+	// The public pages show the announcement itself, escaped.
 	for _, path := range []string{fmt.Sprintf("/notices/%d", n.ID), fmt.Sprintf("/api/v1/announcements/%d", n.ID)} {
 		if _, body := get(t, srv.URL+path, ""); !strings.Contains(body, "地块挂牌出让公告") || !strings.Contains(body, p.Code) ||
 			!strings.Contains(body, "挂牌出让") || !strings.Contains(body, "5,000,000.00") && !strings.Contains(body, "5000000") {
-			t.Errorf("%s does not show the notice: %.300s", path, body)
+			t.Errorf("%s does not show the announcement: %.300s", path, body)
 		}
 	}
 	// The feed is well-formed Atom with the escaped title.
@@ -216,7 +216,7 @@ func TestReservePriceSecrecyOverHTTP(t *testing.T) {
 }
 
 // The agent's and supervisor's pages: create a project through the form,
-// draft and submit a notice, review it and approve it.
+// draft and submit an announcement, review it and approve it.
 func TestAgentAndSupervisorPages(t *testing.T) {
 	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
@@ -268,7 +268,7 @@ func TestAgentAndSupervisorPages(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "市立医院医疗设备采购公告") {
 		t.Fatalf("portal: %d", code)
 	}
-	// The agent's project page offers an amendment now, not a second notice.
+	// The agent's project page offers an amendment now, not a second announcement.
 	code, body = agent.get("/agent/projects/" + projectCode)
 	if code != 200 || !strings.Contains(body, "发布变更公告") || strings.Contains(body, "type=procurement") {
 		t.Fatalf("project page after publishing: %d", code)
@@ -321,9 +321,9 @@ func TestPublicCacheOnlyForAnonymousReaders(t *testing.T) {
 	}
 }
 
-// Notice and project pages are kept past the cache's TTL for as long as
+// Announcement and project pages are kept past the cache's TTL for as long as
 // their version holds (one cheap query instead of a render), and rendered
-// again as soon as the project changes: a new notice, a suspension.
+// again as soon as the project changes: a new announcement, a suspension.
 func TestVersionedCacheRevalidates(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
@@ -340,7 +340,7 @@ func TestVersionedCacheRevalidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishNotice(t, app, agent, sup, p.Code, "tender", "缓存测试工程招标公告")
+	publishAnnouncement(t, app, agent, sup, p.Code, "tender", "缓存测试工程招标公告")
 	var first trading.Announcement
 	app.DB.Where("project_id = ?", p.ID).First(&first)
 	get := func(path string) (string, string) {
@@ -352,8 +352,8 @@ func TestVersionedCacheRevalidates(t *testing.T) {
 		resp.Body.Close()
 		return resp.Header.Get("X-Cache"), string(b)
 	}
-	notice, project := fmt.Sprintf("/notices/%d", first.ID), "/projects/"+p.Code
-	for _, path := range []string{notice, project} {
+	announcement, project := fmt.Sprintf("/notices/%d", first.ID), "/projects/"+p.Code
+	for _, path := range []string{announcement, project} {
 		if x, _ := get(path); x != "" {
 			t.Fatalf("%s: first view from the cache", path)
 		}
@@ -361,7 +361,7 @@ func TestVersionedCacheRevalidates(t *testing.T) {
 			t.Fatalf("%s: not revalidated from the cache", path)
 		}
 	}
-	// A new notice of the project changes the chain on both pages.
+	// A new announcement of the project changes the chain on both pages.
 	n, err := app.Trading.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: "amendment", AmendsID: first.ID,
 		Title: "缓存测试工程澄清公告", Body: "澄清"})
 	if err != nil {
@@ -371,9 +371,9 @@ func TestVersionedCacheRevalidates(t *testing.T) {
 	if _, err := app.Trading.ApproveAnnouncement(ctx, sup, n.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{notice, project} {
+	for _, path := range []string{announcement, project} {
 		if x, body := get(path); x != "" || !strings.Contains(body, "缓存测试工程澄清公告") {
-			t.Fatalf("%s: stale after a new notice (%q)", path, x)
+			t.Fatalf("%s: stale after a new announcement (%q)", path, x)
 		}
 	}
 	if _, err := supervision.Suspend(ctx, app.Trading, sup, p.Code, "收到投诉，暂停核查"); err != nil {
@@ -383,6 +383,6 @@ func TestVersionedCacheRevalidates(t *testing.T) {
 		t.Fatalf("project page stale after a suspension (%q)", x)
 	}
 	if x, _ := get("/notices/99999"); x != "" {
-		t.Fatal("a missing notice was served from the cache")
+		t.Fatal("a missing announcement was served from the cache")
 	}
 }

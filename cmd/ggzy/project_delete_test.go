@@ -10,7 +10,7 @@ import (
 
 // A draft project is deleted through the API by its own agent only (204,
 // audited); another agent gets 404, a supervisor 403, and a project whose
-// notice is submitted 409. Every call is validated against openapi.json.
+// announcement is submitted 409. Every call is validated against openapi.json.
 func TestDeleteDraftProjectThroughAPI(t *testing.T) {
 	t.Parallel()
 	app, srv := newTestServer(t, testConfig(t))
@@ -59,6 +59,6 @@ func TestDeleteDraftProjectThroughAPI(t *testing.T) {
 		t.Fatalf("submit: %d", code)
 	}
 	if code := call(t, "DELETE", srv.URL+"/api/v1/projects/"+q.Code, agent, nil, &e); code != 409 {
-		t.Fatalf("a project with a submitted notice was deleted: %d", code)
+		t.Fatalf("a project with a submitted announcement was deleted: %d", code)
 	}
 }

@@ -64,11 +64,11 @@ func openedLot(t *testing.T) (*App, string, *trading.Project, int64, string, str
 }
 
 // The result steps through the API, from the opening record to the
-// contract: every answer is snake_case (the steps that write a notice answer
-// with the notice, never Go field names such as "ID", "ProjectID",
+// contract: every answer is snake_case (the steps that write an announcement answer
+// with the announcement, never Go field names such as "ID", "ProjectID",
 // "BodyHTML"), amounts are strings with two decimals, and every call passes
 // newTestServer's validation against openapi.json. The supervisor rejects
-// the candidate notice once, and the agent submits it again.
+// the candidate announcement once, and the agent submits it again.
 func TestResultStepsThroughAPI(t *testing.T) {
 	t.Parallel()
 	app, base, p, lot, agent, sup, regs := openedLot(t)
@@ -77,8 +77,8 @@ func TestResultStepsThroughAPI(t *testing.T) {
 	var res map[string]any
 	win, second := regs[0].IDNumber, regs[1].IDNumber
 
-	// The notice-writing steps answer with the notice.
-	isNotice := func(step string, n map[string]any, typ string) int64 {
+	// The announcement-writing steps answer with the announcement.
+	isAnnouncement := func(step string, n map[string]any, typ string) int64 {
 		t.Helper()
 		for _, goName := range []string{"ID", "ProjectID", "BodyHTML", "Title", "Status"} {
 			if _, ok := n[goName]; ok {
@@ -96,7 +96,7 @@ func TestResultStepsThroughAPI(t *testing.T) {
 		map[string]any{"id_numbers": []string{win, second}, "publicity_end": end}, &n); code != 200 {
 		t.Fatalf("candidates: %d %v", code, n)
 	}
-	cand := isNotice("candidates", n, "candidates")
+	cand := isAnnouncement("candidates", n, "candidates")
 	if code := call(t, "POST", u("/announcements/%d/reject", cand), sup, map[string]string{"reason": "请补充候选人业绩"}, &n); code != 200 ||
 		n["status"] != "rejected" || n["reject_reason"] != "请补充候选人业绩" {
 		t.Fatalf("reject: %d %v", code, n)
@@ -113,7 +113,7 @@ func TestResultStepsThroughAPI(t *testing.T) {
 	if code := call(t, "POST", u("/lots/%d/result/award", lot), agent, map[string]any{"id_number": win}, &n); code != 200 {
 		t.Fatalf("award: %d %v", code, n)
 	}
-	result := isNotice("award", n, "result")
+	result := isAnnouncement("award", n, "result")
 	if code := call(t, "POST", u("/announcements/%d/approve", result), sup, nil, &n); code != 200 || n["status"] != "published" {
 		t.Fatalf("approve result: %d %v", code, n)
 	}
@@ -123,13 +123,13 @@ func TestResultStepsThroughAPI(t *testing.T) {
 		t.Fatalf("contract: %d %v", code, res)
 	}
 	var view struct {
-		Result map[string]any   `json:"result"`
-		Bids   []map[string]any `json:"bids"`
-		Winner string           `json:"winner"`
-		Notice map[string]any   `json:"result_notice"`
+		Result       map[string]any   `json:"result"`
+		Bids         []map[string]any `json:"bids"`
+		Winner       string           `json:"winner"`
+		Announcement map[string]any   `json:"result_announcement"`
 	}
 	if code := call(t, "GET", u("/lots/%d/result", lot), sup, nil, &view); code != 200 || view.Result["stage"] != "contracted" ||
-		view.Winner != regs[0].BidderName || len(view.Bids) != 3 || view.Bids[1]["price"] != "11200000.50" || view.Notice["status"] != "published" {
+		view.Winner != regs[0].BidderName || len(view.Bids) != 3 || view.Bids[1]["price"] != "11200000.50" || view.Announcement["status"] != "published" {
 		t.Fatalf("result: %d %+v", code, view)
 	}
 }

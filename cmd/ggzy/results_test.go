@@ -83,12 +83,12 @@ func TestResultPagesEngineering(t *testing.T) {
 		t.Fatalf("candidates: %d", code)
 	}
 	sup := actorOf(t, app, "jiandu")
-	var notices []trading.Announcement
-	app.DB.Where("type = 'candidates'").Find(&notices)
-	if len(notices) != 1 {
-		t.Fatalf("%d candidate notices", len(notices))
+	var announcements []trading.Announcement
+	app.DB.Where("type = 'candidates'").Find(&announcements)
+	if len(announcements) != 1 {
+		t.Fatalf("%d candidate announcements", len(announcements))
 	}
-	if _, err := app.Trading.ApproveAnnouncement(ctx, sup, notices[0].ID, nil); err != nil {
+	if _, err := app.Trading.ApproveAnnouncement(ctx, sup, announcements[0].ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(5 * 24 * time.Hour)
@@ -96,8 +96,8 @@ func TestResultPagesEngineering(t *testing.T) {
 	if code, body = agent.post(page, page+"/award", url.Values{"winner": {win}}); code != 200 || !strings.Contains(body, "结果公告待发布") {
 		t.Fatalf("award: %d", code)
 	}
-	app.DB.Where("type = 'result'").Find(&notices)
-	if _, err := app.Trading.ApproveAnnouncement(ctx, sup, notices[0].ID, nil); err != nil {
+	app.DB.Where("type = 'result'").Find(&announcements)
+	if _, err := app.Trading.ApproveAnnouncement(ctx, sup, announcements[0].ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	today := clock.Now().In(trading.Shanghai).Format("2006-01-02")

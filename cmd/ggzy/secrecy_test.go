@@ -57,7 +57,7 @@ func seeAsBidders(t *testing.T, n int) secrecyView {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishNotice(t, app, agent, sup, p.Code, "tender", "保密测试工程招标公告")
+	publishAnnouncement(t, app, agent, sup, p.Code, "tender", "保密测试工程招标公告")
 	clock.Advance(48 * time.Hour)
 
 	// Every account exists in both runs: only the registrations differ.

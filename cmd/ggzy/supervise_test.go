@@ -106,7 +106,7 @@ func TestSupervisionOverHTTP(t *testing.T) {
 	for _, ev := range tl.Events {
 		kinds[ev.Kind]++
 	}
-	if kinds["notice"] == 0 || kinds["registration"] != 1 || kinds["audit"] == 0 {
+	if kinds["announcement"] == 0 || kinds["registration"] != 1 || kinds["audit"] == 0 {
 		t.Fatalf("timeline kinds: %v", kinds)
 	}
 

@@ -11,7 +11,7 @@ import (
 )
 
 // A property project's seller is its 转让方 (32号令) and its lot a 标的 on
-// every page that shows the project: the lot page, the portal's notice
+// every page that shows the project: the lot page, the portal's announcement
 // and project pages (issue 14).
 func TestPropertyPagesNameTheTransferor(t *testing.T) {
 	t.Parallel()
@@ -27,13 +27,13 @@ func TestPropertyPagesNameTheTransferor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishNotice(t, app, agent, sup, p.Code, "listing", "某公司股权转让公告")
-	var noticeID int64
-	if err := app.DB.Raw("SELECT id FROM announcements WHERE title = '某公司股权转让公告'").Scan(&noticeID).Error; err != nil {
+	publishAnnouncement(t, app, agent, sup, p.Code, "listing", "某公司股权转让公告")
+	var announcementID int64
+	if err := app.DB.Raw("SELECT id FROM announcements WHERE title = '某公司股权转让公告'").Scan(&announcementID).Error; err != nil {
 		t.Fatal(err)
 	}
 	b := newBrowser(t, srv.URL)
-	for _, path := range []string{fmt.Sprintf("/lots/%d", p.Lots[0].ID), fmt.Sprintf("/notices/%d", noticeID), "/projects/" + p.Code} {
+	for _, path := range []string{fmt.Sprintf("/lots/%d", p.Lots[0].ID), fmt.Sprintf("/notices/%d", announcementID), "/projects/" + p.Code} {
 		code, body := b.get(path)
 		if code != 200 || !strings.Contains(body, "<dt>转让方</dt><dd>某国有企业</dd>") || strings.Contains(body, "招标人/采购人/出让人") {
 			t.Errorf("%s: %d, the seller is not named 转让方", path, code)

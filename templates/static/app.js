@@ -6,7 +6,7 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!window.confirm(f.getAttribute("data-confirm"))) e.preventDefault();
     });
   });
-  // Print buttons of the documents people keep (notices, records, letters).
+  // Print buttons of the documents people keep (announcements, records, letters).
   document.querySelectorAll("button[data-print]").forEach(function (b) {
     b.addEventListener("click", function () { window.print(); });
   });

@@ -98,7 +98,7 @@
       if (d.reason) { text('state', (stateNames[d.state] || d.state) + '（' + d.reason + '）'); }
       if (d.state === 'qualifying' || d.state === 'priority') { // the bidding is over (资格后审, P7)
         var f = $('quote-form'); if (f) { f.hidden = true; }
-        // A bidder's page is rendered anew: the candidate's notice, the
+        // A bidder's page is rendered anew: the candidate's announcement, the
         // holder's priority form (live.js catches up from the last id).
         if (root.getAttribute('data-bidder') === '1') { window.location.reload(); return; }
       }

@@ -15,16 +15,16 @@ import (
 	"github.com/ggzy/ggzy/trading/tradingtest"
 )
 
-// BenchmarkListQueries times the notice list as the portal asks for it
+// BenchmarkListQueries times the announcement list as the portal asks for it
 // (status and deadline of every row, numbered pages with the total) over
-// BENCH_NOTICES published notices (default 100,000: an opening notice and
+// BENCH_NOTICES published announcements (default 100,000: an opening announcement and
 // an amendment per project), the median of 15 calls per scenario, and
 // prints the plan of the first page. Results: BENCHMARKS.md.
 //
 //	go test -run '^$' -bench ListQueries -benchtime 1x ./trading/portal/
 func BenchmarkListQueries(b *testing.B) {
 	b.StopTimer()
-	s, ctx := seedNotices(b)
+	s, ctx := seedAnnouncements(b)
 	scenarios := []struct {
 		name string
 		f    Filter
@@ -90,8 +90,8 @@ func explainPage(db *gorm.DB, f Filter) (string, error) {
 	return out, nil
 }
 
-// seedNotices seeds BENCH_NOTICES published notices (default 100,000).
-func seedNotices(b *testing.B) (*trading.Service, context.Context) {
+// seedAnnouncements seeds BENCH_NOTICES published announcements (default 100,000).
+func seedAnnouncements(b *testing.B) (*trading.Service, context.Context) {
 	n := 100_000
 	if v, err := strconv.Atoi(os.Getenv("BENCH_NOTICES")); err == nil && v > 0 {
 		n = v
@@ -129,6 +129,6 @@ func seedNotices(b *testing.B) (*trading.Service, context.Context) {
 			b.Fatalf("seed: %v\n%s", err, q)
 		}
 	}
-	b.Logf("seeded %d notices in %s", n, time.Since(t0).Round(time.Millisecond))
+	b.Logf("seeded %d announcements in %s", n, time.Since(t0).Round(time.Millisecond))
 	return s, ctx
 }

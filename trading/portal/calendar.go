@@ -43,7 +43,7 @@ type Calendar struct {
 }
 
 // eventsSQL lists the scheduled moments of the lots of running projects
-// whose opening notice is out, in [?, ?) three times over.
+// whose opening announcement is out, in [?, ?) three times over.
 const eventsSQL = `SELECT e.at, e.kind, l.opening_place, coalesce(l.bidding_mode, ''), p.code, p.title, p.category, l.seq, l.name,
 	p.suspended_at IS NOT NULL
 	FROM lots l JOIN projects p ON p.id = l.project_id
@@ -94,11 +94,11 @@ func WeekCalendar(ctx context.Context, s *trading.Service) (*Calendar, error) {
 
 // Figures are the home page's headline counts of the current year.
 type Figures struct {
-	Year       int
-	Notices    int64           // notices published
-	Projects   int64           // projects whose opening notice was published
-	Deals      int64           // lots dealt (published results)
-	DealAmount decimal.Decimal // their amounts, yuan
+	Year          int
+	Announcements int64           // announcements published
+	Projects      int64           // projects whose opening announcement was published
+	Deals         int64           // lots dealt (published results)
+	DealAmount    decimal.Decimal // their amounts, yuan
 }
 
 // DealWan is the deal amount in 万元 with two decimals, half-up, grouped
@@ -127,7 +127,7 @@ func groupThousands(s string) string {
 	return sign + b.String()
 }
 
-// YearFigures counts this year's notices, projects and deals, by the
+// YearFigures counts this year's announcements, projects and deals, by the
 // database clock's year in Asia/Shanghai.
 func YearFigures(ctx context.Context, s *trading.Service) (*Figures, error) {
 	db := s.DB.WithContext(ctx)
@@ -145,7 +145,7 @@ func YearFigures(ctx context.Context, s *trading.Service) (*Figures, error) {
 		(SELECT count(*) FROM lot_outcomes WHERE status = 'completed' AND decided_on >= ? AND decided_on < ?),
 		(SELECT coalesce(sum(result), 0) FROM lot_outcomes WHERE status = 'completed' AND decided_on >= ? AND decided_on < ?)`,
 		from, to, from, to, from.Format(time.DateOnly), to.Format(time.DateOnly), from.Format(time.DateOnly), to.Format(time.DateOnly)).
-		Row().Scan(&f.Notices, &f.Projects, &f.Deals, &f.DealAmount)
+		Row().Scan(&f.Announcements, &f.Projects, &f.Deals, &f.DealAmount)
 	if err != nil {
 		return nil, err
 	}

@@ -8,9 +8,9 @@ import (
 	"github.com/ggzy/ggzy/trading"
 )
 
-// count is the list's total ("共 N 条"). An exact count of 100,000 notices
+// count is the list's total ("共 N 条"). An exact count of 100,000 announcements
 // is a scan of them on every view (274 → 34 req/s, BENCHMARKS.md), so:
-//   - a filter of category, sub-type, region and notice type alone sums
+//   - a filter of category, sub-type, region and announcement type alone sums
 //     the few rows of published_announcement_counts, which triggers keep in the
 //     transaction that publishes (migration 00030): exact;
 //   - any other filter (status, dates, words) counts at most

@@ -19,7 +19,7 @@ type Handlers struct {
 	Cache *PageCache
 }
 
-// Routes registers the public portal (no login): home, the notice
+// Routes registers the public portal (no login): home, the announcement
 // list and detail, project pages, Atom feeds, and the public API.
 func (w *Handlers) Routes(e *echo.Echo, api *echo.Group) {
 	cache := w.Cache.Middleware
@@ -34,8 +34,8 @@ func (w *Handlers) Routes(e *echo.Echo, api *echo.Group) {
 	api.GET("/projects/:code/ocds/record", w.apiOCDSRecord, cache)
 }
 
-// projectVersionSQL names everything a public notice or project page is
-// rendered from that can change after publication: the project's notices
+// projectVersionSQL names everything a public announcement or project page is
+// rendered from that can change after publication: the project's announcements
 // (a new one moves the newest published_seq; amendments change the lots
 // only then), its status and suspension, and the agent's name.
 const projectVersionSQL = `SELECT p.id || '/' || p.status || '/' || coalesce(extract(epoch FROM p.suspended_at)::text, '-') || '/' ||
@@ -44,8 +44,8 @@ const projectVersionSQL = `SELECT p.id || '/' || p.status || '/' || coalesce(ext
 	extract(epoch FROM ag.updated_at)::text
 	FROM projects p JOIN accounts ag ON ag.id = p.agent_id `
 
-// announcementVersion is the version of a published notice's page ("" when
-// there is no such notice: rendered, and answered 404, every time).
+// announcementVersion is the version of a published announcement's page ("" when
+// there is no such announcement: rendered, and answered 404, every time).
 func (w *Handlers) announcementVersion(c echo.Context) (string, error) {
 	id, err := trading.IDParam(c)
 	if err != nil {
@@ -79,9 +79,9 @@ func (w *Handlers) portalHome(c echo.Context) error {
 		return err
 	}
 	type section struct {
-		Category trading.Category
-		Name     string
-		Notices  []Notice
+		Category      trading.Category
+		Name          string
+		Announcements []ListedAnnouncement
 	}
 	var sections []section
 	for _, cat := range trading.Categories() {
@@ -90,8 +90,8 @@ func (w *Handlers) portalHome(c echo.Context) error {
 	return w.Page(c, http.StatusOK, "home", "首页", map[string]any{"Sections": sections, "Calendar": cal, "Figures": figures})
 }
 
-// announcementList is the portal's notice list: numbered pages with the
-// total, each notice with its project's status and deadline.
+// announcementList is the portal's announcement list: numbered pages with the
+// total, each announcement with its project's status and deadline.
 func (w *Handlers) announcementList(c echo.Context) error {
 	// The page goes by number: an old link's cursor (or after) is ignored.
 	f, err := ParseFilter(func(k string) string {
@@ -119,8 +119,8 @@ func (w *Handlers) announcementList(c echo.Context) error {
 	}
 	pager := trading.PagesPager(c, f.Page, f.Limit, pg.Total)
 	pager.Capped = pg.Capped
-	return w.Page(c, http.StatusOK, "notices", "交易公告", map[string]any{
-		"Notices": pg.Notices, "Total": pg.Total, "Capped": pg.Capped, "Filter": f, "Query": c.QueryParams(),
+	return w.Page(c, http.StatusOK, "announcements", "交易公告", map[string]any{
+		"Announcements": pg.Announcements, "Total": pg.Total, "Capped": pg.Capped, "Filter": f, "Query": c.QueryParams(),
 		"Pager": pager, "Regions": trading.RegionTree(regions),
 		"Categories": trading.CategoryOptions(), "SubTypes": trading.SubTypeGroups(), "Types": types, "Statuses": statusOptions()})
 }
@@ -134,7 +134,7 @@ func (w *Handlers) announcementShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return w.Page(c, http.StatusOK, "notice", n.Notice.Title, n)
+	return w.Page(c, http.StatusOK, "announcement", n.Announcement.Title, n)
 }
 
 func (w *Handlers) publicProject(c echo.Context) error {
@@ -156,9 +156,9 @@ func (w *Handlers) apiAnnouncements(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items := pg.Notices
+	items := pg.Announcements
 	if items == nil {
-		items = []Notice{}
+		items = []ListedAnnouncement{}
 	}
 	out := map[string]any{"items": items}
 	if pg.Next != "" {
@@ -182,7 +182,7 @@ func (w *Handlers) apiPublicAnnouncement(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"notice": n.Notice, "project": n.Project, "chain": n.Chain})
+	return c.JSON(http.StatusOK, map[string]any{"announcement": n.Announcement, "project": n.Project, "chain": n.Chain})
 }
 
 // baseURL is where this request reached the platform.

@@ -15,7 +15,7 @@ import (
 	"github.com/ggzy/ggzy/trading/tradingtest"
 )
 
-// publishGenerated publishes a notice of a type the bidding package writes
+// publishGenerated publishes an announcement of a type the bidding package writes
 // from a lot's result (candidates, result, failure) straight into the
 // table at, as that package's publication would: this package's tests
 // cannot run an opening.
@@ -28,7 +28,7 @@ func publishGenerated(t *testing.T, s *trading.Service, p *trading.Project, typ 
 	}
 }
 
-// statusOf is the status the list shows for the project's notices at the
+// statusOf is the status the list shows for the project's announcements at the
 // database time at.
 func statusOf(t *testing.T, s *trading.Service, code string, at time.Time) (Status, *time.Time) {
 	t.Helper()
@@ -38,11 +38,11 @@ func statusOf(t *testing.T, s *trading.Service, code string, at time.Time) (Stat
 	}
 	list, _, err := Announcements(ctx, s, Filter{Query: code, Limit: 100})
 	if err != nil || len(list) == 0 {
-		t.Fatalf("notices of %s: %v %v", code, list, err)
+		t.Fatalf("announcements of %s: %v %v", code, list, err)
 	}
 	for _, n := range list[1:] {
 		if n.Status != list[0].Status {
-			t.Fatalf("notices of one project with two statuses: %s %s", n.Status, list[0].Status)
+			t.Fatalf("announcements of one project with two statuses: %s %s", n.Status, list[0].Status)
 		}
 	}
 	return list[0].Status, list[0].Deadline
@@ -55,7 +55,7 @@ func at(month time.Month, day, hour, minute int) time.Time {
 // The status column follows the schedule on the database clock and the
 // published results, never a result that is only recorded (K4/K5: nothing
 // about registrations is read at all).
-func TestNoticeStatusFromScheduleAndPublishedResults(t *testing.T) {
+func TestAnnouncementStatusFromScheduleAndPublishedResults(t *testing.T) {
 	t.Parallel()
 	s, _ := tradingtest.NewService(t)
 	ctx := context.Background()
@@ -124,7 +124,7 @@ func TestNoticeStatusFromScheduleAndPublishedResults(t *testing.T) {
 		}
 	}
 	// A failure recorded but not yet published leaves the status alone;
-	// its notice out, the lot is 已流标.
+	// its announcement out, the lot is 已流标.
 	if err := trading.SetOutcome(s.DB, &trading.LotOutcome{LotID: land.Lots[0].ID, ProjectID: land.ID, Category: land.Category,
 		RegionCode: land.RegionCode, Status: trading.OutcomeFailed, Reason: "无人报价", DecidedOn: at(4, 9, 0, 0), UpdatedAt: at(4, 9, 10, 0)}); err != nil {
 		t.Fatal(err)
@@ -157,15 +157,15 @@ func TestNoticeStatusFromScheduleAndPublishedResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	pg, err := List(ctx, s, Filter{Status: StatusDealt, Page: 1})
-	if err != nil || pg.Total != 3 || len(pg.Notices) != 3 { // the engineering project's tender, candidates and result
-		t.Fatalf("status filter dealt: %d of %d (%v)", len(pg.Notices), pg.Total, err)
+	if err != nil || pg.Total != 3 || len(pg.Announcements) != 3 { // the engineering project's tender, candidates and result
+		t.Fatalf("status filter dealt: %d of %d (%v)", len(pg.Announcements), pg.Total, err)
 	}
-	for _, n := range pg.Notices {
+	for _, n := range pg.Announcements {
 		if n.ProjectCode != eng.Code || n.StatusName != "已成交" {
 			t.Errorf("dealt filter gave %s %s", n.ProjectCode, n.StatusName)
 		}
 	}
-	// Every notice is under exactly one status, the one it shows: the
+	// Every announcement is under exactly one status, the one it shows: the
 	// filter (every project at once) and the column (a page's projects)
 	// are the same derivation.
 	var sum int64
@@ -175,21 +175,21 @@ func TestNoticeStatusFromScheduleAndPublishedResults(t *testing.T) {
 			t.Fatal(err)
 		}
 		sum += pg.Total
-		for _, n := range pg.Notices {
+		for _, n := range pg.Announcements {
 			if n.Status != st {
 				t.Errorf("filter %s lists %s showing %s", st, n.Title, n.Status)
 			}
 		}
 	}
 	if all, err := List(ctx, s, Filter{Page: 1}); err != nil || all.Total != sum || sum == 0 {
-		t.Errorf("statuses cover %d notices of %d (%v)", sum, all.Total, err)
+		t.Errorf("statuses cover %d announcements of %d (%v)", sum, all.Total, err)
 	}
 	if _, err := ParseFilter(func(k string) string { return map[string]string{"status": "won"}[k] }); trading.AsError(err).Field != "status" {
 		t.Errorf("unknown status: %v", err)
 	}
 }
 
-// The status and the calendar read the schedule and published notices
+// The status and the calendar read the schedule and published announcements
 // and results only: no query of theirs names what would tell who, or how
 // many, registered or downloaded (K4, K5).
 func TestStatusAndCalendarNeverReadRegistrations(t *testing.T) {
@@ -202,7 +202,7 @@ func TestStatusAndCalendarNeverReadRegistrations(t *testing.T) {
 	}
 }
 
-// Numbered pages really page: page 2 is other notices than page 1, the
+// Numbered pages really page: page 2 is other announcements than page 1, the
 // total counts them all, and the last page holds the rest.
 func TestNumberedPagesAndTotal(t *testing.T) {
 	t.Parallel()
@@ -220,10 +220,10 @@ func TestNumberedPagesAndTotal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pg.Total != 23 || len(pg.Notices) != want {
-			t.Errorf("page %d: %d notices of %d, want %d of 23", page, len(pg.Notices), pg.Total, want)
+		if pg.Total != 23 || len(pg.Announcements) != want {
+			t.Errorf("page %d: %d announcements of %d, want %d of 23", page, len(pg.Announcements), pg.Total, want)
 		}
-		for _, n := range pg.Notices {
+		for _, n := range pg.Announcements {
 			seen[n.ID]++
 			if page == 1 {
 				firstIDs = append(firstIDs, n.ID)
@@ -231,11 +231,11 @@ func TestNumberedPagesAndTotal(t *testing.T) {
 		}
 	}
 	if len(seen) != 23 {
-		t.Errorf("pages 1–3 hold %d distinct notices, want 23", len(seen))
+		t.Errorf("pages 1–3 hold %d distinct announcements, want 23", len(seen))
 	}
 	for id, k := range seen {
 		if k != 1 {
-			t.Errorf("notice %d on %d pages", id, k)
+			t.Errorf("announcement %d on %d pages", id, k)
 		}
 	}
 	if !slices.IsSortedFunc(firstIDs, func(a, b int64) int { return int(b - a) }) {
@@ -251,7 +251,7 @@ func TestNumberedPagesAndTotal(t *testing.T) {
 	}
 }
 
-// Several words must all be found; a trading code finds every notice of
+// Several words must all be found; a trading code finds every announcement of
 // its project; the region filter takes a city with its districts.
 func TestSearchWordsTradingCodeAndRegion(t *testing.T) {
 	t.Parallel()
@@ -283,7 +283,7 @@ func TestSearchWordsTradingCodeAndRegion(t *testing.T) {
 	publish("350104", "仓山区学校改造工程", "教学楼改造。")
 	publish("350181", "福清市污水管网工程", "管网。")
 	publish("350203", "厦门市思明区公园工程", "公园。")
-	// An amendment: the trading code then finds two notices of the project.
+	// An amendment: the trading code then finds two announcements of the project.
 	var tender trading.Announcement
 	if err := s.DB.Where("project_id = ?", both.ID).First(&tender).Error; err != nil {
 		t.Fatal(err)
@@ -321,7 +321,7 @@ func TestSearchWordsTradingCodeAndRegion(t *testing.T) {
 		{"full-width space", Filter{Query: "仓山\u3000改造"}, []string{"仓山区学校改造工程招标公告"}},
 		{"one word", Filter{Query: "改造"}, []string{"仓山区学校改造工程招标公告", "鼓楼区老旧小区改造工程招标公告"}},
 		{"a word in the body", Filter{Query: "鼓楼 东街口"}, []string{"鼓楼区老旧小区改造工程招标公告"}},
-		{"no notice has both", Filter{Query: "鼓楼 公园"}, nil},
+		{"no announcement has both", Filter{Query: "鼓楼 公园"}, nil},
 		{"trading code", Filter{Query: both.Code}, []string{"澄清公告（一）", "鼓楼区老旧小区改造工程招标公告"}},
 		{"trading code in lower case", Filter{Query: strings.ToLower(both.Code)}, []string{"澄清公告（一）", "鼓楼区老旧小区改造工程招标公告"}},
 		{"city with its districts", Filter{Region: "350100", Type: trading.AnnouncementTender},
@@ -433,7 +433,7 @@ func TestGroupThousands(t *testing.T) {
 	}
 }
 
-// Numbered pages stop at the first maxPagedRows notices (a deep OFFSET on
+// Numbered pages stop at the first maxPagedRows announcements (a deep OFFSET on
 // an anonymous endpoint); the cursor still reaches the rest.
 func TestNumberedPagesHaveADepth(t *testing.T) {
 	t.Parallel()

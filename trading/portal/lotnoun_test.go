@@ -45,7 +45,7 @@ func TestHomeCalendarNamesLotsByCategory(t *testing.T) {
 	}
 }
 
-// A property project's seller is its 转让方 (32号令) on the portal's notice
+// A property project's seller is its 转让方 (32号令) on the portal's announcement
 // and project pages, as on the agent's form, not 招标人/采购人/出让人.
 func TestPortalNamesPropertySellerTransferor(t *testing.T) {
 	t.Parallel()
@@ -66,7 +66,7 @@ func TestPortalNamesPropertySellerTransferor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string]any{"notice": page, "public_project": map[string]any{"Project": pub, "Chain": chain}} {
+	for name, data := range map[string]any{"announcement": page, "public_project": map[string]any{"Project": pub, "Chain": chain}} {
 		var buf bytes.Buffer
 		if err := r.Render(&buf, name, templates.Page{Title: name, Data: data}); err != nil {
 			t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 )
 
 // The OCDS export (开放合同数据标准) publishes a project as an OCDS 1.1 release
-// package: one release per published notice. It is built from public data
+// package: one release per published announcement. It is built from public data
 // only: lots go through Lot.Public first, so the reserve price (底价) can
 // never reach it (E17).
 //
@@ -37,8 +37,8 @@ import (
 //     procuringEntity as well.
 //
 // Releases and their ids: one release per event, and an id never changes
-// content. A published notice is an event (id ocid-<notice id>): tender,
-// amendment, candidates, award (result notice), failure (流标公告),
+// content. A published announcement is an event (id ocid-<announcement id>): tender,
+// amendment, candidates, award (result announcement), failure (流标公告),
 // termination (tag tenderCancellation). A signed contract is an event of
 // its own (id ocid-contract-<lot id>). Each release states the process as
 // of its date, from events dated no later: later events never reach it.
@@ -74,7 +74,7 @@ type OCDSPublisher struct {
 	Name string `json:"name"`
 }
 
-// OCDSRelease is the state of a contracting process at one notice.
+// OCDSRelease is the state of a contracting process at one announcement.
 type OCDSRelease struct {
 	OCID           string                     `json:"ocid"`
 	ID             string                     `json:"id"`
@@ -159,7 +159,7 @@ type OCDSPeriod struct {
 	EndDate   *time.Time `json:"endDate,omitempty"`
 }
 
-// OCDSDocument links a published notice.
+// OCDSDocument links a published announcement.
 type OCDSDocument struct {
 	ID            string    `json:"id"`
 	DocumentType  string    `json:"documentType"`
@@ -170,7 +170,7 @@ type OCDSDocument struct {
 	Language      string    `json:"language"`
 }
 
-// OCDSAmendment records an amendment notice (变更公告).
+// OCDSAmendment records an amendment announcement (变更公告).
 type OCDSAmendment struct {
 	ID              string    `json:"id"`
 	Date            time.Time `json:"date"`
@@ -209,11 +209,11 @@ const (
 	ocdsCancelled = "cancelled"
 )
 
-// ErrOCDSInput is returned for a project or notices that cannot be exported.
+// ErrOCDSInput is returned for a project or announcements that cannot be exported.
 var ErrOCDSInput = errors.New("ocds: cannot export")
 
 // OCDSPackage builds the OCDS release package of a project: p with Lots,
-// Region and Agent loaded; notices are the project's published
+// Region and Agent loaded; announcements are the project's published
 // announcements in publication order. prefix is the registered ocid prefix
 // (e.g. "ocds-ggzy00"), baseURL the site root; now dates the package and
 // the planning release when nothing is published yet.
@@ -222,7 +222,7 @@ func OCDSPackage(p *trading.Project, announcements []trading.Announcement, prefi
 }
 
 // OCDSPackageWithAwards is OCDSPackage with the lots' results: each result
-// notice's release carries the awards so far (tag "award"), and signed
+// announcement's release carries the awards so far (tag "award"), and signed
 // contracts add a release of their own (tag "contract").
 func OCDSPackageWithAwards(p *trading.Project, announcements []trading.Announcement, awards []trading.LotAward, prefix, baseURL string, now time.Time) (*ReleasePackage, error) {
 	if p == nil || p.Code == "" || prefix == "" {

@@ -42,7 +42,7 @@ func newOCDSExport(p *trading.Project, prefix, baseURL string) *ocdsExport {
 }
 
 // release is one release with the tender as it stands; the lots are the
-// current ones (amendments change them in place, and the amendment notices
+// current ones (amendments change them in place, and the amendment announcements
 // carry the history).
 func (x *ocdsExport) release(id string, date time.Time, tag []string, status string) OCDSRelease {
 	buyer, procurer := x.buyer, x.procurer
@@ -118,7 +118,7 @@ func ocdsLotAmount(c trading.Category, l *trading.PublicLot) *decimal.Decimal {
 	return nil
 }
 
-// methodDetails names the method the way the notices do.
+// methodDetails names the method the way the announcements do.
 func (x *ocdsExport) methodDetails() string {
 	switch x.p.Category {
 	case rules.Engineering, rules.Procurement:
@@ -174,7 +174,7 @@ func (x *ocdsExport) tenderPeriod() *OCDSPeriod {
 	return pp
 }
 
-// document links a notice, typed from the open documentType codelist.
+// document links an announcement, typed from the open documentType codelist.
 func (x *ocdsExport) document(n *trading.Announcement) OCDSDocument {
 	typ := "tenderNotice"
 	switch n.Type {

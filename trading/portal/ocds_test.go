@@ -129,7 +129,7 @@ func openingAnnouncement(c trading.Category) trading.AnnouncementType {
 		rules.Land: trading.AnnouncementTransfer, rules.Property: trading.AnnouncementListing}[c]
 }
 
-// ocdsScenarios are the notice histories every category is exported with.
+// ocdsScenarios are the announcement histories every category is exported with.
 func ocdsScenarios(c trading.Category) map[string][]trading.Announcement {
 	open := ocdsAnnouncement(501, openingAnnouncement(c), ocdsAt(1, 10))
 	amend := ocdsAnnouncement(502, trading.AnnouncementAmendment, ocdsAt(6, 15))
@@ -159,7 +159,7 @@ func marshalOCDS(t *testing.T, p *trading.Project, announcements []trading.Annou
 	return pkg, b
 }
 
-// TestOCDSSchemaValid exports every category with every notice history
+// TestOCDSSchemaValid exports every category with every announcement history
 // and validates the JSON against the official release package schema.
 func TestOCDSSchemaValid(t *testing.T) {
 	for _, c := range rules.Categories {
@@ -502,7 +502,7 @@ func TestOCDSWithoutAgentOrMoney(t *testing.T) {
 	}
 }
 
-func TestOCDSRefusesUnpublishedNotices(t *testing.T) {
+func TestOCDSRefusesUnpublishedAnnouncements(t *testing.T) {
 	p := ocdsProject(rules.Engineering)
 	draft := ocdsAnnouncement(506, trading.AnnouncementAmendment, nil)
 	draft.Status = trading.AnnouncementSubmitted
@@ -539,7 +539,7 @@ func TestOCDSAmountMarshalsExactly(t *testing.T) {
 	}
 }
 
-// TestOCDSAwardsAndContracts: a result notice's release carries the award
+// TestOCDSAwardsAndContracts: a result announcement's release carries the award
 // of each decided lot (successful with its supplier and value, or
 // unsuccessful), marks the lots, and a signed contract adds a "contract"
 // release; the package still validates.
@@ -584,8 +584,8 @@ func TestOCDSAwardsAndContracts(t *testing.T) {
 	if !supplier {
 		t.Fatalf("supplier not among the parties: %+v", award.Parties)
 	}
-	// Before the result notice nothing is awarded.
+	// Before the result announcement nothing is awarded.
 	if len(pkg.Releases[1].Awards) != 0 {
-		t.Fatalf("awards before the result notice: %+v", pkg.Releases[1].Awards)
+		t.Fatalf("awards before the result announcement: %+v", pkg.Releases[1].Awards)
 	}
 }

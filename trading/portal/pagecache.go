@@ -14,8 +14,8 @@ import (
 
 // PageCache is a micro-cache of the public portal for anonymous visitors:
 // a rendered page or API answer is reused for TTL (default one second).
-// Published notices are immutable, so the only effect a visitor can notice
-// is a new notice appearing up to TTL late; under a burst of readers the
+// Published announcements are immutable, so the only effect a visitor can announcement
+// is a new announcement appearing up to TTL late; under a burst of readers the
 // same list page is rendered once a second instead of once a request.
 // Signed-in requests (session cookie, bearer token), flash messages and
 // anything but a 200 are never cached. Each instance keeps its own.
@@ -78,7 +78,7 @@ func (pc *PageCache) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // Versioned is Middleware for a page that changes only when version says
-// so (a published notice and its project: a new notice of the project, a
+// so (a published announcement and its project: a new announcement of the project, a
 // suspension, a termination). Past its TTL the cached page is checked with
 // version, one cheap query, instead of rendered again; it is rendered
 // again only when the version differs. Rendering reads after the version

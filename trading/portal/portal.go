@@ -14,9 +14,9 @@ import (
 	"gorm.io/gorm"
 )
 
-// The public portal (统一信息发布): published notices only, public fields only.
+// The public portal (统一信息发布): published announcements only, public fields only.
 
-// Filter selects published notices.
+// Filter selects published announcements.
 type Filter struct {
 	Category trading.Category
 	SubType  trading.SubType // 交易子类 (施工, 货物, 挂牌…)
@@ -25,8 +25,8 @@ type Filter struct {
 	Region   string // a region code; "350100" also matches its districts 3501xx
 	From, To time.Time
 	Query    string // words, each searched in title, body and trading code (pg_trgm); all must match
-	Before   int64  // cursor: notices published before this sequence number
-	After    int64  // incremental sync: notices after this sequence number…
+	Before   int64  // cursor: announcements published before this sequence number
+	After    int64  // incremental sync: announcements after this sequence number…
 	Sync     bool   // …oldest first (set by the "after" parameter, even after=0)
 	Page     int    // numbered pages (the portal's list): page ≥ 1 with a total; 0 pages by cursor
 	Limit    int
@@ -90,7 +90,7 @@ func ParseFilter(get func(string) string) (Filter, error) {
 			return f, trading.Invalid("page", "页码须为正整数")
 		}
 	}
-	// Numbered pages reach the first maxPagedRows notices: deeper, an
+	// Numbered pages reach the first maxPagedRows announcements: deeper, an
 	// anonymous reader would make the database skip millions of rows.
 	// Narrowing the search (or the cursor) reaches the rest.
 	if f.Page > 0 && (f.Page-1)*max(f.Limit, 1) >= maxPagedRows {
@@ -198,10 +198,10 @@ func publicAnnouncements(db *gorm.DB, withBody bool) *gorm.DB {
 		Where("a.status = ?", trading.AnnouncementPublished)
 }
 
-// Notice is a published notice in the portal's list: the notice, its
+// ListedAnnouncement is a published announcement in the portal's list: the announcement, its
 // project's sub-type, and the project's status and deadline as of the
 // database clock (status.go).
-type Notice struct {
+type ListedAnnouncement struct {
 	trading.PublicAnnouncement
 	SubType     trading.SubType `json:"sub_type"`
 	SubTypeName string          `json:"sub_type_name"`
@@ -210,13 +210,13 @@ type Notice struct {
 	Deadline    *time.Time      `json:"deadline,omitempty"` // the next registration deadline, else the last one passed
 }
 
-// Page is one page of the list: its notices, the cursor of the next
+// Page is one page of the list: its announcements, the cursor of the next
 // (cursor paging) or the total (numbered paging).
 type Page struct {
-	Notices []Notice
-	Next    string
-	Total   int64
-	Capped  bool // more than maxPagedRows match: Total is maxPagedRows (shown "10000 条以上")
+	Announcements []ListedAnnouncement
+	Next          string
+	Total         int64
+	Capped        bool // more than maxPagedRows match: Total is maxPagedRows (shown "10000 条以上")
 }
 
 // where applies the filter's conditions (not its paging) to a query over
@@ -244,7 +244,7 @@ func (f *Filter) where(q *gorm.DB) *gorm.DB {
 		q = q.Where("a.published_at < ?", f.To)
 	}
 	// Every word must be found (AND), each in the title, the body or the
-	// trading code: a code typed whole finds every notice of its project
+	// trading code: a code typed whole finds every announcement of its project
 	// (through the project index), part of one the projects whose code
 	// has it. The codes' ids are gathered first (ARRAY(…), once), so the
 	// three alternatives are one BitmapOr over announcements' indexes.
@@ -260,21 +260,21 @@ func (f *Filter) where(q *gorm.DB) *gorm.DB {
 	return q
 }
 
-// Announcements lists published notices newest first (or, with After,
+// Announcements lists published announcements newest first (or, with After,
 // oldest first from a sequence number) and the cursor of the next page.
 // Sequence numbers are assigned in commit order (see publish), so paging
-// by them never skips or repeats a notice, however many are published
+// by them never skips or repeats an announcement, however many are published
 // meanwhile.
-func Announcements(ctx context.Context, s *trading.Service, f Filter) ([]Notice, string, error) {
+func Announcements(ctx context.Context, s *trading.Service, f Filter) ([]ListedAnnouncement, string, error) {
 	pg, err := List(ctx, s, f)
 	if err != nil {
 		return nil, "", err
 	}
-	return pg.Notices, pg.Next, nil
+	return pg.Announcements, pg.Next, nil
 }
 
 // List is Announcements with numbered pages: with f.Page ≥ 1 it skips the
-// pages before and counts the notices that match.
+// pages before and counts the announcements that match.
 func List(ctx context.Context, s *trading.Service, f Filter) (*Page, error) {
 	db := s.DB.WithContext(ctx)
 	now, err := trading.DBNow(db)
@@ -317,29 +317,29 @@ func List(ctx context.Context, s *trading.Service, f Filter) (*Page, error) {
 	defer rs.Close()
 	for rs.Next() {
 		var r announcementRow
-		var n Notice
+		var n ListedAnnouncement
 		if err := rs.Scan(&r.ID, &r.Seq, &r.Type, &r.Title, &r.PublishedAt, &r.AmendsID, &r.Code, &r.Category,
 			&r.RegionCode, &r.RegionName, &r.SubType, &n.Status, &n.Deadline); err != nil {
 			return nil, err
 		}
 		n.PublicAnnouncement, n.SubType, n.SubTypeName, n.StatusName = r.public(false), r.SubType, r.SubType.Name(), n.Status.Name()
-		out.Notices = append(out.Notices, n)
+		out.Announcements = append(out.Announcements, n)
 	}
 	if err := rs.Err(); err != nil {
 		return nil, err
 	}
-	if len(out.Notices) > f.Limit {
-		out.Notices = out.Notices[:f.Limit]
+	if len(out.Announcements) > f.Limit {
+		out.Announcements = out.Announcements[:f.Limit]
 		if !f.Sync && f.Page == 0 {
-			out.Next = encodeCursor(out.Notices[len(out.Notices)-1].Seq)
+			out.Next = encodeCursor(out.Announcements[len(out.Announcements)-1].Seq)
 		}
 	}
 	return out, nil
 }
 
-// Latest is the portal home: the newest notices of each category.
-func Latest(ctx context.Context, s *trading.Service, n int) (map[trading.Category][]Notice, error) {
-	out := map[trading.Category][]Notice{}
+// Latest is the portal home: the newest announcements of each category.
+func Latest(ctx context.Context, s *trading.Service, n int) (map[trading.Category][]ListedAnnouncement, error) {
+	out := map[trading.Category][]ListedAnnouncement{}
 	for _, c := range trading.Categories() {
 		list, _, err := Announcements(ctx, s, Filter{Category: c, Limit: n})
 		if err != nil {
@@ -350,16 +350,16 @@ func Latest(ctx context.Context, s *trading.Service, n int) (map[trading.Categor
 	return out, nil
 }
 
-// AnnouncementPage is one published notice with its project (public fields)
-// and the project's chain of published notices.
+// AnnouncementPage is one published announcement with its project (public fields)
+// and the project's chain of published announcements.
 type AnnouncementPage struct {
-	Notice  trading.PublicAnnouncement
-	Project trading.PublicProject
-	Chain   []trading.PublicAnnouncement
+	Announcement trading.PublicAnnouncement
+	Project      trading.PublicProject
+	Chain        []trading.PublicAnnouncement
 }
 
-// AnnouncementByID returns a published notice; anything else is not found.
-// Three queries: the notice with its project, the lots, the chain.
+// AnnouncementByID returns a published announcement; anything else is not found.
+// Three queries: the announcement with its project, the lots, the chain.
 func AnnouncementByID(ctx context.Context, s *trading.Service, id int64) (*AnnouncementPage, error) {
 	db := s.DB.WithContext(ctx)
 	var row announcementRow
@@ -388,7 +388,7 @@ func AnnouncementByID(ctx context.Context, s *trading.Service, id int64) (*Annou
 	if err := db.Where("project_id = ?", projectID).Order("seq").Find(&lots).Error; err != nil {
 		return nil, err
 	}
-	out := &AnnouncementPage{Notice: row.public(true), Project: trading.PublicProject{Code: row.Code, Category: row.Category, SubType: row.SubType, Title: pTitle,
+	out := &AnnouncementPage{Announcement: row.public(true), Project: trading.PublicProject{Code: row.Code, Category: row.Category, SubType: row.SubType, Title: pTitle,
 		OwnerName: ownerName, RegionCode: row.RegionCode, RegionName: row.RegionName, AgentName: agentName, Status: string(status)}}
 	for i := range lots {
 		out.Project.Lots = append(out.Project.Lots, lots[i].Public())
@@ -403,7 +403,7 @@ func AnnouncementByID(ctx context.Context, s *trading.Service, id int64) (*Annou
 	return out, nil
 }
 
-// ProjectByCode returns a project that has published notices, with
+// ProjectByCode returns a project that has published announcements, with
 // its chain; drafts do not exist publicly.
 func ProjectByCode(ctx context.Context, s *trading.Service, code string) (*trading.PublicProject, []trading.PublicAnnouncement, error) {
 	p, err := trading.LoadProject(s.DB.WithContext(ctx), "code = ?", code)

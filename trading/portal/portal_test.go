@@ -30,7 +30,7 @@ func TestWorkflowAndImmutability(t *testing.T) {
 		t.Fatalf("another agent drafted on the project: %v", err)
 	}
 	if _, err := s.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: trading.AnnouncementListing, Title: "错误的公告类型", Body: "x"}); !errors.Is(err, trading.ErrInvalid) {
-		t.Fatalf("a listing notice for engineering: %v", err)
+		t.Fatalf("a listing announcement for engineering: %v", err)
 	}
 	n, err := s.DraftAnnouncement(ctx, agent, p.Code, in)
 	if err != nil {
@@ -43,7 +43,7 @@ func TestWorkflowAndImmutability(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.ApproveAnnouncement(ctx, agent, n.ID, nil); !errors.Is(err, trading.ErrForbidden) {
-		t.Fatalf("the agent approved its own notice: %v", err)
+		t.Fatalf("the agent approved its own announcement: %v", err)
 	}
 	if err := s.RejectAnnouncement(ctx, sup, n.ID, ""); !errors.Is(err, trading.ErrInvalid) {
 		t.Fatalf("rejected without a reason: %v", err)
@@ -67,27 +67,27 @@ func TestWorkflowAndImmutability(t *testing.T) {
 		t.Fatalf("published early: %d %v", k, err)
 	}
 	if list, _, _ := Announcements(ctx, s, Filter{}); len(list) != 0 {
-		t.Fatal("a scheduled notice is public before its time")
+		t.Fatal("a scheduled announcement is public before its time")
 	}
 	clock.Advance(24 * time.Hour)
 	if k, err := s.PublishDue(ctx); err != nil || k != 1 {
 		t.Fatalf("PublishDue: %d %v", k, err)
 	}
 	if _, err := s.UpdateAnnouncement(ctx, agent, n.ID, in); !errors.Is(err, trading.ErrConflict) {
-		t.Fatalf("edited a published notice: %v", err)
+		t.Fatalf("edited a published announcement: %v", err)
 	}
-	// Not even the database lets a published notice change or go.
+	// Not even the database lets a published announcement change or go.
 	if err := s.DB.Exec("UPDATE announcements SET title = 'x' WHERE id = ?", n.ID).Error; err == nil {
-		t.Fatal("database allowed an update of a published notice")
+		t.Fatal("database allowed an update of a published announcement")
 	}
 	if err := s.DB.Exec("DELETE FROM announcements WHERE id = ?", n.ID).Error; err == nil {
-		t.Fatal("database allowed deleting a published notice")
+		t.Fatal("database allowed deleting a published announcement")
 	}
 	if _, err := s.UpdateProject(ctx, agent, p.Code, tradingtest.ProjectInput("engineering")); !errors.Is(err, trading.ErrConflict) {
 		t.Fatalf("edited a published project: %v", err)
 	}
 	if _, err := s.DraftAnnouncement(ctx, agent, p.Code, in); !errors.Is(err, trading.ErrConflict) {
-		t.Fatalf("a second tender notice: %v", err)
+		t.Fatalf("a second tender announcement: %v", err)
 	}
 	if k, problem, err := trading.VerifyAudit(ctx, s.DB); err != nil || problem != nil || k < 8 {
 		t.Fatalf("audit: %d %v %v", k, problem, err)
@@ -134,7 +134,7 @@ func TestAmendmentMovesDeadlineUnderE4(t *testing.T) {
 		t.Fatalf("deadline after amendment = %v, want %v", after.BidDeadline, want)
 	}
 	pub, err := AnnouncementByID(ctx, s, n.ID)
-	if err != nil || len(pub.Chain) != 2 || *pub.Notice.AmendsID != tender.ID {
+	if err != nil || len(pub.Chain) != 2 || *pub.Announcement.AmendsID != tender.ID {
 		t.Fatalf("chain: %+v %v", pub, err)
 	}
 }
@@ -170,7 +170,7 @@ func TestReservePriceNeverPublic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, v := range map[string]any{"public notice": pub, "ocds": pkg} {
+	for name, v := range map[string]any{"public announcement": pub, "ocds": pkg} {
 		b, _ := json.Marshal(v)
 		if strings.Contains(string(b), "8765432") {
 			t.Errorf("%s leaks the reserve price", name)
@@ -208,7 +208,7 @@ func TestPortalFiltersAndChineseSearch(t *testing.T) {
 	for _, c := range cases {
 		list, _, err := Announcements(ctx, s, c.f)
 		if err != nil || len(list) != c.want {
-			t.Errorf("filter %+v: %d notices, want %d (%v)", c.f, len(list), c.want, err)
+			t.Errorf("filter %+v: %d announcements, want %d (%v)", c.f, len(list), c.want, err)
 		}
 	}
 	if _, err := ParseFilter(func(k string) string { return map[string]string{"from": "2026/03/01"}[k] }); trading.AsError(err).Field != "from" {
@@ -219,7 +219,7 @@ func TestPortalFiltersAndChineseSearch(t *testing.T) {
 	}
 }
 
-// Paging through the notices while others are being published neither
+// Paging through the announcements while others are being published neither
 // skips nor repeats one: sequence numbers follow commit order.
 func TestCursorStableUnderConcurrentPublishing(t *testing.T) {
 	t.Parallel()
@@ -264,15 +264,15 @@ func TestCursorStableUnderConcurrentPublishing(t *testing.T) {
 	wg.Wait()
 	for id, k := range seen {
 		if k > 1 {
-			t.Errorf("notice %d seen %d times", id, k)
+			t.Errorf("announcement %d seen %d times", id, k)
 		}
 	}
 	for _, id := range initial {
 		if seen[id] != 1 {
-			t.Errorf("notice %d, published before paging began, was skipped", id)
+			t.Errorf("announcement %d, published before paging began, was skipped", id)
 		}
 	}
-	// The incremental feed sees every notice exactly once, in order.
+	// The incremental feed sees every announcement exactly once, in order.
 	var last int64
 	count := 0
 	for {
@@ -292,6 +292,6 @@ func TestCursorStableUnderConcurrentPublishing(t *testing.T) {
 		}
 	}
 	if count != 25 {
-		t.Fatalf("incremental sync saw %d notices, want 25", count)
+		t.Fatalf("incremental sync saw %d announcements, want 25", count)
 	}
 }

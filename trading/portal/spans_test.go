@@ -21,7 +21,7 @@ import (
 
 // The stored spans are computed with the list's own expressions: the
 // function migration 00030 installs holds lotStageSQL (at each schedule
-// moment b.t), projectStateSQL and noticeFactsSQL verbatim, and takes
+// moment b.t), projectStateSQL and announcementFactsSQL verbatim, and takes
 // every moment lotStageSQL compares the time with as a breakpoint.
 func TestStatusSpansUseTheListDerivation(t *testing.T) {
 	t.Parallel()
@@ -31,7 +31,7 @@ func TestStatusSpansUseTheListDerivation(t *testing.T) {
 		t.Fatalf("function source: %q %v", src, err)
 	}
 	for name, want := range map[string]string{"lotStageSQL": strings.ReplaceAll(lotStageSQL, "?", "b.t"), "projectStateSQL": projectStateSQL,
-		"noticeFactsSQL": noticeFactsSQL, "opening": "(coalesce(l.bid_deadline, l.auction_at, l.listing_end))",
+		"announcementFactsSQL": announcementFactsSQL, "opening": "(coalesce(l.bid_deadline, l.auction_at, l.listing_end))",
 		"deadline": "(" + lotDeadlineSQL + ")", "start": "(coalesce(l.doc_issue_start, p.opened_at))"} {
 		if !strings.Contains(src, want) {
 			t.Errorf("refresh_project_status_spans does not hold %s:\n%s", name, want)
@@ -144,7 +144,7 @@ func agreeAtAllTimes(t *testing.T, s *trading.Service) {
 
 // The status filter's stored spans select exactly what the derivation
 // over every project selects, at every moment of the schedule and between,
-// and keep doing so as lots, outcomes, notices and projects change.
+// and keep doing so as lots, outcomes, announcements and projects change.
 func TestStatusSpansAgreeWithTheDerivation(t *testing.T) {
 	t.Parallel()
 	s, _ := tradingtest.NewService(t)
@@ -171,7 +171,7 @@ func TestStatusSpansAgreeWithTheDerivation(t *testing.T) {
 	agreeAtAllTimes(t, s)
 }
 
-// exactCounts are the published notices by the counter's columns, counted.
+// exactCounts are the published announcements by the counter's columns, counted.
 const exactCountsSQL = `SELECT p.category, p.sub_type, p.region_code, a.type, count(*) AS n FROM announcements a
 	JOIN projects p ON p.id = a.project_id WHERE a.status = 'published' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`
 
@@ -194,7 +194,7 @@ func checkCounts(t *testing.T, s *trading.Service, when string) {
 	}
 }
 
-// The maintained counts equal a count of the published notices as notices
+// The maintained counts equal a count of the published announcements as announcements
 // are published by the service and in bulk, drafts change, and a project
 // moves region; the list's total comes from them, exact.
 func TestAnnouncementCountsFollowPublishing(t *testing.T) {
@@ -267,8 +267,8 @@ func TestCappedTotal(t *testing.T) {
 		t.Fatalf("unfiltered: %d capped %v (%v), want exactly 10050", all.Total, all.Capped, err)
 	}
 	reg, err := List(ctx, s, Filter{Status: StatusRegistering, Page: 1})
-	if err != nil || reg.Total != maxPagedRows || !reg.Capped || len(reg.Notices) != 20 {
-		t.Fatalf("status filter: %d capped %v, %d notices (%v)", reg.Total, reg.Capped, len(reg.Notices), err)
+	if err != nil || reg.Total != maxPagedRows || !reg.Capped || len(reg.Announcements) != 20 {
+		t.Fatalf("status filter: %d capped %v, %d announcements (%v)", reg.Total, reg.Capped, len(reg.Announcements), err)
 	}
 	few, err := List(ctx, s, Filter{Query: "封顶项目1002", Page: 1})
 	if err != nil || few.Total != 11 || few.Capped { // 1002 and 10020–10029

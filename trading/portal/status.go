@@ -6,10 +6,10 @@ import (
 	"github.com/ggzy/ggzy/trading"
 )
 
-// Status is where a notice's project stands, as the provincial portals
-// show it beside every notice (报名中, 已截止…). It is derived when read,
+// Status is where an announcement's project stands, as the provincial portals
+// show it beside every announcement (报名中, 已截止…). It is derived when read,
 // from the lots' schedule, the database clock and the project's published
-// notices and results only: never from registrations, downloads or bids,
+// announcements and results only: never from registrations, downloads or bids,
 // whose number must not be told before the deadline (K4, K5).
 type Status string
 
@@ -47,16 +47,16 @@ func statusOptions() []trading.Option {
 }
 
 // lotStageSQL ranks one lot (l, its outcome o, its project p, and n: the
-// project's published notices, n.candidates whether its candidates are
-// out, n.decided the last failure, result or termination notice) by how
+// project's published announcements, n.candidates whether its candidates are
+// out, n.decided the last failure, result or termination announcement) by how
 // far it has gone, at the database time bound to the three "?":
 //
 //	1 upcoming · 2 registering · 3 closed · 4 opened · 5 publicity · 6 failed · 7 dealt
 //
-// A completed outcome exists only once its result notice is published
+// A completed outcome exists only once its result announcement is published
 // (bidding's AdvanceResult). A failed one is written when the failure is
-// declared and its notice goes to review, so it counts only once a
-// failure, result or termination notice of the project is out after it.
+// declared and its announcement goes to review, so it counts only once a
+// failure, result or termination announcement of the project is out after it.
 // The registration deadline is registration_end, else the bid deadline
 // (engineering, procurement: documents obtained until the deadline, K5),
 // else the listing end or auction; the opening is the bid deadline, the
@@ -73,8 +73,8 @@ const lotStageSQL = `CASE
 // lotDeadlineSQL is a lot's registration deadline (the list's 截止时间).
 const lotDeadlineSQL = `coalesce(l.registration_end, l.bid_deadline, l.listing_end, l.auction_at)`
 
-// noticeFactsSQL are n's columns, aggregated over published notices.
-const noticeFactsSQL = `bool_or(type = 'candidates') AS candidates,
+// announcementFactsSQL are n's columns, aggregated over published announcements.
+const announcementFactsSQL = `bool_or(type = 'candidates') AS candidates,
 	max(published_at) FILTER (WHERE type IN ('failure', 'result', 'termination')) AS decided`
 
 // projectStateSQL is the project's status from its lots' stages s.stage:
@@ -97,7 +97,7 @@ const projectStatusJoin = `LEFT JOIN LATERAL (
 	coalesce(min(s.deadline) FILTER (WHERE s.deadline > ?), max(s.deadline)) AS deadline
 	FROM (SELECT ` + lotStageSQL + ` AS stage, ` + lotDeadlineSQL + ` AS deadline
 		FROM lots l LEFT JOIN lot_outcomes o ON o.lot_id = l.id
-		CROSS JOIN (SELECT ` + noticeFactsSQL + ` FROM announcements WHERE project_id = p.id AND status = 'published') n
+		CROSS JOIN (SELECT ` + announcementFactsSQL + ` FROM announcements WHERE project_id = p.id AND status = 'published') n
 		WHERE l.project_id = p.id) s
 ) st ON true`
 
@@ -112,7 +112,7 @@ func statusJoinArgs(now any) []any { return []any{now, now, now, now} }
 const projectsInStateSQL = `SELECT p.id FROM projects p JOIN (
 		SELECT l.project_id, ` + lotStageSQL + ` AS stage
 		FROM lots l JOIN projects p ON p.id = l.project_id LEFT JOIN lot_outcomes o ON o.lot_id = l.id
-		LEFT JOIN (SELECT project_id, ` + noticeFactsSQL + ` FROM announcements WHERE status = 'published' GROUP BY project_id) n
+		LEFT JOIN (SELECT project_id, ` + announcementFactsSQL + ` FROM announcements WHERE status = 'published' GROUP BY project_id) n
 			ON n.project_id = l.project_id
 	) s ON s.project_id = p.id
 	GROUP BY p.id HAVING ` + projectStateSQL + ` = ?`
@@ -122,7 +122,7 @@ const projectsInStateSQL = `SELECT p.id FROM projects p JOIN (
 // is stored as spans of time, computed with lotStageSQL and projectStateSQL
 // at each moment of the lots' schedule and kept by triggers (migration
 // 00030), so the filter is an index scan instead of every project's status
-// (1.1 s at 100,000 notices, BENCHMARKS.md).
+// (1.1 s at 100,000 announcements, BENCHMARKS.md).
 const statusFilterSQL = `SELECT project_id FROM project_status_spans WHERE state = ? AND until_at > ? AND from_at <= ?`
 
 // regionNameSQL names a county-level region with its city ("福州市" +
@@ -130,7 +130,7 @@ const statusFilterSQL = `SELECT project_id FROM project_status_spans WHERE state
 const regionNameSQL = `coalesce((SELECT rc.name FROM regions rc WHERE rc.code = substr(r.code, 1, 4) || '00' AND rc.code <> r.code
 	AND r.code NOT LIKE '%00'), '') || r.name`
 
-// searchWords splits a search into the words every notice found must
+// searchWords splits a search into the words every announcement found must
 // contain (AND), full-width spaces included.
 func searchWords(q string) []string {
 	return strings.Fields(q)

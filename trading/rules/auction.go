@@ -31,7 +31,7 @@ func ModeName(mode string) string {
 		ModeMulti: "网络竞价·多次报价", ModeSealed: "网络竞价·一次报价", ModeOffline: "线下交易（场外成交，代理机构录入）"}[mode]
 }
 
-// Post-qualification (资格后审) of online lots: what the notice says a
+// Post-qualification (资格后审) of online lots: what the announcement says a
 // failed check of the winner leads to.
 const (
 	PostQualNext   = "next"    // the next bidder (checked in turn)

@@ -115,8 +115,8 @@ type timeField struct {
 func (c *checker) times() map[string]timeField {
 	l := c.l
 	fs := []timeField{
-		{"notice_at", "公告发布时间", l.NoticeAt},
-		{"notice_end", "公告期结束时间", l.NoticeEnd},
+		{"announcement_at", "公告发布时间", l.AnnouncementAt},
+		{"announcement_end", "公告期结束时间", l.AnnouncementEnd},
 		{"doc_issue_start", "招标文件开始发出时间", l.DocIssueStart},
 		{"doc_issue_end", "招标文件停止发出时间", l.DocIssueEnd},
 		{"registration_end", "报名（申请）截止时间", l.RegistrationEnd},
@@ -149,16 +149,16 @@ func (c *checker) required() {
 	}
 	switch l.Category {
 	case Engineering:
-		need("notice_at", "doc_issue_start", "doc_issue_end", "bid_deadline")
+		need("announcement_at", "doc_issue_start", "doc_issue_end", "bid_deadline")
 		if l.Prequalification {
 			need("registration_end")
 		}
 		needMoney("control_price", "招标控制价（最高投标限价）", l.ControlPrice)
 	case Procurement:
-		need("notice_at", "doc_issue_start", "doc_issue_end", "bid_deadline")
+		need("announcement_at", "doc_issue_start", "doc_issue_end", "bid_deadline")
 		needMoney("budget", "预算金额", l.Budget)
 	case Land:
-		need("notice_at")
+		need("announcement_at")
 		switch {
 		case !l.ListingStart.IsZero() || !l.ListingEnd.IsZero():
 			need("listing_start", "listing_end")
@@ -168,7 +168,7 @@ func (c *checker) required() {
 		needMoney("starting_price", "起始价", l.StartingPrice)
 		needMoney("increment", "加价幅度", l.Increment)
 	case Property:
-		need("notice_at", "listing_end")
+		need("announcement_at", "listing_end")
 		needMoney("listing_price", "挂牌价", l.ListingPrice)
 		needMoney("appraised_value", "评估值", l.AppraisedValue)
 	}
@@ -176,19 +176,19 @@ func (c *checker) required() {
 
 // orderPairs: the first must not be after the second (equal is allowed).
 var orderPairs = [][2]string{
-	{"notice_at", "notice_end"},
-	{"notice_at", "doc_issue_start"},
+	{"announcement_at", "announcement_end"},
+	{"announcement_at", "doc_issue_start"},
 	{"doc_issue_start", "doc_issue_end"},
 	{"doc_issue_start", "bid_deadline"},
 	{"doc_issue_end", "bid_deadline"},
 	{"doc_issue_end", "registration_end"}, // E3 (prequalification) only
 	{"registration_end", "bid_deadline"},
-	{"notice_at", "bid_deadline"},
-	{"notice_at", "listing_start"},
+	{"announcement_at", "bid_deadline"},
+	{"announcement_at", "listing_start"},
 	{"listing_start", "listing_end"},
-	{"notice_at", "listing_end"},
+	{"announcement_at", "listing_end"},
 	{"registration_end", "listing_end"},
-	{"notice_at", "auction_at"},
+	{"announcement_at", "auction_at"},
 	{"registration_end", "auction_at"},
 }
 
@@ -352,12 +352,12 @@ func (c *checker) periods() {
 		}
 	case Procurement:
 		c.minDays("G1", "bid_deadline", l.DocIssueStart, l.BidDeadline, p.G1MinDays)
-		c.minWorkingDays("G2", "notice_end", l.NoticeAt, l.NoticeEnd, p.G2WorkingDays)
+		c.minWorkingDays("G2", "announcement_end", l.AnnouncementAt, l.AnnouncementEnd, p.G2WorkingDays)
 		c.minWorkingDays("G3", "doc_issue_end", l.DocIssueStart, l.DocIssueEnd, p.G3MinWorkingDays)
 	case Land:
-		c.minDays("L1", "listing_start", l.NoticeAt, l.ListingStart, p.L1MinDays)
-		c.minDays("L1", "auction_at", l.NoticeAt, l.AuctionAt, p.L1MinDays)
-		c.minDays("L1", "bid_deadline", l.NoticeAt, l.BidDeadline, p.L1MinDays) // transfer by tender (招标出让)
+		c.minDays("L1", "listing_start", l.AnnouncementAt, l.ListingStart, p.L1MinDays)
+		c.minDays("L1", "auction_at", l.AnnouncementAt, l.AuctionAt, p.L1MinDays)
+		c.minDays("L1", "bid_deadline", l.AnnouncementAt, l.BidDeadline, p.L1MinDays) // transfer by tender (招标出让)
 		if p.L2WorkingDays {
 			c.minWorkingDays("L2", "listing_end", l.ListingStart, l.ListingEnd, p.L2MinDays)
 		} else {
@@ -365,7 +365,7 @@ func (c *checker) periods() {
 		}
 	case Property:
 		// P1: the formal disclosure runs from the announcement to the listing close.
-		c.minWorkingDays("P1", "listing_end", l.NoticeAt, l.ListingEnd, p.P1MinWorkingDays)
+		c.minWorkingDays("P1", "listing_end", l.AnnouncementAt, l.ListingEnd, p.P1MinWorkingDays)
 	}
 }
 

@@ -51,39 +51,39 @@ var now = tm("2025-03-03 09:00")
 
 func engineering() Lot {
 	return Lot{
-		Category:      Engineering,
-		ControlPrice:  yuanOf("10000000"),
-		Deposit:       yuanOf("200000"),
-		NoticeAt:      tm("2025-03-03 09:00"),
-		DocIssueStart: tm("2025-03-03 09:00"),
-		DocIssueEnd:   tm("2025-03-10 17:00"),
-		BidDeadline:   tm("2025-03-24 09:30"),
+		Category:       Engineering,
+		ControlPrice:   yuanOf("10000000"),
+		Deposit:        yuanOf("200000"),
+		AnnouncementAt: tm("2025-03-03 09:00"),
+		DocIssueStart:  tm("2025-03-03 09:00"),
+		DocIssueEnd:    tm("2025-03-10 17:00"),
+		BidDeadline:    tm("2025-03-24 09:30"),
 	}
 }
 
 func procurement() Lot {
 	return Lot{
-		Category:      Procurement,
-		Budget:        yuanOf("1000000"),
-		Deposit:       yuanOf("20000"),
-		NoticeAt:      tm("2025-03-03 09:00"),
-		NoticeEnd:     tm("2025-03-10 17:00"),
-		DocIssueStart: tm("2025-03-03 09:00"),
-		DocIssueEnd:   tm("2025-03-10 17:00"),
-		BidDeadline:   tm("2025-03-24 09:30"),
+		Category:        Procurement,
+		Budget:          yuanOf("1000000"),
+		Deposit:         yuanOf("20000"),
+		AnnouncementAt:  tm("2025-03-03 09:00"),
+		AnnouncementEnd: tm("2025-03-10 17:00"),
+		DocIssueStart:   tm("2025-03-03 09:00"),
+		DocIssueEnd:     tm("2025-03-10 17:00"),
+		BidDeadline:     tm("2025-03-24 09:30"),
 	}
 }
 
 func land() Lot {
 	return Lot{
-		Category:      Land,
-		StartingPrice: yuanOf("10000000"),
-		ReservePrice:  yuanOf("12000000"),
-		Increment:     yuanOf("100000"),
-		Deposit:       yuanOf("2000000"),
-		NoticeAt:      tm("2025-03-03 09:00"),
-		ListingStart:  tm("2025-03-23 09:00"), // 20 days (L1)
-		ListingEnd:    tm("2025-04-07 15:00"), // 10 working days; 04-04 清明 off (L2)
+		Category:       Land,
+		StartingPrice:  yuanOf("10000000"),
+		ReservePrice:   yuanOf("12000000"),
+		Increment:      yuanOf("100000"),
+		Deposit:        yuanOf("2000000"),
+		AnnouncementAt: tm("2025-03-03 09:00"),
+		ListingStart:   tm("2025-03-23 09:00"), // 20 days (L1)
+		ListingEnd:     tm("2025-04-07 15:00"), // 10 working days; 04-04 清明 off (L2)
 	}
 }
 
@@ -92,7 +92,7 @@ func property() Lot {
 		Category:       Property,
 		ListingPrice:   yuanOf("1000000"),
 		AppraisedValue: yuanOf("1000000"),
-		NoticeAt:       tm("2025-03-03 09:00"),
+		AnnouncementAt: tm("2025-03-03 09:00"),
 		ListingStart:   tm("2025-03-03 09:00"),
 		ListingEnd:     tm("2025-03-31 15:00"), // 20 working days (P1)
 	}
@@ -163,7 +163,7 @@ func TestEngineeringSchedule(t *testing.T) {
 		{"deadline in the past", engineering, tm("2025-03-24 10:00"), RulePast, "bid_deadline", true},
 		{"deadline equal to now", engineering, tm("2025-03-24 09:30"), RulePast, "bid_deadline", true},
 		{"issue end before start", func() Lot { l := engineering(); l.DocIssueEnd = tm("2025-03-02 17:00"); return l }, time.Time{}, RuleOrder, "doc_issue_end", true},
-		{"issue starts before notice", func() Lot { l := engineering(); l.DocIssueStart = tm("2025-03-02 17:00"); return l }, time.Time{}, RuleOrder, "doc_issue_start", true},
+		{"issue starts before announcement", func() Lot { l := engineering(); l.DocIssueStart = tm("2025-03-02 17:00"); return l }, time.Time{}, RuleOrder, "doc_issue_start", true},
 	})
 }
 
@@ -227,8 +227,8 @@ func TestProcurementSchedule(t *testing.T) {
 	sf := func(issueEnd string) func() Lot {
 		return func() Lot {
 			l := procurement()
-			l.NoticeAt, l.DocIssueStart = tm("2025-01-24 09:00"), tm("2025-01-24 09:00")
-			l.NoticeEnd, l.DocIssueEnd = tm(issueEnd), tm(issueEnd)
+			l.AnnouncementAt, l.DocIssueStart = tm("2025-01-24 09:00"), tm("2025-01-24 09:00")
+			l.AnnouncementEnd, l.DocIssueEnd = tm(issueEnd), tm(issueEnd)
 			l.BidDeadline = tm("2025-02-20 09:30")
 			return l
 		}
@@ -239,8 +239,8 @@ func TestProcurementSchedule(t *testing.T) {
 		{"G1 20 days", func() Lot { l := procurement(); l.BidDeadline = tm("2025-03-23 09:30"); return l }, time.Time{}, "G1", "bid_deadline", false},
 		{"G3 4 working days over 春节 (13 calendar days)", sf("2025-02-06 17:00"), at, "G3", "doc_issue_end", true},
 		{"G3 5 working days over 春节", sf("2025-02-07 17:00"), at, "G3", "doc_issue_end", false},
-		{"G2 4 working days over 春节", sf("2025-02-06 17:00"), at, "G2", "notice_end", true},
-		{"G2 5 working days over 春节", sf("2025-02-07 17:00"), at, "G2", "notice_end", false},
+		{"G2 4 working days over 春节", sf("2025-02-06 17:00"), at, "G2", "announcement_end", true},
+		{"G2 5 working days over 春节", sf("2025-02-07 17:00"), at, "G2", "announcement_end", false},
 		{"G3 plain week 4", func() Lot { l := procurement(); l.DocIssueEnd = tm("2025-03-07 17:00"); return l }, time.Time{}, "G3", "doc_issue_end", true},
 	})
 }
@@ -251,7 +251,7 @@ func TestLandSchedule(t *testing.T) {
 	sf := func(end string) func() Lot {
 		return func() Lot {
 			l := land()
-			l.NoticeAt, l.ListingStart, l.ListingEnd = tm("2024-12-31 09:00"), tm("2025-01-20 09:00"), tm(end)
+			l.AnnouncementAt, l.ListingStart, l.ListingEnd = tm("2024-12-31 09:00"), tm("2025-01-20 09:00"), tm(end)
 			return l
 		}
 	}
@@ -286,7 +286,7 @@ func TestPropertySchedule(t *testing.T) {
 	sf := func(end string) func() Lot {
 		return func() Lot {
 			l := property()
-			l.NoticeAt, l.ListingStart, l.ListingEnd = tm("2025-01-10 09:00"), tm("2025-01-10 09:00"), tm(end)
+			l.AnnouncementAt, l.ListingStart, l.ListingEnd = tm("2025-01-10 09:00"), tm("2025-01-10 09:00"), tm(end)
 			return l
 		}
 	}
@@ -386,7 +386,7 @@ func TestMissingCalendarYear(t *testing.T) {
 	// be counted without the 2027 notice (on a calendar without provisional
 	// years; the platform's has them, see TestProvisionalYear).
 	l := property()
-	l.NoticeAt, l.ListingStart, l.ListingEnd = tm("2026-12-10 09:00"), tm("2026-12-10 09:00"), tm("2027-01-20 15:00")
+	l.AnnouncementAt, l.ListingStart, l.ListingEnd = tm("2026-12-10 09:00"), tm("2026-12-10 09:00"), tm("2027-01-20 15:00")
 	vs := b.CheckSchedule(l, tm("2026-12-10 08:00"))
 	v := find(vs, RuleCalendar, "listing_end")
 	if v == nil || !strings.Contains(v.Actual, "缺少2027年工作日历") {
@@ -399,7 +399,7 @@ func TestMissingCalendarYear(t *testing.T) {
 	// A land listing that reaches 10 working days before the missing year
 	// passes without the 2027 notice.
 	l = land()
-	l.NoticeAt, l.ListingStart, l.ListingEnd = tm("2026-11-10 09:00"), tm("2026-12-01 09:00"), tm("2027-01-10 15:00")
+	l.AnnouncementAt, l.ListingStart, l.ListingEnd = tm("2026-11-10 09:00"), tm("2026-12-01 09:00"), tm("2027-01-10 15:00")
 	if vs := b.CheckSchedule(l, tm("2026-11-10 08:00")); len(vs) != 0 {
 		t.Fatalf("got %v", vs)
 	}
@@ -551,7 +551,7 @@ func TestCategory(t *testing.T) {
 func TestProvisionalYear(t *testing.T) {
 	b := book(t)
 	l := property()
-	l.NoticeAt, l.ListingStart, l.ListingEnd = tm("2026-12-10 09:00"), tm("2026-12-10 09:00"), tm("2027-01-20 15:00")
+	l.AnnouncementAt, l.ListingStart, l.ListingEnd = tm("2026-12-10 09:00"), tm("2026-12-10 09:00"), tm("2027-01-20 15:00")
 	res := b.Check(l, tm("2026-12-10 08:00"))
 	if len(res.Violations) != 0 {
 		t.Fatalf("violations %v", res.Violations)
@@ -563,7 +563,7 @@ func TestProvisionalYear(t *testing.T) {
 	// A land listing 2026-12-21 → 2027-01-04: 9 working days (元旦 2027 is
 	// a day off) → refused, marked; to 2027-01-05 it holds (10).
 	l = land()
-	l.NoticeAt, l.ListingStart, l.ListingEnd = tm("2026-11-10 09:00"), tm("2026-12-21 09:00"), tm("2027-01-05 15:00")
+	l.AnnouncementAt, l.ListingStart, l.ListingEnd = tm("2026-11-10 09:00"), tm("2026-12-21 09:00"), tm("2027-01-05 15:00")
 	if res := b.Check(l, tm("2026-11-10 08:00")); len(res.Violations) != 0 || len(res.Notes) != 1 || res.Notes[0].Rule != "L2" {
 		t.Fatalf("to 01-05: %+v", res)
 	}
@@ -615,7 +615,7 @@ func TestHolidayWarning(t *testing.T) {
 	// Land: auction on National Day, listing closing on a Sunday.
 	ld := land()
 	ld.ListingStart, ld.ListingEnd = time.Time{}, time.Time{}
-	ld.NoticeAt, ld.AuctionAt = tm("2025-09-01 09:00"), tm("2025-10-03 10:00")
+	ld.AnnouncementAt, ld.AuctionAt = tm("2025-09-01 09:00"), tm("2025-10-03 10:00")
 	if n := note(b.Check(ld, tm("2025-09-01 08:00")).Notes, "auction_at"); n == nil {
 		t.Fatal("National Day auction: no HOL")
 	}
@@ -626,7 +626,7 @@ func TestHolidayWarning(t *testing.T) {
 		t.Fatalf("property close on Sunday: %+v", res)
 	}
 	// A provisional year's holiday is marked: 2027-02-08 in 春节.
-	ld.NoticeAt, ld.AuctionAt = tm("2026-12-01 09:00"), tm("2027-02-08 10:00")
+	ld.AnnouncementAt, ld.AuctionAt = tm("2026-12-01 09:00"), tm("2027-02-08 10:00")
 	if n := note(b.Check(ld, tm("2026-12-01 08:00")).Notes, "auction_at"); n == nil || !strings.Contains(n.Message, ProvisionalMark) {
 		t.Fatalf("provisional: %+v", n)
 	}
@@ -639,7 +639,7 @@ func TestHolidayWarning(t *testing.T) {
 		t.Fatal("unchanged deadline warned again")
 	}
 	// HOL is in the rule book with its source, as a warning; so is TXT
-	// (a date in a notice's text that matches none of its times).
+	// (a date in an announcement's text that matches none of its times).
 	w := b.Warnings()
 	if len(w) != 2 || w[0].ID != RuleHoliday || !w[0].Warning || !strings.Contains(w[0].Source, "法律未禁止") ||
 		w[1].ID != RuleTextDate || !w[1].Warning || !strings.Contains(w[1].Source, "E6") {

@@ -106,8 +106,8 @@ type Lot struct {
 	AppraisedValue decimal.Decimal // 评估值, property
 	Deposit        decimal.Decimal // 保证金
 
-	NoticeAt        time.Time // 公告发布
-	NoticeEnd       time.Time // 公告期结束 (G2; optional)
+	AnnouncementAt  time.Time // 公告发布
+	AnnouncementEnd time.Time // 公告期结束 (G2; optional)
 	DocIssueStart   time.Time // 招标文件开始发出（发售）
 	DocIssueEnd     time.Time // 招标文件停止发出（发售）
 	RegistrationEnd time.Time // 报名/资格预审申请/竞买申请截止

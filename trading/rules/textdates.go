@@ -8,16 +8,16 @@ import (
 	"time"
 )
 
-// RuleTextDate warns when a date written in a notice's text matches none of
-// the notice's structured times (a body saying "12月15日" went out for a
-// deadline of 12-28). A warning, not a refusal: a notice's text names other
+// RuleTextDate warns when a date written in an announcement's text matches none of
+// the announcement's structured times (a body saying "12月15日" went out for a
+// deadline of 12-28). A warning, not a refusal: an announcement's text names other
 // dates too (the project's approval, a site visit, a question deadline), so
 // a date the platform cannot place is not always wrong; but the supervisor
 // must look, because bidders read the text, and the opening happens at the
-// time the notice announces (E6, EB4).
+// time the announcement announces (E6, EB4).
 const RuleTextDate = "TXT"
 
-// WrittenDate is a date (and perhaps a time) written in a notice's text.
+// WrittenDate is a date (and perhaps a time) written in an announcement's text.
 type WrittenDate struct {
 	Text    string // as written, e.g. "12月15日9时30分"
 	Year    int    // 0: not written
@@ -41,7 +41,7 @@ func (d WrittenDate) Label() string {
 	return s
 }
 
-// NamedTime is a structured time of a notice: a lot's deadline, opening,
+// NamedTime is a structured time of an announcement: a lot's deadline, opening,
 // listing close…, named for people ("标段1 投标截止时间").
 type NamedTime struct {
 	Name string

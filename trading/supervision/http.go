@@ -46,7 +46,7 @@ func (w *Handlers) renderTimeline(c echo.Context, status int, formErr *trading.E
 }
 
 // timelineKinds names the kinds of timeline events in Chinese.
-var timelineKinds = map[string]string{"notice": "公告", "registration": "报名", "document": "文件", "deposit": "保证金",
+var timelineKinds = map[string]string{"announcement": "公告", "registration": "报名", "document": "文件", "deposit": "保证金",
 	"refund": "退还", "forfeiture": "没收", "alert": "预警", "result": "结果", "audit": "审计"}
 
 func (w *Handlers) timelinePage(c echo.Context) error {

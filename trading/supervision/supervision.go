@@ -58,7 +58,7 @@ func (i ScheduleItem) KindName() string {
 		"doc_issue_end": "文件发售截止", "listing_end": "挂牌截止"}[i.Kind]
 }
 
-// ReviewItem is a notice waiting for a supervisor (submitted or scheduled).
+// ReviewItem is an announcement waiting for a supervisor (submitted or scheduled).
 type ReviewItem struct {
 	ID          int64                      `gorm:"column:id" json:"id"`
 	Type        trading.AnnouncementType   `gorm:"column:type" json:"type"`
@@ -89,7 +89,7 @@ type AuditItem struct {
 var codeInText = regexp.MustCompile(`\b[0-9]{6}-[0-9]{4}-[A-Z]{2}-[0-9]{4,}\b`)
 
 // auditItems attaches project codes to audit records: by their object
-// (project, notice, lot), else by the code their summary names.
+// (project, announcement, lot), else by the code their summary names.
 func auditItems(tx *gorm.DB, events []trading.AuditEvent) ([]AuditItem, error) {
 	var announcements, lots []string
 	for _, e := range events {
@@ -197,7 +197,7 @@ func schedule(db *gorm.DB, from, to time.Time, limit int) (Section[ScheduleItem]
 // ruleOf finds the first rule id in a rule-book refusal message.
 var ruleOf = regexp.MustCompile(`违反统一交易规则：([A-Z]+[0-9]*)`)
 
-// returnedAnnouncements are the scheduled notices the publisher sent back because
+// returnedAnnouncements are the scheduled announcements the publisher sent back because
 // they broke a rule at the moment of publication, still not redrafted.
 func returnedAnnouncements(db *gorm.DB, limit int) ([]trading.Alert, error) {
 	var rows []struct {
@@ -213,7 +213,7 @@ func returnedAnnouncements(db *gorm.DB, limit int) ([]trading.Alert, error) {
 		Order("a.updated_at DESC, a.id DESC").Limit(limit).Scan(&rows).Error
 	out := make([]trading.Alert, len(rows))
 	for i, r := range rows {
-		out[i] = trading.Alert{Kind: "notice_returned", Title: "定时发布的公告被退回：“" + r.Title + "”", Detail: r.RejectReason,
+		out[i] = trading.Alert{Kind: "announcement_returned", Title: "定时发布的公告被退回：“" + r.Title + "”", Detail: r.RejectReason,
 			ProjectCode: r.Code, At: r.UpdatedAt, Link: fmt.Sprintf("/supervisor/announcements/%d", r.ID)}
 		if m := ruleOf.FindStringSubmatch(r.RejectReason); m != nil {
 			out[i].Rule = m[1]
@@ -227,7 +227,7 @@ func returnedAnnouncements(db *gorm.DB, limit int) ([]trading.Alert, error) {
 const supervisionLookAction = "supervision.view"
 
 // Dashboard gathers what a supervisor should look at today: this week's
-// openings, auctions and deadlines, notices waiting for review, deposit
+// openings, auctions and deadlines, announcements waiting for review, deposit
 // alerts and rule-book items from the sources, suspended projects and the
 // latest audit events. The audit events name who registered for what, so
 // each look is itself recorded (K4/K5).
@@ -342,7 +342,7 @@ func lotDeadline(cat trading.Category, l *trading.Lot) *time.Time {
 	return nil
 }
 
-// Timeline merges a project's notices, audit records and what the sources
+// Timeline merges a project's announcements, audit records and what the sources
 // (registration, documents, deposits, results) report, sorted by time.
 // The registration counts of a lot before its deadline are secret to all
 // but supervisors (K4/K5), so such a look is audited per lot, as
@@ -369,7 +369,7 @@ func (s *Service) Timeline(ctx context.Context, a trading.Actor, code string) (*
 		if err := tx.Where("project_id = ?", p.ID).Order("id").Find(&announcements).Error; err != nil {
 			return err
 		}
-		// The project's own records, its notices' and its lots'.
+		// The project's own records, its announcements' and its lots'.
 		where, args := "(object_type = 'project' AND object_id = ?)", []any{p.Code}
 		if len(announcements) > 0 {
 			ids := make([]string, len(announcements))
@@ -425,22 +425,22 @@ func (s *Service) Timeline(ctx context.Context, a trading.Actor, code string) (*
 	return t, nil
 }
 
-// announcementEvents are the steps a notice has taken, as far as its row tells.
+// announcementEvents are the steps an announcement has taken, as far as its row tells.
 func announcementEvents(n *trading.Announcement) []trading.TimelineEvent {
 	link := fmt.Sprintf("/supervisor/announcements/%d", n.ID)
 	name := n.Type.Name() + "“" + n.Title + "”"
-	out := []trading.TimelineEvent{{At: n.CreatedAt, Kind: "notice", Title: "起草" + name, Link: link}}
+	out := []trading.TimelineEvent{{At: n.CreatedAt, Kind: "announcement", Title: "起草" + name, Link: link}}
 	if n.SubmittedAt != nil {
-		out = append(out, trading.TimelineEvent{At: *n.SubmittedAt, Kind: "notice", Title: "提交审核" + name, Link: link})
+		out = append(out, trading.TimelineEvent{At: *n.SubmittedAt, Kind: "announcement", Title: "提交审核" + name, Link: link})
 	}
 	switch {
 	case n.Status == trading.AnnouncementRejected && n.ReviewedAt != nil:
-		out = append(out, trading.TimelineEvent{At: *n.ReviewedAt, Kind: "notice", Title: "退回" + name, Detail: n.RejectReason, Link: link})
+		out = append(out, trading.TimelineEvent{At: *n.ReviewedAt, Kind: "announcement", Title: "退回" + name, Detail: n.RejectReason, Link: link})
 	case n.Status == trading.AnnouncementScheduled && n.PublishAt != nil:
-		out = append(out, trading.TimelineEvent{At: *n.PublishAt, Kind: "notice", Title: "定时发布" + name + "（待发布）", Link: link})
+		out = append(out, trading.TimelineEvent{At: *n.PublishAt, Kind: "announcement", Title: "定时发布" + name + "（待发布）", Link: link})
 	}
 	if n.PublishedAt != nil {
-		out = append(out, trading.TimelineEvent{At: *n.PublishedAt, Kind: "notice", Title: "发布" + name, Link: fmt.Sprintf("/notices/%d", n.ID)})
+		out = append(out, trading.TimelineEvent{At: *n.PublishedAt, Kind: "announcement", Title: "发布" + name, Link: fmt.Sprintf("/notices/%d", n.ID)})
 	}
 	return out
 }

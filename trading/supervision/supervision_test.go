@@ -46,7 +46,7 @@ func TestDashboardSections(t *testing.T) {
 	}
 	eng, _ := tradingtest.PublishedProject(t, s.Service, agent, sup, "engineering", "某工程招标公告")
 	proc, _ := tradingtest.PublishedProject(t, s.Service, agent, sup, "procurement", "某采购公告")
-	// A land notice waiting for review: its project is not active yet.
+	// A land announcement waiting for review: its project is not active yet.
 	land, err := s.CreateProject(ctx, agent, tradingtest.ProjectInput("land"))
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func TestDashboardSections(t *testing.T) {
 	if _, err := s.SubmitAnnouncement(ctx, agent, n.ID); err != nil {
 		t.Fatal(err)
 	}
-	// A scheduled notice the publisher returns because by then it breaks a rule.
+	// A scheduled announcement the publisher returns because by then it breaks a rule.
 	late, _ := s.CreateProject(ctx, agent, tradingtest.ProjectInput("engineering"))
 	ln, _ := s.DraftAnnouncement(ctx, agent, late.Code, trading.AnnouncementInput{Type: trading.AnnouncementTender, Title: "迟发的招标公告", Body: "正文"})
 	if _, err := s.SubmitAnnouncement(ctx, agent, ln.ID); err != nil {
@@ -93,8 +93,8 @@ func TestDashboardSections(t *testing.T) {
 		t.Fatalf("deposit alerts: %+v", d.DepositAlerts)
 	}
 	// Rule items, newest first: the source's late contract (8 March) and
-	// the notice returned on 4 March.
-	if d.RuleItems.Count != 2 || d.RuleItems.Items[1].Kind != "notice_returned" || d.RuleItems.Items[1].ProjectCode != late.Code ||
+	// the announcement returned on 4 March.
+	if d.RuleItems.Count != 2 || d.RuleItems.Items[1].Kind != "announcement_returned" || d.RuleItems.Items[1].ProjectCode != late.Code ||
 		d.RuleItems.Items[0].Rule != "E14" {
 		t.Fatalf("rule items: %+v", d.RuleItems)
 	}
@@ -177,7 +177,7 @@ func TestTimelineMergesAndAuditsEarlyLooks(t *testing.T) {
 			t.Fatalf("timeline lacks %q:\n%s", want, all)
 		}
 	}
-	if kinds["notice"] != 3 || kinds["audit"] < 4 || kinds["deposit"] != 1 {
+	if kinds["announcement"] != 3 || kinds["audit"] < 4 || kinds["deposit"] != 1 {
 		t.Fatalf("kinds: %v", kinds)
 	}
 	// Before the bid deadline the look at registration counts is audited per lot.

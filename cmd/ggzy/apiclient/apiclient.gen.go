@@ -105,6 +105,24 @@ func (e AnnouncementInputType) Valid() bool {
 	}
 }
 
+// Defines values for AuctionLotPostQualification.
+const (
+	AuctionLotPostQualificationNext   AuctionLotPostQualification = "next"
+	AuctionLotPostQualificationNoSale AuctionLotPostQualification = "no_sale"
+)
+
+// Valid indicates whether the value is a known member of the AuctionLotPostQualification enum.
+func (e AuctionLotPostQualification) Valid() bool {
+	switch e {
+	case AuctionLotPostQualificationNext:
+		return true
+	case AuctionLotPostQualificationNoSale:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BidderKind.
 const (
 	BidderKindEnterprise BidderKind = "enterprise"
@@ -141,6 +159,87 @@ func (e DocumentKind) Valid() bool {
 	case DocumentKindMaterial:
 		return true
 	case DocumentKindTender:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListedAnnouncementStatus.
+const (
+	ListedAnnouncementStatusClosed      ListedAnnouncementStatus = "closed"
+	ListedAnnouncementStatusDealt       ListedAnnouncementStatus = "dealt"
+	ListedAnnouncementStatusFailed      ListedAnnouncementStatus = "failed"
+	ListedAnnouncementStatusOpened      ListedAnnouncementStatus = "opened"
+	ListedAnnouncementStatusPublicity   ListedAnnouncementStatus = "publicity"
+	ListedAnnouncementStatusRegistering ListedAnnouncementStatus = "registering"
+	ListedAnnouncementStatusSuspended   ListedAnnouncementStatus = "suspended"
+	ListedAnnouncementStatusTerminated  ListedAnnouncementStatus = "terminated"
+	ListedAnnouncementStatusUpcoming    ListedAnnouncementStatus = "upcoming"
+)
+
+// Valid indicates whether the value is a known member of the ListedAnnouncementStatus enum.
+func (e ListedAnnouncementStatus) Valid() bool {
+	switch e {
+	case ListedAnnouncementStatusClosed:
+		return true
+	case ListedAnnouncementStatusDealt:
+		return true
+	case ListedAnnouncementStatusFailed:
+		return true
+	case ListedAnnouncementStatusOpened:
+		return true
+	case ListedAnnouncementStatusPublicity:
+		return true
+	case ListedAnnouncementStatusRegistering:
+		return true
+	case ListedAnnouncementStatusSuspended:
+		return true
+	case ListedAnnouncementStatusTerminated:
+		return true
+	case ListedAnnouncementStatusUpcoming:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListedAnnouncementSubType.
+const (
+	ListedAnnouncementSubTypeAuction      ListedAnnouncementSubType = "auction"
+	ListedAnnouncementSubTypeConstruction ListedAnnouncementSubType = "construction"
+	ListedAnnouncementSubTypeDesign       ListedAnnouncementSubType = "design"
+	ListedAnnouncementSubTypeGoods        ListedAnnouncementSubType = "goods"
+	ListedAnnouncementSubTypeListing      ListedAnnouncementSubType = "listing"
+	ListedAnnouncementSubTypeServices     ListedAnnouncementSubType = "services"
+	ListedAnnouncementSubTypeSupervision  ListedAnnouncementSubType = "supervision"
+	ListedAnnouncementSubTypeSurvey       ListedAnnouncementSubType = "survey"
+	ListedAnnouncementSubTypeTender       ListedAnnouncementSubType = "tender"
+	ListedAnnouncementSubTypeWorks        ListedAnnouncementSubType = "works"
+)
+
+// Valid indicates whether the value is a known member of the ListedAnnouncementSubType enum.
+func (e ListedAnnouncementSubType) Valid() bool {
+	switch e {
+	case ListedAnnouncementSubTypeAuction:
+		return true
+	case ListedAnnouncementSubTypeConstruction:
+		return true
+	case ListedAnnouncementSubTypeDesign:
+		return true
+	case ListedAnnouncementSubTypeGoods:
+		return true
+	case ListedAnnouncementSubTypeListing:
+		return true
+	case ListedAnnouncementSubTypeServices:
+		return true
+	case ListedAnnouncementSubTypeSupervision:
+		return true
+	case ListedAnnouncementSubTypeSurvey:
+		return true
+	case ListedAnnouncementSubTypeTender:
+		return true
+	case ListedAnnouncementSubTypeWorks:
 		return true
 	default:
 		return false
@@ -186,6 +285,48 @@ func (e LotResultStage) Valid() bool {
 	}
 }
 
+// Defines values for ProjectSubType.
+const (
+	ProjectSubTypeAuction      ProjectSubType = "auction"
+	ProjectSubTypeConstruction ProjectSubType = "construction"
+	ProjectSubTypeDesign       ProjectSubType = "design"
+	ProjectSubTypeGoods        ProjectSubType = "goods"
+	ProjectSubTypeListing      ProjectSubType = "listing"
+	ProjectSubTypeServices     ProjectSubType = "services"
+	ProjectSubTypeSupervision  ProjectSubType = "supervision"
+	ProjectSubTypeSurvey       ProjectSubType = "survey"
+	ProjectSubTypeTender       ProjectSubType = "tender"
+	ProjectSubTypeWorks        ProjectSubType = "works"
+)
+
+// Valid indicates whether the value is a known member of the ProjectSubType enum.
+func (e ProjectSubType) Valid() bool {
+	switch e {
+	case ProjectSubTypeAuction:
+		return true
+	case ProjectSubTypeConstruction:
+		return true
+	case ProjectSubTypeDesign:
+		return true
+	case ProjectSubTypeGoods:
+		return true
+	case ProjectSubTypeListing:
+		return true
+	case ProjectSubTypeServices:
+		return true
+	case ProjectSubTypeSupervision:
+		return true
+	case ProjectSubTypeSurvey:
+		return true
+	case ProjectSubTypeTender:
+		return true
+	case ProjectSubTypeWorks:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProjectInputCategory.
 const (
 	ProjectInputCategoryEngineering ProjectInputCategory = "engineering"
@@ -204,6 +345,90 @@ func (e ProjectInputCategory) Valid() bool {
 	case ProjectInputCategoryProcurement:
 		return true
 	case ProjectInputCategoryProperty:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProjectInputSubType.
+const (
+	ProjectInputSubTypeAuction      ProjectInputSubType = "auction"
+	ProjectInputSubTypeConstruction ProjectInputSubType = "construction"
+	ProjectInputSubTypeDesign       ProjectInputSubType = "design"
+	ProjectInputSubTypeGoods        ProjectInputSubType = "goods"
+	ProjectInputSubTypeListing      ProjectInputSubType = "listing"
+	ProjectInputSubTypeServices     ProjectInputSubType = "services"
+	ProjectInputSubTypeSupervision  ProjectInputSubType = "supervision"
+	ProjectInputSubTypeSurvey       ProjectInputSubType = "survey"
+	ProjectInputSubTypeTender       ProjectInputSubType = "tender"
+	ProjectInputSubTypeWorks        ProjectInputSubType = "works"
+)
+
+// Valid indicates whether the value is a known member of the ProjectInputSubType enum.
+func (e ProjectInputSubType) Valid() bool {
+	switch e {
+	case ProjectInputSubTypeAuction:
+		return true
+	case ProjectInputSubTypeConstruction:
+		return true
+	case ProjectInputSubTypeDesign:
+		return true
+	case ProjectInputSubTypeGoods:
+		return true
+	case ProjectInputSubTypeListing:
+		return true
+	case ProjectInputSubTypeServices:
+		return true
+	case ProjectInputSubTypeSupervision:
+		return true
+	case ProjectInputSubTypeSurvey:
+		return true
+	case ProjectInputSubTypeTender:
+		return true
+	case ProjectInputSubTypeWorks:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PublicProjectSubType.
+const (
+	PublicProjectSubTypeAuction      PublicProjectSubType = "auction"
+	PublicProjectSubTypeConstruction PublicProjectSubType = "construction"
+	PublicProjectSubTypeDesign       PublicProjectSubType = "design"
+	PublicProjectSubTypeGoods        PublicProjectSubType = "goods"
+	PublicProjectSubTypeListing      PublicProjectSubType = "listing"
+	PublicProjectSubTypeServices     PublicProjectSubType = "services"
+	PublicProjectSubTypeSupervision  PublicProjectSubType = "supervision"
+	PublicProjectSubTypeSurvey       PublicProjectSubType = "survey"
+	PublicProjectSubTypeTender       PublicProjectSubType = "tender"
+	PublicProjectSubTypeWorks        PublicProjectSubType = "works"
+)
+
+// Valid indicates whether the value is a known member of the PublicProjectSubType enum.
+func (e PublicProjectSubType) Valid() bool {
+	switch e {
+	case PublicProjectSubTypeAuction:
+		return true
+	case PublicProjectSubTypeConstruction:
+		return true
+	case PublicProjectSubTypeDesign:
+		return true
+	case PublicProjectSubTypeGoods:
+		return true
+	case PublicProjectSubTypeListing:
+		return true
+	case PublicProjectSubTypeServices:
+		return true
+	case PublicProjectSubTypeSupervision:
+		return true
+	case PublicProjectSubTypeSurvey:
+		return true
+	case PublicProjectSubTypeTender:
+		return true
+	case PublicProjectSubTypeWorks:
 		return true
 	default:
 		return false
@@ -336,6 +561,87 @@ func (e SignUpKind) Valid() bool {
 	}
 }
 
+// Defines values for GetAnnouncementsParamsSubType.
+const (
+	GetAnnouncementsParamsSubTypeAuction      GetAnnouncementsParamsSubType = "auction"
+	GetAnnouncementsParamsSubTypeConstruction GetAnnouncementsParamsSubType = "construction"
+	GetAnnouncementsParamsSubTypeDesign       GetAnnouncementsParamsSubType = "design"
+	GetAnnouncementsParamsSubTypeGoods        GetAnnouncementsParamsSubType = "goods"
+	GetAnnouncementsParamsSubTypeListing      GetAnnouncementsParamsSubType = "listing"
+	GetAnnouncementsParamsSubTypeServices     GetAnnouncementsParamsSubType = "services"
+	GetAnnouncementsParamsSubTypeSupervision  GetAnnouncementsParamsSubType = "supervision"
+	GetAnnouncementsParamsSubTypeSurvey       GetAnnouncementsParamsSubType = "survey"
+	GetAnnouncementsParamsSubTypeTender       GetAnnouncementsParamsSubType = "tender"
+	GetAnnouncementsParamsSubTypeWorks        GetAnnouncementsParamsSubType = "works"
+)
+
+// Valid indicates whether the value is a known member of the GetAnnouncementsParamsSubType enum.
+func (e GetAnnouncementsParamsSubType) Valid() bool {
+	switch e {
+	case GetAnnouncementsParamsSubTypeAuction:
+		return true
+	case GetAnnouncementsParamsSubTypeConstruction:
+		return true
+	case GetAnnouncementsParamsSubTypeDesign:
+		return true
+	case GetAnnouncementsParamsSubTypeGoods:
+		return true
+	case GetAnnouncementsParamsSubTypeListing:
+		return true
+	case GetAnnouncementsParamsSubTypeServices:
+		return true
+	case GetAnnouncementsParamsSubTypeSupervision:
+		return true
+	case GetAnnouncementsParamsSubTypeSurvey:
+		return true
+	case GetAnnouncementsParamsSubTypeTender:
+		return true
+	case GetAnnouncementsParamsSubTypeWorks:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnnouncementsParamsStatus.
+const (
+	GetAnnouncementsParamsStatusClosed      GetAnnouncementsParamsStatus = "closed"
+	GetAnnouncementsParamsStatusDealt       GetAnnouncementsParamsStatus = "dealt"
+	GetAnnouncementsParamsStatusFailed      GetAnnouncementsParamsStatus = "failed"
+	GetAnnouncementsParamsStatusOpened      GetAnnouncementsParamsStatus = "opened"
+	GetAnnouncementsParamsStatusPublicity   GetAnnouncementsParamsStatus = "publicity"
+	GetAnnouncementsParamsStatusRegistering GetAnnouncementsParamsStatus = "registering"
+	GetAnnouncementsParamsStatusSuspended   GetAnnouncementsParamsStatus = "suspended"
+	GetAnnouncementsParamsStatusTerminated  GetAnnouncementsParamsStatus = "terminated"
+	GetAnnouncementsParamsStatusUpcoming    GetAnnouncementsParamsStatus = "upcoming"
+)
+
+// Valid indicates whether the value is a known member of the GetAnnouncementsParamsStatus enum.
+func (e GetAnnouncementsParamsStatus) Valid() bool {
+	switch e {
+	case GetAnnouncementsParamsStatusClosed:
+		return true
+	case GetAnnouncementsParamsStatusDealt:
+		return true
+	case GetAnnouncementsParamsStatusFailed:
+		return true
+	case GetAnnouncementsParamsStatusOpened:
+		return true
+	case GetAnnouncementsParamsStatusPublicity:
+		return true
+	case GetAnnouncementsParamsStatusRegistering:
+		return true
+	case GetAnnouncementsParamsStatusSuspended:
+		return true
+	case GetAnnouncementsParamsStatusTerminated:
+		return true
+	case GetAnnouncementsParamsStatusUpcoming:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PostBankNotificationsJSONBodyCurrency.
 const (
 	CNY PostBankNotificationsJSONBodyCurrency = "CNY"
@@ -366,6 +672,24 @@ func (e PostGuaranteesJSONBodyKind) Valid() bool {
 	case Electronic:
 		return true
 	case Insurance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetLotsIdAuctionCandidate200JSONResponseBodyFallback.
+const (
+	GetLotsIdAuctionCandidate200JSONResponseBodyFallbackNext   GetLotsIdAuctionCandidate200JSONResponseBodyFallback = "next"
+	GetLotsIdAuctionCandidate200JSONResponseBodyFallbackNoSale GetLotsIdAuctionCandidate200JSONResponseBodyFallback = "no_sale"
+)
+
+// Valid indicates whether the value is a known member of the GetLotsIdAuctionCandidate200JSONResponseBodyFallback enum.
+func (e GetLotsIdAuctionCandidate200JSONResponseBodyFallback) Valid() bool {
+	switch e {
+	case GetLotsIdAuctionCandidate200JSONResponseBodyFallbackNext:
+		return true
+	case GetLotsIdAuctionCandidate200JSONResponseBodyFallbackNoSale:
 		return true
 	default:
 		return false
@@ -439,7 +763,7 @@ type Alert struct {
 	At     time.Time `json:"at"`
 	Detail *string   `json:"detail,omitempty"`
 
-	// Kind deposit_suspense, deposit_late, deposit_third_party, refund_overdue, k1, notice_returned, contract_late…
+	// Kind deposit_suspense, deposit_late, deposit_third_party, refund_overdue, k1, announcement_returned, contract_late…
 	Kind string `json:"kind"`
 
 	// Link the page where a supervisor acts on it
@@ -488,7 +812,7 @@ type AnnouncementStatus string
 
 // AnnouncementInput defines model for AnnouncementInput.
 type AnnouncementInput struct {
-	// AmendsId for amendments: the published notice amended
+	// AmendsId for amendments: the published announcement amended
 	AmendsId *int `json:"amends_id,omitempty"`
 
 	// Body Markdown subset: paragraphs, # headings, - lists, **bold**, | tables |
@@ -509,12 +833,24 @@ type AnnouncementInput struct {
 // AnnouncementInputType defines model for AnnouncementInput.Type.
 type AnnouncementInputType string
 
+// AnnouncementRef defines model for AnnouncementRef.
+type AnnouncementRef struct {
+	Id          int64      `json:"id"`
+	PublishedAt *time.Time `json:"published_at"`
+	Status      string     `json:"status"`
+	Title       string     `json:"title"`
+}
+
 // AuctionLot defines model for AuctionLot.
 type AuctionLot struct {
-	CapPeriodS   int64      `json:"cap_period_s"`
-	ClosesAt     time.Time  `json:"closes_at"`
-	CountdownEnd *time.Time `json:"countdown_end,omitempty"`
-	CountdownS   int64      `json:"countdown_s"`
+	// CandidatePrice An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
+	//
+	// Example: 80000.00
+	CandidatePrice *Amount    `json:"candidate_price,omitempty"`
+	CapPeriodS     int64      `json:"cap_period_s"`
+	ClosesAt       time.Time  `json:"closes_at"`
+	CountdownEnd   *time.Time `json:"countdown_end,omitempty"`
+	CountdownS     int64      `json:"countdown_s"`
 
 	// DealPrice An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
 	//
@@ -533,10 +869,16 @@ type AuctionLot struct {
 	OpensAt           time.Time `json:"opens_at"`
 	Outcome           *string   `json:"outcome,omitempty"`
 
+	// PostQualification 资格后审 and what a failed check leads to (absent: 资格前审)
+	PostQualification *AuctionLotPostQualification `json:"post_qualification,omitempty"`
+
 	// PriceCap An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
 	//
 	// Example: 80000.00
-	PriceCap     *Amount    `json:"price_cap,omitempty"`
+	PriceCap *Amount `json:"price_cap,omitempty"`
+
+	// PriorityS the priority-right holder's window in seconds (P7.priority_seconds)
+	PriorityS    *int64     `json:"priority_s,omitempty"`
 	Quotes       int64      `json:"quotes"`
 	RecordSha256 *string    `json:"record_sha256,omitempty"`
 	SettledAt    *time.Time `json:"settled_at,omitempty"`
@@ -549,6 +891,9 @@ type AuctionLot struct {
 	SuspendReason *string    `json:"suspend_reason,omitempty"`
 	SuspendedAt   *time.Time `json:"suspended_at,omitempty"`
 }
+
+// AuctionLotPostQualification 资格后审 and what a failed check leads to (absent: 资格前审)
+type AuctionLotPostQualification string
 
 // AuctionPublicQuote defines model for AuctionPublicQuote.
 type AuctionPublicQuote struct {
@@ -625,17 +970,25 @@ type AuctionRecordEntry struct {
 
 // AuctionView defines model for AuctionView.
 type AuctionView struct {
-	CanWantTimed bool    `json:"can_want_timed"`
-	Code         *string `json:"code,omitempty"`
+	// CanExercise the viewer holds the priority right and may answer now
+	CanExercise  *bool `json:"can_exercise,omitempty"`
+	CanWantTimed bool  `json:"can_want_timed"`
+
+	// Candidate the viewer's qualification is being checked (资格后审)
+	Candidate *bool   `json:"candidate,omitempty"`
+	Code      *string `json:"code,omitempty"`
 
 	// Highest An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
 	//
 	// Example: 80000.00
-	Highest     *Amount     `json:"highest,omitempty"`
-	HighestCode *string     `json:"highest_code,omitempty"`
-	Lot         *AuctionLot `json:"lot"`
-	LotName     string      `json:"lot_name"`
-	ModeName    string      `json:"mode_name"`
+	Highest     *Amount `json:"highest,omitempty"`
+	HighestCode *string `json:"highest_code,omitempty"`
+
+	// Holder the viewer holds the lot's priority right (P7)
+	Holder   *bool       `json:"holder,omitempty"`
+	Lot      *AuctionLot `json:"lot"`
+	LotName  string      `json:"lot_name"`
+	ModeName string      `json:"mode_name"`
 
 	// Next An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
 	//
@@ -809,7 +1162,7 @@ type Document struct {
 	Kind        DocumentKind `json:"kind"`
 	LotId       int64        `json:"lot_id"`
 
-	// ReleasedAt when the notice that made it public was published; absent: not yet visible to bidders
+	// ReleasedAt when the announcement that made it public was published; absent: not yet visible to bidders
 	ReleasedAt *time.Time `json:"released_at,omitempty"`
 	ReplacesId *int64     `json:"replaces_id,omitempty"`
 	Sha256     string     `json:"sha256"`
@@ -898,6 +1251,39 @@ type Hall struct {
 	Opening    *Opening      `json:"opening"`
 	Pending    int64         `json:"pending"`
 }
+
+// ListedAnnouncement a published announcement in the list, with its project's sub-type, status and deadline
+type ListedAnnouncement struct {
+	AmendsId *int64 `json:"amends_id,omitempty"`
+	BodyHtml string `json:"body_html"`
+	Category string `json:"category"`
+
+	// Deadline the next registration deadline of the project's lots, else the last one passed
+	Deadline    *time.Time `json:"deadline,omitempty"`
+	Id          int64      `json:"id"`
+	ProjectCode string     `json:"project_code"`
+	PublishedAt time.Time  `json:"published_at"`
+	RegionCode  string     `json:"region_code"`
+	RegionName  string     `json:"region_name"`
+
+	// Seq publication sequence, grows in commit order
+	Seq int64 `json:"seq"`
+
+	// Status the project's status, derived at the database time from the lots' schedule and the published announcements and results only (never from registrations, K4/K5): 未开始, 报名中, 已截止, 已开标, 公示中, 已成交, 已流标, 已暂停, 已终止
+	Status      ListedAnnouncementStatus  `json:"status"`
+	StatusName  string                    `json:"status_name"`
+	SubType     ListedAnnouncementSubType `json:"sub_type"`
+	SubTypeName string                    `json:"sub_type_name"`
+	Title       string                    `json:"title"`
+	Type        string                    `json:"type"`
+	TypeName    string                    `json:"type_name"`
+}
+
+// ListedAnnouncementStatus the project's status, derived at the database time from the lots' schedule and the published announcements and results only (never from registrations, K4/K5): 未开始, 报名中, 已截止, 已开标, 公示中, 已成交, 已流标, 已暂停, 已终止
+type ListedAnnouncementStatus string
+
+// ListedAnnouncementSubType defines model for ListedAnnouncement.SubType.
+type ListedAnnouncementSubType string
 
 // LotBid defines model for LotBid.
 type LotBid struct {
@@ -1030,31 +1416,31 @@ type LotResult struct {
 	// Amount An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
 	//
 	// Example: 80000.00
-	Amount             *Amount    `json:"amount,omitempty"`
-	AwardReason        *string    `json:"award_reason,omitempty"`
-	AwardedAt          *time.Time `json:"awarded_at,omitempty"`
-	CandidatesNoticeId *int64     `json:"candidates_notice_id,omitempty"`
+	Amount                   *Amount    `json:"amount,omitempty"`
+	AwardReason              *string    `json:"award_reason,omitempty"`
+	AwardedAt                *time.Time `json:"awarded_at,omitempty"`
+	CandidatesAnnouncementId *int64     `json:"candidates_announcement_id,omitempty"`
 
 	// ContractAmount An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
 	//
 	// Example: 80000.00
-	ContractAmount   *Amount    `json:"contract_amount,omitempty"`
-	ContractDate     *time.Time `json:"contract_date,omitempty"`
-	ContractLate     bool       `json:"contract_late"`
-	ContractNoticeId *int64     `json:"contract_notice_id,omitempty"`
-	CreatedAt        time.Time  `json:"created_at"`
-	FailedReason     *string    `json:"failed_reason,omitempty"`
-	FailedRule       *string    `json:"failed_rule,omitempty"`
+	ContractAmount         *Amount    `json:"contract_amount,omitempty"`
+	ContractAnnouncementId *int64     `json:"contract_announcement_id,omitempty"`
+	ContractDate           *time.Time `json:"contract_date,omitempty"`
+	ContractLate           bool       `json:"contract_late"`
+	CreatedAt              time.Time  `json:"created_at"`
+	FailedReason           *string    `json:"failed_reason,omitempty"`
+	FailedRule             *string    `json:"failed_rule,omitempty"`
 
-	// FailureNoticeId the lot's failure notice (流标公告/废标公告), once generated
-	FailureNoticeId *int64         `json:"failure_notice_id,omitempty"`
-	LotId           int64          `json:"lot_id"`
-	OpenedAt        *time.Time     `json:"opened_at,omitempty"`
-	PublicityEnd    *time.Time     `json:"publicity_end,omitempty"`
-	ResultNoticeId  *int64         `json:"result_notice_id,omitempty"`
-	Stage           LotResultStage `json:"stage"`
-	UpdatedAt       time.Time      `json:"updated_at"`
-	WinnerId        *int64         `json:"winner_id,omitempty"`
+	// FailureAnnouncementId the lot's failure announcement (流标公告/废标公告), once generated
+	FailureAnnouncementId *int64         `json:"failure_announcement_id,omitempty"`
+	LotId                 int64          `json:"lot_id"`
+	OpenedAt              *time.Time     `json:"opened_at,omitempty"`
+	PublicityEnd          *time.Time     `json:"publicity_end,omitempty"`
+	ResultAnnouncementId  *int64         `json:"result_announcement_id,omitempty"`
+	Stage                 LotResultStage `json:"stage"`
+	UpdatedAt             time.Time      `json:"updated_at"`
+	WinnerId              *int64         `json:"winner_id,omitempty"`
 }
 
 // LotResultStage defines model for LotResult.Stage.
@@ -1062,16 +1448,16 @@ type LotResultStage string
 
 // LotResultView defines model for LotResultView.
 type LotResultView struct {
-	Bids             []LotBid   `json:"bids"`
-	CandidatesNotice *NoticeRef `json:"candidates_notice,omitempty"`
-	Deadline         time.Time  `json:"deadline"`
-	FailureNotice    *NoticeRef `json:"failure_notice,omitempty"`
-	LotId            int64      `json:"lot_id"`
+	Bids                   []LotBid         `json:"bids"`
+	CandidatesAnnouncement *AnnouncementRef `json:"candidates_announcement,omitempty"`
+	Deadline               time.Time        `json:"deadline"`
+	FailureAnnouncement    *AnnouncementRef `json:"failure_announcement,omitempty"`
+	LotId                  int64            `json:"lot_id"`
 
 	// Result null until something is recorded
-	Result       *LotResult `json:"result"`
-	ResultNotice *NoticeRef `json:"result_notice,omitempty"`
-	Winner       string     `json:"winner"`
+	Result             *LotResult       `json:"result"`
+	ResultAnnouncement *AnnouncementRef `json:"result_announcement,omitempty"`
+	Winner             string           `json:"winner"`
 }
 
 // MyBid defines model for MyBid.
@@ -1117,14 +1503,6 @@ type MyRegistrationJSON struct {
 	ProjectTitle              string       `json:"project_title"`
 	Registration              Registration `json:"registration"`
 	RegistrationCloses        time.Time    `json:"registration_closes"`
-}
-
-// NoticeRef defines model for NoticeRef.
-type NoticeRef struct {
-	Id          int64      `json:"id"`
-	PublishedAt *time.Time `json:"published_at"`
-	Status      string     `json:"status"`
-	Title       string     `json:"title"`
 }
 
 // Notification defines model for Notification.
@@ -1273,10 +1651,15 @@ type Objection struct {
 
 // Opening defines model for Opening.
 type Opening struct {
-	ConcludedAt  *time.Time `json:"concluded_at,omitempty"`
-	LotId        int64      `json:"lot_id"`
-	PausedAt     *time.Time `json:"paused_at,omitempty"`
-	RecordSha256 *string    `json:"record_sha256,omitempty"`
+	// AnnouncementId the opening-record announcement (开标记录公告, EB7)
+	AnnouncementId *int64 `json:"announcement_id,omitempty"`
+
+	// AnnouncementProblem why the opening-record announcement could not be drafted (host and supervisors only); absent once drafted
+	AnnouncementProblem *string    `json:"announcement_problem,omitempty"`
+	ConcludedAt         *time.Time `json:"concluded_at,omitempty"`
+	LotId               int64      `json:"lot_id"`
+	PausedAt            *time.Time `json:"paused_at,omitempty"`
+	RecordSha256        *string    `json:"record_sha256,omitempty"`
 
 	// RevealOrder any JSON value
 	RevealOrder   interface{} `json:"reveal_order,omitempty"`
@@ -1286,6 +1669,15 @@ type Opening struct {
 	Status        string      `json:"status"`
 	WindowEndsAt  time.Time   `json:"window_ends_at"`
 	WindowMinutes int64       `json:"window_minutes"`
+}
+
+// OpeningAnnouncement defines model for OpeningAnnouncement.
+type OpeningAnnouncement struct {
+	AnnouncementId int64 `json:"announcement_id"`
+
+	// Created true when this request drafted it
+	Created bool  `json:"created"`
+	LotId   int64 `json:"lot_id"`
 }
 
 // OpeningBid defines model for OpeningBid.
@@ -1316,22 +1708,28 @@ type PieceInfo struct {
 
 // Project defines model for Project.
 type Project struct {
-	AgentName     string     `json:"agent_name"`
-	Category      string     `json:"category"`
-	Code          string     `json:"code"`
-	CreatedAt     time.Time  `json:"created_at"`
-	Id            int64      `json:"id"`
-	Lots          *[]LotJSON `json:"lots"`
-	OwnerContact  string     `json:"owner_contact"`
-	OwnerName     string     `json:"owner_name"`
-	RegionCode    string     `json:"region_code"`
-	RegionName    string     `json:"region_name"`
-	StateFunded   bool       `json:"state_funded"`
-	Status        string     `json:"status"`
-	SuspendReason *string    `json:"suspend_reason,omitempty"`
-	SuspendedAt   *time.Time `json:"suspended_at,omitempty"`
-	Title         string     `json:"title"`
+	AgentName    string     `json:"agent_name"`
+	Category     string     `json:"category"`
+	Code         string     `json:"code"`
+	CreatedAt    time.Time  `json:"created_at"`
+	Id           int64      `json:"id"`
+	Lots         *[]LotJSON `json:"lots"`
+	OwnerContact string     `json:"owner_contact"`
+	OwnerName    string     `json:"owner_name"`
+	RegionCode   string     `json:"region_code"`
+	RegionName   string     `json:"region_name"`
+	StateFunded  bool       `json:"state_funded"`
+	Status       string     `json:"status"`
+
+	// SubType 交易子类. engineering: construction 施工, supervision 监理, survey 勘察, design 设计, goods 货物, services 服务; procurement: goods, services, works 工程; land and property: listing 挂牌, auction 拍卖, tender 招标. Omitted: engineering construction, procurement goods, land auction when a lot is sold by auction else listing, property listing
+	SubType       *ProjectSubType `json:"sub_type,omitempty"`
+	SuspendReason *string         `json:"suspend_reason,omitempty"`
+	SuspendedAt   *time.Time      `json:"suspended_at,omitempty"`
+	Title         string          `json:"title"`
 }
+
+// ProjectSubType 交易子类. engineering: construction 施工, supervision 监理, survey 勘察, design 设计, goods 货物, services 服务; procurement: goods, services, works 工程; land and property: listing 挂牌, auction 拍卖, tender 招标. Omitted: engineering construction, procurement goods, land auction when a lot is sold by auction else listing, property listing
+type ProjectSubType string
 
 // ProjectInput defines model for ProjectInput.
 type ProjectInput struct {
@@ -1341,11 +1739,17 @@ type ProjectInput struct {
 	OwnerName    string               `json:"owner_name"`
 	RegionCode   string               `json:"region_code"`
 	StateFunded  *bool                `json:"state_funded,omitempty"`
-	Title        string               `json:"title"`
+
+	// SubType 交易子类. engineering: construction 施工, supervision 监理, survey 勘察, design 设计, goods 货物, services 服务; procurement: goods, services, works 工程; land and property: listing 挂牌, auction 拍卖, tender 招标. Omitted: engineering construction, procurement goods, land auction when a lot is sold by auction else listing, property listing
+	SubType *ProjectInputSubType `json:"sub_type,omitempty"`
+	Title   string               `json:"title"`
 }
 
 // ProjectInputCategory defines model for ProjectInput.Category.
 type ProjectInputCategory string
+
+// ProjectInputSubType 交易子类. engineering: construction 施工, supervision 监理, survey 勘察, design 设计, goods 货物, services 服务; procurement: goods, services, works 工程; land and property: listing 挂牌, auction 拍卖, tender 招标. Omitted: engineering construction, procurement goods, land auction when a lot is sold by auction else listing, property listing
+type ProjectInputSubType string
 
 // PublicAnnouncement defines model for PublicAnnouncement.
 type PublicAnnouncement struct {
@@ -1367,9 +1771,9 @@ type PublicAnnouncement struct {
 
 // PublicAnnouncementPage defines model for PublicAnnouncementPage.
 type PublicAnnouncementPage struct {
-	Chain   *[]PublicAnnouncement `json:"chain"`
-	Notice  PublicAnnouncement    `json:"notice"`
-	Project PublicProject         `json:"project"`
+	Announcement PublicAnnouncement    `json:"announcement"`
+	Chain        *[]PublicAnnouncement `json:"chain"`
+	Project      PublicProject         `json:"project"`
 }
 
 // PublicLot defines model for PublicLot.
@@ -1446,6 +1850,9 @@ type PublicProject struct {
 	RegionName string       `json:"region_name"`
 	Status     string       `json:"status"`
 
+	// SubType 交易子类
+	SubType *PublicProjectSubType `json:"sub_type,omitempty"`
+
 	// SuspendReason why it is suspended; shown to bidders
 	SuspendReason *string `json:"suspend_reason,omitempty"`
 
@@ -1453,6 +1860,9 @@ type PublicProject struct {
 	SuspendedAt *time.Time `json:"suspended_at,omitempty"`
 	Title       string     `json:"title"`
 }
+
+// PublicProjectSubType 交易子类
+type PublicProjectSubType string
 
 // PublishedKey defines model for PublishedKey.
 type PublishedKey struct {
@@ -1569,11 +1979,14 @@ type RegistrantView struct {
 	IdNumber     string      `json:"id_number"`
 	Kind         string      `json:"kind"`
 	LotId        int64       `json:"lot_id"`
-	RejectReason *string     `json:"reject_reason,omitempty"`
-	ReviewedAt   *time.Time  `json:"reviewed_at,omitempty"`
-	Status       string      `json:"status"`
-	UpdatedAt    time.Time   `json:"updated_at"`
-	WithdrawnAt  *time.Time  `json:"withdrawn_at,omitempty"`
+
+	// PriorityHolder the holder of the lot's priority right (P7), named by the announcement
+	PriorityHolder bool       `json:"priority_holder"`
+	RejectReason   *string    `json:"reject_reason,omitempty"`
+	ReviewedAt     *time.Time `json:"reviewed_at,omitempty"`
+	Status         string     `json:"status"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	WithdrawnAt    *time.Time `json:"withdrawn_at,omitempty"`
 }
 
 // Registration defines model for Registration.
@@ -1857,7 +2270,7 @@ type TimelineEvent struct {
 	At     time.Time `json:"at"`
 	Detail *string   `json:"detail,omitempty"`
 
-	// Kind notice, registration, document, deposit, refund, forfeiture, alert, result, audit
+	// Kind announcement, registration, document, deposit, refund, forfeiture, alert, result, audit
 	Kind  string  `json:"kind"`
 	Link  *string `json:"link,omitempty"`
 	Title string  `json:"title"`
@@ -1905,20 +2318,37 @@ type VirtualAccount struct {
 
 // GetAnnouncementsParams defines parameters for GetAnnouncements.
 type GetAnnouncementsParams struct {
-	Category *string `form:"category,omitempty" json:"category,omitempty"`
-	Type     *string `form:"type,omitempty" json:"type,omitempty"`
-	Region   *string `form:"region,omitempty" json:"region,omitempty"`
-	From     *string `form:"from,omitempty" json:"from,omitempty"`
-	To       *string `form:"to,omitempty" json:"to,omitempty"`
-	Q        *string `form:"q,omitempty" json:"q,omitempty"`
+	Category *string                        `form:"category,omitempty" json:"category,omitempty"`
+	SubType  *GetAnnouncementsParamsSubType `form:"sub_type,omitempty" json:"sub_type,omitempty"`
+	Type     *string                        `form:"type,omitempty" json:"type,omitempty"`
+
+	// Status the project's derived status
+	Status *GetAnnouncementsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Region a GB/T 2260 code; a city or province includes the divisions under it
+	Region *string `form:"region,omitempty" json:"region,omitempty"`
+	From   *string `form:"from,omitempty" json:"from,omitempty"`
+	To     *string `form:"to,omitempty" json:"to,omitempty"`
+
+	// Q words separated by spaces, every one found in the title, body or trading code (so a trading code finds every announcement of its project); at most 5 words, 50 characters
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+
+	// Page numbered page (1…); the answer then has total and page. Not with cursor or after
+	Page *int `form:"page,omitempty" json:"page,omitempty"`
 
 	// Cursor next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// After incremental sync: notices with seq greater than this, oldest first
+	// After incremental sync: announcements with seq greater than this, oldest first
 	After *int `form:"after,omitempty" json:"after,omitempty"`
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
+
+// GetAnnouncementsParamsSubType defines parameters for GetAnnouncements.
+type GetAnnouncementsParamsSubType string
+
+// GetAnnouncementsParamsStatus defines parameters for GetAnnouncements.
+type GetAnnouncementsParamsStatus string
 
 // PostAnnouncementsIdApproveJSONBody defines parameters for PostAnnouncementsIdApprove.
 type PostAnnouncementsIdApproveJSONBody struct {
@@ -1969,6 +2399,15 @@ type PostBankNotificationsJSONBody struct {
 // PostBankNotificationsJSONBodyCurrency defines parameters for PostBankNotifications.
 type PostBankNotificationsJSONBodyCurrency string
 
+// PutBidsBidPartsPartPiecesNParams defines parameters for PutBidsBidPartsPartPiecesN.
+type PutBidsBidPartsPartPiecesNParams struct {
+	// XGgzySha256Before The SHA-256 chaining value of the envelope's bytes before this piece (base64 of 32 bytes: the eight state words of SHA-256 after hashing (n-1) × piece_size bytes, big-endian; for piece 1 the initial value). With it, a piece that ends before the one preceding it is hashed all the same and the part completes without the envelope being read back; a wrong value only makes the platform read it back. See bidding/sealed/pieces.go.
+	XGgzySha256Before *[]byte `json:"X-Ggzy-Sha256-Before,omitempty"`
+
+	// XGgzyEnvelopeLayout The envelope's layout as "<base>/<chunk_size>": the offset of content record 1 (magic, header length, header and the manifest record before it) and the header's chunk_size. With it, a piece that arrives before piece 1 is inspected all the same; the platform checks it against piece 1, and a wrong value only makes it read the envelope back. See bidding/sealed/pieces.go.
+	XGgzyEnvelopeLayout *string `json:"X-Ggzy-Envelope-Layout,omitempty"`
+}
+
 // GetDepositsInflowsParams defines parameters for GetDepositsInflows.
 type GetDepositsInflowsParams struct {
 	Status *string `form:"status,omitempty" json:"status,omitempty"`
@@ -2011,6 +2450,22 @@ type PostGuaranteesJSONBodyKind string
 type PostGuaranteesIdReviewJSONBody struct {
 	Approve bool    `json:"approve"`
 	Reason  *string `json:"reason,omitempty"`
+}
+
+// GetLotsIdAuctionCandidate200JSONResponseBodyFallback defines parameters for GetLotsIdAuctionCandidate.
+type GetLotsIdAuctionCandidate200JSONResponseBodyFallback string
+
+// PostLotsIdAuctionPriorityJSONBody defines parameters for PostLotsIdAuctionPriority.
+type PostLotsIdAuctionPriorityJSONBody struct {
+	Exercise bool `json:"exercise"`
+}
+
+// PostLotsIdAuctionQualificationJSONBody defines parameters for PostLotsIdAuctionQualification.
+type PostLotsIdAuctionQualificationJSONBody struct {
+	Passed bool `json:"passed"`
+
+	// Reason required when passed is false (4-500 characters)
+	Reason *string `json:"reason,omitempty"`
 }
 
 // PostLotsIdAuctionSuspendJSONBody defines parameters for PostLotsIdAuctionSuspend.
@@ -2214,6 +2669,12 @@ type PostGuaranteesJSONRequestBody PostGuaranteesJSONBody
 
 // PostGuaranteesIdReviewJSONRequestBody defines body for PostGuaranteesIdReview for application/json ContentType.
 type PostGuaranteesIdReviewJSONRequestBody PostGuaranteesIdReviewJSONBody
+
+// PostLotsIdAuctionPriorityJSONRequestBody defines body for PostLotsIdAuctionPriority for application/json ContentType.
+type PostLotsIdAuctionPriorityJSONRequestBody PostLotsIdAuctionPriorityJSONBody
+
+// PostLotsIdAuctionQualificationJSONRequestBody defines body for PostLotsIdAuctionQualification for application/json ContentType.
+type PostLotsIdAuctionQualificationJSONRequestBody PostLotsIdAuctionQualificationJSONBody
 
 // PostLotsIdAuctionSuspendJSONRequestBody defines body for PostLotsIdAuctionSuspend for application/json ContentType.
 type PostLotsIdAuctionSuspendJSONRequestBody PostLotsIdAuctionSuspendJSONBody
@@ -2556,24 +3017,24 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
-	// GetAnnouncements Published notices, newest first, cursor-paginated (stable under concurrent publishing)
+	// GetAnnouncements Published announcements, newest first: cursor-paginated (stable under concurrent publishing), or numbered pages with a total (page)
 	//
 	// Corresponds with GET /announcements (the `GetAnnouncements` operationId).
 	GetAnnouncements(ctx context.Context, params *GetAnnouncementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAnnouncementsId A published notice with its project (public fields) and chain of notices
+	// GetAnnouncementsId A published announcement with its project (public fields) and chain of announcements
 	//
 	// Corresponds with GET /announcements/{id} (the `GetAnnouncementsId` operationId).
 	GetAnnouncementsId(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutAnnouncementsIdWithBody Edit a draft or rejected notice (its agent)
+	// PutAnnouncementsIdWithBody Edit a draft or rejected announcement (its agent)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /announcements/{id} (the `PutAnnouncementsId` operationId).
 	PutAnnouncementsIdWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutAnnouncementsId Edit a draft or rejected notice (its agent)
+	// PutAnnouncementsId Edit a draft or rejected announcement (its agent)
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2613,7 +3074,7 @@ type ClientInterface interface {
 	// Corresponds with POST /announcements/{id}/submit (the `PostAnnouncementsIdSubmit` operationId).
 	PostAnnouncementsIdSubmit(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAnnouncementsIdWithdraw Withdraw a submitted or scheduled notice to draft
+	// PostAnnouncementsIdWithdraw Withdraw a submitted or scheduled announcement to draft
 	//
 	// Corresponds with POST /announcements/{id}/withdraw (the `PostAnnouncementsIdWithdraw` operationId).
 	PostAnnouncementsIdWithdraw(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2685,12 +3146,12 @@ type ClientInterface interface {
 	// Corresponds with POST /bids/{bid}/parts/{part}/complete (the `PostBidsBidPartsPartComplete` operationId).
 	PostBidsBidPartsPartComplete(ctx context.Context, bid int, part int, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutBidsBidPartsPartPiecesNWithBody Upload piece n (1-based) of a sealed part (application/octet-stream, Content-Length required; every piece but the last is piece_size bytes)
+	// PutBidsBidPartsPartPiecesNWithBody Upload piece n (1-based) of a sealed part (application/octet-stream, Content-Length required; every piece but the last is piece_size bytes). Pieces may go up several at a time and in any order, each with X-Ggzy-Sha256-Before and X-Ggzy-Envelope-Layout
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /bids/{bid}/parts/{part}/pieces/{n} (the `PutBidsBidPartsPartPiecesN` operationId).
-	PutBidsBidPartsPartPiecesNWithBody(ctx context.Context, bid int, part int, n int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PutBidsBidPartsPartPiecesNWithBody(ctx context.Context, bid int, part int, n int, params *PutBidsBidPartsPartPiecesNParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetBidsBidReceipt The signed receipt of a version (Ed25519 over RFC 8785 JSON; verify with `ggzy receipt verify`)
 	//
@@ -2775,6 +3236,39 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /lots/{id}/auction (the `GetLotsIdAuction` operationId).
 	GetLotsIdAuction(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLotsIdAuctionCandidate The candidate buyer awaiting post-qualification (资格后审), with identity, for the project's agent (audited)
+	//
+	// Corresponds with GET /lots/{id}/auction/candidate (the `GetLotsIdAuctionCandidate` operationId).
+	GetLotsIdAuctionCandidate(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostLotsIdAuctionPriorityWithBody The priority-right holder buys at the final price, or declines, within P7.priority_seconds after the bidding (P7)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /lots/{id}/auction/priority (the `PostLotsIdAuctionPriority` operationId).
+	PostLotsIdAuctionPriorityWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostLotsIdAuctionPriority The priority-right holder buys at the final price, or declines, within P7.priority_seconds after the bidding (P7)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /lots/{id}/auction/priority (the `PostLotsIdAuctionPriority` operationId).
+	PostLotsIdAuctionPriority(ctx context.Context, id int, body PostLotsIdAuctionPriorityJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostLotsIdAuctionQualificationWithBody Record the agent's post-qualification check of the candidate: a pass goes on to the priority right or the deal; a failure to the next bidder or no sale, as the announcement says
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /lots/{id}/auction/qualification (the `PostLotsIdAuctionQualification` operationId).
+	PostLotsIdAuctionQualificationWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostLotsIdAuctionQualification Record the agent's post-qualification check of the candidate: a pass goes on to the priority right or the deal; a failure to the next bidder or no sale, as the announcement says
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /lots/{id}/auction/qualification (the `PostLotsIdAuctionQualification` operationId).
+	PostLotsIdAuctionQualification(ctx context.Context, id int, body PostLotsIdAuctionQualificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLotsIdAuctionRecord The published bidding record (竞价记录), anonymised JSON; its SHA-256 is in the audit chain (ggzy auction verify-record)
 	//
@@ -2872,6 +3366,11 @@ type ClientInterface interface {
 	// Corresponds with POST /lots/{id}/hall/key (the `PostLotsIdHallKey` operationId).
 	PostLotsIdHallKey(ctx context.Context, id int, body PostLotsIdHallKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PostLotsIdHallOpeningAnnouncement 重新生成开标记录公告: the host drafts the opening-record announcement (开标记录公告, EB7) of a concluded hall from its archived record and submits it for review. Idempotent: a hall that has its announcement answers it (200, created false), never a second draft; a refused draft answers 422 with the rules broken, kept on the hall as opening.announcement_problem
+	//
+	// Corresponds with POST /lots/{id}/hall/opening-announcement (the `PostLotsIdHallOpeningAnnouncement` operationId).
+	PostLotsIdHallOpeningAnnouncement(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetLotsIdMyBid The bidder's own sealed bid for the lot: versions, upload in progress, key (nobody else's, K4/K5)
 	//
 	// Corresponds with GET /lots/{id}/my-bid (the `GetLotsIdMyBid` operationId).
@@ -2910,38 +3409,38 @@ type ClientInterface interface {
 	// Corresponds with POST /lots/{id}/registration (the `PostLotsIdRegistration` operationId).
 	PostLotsIdRegistration(ctx context.Context, id int, body PostLotsIdRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetLotsIdRegistrations Who registered: supervisors at any time (audited before the deadline); the project's agent only after the deadline (K4/K5), except land/property applications, which the agent reviews
+	// GetLotsIdRegistrations Who registered: supervisors at any time (audited before the deadline); the project's agent only after the deadline (K4/K5), except land/property applications, which the agent reviews; on a lot with post-qualification (资格后审) and a priority right (P7), the agent gets during the bidding only the priority-right holder's application (holder_only, audited), which it reviews before the bidding
 	//
 	// Corresponds with GET /lots/{id}/registrations (the `GetLotsIdRegistrations` operationId).
 	GetLotsIdRegistrations(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetLotsIdResult A lot's result (开标与结果): record, opening bids (after the deadline), notices. The project's agent or supervisors
+	// GetLotsIdResult A lot's result (开标与结果): record, opening bids (after the deadline), announcements. The project's agent or supervisors
 	//
 	// Corresponds with GET /lots/{id}/result (the `GetLotsIdResult` operationId).
 	GetLotsIdResult(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostLotsIdResultAwardWithBody Name the winner among the candidates after the publicity (E12, E13) and submit the result notice
+	// PostLotsIdResultAwardWithBody Name the winner among the candidates after the publicity (E12, E13) and submit the result announcement
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /lots/{id}/result/award (the `PostLotsIdResultAward` operationId).
 	PostLotsIdResultAwardWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostLotsIdResultAward Name the winner among the candidates after the publicity (E12, E13) and submit the result notice
+	// PostLotsIdResultAward Name the winner among the candidates after the publicity (E12, E13) and submit the result announcement
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /lots/{id}/result/award (the `PostLotsIdResultAward` operationId).
 	PostLotsIdResultAward(ctx context.Context, id int, body PostLotsIdResultAwardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostLotsIdResultCandidatesWithBody Rank up to 3 candidates (E11) and submit the candidate publicity notice (E12: ≥ 3 days for engineering)
+	// PostLotsIdResultCandidatesWithBody Rank up to 3 candidates (E11) and submit the candidate publicity announcement (E12: ≥ 3 days for engineering)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /lots/{id}/result/candidates (the `PostLotsIdResultCandidates` operationId).
 	PostLotsIdResultCandidatesWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostLotsIdResultCandidates Rank up to 3 candidates (E11) and submit the candidate publicity notice (E12: ≥ 3 days for engineering)
+	// PostLotsIdResultCandidates Rank up to 3 candidates (E11) and submit the candidate publicity announcement (E12: ≥ 3 days for engineering)
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2962,14 +3461,14 @@ type ClientInterface interface {
 	// Corresponds with POST /lots/{id}/result/contract (the `PostLotsIdResultContract` operationId).
 	PostLotsIdResultContract(ctx context.Context, id int, body PostLotsIdResultContractJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostLotsIdResultDealWithBody Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result notice
+	// PostLotsIdResultDealWithBody Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result announcement
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /lots/{id}/result/deal (the `PostLotsIdResultDeal` operationId).
 	PostLotsIdResultDealWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostLotsIdResultDeal Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result notice
+	// PostLotsIdResultDeal Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result announcement
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3086,33 +3585,38 @@ type ClientInterface interface {
 	// Corresponds with POST /projects (the `PostProjects` operationId).
 	PostProjects(ctx context.Context, body PostProjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteProjectsCode Delete a draft project (its agent, audited): refused with 409 once an announcement of it is submitted or published, or a document is uploaded to a lot
+	//
+	// Corresponds with DELETE /projects/{code} (the `DeleteProjectsCode` operationId).
+	DeleteProjectsCode(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetProjectsCode A project with secret fields (its agent and supervisors; others 404)
 	//
 	// Corresponds with GET /projects/{code} (the `GetProjectsCode` operationId).
 	GetProjectsCode(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutProjectsCodeWithBody Replace a draft project (its agent); after the first notice only amendments change it (409)
+	// PutProjectsCodeWithBody Replace a draft project (its agent); after the first announcement only amendments change it (409)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /projects/{code} (the `PutProjectsCode` operationId).
 	PutProjectsCodeWithBody(ctx context.Context, code string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutProjectsCode Replace a draft project (its agent); after the first notice only amendments change it (409)
+	// PutProjectsCode Replace a draft project (its agent); after the first announcement only amendments change it (409)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /projects/{code} (the `PutProjectsCode` operationId).
 	PutProjectsCode(ctx context.Context, code string, body PutProjectsCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostProjectsCodeAnnouncementsWithBody Draft a notice for the project (its agent)
+	// PostProjectsCodeAnnouncementsWithBody Draft an announcement for the project (its agent)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /projects/{code}/announcements (the `PostProjectsCodeAnnouncements` operationId).
 	PostProjectsCodeAnnouncementsWithBody(ctx context.Context, code string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostProjectsCodeAnnouncements Draft a notice for the project (its agent)
+	// PostProjectsCodeAnnouncements Draft an announcement for the project (its agent)
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3195,7 +3699,7 @@ type ClientInterface interface {
 	// Corresponds with GET /reports/savings (the `GetReportsSavings` operationId).
 	GetReportsSavings(ctx context.Context, params *GetReportsSavingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetReviews Notices waiting for review (supervisors)
+	// GetReviews Announcements waiting for review (supervisors)
 	//
 	// Corresponds with GET /reviews (the `GetReviews` operationId).
 	GetReviews(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3205,13 +3709,13 @@ type ClientInterface interface {
 	// Corresponds with GET /supervision/dashboard (the `GetSupervisionDashboard` operationId).
 	GetSupervisionDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetSupervisionProjectsCode A project's supervision timeline: notices, registrations per lot, documents, deposits, results and audit records, oldest first (supervisors; a look before a lot's deadline is audited, K4/K5)
+	// GetSupervisionProjectsCode A project's supervision timeline: announcements, registrations per lot, documents, deposits, results and audit records, oldest first (supervisors; a look before a lot's deadline is audited, K4/K5)
 	//
 	// Corresponds with GET /supervision/projects/{code} (the `GetSupervisionProjectsCode` operationId).
 	GetSupervisionProjectsCode(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// GetAnnouncements Published notices, newest first, cursor-paginated (stable under concurrent publishing)
+// GetAnnouncements Published announcements, newest first: cursor-paginated (stable under concurrent publishing), or numbered pages with a total (page)
 //
 // Corresponds with GET /announcements (the `GetAnnouncements` operationId).
 func (c *Client) GetAnnouncements(ctx context.Context, params *GetAnnouncementsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3226,7 +3730,7 @@ func (c *Client) GetAnnouncements(ctx context.Context, params *GetAnnouncementsP
 	return c.Client.Do(req)
 }
 
-// GetAnnouncementsId A published notice with its project (public fields) and chain of notices
+// GetAnnouncementsId A published announcement with its project (public fields) and chain of announcements
 //
 // Corresponds with GET /announcements/{id} (the `GetAnnouncementsId` operationId).
 func (c *Client) GetAnnouncementsId(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3241,7 +3745,7 @@ func (c *Client) GetAnnouncementsId(ctx context.Context, id int, reqEditors ...R
 	return c.Client.Do(req)
 }
 
-// PutAnnouncementsIdWithBody Edit a draft or rejected notice (its agent)
+// PutAnnouncementsIdWithBody Edit a draft or rejected announcement (its agent)
 //
 // Takes any type of body and a specified content type.
 //
@@ -3258,7 +3762,7 @@ func (c *Client) PutAnnouncementsIdWithBody(ctx context.Context, id int, content
 	return c.Client.Do(req)
 }
 
-// PutAnnouncementsId Edit a draft or rejected notice (its agent)
+// PutAnnouncementsId Edit a draft or rejected announcement (its agent)
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3358,7 +3862,7 @@ func (c *Client) PostAnnouncementsIdSubmit(ctx context.Context, id int, reqEdito
 	return c.Client.Do(req)
 }
 
-// PostAnnouncementsIdWithdraw Withdraw a submitted or scheduled notice to draft
+// PostAnnouncementsIdWithdraw Withdraw a submitted or scheduled announcement to draft
 //
 // Corresponds with POST /announcements/{id}/withdraw (the `PostAnnouncementsIdWithdraw` operationId).
 func (c *Client) PostAnnouncementsIdWithdraw(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3550,13 +4054,13 @@ func (c *Client) PostBidsBidPartsPartComplete(ctx context.Context, bid int, part
 	return c.Client.Do(req)
 }
 
-// PutBidsBidPartsPartPiecesNWithBody Upload piece n (1-based) of a sealed part (application/octet-stream, Content-Length required; every piece but the last is piece_size bytes)
+// PutBidsBidPartsPartPiecesNWithBody Upload piece n (1-based) of a sealed part (application/octet-stream, Content-Length required; every piece but the last is piece_size bytes). Pieces may go up several at a time and in any order, each with X-Ggzy-Sha256-Before and X-Ggzy-Envelope-Layout
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /bids/{bid}/parts/{part}/pieces/{n} (the `PutBidsBidPartsPartPiecesN` operationId).
-func (c *Client) PutBidsBidPartsPartPiecesNWithBody(ctx context.Context, bid int, part int, n int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutBidsBidPartsPartPiecesNRequestWithBody(c.Server, bid, part, n, contentType, body)
+func (c *Client) PutBidsBidPartsPartPiecesNWithBody(ctx context.Context, bid int, part int, n int, params *PutBidsBidPartsPartPiecesNParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutBidsBidPartsPartPiecesNRequestWithBody(c.Server, bid, part, n, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3781,6 +4285,89 @@ func (c *Client) PostGuaranteesIdReview(ctx context.Context, id int, body PostGu
 // Corresponds with GET /lots/{id}/auction (the `GetLotsIdAuction` operationId).
 func (c *Client) GetLotsIdAuction(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLotsIdAuctionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLotsIdAuctionCandidate The candidate buyer awaiting post-qualification (资格后审), with identity, for the project's agent (audited)
+//
+// Corresponds with GET /lots/{id}/auction/candidate (the `GetLotsIdAuctionCandidate` operationId).
+func (c *Client) GetLotsIdAuctionCandidate(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLotsIdAuctionCandidateRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostLotsIdAuctionPriorityWithBody The priority-right holder buys at the final price, or declines, within P7.priority_seconds after the bidding (P7)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /lots/{id}/auction/priority (the `PostLotsIdAuctionPriority` operationId).
+func (c *Client) PostLotsIdAuctionPriorityWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostLotsIdAuctionPriorityRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostLotsIdAuctionPriority The priority-right holder buys at the final price, or declines, within P7.priority_seconds after the bidding (P7)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /lots/{id}/auction/priority (the `PostLotsIdAuctionPriority` operationId).
+func (c *Client) PostLotsIdAuctionPriority(ctx context.Context, id int, body PostLotsIdAuctionPriorityJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostLotsIdAuctionPriorityRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostLotsIdAuctionQualificationWithBody Record the agent's post-qualification check of the candidate: a pass goes on to the priority right or the deal; a failure to the next bidder or no sale, as the announcement says
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /lots/{id}/auction/qualification (the `PostLotsIdAuctionQualification` operationId).
+func (c *Client) PostLotsIdAuctionQualificationWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostLotsIdAuctionQualificationRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostLotsIdAuctionQualification Record the agent's post-qualification check of the candidate: a pass goes on to the priority right or the deal; a failure to the next bidder or no sale, as the announcement says
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /lots/{id}/auction/qualification (the `PostLotsIdAuctionQualification` operationId).
+func (c *Client) PostLotsIdAuctionQualification(ctx context.Context, id int, body PostLotsIdAuctionQualificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostLotsIdAuctionQualificationRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4047,6 +4634,21 @@ func (c *Client) PostLotsIdHallKey(ctx context.Context, id int, body PostLotsIdH
 	return c.Client.Do(req)
 }
 
+// PostLotsIdHallOpeningAnnouncement 重新生成开标记录公告: the host drafts the opening-record announcement (开标记录公告, EB7) of a concluded hall from its archived record and submits it for review. Idempotent: a hall that has its announcement answers it (200, created false), never a second draft; a refused draft answers 422 with the rules broken, kept on the hall as opening.announcement_problem
+//
+// Corresponds with POST /lots/{id}/hall/opening-announcement (the `PostLotsIdHallOpeningAnnouncement` operationId).
+func (c *Client) PostLotsIdHallOpeningAnnouncement(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostLotsIdHallOpeningAnnouncementRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetLotsIdMyBid The bidder's own sealed bid for the lot: versions, upload in progress, key (nobody else's, K4/K5)
 //
 // Corresponds with GET /lots/{id}/my-bid (the `GetLotsIdMyBid` operationId).
@@ -4145,7 +4747,7 @@ func (c *Client) PostLotsIdRegistration(ctx context.Context, id int, body PostLo
 	return c.Client.Do(req)
 }
 
-// GetLotsIdRegistrations Who registered: supervisors at any time (audited before the deadline); the project's agent only after the deadline (K4/K5), except land/property applications, which the agent reviews
+// GetLotsIdRegistrations Who registered: supervisors at any time (audited before the deadline); the project's agent only after the deadline (K4/K5), except land/property applications, which the agent reviews; on a lot with post-qualification (资格后审) and a priority right (P7), the agent gets during the bidding only the priority-right holder's application (holder_only, audited), which it reviews before the bidding
 //
 // Corresponds with GET /lots/{id}/registrations (the `GetLotsIdRegistrations` operationId).
 func (c *Client) GetLotsIdRegistrations(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4160,7 +4762,7 @@ func (c *Client) GetLotsIdRegistrations(ctx context.Context, id int, reqEditors 
 	return c.Client.Do(req)
 }
 
-// GetLotsIdResult A lot's result (开标与结果): record, opening bids (after the deadline), notices. The project's agent or supervisors
+// GetLotsIdResult A lot's result (开标与结果): record, opening bids (after the deadline), announcements. The project's agent or supervisors
 //
 // Corresponds with GET /lots/{id}/result (the `GetLotsIdResult` operationId).
 func (c *Client) GetLotsIdResult(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4175,7 +4777,7 @@ func (c *Client) GetLotsIdResult(ctx context.Context, id int, reqEditors ...Requ
 	return c.Client.Do(req)
 }
 
-// PostLotsIdResultAwardWithBody Name the winner among the candidates after the publicity (E12, E13) and submit the result notice
+// PostLotsIdResultAwardWithBody Name the winner among the candidates after the publicity (E12, E13) and submit the result announcement
 //
 // Takes any type of body and a specified content type.
 //
@@ -4192,7 +4794,7 @@ func (c *Client) PostLotsIdResultAwardWithBody(ctx context.Context, id int, cont
 	return c.Client.Do(req)
 }
 
-// PostLotsIdResultAward Name the winner among the candidates after the publicity (E12, E13) and submit the result notice
+// PostLotsIdResultAward Name the winner among the candidates after the publicity (E12, E13) and submit the result announcement
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4209,7 +4811,7 @@ func (c *Client) PostLotsIdResultAward(ctx context.Context, id int, body PostLot
 	return c.Client.Do(req)
 }
 
-// PostLotsIdResultCandidatesWithBody Rank up to 3 candidates (E11) and submit the candidate publicity notice (E12: ≥ 3 days for engineering)
+// PostLotsIdResultCandidatesWithBody Rank up to 3 candidates (E11) and submit the candidate publicity announcement (E12: ≥ 3 days for engineering)
 //
 // Takes any type of body and a specified content type.
 //
@@ -4226,7 +4828,7 @@ func (c *Client) PostLotsIdResultCandidatesWithBody(ctx context.Context, id int,
 	return c.Client.Do(req)
 }
 
-// PostLotsIdResultCandidates Rank up to 3 candidates (E11) and submit the candidate publicity notice (E12: ≥ 3 days for engineering)
+// PostLotsIdResultCandidates Rank up to 3 candidates (E11) and submit the candidate publicity announcement (E12: ≥ 3 days for engineering)
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4277,7 +4879,7 @@ func (c *Client) PostLotsIdResultContract(ctx context.Context, id int, body Post
 	return c.Client.Do(req)
 }
 
-// PostLotsIdResultDealWithBody Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result notice
+// PostLotsIdResultDealWithBody Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result announcement
 //
 // Takes any type of body and a specified content type.
 //
@@ -4294,7 +4896,7 @@ func (c *Client) PostLotsIdResultDealWithBody(ctx context.Context, id int, conte
 	return c.Client.Do(req)
 }
 
-// PostLotsIdResultDeal Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result notice
+// PostLotsIdResultDeal Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result announcement
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4601,6 +5203,21 @@ func (c *Client) PostProjects(ctx context.Context, body PostProjectsJSONRequestB
 	return c.Client.Do(req)
 }
 
+// DeleteProjectsCode Delete a draft project (its agent, audited): refused with 409 once an announcement of it is submitted or published, or a document is uploaded to a lot
+//
+// Corresponds with DELETE /projects/{code} (the `DeleteProjectsCode` operationId).
+func (c *Client) DeleteProjectsCode(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteProjectsCodeRequest(c.Server, code)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetProjectsCode A project with secret fields (its agent and supervisors; others 404)
 //
 // Corresponds with GET /projects/{code} (the `GetProjectsCode` operationId).
@@ -4616,7 +5233,7 @@ func (c *Client) GetProjectsCode(ctx context.Context, code string, reqEditors ..
 	return c.Client.Do(req)
 }
 
-// PutProjectsCodeWithBody Replace a draft project (its agent); after the first notice only amendments change it (409)
+// PutProjectsCodeWithBody Replace a draft project (its agent); after the first announcement only amendments change it (409)
 //
 // Takes any type of body and a specified content type.
 //
@@ -4633,7 +5250,7 @@ func (c *Client) PutProjectsCodeWithBody(ctx context.Context, code string, conte
 	return c.Client.Do(req)
 }
 
-// PutProjectsCode Replace a draft project (its agent); after the first notice only amendments change it (409)
+// PutProjectsCode Replace a draft project (its agent); after the first announcement only amendments change it (409)
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4650,7 +5267,7 @@ func (c *Client) PutProjectsCode(ctx context.Context, code string, body PutProje
 	return c.Client.Do(req)
 }
 
-// PostProjectsCodeAnnouncementsWithBody Draft a notice for the project (its agent)
+// PostProjectsCodeAnnouncementsWithBody Draft an announcement for the project (its agent)
 //
 // Takes any type of body and a specified content type.
 //
@@ -4667,7 +5284,7 @@ func (c *Client) PostProjectsCodeAnnouncementsWithBody(ctx context.Context, code
 	return c.Client.Do(req)
 }
 
-// PostProjectsCodeAnnouncements Draft a notice for the project (its agent)
+// PostProjectsCodeAnnouncements Draft an announcement for the project (its agent)
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4880,7 +5497,7 @@ func (c *Client) GetReportsSavings(ctx context.Context, params *GetReportsSaving
 	return c.Client.Do(req)
 }
 
-// GetReviews Notices waiting for review (supervisors)
+// GetReviews Announcements waiting for review (supervisors)
 //
 // Corresponds with GET /reviews (the `GetReviews` operationId).
 func (c *Client) GetReviews(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4910,7 +5527,7 @@ func (c *Client) GetSupervisionDashboard(ctx context.Context, reqEditors ...Requ
 	return c.Client.Do(req)
 }
 
-// GetSupervisionProjectsCode A project's supervision timeline: notices, registrations per lot, documents, deposits, results and audit records, oldest first (supervisors; a look before a lot's deadline is audited, K4/K5)
+// GetSupervisionProjectsCode A project's supervision timeline: announcements, registrations per lot, documents, deposits, results and audit records, oldest first (supervisors; a look before a lot's deadline is audited, K4/K5)
 //
 // Corresponds with GET /supervision/projects/{code} (the `GetSupervisionProjectsCode` operationId).
 func (c *Client) GetSupervisionProjectsCode(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4965,9 +5582,33 @@ func NewGetAnnouncementsRequest(server string, params *GetAnnouncementsParams) (
 
 		}
 
+		if params.SubType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sub_type", *params.SubType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Type != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5016,6 +5657,18 @@ func NewGetAnnouncementsRequest(server string, params *GetAnnouncementsParams) (
 		if params.Q != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5720,7 +6373,7 @@ func NewPostBidsBidPartsPartCompleteRequest(server string, bid int, part int) (*
 }
 
 // NewPutBidsBidPartsPartPiecesNRequestWithBody constructs an http.Request for the PutBidsBidPartsPartPiecesN method, with any body, and a specified content type
-func NewPutBidsBidPartsPartPiecesNRequestWithBody(server string, bid int, part int, n int, contentType string, body io.Reader) (*http.Request, error) {
+func NewPutBidsBidPartsPartPiecesNRequestWithBody(server string, bid int, part int, n int, params *PutBidsBidPartsPartPiecesNParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5765,6 +6418,32 @@ func NewPutBidsBidPartsPartPiecesNRequestWithBody(server string, bid int, part i
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XGgzySha256Before != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Ggzy-Sha256-Before", *params.XGgzySha256Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "byte"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Ggzy-Sha256-Before", headerParam0)
+		}
+
+		if params.XGgzyEnvelopeLayout != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Ggzy-Envelope-Layout", *params.XGgzyEnvelopeLayout, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Ggzy-Envelope-Layout", headerParam1)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6223,6 +6902,134 @@ func NewGetLotsIdAuctionRequest(server string, id int) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewGetLotsIdAuctionCandidateRequest constructs an http.Request for the GetLotsIdAuctionCandidate method
+func NewGetLotsIdAuctionCandidateRequest(server string, id int) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/lots/%s/auction/candidate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostLotsIdAuctionPriorityRequest calls the generic PostLotsIdAuctionPriority builder with application/json body
+func NewPostLotsIdAuctionPriorityRequest(server string, id int, body PostLotsIdAuctionPriorityJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostLotsIdAuctionPriorityRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPostLotsIdAuctionPriorityRequestWithBody constructs an http.Request for the PostLotsIdAuctionPriority method, with any body, and a specified content type
+func NewPostLotsIdAuctionPriorityRequestWithBody(server string, id int, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/lots/%s/auction/priority", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPostLotsIdAuctionQualificationRequest calls the generic PostLotsIdAuctionQualification builder with application/json body
+func NewPostLotsIdAuctionQualificationRequest(server string, id int, body PostLotsIdAuctionQualificationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostLotsIdAuctionQualificationRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPostLotsIdAuctionQualificationRequestWithBody constructs an http.Request for the PostLotsIdAuctionQualification method, with any body, and a specified content type
+func NewPostLotsIdAuctionQualificationRequestWithBody(server string, id int, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/lots/%s/auction/qualification", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6738,6 +7545,40 @@ func NewPostLotsIdHallKeyRequestWithBody(server string, id int, contentType stri
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPostLotsIdHallOpeningAnnouncementRequest constructs an http.Request for the PostLotsIdHallOpeningAnnouncement method
+func NewPostLotsIdHallOpeningAnnouncementRequest(server string, id int) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/lots/%s/hall/opening-announcement", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -7665,6 +8506,40 @@ func NewPostProjectsRequestWithBody(server string, contentType string, body io.R
 	return req, nil
 }
 
+// NewDeleteProjectsCodeRequest constructs an http.Request for the DeleteProjectsCode method
+func NewDeleteProjectsCodeRequest(server string, code string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "code", code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/projects/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetProjectsCodeRequest constructs an http.Request for the GetProjectsCode method
 func NewGetProjectsCodeRequest(server string, code string) (*http.Request, error) {
 	var err error
@@ -8334,28 +9209,28 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
-	// GetAnnouncementsWithResponse Published notices, newest first, cursor-paginated (stable under concurrent publishing)
+	// GetAnnouncementsWithResponse Published announcements, newest first: cursor-paginated (stable under concurrent publishing), or numbered pages with a total (page)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /announcements (the `GetAnnouncements` operationId).
 	GetAnnouncementsWithResponse(ctx context.Context, params *GetAnnouncementsParams, reqEditors ...RequestEditorFn) (*GetAnnouncementsResponse, error)
 
-	// GetAnnouncementsIdWithResponse A published notice with its project (public fields) and chain of notices
+	// GetAnnouncementsIdWithResponse A published announcement with its project (public fields) and chain of announcements
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /announcements/{id} (the `GetAnnouncementsId` operationId).
 	GetAnnouncementsIdWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*GetAnnouncementsIdResponse, error)
 
-	// PutAnnouncementsIdWithBodyWithResponse Edit a draft or rejected notice (its agent)
+	// PutAnnouncementsIdWithBodyWithResponse Edit a draft or rejected announcement (its agent)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /announcements/{id} (the `PutAnnouncementsId` operationId).
 	PutAnnouncementsIdWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutAnnouncementsIdResponse, error)
 
-	// PutAnnouncementsIdWithResponse Edit a draft or rejected notice (its agent)
+	// PutAnnouncementsIdWithResponse Edit a draft or rejected announcement (its agent)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8397,7 +9272,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /announcements/{id}/submit (the `PostAnnouncementsIdSubmit` operationId).
 	PostAnnouncementsIdSubmitWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*PostAnnouncementsIdSubmitResponse, error)
 
-	// PostAnnouncementsIdWithdrawWithResponse Withdraw a submitted or scheduled notice to draft
+	// PostAnnouncementsIdWithdrawWithResponse Withdraw a submitted or scheduled announcement to draft
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8481,12 +9356,12 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /bids/{bid}/parts/{part}/complete (the `PostBidsBidPartsPartComplete` operationId).
 	PostBidsBidPartsPartCompleteWithResponse(ctx context.Context, bid int, part int, reqEditors ...RequestEditorFn) (*PostBidsBidPartsPartCompleteResponse, error)
 
-	// PutBidsBidPartsPartPiecesNWithBodyWithResponse Upload piece n (1-based) of a sealed part (application/octet-stream, Content-Length required; every piece but the last is piece_size bytes)
+	// PutBidsBidPartsPartPiecesNWithBodyWithResponse Upload piece n (1-based) of a sealed part (application/octet-stream, Content-Length required; every piece but the last is piece_size bytes). Pieces may go up several at a time and in any order, each with X-Ggzy-Sha256-Before and X-Ggzy-Envelope-Layout
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /bids/{bid}/parts/{part}/pieces/{n} (the `PutBidsBidPartsPartPiecesN` operationId).
-	PutBidsBidPartsPartPiecesNWithBodyWithResponse(ctx context.Context, bid int, part int, n int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutBidsBidPartsPartPiecesNResponse, error)
+	PutBidsBidPartsPartPiecesNWithBodyWithResponse(ctx context.Context, bid int, part int, n int, params *PutBidsBidPartsPartPiecesNParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutBidsBidPartsPartPiecesNResponse, error)
 
 	// GetBidsBidReceiptWithResponse The signed receipt of a version (Ed25519 over RFC 8785 JSON; verify with `ggzy receipt verify`)
 	//
@@ -8585,6 +9460,41 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /lots/{id}/auction (the `GetLotsIdAuction` operationId).
 	GetLotsIdAuctionWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*GetLotsIdAuctionResponse, error)
+
+	// GetLotsIdAuctionCandidateWithResponse The candidate buyer awaiting post-qualification (资格后审), with identity, for the project's agent (audited)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /lots/{id}/auction/candidate (the `GetLotsIdAuctionCandidate` operationId).
+	GetLotsIdAuctionCandidateWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*GetLotsIdAuctionCandidateResponse, error)
+
+	// PostLotsIdAuctionPriorityWithBodyWithResponse The priority-right holder buys at the final price, or declines, within P7.priority_seconds after the bidding (P7)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /lots/{id}/auction/priority (the `PostLotsIdAuctionPriority` operationId).
+	PostLotsIdAuctionPriorityWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostLotsIdAuctionPriorityResponse, error)
+
+	// PostLotsIdAuctionPriorityWithResponse The priority-right holder buys at the final price, or declines, within P7.priority_seconds after the bidding (P7)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /lots/{id}/auction/priority (the `PostLotsIdAuctionPriority` operationId).
+	PostLotsIdAuctionPriorityWithResponse(ctx context.Context, id int, body PostLotsIdAuctionPriorityJSONRequestBody, reqEditors ...RequestEditorFn) (*PostLotsIdAuctionPriorityResponse, error)
+
+	// PostLotsIdAuctionQualificationWithBodyWithResponse Record the agent's post-qualification check of the candidate: a pass goes on to the priority right or the deal; a failure to the next bidder or no sale, as the announcement says
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /lots/{id}/auction/qualification (the `PostLotsIdAuctionQualification` operationId).
+	PostLotsIdAuctionQualificationWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostLotsIdAuctionQualificationResponse, error)
+
+	// PostLotsIdAuctionQualificationWithResponse Record the agent's post-qualification check of the candidate: a pass goes on to the priority right or the deal; a failure to the next bidder or no sale, as the announcement says
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /lots/{id}/auction/qualification (the `PostLotsIdAuctionQualification` operationId).
+	PostLotsIdAuctionQualificationWithResponse(ctx context.Context, id int, body PostLotsIdAuctionQualificationJSONRequestBody, reqEditors ...RequestEditorFn) (*PostLotsIdAuctionQualificationResponse, error)
 
 	// GetLotsIdAuctionRecordWithResponse The published bidding record (竞价记录), anonymised JSON; its SHA-256 is in the audit chain (ggzy auction verify-record)
 	//
@@ -8698,6 +9608,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /lots/{id}/hall/key (the `PostLotsIdHallKey` operationId).
 	PostLotsIdHallKeyWithResponse(ctx context.Context, id int, body PostLotsIdHallKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PostLotsIdHallKeyResponse, error)
 
+	// PostLotsIdHallOpeningAnnouncementWithResponse 重新生成开标记录公告: the host drafts the opening-record announcement (开标记录公告, EB7) of a concluded hall from its archived record and submits it for review. Idempotent: a hall that has its announcement answers it (200, created false), never a second draft; a refused draft answers 422 with the rules broken, kept on the hall as opening.announcement_problem
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /lots/{id}/hall/opening-announcement (the `PostLotsIdHallOpeningAnnouncement` operationId).
+	PostLotsIdHallOpeningAnnouncementWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*PostLotsIdHallOpeningAnnouncementResponse, error)
+
 	// GetLotsIdMyBidWithResponse The bidder's own sealed bid for the lot: versions, upload in progress, key (nobody else's, K4/K5)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8740,42 +9657,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /lots/{id}/registration (the `PostLotsIdRegistration` operationId).
 	PostLotsIdRegistrationWithResponse(ctx context.Context, id int, body PostLotsIdRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*PostLotsIdRegistrationResponse, error)
 
-	// GetLotsIdRegistrationsWithResponse Who registered: supervisors at any time (audited before the deadline); the project's agent only after the deadline (K4/K5), except land/property applications, which the agent reviews
+	// GetLotsIdRegistrationsWithResponse Who registered: supervisors at any time (audited before the deadline); the project's agent only after the deadline (K4/K5), except land/property applications, which the agent reviews; on a lot with post-qualification (资格后审) and a priority right (P7), the agent gets during the bidding only the priority-right holder's application (holder_only, audited), which it reviews before the bidding
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /lots/{id}/registrations (the `GetLotsIdRegistrations` operationId).
 	GetLotsIdRegistrationsWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*GetLotsIdRegistrationsResponse, error)
 
-	// GetLotsIdResultWithResponse A lot's result (开标与结果): record, opening bids (after the deadline), notices. The project's agent or supervisors
+	// GetLotsIdResultWithResponse A lot's result (开标与结果): record, opening bids (after the deadline), announcements. The project's agent or supervisors
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /lots/{id}/result (the `GetLotsIdResult` operationId).
 	GetLotsIdResultWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*GetLotsIdResultResponse, error)
 
-	// PostLotsIdResultAwardWithBodyWithResponse Name the winner among the candidates after the publicity (E12, E13) and submit the result notice
+	// PostLotsIdResultAwardWithBodyWithResponse Name the winner among the candidates after the publicity (E12, E13) and submit the result announcement
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /lots/{id}/result/award (the `PostLotsIdResultAward` operationId).
 	PostLotsIdResultAwardWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostLotsIdResultAwardResponse, error)
 
-	// PostLotsIdResultAwardWithResponse Name the winner among the candidates after the publicity (E12, E13) and submit the result notice
+	// PostLotsIdResultAwardWithResponse Name the winner among the candidates after the publicity (E12, E13) and submit the result announcement
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /lots/{id}/result/award (the `PostLotsIdResultAward` operationId).
 	PostLotsIdResultAwardWithResponse(ctx context.Context, id int, body PostLotsIdResultAwardJSONRequestBody, reqEditors ...RequestEditorFn) (*PostLotsIdResultAwardResponse, error)
 
-	// PostLotsIdResultCandidatesWithBodyWithResponse Rank up to 3 candidates (E11) and submit the candidate publicity notice (E12: ≥ 3 days for engineering)
+	// PostLotsIdResultCandidatesWithBodyWithResponse Rank up to 3 candidates (E11) and submit the candidate publicity announcement (E12: ≥ 3 days for engineering)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /lots/{id}/result/candidates (the `PostLotsIdResultCandidates` operationId).
 	PostLotsIdResultCandidatesWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostLotsIdResultCandidatesResponse, error)
 
-	// PostLotsIdResultCandidatesWithResponse Rank up to 3 candidates (E11) and submit the candidate publicity notice (E12: ≥ 3 days for engineering)
+	// PostLotsIdResultCandidatesWithResponse Rank up to 3 candidates (E11) and submit the candidate publicity announcement (E12: ≥ 3 days for engineering)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8796,14 +9713,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /lots/{id}/result/contract (the `PostLotsIdResultContract` operationId).
 	PostLotsIdResultContractWithResponse(ctx context.Context, id int, body PostLotsIdResultContractJSONRequestBody, reqEditors ...RequestEditorFn) (*PostLotsIdResultContractResponse, error)
 
-	// PostLotsIdResultDealWithBodyWithResponse Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result notice
+	// PostLotsIdResultDealWithBodyWithResponse Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result announcement
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /lots/{id}/result/deal (the `PostLotsIdResultDeal` operationId).
 	PostLotsIdResultDealWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostLotsIdResultDealResponse, error)
 
-	// PostLotsIdResultDealWithResponse Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result notice
+	// PostLotsIdResultDealWithResponse Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result announcement
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8936,6 +9853,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /projects (the `PostProjects` operationId).
 	PostProjectsWithResponse(ctx context.Context, body PostProjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostProjectsResponse, error)
 
+	// DeleteProjectsCodeWithResponse Delete a draft project (its agent, audited): refused with 409 once an announcement of it is submitted or published, or a document is uploaded to a lot
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /projects/{code} (the `DeleteProjectsCode` operationId).
+	DeleteProjectsCodeWithResponse(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*DeleteProjectsCodeResponse, error)
+
 	// GetProjectsCodeWithResponse A project with secret fields (its agent and supervisors; others 404)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8943,28 +9867,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /projects/{code} (the `GetProjectsCode` operationId).
 	GetProjectsCodeWithResponse(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*GetProjectsCodeResponse, error)
 
-	// PutProjectsCodeWithBodyWithResponse Replace a draft project (its agent); after the first notice only amendments change it (409)
+	// PutProjectsCodeWithBodyWithResponse Replace a draft project (its agent); after the first announcement only amendments change it (409)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /projects/{code} (the `PutProjectsCode` operationId).
 	PutProjectsCodeWithBodyWithResponse(ctx context.Context, code string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutProjectsCodeResponse, error)
 
-	// PutProjectsCodeWithResponse Replace a draft project (its agent); after the first notice only amendments change it (409)
+	// PutProjectsCodeWithResponse Replace a draft project (its agent); after the first announcement only amendments change it (409)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /projects/{code} (the `PutProjectsCode` operationId).
 	PutProjectsCodeWithResponse(ctx context.Context, code string, body PutProjectsCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*PutProjectsCodeResponse, error)
 
-	// PostProjectsCodeAnnouncementsWithBodyWithResponse Draft a notice for the project (its agent)
+	// PostProjectsCodeAnnouncementsWithBodyWithResponse Draft an announcement for the project (its agent)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /projects/{code}/announcements (the `PostProjectsCodeAnnouncements` operationId).
 	PostProjectsCodeAnnouncementsWithBodyWithResponse(ctx context.Context, code string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostProjectsCodeAnnouncementsResponse, error)
 
-	// PostProjectsCodeAnnouncementsWithResponse Draft a notice for the project (its agent)
+	// PostProjectsCodeAnnouncementsWithResponse Draft an announcement for the project (its agent)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9055,7 +9979,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /reports/savings (the `GetReportsSavings` operationId).
 	GetReportsSavingsWithResponse(ctx context.Context, params *GetReportsSavingsParams, reqEditors ...RequestEditorFn) (*GetReportsSavingsResponse, error)
 
-	// GetReviewsWithResponse Notices waiting for review (supervisors)
+	// GetReviewsWithResponse Announcements waiting for review (supervisors)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9069,7 +9993,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /supervision/dashboard (the `GetSupervisionDashboard` operationId).
 	GetSupervisionDashboardWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSupervisionDashboardResponse, error)
 
-	// GetSupervisionProjectsCodeWithResponse A project's supervision timeline: notices, registrations per lot, documents, deposits, results and audit records, oldest first (supervisors; a look before a lot's deadline is audited, K4/K5)
+	// GetSupervisionProjectsCodeWithResponse A project's supervision timeline: announcements, registrations per lot, documents, deposits, results and audit records, oldest first (supervisors; a look before a lot's deadline is audited, K4/K5)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9082,10 +10006,17 @@ type GetAnnouncementsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Items *[]PublicAnnouncement `json:"items"`
+		Items *[]ListedAnnouncement `json:"items"`
 
 		// NextCursor pass as cursor for the next page; absent on the last page
 		NextCursor *string `json:"next_cursor,omitempty"`
+		Page       *int    `json:"page,omitempty"`
+
+		// Total with page: how many announcements match; 10000 when total_capped
+		Total *int `json:"total,omitempty"`
+
+		// TotalCapped with page: more than 10000 announcements match a filter by status, dates or words (numbered pages reach the first 10000); absent otherwise
+		TotalCapped *bool `json:"total_capped,omitempty"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
@@ -9095,10 +10026,17 @@ type GetAnnouncementsResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetAnnouncementsResponse) GetJSON200() *struct {
-	Items *[]PublicAnnouncement `json:"items"`
+	Items *[]ListedAnnouncement `json:"items"`
 
 	// NextCursor pass as cursor for the next page; absent on the last page
 	NextCursor *string `json:"next_cursor,omitempty"`
+	Page       *int    `json:"page,omitempty"`
+
+	// Total with page: how many announcements match; 10000 when total_capped
+	Total *int `json:"total,omitempty"`
+
+	// TotalCapped with page: more than 10000 announcements match a filter by status, dates or words (numbered pages reach the first 10000); absent otherwise
+	TotalCapped *bool `json:"total_capped,omitempty"`
 } {
 	return r.JSON200
 }
@@ -10967,6 +11905,260 @@ func (r GetLotsIdAuctionResponse) ContentType() string {
 	return ""
 }
 
+type GetLotsIdAuctionCandidateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		BidderName string `json:"bidder_name"`
+
+		// Checked earlier candidates of the lot, in the order they were checked
+		Checked *[]struct {
+			CheckedAt time.Time `json:"checked_at"`
+			Code      string    `json:"code"`
+			Passed    bool      `json:"passed"`
+			Reason    string    `json:"reason"`
+		} `json:"checked"`
+
+		// Code 竞买号牌
+		Code         string                                               `json:"code"`
+		Contact      string                                               `json:"contact"`
+		Fallback     GetLotsIdAuctionCandidate200JSONResponseBodyFallback `json:"fallback"`
+		FallbackName string                                               `json:"fallback_name"`
+		IdNumber     string                                               `json:"id_number"`
+		LotId        int                                                  `json:"lot_id"`
+		LotName      string                                               `json:"lot_name"`
+		Phone        string                                               `json:"phone"`
+
+		// Price An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
+		//
+		// Example: 80000.00
+		Price        Amount `json:"price"`
+		ProjectCode  string `json:"project_code"`
+		ProjectTitle string `json:"project_title"`
+	}
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLotsIdAuctionCandidateResponse) GetJSON200() *struct {
+	BidderName string `json:"bidder_name"`
+
+	// Checked earlier candidates of the lot, in the order they were checked
+	Checked *[]struct {
+		CheckedAt time.Time `json:"checked_at"`
+		Code      string    `json:"code"`
+		Passed    bool      `json:"passed"`
+		Reason    string    `json:"reason"`
+	} `json:"checked"`
+
+	// Code 竞买号牌
+	Code         string                                               `json:"code"`
+	Contact      string                                               `json:"contact"`
+	Fallback     GetLotsIdAuctionCandidate200JSONResponseBodyFallback `json:"fallback"`
+	FallbackName string                                               `json:"fallback_name"`
+	IdNumber     string                                               `json:"id_number"`
+	LotId        int                                                  `json:"lot_id"`
+	LotName      string                                               `json:"lot_name"`
+	Phone        string                                               `json:"phone"`
+
+	// Price An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
+	//
+	// Example: 80000.00
+	Price        Amount `json:"price"`
+	ProjectCode  string `json:"project_code"`
+	ProjectTitle string `json:"project_title"`
+} {
+	return r.JSON200
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetLotsIdAuctionCandidateResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetLotsIdAuctionCandidateResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GetLotsIdAuctionCandidateResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetLotsIdAuctionCandidateResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLotsIdAuctionCandidateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLotsIdAuctionCandidateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLotsIdAuctionCandidateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLotsIdAuctionCandidateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostLotsIdAuctionPriorityResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PostLotsIdAuctionPriorityResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PostLotsIdAuctionPriorityResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PostLotsIdAuctionPriorityResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PostLotsIdAuctionPriorityResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostLotsIdAuctionPriorityResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostLotsIdAuctionPriorityResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostLotsIdAuctionPriorityResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostLotsIdAuctionPriorityResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostLotsIdAuctionQualificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PostLotsIdAuctionQualificationResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PostLotsIdAuctionQualificationResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PostLotsIdAuctionQualificationResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PostLotsIdAuctionQualificationResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PostLotsIdAuctionQualificationResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostLotsIdAuctionQualificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostLotsIdAuctionQualificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostLotsIdAuctionQualificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostLotsIdAuctionQualificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetLotsIdAuctionRecordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11921,6 +13113,110 @@ func (r PostLotsIdHallKeyResponse) ContentType() string {
 	return ""
 }
 
+type PostLotsIdHallOpeningAnnouncementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpeningAnnouncement
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *OpeningAnnouncement
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostLotsIdHallOpeningAnnouncementResponse) GetJSON200() *OpeningAnnouncement {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostLotsIdHallOpeningAnnouncementResponse) GetJSON201() *OpeningAnnouncement {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PostLotsIdHallOpeningAnnouncementResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PostLotsIdHallOpeningAnnouncementResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PostLotsIdHallOpeningAnnouncementResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PostLotsIdHallOpeningAnnouncementResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PostLotsIdHallOpeningAnnouncementResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PostLotsIdHallOpeningAnnouncementResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PostLotsIdHallOpeningAnnouncementResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PostLotsIdHallOpeningAnnouncementResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostLotsIdHallOpeningAnnouncementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostLotsIdHallOpeningAnnouncementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostLotsIdHallOpeningAnnouncementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostLotsIdHallOpeningAnnouncementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetLotsIdMyBidResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12230,8 +13526,11 @@ type GetLotsIdRegistrationsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Count int64             `json:"count"`
-		Items *[]RegistrantView `json:"items"`
+		Count int64 `json:"count"`
+
+		// HolderOnly true: only the priority-right holder's application is listed (资格后审: the other bidders are secret from the agent until the bidding ends)
+		HolderOnly *bool             `json:"holder_only,omitempty"`
+		Items      *[]RegistrantView `json:"items"`
 	}
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Error
@@ -12243,8 +13542,11 @@ type GetLotsIdRegistrationsResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetLotsIdRegistrationsResponse) GetJSON200() *struct {
-	Count int64             `json:"count"`
-	Items *[]RegistrantView `json:"items"`
+	Count int64 `json:"count"`
+
+	// HolderOnly true: only the priority-right holder's application is listed (资格后审: the other bidders are secret from the agent until the bidding ends)
+	HolderOnly *bool             `json:"holder_only,omitempty"`
+	Items      *[]RegistrantView `json:"items"`
 } {
 	return r.JSON200
 }
@@ -13586,6 +14888,75 @@ func (r PostProjectsResponse) ContentType() string {
 	return ""
 }
 
+type DeleteProjectsCodeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteProjectsCodeResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteProjectsCodeResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteProjectsCodeResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteProjectsCodeResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteProjectsCodeResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteProjectsCodeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteProjectsCodeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteProjectsCodeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteProjectsCodeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetProjectsCodeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14545,7 +15916,7 @@ func (r GetSupervisionProjectsCodeResponse) ContentType() string {
 	return ""
 }
 
-// GetAnnouncementsWithResponse Published notices, newest first, cursor-paginated (stable under concurrent publishing)
+// GetAnnouncementsWithResponse Published announcements, newest first: cursor-paginated (stable under concurrent publishing), or numbered pages with a total (page)
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14558,7 +15929,7 @@ func (c *ClientWithResponses) GetAnnouncementsWithResponse(ctx context.Context, 
 	return ParseGetAnnouncementsResponse(rsp)
 }
 
-// GetAnnouncementsIdWithResponse A published notice with its project (public fields) and chain of notices
+// GetAnnouncementsIdWithResponse A published announcement with its project (public fields) and chain of announcements
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14571,7 +15942,7 @@ func (c *ClientWithResponses) GetAnnouncementsIdWithResponse(ctx context.Context
 	return ParseGetAnnouncementsIdResponse(rsp)
 }
 
-// PutAnnouncementsIdWithBodyWithResponse Edit a draft or rejected notice (its agent)
+// PutAnnouncementsIdWithBodyWithResponse Edit a draft or rejected announcement (its agent)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14584,7 +15955,7 @@ func (c *ClientWithResponses) PutAnnouncementsIdWithBodyWithResponse(ctx context
 	return ParsePutAnnouncementsIdResponse(rsp)
 }
 
-// PutAnnouncementsIdWithResponse Edit a draft or rejected notice (its agent)
+// PutAnnouncementsIdWithResponse Edit a draft or rejected announcement (its agent)
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14662,7 +16033,7 @@ func (c *ClientWithResponses) PostAnnouncementsIdSubmitWithResponse(ctx context.
 	return ParsePostAnnouncementsIdSubmitResponse(rsp)
 }
 
-// PostAnnouncementsIdWithdrawWithResponse Withdraw a submitted or scheduled notice to draft
+// PostAnnouncementsIdWithdrawWithResponse Withdraw a submitted or scheduled announcement to draft
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14818,13 +16189,13 @@ func (c *ClientWithResponses) PostBidsBidPartsPartCompleteWithResponse(ctx conte
 	return ParsePostBidsBidPartsPartCompleteResponse(rsp)
 }
 
-// PutBidsBidPartsPartPiecesNWithBodyWithResponse Upload piece n (1-based) of a sealed part (application/octet-stream, Content-Length required; every piece but the last is piece_size bytes)
+// PutBidsBidPartsPartPiecesNWithBodyWithResponse Upload piece n (1-based) of a sealed part (application/octet-stream, Content-Length required; every piece but the last is piece_size bytes). Pieces may go up several at a time and in any order, each with X-Ggzy-Sha256-Before and X-Ggzy-Envelope-Layout
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /bids/{bid}/parts/{part}/pieces/{n} (the `PutBidsBidPartsPartPiecesN` operationId).
-func (c *ClientWithResponses) PutBidsBidPartsPartPiecesNWithBodyWithResponse(ctx context.Context, bid int, part int, n int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutBidsBidPartsPartPiecesNResponse, error) {
-	rsp, err := c.PutBidsBidPartsPartPiecesNWithBody(ctx, bid, part, n, contentType, body, reqEditors...)
+func (c *ClientWithResponses) PutBidsBidPartsPartPiecesNWithBodyWithResponse(ctx context.Context, bid int, part int, n int, params *PutBidsBidPartsPartPiecesNParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutBidsBidPartsPartPiecesNResponse, error) {
+	rsp, err := c.PutBidsBidPartsPartPiecesNWithBody(ctx, bid, part, n, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15011,6 +16382,71 @@ func (c *ClientWithResponses) GetLotsIdAuctionWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseGetLotsIdAuctionResponse(rsp)
+}
+
+// GetLotsIdAuctionCandidateWithResponse The candidate buyer awaiting post-qualification (资格后审), with identity, for the project's agent (audited)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /lots/{id}/auction/candidate (the `GetLotsIdAuctionCandidate` operationId).
+func (c *ClientWithResponses) GetLotsIdAuctionCandidateWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*GetLotsIdAuctionCandidateResponse, error) {
+	rsp, err := c.GetLotsIdAuctionCandidate(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLotsIdAuctionCandidateResponse(rsp)
+}
+
+// PostLotsIdAuctionPriorityWithBodyWithResponse The priority-right holder buys at the final price, or declines, within P7.priority_seconds after the bidding (P7)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /lots/{id}/auction/priority (the `PostLotsIdAuctionPriority` operationId).
+func (c *ClientWithResponses) PostLotsIdAuctionPriorityWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostLotsIdAuctionPriorityResponse, error) {
+	rsp, err := c.PostLotsIdAuctionPriorityWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostLotsIdAuctionPriorityResponse(rsp)
+}
+
+// PostLotsIdAuctionPriorityWithResponse The priority-right holder buys at the final price, or declines, within P7.priority_seconds after the bidding (P7)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /lots/{id}/auction/priority (the `PostLotsIdAuctionPriority` operationId).
+func (c *ClientWithResponses) PostLotsIdAuctionPriorityWithResponse(ctx context.Context, id int, body PostLotsIdAuctionPriorityJSONRequestBody, reqEditors ...RequestEditorFn) (*PostLotsIdAuctionPriorityResponse, error) {
+	rsp, err := c.PostLotsIdAuctionPriority(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostLotsIdAuctionPriorityResponse(rsp)
+}
+
+// PostLotsIdAuctionQualificationWithBodyWithResponse Record the agent's post-qualification check of the candidate: a pass goes on to the priority right or the deal; a failure to the next bidder or no sale, as the announcement says
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /lots/{id}/auction/qualification (the `PostLotsIdAuctionQualification` operationId).
+func (c *ClientWithResponses) PostLotsIdAuctionQualificationWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostLotsIdAuctionQualificationResponse, error) {
+	rsp, err := c.PostLotsIdAuctionQualificationWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostLotsIdAuctionQualificationResponse(rsp)
+}
+
+// PostLotsIdAuctionQualificationWithResponse Record the agent's post-qualification check of the candidate: a pass goes on to the priority right or the deal; a failure to the next bidder or no sale, as the announcement says
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /lots/{id}/auction/qualification (the `PostLotsIdAuctionQualification` operationId).
+func (c *ClientWithResponses) PostLotsIdAuctionQualificationWithResponse(ctx context.Context, id int, body PostLotsIdAuctionQualificationJSONRequestBody, reqEditors ...RequestEditorFn) (*PostLotsIdAuctionQualificationResponse, error) {
+	rsp, err := c.PostLotsIdAuctionQualification(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostLotsIdAuctionQualificationResponse(rsp)
 }
 
 // GetLotsIdAuctionRecordWithResponse The published bidding record (竞价记录), anonymised JSON; its SHA-256 is in the audit chain (ggzy auction verify-record)
@@ -15221,6 +16657,19 @@ func (c *ClientWithResponses) PostLotsIdHallKeyWithResponse(ctx context.Context,
 	return ParsePostLotsIdHallKeyResponse(rsp)
 }
 
+// PostLotsIdHallOpeningAnnouncementWithResponse 重新生成开标记录公告: the host drafts the opening-record announcement (开标记录公告, EB7) of a concluded hall from its archived record and submits it for review. Idempotent: a hall that has its announcement answers it (200, created false), never a second draft; a refused draft answers 422 with the rules broken, kept on the hall as opening.announcement_problem
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /lots/{id}/hall/opening-announcement (the `PostLotsIdHallOpeningAnnouncement` operationId).
+func (c *ClientWithResponses) PostLotsIdHallOpeningAnnouncementWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*PostLotsIdHallOpeningAnnouncementResponse, error) {
+	rsp, err := c.PostLotsIdHallOpeningAnnouncement(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostLotsIdHallOpeningAnnouncementResponse(rsp)
+}
+
 // GetLotsIdMyBidWithResponse The bidder's own sealed bid for the lot: versions, upload in progress, key (nobody else's, K4/K5)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -15299,7 +16748,7 @@ func (c *ClientWithResponses) PostLotsIdRegistrationWithResponse(ctx context.Con
 	return ParsePostLotsIdRegistrationResponse(rsp)
 }
 
-// GetLotsIdRegistrationsWithResponse Who registered: supervisors at any time (audited before the deadline); the project's agent only after the deadline (K4/K5), except land/property applications, which the agent reviews
+// GetLotsIdRegistrationsWithResponse Who registered: supervisors at any time (audited before the deadline); the project's agent only after the deadline (K4/K5), except land/property applications, which the agent reviews; on a lot with post-qualification (资格后审) and a priority right (P7), the agent gets during the bidding only the priority-right holder's application (holder_only, audited), which it reviews before the bidding
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -15312,7 +16761,7 @@ func (c *ClientWithResponses) GetLotsIdRegistrationsWithResponse(ctx context.Con
 	return ParseGetLotsIdRegistrationsResponse(rsp)
 }
 
-// GetLotsIdResultWithResponse A lot's result (开标与结果): record, opening bids (after the deadline), notices. The project's agent or supervisors
+// GetLotsIdResultWithResponse A lot's result (开标与结果): record, opening bids (after the deadline), announcements. The project's agent or supervisors
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -15325,7 +16774,7 @@ func (c *ClientWithResponses) GetLotsIdResultWithResponse(ctx context.Context, i
 	return ParseGetLotsIdResultResponse(rsp)
 }
 
-// PostLotsIdResultAwardWithBodyWithResponse Name the winner among the candidates after the publicity (E12, E13) and submit the result notice
+// PostLotsIdResultAwardWithBodyWithResponse Name the winner among the candidates after the publicity (E12, E13) and submit the result announcement
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15338,7 +16787,7 @@ func (c *ClientWithResponses) PostLotsIdResultAwardWithBodyWithResponse(ctx cont
 	return ParsePostLotsIdResultAwardResponse(rsp)
 }
 
-// PostLotsIdResultAwardWithResponse Name the winner among the candidates after the publicity (E12, E13) and submit the result notice
+// PostLotsIdResultAwardWithResponse Name the winner among the candidates after the publicity (E12, E13) and submit the result announcement
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15351,7 +16800,7 @@ func (c *ClientWithResponses) PostLotsIdResultAwardWithResponse(ctx context.Cont
 	return ParsePostLotsIdResultAwardResponse(rsp)
 }
 
-// PostLotsIdResultCandidatesWithBodyWithResponse Rank up to 3 candidates (E11) and submit the candidate publicity notice (E12: ≥ 3 days for engineering)
+// PostLotsIdResultCandidatesWithBodyWithResponse Rank up to 3 candidates (E11) and submit the candidate publicity announcement (E12: ≥ 3 days for engineering)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15364,7 +16813,7 @@ func (c *ClientWithResponses) PostLotsIdResultCandidatesWithBodyWithResponse(ctx
 	return ParsePostLotsIdResultCandidatesResponse(rsp)
 }
 
-// PostLotsIdResultCandidatesWithResponse Rank up to 3 candidates (E11) and submit the candidate publicity notice (E12: ≥ 3 days for engineering)
+// PostLotsIdResultCandidatesWithResponse Rank up to 3 candidates (E11) and submit the candidate publicity announcement (E12: ≥ 3 days for engineering)
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15403,7 +16852,7 @@ func (c *ClientWithResponses) PostLotsIdResultContractWithResponse(ctx context.C
 	return ParsePostLotsIdResultContractResponse(rsp)
 }
 
-// PostLotsIdResultDealWithBodyWithResponse Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result notice
+// PostLotsIdResultDealWithBodyWithResponse Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result announcement
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15416,7 +16865,7 @@ func (c *ClientWithResponses) PostLotsIdResultDealWithBodyWithResponse(ctx conte
 	return ParsePostLotsIdResultDealResponse(rsp)
 }
 
-// PostLotsIdResultDealWithResponse Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result notice
+// PostLotsIdResultDealWithResponse Land/property outcome: buyer and deal price (≥ starting and reserve price, L3) or no sale; submits the result announcement
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15663,6 +17112,19 @@ func (c *ClientWithResponses) PostProjectsWithResponse(ctx context.Context, body
 	return ParsePostProjectsResponse(rsp)
 }
 
+// DeleteProjectsCodeWithResponse Delete a draft project (its agent, audited): refused with 409 once an announcement of it is submitted or published, or a document is uploaded to a lot
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /projects/{code} (the `DeleteProjectsCode` operationId).
+func (c *ClientWithResponses) DeleteProjectsCodeWithResponse(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*DeleteProjectsCodeResponse, error) {
+	rsp, err := c.DeleteProjectsCode(ctx, code, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteProjectsCodeResponse(rsp)
+}
+
 // GetProjectsCodeWithResponse A project with secret fields (its agent and supervisors; others 404)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -15676,7 +17138,7 @@ func (c *ClientWithResponses) GetProjectsCodeWithResponse(ctx context.Context, c
 	return ParseGetProjectsCodeResponse(rsp)
 }
 
-// PutProjectsCodeWithBodyWithResponse Replace a draft project (its agent); after the first notice only amendments change it (409)
+// PutProjectsCodeWithBodyWithResponse Replace a draft project (its agent); after the first announcement only amendments change it (409)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15689,7 +17151,7 @@ func (c *ClientWithResponses) PutProjectsCodeWithBodyWithResponse(ctx context.Co
 	return ParsePutProjectsCodeResponse(rsp)
 }
 
-// PutProjectsCodeWithResponse Replace a draft project (its agent); after the first notice only amendments change it (409)
+// PutProjectsCodeWithResponse Replace a draft project (its agent); after the first announcement only amendments change it (409)
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15702,7 +17164,7 @@ func (c *ClientWithResponses) PutProjectsCodeWithResponse(ctx context.Context, c
 	return ParsePutProjectsCodeResponse(rsp)
 }
 
-// PostProjectsCodeAnnouncementsWithBodyWithResponse Draft a notice for the project (its agent)
+// PostProjectsCodeAnnouncementsWithBodyWithResponse Draft an announcement for the project (its agent)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15715,7 +17177,7 @@ func (c *ClientWithResponses) PostProjectsCodeAnnouncementsWithBodyWithResponse(
 	return ParsePostProjectsCodeAnnouncementsResponse(rsp)
 }
 
-// PostProjectsCodeAnnouncementsWithResponse Draft a notice for the project (its agent)
+// PostProjectsCodeAnnouncementsWithResponse Draft an announcement for the project (its agent)
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15884,7 +17346,7 @@ func (c *ClientWithResponses) GetReportsSavingsWithResponse(ctx context.Context,
 	return ParseGetReportsSavingsResponse(rsp)
 }
 
-// GetReviewsWithResponse Notices waiting for review (supervisors)
+// GetReviewsWithResponse Announcements waiting for review (supervisors)
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -15910,7 +17372,7 @@ func (c *ClientWithResponses) GetSupervisionDashboardWithResponse(ctx context.Co
 	return ParseGetSupervisionDashboardResponse(rsp)
 }
 
-// GetSupervisionProjectsCodeWithResponse A project's supervision timeline: notices, registrations per lot, documents, deposits, results and audit records, oldest first (supervisors; a look before a lot's deadline is audited, K4/K5)
+// GetSupervisionProjectsCodeWithResponse A project's supervision timeline: announcements, registrations per lot, documents, deposits, results and audit records, oldest first (supervisors; a look before a lot's deadline is audited, K4/K5)
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -15939,10 +17401,17 @@ func ParseGetAnnouncementsResponse(rsp *http.Response) (*GetAnnouncementsRespons
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Items *[]PublicAnnouncement `json:"items"`
+			Items *[]ListedAnnouncement `json:"items"`
 
 			// NextCursor pass as cursor for the next page; absent on the last page
 			NextCursor *string `json:"next_cursor,omitempty"`
+			Page       *int    `json:"page,omitempty"`
+
+			// Total with page: how many announcements match; 10000 when total_capped
+			Total *int `json:"total,omitempty"`
+
+			// TotalCapped with page: more than 10000 announcements match a filter by status, dates or words (numbered pages reach the first 10000); absent otherwise
+			TotalCapped *bool `json:"total_capped,omitempty"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -17390,6 +18859,194 @@ func ParseGetLotsIdAuctionResponse(rsp *http.Response) (*GetLotsIdAuctionRespons
 	return response, nil
 }
 
+// ParseGetLotsIdAuctionCandidateResponse parses an HTTP response from a GetLotsIdAuctionCandidateWithResponse call
+func ParseGetLotsIdAuctionCandidateResponse(rsp *http.Response) (*GetLotsIdAuctionCandidateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLotsIdAuctionCandidateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			BidderName string `json:"bidder_name"`
+
+			// Checked earlier candidates of the lot, in the order they were checked
+			Checked *[]struct {
+				CheckedAt time.Time `json:"checked_at"`
+				Code      string    `json:"code"`
+				Passed    bool      `json:"passed"`
+				Reason    string    `json:"reason"`
+			} `json:"checked"`
+
+			// Code 竞买号牌
+			Code         string                                               `json:"code"`
+			Contact      string                                               `json:"contact"`
+			Fallback     GetLotsIdAuctionCandidate200JSONResponseBodyFallback `json:"fallback"`
+			FallbackName string                                               `json:"fallback_name"`
+			IdNumber     string                                               `json:"id_number"`
+			LotId        int                                                  `json:"lot_id"`
+			LotName      string                                               `json:"lot_name"`
+			Phone        string                                               `json:"phone"`
+
+			// Price An amount in yuan: a decimal string with exactly two decimals (never a JSON number, never rounded to a float).
+			//
+			// Example: 80000.00
+			Price        Amount `json:"price"`
+			ProjectCode  string `json:"project_code"`
+			ProjectTitle string `json:"project_title"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostLotsIdAuctionPriorityResponse parses an HTTP response from a PostLotsIdAuctionPriorityWithResponse call
+func ParsePostLotsIdAuctionPriorityResponse(rsp *http.Response) (*PostLotsIdAuctionPriorityResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostLotsIdAuctionPriorityResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostLotsIdAuctionQualificationResponse parses an HTTP response from a PostLotsIdAuctionQualificationWithResponse call
+func ParsePostLotsIdAuctionQualificationResponse(rsp *http.Response) (*PostLotsIdAuctionQualificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostLotsIdAuctionQualificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetLotsIdAuctionRecordResponse parses an HTTP response from a GetLotsIdAuctionRecordWithResponse call
 func ParseGetLotsIdAuctionRecordResponse(rsp *http.Response) (*GetLotsIdAuctionRecordResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18163,6 +19820,95 @@ func ParsePostLotsIdHallKeyResponse(rsp *http.Response) (*PostLotsIdHallKeyRespo
 	return response, nil
 }
 
+// ParsePostLotsIdHallOpeningAnnouncementResponse parses an HTTP response from a PostLotsIdHallOpeningAnnouncementWithResponse call
+func ParsePostLotsIdHallOpeningAnnouncementResponse(rsp *http.Response) (*PostLotsIdHallOpeningAnnouncementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostLotsIdHallOpeningAnnouncementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpeningAnnouncement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest OpeningAnnouncement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetLotsIdMyBidResponse parses an HTTP response from a GetLotsIdMyBidWithResponse call
 func ParseGetLotsIdMyBidResponse(rsp *http.Response) (*GetLotsIdMyBidResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18426,8 +20172,11 @@ func ParseGetLotsIdRegistrationsResponse(rsp *http.Response) (*GetLotsIdRegistra
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Count int64             `json:"count"`
-			Items *[]RegistrantView `json:"items"`
+			Count int64 `json:"count"`
+
+			// HolderOnly true: only the priority-right holder's application is listed (资格后审: the other bidders are secret from the agent until the bidding ends)
+			HolderOnly *bool             `json:"holder_only,omitempty"`
+			Items      *[]RegistrantView `json:"items"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -19454,6 +21203,63 @@ func ParsePostProjectsResponse(rsp *http.Response) (*PostProjectsResponse, error
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteProjectsCodeResponse parses an HTTP response from a DeleteProjectsCodeWithResponse call
+func ParseDeleteProjectsCodeResponse(rsp *http.Response) (*DeleteProjectsCodeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteProjectsCodeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error

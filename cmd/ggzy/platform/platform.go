@@ -45,10 +45,10 @@ func New(db *gorm.DB, clock trading.Clock, st *trading.Storage, log *slog.Logger
 // ds and as may be nil: trading and bidding are then wired alone (the demo's
 // services on a historic clock, and bidding's own tests, run so).
 func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *auction.Service) {
-	// A notice is published (trading.Service.OnPublish).
+	// An announcement is published (trading.Service.OnPublish).
 	ts.OnPublish = append(ts.OnPublish,
-		bs.ReleaseDocuments, // opening notice: the tender documents go out (K5); amendment: its clarification, registrants told
-		bs.AdvanceResult,    // result notice: the lot is awarded, sold or not sold (E13, L3) and bidding emits its OnResult event
+		bs.ReleaseDocuments, // opening announcement: the tender documents go out (K5); amendment: its clarification, registrants told
+		bs.AdvanceResult,    // result announcement: the lot is awarded, sold or not sold (E13, L3) and bidding emits its OnResult event
 		bs.NotifyPublished,  // candidates told of their candidacy, bidders of the result (中标通知书 / 中标结果通知书, EB12), registrants of a termination
 	)
 	// A project is suspended or resumed (trading.Service.OnSuspension).
@@ -59,16 +59,16 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *au
 	bs.OnResult = append(bs.OnResult, bs.NotifyFailure)
 	// The agent is told of each application waiting for review (land, property).
 	bs.OnRegister = append(bs.OnRegister, bidding.RegisterHook{Applies: bidding.NeedsReview, Run: bs.NotifyApplications})
-	// A notice is checked against the rule book before it is submitted and
+	// An announcement is checked against the rule book before it is submitted and
 	// published (trading.Service.CheckAnnouncement).
 	ts.CheckAnnouncement = append(ts.CheckAnnouncement,
-		bs.CheckResultNotice, // candidate and result notices come only from a lot's result record; publicity ≥ E12's days
+		bs.CheckResultAnnouncement, // candidate and result announcements come only from a lot's result record; publicity ≥ E12's days
 	)
 	// The OCDS export's awards (trading.Service.LotAwards): a query, read
 	// outside any transaction, so it takes ctx and no tx.
 	ts.LotAwards = bs.LotAwards
-	// The supervisor's review page lists the documents a notice releases.
-	ts.NoticeDocuments = bs.NoticeDocuments
+	// The supervisor's review page lists the documents an announcement releases.
+	ts.AnnouncementDocuments = bs.AnnouncementDocuments
 	// Supervision (trading.Service.Supervision): the dashboard's alerts and
 	// the project timelines.
 	ts.Supervision = append(ts.Supervision,
@@ -78,11 +78,11 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *au
 		bidding.SealedSource{Svc: bs},       // collusion signals of lots opened in the hall (K1, K3)
 	)
 	if as != nil {
-		// The opening notice of a land or property project opens the
+		// The opening announcement of a land or property project opens the
 		// online bidding of its lots (issue 15 §1).
 		ts.OnPublish = append(ts.OnPublish, as.OpenLots)
 		// A settled bidding goes through the result path: deal price or no
-		// sale, the generated result notice submitted for review, then (on
+		// sale, the generated result announcement submitted for review, then (on
 		// publication, AdvanceResult) L5 conversion, refunds and the savings
 		// report (issue 15 §7).
 		as.Settle = func(ctx context.Context, tx *gorm.DB, lotID, regID int64, price decimal.Decimal, reason, note string) error {
@@ -101,7 +101,7 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *au
 		as.SamePayers = ds.SamePayerPairs
 	}
 	ts.OnPublish = append(ts.OnPublish,
-		ds.RefundTerminated, // termination notice: every deposit of the project back with interest (D8)
+		ds.RefundTerminated, // termination announcement: every deposit of the project back with interest (D8)
 		ds.MoveDeadlines,    // amendment: the deposit deadline of the lot's accounts follows its new deadline (D1)
 	)
 	// A registration is written (bidding.Service.OnRegister), one or a burst.

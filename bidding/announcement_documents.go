@@ -6,12 +6,12 @@ import (
 	"github.com/ggzy/ggzy/trading"
 )
 
-// NoticeDocuments lists the documents that go out with a notice, for the
-// supervisor's review page (trading.Service.NoticeDocuments): an opening
-// notice releases every lot's original documents (version 1), an amendment
+// AnnouncementDocuments lists the documents that go out with an announcement, for the
+// supervisor's review page (trading.Service.AnnouncementDocuments): an opening
+// announcement releases every lot's original documents (version 1), an amendment
 // the clarifications (later versions). Bidders' application materials
 // never go out. Supervisors download them at /documents/:id.
-func (s *Service) NoticeDocuments(ctx context.Context, p *trading.Project, n *trading.Announcement) ([]trading.NoticeDocument, error) {
+func (s *Service) AnnouncementDocuments(ctx context.Context, p *trading.Project, n *trading.Announcement) ([]trading.AnnouncementDocument, error) {
 	var version string
 	switch {
 	case n.Type.IsOpening():
@@ -32,10 +32,10 @@ func (s *Service) NoticeDocuments(ctx context.Context, p *trading.Project, n *tr
 	if err != nil {
 		return nil, err
 	}
-	out := make([]trading.NoticeDocument, len(rows))
+	out := make([]trading.AnnouncementDocument, len(rows))
 	for i, r := range rows {
 		v := DocumentView{Document: r.Document}
-		out[i] = trading.NoticeDocument{ID: r.ID, LotSeq: r.LotSeq, Filename: r.Filename, Kind: r.Kind.Name(), Version: r.Version,
+		out[i] = trading.AnnouncementDocument{ID: r.ID, LotSeq: r.LotSeq, Filename: r.Filename, Kind: r.Kind.Name(), Version: r.Version,
 			Size: v.SizeText(), SHA256: r.SHA256, Released: r.ReleasedAt != nil}
 	}
 	return out, nil

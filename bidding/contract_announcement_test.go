@@ -9,10 +9,10 @@ import (
 	"github.com/ggzy/ggzy/trading"
 )
 
-// G13: recording a procurement contract generates its contract notice
+// G13: recording a procurement contract generates its contract announcement
 // (合同公告) from the result and submits it for review; it is published
-// like any notice, and a hand-written contract notice is refused.
-func TestProcurementContractNoticeG13(t *testing.T) {
+// like any announcement, and a hand-written contract announcement is refused.
+func TestProcurementContractAnnouncementG13(t *testing.T) {
 	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
@@ -37,29 +37,29 @@ func TestProcurementContractNoticeG13(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.approve(rn.ID)
-	// No contract notice by hand.
+	// No contract announcement by hand.
 	if _, err := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, trading.AnnouncementInput{Type: trading.AnnouncementContract, Title: "手写的合同公告", Body: "正文"}); err == nil {
 		var n trading.Announcement
 		e.TS.DB.Where("type = 'contract'").First(&n)
 		if _, err := e.TS.SubmitAnnouncement(ctx, e.Agent, n.ID); err == nil {
-			t.Fatal("a hand-written contract notice was submitted")
+			t.Fatal("a hand-written contract announcement was submitted")
 		}
 	}
 	e.Clock.Set(time.Date(2026, 4, 8, 9, 0, 0, 0, trading.Shanghai))
 	r, err := e.Svc.RecordContract(ctx, e.Agent, lotID, ContractInput{Date: time.Date(2026, 4, 7, 0, 0, 0, 0, trading.Shanghai), Amount: "2790000.00"})
-	if err != nil || r.ContractNoticeID == nil {
+	if err != nil || r.ContractAnnouncementID == nil {
 		t.Fatalf("contract: %+v %v", r, err)
 	}
 	var n trading.Announcement
-	if err := e.TS.DB.First(&n, *r.ContractNoticeID).Error; err != nil {
+	if err := e.TS.DB.First(&n, *r.ContractAnnouncementID).Error; err != nil {
 		t.Fatal(err)
 	}
 	if n.Type != trading.AnnouncementContract || n.Status != trading.AnnouncementSubmitted {
-		t.Fatalf("contract notice: %s %s", n.Type, n.Status)
+		t.Fatalf("contract announcement: %s %s", n.Type, n.Status)
 	}
 	for _, want := range []string{"合同金额：2,790,000.00 元", "合同签订日期：2026-04-07", "G13", p.Code} {
 		if !strings.Contains(n.Body, want) {
-			t.Errorf("contract notice body lacks %q:\n%s", want, n.Body)
+			t.Errorf("contract announcement body lacks %q:\n%s", want, n.Body)
 		}
 	}
 	e.approve(n.ID)

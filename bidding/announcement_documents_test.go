@@ -8,9 +8,9 @@ import (
 	"github.com/ggzy/ggzy/trading"
 )
 
-// The review page lists what a notice releases: the opening notice the
-// originals, an amendment its clarifications; a result notice nothing.
-func TestNoticeDocuments(t *testing.T) {
+// The review page lists what an announcement releases: the opening announcement the
+// originals, an amendment its clarifications; a result announcement nothing.
+func TestAnnouncementDocuments(t *testing.T) {
 	t.Parallel()
 	e := newBidEnv(t)
 	ctx := context.Background()
@@ -21,17 +21,17 @@ func TestNoticeDocuments(t *testing.T) {
 	v2 := e.upload(e.Agent, lot, UploadInput{Kind: DocClarification, Filename: "澄清一.pdf", ReplacesID: v1.ID}, pdfBytes(3000))
 	amendment := &trading.Announcement{Type: trading.AnnouncementAmendment, AmendsID: &tender.ID}
 
-	docs, err := e.Svc.NoticeDocuments(ctx, p, tender)
+	docs, err := e.Svc.AnnouncementDocuments(ctx, p, tender)
 	if err != nil || len(docs) != 1 || docs[0].ID != v1.ID || docs[0].Filename != "招标文件.pdf" || docs[0].LotSeq != 1 ||
 		docs[0].Version != 1 || !docs[0].Released || docs[0].Size != "10.0 KB" || docs[0].SHA256 != v1.SHA256 || docs[0].Kind != "招标/采购/出让文件" {
-		t.Fatalf("opening notice: %+v %v", docs, err)
+		t.Fatalf("opening announcement: %+v %v", docs, err)
 	}
-	docs, err = e.Svc.NoticeDocuments(ctx, p, amendment)
+	docs, err = e.Svc.AnnouncementDocuments(ctx, p, amendment)
 	if err != nil || len(docs) != 1 || docs[0].ID != v2.ID || docs[0].Released || docs[0].Version != 2 {
 		t.Fatalf("amendment: %+v %v", docs, err)
 	}
-	if docs, err := e.Svc.NoticeDocuments(ctx, p, &trading.Announcement{Type: trading.AnnouncementResult}); err != nil || docs != nil {
-		t.Fatalf("result notice: %+v %v", docs, err)
+	if docs, err := e.Svc.AnnouncementDocuments(ctx, p, &trading.Announcement{Type: trading.AnnouncementResult}); err != nil || docs != nil {
+		t.Fatalf("result announcement: %+v %v", docs, err)
 	}
 }
 
