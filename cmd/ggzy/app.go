@@ -107,7 +107,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxUploadMB, "max-upload-mb", envInt("GGZY_MAX_UPLOAD_MB", 500), "size limit of one uploaded document in MB (GGZY_MAX_UPLOAD_MB)")
 	fs.StringVar(&c.Rules, "rules", env("GGZY_RULES", ""), "rule-book parameters as name=value, comma separated; names in the rule book page (GGZY_RULES)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", envInt("GGZY_DB_MAX_CONNS", 20), "PostgreSQL connections this instance opens at most; instances × this must stay under the server's max_connections (GGZY_DB_MAX_CONNS)")
-	fs.StringVar(&c.Area, "area", env("GGZY_AREA", trading.DefaultArea), "the centre's area, a GB/T 2260 division code (province 350000, city 350100, county 350121): the regions offered in choices and the portal's region filter (GGZY_AREA)")
+	fs.StringVar(&c.Area, "area", env("GGZY_AREA", trading.DefaultArea), "the centre's area, the GB/T 2260 code of any province, city or county-level division (province 320000, municipality 110000, city 320100, county 320102): the regions offered in choices and the portal's region filter (GGZY_AREA)")
 	fs.StringVar(&c.OCIDPrefix, "ocid-prefix", env("GGZY_OCID_PREFIX", "ocds-ggzy00"), "registered OCDS ocid prefix of the centre (GGZY_OCID_PREFIX)")
 	fs.DurationVar(&c.PublicCache, "public-cache", envDuration("GGZY_PUBLIC_CACHE", time.Second), "reuse public pages for anonymous visitors this long; 0 turns it off (GGZY_PUBLIC_CACHE)")
 	fs.DurationVar(&c.LiveStream, "live-max-stream", envDuration("GGZY_LIVE_MAX_STREAM", 30*time.Minute), "end a live page's stream after this long, so browsers reconnect and spread over the instances again (GGZY_LIVE_MAX_STREAM)")
