@@ -151,7 +151,8 @@ func (h *Handler) apiMine(c echo.Context) error {
 		LotSeq    int            `json:"lot_seq"`
 		Received  string         `json:"received"`
 		Shortfall string         `json:"shortfall"`
-		State     string         `json:"state"`
+		State     DepositState   `json:"state"`
+		StateName string         `json:"state_name"`
 		Inflows   []bidderInflow `json:"inflows"`
 	}
 	out := make([]item, len(list))
@@ -160,7 +161,8 @@ func (h *Handler) apiMine(c echo.Context) error {
 		for k, in := range d.Inflows {
 			inflows[k] = bidderInflow{PositionedInflow: in}
 		}
-		out[i] = item{d.Account, d.ProjectCode, d.LotSeq, d.Received.StringFixed(2), d.Shortfall().StringFixed(2), d.State(h.Svc.now()), inflows}
+		state := d.StateCode(h.Svc.now())
+		out[i] = item{d.Account, d.ProjectCode, d.LotSeq, d.Received.StringFixed(2), d.Shortfall().StringFixed(2), state, state.Name(), inflows}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"account_name": h.Svc.AccountName, "bank": h.Svc.BankName, "items": out})
 }

@@ -124,7 +124,12 @@ func (d *DepositView) Shortfall() decimal.Decimal { return d.Position.Shortfall(
 
 // State says in Chinese where the deposit stands at now.
 func (d *DepositView) State(now time.Time) string {
-	return d.Position.State(d.Account.Required, d.Account.Deadline, d.Withdrawn, now)
+	return d.StateCode(now).Name()
+}
+
+// StateCode is State's machine code (the API's `state`).
+func (d *DepositView) StateCode(now time.Time) DepositState {
+	return d.Position.StateCode(d.Account.Required, d.Account.Deadline, d.Withdrawn, now)
 }
 
 // MyDeposits lists the bidder's virtual accounts with their inflows.
@@ -147,9 +152,11 @@ func (s *Service) MyDeposits(ctx context.Context, a trading.Actor) ([]DepositVie
 		v := DepositView{Account: va, Position: positions[va.ID]}
 		v.Received = v.Paid
 		var regStatus string
-		db.Raw(`SELECT p.code, p.title, l.seq, l.name, p.category, r.status FROM lots l JOIN projects p ON p.id = l.project_id
+		if err := db.Raw(`SELECT p.code, p.title, l.seq, l.name, p.category, r.status FROM lots l JOIN projects p ON p.id = l.project_id
 			JOIN registrations r ON r.id = ? WHERE l.id = ?`, va.RegistrationID, va.LotID).
-			Row().Scan(&v.ProjectCode, &v.Title, &v.LotSeq, &v.LotName, &v.Category, &regStatus)
+			Row().Scan(&v.ProjectCode, &v.Title, &v.LotSeq, &v.LotName, &v.Category, &regStatus); err != nil {
+			return nil, err
+		}
 		v.Withdrawn = regStatus == string(bidding.StatusWithdrawn)
 		if err := db.Raw(`SELECT i.*, p.position, p.counts FROM inflows i JOIN deposit_positions p ON p.inflow_id = i.id
 			WHERE i.virtual_account_id = ? ORDER BY i.value_time`, va.ID).Scan(&v.Inflows).Error; err != nil {

@@ -66,37 +66,84 @@ func (p Position) Shortfall(required decimal.Decimal) decimal.Decimal {
 	return decimal.Zero
 }
 
-// State says in Chinese where the deposit stands at now.
-func (p Position) State(required decimal.Decimal, deadline time.Time, withdrawn bool, now time.Time) string {
+// DepositState is where a deposit stands, as a machine code (the API's
+// `state`); Name is its Chinese text (the pages, the sheet, the API's
+// `state_name`).
+type DepositState string
+
+const (
+	StateWithdrawnRefunding DepositState = "withdrawn_refunding" // 已撤回报名，保证金退还中（D6）
+	StateWithdrawnRefunded  DepositState = "withdrawn_refunded"  // 已撤回报名，保证金已退还（D6）
+	StateWithdrawn          DepositState = "withdrawn"           // 已撤回报名
+	StateShortOpen          DepositState = "short"               // 缴纳不足，可补缴差额
+	StateUnpaid             DepositState = "unpaid"              // 未缴纳
+	StateShortAtDeadline    DepositState = "short_at_deadline"   // 截止时未足额缴纳
+	StateConverted          DepositState = "converted"           // 已足额缴纳，已转为成交价款（L5）
+	StateForfeited          DepositState = "forfeited"           // 已足额缴纳，已没收（D7）
+	StateRefunding          DepositState = "refunding"           // 已足额缴纳，退还中
+	StateRefunded           DepositState = "refunded"            // 已足额缴纳，已退还
+	StatePaid               DepositState = "paid"                // 已足额缴纳
+)
+
+var depositStateNames = map[DepositState]string{
+	StateWithdrawnRefunding: "已撤回报名，保证金退还中（D6）",
+	StateWithdrawnRefunded:  "已撤回报名，保证金已退还（D6）",
+	StateWithdrawn:          "已撤回报名",
+	StateShortOpen:          "缴纳不足，可补缴差额",
+	StateUnpaid:             "未缴纳",
+	StateShortAtDeadline:    "截止时未足额缴纳",
+	StateConverted:          "已足额缴纳，已转为成交价款（L5）",
+	StateForfeited:          "已足额缴纳，已没收（D7）",
+	StateRefunding:          "已足额缴纳，退还中",
+	StateRefunded:           "已足额缴纳，已退还",
+	StatePaid:               "已足额缴纳",
+}
+
+// DepositStates lists every state, for the API document's enum.
+func DepositStates() []DepositState {
+	return []DepositState{StateWithdrawnRefunding, StateWithdrawnRefunded, StateWithdrawn, StateShortOpen, StateUnpaid,
+		StateShortAtDeadline, StateConverted, StateForfeited, StateRefunding, StateRefunded, StatePaid}
+}
+
+// Name is the state in Chinese.
+func (s DepositState) Name() string { return depositStateNames[s] }
+
+// StateCode says where the deposit stands at now.
+func (p Position) StateCode(required decimal.Decimal, deadline time.Time, withdrawn bool, now time.Time) DepositState {
 	if withdrawn {
 		switch {
 		case p.Refunding.IsPositive():
-			return "已撤回报名，保证金退还中（D6）"
+			return StateWithdrawnRefunding
 		case p.Refunded.IsPositive():
-			return "已撤回报名，保证金已退还（D6）"
+			return StateWithdrawnRefunded
 		}
-		return "已撤回报名"
+		return StateWithdrawn
 	}
 	if p.Shortfall(required).IsPositive() {
 		switch {
 		case p.Paid.IsPositive() && now.Before(deadline):
-			return "缴纳不足，可补缴差额"
+			return StateShortOpen
 		case now.Before(deadline):
-			return "未缴纳"
+			return StateUnpaid
 		}
-		return "截止时未足额缴纳"
+		return StateShortAtDeadline
 	}
 	switch {
 	case p.Converted.IsPositive():
-		return "已足额缴纳，已转为成交价款（L5）"
+		return StateConverted
 	case p.Forfeited.IsPositive():
-		return "已足额缴纳，已没收（D7）"
+		return StateForfeited
 	case p.Refunding.IsPositive() && !p.Held.IsPositive():
-		return "已足额缴纳，退还中"
+		return StateRefunding
 	case p.Refunded.IsPositive() && !p.Held.IsPositive():
-		return "已足额缴纳，已退还"
+		return StateRefunded
 	}
-	return "已足额缴纳"
+	return StatePaid
+}
+
+// State says in Chinese where the deposit stands at now.
+func (p Position) State(required decimal.Decimal, deadline time.Time, withdrawn bool, now time.Time) string {
+	return p.StateCode(required, deadline, withdrawn, now).Name()
 }
 
 // positionsOf reads the positions of the virtual accounts ids.

@@ -3,7 +3,10 @@ package deposits
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -406,4 +409,49 @@ func TestReviveRacingBatchKeepsOne(t *testing.T) {
 		}
 	}
 	t.Logf("%d cancelled, %d sent", cancelled, sent)
+}
+
+// The API's `state` is a machine code and `state_name` its Chinese text
+// (#13: the API keeps machine names); every code has a name, the names are
+// distinct, and the document's enum lists exactly the codes.
+func TestDepositStatesHaveNamesAndTheDocumentsEnum(t *testing.T) {
+	t.Parallel()
+	seen := map[string]DepositState{}
+	for _, s := range DepositStates() {
+		name := s.Name()
+		if name == "" {
+			t.Errorf("%s has no Chinese name", s)
+		}
+		if other, ok := seen[name]; ok {
+			t.Errorf("%s and %s are both %q", s, other, name)
+		}
+		seen[name] = s
+	}
+	if len(DepositStates()) != len(depositStateNames) {
+		t.Errorf("%d states listed, %d named", len(DepositStates()), len(depositStateNames))
+	}
+	raw, err := os.ReadFile("../cmd/ggzy/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []string `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	enum := doc.Components.Schemas["MyDeposit"].Properties["state"].Enum
+	var want []string
+	for _, s := range DepositStates() {
+		want = append(want, string(s))
+	}
+	if !slices.Equal(enum, want) {
+		t.Errorf("openapi.json MyDeposit.state enum %v, want %v", enum, want)
+	}
 }

@@ -115,7 +115,8 @@ func TestAPIClientBidderJourney(t *testing.T) {
 	}
 	d := dep.JSON200.Items[0]
 	if d.VirtualAccount.Number == "" || d.VirtualAccount.Required != "200000.00" || d.Received != "0.00" ||
-		d.Shortfall != "200000.00" || d.ProjectCode != p.Code || d.LotSeq != 1 || len(d.Inflows) != 0 {
+		d.Shortfall != "200000.00" || d.ProjectCode != p.Code || d.LotSeq != 1 || len(d.Inflows) != 0 ||
+		d.State != apiclient.MyDepositStateUnpaid || d.StateName != "未缴纳" {
 		t.Fatalf("deposit before paying: %+v", d)
 	}
 
@@ -138,7 +139,7 @@ func TestAPIClientBidderJourney(t *testing.T) {
 	}
 	d = dep.JSON200.Items[0]
 	if d.Received != "200000.00" || d.Shortfall != "0.00" || len(d.Inflows) != 1 || d.Inflows[0].Amount != "200000.00" ||
-		d.Inflows[0].BankTxnId != "KH-0001" || d.Inflows[0].Id != nil {
+		d.Inflows[0].BankTxnId != "KH-0001" || d.Inflows[0].Id != nil || d.State != apiclient.MyDepositStatePaid || d.StateName != "已足额缴纳" {
 		t.Fatalf("deposit after paying: %+v", d)
 	}
 }

@@ -285,6 +285,51 @@ func (e LotResultStage) Valid() bool {
 	}
 }
 
+// Defines values for MyDepositState.
+const (
+	MyDepositStateConverted          MyDepositState = "converted"
+	MyDepositStateForfeited          MyDepositState = "forfeited"
+	MyDepositStatePaid               MyDepositState = "paid"
+	MyDepositStateRefunded           MyDepositState = "refunded"
+	MyDepositStateRefunding          MyDepositState = "refunding"
+	MyDepositStateShort              MyDepositState = "short"
+	MyDepositStateShortAtDeadline    MyDepositState = "short_at_deadline"
+	MyDepositStateUnpaid             MyDepositState = "unpaid"
+	MyDepositStateWithdrawn          MyDepositState = "withdrawn"
+	MyDepositStateWithdrawnRefunded  MyDepositState = "withdrawn_refunded"
+	MyDepositStateWithdrawnRefunding MyDepositState = "withdrawn_refunding"
+)
+
+// Valid indicates whether the value is a known member of the MyDepositState enum.
+func (e MyDepositState) Valid() bool {
+	switch e {
+	case MyDepositStateConverted:
+		return true
+	case MyDepositStateForfeited:
+		return true
+	case MyDepositStatePaid:
+		return true
+	case MyDepositStateRefunded:
+		return true
+	case MyDepositStateRefunding:
+		return true
+	case MyDepositStateShort:
+		return true
+	case MyDepositStateShortAtDeadline:
+		return true
+	case MyDepositStateUnpaid:
+		return true
+	case MyDepositStateWithdrawn:
+		return true
+	case MyDepositStateWithdrawnRefunded:
+		return true
+	case MyDepositStateWithdrawnRefunding:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProjectSubType.
 const (
 	ProjectSubTypeAuction      ProjectSubType = "auction"
@@ -1487,10 +1532,16 @@ type MyDeposit struct {
 	// Example: 80000.00
 	Shortfall Amount `json:"shortfall"`
 
-	// State the deposit state in Chinese, as on /my/deposits
-	State          string         `json:"state"`
+	// State where the deposit stands: withdrawn_refunding (已撤回报名，保证金退还中), withdrawn_refunded (已撤回报名，保证金已退还), withdrawn (已撤回报名), short (缴纳不足，可补缴差额, before the deadline), unpaid (未缴纳, before the deadline), short_at_deadline (截止时未足额缴纳), converted (已足额缴纳，已转为成交价款, L5), forfeited (已没收, D7), refunding (退还中), refunded (已退还), paid (已足额缴纳)
+	State MyDepositState `json:"state"`
+
+	// StateName the state in Chinese, as on /my/deposits
+	StateName      string         `json:"state_name"`
 	VirtualAccount VirtualAccount `json:"virtual_account"`
 }
+
+// MyDepositState where the deposit stands: withdrawn_refunding (已撤回报名，保证金退还中), withdrawn_refunded (已撤回报名，保证金已退还), withdrawn (已撤回报名), short (缴纳不足，可补缴差额, before the deadline), unpaid (未缴纳, before the deadline), short_at_deadline (截止时未足额缴纳), converted (已足额缴纳，已转为成交价款, L5), forfeited (已没收, D7), refunding (退还中), refunded (已退还), paid (已足额缴纳)
+type MyDepositState string
 
 // MyRegistrationJSON defines model for MyRegistrationJSON.
 type MyRegistrationJSON struct {
