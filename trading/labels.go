@@ -288,6 +288,35 @@ var fieldCategories = func() map[string][]Category {
 	return out
 }()
 
+// AnyLot names a lot whose category is not known where it is named (a lot
+// that does not exist, or that a person may not see): each category's word,
+// engineering's first ("标段（包、地块、标的）不存在").
+const AnyLot = "标段（包、地块、标的）"
+
+// LotNounOf is what a text calls a lot of the category: the category's
+// word, or AnyLot when the category is not (yet) valid.
+func LotNounOf(c Category) string {
+	if c.Valid() {
+		return c.LotNoun()
+	}
+	return AnyLot
+}
+
+// SQLLotNoun is Category.LotNoun in SQL, of the column col holding a
+// project's category, for texts that SQL writes (a sweep's notifications):
+// "(CASE p.category WHEN 'procurement' THEN '包' … ELSE '标段' END)".
+func SQLLotNoun(col string) string {
+	var b strings.Builder
+	b.WriteString("(CASE " + col)
+	for _, c := range Categories() {
+		if c != Engineering {
+			b.WriteString(" WHEN '" + string(c) + "' THEN '" + c.LotNoun() + "'")
+		}
+	}
+	b.WriteString(" ELSE '" + Engineering.LotNoun() + "' END)")
+	return b.String()
+}
+
 // lotNoun is what a field path calls a lot: the category's word (地块)
 // when the category is known, else the words of the categories the
 // field applies to ("标段/包" for a bid deadline), else all four.
