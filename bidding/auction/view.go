@@ -26,6 +26,7 @@ type PublicQuote struct {
 // or why it may not quote. Never names, never the reserve.
 type View struct {
 	Lot          *Lot             `json:"lot"`
+	Category     trading.Category `json:"-"` // names the lot on the page: 地块, 标的
 	ProjectCode  string           `json:"project_code"`
 	ProjectTitle string           `json:"project_title"`
 	LotName      string           `json:"lot_name"`
@@ -65,14 +66,15 @@ func (s *Service) View(ctx context.Context, a trading.Actor, lotID int64) (*View
 			return err
 		}
 		var head struct {
-			Code  string `gorm:"column:code"`
-			Title string `gorm:"column:title"`
-			Name  string `gorm:"column:name"`
+			Category trading.Category `gorm:"column:category"`
+			Code     string           `gorm:"column:code"`
+			Title    string           `gorm:"column:title"`
+			Name     string           `gorm:"column:name"`
 		}
-		if err := tx.Raw(`SELECT p.code, p.title, l.name FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?`, lotID).Scan(&head).Error; err != nil {
+		if err := tx.Raw(`SELECT p.category, p.code, p.title, l.name FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?`, lotID).Scan(&head).Error; err != nil {
 			return err
 		}
-		v.ProjectCode, v.ProjectTitle, v.LotName, v.ModeName = head.Code, head.Title, head.Name, rules.ModeName(l.Mode)
+		v.Category, v.ProjectCode, v.ProjectTitle, v.LotName, v.ModeName = head.Category, head.Code, head.Title, head.Name, rules.ModeName(l.Mode)
 		sealed := l.Sealed() && !l.pastBidding()
 		if !sealed && l.Mode != rules.ModeSealed {
 			v.Highest, v.HighestCode, v.Next = l.Highest, codeOfRegPtr(tx, l.HighestReg), l.next()
