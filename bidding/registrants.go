@@ -53,7 +53,7 @@ func (s *Service) Registrants(ctx context.Context, a trading.Actor, lotID int64)
 				// 资格后审 (issue 15 §2): bidders are admitted on their deposit
 				// alone, so that nobody but supervisors knows who bids, until
 				// the bidding has ended.
-				return trading.Forbidden("本标的实行资格后审：竞价结束前竞买人名单对代理机构保密，竞价结束后审查竞得人资格")
+				return trading.Forbidden("本" + p.Category.LotNoun() + "实行资格后审：竞价结束前竞买人名单对代理机构保密，竞价结束后审查竞得人资格")
 			}
 			if secret {
 				return trading.Forbidden("投标截止前不得查看获取招标文件或报名的单位名称和数量（K4/K5，招标投标法第二十二条）")

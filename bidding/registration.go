@@ -366,7 +366,7 @@ func (s *Service) Review(ctx context.Context, a trading.Actor, regID int64, appr
 				return err
 			}
 			if lot.PriorityHolder == "" || idNumber != lot.PriorityHolder {
-				return trading.Conflict("id", "本标的实行资格后审：竞价前不审核竞买申请，竞价结束后由代理机构审查竞得人资格")
+				return trading.Conflict("id", "本%s实行资格后审：竞价前不审核竞买申请，竞价结束后由代理机构审查竞得人资格", p.Category.LotNoun())
 			}
 		}
 		if err := p.CheckRunning(); err != nil { // suspended: applications wait

@@ -2,9 +2,12 @@ package auction_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ggzy/ggzy/bidding/auction"
 	"github.com/ggzy/ggzy/templates"
 	"github.com/ggzy/ggzy/trading"
 )
@@ -42,5 +45,23 @@ func TestLandConfirmationSaysPlot(t *testing.T) {
 	}
 	if strings.Contains(page, "标的：") || strings.Contains(page, "转让方") {
 		t.Errorf("the land lot's confirmation says 标的 or 转让方:\n%s", page)
+	}
+}
+
+// A land lot under 资格后审 is a 地块 in the refusal that keeps its bidders
+// from the agent while the bidding goes on (issue 14).
+func TestLandPostQualificationRefusalSaysPlot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, postQualLot("next"))
+	e.at(sh(3, 20, 10, 0, 0))
+	e.applicant("福建甲置业有限公司", false, true)
+	e.at(listingEnd.Add(10 * time.Minute))
+	if err := e.Trading.DB.Exec(`UPDATE auction_lots SET state = ?, countdown_end = ? WHERE lot_id = ?`,
+		auction.StateTimed, listingEnd.Add(time.Hour), e.Lot).Error; err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := e.Bidding.Registrants(e.ctx, e.Agent, e.Lot)
+	if !errors.Is(err, trading.ErrForbidden) || !strings.Contains(err.Error(), "本地块实行资格后审") {
+		t.Fatalf("the agent's list during timed bidding: %v", err)
 	}
 }
