@@ -75,7 +75,7 @@ var labels = map[string]map[string]string{
 		"hall.opened":               "开标大厅开启",
 		"hall.paused":               "开标大厅暂停",
 		"hall.signin":               "开标大厅签到",
-		"lot.paper_bids":            "标段改为纸质投标",
+		"lot.paper_bids":            "标段/包改为纸质投标",
 		"opening.answer":            "答复开标异议",
 		"opening.attribute":         "认定解密失败责任",
 		"opening.backup_part":       "提交备用副本",
@@ -163,7 +163,7 @@ var labels = map[string]map[string]string{
 		"returned": "已退回付款人",
 	},
 	LabelObject: {
-		"account": "账号", "project": "项目", "lot": "标段", "announcement": "公告", "registration": "报名",
+		"account": "账号", "project": "项目", "lot": "标段/包/地块/标的", "announcement": "公告", "registration": "报名",
 		"document": "文件", "guarantee": "保函", "inflow": "到账", "inflow_batch": "到账批次", "refund": "退款",
 		"refund_batch": "退款批次", "virtual_account": "虚拟子账号", "calendar_year": "工作日历",
 		"supervision": "现场监督", "audit": "审计日志",
