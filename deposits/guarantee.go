@@ -324,7 +324,7 @@ func mayReview(tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lo
 				return err
 			}
 			if secret {
-				return trading.Forbidden("本标的实行资格后审：竞价结束前竞买人名单对代理机构保密，保函由交易中心监督核验")
+				return trading.Forbidden("本" + p.Category.LotNoun() + "实行资格后审：竞价结束前竞买人名单对代理机构保密，保函由交易中心监督核验")
 			}
 			return nil
 		}

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/ggzy/ggzy/bidding/auction"
 	"github.com/ggzy/ggzy/templates"
 	"github.com/ggzy/ggzy/trading"
 )
@@ -48,20 +46,38 @@ func TestLandConfirmationSaysPlot(t *testing.T) {
 	}
 }
 
-// A land lot under 资格后审 is a 地块 in the refusal that keeps its bidders
-// from the agent while the bidding goes on (issue 14).
-func TestLandPostQualificationRefusalSaysPlot(t *testing.T) {
+// A land lot under 资格后审 is a 地块 in the refusals that keep its
+// bidders and guarantees from the agent until the bidding ends, and on
+// the agent's qualification page (issue 14: they said 标的).
+func TestLandPostQualificationSaysPlot(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, postQualLot("next"))
+	e := newEnv(t, postQualLot("no_sale"))
 	e.at(sh(3, 20, 10, 0, 0))
-	e.applicant("福建甲置业有限公司", false, true)
-	e.at(listingEnd.Add(10 * time.Minute))
-	if err := e.Trading.DB.Exec(`UPDATE auction_lots SET state = ?, countdown_end = ? WHERE lot_id = ?`,
-		auction.StateTimed, listingEnd.Add(time.Hour), e.Lot).Error; err != nil {
-		t.Fatal(err)
-	}
+	a := e.applicant("福建甲置业有限公司", false, true)
 	_, _, err := e.Bidding.Registrants(e.ctx, e.Agent, e.Lot)
 	if !errors.Is(err, trading.ErrForbidden) || !strings.Contains(err.Error(), "本地块实行资格后审") {
-		t.Fatalf("the agent's list during timed bidding: %v", err)
+		t.Errorf("the agent's list before the bidding ends: %v", err)
+	}
+	_, _, err = e.Deposits.Guarantees(e.ctx, e.Agent, e.Lot)
+	if !errors.Is(err, trading.ErrForbidden) || !strings.Contains(err.Error(), "本地块实行资格后审") {
+		t.Errorf("the agent's guarantees before the bidding ends: %v", err)
+	}
+	e.at(sh(3, 25, 10, 0, 0))
+	e.mustQuote(a, "5900000")
+	e.settle(listingEnd)
+	v, err := e.Auction.Candidate(e.ctx, e.Agent, e.Lot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := templates.New(trading.TemplateFuncs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.Render(&buf, "auction_qualify", templates.Page{Title: "资格后审", CSRF: "tok", Data: v}); err != nil {
+		t.Fatal(err)
+	}
+	if page := buf.String(); !strings.Contains(page, "本地块流拍") || strings.Contains(page, "标的") {
+		t.Errorf("the qualification page of a land lot:\n%s", page)
 	}
 }
