@@ -121,13 +121,13 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			}
 			reasons = append(reasons, fmt.Sprintf("第%d名 %s：%s", *b.Rank, b.BidderName, why))
 		}
-		title := clip(fmt.Sprintf("%s 标段%d 中标结果公告", p.Title, lot.Seq), 200)
+		title := clip(fmt.Sprintf("%s %s%d 中标结果公告", p.Title, p.Category.LotNoun(), lot.Seq), 200)
 		if p.Category == trading.Procurement {
 			title = clip(fmt.Sprintf("%s 包%d 中标（成交）结果公告", p.Title, lot.Seq), 200)
 		}
 		var body strings.Builder
-		fmt.Fprintf(&body, "项目名称：%s\n\n交易编码：%s\n\n标段：%d（%s）\n\n中标人：%s（统一社会信用代码 %s）\n\n中标金额：%s 元\n",
-			mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name), mdCell(winner.BidderName), winner.IDNumber, trading.Yuan(*winner.Price))
+		fmt.Fprintf(&body, "项目名称：%s\n\n交易编码：%s\n\n%s：%d（%s）\n\n中标人：%s（统一社会信用代码 %s）\n\n中标金额：%s 元\n",
+			mdCell(p.Title), p.Code, p.Category.LotNoun(), lot.Seq, mdCell(lot.Name), mdCell(winner.BidderName), winner.IDNumber, trading.Yuan(*winner.Price))
 		if len(reasons) > 0 {
 			body.WriteString("\n排名在前的中标候选人未被确定为中标人的理由：\n\n")
 			for _, x := range reasons {
@@ -154,7 +154,7 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.award", "lot", fmt.Sprint(lotID),
-			fmt.Sprintf("项目 %s 标段%d 确定中标人 %s，中标金额 %s 元，结果公告提交审核", p.Code, lot.Seq, winner.BidderName, trading.Yuan(*winner.Price)))
+			fmt.Sprintf("项目 %s %s%d 确定中标人 %s，中标金额 %s 元，结果公告提交审核", p.Code, p.Category.LotNoun(), lot.Seq, winner.BidderName, trading.Yuan(*winner.Price)))
 	})
 	return n, err
 }

@@ -100,7 +100,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 			}
 			ranked = append(ranked, b)
 		}
-		title := fmt.Sprintf("%s 标段%d 中标候选人公示", p.Title, lot.Seq)
+		title := fmt.Sprintf("%s %s%d 中标候选人公示", p.Title, p.Category.LotNoun(), lot.Seq)
 		if p.Category == trading.Procurement {
 			title = fmt.Sprintf("%s 包%d 评审结果（候选供应商）公示", p.Title, lot.Seq)
 		}
@@ -128,7 +128,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.candidates", "lot", fmt.Sprint(lotID),
-			fmt.Sprintf("项目 %s 标段%d 确定中标候选人%d名，公示提交审核", p.Code, lot.Seq, len(ranked)))
+			fmt.Sprintf("项目 %s %s%d 确定中标候选人%d名，公示提交审核", p.Code, p.Category.LotNoun(), lot.Seq, len(ranked)))
 	})
 	return n, err
 }
@@ -147,7 +147,7 @@ func mdCell(s string) string {
 
 func candidatesBody(p *trading.Project, lot *trading.Lot, ranked []*LotBid, end time.Time, note string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "项目名称：%s\n\n交易编码：%s\n\n标段：%d（%s）\n\n", mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name))
+	fmt.Fprintf(&b, "项目名称：%s\n\n交易编码：%s\n\n%s：%d（%s）\n\n", mdCell(p.Title), p.Code, p.Category.LotNoun(), lot.Seq, mdCell(lot.Name))
 	b.WriteString("| 排序 | 中标候选人 | 统一社会信用代码 | 投标报价（元） |\n|---|---|---|---|\n")
 	for _, c := range ranked {
 		fmt.Fprintf(&b, "| 第%d名 | %s | %s | %s |\n", *c.Rank, mdCell(c.BidderName), c.IDNumber, trading.Yuan(*c.Price))
@@ -188,8 +188,8 @@ func (s *Service) CheckResultAnnouncement(ctx context.Context, tx *gorm.DB, n *t
 	}
 	if !found {
 		return []rules.Violation{{Rule: rules.RuleRequired, Field: "type",
-			Requirement: n.Type.Name() + "须在标段的“开标与结果”页面由开标记录生成",
-			Actual:      "该公告未关联任何标段结果"}}, nil
+			Requirement: n.Type.Name() + "须在" + p.Category.LotNoun() + "的“开标与结果”页面由开标记录生成",
+			Actual:      "该公告未关联任何" + p.Category.LotNoun() + "的结果"}}, nil
 	}
 	if n.Type != trading.AnnouncementCandidates || p.Category != trading.Engineering {
 		return nil, nil

@@ -41,7 +41,7 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 		}
 		if r == nil || r.Stage != StageAwarded {
 			if r == nil {
-				return trading.Conflict("stage", "标段尚未定标")
+				return trading.Conflict("stage", "%s尚未定标", p.Category.LotNoun())
 			}
 			return stageConflict(r, "录入合同")
 		}
@@ -80,7 +80,7 @@ func (s *Service) RecordContract(ctx context.Context, a trading.Actor, lotID int
 				return err
 			}
 		}
-		summary := fmt.Sprintf("项目 %s 标段%d 合同签订于 %s，金额 %s 元（定标后第%d日）", p.Code, lot.Seq,
+		summary := fmt.Sprintf("项目 %s %s%d 合同签订于 %s，金额 %s 元（定标后第%d日）", p.Code, p.Category.LotNoun(), lot.Seq,
 			date.Format("2006-01-02"), trading.Yuan(amount), days)
 		if r.ContractLate {
 			summary += fmt.Sprintf("；超过%d日（%s）", maxDays, rule)

@@ -48,8 +48,8 @@ func (s *Service) RecordDeal(ctx context.Context, a trading.Actor, lotID int64, 
 		}
 		if rules.Online(lot.BiddingMode) {
 			// Issue 15 §7: typing a deal is only for lots sold off the platform.
-			return trading.Conflict("lot", "本标的采用%s，成交结果由网上竞价自动产生，不能手工录入（仅线下交易的标的可录入）",
-				rules.ModeName(lot.BiddingMode))
+			return trading.Conflict("lot", "本%s采用%s，成交结果由网上竞价自动产生，不能手工录入（仅线下交易的%s可录入）",
+				p.Category.LotNoun(), rules.ModeName(lot.BiddingMode), p.Category.LotNoun())
 		}
 		n, err = s.dealTx(ctx, tx, a, p, lot, r, in, 0, now)
 		return err
@@ -119,14 +119,14 @@ func (s *Service) dealTx(ctx context.Context, tx *gorm.DB, a trading.Actor, p *t
 		r.Stage, r.UpdatedAt, r.WinnerID, r.Amount, r.FailedReason, r.FailedRule = StageDeal, now, nil, nil, "", ""
 		var title string
 		var body strings.Builder
-		fmt.Fprintf(&body, "项目名称：%s\n\n交易编码：%s\n\n标的：%d（%s）\n\n", mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name))
+		fmt.Fprintf(&body, "项目名称：%s\n\n交易编码：%s\n\n%s：%d（%s）\n\n", mdCell(p.Title), p.Code, p.Category.LotNoun(), lot.Seq, mdCell(lot.Name))
 		if in.NoSale {
 			if k := utf8.RuneCountInString(in.Reason); k < 4 || k > 500 {
 				return trading.Invalid("reason", "请写明未成交的原因（4至500字）")
 			}
 			// No quote, or none reaching the reserve: no sale (流拍, L10).
 			r.FailedReason, r.FailedRule = in.Reason, "L10"
-			title = fmt.Sprintf("%s %d号标的 未成交公告", p.Title, lot.Seq)
+			title = fmt.Sprintf("%s %d号%s 未成交公告", p.Title, lot.Seq, p.Category.LotNoun())
 			fmt.Fprintf(&body, "交易结果：未成交（流拍）\n\n原因：%s（L10）\n", mdCell(in.Reason))
 		} else {
 			var id int64
@@ -141,7 +141,7 @@ func (s *Service) dealTx(ctx context.Context, tx *gorm.DB, a trading.Actor, p *t
 				return err
 			}
 			if id == 0 {
-				return trading.Invalid("id_number", "竞得人须是本标的竞买申请已通过的竞买人")
+				return trading.Invalid("id_number", "竞得人须是本%s竞买申请已通过的竞买人", p.Category.LotNoun())
 			}
 			// Bidding needs the deposit paid (or a verified guarantee): it
 			// becomes part of the price (L5).
@@ -167,7 +167,7 @@ func (s *Service) dealTx(ctx context.Context, tx *gorm.DB, a trading.Actor, p *t
 				return trading.RuleBroken("L3", "price", "成交价低于底价，不能成交（L3：报价均低于底价的不成交），请录入未成交")
 			}
 			r.WinnerID, r.Amount = &id, &price
-			title = fmt.Sprintf("%s %d号标的 成交公告", p.Title, lot.Seq)
+			title = fmt.Sprintf("%s %d号%s 成交公告", p.Title, lot.Seq, p.Category.LotNoun())
 			fmt.Fprintf(&body, "竞得人（受让方）：%s\n\n成交价：%s 元\n", mdCell(name), trading.Yuan(price))
 		}
 		if in.Note != "" {
@@ -191,7 +191,7 @@ func (s *Service) dealTx(ctx context.Context, tx *gorm.DB, a trading.Actor, p *t
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.deal", "lot", fmt.Sprint(lotID),
-			fmt.Sprintf("项目 %s 标的%d 录入交易结果，结果公告提交审核", p.Code, lot.Seq))
+			fmt.Sprintf("项目 %s %s%d 录入交易结果，结果公告提交审核", p.Code, p.Category.LotNoun(), lot.Seq))
 	}()
 	return n, err
 }

@@ -111,7 +111,7 @@ func (s *Service) Documents(ctx context.Context, a trading.Actor, lotID int64) (
 
 func (s *Service) documents(db *gorm.DB, a trading.Actor, p *trading.Project, lotID int64) ([]DocumentView, error) {
 	if !trading.CanSeeSecrets(a, p) && p.Status == trading.ProjectDraft {
-		return nil, trading.NotFound("标段")
+		return nil, trading.NotFound(trading.AnyLot)
 	}
 	own, err := ownRegistrations(db, a, lotID)
 	if err != nil {
@@ -156,7 +156,7 @@ func (s *Service) ManagedDocuments(ctx context.Context, a trading.Actor, lotID i
 		return nil, err
 	}
 	if !trading.CanSeeSecrets(a, p) {
-		return nil, trading.NotFound("标段")
+		return nil, trading.NotFound(trading.AnyLot)
 	}
 	docs, err := s.documents(db, a, p, lotID)
 	if err != nil {
@@ -217,7 +217,7 @@ func (s *Service) Open(ctx context.Context, a trading.Actor, docID int64, ip str
 			return err
 		}
 		return trading.Audit(tx, now, a, "document.download", "document", fmt.Sprint(doc.ID),
-			fmt.Sprintf("下载%s《%s》第%d版：项目 %s 标段%d", doc.Kind.Name(), doc.Filename, doc.Version, p.Code, lot.Seq))
+			fmt.Sprintf("下载%s《%s》第%d版：项目 %s %s%d", doc.Kind.Name(), doc.Filename, doc.Version, p.Code, p.Category.LotNoun(), lot.Seq))
 	})
 	if err != nil {
 		fetch.close()

@@ -349,7 +349,7 @@ const maxOpeningAnnouncement = 99000
 // archived original is, goes to the supervisors for review like the result
 // announcements; it is never written by hand.
 func (s *Service) draftOpeningAnnouncement(ctx context.Context, tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lot, rec []byte, digest string) (*int64, error) {
-	title := fmt.Sprintf("%s 标段%d 开标记录公告", p.Title, lot.Seq)
+	title := fmt.Sprintf("%s %s%d 开标记录公告", p.Title, p.Category.LotNoun(), lot.Seq)
 	if p.Category == trading.Procurement {
 		title = fmt.Sprintf("%s 包%d 开标记录公告", p.Title, lot.Seq)
 	}
@@ -393,7 +393,7 @@ func (s *Service) openingRecord(tx *gorm.DB, p *trading.Project, lot *trading.Lo
 	}
 	t := func(x time.Time) string { return x.In(trading.Shanghai).Format("2006-01-02 15:04:05") }
 	var b strings.Builder
-	fmt.Fprintf(&b, "# 开标记录\n\n项目：%s（%s）  \n标段：%d %s  \n开标方式：网上开标（不见面开标），平台生成（EB7）  \n", p.Title, p.Code, lot.Seq, lot.Name)
+	fmt.Fprintf(&b, "# 开标记录\n\n项目：%s（%s）  \n%s：%d %s  \n开标方式：网上开标（不见面开标），平台生成（EB7）  \n", p.Title, p.Code, p.Category.LotNoun(), lot.Seq, lot.Name)
 	fmt.Fprintf(&b, "投标截止：%s  \n开标开始：%s  \n解密时限：%d分钟，至 %s  \n唱标：%s（顺序随机抽取，种子 %s）  \n开标结束：%s\n\n",
 		t(*lot.BidDeadline), t(o.StartedAt), o.WindowMinutes, t(o.WindowEndsAt), t(*o.RevealedAt), deref2(o.RevealSeed), t(now))
 	b.WriteString("## 唱标\n\n| 序号 | 投标人 | 统一社会信用代码 | 投标报价（元） | 开标一览表 | 签到 | 解密 | 确认 |\n|---|---|---|---|---|---|---|---|\n")

@@ -74,7 +74,7 @@ func (h *Handler) lotView(c echo.Context, lotID int64) (*lotView, error) {
 	}
 	opened := openedAt(p)
 	if opened.IsZero() {
-		return nil, trading.NotFound("标段") // drafts are not public
+		return nil, trading.NotFound(trading.AnyLot) // drafts are not public
 	}
 	now := h.Svc.Clock.Now()
 	w := WindowOf(p, lot, opened)

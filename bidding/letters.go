@@ -197,7 +197,7 @@ func (s *Service) LetterPDF(ctx context.Context, a trading.Actor, lotID int64, k
 			return find(tx)
 		}
 		return trading.Audit(tx, now, a, "letter.issue", "lot", fmt.Sprint(lotID),
-			fmt.Sprintf("出具%s（项目 %s 标段%d，%s），PDF SHA-256 %s", kind.Name(), l.Project.Code, l.Lot.Seq, l.BidderName, hexSum))
+			fmt.Sprintf("出具%s（项目 %s %s%d，%s），PDF SHA-256 %s", kind.Name(), l.Project.Code, l.Project.Category.LotNoun(), l.Lot.Seq, l.BidderName, hexSum))
 	})
 	if err != nil || !won { // another request issued it first: keep theirs
 		s.Storage.Client.RemoveObject(context.WithoutCancel(ctx), s.Storage.Bucket, key, minio.RemoveObjectOptions{})

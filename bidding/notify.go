@@ -175,7 +175,7 @@ func (s *Service) NotifyDeadlines(ctx context.Context) (int, error) {
 	err := trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		res := tx.Exec(`INSERT INTO notifications (account_id, title, body, link, created_at, key)
 			SELECT p.agent_id, '截止时间已到',
-				'项目 ' || p.code || ' 标段' || l.seq || '（' || l.name || '）的截止时间已到，请组织开标并录入开标记录或交易结果。',
+				'项目 ' || p.code || ' ' || `+trading.SQLLotNoun("p.category")+` || l.seq || '（' || l.name || '）的截止时间已到，请组织开标并录入开标记录或交易结果。',
 				'/agent/lots/' || l.id || '/result', ?, 'deadline:lot:' || l.id
 			FROM lots l JOIN projects p ON p.id = l.project_id
 			WHERE p.status = 'active' AND p.opened_at IS NOT NULL

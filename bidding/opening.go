@@ -45,12 +45,15 @@ func (s *Service) RecordOpening(ctx context.Context, a trading.Actor, lotID int6
 	}
 	var out *LotResult
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Table("openings").Where("lot_id = ?", lotID).Count(&n).Error; err != nil {
+		// The category names the lot: hall openings are of 标段 and 包.
+		// Equivalent SQL: SELECT p.category FROM openings o JOIN lots l … JOIN projects p … WHERE o.lot_id = ? LIMIT 1
+		var hall []trading.Category
+		if err := tx.Table("openings o").Select("p.category").Joins("JOIN lots l ON l.id = o.lot_id").
+			Joins("JOIN projects p ON p.id = l.project_id").Where("o.lot_id = ?", lotID).Limit(1).Scan(&hall).Error; err != nil {
 			return err
 		}
-		if n > 0 {
-			return trading.Conflict("lot_id", "本标段在网上开标大厅开标，开标记录由平台生成（EB7），不能手工录入")
+		if len(hall) > 0 {
+			return trading.Conflict("lot_id", "本%s在网上开标大厅开标，开标记录由平台生成（EB7），不能手工录入", hall[0].LotNoun())
 		}
 		var err error
 		out, err = s.recordOpeningTx(ctx, tx, a, lotID, in, book.E7MinBidders, book.G10MinSuppliers, now)
@@ -110,7 +113,7 @@ func (s *Service) recordOpening(ctx context.Context, tx *gorm.DB, a trading.Acto
 			return nil, err
 		}
 		if id == 0 {
-			return nil, trading.Invalid(field+".id_number", "第%d行：%s 未报名本标段或报名已撤回", i+1, b.IDNumber)
+			return nil, trading.Invalid(field+".id_number", "第%d行：%s 未报名本%s或报名已撤回", i+1, b.IDNumber, p.Category.LotNoun())
 		}
 		if seen[id] {
 			return nil, trading.Invalid(field+".id_number", "第%d行：%s 重复录入", i+1, b.IDNumber)
@@ -167,7 +170,7 @@ func (s *Service) recordOpening(ctx context.Context, tx *gorm.DB, a trading.Acto
 			return nil, err
 		}
 	}
-	summary := fmt.Sprintf("项目 %s 标段%d 录入开标记录：%d家投标，有效%d家", p.Code, lot.Seq, len(bids), valid)
+	summary := fmt.Sprintf("项目 %s %s%d 录入开标记录：%d家投标，有效%d家", p.Code, p.Category.LotNoun(), lot.Seq, len(bids), valid)
 	if out.Stage == StageFailed {
 		summary += "；" + out.FailedReason
 		if err := s.fail(ctx, tx, a, p, lot, out, now); err != nil {
@@ -223,8 +226,8 @@ func (s *Service) DeclareFailed(ctx context.Context, a trading.Actor, lotID int6
 			if id == nil {
 				continue
 			}
-			if err := tx.Exec(`UPDATE announcements SET status = 'rejected', reject_reason = '标段已宣布流标', publish_at = NULL, updated_at = ?
-				WHERE id = ? AND status IN ('draft', 'submitted', 'scheduled', 'rejected')`, now, *id).Error; err != nil {
+			if err := tx.Exec(`UPDATE announcements SET status = 'rejected', reject_reason = ?, publish_at = NULL, updated_at = ?
+				WHERE id = ? AND status IN ('draft', 'submitted', 'scheduled', 'rejected')`, p.Category.LotNoun()+"已宣布流标", now, *id).Error; err != nil {
 				return err
 			}
 		}
@@ -236,7 +239,7 @@ func (s *Service) DeclareFailed(ctx context.Context, a trading.Actor, lotID int6
 			return err
 		}
 		return trading.Audit(tx, now, a, "result.failed", "lot", fmt.Sprint(lotID),
-			fmt.Sprintf("项目 %s 标段%d 流标：%s", p.Code, lot.Seq, reason))
+			fmt.Sprintf("项目 %s %s%d 流标：%s", p.Code, p.Category.LotNoun(), lot.Seq, reason))
 	})
 	if err != nil || !noSale {
 		return err
@@ -261,12 +264,12 @@ func (s *Service) fail(ctx context.Context, tx *gorm.DB, a trading.Actor, p *tra
 	if err := s.emit(ctx, tx, ResultEvent{Kind: EventFailed, Project: p, Lot: lot, Result: r, At: at, Rule: r.FailedRule}); err != nil {
 		return err
 	}
-	title := fmt.Sprintf("%s 标段%d 流标公告", p.Title, lot.Seq)
+	title := fmt.Sprintf("%s %s%d 流标公告", p.Title, p.Category.LotNoun(), lot.Seq)
 	if p.Category == trading.Procurement {
 		title = fmt.Sprintf("%s 包%d 废标公告", p.Title, lot.Seq)
 	}
 	var body strings.Builder
-	fmt.Fprintf(&body, "项目名称：%s\n\n交易编码：%s\n\n标段：%d（%s）\n\n", mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name))
+	fmt.Fprintf(&body, "项目名称：%s\n\n交易编码：%s\n\n%s：%d（%s）\n\n", mdCell(p.Title), p.Code, p.Category.LotNoun(), lot.Seq, mdCell(lot.Name))
 	body.WriteString("结果：" + map[bool]string{true: "废标", false: "流标"}[p.Category == trading.Procurement] + "\n\n")
 	fmt.Fprintf(&body, "原因：%s", mdCell(r.FailedReason))
 	if r.FailedRule != "" {

@@ -194,7 +194,7 @@ func (s *Service) OpenHall(ctx context.Context, a trading.Actor, lotID int64, wi
 		}
 		if paper, err := isPaperLot(tx, lotID); err != nil || paper {
 			if err == nil {
-				err = trading.Conflict("lot_id", "本标段为纸质投标，请在开标记录页面录入")
+				err = trading.Conflict("lot_id", "本%s为纸质投标，请在开标记录页面录入", p.Category.LotNoun())
 			}
 			return err
 		}
@@ -230,7 +230,7 @@ func (s *Service) OpenHall(ctx context.Context, a trading.Actor, lotID int64, wi
 				return err
 			}
 		}
-		summary := fmt.Sprintf("项目 %s 标段%d 开标大厅开启：递交投标文件%d份，数据库时钟 %s", p.Code, lot.Seq, len(bids), sealed.ReceiptTime(now))
+		summary := fmt.Sprintf("项目 %s %s%d 开标大厅开启：递交投标文件%d份，数据库时钟 %s", p.Code, p.Category.LotNoun(), lot.Seq, len(bids), sealed.ReceiptTime(now))
 		if out.Status == OpeningFailed {
 			// EB8/E7: not opened; the lot fails through the result flow,
 			// with the bidders named and no price.

@@ -53,13 +53,13 @@ func (s *Service) Registrants(ctx context.Context, a trading.Actor, lotID int64)
 				// 资格后审 (issue 15 §2): bidders are admitted on their deposit
 				// alone, so that nobody but supervisors knows who bids, until
 				// the bidding has ended.
-				return trading.Forbidden("本标的实行资格后审：竞价结束前竞买人名单对代理机构保密，竞价结束后审查竞得人资格")
+				return trading.Forbidden("本" + p.Category.LotNoun() + "实行资格后审：竞价结束前竞买人名单对代理机构保密，竞价结束后审查竞得人资格")
 			}
 			if secret {
 				return trading.Forbidden("投标截止前不得查看获取招标文件或报名的单位名称和数量（K4/K5，招标投标法第二十二条）")
 			}
 		default:
-			return trading.NotFound("标段")
+			return trading.NotFound(trading.AnyLot)
 		}
 		// Equivalent SQL: SELECT r.*, b.name, b.id_number, count(downloads) FROM registrations r
 		//   JOIN bidders b ON b.account_id = r.bidder_id WHERE r.lot_id = ? ORDER BY r.created_at, r.id (ids are random: migration 00020)
@@ -75,7 +75,7 @@ func (s *Service) Registrants(ctx context.Context, a trading.Actor, lotID int64)
 		// supervisors', and the agent's at the applications it reviews.
 		if beforeDeadline {
 			return trading.Audit(tx, now, a, "registration.view", "lot", fmt.Sprint(lotID),
-				fmt.Sprintf("截止前查看项目 %s 标段%d 报名名单（%d家）", p.Code, lot.Seq, len(out)))
+				fmt.Sprintf("截止前查看项目 %s %s%d 报名名单（%d家）", p.Code, p.Category.LotNoun(), lot.Seq, len(out)))
 		}
 		return nil
 	})
@@ -208,7 +208,7 @@ func (s *Service) HolderApplications(ctx context.Context, a trading.Actor, lotID
 			return err
 		}
 		if !(a.Role == trading.RoleSupervisor || (a.Role == trading.RoleAgent && a.AccountID == p.AgentID)) {
-			return trading.NotFound("标段")
+			return trading.NotFound(trading.AnyLot)
 		}
 		if lot.PostQualification == "" || lot.PriorityHolder == "" {
 			return trading.NotFound("优先购买权人的竞买申请")
@@ -224,7 +224,7 @@ func (s *Service) HolderApplications(ctx context.Context, a trading.Actor, lotID
 		}
 		markHolder(out, lot)
 		return trading.Audit(tx, now, a, "registration.view", "lot", fmt.Sprint(lotID),
-			fmt.Sprintf("资格后审：查看项目 %s 标段%d 优先购买权人的竞买申请（%d份）", p.Code, lot.Seq, len(out)))
+			fmt.Sprintf("资格后审：查看项目 %s %s%d 优先购买权人的竞买申请（%d份）", p.Code, p.Category.LotNoun(), lot.Seq, len(out)))
 	})
 	if err != nil {
 		return nil, nil, err

@@ -281,7 +281,7 @@ func admit(p *trading.Project, lot *trading.Lot, in *RegisterInput, now time.Tim
 }
 
 func registeredSummary(kind RegistrationKind, p *trading.Project, lot *trading.Lot) string {
-	return fmt.Sprintf("%s：项目 %s 标段%d（%s）", kind.Name(), p.Code, lot.Seq, lot.Name)
+	return fmt.Sprintf("%s：项目 %s %s%d（%s）", kind.Name(), p.Code, p.Category.LotNoun(), lot.Seq, lot.Name)
 }
 
 func (s *Service) register(ctx context.Context, tx *gorm.DB, a trading.Actor, lotID int64, in RegisterInput, now time.Time) (*Registration, error) {
@@ -366,7 +366,7 @@ func (s *Service) Review(ctx context.Context, a trading.Actor, regID int64, appr
 				return err
 			}
 			if lot.PriorityHolder == "" || idNumber != lot.PriorityHolder {
-				return trading.Conflict("id", "本标的实行资格后审：竞价前不审核竞买申请，竞价结束后由代理机构审查竞得人资格")
+				return trading.Conflict("id", "本%s实行资格后审：竞价前不审核竞买申请，竞价结束后由代理机构审查竞得人资格", p.Category.LotNoun())
 			}
 		}
 		if err := p.CheckRunning(); err != nil { // suspended: applications wait
@@ -385,7 +385,7 @@ func (s *Service) Review(ctx context.Context, a trading.Actor, regID int64, appr
 		if err := tx.Save(&reg).Error; err != nil {
 			return err
 		}
-		note := fmt.Sprintf("项目 %s 标段%d（%s）的竞买申请%s", p.Code, lot.Seq, lot.Name, reg.Status.Name())
+		note := fmt.Sprintf("项目 %s %s%d（%s）的竞买申请%s", p.Code, p.Category.LotNoun(), lot.Seq, lot.Name, reg.Status.Name())
 		if reason != "" {
 			note += "：" + reason
 		}

@@ -154,7 +154,7 @@ func (s *Service) lockResultLot(tx *gorm.DB, a trading.Actor, lotID int64, now t
 	}
 	if a.Role != trading.RoleAgent || a.AccountID != p.AgentID {
 		if a.Role == trading.RoleAgent || a.Role == trading.RoleBidder {
-			return nil, nil, nil, trading.NotFound("标段")
+			return nil, nil, nil, trading.NotFound(trading.AnyLot)
 		}
 		return nil, nil, nil, trading.Forbidden("开标记录和结果由项目的代理机构录入")
 	}
@@ -188,7 +188,7 @@ func fmtTime(t time.Time) string {
 }
 
 func stageConflict(r *LotResult, what string) error {
-	return trading.Conflict("stage", "标段结果处于“%s”阶段，不能%s", r.Stage.Name(), what).Wrapping(ErrResultStage)
+	return trading.Conflict("stage", "交易结果处于“%s”阶段，不能%s", r.Stage.Name(), what).Wrapping(ErrResultStage)
 }
 
 func isBidTender(c trading.Category) bool {
@@ -277,7 +277,7 @@ func (s *Service) AdvanceResult(ctx context.Context, tx *gorm.DB, n *trading.Ann
 		return fmt.Errorf("result announcement %d published at stage %s", n.ID, r.Stage)
 	}
 	if o.Status == trading.OutcomeCompleted && o.Base == nil {
-		return trading.Conflict("lot", "标段缺少计算节约率/溢价率的基数（控制价、预算或起始价）")
+		return trading.Conflict("lot", "%s缺少计算节约率/溢价率的基数（控制价、预算或起始价）", p.Category.LotNoun())
 	}
 	if err := tx.Save(&r).Error; err != nil {
 		return err
@@ -303,7 +303,7 @@ func (s *Service) Result(ctx context.Context, a trading.Actor, lotID int64) (*Re
 		case a.Role == trading.RoleSupervisor:
 		case a.Role == trading.RoleAgent && a.AccountID == p.AgentID:
 		default:
-			return trading.NotFound("标段")
+			return trading.NotFound(trading.AnyLot)
 		}
 		v.Project, v.Lot = p, lot
 		v.Deadline = WindowOf(p, lot, openedAt(p)).Deadline

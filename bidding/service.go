@@ -95,7 +95,7 @@ var (
 // lotOf loads a lot and its project (with lots, region, agent).
 func lotOf(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, error) {
 	var lot trading.Lot
-	if err := trading.First(tx, &lot, "标段", lotID); err != nil {
+	if err := trading.First(tx, &lot, trading.AnyLot, lotID); err != nil {
 		return nil, nil, err
 	}
 	var p trading.Project
@@ -178,7 +178,7 @@ func lotVersioned(tx *gorm.DB, lotID int64, keyShare ...clause.Expression) (*lot
 		p.owner_name AS p_owner_name, p.region_code AS p_region_code, p.agent_id AS p_agent_id, p.status AS p_status,
 		p.opened_at AS p_opened_at, p.suspended_at AS p_suspended_at, p.suspended_by AS p_suspended_by,
 		p.suspend_reason AS p_suspend_reason, l.xmin::text AS lot_xmin, p.xmin::text AS project_xmin`).
-		Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).Clauses(keyShare...), &row, "标段")
+		Joins("JOIN projects p ON p.id = l.project_id").Where("l.id = ?", lotID).Clauses(keyShare...), &row, trading.AnyLot)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +190,7 @@ func lotVersioned(tx *gorm.DB, lotID int64, keyShare ...clause.Expression) (*lot
 func checkOpen(p *trading.Project, w Window, opened, now time.Time) error {
 	switch {
 	case opened.IsZero() || p.Status == trading.ProjectDraft:
-		return trading.NotFound("标段") // a draft is not public: it does not exist for bidders
+		return trading.NotFound(trading.AnyLot) // a draft is not public: it does not exist for bidders
 	case p.Status == trading.ProjectTerminated:
 		return trading.Conflict("", "该项目已终止，不再接受报名").WithCode("closed").Wrapping(ErrClosed)
 	case now.Before(w.Opens):

@@ -136,7 +136,7 @@ func (s *Service) admitBid(tx *gorm.DB, a trading.Actor, lotID int64) (*bidLot, 
 		return nil, err
 	}
 	if openedAt(p).IsZero() || p.Status == trading.ProjectDraft {
-		return nil, trading.NotFound("标段")
+		return nil, trading.NotFound(trading.AnyLot)
 	}
 	if !isBidTender(p.Category) {
 		return nil, trading.Invalid("lot_id", "%s不递交投标文件", p.Category.Name())
@@ -149,10 +149,10 @@ func (s *Service) admitBid(tx *gorm.DB, a trading.Actor, lotID int64) (*bidLot, 
 		return nil, err
 	}
 	if paper {
-		return nil, trading.Conflict("lot_id", "本标段声明为纸质投标，不接收电子投标文件")
+		return nil, trading.Conflict("lot_id", "本%s声明为纸质投标，不接收电子投标文件", p.Category.LotNoun())
 	}
 	if lot.BidDeadline == nil {
-		return nil, trading.Conflict("lot_id", "本标段尚未确定投标截止时间")
+		return nil, trading.Conflict("lot_id", "本%s尚未确定投标截止时间", p.Category.LotNoun())
 	}
 	var regID int64
 	// Equivalent SQL: SELECT id FROM registrations WHERE lot_id = ? AND bidder_id = ? AND status IN ('active','approved')

@@ -271,7 +271,7 @@ func (h *SealedHTTP) declarePaper(c echo.Context) error {
 	if err := h.Svc.DeclarePaper(c.Request().Context(), trading.ActorOf(c), id, c.FormValue("reason")); err != nil {
 		return err
 	}
-	trading.Flash(c, "已声明本标段为纸质投标：开标记录由代理机构录入。")
+	trading.Flash(c, "已声明为纸质投标：开标记录由代理机构录入。")
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/lots/%d", id))
 }
 

@@ -235,7 +235,7 @@ func authorizeUpload(tx *gorm.DB, a trading.Actor, lotID int64, in UploadInput) 
 		return nil, err
 	}
 	if !trading.CanSeeSecrets(a, p) && p.Status == trading.ProjectDraft {
-		return nil, trading.NotFound("标段") // a draft does not exist for anyone else
+		return nil, trading.NotFound(trading.AnyLot) // a draft does not exist for anyone else
 	}
 	t := &uploadTarget{project: p, lot: lot}
 	switch in.Kind {
@@ -274,7 +274,7 @@ func authorizeUpload(tx *gorm.DB, a trading.Actor, lotID int64, in UploadInput) 
 		sameFamily := found && (old.Kind == DocMaterial) == (in.Kind == DocMaterial) &&
 			(in.Kind != DocMaterial || (old.RegistrationID != nil && *old.RegistrationID == *t.regID))
 		if !sameFamily {
-			return nil, trading.Invalid("replaces_id", "被替代的文件须为本标段的同类文件")
+			return nil, trading.Invalid("replaces_id", "被替代的文件须为本%s的同类文件", t.project.Category.LotNoun())
 		}
 	}
 	return t, nil
@@ -376,8 +376,8 @@ func (s *Service) Upload(ctx context.Context, a trading.Actor, lotID int64, in U
 		if err := tx.Create(doc).Error; err != nil {
 			return err
 		}
-		summary := fmt.Sprintf("上传%s《%s》第%d版：项目 %s 标段%d，%d 字节，SHA-256 %s", in.Kind.Name(), name, doc.Version,
-			t.project.Code, t.lot.Seq, doc.Size, doc.SHA256)
+		summary := fmt.Sprintf("上传%s《%s》第%d版：项目 %s %s%d，%d 字节，SHA-256 %s", in.Kind.Name(), name, doc.Version,
+			t.project.Code, t.project.Category.LotNoun(), t.lot.Seq, doc.Size, doc.SHA256)
 		if doc.ReplacesID != nil {
 			summary += fmt.Sprintf("，替代文件 %d", *doc.ReplacesID)
 		}

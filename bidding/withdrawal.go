@@ -56,6 +56,6 @@ func (s *Service) withdrawTx(ctx context.Context, tx *gorm.DB, a trading.Actor, 
 			return err
 		}
 	}
-	summary := fmt.Sprintf("撤回%s：项目 %s 标段%d（D6）", reg.Kind.Name(), p.Code, lot.Seq)
+	summary := fmt.Sprintf("撤回%s：项目 %s %s%d（D6）", reg.Kind.Name(), p.Code, p.Category.LotNoun(), lot.Seq)
 	return trading.Audit(tx, now, a, "registration.withdraw", "registration", fmt.Sprint(reg.ID), summary)
 }

@@ -116,7 +116,7 @@ LEFT JOIN documents d ON d.id = g.document_id `
 // guaranteeLot loads a lot and its project.
 func guaranteeLot(tx *gorm.DB, lotID int64) (*trading.Project, *trading.Lot, error) {
 	var lot trading.Lot
-	if err := trading.Take(tx, &lot, "标段", lotID); err != nil {
+	if err := trading.Take(tx, &lot, trading.AnyLot, lotID); err != nil {
 		return nil, nil, err
 	}
 	var p trading.Project
@@ -213,29 +213,31 @@ func (s *Service) SubmitGuarantee(ctx context.Context, bidder trading.Actor, lot
 	now := s.now()
 	var out *GuaranteeView
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
+		// The lot first: its category names it in the messages below.
+		p, lot, err := guaranteeLot(tx, lotID)
+		if err != nil {
+			return err
+		}
+		noun := p.Category.LotNoun()
 		var reg bidding.Registration
-		err := trading.Take(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("lot_id = ? AND bidder_id = ?", lotID, bidder.AccountID), &reg, "报名记录")
+		err = trading.Take(tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("lot_id = ? AND bidder_id = ?", lotID, bidder.AccountID), &reg, "报名记录")
 		if errors.Is(err, trading.ErrNotFound) {
-			return trading.Conflict("lot_id", "您没有报名该标段，不能为其提交保函")
+			return trading.Conflict("lot_id", "您没有报名该%s，不能为其提交保函", noun)
 		}
 		if err != nil {
 			return err
 		}
 		if !reg.Status.Live() {
-			return trading.Conflict("lot_id", "您对该标段的报名当前为“%s”，不能提交保函", reg.Status.Name())
-		}
-		p, lot, err := guaranteeLot(tx, lotID)
-		if err != nil {
-			return err
+			return trading.Conflict("lot_id", "您对该%s的报名当前为“%s”，不能提交保函", noun, reg.Status.Name())
 		}
 		if !lot.Deposit.IsPositive() {
-			return trading.Invalid("lot_id", "该标段不要求缴纳投标保证金")
+			return trading.Invalid("lot_id", "该%s不要求缴纳保证金", noun)
 		}
 		if dl := depositDeadline(p, lot); !dl.IsZero() && !now.Before(dl) {
 			return trading.Conflict("lot_id", "保证金递交截止时间（%s）已过", dl.In(trading.Shanghai).Format("2006-01-02 15:04"))
 		}
 		if amount.LessThan(lot.Deposit) {
-			return trading.Invalid("amount", "保函金额 %s 元低于本标段要求的保证金 %s 元，须足额担保", FormatYuan(amount), FormatYuan(lot.Deposit))
+			return trading.Invalid("amount", "保函金额 %s 元低于本%s要求的保证金 %s 元，须足额担保", FormatYuan(amount), noun, FormatYuan(lot.Deposit))
 		}
 		if floor := validityFloor(p, lot); !floor.IsZero() {
 			need := floor.In(trading.Shanghai).Format("2006-01-02")
@@ -252,7 +254,7 @@ func (s *Service) SubmitGuarantee(ctx context.Context, bidder trading.Actor, lot
 				return err
 			}
 			if n == 0 {
-				return trading.Invalid("document_id", "文件 %d 不是您为该标段上传的申请材料；请先在标段页面上传保函扫描件", in.DocumentID)
+				return trading.Invalid("document_id", "文件 %d 不是您为该%s上传的申请材料；请先在%s页面上传保函扫描件", in.DocumentID, noun, noun)
 			}
 			docID = &in.DocumentID
 		}
@@ -281,7 +283,7 @@ func (s *Service) SubmitGuarantee(ctx context.Context, bidder trading.Actor, lot
 			rule = "G5"
 		}
 		if err := trading.Audit(tx, now, bidder, "guarantee.submit", "guarantee", fmt.Sprint(id),
-			fmt.Sprintf("项目 %s 标段%d 提交%s：%s 编号 %s，金额 %s 元，有效期至 %s（%s）", p.Code, lot.Seq, kind.Name(), issuer, number,
+			fmt.Sprintf("项目 %s %s%d 提交%s：%s 编号 %s，金额 %s 元，有效期至 %s（%s）", p.Code, noun, lot.Seq, kind.Name(), issuer, number,
 				FormatYuan(amount), until, rule)); err != nil {
 			return err
 		}
@@ -322,7 +324,7 @@ func mayReview(tx *gorm.DB, a trading.Actor, p *trading.Project, lot *trading.Lo
 				return err
 			}
 			if secret {
-				return trading.Forbidden("本标的实行资格后审：竞价结束前竞买人名单对代理机构保密，保函由交易中心监督核验")
+				return trading.Forbidden("本" + p.Category.LotNoun() + "实行资格后审：竞价结束前竞买人名单对代理机构保密，保函由交易中心监督核验")
 			}
 			return nil
 		}
@@ -380,7 +382,7 @@ func (s *Service) ReviewGuarantee(ctx context.Context, a trading.Actor, id int64
 			string(status), reason, a.AccountID, now, g.ID).Error; err != nil {
 			return err
 		}
-		note := fmt.Sprintf("项目 %s 标段%d（%s）的%s（%s 编号 %s）%s", p.Code, lot.Seq, lot.Name, g.Kind.Name(), g.Issuer, g.Number, status.Name())
+		note := fmt.Sprintf("项目 %s %s%d（%s）的%s（%s 编号 %s）%s", p.Code, p.Category.LotNoun(), lot.Seq, lot.Name, g.Kind.Name(), g.Issuer, g.Number, status.Name())
 		if reason != "" {
 			note += "：" + reason
 		}
@@ -586,7 +588,7 @@ func (s *Service) ReleaseGuarantees(ctx context.Context, tx *gorm.DB, reg *biddi
 	}
 	for _, id := range ids {
 		if err := trading.Audit(tx, s.now(), trading.SystemActor, "guarantee.release", "guarantee", fmt.Sprint(id),
-			fmt.Sprintf("项目 %s 标段%d 报名撤回，保函释放（D6）", p.Code, lot.Seq)); err != nil {
+			fmt.Sprintf("项目 %s %s%d 报名撤回，保函释放（D6）", p.Code, p.Category.LotNoun(), lot.Seq)); err != nil {
 			return err
 		}
 	}

@@ -64,7 +64,7 @@ func (h *Handler) submitGuarantee(c echo.Context) error {
 	var err error
 	form.LotID, err = strconv.ParseInt(c.FormValue("lot_id"), 10, 64)
 	if err != nil || form.LotID < 1 {
-		err = trading.Invalid("lot_id", "请选择要提交保函的标段")
+		err = trading.Invalid("lot_id", "请选择要提交保函的%s", trading.AnyLot)
 	} else if d := strings.TrimSpace(c.FormValue("document_id")); d != "" {
 		if form.DocumentID, err = strconv.ParseInt(d, 10, 64); err != nil || form.DocumentID < 1 {
 			err = trading.Invalid("document_id", "请选择已上传的保函扫描件")
@@ -143,7 +143,7 @@ func (h *Handler) apiSubmitGuarantee(c echo.Context) error {
 		return err
 	}
 	if req.LotID < 1 {
-		return trading.Invalid("lot_id", "须为标段编号")
+		return trading.Invalid("lot_id", "须为%s编号", trading.AnyLot)
 	}
 	g, err := h.Svc.SubmitGuarantee(c.Request().Context(), trading.ActorOf(c), req.LotID, req.GuaranteeInput)
 	if err != nil {

@@ -3,9 +3,12 @@ package deposits
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/templates"
@@ -170,5 +173,88 @@ func TestSQLLotNounIsLotNoun(t *testing.T) {
 		if err := e.Dep.DB.Raw("SELECT "+sqlLotNoun+" FROM (SELECT ?::text AS category) p", string(c)).Scan(&got).Error; err != nil || got != c.LotNoun() {
 			t.Errorf("%s: SQL %q, LotNoun %q (%v)", c, got, c.LotNoun(), err)
 		}
+	}
+}
+
+// A procurement lot is a 包 in what deposits writes about it: the
+// supervisors' deposit sheet's header, the refund reason when the lot
+// fails, and a refused guarantee (issue 14: they said 标段).
+func TestDepositTextsNameProcurementLotPackage(t *testing.T) {
+	t.Parallel()
+	e := newDepEnv(t)
+	ctx := context.Background()
+	e.Clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, trading.Shanghai))
+	at := func(m time.Month, d, h, min int) string {
+		return time.Date(2026, m, d, h, min, 0, 0, trading.Shanghai).Format(time.RFC3339)
+	}
+	p, err := e.TS.CreateProject(ctx, e.Agent, trading.ProjectInput{Category: "procurement", Title: "包名退款采购项目", OwnerName: "福州市某局",
+		RegionCode: "350100", Lots: []trading.LotInput{{Name: "办公设备", Budget: "3000000.00", Deposit: "60000.00",
+			DocIssueStart: at(3, 3, 9, 0), DocIssueEnd: at(3, 10, 17, 0), BidDeadline: at(3, 25, 9, 30)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.TS.DraftAnnouncement(ctx, e.Agent, p.Code, trading.AnnouncementInput{Type: "procurement", Title: "包名退款采购公告", Body: "正文"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.TS.SubmitAnnouncement(ctx, e.Agent, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, n.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	lot := p.Lots[0].ID
+	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
+	decl := map[string]bool{}
+	for _, d := range bidding.ProcurementDeclarations {
+		decl[d.Key] = true
+	}
+	a := e.signUp("福建甲办公设备有限公司")
+	if _, err := e.Bid.Register(ctx, a, lot, bidding.RegisterInput{ContactName: "王五", ContactPhone: "0591-88888888", Declarations: decl}); err != nil {
+		t.Fatal(err)
+	}
+	var va VirtualAccount
+	if err := e.Dep.DB.Where("bidder_id = ? AND lot_id = ?", a.AccountID, lot).First(&va).Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Dep.Receive(ctx, bankActor, SourceWebhook, []Inflow{inflow("P-1", va.Number, "福建甲办公设备有限公司", "60000.00", e.Clock.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	stranger := e.signUp("福建乙办公设备有限公司")
+	_, err = e.Dep.SubmitGuarantee(ctx, stranger, lot, GuaranteeInput{Kind: "electronic", Number: "EG-9", Issuer: "某保险公司",
+		Amount: "60000.00", ValidUntil: "2026-06-23"})
+	if !errors.Is(err, trading.ErrConflict) || !strings.Contains(err.Error(), "您没有报名该包") {
+		t.Errorf("a guarantee without a registration: %v", err)
+	}
+
+	rows, err := e.Dep.DepositSheet(ctx, e.Sup, p.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteDepositSheet(&buf, p.Code, rows); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, _ := f.GetRows("保证金台账")
+	if len(cells) < 2 || len(cells[0]) < 2 || cells[0][0] != "包" || cells[0][1] != "包名称" {
+		t.Errorf("the sheet's header: %q", cells)
+	}
+
+	// Nobody bid by the deadline: the lot fails (G10) and the deposit is
+	// refunded, for a reason that names the 包.
+	e.Clock.Set(time.Date(2026, 3, 25, 10, 0, 0, 0, trading.Shanghai))
+	if err := e.Bid.DeclareFailed(ctx, e.Agent, lot, ""); err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	if err := e.Dep.DB.Raw("SELECT reason FROM refunds ORDER BY id").Scan(&reasons).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(reasons) != 1 || !strings.HasPrefix(reasons[0], "包1流标") {
+		t.Errorf("refund reasons: %q", reasons)
 	}
 }

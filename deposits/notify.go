@@ -40,7 +40,7 @@ func notifyInflows(tx *gorm.DB, now time.Time, batch, from, to int64) error {
 
 // sqlLotNoun is rules.Category.LotNoun in SQL, of the project p: what the
 // category calls a lot (标段, 包, 地块, 标的; TestSQLLotNounIsLotNoun).
-const sqlLotNoun = `(CASE p.category WHEN 'procurement' THEN '包' WHEN 'land' THEN '地块' WHEN 'property' THEN '标的' ELSE '标段' END)`
+var sqlLotNoun = trading.SQLLotNoun("p.category")
 
 // sqlMoney2 and sqlWhen2 render an amount and a time in SQL as pages do:
 // 千分位 and two decimals; Shanghai time.

@@ -67,10 +67,10 @@ func (s *Service) SettleResult(ctx context.Context, tx *gorm.DB, ev bidding.Resu
 		if rule == "" {
 			rule = "FAILED"
 		}
-		reason := fmt.Sprintf("标段%d流标/未成交，退还保证金", lot.Seq)
+		reason := fmt.Sprintf("%s%d流标/未成交，退还保证金", p.Category.LotNoun(), lot.Seq)
 		withInterest := p.Category == trading.Engineering
 		if withInterest {
-			reason = fmt.Sprintf("标段%d流标，退还保证金及银行同期存款利息", lot.Seq)
+			reason = fmt.Sprintf("%s%d流标，退还保证金及银行同期存款利息", p.Category.LotNoun(), lot.Seq)
 		}
 		if _, err := queueRefunds(tx, ev.At, dueDays(ev.At, book.D6Days), rule, reason, withInterest, heldOfLot, lot.ID); err != nil {
 			return err
@@ -122,7 +122,7 @@ func (s *Service) SettleResult(ctx context.Context, tx *gorm.DB, ev bidding.Resu
 				return err
 			}
 			if err := trading.Audit(tx, ev.At, trading.SystemActor, "deposit.convert", "lot", fmt.Sprint(lot.ID),
-				fmt.Sprintf("项目 %s 标的%d 成交，竞得人保证金%d笔转为成交价款（L5）", p.Code, lot.Seq, len(ids))); err != nil {
+				fmt.Sprintf("项目 %s %s%d 成交，竞得人保证金%d笔转为成交价款（L5）", p.Code, p.Category.LotNoun(), lot.Seq, len(ids))); err != nil {
 				return err
 			}
 		}
@@ -147,7 +147,7 @@ func (s *Service) releaseLotGuarantees(tx *gorm.DB, ev bidding.ResultEvent, keep
 	}
 	for _, id := range ids {
 		if err := trading.Audit(tx, ev.At, trading.SystemActor, "guarantee.release", "guarantee", fmt.Sprint(id),
-			fmt.Sprintf("项目 %s 标段%d %s，保函释放", ev.Project.Code, ev.Lot.Seq, why)); err != nil {
+			fmt.Sprintf("项目 %s %s%d %s，保函释放", ev.Project.Code, ev.Project.Category.LotNoun(), ev.Lot.Seq, why)); err != nil {
 			return err
 		}
 	}

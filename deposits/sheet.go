@@ -19,15 +19,16 @@ import (
 // SheetRow is one virtual account of a project's deposit sheet: the same
 // positions as the bidder's page (position.go).
 type SheetRow struct {
-	VirtualAccountID int64           `gorm:"column:va_id"`
-	LotSeq           int             `gorm:"column:lot_seq"`
-	LotName          string          `gorm:"column:lot_name"`
-	Bidder           string          `gorm:"column:bidder"`
-	IDNumber         string          `gorm:"column:id_number"`
-	Account          string          `gorm:"column:account"`
-	Required         decimal.Decimal `gorm:"column:required"`
-	Deadline         time.Time       `gorm:"column:deadline"`
-	Registered       string          `gorm:"column:registration_status"`
+	VirtualAccountID int64            `gorm:"column:va_id"`
+	Category         trading.Category `gorm:"column:category"` // names the lot: 标段, 包, 地块, 标的
+	LotSeq           int              `gorm:"column:lot_seq"`
+	LotName          string           `gorm:"column:lot_name"`
+	Bidder           string           `gorm:"column:bidder"`
+	IDNumber         string           `gorm:"column:id_number"`
+	Account          string           `gorm:"column:account"`
+	Required         decimal.Decimal  `gorm:"column:required"`
+	Deadline         time.Time        `gorm:"column:deadline"`
+	Registered       string           `gorm:"column:registration_status"`
 	Position         `gorm:"-"`
 	State            string `gorm:"-"`
 }
@@ -49,12 +50,12 @@ func (s *Service) DepositSheet(ctx context.Context, a trading.Actor, projectCode
 		}
 		// Equivalent SQL: one row per virtual account of the project's lots,
 		// with its inflows summed by what became of them.
-		if err := tx.Raw(`SELECT va.id AS va_id, l.seq AS lot_seq, l.name AS lot_name, b.name AS bidder, b.id_number, va.number AS account,
+		if err := tx.Raw(`SELECT va.id AS va_id, p.category, l.seq AS lot_seq, l.name AS lot_name, b.name AS bidder, b.id_number, va.number AS account,
 				va.required, va.deadline, r.status AS registration_status
-			FROM virtual_accounts va JOIN lots l ON l.id = va.lot_id JOIN bidders b ON b.account_id = va.bidder_id
+			FROM virtual_accounts va JOIN lots l ON l.id = va.lot_id JOIN projects p ON p.id = l.project_id JOIN bidders b ON b.account_id = va.bidder_id
 			JOIN registrations r ON r.id = va.registration_id
 			WHERE l.project_id = ?
-			GROUP BY l.seq, l.name, b.name, b.id_number, va.number, va.required, r.status, va.id
+			GROUP BY p.category, l.seq, l.name, b.name, b.id_number, va.number, va.required, r.status, va.id
 			ORDER BY l.seq, va.created_at, va.id`, projectID).Scan(&rows).Error; err != nil {
 			return err
 		}
@@ -84,7 +85,11 @@ func WriteDepositSheet(w io.Writer, projectCode string, rows []SheetRow) error {
 	defer f.Close()
 	const sheet = "保证金台账"
 	f.SetSheetName("Sheet1", sheet)
-	headers := []string{"标段", "标段名称", "投标人", "统一社会信用代码/身份证号", "虚拟子账号", "报名状态", "应缴金额（元）", "有效缴纳（元）",
+	noun := trading.AnyLot
+	if len(rows) > 0 {
+		noun = rows[0].Category.LotNoun()
+	}
+	headers := []string{noun, noun + "名称", "投标人", "统一社会信用代码/身份证号", "虚拟子账号", "报名状态", "应缴金额（元）", "有效缴纳（元）",
 		"无效到账（元）", "已退还（元）", "已没收（元）", "退还中（元）", "已转为成交价款（元）", "在账有效（元）", "差额（元）", "保证金状态"}
 	for i, h := range headers {
 		cell, _ := excelize.CoordinatesToCellName(i+1, 1)

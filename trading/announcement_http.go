@@ -101,7 +101,7 @@ func bindAnnouncementForm(c echo.Context) (AnnouncementInput, error) {
 	for _, v := range form["change_lot"] {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return in, Invalid("change_lot", "标段编号不正确")
+			return in, Invalid("change_lot", "%s编号不正确", AnyLot)
 		}
 		g := func(f string) string { return form.Get(fmt.Sprintf("changes[%d].%s", id, f)) }
 		in.Changes = append(in.Changes, LotChangeInput{LotID: id, DocIssueEnd: g("doc_issue_end"), RegistrationEnd: g("registration_end"),

@@ -73,10 +73,10 @@ func changesFor(p *Project, in []LotChangeInput) (_ *LotChanges, err error) {
 	for i, c := range in {
 		prefix := fmt.Sprintf("changes[%d].", i)
 		if !lotIDs[c.LotID] {
-			return nil, Invalid(prefix+"lot_id", "标段 %d 不属于本项目", c.LotID)
+			return nil, Invalid(prefix+"lot_id", "%s %d 不属于本项目", p.Category.LotNoun(), c.LotID)
 		}
 		if seen[c.LotID] {
-			return nil, Invalid(prefix+"lot_id", "标段 %d 重复", c.LotID)
+			return nil, Invalid(prefix+"lot_id", "%s %d 重复", p.Category.LotNoun(), c.LotID)
 		}
 		seen[c.LotID] = true
 		ch := LotChange{LotID: c.LotID}
@@ -205,7 +205,7 @@ func (s *Service) DraftAnnouncement(ctx context.Context, a Actor, code string, i
 		return nil, err
 	}
 	if in.Type.IsGenerated() {
-		return nil, Invalid("type", "%s由标段的“开标与结果”页面根据开标记录生成，不能直接起草", in.Type.Name())
+		return nil, Invalid("type", "%s由%s的“开标与结果”页面生成，不能直接起草", in.Type.Name(), AnyLot)
 	}
 	var n *Announcement
 	err := Transact(ctx, s.DB, func(tx *gorm.DB) error {
@@ -357,7 +357,7 @@ func (s *Service) UpdateAnnouncement(ctx context.Context, a Actor, id int64, in 
 		if n.Type.IsGenerated() {
 			// Its text states the lot's result record: change that, on the
 			// lot's result page, and the announcement is written again from it.
-			return Conflict("type", "%s由标段的“开标与结果”页面生成，不能直接修改；请在该页面重新确定后重新生成", n.Type.Name())
+			return Conflict("type", "%s由%s的“开标与结果”页面生成，不能直接修改；请在该页面重新确定后重新生成", n.Type.Name(), p.Category.LotNoun())
 		}
 		in.AmendsID = derefID(n.AmendsID)
 		changes, err := changesFor(p, in.Changes)

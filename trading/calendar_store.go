@@ -375,8 +375,8 @@ func (s *Service) recheckSchedules(ctx context.Context, tx *gorm.DB, a Actor, ye
 				if before[v.Rule+"/"+v.Field] {
 					continue // not the new year's doing
 				}
-				msg := fmt.Sprintf("导入%d年国务院办公厅节假日安排后，%s“%s”标段%d（%s）已批准的时间安排不再满足 %s：%s；%s",
-					year, n.Type.Name(), n.Title, l.Seq, l.Name, v.Rule, v.Requirement, v.Actual)
+				msg := fmt.Sprintf("导入%d年国务院办公厅节假日安排后，%s“%s”%s%d（%s）已批准的时间安排不再满足 %s：%s；%s",
+					year, n.Type.Name(), n.Title, p.Category.LotNoun(), l.Seq, l.Name, v.Rule, v.Requirement, v.Actual)
 				f := calendarFlag{Year: year, AnnouncementID: n.ID, ProjectID: p.ID, Rule: v.Rule,
 					Field: fmt.Sprintf("lots[%d].%s", l.Seq-1, v.Field), Message: truncateRunes(msg, 1000), CreatedAt: now}
 				res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&f)

@@ -75,7 +75,7 @@ var labels = map[string]map[string]string{
 		"hall.opened":               "开标大厅开启",
 		"hall.paused":               "开标大厅暂停",
 		"hall.signin":               "开标大厅签到",
-		"lot.paper_bids":            "标段改为纸质投标",
+		"lot.paper_bids":            "标段/包改为纸质投标",
 		"opening.answer":            "答复开标异议",
 		"opening.attribute":         "认定解密失败责任",
 		"opening.backup_part":       "提交备用副本",
@@ -163,7 +163,7 @@ var labels = map[string]map[string]string{
 		"returned": "已退回付款人",
 	},
 	LabelObject: {
-		"account": "账号", "project": "项目", "lot": "标段", "announcement": "公告", "registration": "报名",
+		"account": "账号", "project": "项目", "lot": "标段/包/地块/标的", "announcement": "公告", "registration": "报名",
 		"document": "文件", "guarantee": "保函", "inflow": "到账", "inflow_batch": "到账批次", "refund": "退款",
 		"refund_batch": "退款批次", "virtual_account": "虚拟子账号", "calendar_year": "工作日历",
 		"supervision": "现场监督", "audit": "审计日志",
@@ -287,6 +287,35 @@ var fieldCategories = func() map[string][]Category {
 	}
 	return out
 }()
+
+// AnyLot names a lot whose category is not known where it is named (a lot
+// that does not exist, or that a person may not see): each category's word,
+// engineering's first ("标段（包、地块、标的）不存在").
+const AnyLot = "标段（包、地块、标的）"
+
+// LotNounOf is what a text calls a lot of the category: the category's
+// word, or AnyLot when the category is not (yet) valid.
+func LotNounOf(c Category) string {
+	if c.Valid() {
+		return c.LotNoun()
+	}
+	return AnyLot
+}
+
+// SQLLotNoun is Category.LotNoun in SQL, of the column col holding a
+// project's category, for texts that SQL writes (a sweep's notifications):
+// "(CASE p.category WHEN 'procurement' THEN '包' … ELSE '标段' END)".
+func SQLLotNoun(col string) string {
+	var b strings.Builder
+	b.WriteString("(CASE " + col)
+	for _, c := range Categories() {
+		if c != Engineering {
+			b.WriteString(" WHEN '" + string(c) + "' THEN '" + c.LotNoun() + "'")
+		}
+	}
+	b.WriteString(" ELSE '" + Engineering.LotNoun() + "' END)")
+	return b.String()
+}
 
 // lotNoun is what a field path calls a lot: the category's word (地块)
 // when the category is known, else the words of the categories the

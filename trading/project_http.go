@@ -120,7 +120,7 @@ func bindProjectForm(c echo.Context) (ProjectInput, bool, error) {
 		OwnerContact: form.Get("owner_contact"), RegionCode: form.Get("region_code"), StateFunded: form.Get("state_funded") != ""}
 	n, _ := strconv.Atoi(form.Get("lot_count"))
 	if n < 0 || n > 100 {
-		return in, false, Invalid("lot_count", "标段数量不正确")
+		return in, false, Invalid("lot_count", "%s数量不正确", LotNounOf(in.Category))
 	}
 	for i := 0; i < n; i++ {
 		g := func(f string) string { return form.Get(fmt.Sprintf("lots[%d].%s", i, f)) }

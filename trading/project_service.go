@@ -223,10 +223,10 @@ func (in *ProjectInput) validate() error {
 		return Invalid("owner_contact", "联系方式不超过200个字符")
 	}
 	if len(in.Lots) == 0 {
-		return Invalid("lots", "至少需要一个标段（包、地块、标的）")
+		return Invalid("lots", "至少需要一个%s", in.Category.LotNoun())
 	}
 	if len(in.Lots) > 100 {
-		return Invalid("lots", "一个项目最多100个标段")
+		return Invalid("lots", "一个项目最多100个%s", in.Category.LotNoun())
 	}
 	return nil
 }
@@ -281,7 +281,7 @@ func (s *Service) CreateProject(ctx context.Context, a Actor, in ProjectInput) (
 		}
 		p.Lots, p.Region = lots, region
 		return Audit(tx, now, a, "project.create", "project", p.Code,
-			fmt.Sprintf("创建%s项目“%s”，%d个标段", in.Category.Name(), p.Title, len(lots)))
+			fmt.Sprintf("创建%s项目“%s”，%d个%s", in.Category.Name(), p.Title, len(lots), in.Category.LotNoun()))
 	})
 	if err != nil {
 		return nil, err
@@ -377,7 +377,7 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, code string, in Pr
 			}
 		}
 		p.Lots, p.Region = lots, region
-		return Audit(tx, now, a, "project.update", "project", p.Code, fmt.Sprintf("修改项目“%s”，%d个标段", p.Title, len(lots)))
+		return Audit(tx, now, a, "project.update", "project", p.Code, fmt.Sprintf("修改项目“%s”，%d个%s", p.Title, len(lots), p.Category.LotNoun()))
 	})
 	if err != nil {
 		return nil, err

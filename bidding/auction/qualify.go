@@ -32,19 +32,20 @@ type QualifyInput struct {
 
 // CandidateView is what the agent sees of the candidate to check it.
 type CandidateView struct {
-	LotID        int64           `json:"lot_id"`
-	ProjectCode  string          `json:"project_code"`
-	ProjectTitle string          `json:"project_title"`
-	LotName      string          `json:"lot_name"`
-	Fallback     string          `json:"fallback"` // next, no_sale
-	FallbackName string          `json:"fallback_name"`
-	Code         string          `json:"code"`
-	Price        decimal.Decimal `json:"price"`
-	BidderName   string          `json:"bidder_name"`
-	IDNumber     string          `json:"id_number"`
-	Contact      string          `json:"contact"`
-	Phone        string          `json:"phone"`
-	Checked      []CheckedView   `json:"checked"` // earlier candidates of the lot
+	LotID        int64            `json:"lot_id"`
+	Category     trading.Category `json:"-"` // names the lot on the page: 地块, 标的
+	ProjectCode  string           `json:"project_code"`
+	ProjectTitle string           `json:"project_title"`
+	LotName      string           `json:"lot_name"`
+	Fallback     string           `json:"fallback"` // next, no_sale
+	FallbackName string           `json:"fallback_name"`
+	Code         string           `json:"code"`
+	Price        decimal.Decimal  `json:"price"`
+	BidderName   string           `json:"bidder_name"`
+	IDNumber     string           `json:"id_number"`
+	Contact      string           `json:"contact"`
+	Phone        string           `json:"phone"`
+	Checked      []CheckedView    `json:"checked"` // earlier candidates of the lot
 }
 
 // CheckedView is an earlier check of the lot.
@@ -127,23 +128,24 @@ func (s *Service) Candidate(ctx context.Context, a trading.Actor, lotID int64) (
 			return trading.Conflict("lot", "本标的当前没有待资格后审的竞得候选人")
 		}
 		var row struct {
-			Code    string `gorm:"column:code"`
-			Title   string `gorm:"column:title"`
-			LotName string `gorm:"column:lot_name"`
-			BidCode string `gorm:"column:bid_code"`
-			Name    string `gorm:"column:name"`
-			IDNum   string `gorm:"column:id_number"`
-			Contact string `gorm:"column:contact_name"`
-			Phone   string `gorm:"column:contact_phone"`
+			Category trading.Category `gorm:"column:category"`
+			Code     string           `gorm:"column:code"`
+			Title    string           `gorm:"column:title"`
+			LotName  string           `gorm:"column:lot_name"`
+			BidCode  string           `gorm:"column:bid_code"`
+			Name     string           `gorm:"column:name"`
+			IDNum    string           `gorm:"column:id_number"`
+			Contact  string           `gorm:"column:contact_name"`
+			Phone    string           `gorm:"column:contact_phone"`
 		}
 		// Equivalent SQL: the project, the lot and the candidate's registration, bidder and code.
-		if err := tx.Raw(`SELECT p.code, p.title, l.name AS lot_name, ab.code AS bid_code, b.name, b.id_number, r.contact_name, r.contact_phone
+		if err := tx.Raw(`SELECT p.category, p.code, p.title, l.name AS lot_name, ab.code AS bid_code, b.name, b.id_number, r.contact_name, r.contact_phone
 			FROM lots l JOIN projects p ON p.id = l.project_id JOIN registrations r ON r.id = ?
 			JOIN bidders b ON b.account_id = r.bidder_id JOIN auction_bidders ab ON ab.registration_id = r.id
 			WHERE l.id = ?`, *l.CandidateReg, lotID).Scan(&row).Error; err != nil {
 			return err
 		}
-		v = &CandidateView{LotID: lotID, ProjectCode: row.Code, ProjectTitle: row.Title, LotName: row.LotName,
+		v = &CandidateView{LotID: lotID, Category: row.Category, ProjectCode: row.Code, ProjectTitle: row.Title, LotName: row.LotName,
 			Fallback: l.PostQualification, FallbackName: rules.PostQualName(l.PostQualification), Code: row.BidCode,
 			Price: *l.CandidatePrice, BidderName: row.Name, IDNumber: row.IDNum, Contact: row.Contact, Phone: row.Phone}
 		if err := tx.Raw(`SELECT ab.code, q.passed, q.reason, q.checked_at FROM auction_qualifications q

@@ -26,6 +26,7 @@ type PublicQuote struct {
 // or why it may not quote. Never names, never the reserve.
 type View struct {
 	Lot          *Lot             `json:"lot"`
+	Category     trading.Category `json:"-"` // names the lot on the page: 地块, 标的
 	ProjectCode  string           `json:"project_code"`
 	ProjectTitle string           `json:"project_title"`
 	LotName      string           `json:"lot_name"`
@@ -65,14 +66,15 @@ func (s *Service) View(ctx context.Context, a trading.Actor, lotID int64) (*View
 			return err
 		}
 		var head struct {
-			Code  string `gorm:"column:code"`
-			Title string `gorm:"column:title"`
-			Name  string `gorm:"column:name"`
+			Category trading.Category `gorm:"column:category"`
+			Code     string           `gorm:"column:code"`
+			Title    string           `gorm:"column:title"`
+			Name     string           `gorm:"column:name"`
 		}
-		if err := tx.Raw(`SELECT p.code, p.title, l.name FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?`, lotID).Scan(&head).Error; err != nil {
+		if err := tx.Raw(`SELECT p.category, p.code, p.title, l.name FROM lots l JOIN projects p ON p.id = l.project_id WHERE l.id = ?`, lotID).Scan(&head).Error; err != nil {
 			return err
 		}
-		v.ProjectCode, v.ProjectTitle, v.LotName, v.ModeName = head.Code, head.Title, head.Name, rules.ModeName(l.Mode)
+		v.Category, v.ProjectCode, v.ProjectTitle, v.LotName, v.ModeName = head.Category, head.Code, head.Title, head.Name, rules.ModeName(l.Mode)
 		sealed := l.Sealed() && !l.pastBidding()
 		if !sealed && l.Mode != rules.ModeSealed {
 			v.Highest, v.HighestCode, v.Next = l.Highest, codeOfRegPtr(tx, l.HighestReg), l.next()
@@ -142,6 +144,7 @@ func (s *Service) bidderOf(ctx context.Context, tx *gorm.DB, a trading.Actor, l 
 // Confirmation is the deal confirmation (成交确认书, L14) of a sold lot, for
 // the buyer, the project's agent and supervisors to print.
 type Confirmation struct {
+	Category     trading.Category // names the lot (地块, 标的) and the seller (出让人, 转让方)
 	ProjectCode  string
 	ProjectTitle string
 	OwnerName    string
@@ -166,18 +169,19 @@ func (s *Service) Confirmation(ctx context.Context, a trading.Actor, lotID int64
 		return nil, trading.NotFound("成交确认书")
 	}
 	var row struct {
-		Code      string `gorm:"column:code"`
-		Title     string `gorm:"column:title"`
-		Owner     string `gorm:"column:owner_name"`
-		AgentID   int64  `gorm:"column:agent_id"`
-		LotName   string `gorm:"column:lot_name"`
-		BidderID  int64  `gorm:"column:bidder_id"`
-		BuyerName string `gorm:"column:buyer_name"`
-		BuyerID   string `gorm:"column:buyer_id"`
-		BidCode   string `gorm:"column:bid_code"`
+		Category  trading.Category `gorm:"column:category"`
+		Code      string           `gorm:"column:code"`
+		Title     string           `gorm:"column:title"`
+		Owner     string           `gorm:"column:owner_name"`
+		AgentID   int64            `gorm:"column:agent_id"`
+		LotName   string           `gorm:"column:lot_name"`
+		BidderID  int64            `gorm:"column:bidder_id"`
+		BuyerName string           `gorm:"column:buyer_name"`
+		BuyerID   string           `gorm:"column:buyer_id"`
+		BidCode   string           `gorm:"column:bid_code"`
 	}
 	// Equivalent SQL: the project, the lot and the buyer of the winning registration.
-	if err := s.DB.WithContext(ctx).Raw(`SELECT p.code, p.title, p.owner_name, p.agent_id, l.name AS lot_name, r.bidder_id,
+	if err := s.DB.WithContext(ctx).Raw(`SELECT p.category, p.code, p.title, p.owner_name, p.agent_id, l.name AS lot_name, r.bidder_id,
 			b.name AS buyer_name, b.id_number AS buyer_id, ab.code AS bid_code
 		FROM lots l JOIN projects p ON p.id = l.project_id JOIN registrations r ON r.id = ?
 		JOIN bidders b ON b.account_id = r.bidder_id JOIN auction_bidders ab ON ab.registration_id = r.id
@@ -189,7 +193,7 @@ func (s *Service) Confirmation(ctx context.Context, a trading.Actor, lotID int64
 	if !allowed {
 		return nil, trading.NotFound("成交确认书")
 	}
-	return &Confirmation{ProjectCode: row.Code, ProjectTitle: row.Title, OwnerName: row.Owner, LotName: row.LotName,
+	return &Confirmation{Category: row.Category, ProjectCode: row.Code, ProjectTitle: row.Title, OwnerName: row.Owner, LotName: row.LotName,
 		ModeName: rules.ModeName(l.Mode), BuyerName: row.BuyerName, BuyerID: row.BuyerID, Code: row.BidCode, Price: *l.DealPrice,
 		StartPrice: l.StartPrice, SettledAt: *l.SettledAt, RecordSHA256: l.SHA()}, nil
 }

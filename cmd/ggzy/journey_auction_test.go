@@ -162,7 +162,7 @@ func TestBrowserJourneyAuction(t *testing.T) {
 		t.Fatalf("the watch page names a bidder: %v", err)
 	}
 	// The countdown runs out: the server settles; b sees its confirmation.
-	waitText(t, b, "#confirmation", "已竞得本标的")
+	waitText(t, b, "#confirmation", "已竞得本地块") // a land lot (issue 14: it said 标的)
 	waitText(t, b, "#deal-price", "5,300,000.00")
 	waitText(t, watcher, "#outcome", codeB)
 	if hidden, _ := chromedp.Run(a, chromedp.Evaluate[bool](`document.getElementById('won').hidden`)); !hidden {

@@ -403,7 +403,7 @@ func (s *Service) Timeline(ctx context.Context, a trading.Actor, code string) (*
 				l := &p.Lots[i]
 				if dl := lotDeadline(p.Category, l); dl == nil || now.Before(*dl) {
 					if err := trading.Audit(tx, now, a, "registration.view", "lot", fmt.Sprint(l.ID),
-						fmt.Sprintf("截止前在监督时间线查看项目 %s 标段%d 的报名与保证金情况", p.Code, l.Seq)); err != nil {
+						fmt.Sprintf("截止前在监督时间线查看项目 %s %s%d 的报名与保证金情况", p.Code, p.Category.LotNoun(), l.Seq)); err != nil {
 						return err
 					}
 				}
