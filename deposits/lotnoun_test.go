@@ -240,8 +240,12 @@ func TestDepositTextsNameProcurementLotPackage(t *testing.T) {
 		t.Fatal(err)
 	}
 	cells, _ := f.GetRows("保证金台账")
-	if len(cells) < 2 || len(cells[0]) < 2 || cells[0][0] != "包" || cells[0][1] != "包名称" {
+	if len(cells) < 2 || len(cells[0]) < 6 || cells[0][0] != "包" || cells[0][1] != "包名称" || cells[0][2] != "供应商" {
 		t.Errorf("the sheet's header: %q", cells)
+	}
+	// The registration's status is Chinese, not its code (#14 item 1).
+	if len(cells) >= 2 && len(cells[1]) >= 6 && cells[1][5] != "已报名" {
+		t.Errorf("the sheet's 报名状态: %q, want 已报名", cells[1][5])
 	}
 
 	// Nobody bid by the deadline: the lot fails (G10) and the deposit is

@@ -85,11 +85,11 @@ func WriteDepositSheet(w io.Writer, projectCode string, rows []SheetRow) error {
 	defer f.Close()
 	const sheet = "保证金台账"
 	f.SetSheetName("Sheet1", sheet)
-	noun := trading.AnyLot
+	noun, bidder := trading.AnyLot, "投标人（竞买人）"
 	if len(rows) > 0 {
-		noun = rows[0].Category.LotNoun()
+		noun, bidder = rows[0].Category.LotNoun(), rows[0].Category.BidderRole()
 	}
-	headers := []string{noun, noun + "名称", "投标人", "统一社会信用代码/身份证号", "虚拟子账号", "报名状态", "应缴金额（元）", "有效缴纳（元）",
+	headers := []string{noun, noun + "名称", bidder, "统一社会信用代码/身份证号", "虚拟子账号", "报名状态", "应缴金额（元）", "有效缴纳（元）",
 		"无效到账（元）", "已退还（元）", "已没收（元）", "退还中（元）", "已转为成交价款（元）", "在账有效（元）", "差额（元）", "保证金状态"}
 	for i, h := range headers {
 		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
@@ -103,7 +103,8 @@ func WriteDepositSheet(w io.Writer, projectCode string, rows []SheetRow) error {
 	f.SetRowStyle(sheet, 1, 1, bold)
 	for r, row := range rows {
 		n := r + 2
-		values := []any{row.LotSeq, row.LotName, row.Bidder, row.IDNumber, row.Account, row.Registered}
+		// The registration's status in Chinese (已报名, 已撤回, …), not its code.
+		values := []any{row.LotSeq, row.LotName, row.Bidder, row.IDNumber, row.Account, bidding.RegistrationStatus(row.Registered).Name()}
 		for i, v := range values {
 			cell, _ := excelize.CoordinatesToCellName(i+1, n)
 			f.SetCellValue(sheet, cell, v)

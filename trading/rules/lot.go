@@ -76,6 +76,18 @@ func (c Category) LotNoun() string {
 	return "标段"
 }
 
+// BidderRole is what a bidder is called in the category: 投标人
+// (engineering), 供应商 (procurement), 竞买人 (land and property).
+func (c Category) BidderRole() string {
+	switch c {
+	case Procurement:
+		return "供应商"
+	case Land, Property:
+		return "竞买人"
+	}
+	return "投标人"
+}
+
 // OwnerRole is what the owner of a project is called in the category:
 // 招标人, 采购人, 出让人, 转让方 (32号令 names the seller of state-owned
 // property 转让方).
