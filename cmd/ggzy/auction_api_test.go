@@ -133,14 +133,53 @@ func TestAuctionRecordThroughAPI(t *testing.T) {
 	if err := trading.FreezeDBClock(ctx, app.DB, q.CountdownEnd.Add(100*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Auction.SettleDue(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Auction.PublishRecords(ctx); err != nil {
-		t.Fatal(err)
+	// The server's own ticker publishes too (settle.go), and both skip a
+	// lot the other holds (SKIP LOCKED). So publish until the lot has its
+	// record, as a second instance would see it.
+	settleDue(t, app, lot)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if err := app.Auction.PublishRecords(ctx); err != nil {
+			t.Fatal(err)
+		}
+		l, err := app.Auction.Get(ctx, lot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.RecordKey != nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	var rec map[string]any
 	if code := call(t, "GET", record, "", nil, &rec); code != 200 || rec["winner"] != q.Code || rec["lot_id"] != float64(lot) {
 		t.Fatalf("record: %d %v", code, rec)
+	}
+}
+
+// settleDue takes the lot's due step (SettleDue) and returns once no step
+// of it is due any more. The server's own ticker settles too (settle.go),
+// and each skips a lot the other holds (SKIP LOCKED): a SettleDue that
+// finds the ticker mid-step returns before the ticker commits, so this
+// waits for that commit (bounded), as a second instance would.
+func settleDue(t *testing.T, app *App, lot int64) {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if _, err := app.Auction.SettleDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var due bool
+		if err := app.DB.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM auction_lots WHERE lot_id = ? AND
+			((state = 'open' AND closes_at <= ggzy_now()) OR (state IN ('timed', 'capped', 'priority') AND countdown_end <= ggzy_now())))`,
+			lot).Scan(&due).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !due {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lot %d: a step is still due after 20 s", lot)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -179,9 +179,7 @@ func TestPriorityHolderApplicationUnderPostQualification(t *testing.T) {
 	// After the bidding: the winner passes the check, and the holder, now
 	// approved, gets its window instead of a lapse.
 	at(end)
-	if _, err := app.Auction.SettleDue(ctx); err != nil {
-		t.Fatal(err)
-	}
+	settleDue(t, app, lot)
 	if err := app.Auction.Qualify(ctx, agent, lot, auction.QualifyInput{Passed: true}); err != nil {
 		t.Fatal(err)
 	}
