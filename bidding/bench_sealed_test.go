@@ -20,6 +20,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/ggzy/ggzy/bidding/sealed"
+	"github.com/ggzy/ggzy/cmd/ggzy/stack/testenv"
 )
 
 // benchMB is the size of the benchmarks' bid file (GGZY_BENCH_MB, 64 by
@@ -321,20 +322,32 @@ func BenchmarkOpeningVsRead(b *testing.B) {
 	}
 	b.Run("minio_read", func(b *testing.B) {
 		b.SetBytes(n * int64(bids))
-		cpu0 := processCPU()
+		cpu0, mcpu0 := processCPU(), minioCPU(b)
 		for i := 0; i < b.N; i++ {
 			each(b, func(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err })
 		}
 		b.ReportMetric(float64((processCPU()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+		b.ReportMetric(float64((minioCPU(b)-mcpu0).Milliseconds())/float64(b.N), "minio-cpu-ms/op")
 	})
 	b.Run("open_and_check", func(b *testing.B) {
 		b.SetBytes(n * int64(bids))
-		cpu0 := processCPU()
+		cpu0, mcpu0 := processCPU(), minioCPU(b)
 		for i := 0; i < b.N; i++ {
 			each(b, func(r io.Reader) error { _, err := sealed.Open(r, ck, io.Discard); return err })
 		}
 		b.ReportMetric(float64((processCPU()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+		b.ReportMetric(float64((minioCPU(b)-mcpu0).Milliseconds())/float64(b.N), "minio-cpu-ms/op")
 	})
+}
+
+// minioCPU is the CPU time of the test binary's MinIO server so far: with
+// cpu-ms/op it says how much of two cores an opening needs beside MinIO.
+func minioCPU(b *testing.B) time.Duration {
+	d, err := testenv.MinIOCPU()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
 }
 
 // processCPU is this process's user and system CPU time so far (MinIO, a

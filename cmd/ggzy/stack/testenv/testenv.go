@@ -259,6 +259,15 @@ func startMinIO() (*stack.MinIO, error) {
 	return mio, nil
 }
 
+// MinIOCPU is the CPU time the shared MinIO server has used so far.
+func MinIOCPU() (time.Duration, error) {
+	m, err := startMinIO()
+	if err != nil {
+		return 0, err
+	}
+	return m.CPU()
+}
+
 // Storage creates a fresh bucket for this test on the shared MinIO server.
 func Storage(t testing.TB) S3 {
 	t.Helper()
