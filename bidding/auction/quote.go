@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -59,17 +60,29 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 	}
 	// The rate count (overRate), who may quote, and an amount already
 	// outbid, in one statement without the lot's lock (outbid.go).
-	b, code, err := s.beforeLock(ctx, a, lotID, amount, key)
+	b, code, v, err := s.beforeLock(ctx, a, lotID, amount, key)
 	if err != nil {
 		if errors.Is(err, ErrRefused) {
 			return nil, s.refuse(ctx, lotID, code, &amount, key, err)
 		}
 		return nil, err
 	}
+	device := clip(in.Device, 100)
+	if v != nil {
+		// The common case in one statement (fast.go); what it does not
+		// take goes on to the locked path.
+		res, err := s.quickQuote(ctx, a, v, b, amount, key, device)
+		if errors.Is(err, ErrRefused) {
+			return nil, err // recorded by quickQuote
+		}
+		if err != nil || res != nil {
+			return res, err
+		}
+	}
 	var res *QuoteResult
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var err error
-		res, code, err = s.quoteTx(ctx, tx, a, lotID, b, amount, key, clip(in.Device, 100))
+		res, code, err = s.quoteTx(ctx, tx, a, lotID, b, amount, key, device)
 		return err
 	})
 	if err != nil {
@@ -163,8 +176,7 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	if phase == "timed" {
 		end := now.Add(time.Duration(l.CountdownS) * time.Second)
 		l.CountdownEnd = &end
-		entries = append(entries, Entry{LotID: lotID, At: now, Kind: "restart", Until: &end, Rule: "L11",
-			Detail: fmt.Sprintf("有效报价，倒计时重新计为%d秒", l.CountdownS)})
+		entries = append(entries, Entry{LotID: lotID, At: now, Kind: "restart", Until: &end, Rule: "L11", Detail: restartDetail(l.CountdownS)})
 	}
 	if atCap {
 		end := now.Add(time.Duration(l.CapPeriodS) * time.Second)
@@ -176,8 +188,7 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	if err != nil {
 		return nil, b.Code, err
 	}
-	if err := trading.Audit(tx, now, a, "auction.quote", "lot", fmt.Sprint(lotID),
-		fmt.Sprintf("竞买号牌 %s 报价（%s）", b.Code, phaseName(phase))); err != nil {
+	if err := trading.Audit(tx, now, a, "auction.quote", "lot", fmt.Sprint(lotID), quoteSummary(b.Code, phase)); err != nil {
 		return nil, b.Code, err
 	}
 	ev := QuoteEvent{At: now, State: l.State, CountdownEnd: l.CountdownEnd, Quotes: l.Quotes}
@@ -189,7 +200,8 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	if _, err := live.Publish(ctx, tx, topic(lotID), kind, ev); err != nil {
 		return nil, b.Code, err
 	}
-	if err := s.alerts(ctx, tx, l, b, q, prevReg, sameOrigin); err != nil {
+	self := (phase == "open" || phase == "timed") && prevReg != nil && *prevReg == b.RegistrationID
+	if err := s.alerts(ctx, tx, lotID, b, q, self, sameOrigin); err != nil {
 		return nil, b.Code, err
 	}
 	return &QuoteResult{Quote: q, Code: b.Code, State: l.State, CountdownEnd: l.CountdownEnd}, b.Code, nil
@@ -211,13 +223,13 @@ func writeQuote(tx *gorm.DB, l *Lot, q *Quote, entries []Entry) (string, error) 
 		sql.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
 		args = append(args, e.LotID, e.At, e.Kind, e.Code, e.Amount, e.Rule, e.Detail, e.IdemKey, e.Until)
 	}
+	// The probe reads the quotes committed before this statement: all the
+	// lot's earlier quotes, as the lot's lock was taken before it.
 	sql.WriteString(`),
 	l AS (UPDATE auction_lots SET state = ?, highest = ?, highest_reg = ?, quotes = ?, countdown_end = ? WHERE lot_id = ?)
-	SELECT q.id, COALESCE((SELECT string_agg(DISTINCT b.code, '、' ORDER BY b.code)
-		FROM auction_quotes o JOIN auction_bidders b ON b.registration_id = o.registration_id
-		WHERE o.lot_id = ? AND o.registration_id <> ? AND ((o.ip <> '' AND o.ip = ?) OR (o.device <> '' AND o.device = ?))), '') AS same
+	SELECT q.id, ` + sameOriginSQL + ` AS same
 	FROM q`)
-	args = append(args, l.State, l.Highest, l.HighestReg, l.Quotes, l.CountdownEnd, l.LotID, q.LotID, q.RegistrationID, q.IP, q.Device)
+	args = append(args, l.State, l.Highest, l.HighestReg, l.Quotes, l.CountdownEnd, l.LotID, q.LotID, q.RegistrationID, q.IP, q.Device, int64(math.MaxInt64))
 	var row []struct {
 		ID   int64  `gorm:"column:id"`
 		Same string `gorm:"column:same"`
@@ -230,6 +242,16 @@ func writeQuote(tx *gorm.DB, l *Lot, q *Quote, entries []Entry) (string, error) 
 	}
 	q.ID = row[0].ID
 	return row[0].Same, nil
+}
+
+// quoteSummary is the audit record of an accepted quote.
+func quoteSummary(code, phase string) string {
+	return fmt.Sprintf("竞买号牌 %s 报价（%s）", code, phaseName(phase))
+}
+
+// restartDetail is the record entry of a countdown restarted by a quote (L11).
+func restartDetail(countdownS int) string {
+	return fmt.Sprintf("有效报价，倒计时重新计为%d秒", countdownS)
 }
 
 func phaseName(p string) string {
