@@ -326,3 +326,35 @@ func (e *env) codeOf(a trading.Actor) string {
 	}
 	return code
 }
+
+// A double click on the locked path (here a lot with a price cap, which
+// never takes the one statement) whose first click is accepted while the
+// second waits for the lock: the second answers with the first quote,
+// although its lock statement's snapshot predates it (lockNow reads the
+// key again).
+func TestDoubleClickWaitingOnTheLockedPath(t *testing.T) {
+	t.Parallel()
+	lot := landLot("listing")
+	lot.PriceCap = "9000000.00"
+	e := newEnv(t, lot)
+	e.at(sh(3, 20, 10, 0, 0))
+	a := e.bidder("福建甲置业有限公司", true)
+	e.at(sh(3, 24, 10, 0, 0))
+	e.mustQuote(a, "5000000")
+	_, release := e.holdLot()
+	first := e.send(e.Auction, a, "5200000", "double")
+	e.waitingOnLock(1)
+	second := e.send(e.Auction, a, "5200000", "double")
+	e.waitingOnLock(2)
+	release(true)
+	r1, r2 := e.await(first, "the first click"), e.await(second, "the second click")
+	if r1.err != nil || r2.err != nil {
+		t.Fatalf("clicks: %v, %v", r1.err, r2.err)
+	}
+	if r1.r.Duplicate == r2.r.Duplicate || r1.r.Quote.ID != r2.r.Quote.ID || !r2.r.Quote.Amount.Equal(mustDec("5200000")) {
+		t.Fatalf("two clicks: %+v %+v", r1.r, r2.r)
+	}
+	if n := e.count(`SELECT count(*) FROM auction_quotes WHERE lot_id = ?`, e.Lot); n != 2 {
+		t.Fatalf("%d quotes stored", n)
+	}
+}
