@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/trading"
 )
@@ -65,8 +64,8 @@ import (
 // before the lock wait. It is exact when no quote was accepted between the
 // snapshot and the lock (the lot's quotes count is the same in both);
 // otherwise, when the quote has an address or device, both of the quote's
-// alerts are published right after the statement, by sameOriginLate with a
-// fresh snapshot, in their usual order (see fastAlertsLate).
+// alerts are published right after the statement, by fastAlertsLate with a
+// fresh snapshot, in their usual order (fastAlertsLate).
 
 // taken is what the statement returns: the row version it locked and the
 // time read under the lock, and the quote when it was accepted.
@@ -133,26 +132,46 @@ pe AS (
 so AS (
 	SELECT ` + named(sameOriginSQL, "@lot", "@reg", "@ip", "@device", "u.id") + ` AS same,
 		COALESCE(ok.highest_reg = @reg, false) AS self,
-		ok.seen IS DISTINCT FROM ok.quotes AND (@ip <> '' OR @device <> '') AS deferred
+		ok.seen IS DISTINCT FROM ok.quotes AND (@ip <> '' OR @device <> '') AS deferred, u.at
 	FROM ok, u),
-ar AS (
-	SELECT v.n, v.kind, v.text, row_number() OVER (ORDER BY v.n) AS i, count(*) OVER () AS k
+` + alertsSQL(", pe") + `
+SELECT d.*, u.id AS quote_id, u.at AS quote_at, u.quotes AS new_quotes, u.countdown_end AS new_end,
+	COALESCE(so.self, false) AS self, COALESCE(so.deferred, false) AS deferred,
+	(SELECT count(*) FROM e) + (SELECT count(*) FROM se) AS written
+FROM d LEFT JOIN u ON true LEFT JOIN so ON true`
+
+// alertsSQL publishes a quote's alerts on the supervisors' topic, as
+// alerts does, from a CTE so (same: the other codes from the quote's
+// address or device, self: it outbid only itself, deferred: not now, at:
+// the quote's time) that precedes it, after the relations whose locks come
+// first (the public topic's). One live event per alert, numbered as
+// live.Publish numbers them: the topic's counter moves by their count,
+// under its row lock until the statement commits.
+func alertsSQL(after string) string {
+	return `ar AS (
+	SELECT so.at, v.n, v.kind, v.text, row_number() OVER (ORDER BY v.n) AS i, count(*) OVER () AS k
 	FROM so CROSS JOIN LATERAL (VALUES
 		(1, 'same_origin', CASE WHEN so.same <> '' THEN format(CAST(@same_fmt AS text), CAST(@code AS text), so.same) END),
 		(2, 'self_outbid', CASE WHEN so.self THEN CAST(@self_text AS text) END)) v(n, kind, text)
 	WHERE v.text IS NOT NULL AND NOT so.deferred),
 st AS (
-	INSERT INTO live_topics AS t (topic, last_seq) SELECT @sup, count(*) FROM ar, pe HAVING count(*) > 0
+	INSERT INTO live_topics AS t (topic, last_seq) SELECT @sup, count(*) FROM ar` + after + ` HAVING count(*) > 0
 	ON CONFLICT (topic) DO UPDATE SET last_seq = t.last_seq + EXCLUDED.last_seq RETURNING last_seq),
 se AS (
 	INSERT INTO live_events (topic, seq, kind, data, created_at)
-	SELECT @sup, st.last_seq - ar.k + ar.i, 'alert', jsonb_build_object('at', ` + jsonTime("u.at") + `, 'kind', ar.kind, 'text', ar.text),
+	SELECT @sup, st.last_seq - ar.k + ar.i, 'alert', jsonb_build_object('at', ` + jsonTime("ar.at") + `, 'kind', ar.kind, 'text', ar.text),
 		clock_timestamp()
-	FROM st, ar, u ORDER BY ar.i RETURNING seq)
-SELECT d.*, u.id AS quote_id, u.at AS quote_at, u.quotes AS new_quotes, u.countdown_end AS new_end,
-	COALESCE(so.self, false) AS self, COALESCE(so.deferred, false) AS deferred,
-	(SELECT count(*) FROM e) + (SELECT count(*) FROM se) AS written
-FROM d LEFT JOIN u ON true LEFT JOIN so ON true`
+	FROM st, ar ORDER BY ar.i RETURNING seq)`
+}
+
+// lateAlertsSQL is fastAlertsLate's one statement: the probe with the
+// statement's own snapshot, taken after the quote committed, over the
+// quotes accepted before it, then alertsSQL.
+var lateAlertsSQL = `WITH so AS (
+	SELECT ` + named(sameOriginSQL, "@lot", "@reg", "@ip", "@device", "@qid") + ` AS same, CAST(@self AS boolean) AS self, false AS deferred,
+		CAST(@at AS timestamptz) AS at),
+` + alertsSQL("") + `
+SELECT count(*) FROM se`
 
 // named puts names in place of sql's ? placeholders, in order.
 func named(sql string, names ...string) string {
@@ -241,15 +260,14 @@ func (s *Service) outbidLocked(ctx context.Context, l *Lot, now time.Time, b *Bi
 // fastAlertsLate publishes a fast quote's alerts when the statement's probe
 // could not be exact (quotes were accepted while it waited for the lock):
 // the probe again, with a snapshot that has every quote accepted before
-// this one, then both alerts in their usual order. They follow the quote
-// at once rather than in its transaction; the quote stands either way, so
-// a failure here is logged, not answered.
+// this one, then both alerts in their usual order, in one autocommitted
+// statement. They follow the quote at once rather than in its statement;
+// the quote stands either way, so a failure here is logged, not answered.
 func (s *Service) fastAlertsLate(ctx context.Context, b *Bidder, q *Quote, self bool) {
-	var same string
-	err := s.DB.WithContext(ctx).Raw(`SELECT `+sameOriginSQL, q.LotID, q.RegistrationID, q.IP, q.Device, q.ID).Scan(&same).Error
-	if err == nil && (same != "" || self) {
-		err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error { return s.alerts(ctx, tx, q.LotID, b, q, self, same) })
-	}
+	var n int64
+	err := s.DB.WithContext(ctx).Raw(lateAlertsSQL, map[string]any{"lot": q.LotID, "reg": q.RegistrationID, "ip": q.IP, "device": q.Device,
+		"qid": q.ID, "self": self, "at": q.At, "code": b.Code, "same_fmt": sameOriginText, "self_text": selfOutbidText(b.Code, q.Amount),
+		"sup": supTopic(q.LotID)}).Scan(&n).Error
 	if err != nil && s.Log != nil {
 		s.Log.Warn("auction: alerts of a quote", "lot", q.LotID, "quote", q.ID, "err", err)
 	}
