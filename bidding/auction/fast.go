@@ -14,8 +14,8 @@ import (
 
 // The common accepted quote in one statement (BENCHMARKS.md, "Online
 // bidding"). Under load nearly every quote reaches the lot's row lock, and
-// the locked path (quoteTx) holds it for six round trips and the commit;
-// the lot takes quotes no faster than that. An ascending quote by a bidder
+// the locked path (quoteTx) holds it for several round trips and the
+// commit; the lot takes quotes no faster than that. An ascending quote by a bidder
 // who has its code, with a key not used before, on a lot without a price
 // cap (beforeLock says so and returns the row it read) is instead taken by
 // one autocommitted statement, so the lock is held only while that
@@ -26,9 +26,13 @@ import (
 //	d   reads ggzy_now() from that row, so after the lock is granted (a
 //	    SELECT over a CTE computes its columns when the row comes out of
 //	    it): a quote's time is when the database accepted it, and times
-//	    follow acceptance order (A2, L16). Not in the UPDATE's SET: an
-//	    UPDATE computes it before waiting, and recomputes it only when the
-//	    row was changed meanwhile, not when it was only locked;
+//	    follow acceptance order (A2, L16). Not in lk's own columns, nor in
+//	    the UPDATE's SET: a scan computes them before the row lock is
+//	    waited for, and recomputes them (EvalPlanQual) only when the row
+//	    was changed meanwhile, not when it was only locked
+//	    (TestQuoteTimeReadAfterTheLock and
+//	    TestQuoteReachingTheLockAfterTheEndRefused fail with ggzy_now()
+//	    read in lk);
 //	ok  re-checks the decision beforeLock took on the row it read (below);
 //	q   inserts the quote, ON CONFLICT DO NOTHING: a key accepted while
 //	    this statement waited (a double click) writes nothing;
@@ -55,17 +59,19 @@ import (
 //     or the amount is at least L's highest plus the increment (check's
 //     test on L; whole increments depend only on the constants).
 // So the quote is accepted where the locked path, given the lock at that
-// moment, would accept it. When ok has no row, the locked path decides
+// moment, would accept it. When ok or q has no row, the locked path decides
 // (quoteTx), except that an amount outbid by L itself, at a time inside L's
 // ascending period, is refused at once: L is a committed version and the
-// locked path can only refuse that amount on it or any later one (outbid.go).
+// locked path can only refuse that amount on it or any later one
+// (outbid.go's argument) — unless the key was accepted meanwhile, which
+// outbidLocked checks first.
 //
 // The same-origin probe (K1/K3) reads the statement's snapshot, taken
 // before the lock wait. It is exact when no quote was accepted between the
 // snapshot and the lock (the lot's quotes count is the same in both);
 // otherwise, when the quote has an address or device, both of the quote's
 // alerts are published right after the statement, by fastAlertsLate with a
-// fresh snapshot, in their usual order (fastAlertsLate).
+// fresh snapshot, in their usual order.
 
 // taken is what the statement returns: the row version it locked and the
 // time read under the lock, and the quote when it was accepted.
@@ -89,6 +95,8 @@ func jsonTime(x string) string {
 		us + "::text, 6, '0'), '0') END || 'Z'"
 }
 
+// fastSQL is the statement. Its arguments are named (gorm's @name, which
+// ends at a space, comma or parenthesis: hence CAST(@x AS t), not @x::t).
 var fastSQL = `WITH lk AS (
 	SELECT * FROM auction_lots WHERE lot_id = @lot FOR NO KEY UPDATE),
 d AS (

@@ -39,7 +39,7 @@ import (
 //     value, so such lots always take the locked path.
 // So beforeLock refuses only the amount (L8, L15) and only when the row's
 // state is ascending, not sealed, without a cap, with the database's time
-// inside its period. Everything else (a bidder without a code yet, a key
+// inside its period. Everything else (a key
 // accepted before, a state or period the row does not show as ascending)
 // goes on to the locked path, which stays the authority. In a race with a
 // suspension or the end committed meanwhile, the refusal names L8 where the
@@ -115,11 +115,19 @@ func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, 
 	if err != nil {
 		return nil, "", nil, err
 	}
+	var b *Bidder
 	if h.Code == nil {
-		// Its first quote: the code is given in the quote's transaction.
-		return &Bidder{RegistrationID: regID, LotID: lotID}, "", nil, nil
+		// A qualified bidder's code is given here, in statements of its
+		// own, as its quote page gives it (view.go). It used to be given in
+		// the quote's transaction, so a refused first quote took its code
+		// back with it: under load most first quotes are refused, and
+		// every later quote of that bidder went to the locked path again.
+		if b, err = ensureBidder(db, lotID, regID, h.Now); err != nil {
+			return nil, "", nil, err
+		}
+	} else {
+		b = &Bidder{RegistrationID: regID, LotID: lotID, Code: *h.Code, WantsTimedAt: h.WantsTimedAt, CreatedAt: *h.CodeAt}
 	}
-	b := &Bidder{RegistrationID: regID, LotID: lotID, Code: *h.Code, WantsTimedAt: h.WantsTimedAt, CreatedAt: *h.CodeAt}
 	if h.KeyQuote != nil || !h.Lot.ascendingNow(h.Now) {
 		return b, b.Code, nil, nil
 	}
