@@ -32,7 +32,9 @@ import (
 //	    was changed meanwhile, not when it was only locked
 //	    (TestQuoteTimeReadAfterTheLock and
 //	    TestQuoteReachingTheLockAfterTheEndRefused fail with ggzy_now()
-//	    read in lk);
+//	    read in lk; an UPDATE … SET … = ggzy_now() that waited behind a
+//	    transaction that only locked the row returned a time earlier than
+//	    one that transaction read before releasing it: tried, not kept);
 //	ok  re-checks the decision beforeLock took on the row it read (below);
 //	q   inserts the quote, ON CONFLICT DO NOTHING: a key accepted while
 //	    this statement waited (a double click) writes nothing;

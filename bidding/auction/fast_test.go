@@ -358,3 +358,30 @@ func TestDoubleClickWaitingOnTheLockedPath(t *testing.T) {
 		t.Fatalf("%d quotes stored", n)
 	}
 }
+
+// A qualified bidder's code is given before its quote's transaction: a
+// refused first quote keeps it (its refusal names the code the bidder
+// keeps), and the bidder's next quote is taken by the one statement.
+func TestRefusedFirstQuoteKeepsTheCode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, landLot("listing"))
+	e.at(sh(3, 20, 10, 0, 0))
+	a := e.bidder("福建甲置业有限公司", true)
+	b := e.bidder("福建乙置业有限公司", true)
+	e.at(sh(3, 24, 10, 0, 0))
+	e.mustQuote(a, "5000000")
+	_, err := e.quote(b, "5050000")
+	e.refused(err, "L8")
+	code := e.codeOf(b)
+	if n := e.count(`SELECT count(*) FROM auction_log WHERE lot_id = ? AND kind = 'refused' AND code = ?`, e.Lot, code); n != 1 {
+		t.Fatalf("the refusal does not name the code %s the bidder kept", code)
+	}
+	rec := &statements{}
+	db := e.Auction.DB
+	e.Auction.DB = db.Session(&gorm.Session{Logger: rec})
+	r := e.mustQuote(b, "5100000")
+	e.Auction.DB = db
+	if r.Code != code || len(rec.sql) != 3 || !strings.Contains(rec.sql[2], "audit_append") {
+		t.Fatalf("code %s (kept %s), %d statements:\n%s", r.Code, code, len(rec.sql), strings.Join(rec.sql, "\n"))
+	}
+}
