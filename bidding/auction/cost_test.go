@@ -58,11 +58,18 @@ func TestQuoteStatements(t *testing.T) {
 	e.Auction.DB = db
 	t.Logf("%d statements:\n%s", len(rec.sql), strings.Join(rec.sql, "\n"))
 	// The count with who may quote and the lot's committed row (one
-	// statement, outside the transaction, outbid.go), the deposit, the
-	// lock, the clock with the key's earlier quote, the writes, audit, live.
-	const most = 7
+	// statement, outbid.go), the deposit, and the quote in one statement
+	// that locks the lot, reads the clock under the lock and writes the
+	// quote, its record entries, the lot, audit and live events (fast.go).
+	// No transaction: the lot's lock is held only while the last one runs
+	// and commits. (The locked path was 7 plus BEGIN and COMMIT.)
+	const most = 3
 	if len(rec.sql) > most {
 		t.Fatalf("an accepted quote ran %d statements, at most %d expected", len(rec.sql), most)
+	}
+	if last := rec.sql[len(rec.sql)-1]; !strings.Contains(last, "FOR NO KEY UPDATE") || !strings.Contains(last, "audit_append") ||
+		!strings.Contains(last, "live_events") {
+		t.Fatalf("the quote was not taken by the one statement: %s", last)
 	}
 	// …and did all it did before: the quote, its record entries, the lot.
 	l := e.lot()
@@ -71,5 +78,72 @@ func TestQuoteStatements(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM auction_log WHERE lot_id = ? AND kind IN ('quote', 'restart') AND at = ?`, e.Lot, listingEnd.Add(time.Minute)); n != 2 {
 		t.Fatalf("%d record entries of the quote, want the quote and the restart", n)
+	}
+	if n := e.count(`SELECT count(*) FROM audit_events WHERE action = 'auction.quote' AND occurred_at = ?`, listingEnd.Add(time.Minute)); n != 1 {
+		t.Fatalf("%d audit records of the quote", n)
+	}
+	if n := e.count(`SELECT count(*) FROM live_events WHERE topic = ? AND kind = 'quote' AND data->>'amount' = '5200000'`, "auction/"+itoa(e.Lot)); n != 1 {
+		t.Fatalf("%d live events of the quote", n)
+	}
+	if _, problem, err := trading.VerifyAudit(e.ctx, e.Trading.DB); err != nil || problem != nil {
+		t.Fatalf("audit chain: %v %v", problem, err)
+	}
+}
+
+// What a quote costs when the one statement does not take it. Outbid
+// between beforeLock's read and the lock: the statement finds the amount
+// outbid by the row it locked and the refusal is recorded at once (with
+// the key's check), 4 statements and no transaction, no second wait for
+// the lock. An accepted quote on the locked path (a lot with a price cap):
+// the lock, the clock and the key in one statement (lockNow), then the
+// writes, audit and live event, 6 statements plus BEGIN and COMMIT (it was
+// 7).
+func TestQuoteStatementsOffTheFastPath(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, landLot("listing"))
+	e.at(sh(3, 20, 10, 0, 0))
+	a := e.bidder("福建甲置业有限公司", true)
+	b := e.bidder("福建乙置业有限公司", true)
+	e.at(sh(3, 24, 10, 0, 0))
+	e.mustQuote(a, "5000000")
+	e.mustQuote(b, "5100000")
+	tx, release := e.holdLot()
+	if err := tx.Exec(`UPDATE auction_lots SET highest = 5400000 WHERE lot_id = ?`, e.Lot).Error; err != nil {
+		t.Fatal(err)
+	}
+	rec := &statements{}
+	db := e.Auction.DB
+	e.Auction.DB = db.Session(&gorm.Session{Logger: rec})
+	late := e.send(e.Auction, a, "5300000", "late")
+	e.waitingOnLock(1)
+	release(true)
+	got := e.await(late, "the quote outbid under the lock")
+	e.Auction.DB = db
+	e.refused(got.err, "L8")
+	t.Logf("%d statements:\n%s", len(rec.sql), strings.Join(rec.sql, "\n"))
+	if len(rec.sql) != 4 || !strings.Contains(rec.sql[3], "'refused'") {
+		t.Fatalf("a quote outbid under the lock ran %d statements, want 4 ending with its refusal", len(rec.sql))
+	}
+
+	capped := landLot("listing")
+	capped.PriceCap = "9000000.00"
+	e = newEnv(t, capped)
+	e.at(sh(3, 20, 10, 0, 0))
+	a = e.bidder("福建甲置业有限公司", true)
+	b = e.bidder("福建乙置业有限公司", true)
+	e.at(sh(3, 24, 10, 0, 0))
+	e.mustQuote(a, "5000000")
+	e.mustQuote(b, "5100000")
+	rec = &statements{}
+	db = e.Auction.DB
+	e.Auction.DB = db.Session(&gorm.Session{Logger: rec})
+	e.mustQuote(a, "5200000")
+	e.Auction.DB = db
+	t.Logf("%d statements:\n%s", len(rec.sql), strings.Join(rec.sql, "\n"))
+	if len(rec.sql) != 6 {
+		t.Fatalf("an accepted quote on the locked path ran %d statements, want 6", len(rec.sql))
+	}
+	if l := e.lot(); !l.Highest.Equal(mustDec("5200000")) || l.Quotes != 3 {
+		t.Fatalf("the lot after the quote: %+v", l)
 	}
 }

@@ -39,7 +39,7 @@ import (
 //     value, so such lots always take the locked path.
 // So beforeLock refuses only the amount (L8, L15) and only when the row's
 // state is ascending, not sealed, without a cap, with the database's time
-// inside its period. Everything else (a bidder without a code yet, a key
+// inside its period. Everything else (a key
 // accepted before, a state or period the row does not show as ascending)
 // goes on to the locked path, which stays the authority. In a race with a
 // suspension or the end committed meanwhile, the refusal names L8 where the
@@ -68,8 +68,11 @@ type ahead struct {
 // beforeLock decides what it can of a quote without the lot's lock. It
 // returns the bidder when it may quote (nil: the locked path reads who
 // may quote itself, e.g. to give a first code), or a refusal (with the
-// bidder's code, if any, for the record).
-func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, amount decimal.Decimal, key string) (*Bidder, string, error) {
+// bidder's code, if any, for the record). It returns the lot's committed
+// row too when the quote is the common case the one statement of fast.go
+// takes: an ascending quote, acceptable against that row, by a bidder who
+// has its code, with a key not used before.
+func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, amount decimal.Decimal, key string) (*Bidder, string, *Lot, error) {
 	db := s.DB.WithContext(ctx)
 	var rows []ahead
 	// Equivalent SQL: the lot's bidding row as committed (no lock), the
@@ -94,52 +97,85 @@ func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, 
 		args = append([]any{lotID, a.AccountID, key, rate, a.AccountID, key}, args...)
 	}
 	if err := db.Raw(sql, args...).Scan(&rows).Error; err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if len(rows) != 1 {
-		return nil, "", nil // not bid online: the locked path says so
+		return nil, "", nil, nil // not bid online: the locked path says so
 	}
 	h := &rows[0]
 	if rate > 0 && h.RateN > rate && !h.KeyAny {
-		return nil, "", refusal(http.StatusTooManyRequests, "L8", "amount",
+		return nil, "", nil, refusal(http.StatusTooManyRequests, "L8", "amount",
 			"报价过于频繁：每名竞买人每秒至多%d次报价（按平台数据库时钟的每一秒、各服务器合计）", rate)
 	}
 	if err := mayQuote(a); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	reg := &registered{ID: h.RegID, Status: h.RegStatus, Post: h.PostQualification, Code: h.Code, WantsTimedAt: h.WantsTimedAt, CodeAt: h.CodeAt}
 	regID, err := s.admit(ctx, db, reg)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
+	var b *Bidder
 	if h.Code == nil {
-		// Its first quote: the code is given in the quote's transaction.
-		return &Bidder{RegistrationID: regID, LotID: lotID}, "", nil
+		// A qualified bidder's code is given here, in statements of its
+		// own, as its quote page gives it (view.go). It used to be given in
+		// the quote's transaction, so a refused first quote took its code
+		// back with it: under load most first quotes are refused, and
+		// every later quote of that bidder went to the locked path again.
+		if b, err = ensureBidder(db, lotID, regID, h.Now); err != nil {
+			return nil, "", nil, err
+		}
+	} else {
+		b = &Bidder{RegistrationID: regID, LotID: lotID, Code: *h.Code, WantsTimedAt: h.WantsTimedAt, CreatedAt: *h.CodeAt}
 	}
-	b := &Bidder{RegistrationID: regID, LotID: lotID, Code: *h.Code, WantsTimedAt: h.WantsTimedAt, CreatedAt: *h.CodeAt}
 	if h.KeyQuote != nil || !h.Lot.ascendingNow(h.Now) {
-		return b, b.Code, nil
+		return b, b.Code, nil, nil
 	}
 	if _, err := h.Lot.ascending(amount); err != nil {
-		return nil, b.Code, err
+		return nil, b.Code, nil, err
 	}
-	return b, b.Code, nil
+	return b, b.Code, &h.Lot, nil
 }
 
 // ascendingNow tells whether, at now, the lot takes ascending quotes and
 // can only go on taking them or none (see above): the states and periods
 // in which check goes on to ascending, on a lot without a price cap.
 func (l *Lot) ascendingNow(now time.Time) bool {
-	if l.Mode == rules.ModeSealed || l.PriceCap != nil || now.Before(l.OpensAt) {
-		return false
+	from, until, ok := l.ascendingPeriod()
+	return ok && !now.Before(from) && now.Before(until)
+}
+
+// ascendingPeriod is the period [from, until) in which check takes an
+// ascending quote on the lot as it is, and ok when the lot is ascending at
+// all (not sealed, without a price cap, listing / free-quote / timed): the
+// open period less the last hour (L12), or the countdown (L11).
+func (l *Lot) ascendingPeriod() (from, until time.Time, ok bool) {
+	if l.Mode == rules.ModeSealed || l.PriceCap != nil {
+		return time.Time{}, time.Time{}, false
 	}
 	switch l.State {
 	case StateOpen:
-		return now.Before(l.ClosesAt) && (l.LastHourS <= 0 || now.Before(l.ClosesAt.Add(-time.Duration(l.LastHourS)*time.Second)))
+		until = l.ClosesAt
+		if l.LastHourS > 0 {
+			until = l.ClosesAt.Add(-time.Duration(l.LastHourS) * time.Second)
+		}
+		return l.OpensAt, until, true
 	case StateTimed:
-		return l.CountdownEnd != nil && now.Before(*l.CountdownEnd)
+		if l.CountdownEnd == nil {
+			return time.Time{}, time.Time{}, false
+		}
+		return l.OpensAt, *l.CountdownEnd, true
 	}
-	return false
+	return time.Time{}, time.Time{}, false
+}
+
+// periodEnd is the column an ascending period ends by: closes_at while
+// open, countdown_end while timed (see fast.go).
+func (l *Lot) periodEnd() time.Time {
+	if l.State == StateTimed && l.CountdownEnd != nil {
+		return *l.CountdownEnd
+	}
+	return l.ClosesAt
 }
 
 // useBidder is who may quote as beforeLock found it, with its code given

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -59,17 +60,29 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 	}
 	// The rate count (overRate), who may quote, and an amount already
 	// outbid, in one statement without the lot's lock (outbid.go).
-	b, code, err := s.beforeLock(ctx, a, lotID, amount, key)
+	b, code, v, err := s.beforeLock(ctx, a, lotID, amount, key)
 	if err != nil {
 		if errors.Is(err, ErrRefused) {
 			return nil, s.refuse(ctx, lotID, code, &amount, key, err)
 		}
 		return nil, err
 	}
+	device := clip(in.Device, 100)
+	if v != nil {
+		// The common case in one statement (fast.go); what it does not
+		// take goes on to the locked path.
+		res, err := s.quickQuote(ctx, a, v, b, amount, key, device)
+		if errors.Is(err, ErrRefused) {
+			return nil, err // recorded by quickQuote
+		}
+		if err != nil || res != nil {
+			return res, err
+		}
+	}
 	var res *QuoteResult
 	err = trading.Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		var err error
-		res, code, err = s.quoteTx(ctx, tx, a, lotID, b, amount, key, clip(in.Device, 100))
+		res, code, err = s.quoteTx(ctx, tx, a, lotID, b, amount, key, device)
 		return err
 	})
 	if err != nil {
@@ -106,8 +119,8 @@ func clip(s string, n int) string {
 }
 
 // quoteTx decides and writes one quote in the round trips it needs (the
-// quote path's cost: BENCHMARKS.md, cost_test.go): the lot's lock, the
-// database's time with the key's earlier quote, one statement that writes
+// quote path's cost: BENCHMARKS.md, cost_test.go): the lot's lock with the
+// database's time and the key's earlier quote (lockNow), one statement that writes
 // the quote, its record entries and the lot's new state and finds other
 // codes quoting from the same address or device, the audit record and the
 // live event. Who may quote was read before the transaction (beforeLock);
@@ -120,29 +133,13 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	if err != nil {
 		return nil, "", err
 	}
-	l, err := lock(tx, lotID)
+	l, now, prev, err := lockNow(tx, lotID, b.RegistrationID, key)
 	if err != nil {
 		return nil, b.Code, err
 	}
-	// The time is read after the lock is granted: a quote's time is when
-	// the database accepted it (A2, L16). So is the key's earlier quote, so
-	// a double click that committed while this one waited is seen.
-	var head []struct {
-		Now time.Time `gorm:"column:now"`
-		Quote
-	}
-	// Equivalent SQL: ggzy_now(), and the bidder's quote with this key if any.
-	if err := tx.Raw(`SELECT ggzy_now() AS now, q.* FROM (SELECT 1) one
-		LEFT JOIN auction_quotes q ON q.registration_id = ? AND q.idem_key = ?`, b.RegistrationID, key).Scan(&head).Error; err != nil {
-		return nil, b.Code, err
-	}
-	if len(head) != 1 {
-		return nil, b.Code, fmt.Errorf("auction: read the clock under lot %d's lock", lotID)
-	}
-	now := head[0].Now
-	if prev := head[0].Quote; prev.ID != 0 {
+	if prev != nil {
 		// A double click, or a retry after a lost answer: counted once.
-		return &QuoteResult{Quote: &prev, Code: b.Code, Duplicate: true, State: l.State, CountdownEnd: l.CountdownEnd}, b.Code, nil
+		return &QuoteResult{Quote: prev, Code: b.Code, Duplicate: true, State: l.State, CountdownEnd: l.CountdownEnd}, b.Code, nil
 	}
 	phase, atCap, err := l.check(tx, now, amount, b.RegistrationID)
 	if err != nil {
@@ -163,8 +160,7 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	if phase == "timed" {
 		end := now.Add(time.Duration(l.CountdownS) * time.Second)
 		l.CountdownEnd = &end
-		entries = append(entries, Entry{LotID: lotID, At: now, Kind: "restart", Until: &end, Rule: "L11",
-			Detail: fmt.Sprintf("有效报价，倒计时重新计为%d秒", l.CountdownS)})
+		entries = append(entries, Entry{LotID: lotID, At: now, Kind: "restart", Until: &end, Rule: "L11", Detail: restartDetail(l.CountdownS)})
 	}
 	if atCap {
 		end := now.Add(time.Duration(l.CapPeriodS) * time.Second)
@@ -176,8 +172,7 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	if err != nil {
 		return nil, b.Code, err
 	}
-	if err := trading.Audit(tx, now, a, "auction.quote", "lot", fmt.Sprint(lotID),
-		fmt.Sprintf("竞买号牌 %s 报价（%s）", b.Code, phaseName(phase))); err != nil {
+	if err := trading.Audit(tx, now, a, "auction.quote", "lot", fmt.Sprint(lotID), quoteSummary(b.Code, phase)); err != nil {
 		return nil, b.Code, err
 	}
 	ev := QuoteEvent{At: now, State: l.State, CountdownEnd: l.CountdownEnd, Quotes: l.Quotes}
@@ -189,10 +184,66 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	if _, err := live.Publish(ctx, tx, topic(lotID), kind, ev); err != nil {
 		return nil, b.Code, err
 	}
-	if err := s.alerts(ctx, tx, l, b, q, prevReg, sameOrigin); err != nil {
+	self := (phase == "open" || phase == "timed") && prevReg != nil && *prevReg == b.RegistrationID
+	if err := s.alerts(ctx, tx, lotID, b, q, self, sameOrigin); err != nil {
 		return nil, b.Code, err
 	}
 	return &QuoteResult{Quote: q, Code: b.Code, State: l.State, CountdownEnd: l.CountdownEnd}, b.Code, nil
+}
+
+// locked is what lockNow reads in one statement.
+type locked struct {
+	Now       time.Time        `gorm:"column:now"`
+	Seen      int              `gorm:"column:seen"`
+	KeyID     *int64           `gorm:"column:key_id"`
+	KeyPhase  *string          `gorm:"column:key_phase"`
+	KeyAmount *decimal.Decimal `gorm:"column:key_amount"`
+	KeyAt     *time.Time       `gorm:"column:key_at"`
+	KeyIP     *string          `gorm:"column:key_ip"`
+	KeyDevice *string          `gorm:"column:key_device"`
+	Lot       `gorm:"embedded"`
+}
+
+// lockNow takes the lot's lock (as lock does), reads ggzy_now() after the
+// lock is granted (a quote's time is when the database accepted it, A2,
+// L16; fast.go says why a column of a SELECT over the locking CTE is read
+// then) and the bidder's earlier quote with this key, in one statement.
+// The key is read from the statement's snapshot, taken before the lock
+// wait; a double click that committed meanwhile is not in it, so when a
+// quote was accepted between the snapshot and the lock (the lot's quotes
+// count differs), the key is read again, after the lock.
+func lockNow(tx *gorm.DB, lotID, regID int64, key string) (*Lot, time.Time, *Quote, error) {
+	var rows []locked
+	// Equivalent SQL: the lot's row FOR NO KEY UPDATE, then the clock, the
+	// quotes count as of the snapshot, and the key's quote.
+	if err := tx.Raw(`WITH lk AS (SELECT * FROM auction_lots WHERE lot_id = ? FOR NO KEY UPDATE),
+		d AS (SELECT lk.*, ggzy_now() AS now, (SELECT quotes FROM auction_lots WHERE lot_id = ?) AS seen FROM lk)
+		SELECT d.*, q.id AS key_id, q.phase AS key_phase, q.amount AS key_amount, q.at AS key_at, q.ip AS key_ip, q.device AS key_device
+		FROM d LEFT JOIN auction_quotes q ON q.registration_id = ? AND q.idem_key = ?`,
+		lotID, lotID, regID, key).Scan(&rows).Error; err != nil {
+		return nil, time.Time{}, nil, err
+	}
+	if len(rows) != 1 {
+		_, err := lock(tx, lotID) // not bid online: its error says so
+		if err == nil {
+			err = fmt.Errorf("auction: lock lot %d", lotID)
+		}
+		return nil, time.Time{}, nil, err
+	}
+	r := &rows[0]
+	if r.KeyID != nil {
+		return &r.Lot, r.Now, &Quote{ID: *r.KeyID, LotID: lotID, RegistrationID: regID, Phase: *r.KeyPhase, Amount: *r.KeyAmount,
+			At: *r.KeyAt, IdemKey: key, IP: *r.KeyIP, Device: *r.KeyDevice}, nil
+	}
+	if r.Seen != r.Quotes {
+		var prev Quote
+		res := tx.Where("registration_id = ? AND idem_key = ?", regID, key).Limit(1).Find(&prev)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return &r.Lot, r.Now, nil, res.Error
+		}
+		return &r.Lot, r.Now, &prev, nil
+	}
+	return &r.Lot, r.Now, nil, nil
 }
 
 // writeQuote writes an accepted quote, its record entries and the lot's
@@ -211,13 +262,13 @@ func writeQuote(tx *gorm.DB, l *Lot, q *Quote, entries []Entry) (string, error) 
 		sql.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
 		args = append(args, e.LotID, e.At, e.Kind, e.Code, e.Amount, e.Rule, e.Detail, e.IdemKey, e.Until)
 	}
+	// The probe reads the quotes committed before this statement: all the
+	// lot's earlier quotes, as the lot's lock was taken before it.
 	sql.WriteString(`),
 	l AS (UPDATE auction_lots SET state = ?, highest = ?, highest_reg = ?, quotes = ?, countdown_end = ? WHERE lot_id = ?)
-	SELECT q.id, COALESCE((SELECT string_agg(DISTINCT b.code, '、' ORDER BY b.code)
-		FROM auction_quotes o JOIN auction_bidders b ON b.registration_id = o.registration_id
-		WHERE o.lot_id = ? AND o.registration_id <> ? AND ((o.ip <> '' AND o.ip = ?) OR (o.device <> '' AND o.device = ?))), '') AS same
+	SELECT q.id, ` + sameOriginSQL + ` AS same
 	FROM q`)
-	args = append(args, l.State, l.Highest, l.HighestReg, l.Quotes, l.CountdownEnd, l.LotID, q.LotID, q.RegistrationID, q.IP, q.Device)
+	args = append(args, l.State, l.Highest, l.HighestReg, l.Quotes, l.CountdownEnd, l.LotID, q.LotID, q.RegistrationID, q.IP, q.Device, int64(math.MaxInt64))
 	var row []struct {
 		ID   int64  `gorm:"column:id"`
 		Same string `gorm:"column:same"`
@@ -230,6 +281,16 @@ func writeQuote(tx *gorm.DB, l *Lot, q *Quote, entries []Entry) (string, error) 
 	}
 	q.ID = row[0].ID
 	return row[0].Same, nil
+}
+
+// quoteSummary is the audit record of an accepted quote.
+func quoteSummary(code, phase string) string {
+	return fmt.Sprintf("竞买号牌 %s 报价（%s）", code, phaseName(phase))
+}
+
+// restartDetail is the record entry of a countdown restarted by a quote (L11).
+func restartDetail(countdownS int) string {
+	return fmt.Sprintf("有效报价，倒计时重新计为%d秒", countdownS)
 }
 
 func phaseName(p string) string {

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 
 	"github.com/ggzy/ggzy/trading"
@@ -23,24 +24,42 @@ type Alert struct {
 
 // alerts publishes, on the supervisors' topic, what a supervisor should
 // look at after an accepted quote: another bidder quoting from the same
-// address or device (sameOrigin: their codes, found by writeQuote), and a
-// bidder outbidding only itself.
-func (s *Service) alerts(ctx context.Context, tx *gorm.DB, l *Lot, b *Bidder, q *Quote, prevReg *int64, sameOrigin string) error {
+// address or device (sameOrigin: their codes, found by sameOriginSQL), and
+// a bidder outbidding only itself (self: the lot's highest before the quote
+// was the bidder's own ascending quote). fast.go publishes the same events
+// from SQL with the same texts.
+func (s *Service) alerts(ctx context.Context, tx *gorm.DB, lotID int64, b *Bidder, q *Quote, self bool, sameOrigin string) error {
 	var out []Alert
 	if sameOrigin != "" {
-		out = append(out, Alert{At: q.At, Kind: "same_origin",
-			Text: fmt.Sprintf("竞买号牌 %s 与 %s 从同一网络地址或设备报价（K1/K3）", b.Code, sameOrigin)})
+		out = append(out, Alert{At: q.At, Kind: "same_origin", Text: fmt.Sprintf(sameOriginText, b.Code, sameOrigin)})
 	}
-	if (q.Phase == "open" || q.Phase == "timed") && prevReg != nil && *prevReg == b.RegistrationID {
-		out = append(out, Alert{At: q.At, Kind: "self_outbid", Text: fmt.Sprintf("竞买号牌 %s 在自己的最高报价之上再次加价（%s 元）", b.Code, yuan(q.Amount))})
+	if self {
+		out = append(out, Alert{At: q.At, Kind: "self_outbid", Text: selfOutbidText(b.Code, q.Amount)})
 	}
 	for _, a := range out {
-		if _, err := live.Publish(ctx, tx, supTopic(l.LotID), "alert", a); err != nil {
+		if _, err := live.Publish(ctx, tx, supTopic(lotID), "alert", a); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// sameOriginText is the same-origin alert (K1/K3): the quoting code, then
+// the other codes. Go's fmt and PostgreSQL's format() read it alike.
+const sameOriginText = "竞买号牌 %s 与 %s 从同一网络地址或设备报价（K1/K3）"
+
+func selfOutbidText(code string, amount decimal.Decimal) string {
+	return fmt.Sprintf("竞买号牌 %s 在自己的最高报价之上再次加价（%s 元）", code, yuan(amount))
+}
+
+// sameOriginSQL finds the other codes that quoted on the lot from the
+// quote's address or device before it, "、"-joined (empty if none). Args: lot,
+// registration, address, device, and the quote's id (quotes with a lower
+// id were accepted before it, L16).
+const sameOriginSQL = `COALESCE((SELECT string_agg(DISTINCT b.code, '、' ORDER BY b.code)
+		FROM auction_quotes o JOIN auction_bidders b ON b.registration_id = o.registration_id
+		WHERE o.lot_id = ? AND o.registration_id <> ? AND ((o.ip <> '' AND o.ip = ?) OR (o.device <> '' AND o.device = ?))
+			AND o.id < ?), '')`
 
 func supervisorOnly(a trading.Actor) error {
 	if a.Role != trading.RoleSupervisor {
