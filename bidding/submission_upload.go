@@ -244,6 +244,9 @@ func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64
 		}
 		// Inspected as the pieces streamed in, if the summaries decide (EB1).
 		info, ierr = s.streamedInfo(tx, p, cps)
+		if ierr != nil && !errors.Is(ierr, sealed.ErrPiecesIncomplete) && !isSealedError(ierr) {
+			return ierr // the database's, not a verdict: nothing joined, nothing deleted
+		}
 		if _, err := (minio.Core{Client: s.Storage.Client}).CompleteMultipartUpload(ctx, s.Storage.Bucket, p.ObjectKey, p.UploadID, cps, minio.PutObjectOptions{}); err != nil {
 			return fmt.Errorf("join the pieces of %s: %w", p.ObjectKey, err)
 		}
