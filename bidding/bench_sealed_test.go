@@ -218,9 +218,13 @@ func BenchmarkSealedUploadVsMinIO(b *testing.B) {
 				put = time.Since(t0)
 			}
 			through := func() {
+				reads := e.Svc.SealedReadBacks()
 				t0 := time.Now()
 				uploadAsTheBrowser(b, e, bidder, up, path, envSize, chain, layout)
 				platform = time.Since(t0)
+				if e.Svc.SealedReadBacks() != reads {
+					b.Fatal("the envelope was read back: not the upload the browser makes")
+				}
 			}
 			if i%2 == 0 {
 				straight()

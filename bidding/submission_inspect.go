@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/ggzy/ggzy/bidding/sealed"
@@ -18,13 +18,14 @@ import (
 // piece goes through a sealed.PieceScanner on its way to the store, and
 // its summary is saved in its own row (sealed_pieces), so pieces sent
 // several at a time never wait for one another. Completing the part joins
-// the summaries of exactly the pieces the store holds (same upload, same
-// ETags) with sealed.JoinPieces, which refuses what sealed.Inspect
-// refuses. When they cannot decide (a piece that came before the first
-// piece, a sender's broken SHA-256 chain, a summary lost between the store
-// and the database), the joined envelope is read back through
-// sealed.Inspect: the verdict is the same either way, only the cost
-// differs.
+// the summaries with sealed.JoinPieces, which refuses what sealed.Inspect
+// refuses, but only when each summary is known to describe the bytes the
+// store joins (streamedInfo: not by ETag alone, which is MD5). When they
+// cannot decide (a piece that came before the first piece, a sender's
+// broken SHA-256 chain, a piece sent twice at once, an attempt that died
+// after the store may have kept it), the joined envelope is read back
+// through sealed.Inspect: the verdict is the same either way, only the
+// cost differs.
 
 // SealedPiece is one piece's summary.
 type SealedPiece struct {
@@ -32,9 +33,22 @@ type SealedPiece struct {
 	Part     int    `gorm:"column:part;primaryKey"`
 	N        int    `gorm:"column:n;primaryKey"`
 	UploadID string `gorm:"column:upload_id"`
-	ETag     string `gorm:"column:etag"`
-	Scan     []byte `gorm:"column:scan;type:jsonb"`
+	// Attempt is the last attempt that claimed the piece; State is
+	// PieceStreaming until that attempt's bytes are in the store and its
+	// summary is written (PieceDone). Contended: some attempt at the piece
+	// in this upload was claimed over while it was streaming.
+	Attempt   int64   `gorm:"column:attempt"`
+	State     string  `gorm:"column:state"`
+	Contended bool    `gorm:"column:contended"`
+	ETag      *string `gorm:"column:etag"`
+	Scan      []byte  `gorm:"column:scan;type:jsonb"`
 }
+
+// The states of a piece's row.
+const (
+	PieceStreaming = "streaming"
+	PieceDone      = "done"
+)
 
 func (SealedPiece) TableName() string { return "sealed_pieces" }
 
@@ -93,8 +107,9 @@ func (s *Service) pieceScanner(ctx context.Context, p *SealedPart, n int, claims
 	}
 	before, layout := claims.Before, claims.Layout
 	var rows []SealedPiece
-	// Equivalent SQL: SELECT * FROM sealed_pieces WHERE bid_id = ? AND part = ? AND upload_id = ? AND n IN (1, n-1)
-	if err := s.DB.WithContext(ctx).Where("bid_id = ? AND part = ? AND upload_id = ? AND n IN ?", p.BidID, p.Part, p.UploadID, []int{1, n - 1}).
+	// Only a hint: JoinPieces checks the layout and the chain it gives.
+	// Equivalent SQL: SELECT * FROM sealed_pieces WHERE bid_id = ? AND part = ? AND upload_id = ? AND state = 'done' AND n IN (1, n-1)
+	if err := s.DB.WithContext(ctx).Where("bid_id = ? AND part = ? AND upload_id = ? AND state = ? AND n IN ?", p.BidID, p.Part, p.UploadID, PieceDone, []int{1, n - 1}).
 		Find(&rows).Error; err != nil {
 		return nil, err
 	}
@@ -113,10 +128,29 @@ func (s *Service) pieceScanner(ctx context.Context, p *SealedPart, n int, claims
 	return sealed.NewPieceScanner(offset, layout, before), nil
 }
 
-// pieceScanned saves piece n's summary, if the whole piece went through
-// the scanner and the part is still on the same upload; otherwise the
-// completion does without it.
-func (s *Service) pieceScanned(ctx context.Context, p *SealedPart, n int, ps *sealed.PieceScanner, size int64, etag string) error {
+// claimPiece claims piece n of p for a new attempt, in the transaction
+// that holds the bid's lock (so never while CompletePart holds it), before
+// the attempt sends a byte to the store: the row is the attempt's, its
+// summary cleared. A row still streaming for the same upload means another
+// attempt is in flight, or died after the store may have kept its bytes:
+// the row is contended, for good in this upload.
+func claimPiece(tx *gorm.DB, p *SealedPart, n int) (int64, error) {
+	var attempt int64
+	// The SET expressions read the row as it was before the claim.
+	err := tx.Raw(`INSERT INTO sealed_pieces (bid_id, part, n, upload_id, attempt, state)
+		VALUES (?, ?, ?, ?, nextval('sealed_piece_attempts'), 'streaming')
+		ON CONFLICT (bid_id, part, n) DO UPDATE SET
+			contended = sealed_pieces.upload_id = excluded.upload_id AND (sealed_pieces.contended OR sealed_pieces.state = 'streaming'),
+			upload_id = excluded.upload_id, attempt = excluded.attempt, state = 'streaming', etag = NULL, scan = NULL
+		RETURNING attempt`, p.BidID, p.Part, n, p.UploadID).Scan(&attempt).Error
+	return attempt, err
+}
+
+// pieceScanned saves piece n's summary once the store has kept the piece
+// (it returned etag), if the whole piece went through the scanner and the
+// row is still this attempt's; otherwise the row stays streaming and the
+// completion reads the envelope back.
+func (s *Service) pieceScanned(ctx context.Context, p *SealedPart, n int, attempt int64, ps *sealed.PieceScanner, size int64, etag string) error {
 	sc := ps.Scan()
 	if sc.Size != size || etag == "" {
 		return nil
@@ -125,26 +159,33 @@ func (s *Service) pieceScanned(ctx context.Context, p *SealedPart, n int, ps *se
 	if err != nil {
 		return err
 	}
-	// Equivalent SQL: INSERT INTO sealed_pieces (bid_id, part, n, upload_id, etag, scan)
-	//   SELECT bid_id, part, n, upload_id, ?, ? FROM sealed_parts WHERE bid_id = ? AND part = ? AND upload_id = ? AND completed_at IS NULL
-	//   ON CONFLICT (bid_id, part, n) DO UPDATE SET upload_id = excluded.upload_id, etag = excluded.etag, scan = excluded.scan
-	return s.DB.WithContext(ctx).Exec(`INSERT INTO sealed_pieces (bid_id, part, n, upload_id, etag, scan)
-		SELECT bid_id, part, ?, upload_id, ?, ? FROM sealed_parts WHERE bid_id = ? AND part = ? AND upload_id = ? AND completed_at IS NULL
-		ON CONFLICT (bid_id, part, n) DO UPDATE SET upload_id = excluded.upload_id, etag = excluded.etag, scan = excluded.scan`,
-		n, trimETag(etag), string(b), p.BidID, p.Part, p.UploadID).Error
-}
-
-// dropPieces forgets the summaries of a part (joined, or started over).
-func (s *Service) dropPieces(ctx context.Context, bidID int64, part int) error {
-	return s.DB.WithContext(ctx).Where("bid_id = ? AND part = ?", bidID, part).Delete(&SealedPiece{}).Error
+	// Equivalent SQL: UPDATE sealed_pieces SET state = 'done', etag = ?, scan = ?
+	//   WHERE bid_id = ? AND part = ? AND n = ? AND attempt = ?
+	return s.DB.WithContext(ctx).Model(&SealedPiece{}).Where("bid_id = ? AND part = ? AND n = ? AND attempt = ?", p.BidID, p.Part, n, attempt).
+		Updates(map[string]any{"state": PieceDone, "etag": trimETag(etag), "scan": string(b)}).Error
 }
 
 // streamedInfo is the verdict from the summaries of the pieces the store
-// joins; sealed.ErrPiecesIncomplete means read the joined envelope.
-func (s *Service) streamedInfo(ctx context.Context, p *SealedPart, parts []minio.CompletePart) (*sealed.Info, error) {
+// is about to join; sealed.ErrPiecesIncomplete means read the joined
+// envelope. It runs in CompletePart's transaction, which holds the bid
+// FOR UPDATE from before this reads the rows until the store has joined
+// the pieces.
+//
+// Why a summary used here describes the bytes the store joins, whatever
+// their MD5: every attempt at piece n claims the row (claimPiece, under
+// the bid's lock) before it sends a byte, and marks it done only on its
+// own claim after the store returned, so a done row is the last claim's
+// and its bytes are stored. Each earlier claim was claimed over; had it
+// still been streaming then, the row would be contended, so it was done:
+// its store write had returned before the next claim, hence before the
+// last attempt's write began. So no write of piece n is in flight when
+// the row is read, the last one to finish was the summary's, and none can
+// start until the join (the lock): the store joins the summarised bytes.
+// The ETag check is only a cross-check.
+func (s *Service) streamedInfo(tx *gorm.DB, p *SealedPart, parts []minio.CompletePart) (*sealed.Info, error) {
 	var rows []SealedPiece
 	// Equivalent SQL: SELECT * FROM sealed_pieces WHERE bid_id = ? AND part = ? AND upload_id = ? ORDER BY n
-	if err := s.DB.WithContext(ctx).Where("bid_id = ? AND part = ? AND upload_id = ?", p.BidID, p.Part, p.UploadID).
+	if err := tx.Where("bid_id = ? AND part = ? AND upload_id = ?", p.BidID, p.Part, p.UploadID).
 		Order(clause.OrderByColumn{Column: clause.Column{Name: "n"}}).Find(&rows).Error; err != nil {
 		return nil, err
 	}
@@ -153,22 +194,12 @@ func (s *Service) streamedInfo(ctx context.Context, p *SealedPart, parts []minio
 	}
 	scans := make([]sealed.PieceScan, len(rows))
 	for i, r := range rows {
-		if r.N != parts[i].PartNumber || r.ETag != trimETag(parts[i].ETag) || json.Unmarshal(r.Scan, &scans[i]) != nil {
+		if r.State != PieceDone || r.Contended || r.ETag == nil || r.N != parts[i].PartNumber || *r.ETag != trimETag(parts[i].ETag) ||
+			json.Unmarshal(r.Scan, &scans[i]) != nil {
 			return nil, sealed.ErrPiecesIncomplete
 		}
 	}
 	return sealed.JoinPieces(scans)
-}
-
-// partInfo is the envelope's inspection: from the pieces' summaries, or
-// else read back whole.
-func (s *Service) partInfo(ctx context.Context, p *SealedPart, parts []minio.CompletePart) (*sealed.Info, error) {
-	info, err := s.streamedInfo(ctx, p, parts)
-	if errors.Is(err, sealed.ErrPiecesIncomplete) {
-		s.readBacks.Add(1)
-		return s.inspectPart(ctx, p)
-	}
-	return info, err
 }
 
 // SealedReadBacks counts the sealed parts this service inspected by

@@ -90,11 +90,11 @@ func TestSealedUploadInspectedAsItStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := e.Svc.streamedInfo(ctx, &p, cps); err != nil || *got != *want {
+	if got, err := e.Svc.streamedInfo(e.Svc.DB.WithContext(ctx), &p, cps); err != nil || *got != *want {
 		t.Fatalf("streamed inspection %+v (%v), Inspect %+v", got, err, want)
 	}
 	cps[1].ETag = "0123"
-	if _, err := e.Svc.streamedInfo(ctx, &p, cps); !errors.Is(err, sealed.ErrPiecesIncomplete) {
+	if _, err := e.Svc.streamedInfo(e.Svc.DB.WithContext(ctx), &p, cps); !errors.Is(err, sealed.ErrPiecesIncomplete) {
 		t.Fatalf("summaries of pieces the store does not hold were used: %v", err)
 	}
 	rb := readBacks()

@@ -104,19 +104,24 @@ func (s *Service) PutPiece(ctx context.Context, a trading.Actor, bidID int64, pa
 // that comes before the pieces preceding it is inspected all the same.
 func (s *Service) PutPieceClaimed(ctx context.Context, a trading.Actor, bidID int64, part, n int, body io.Reader, size int64, claims PieceClaims) error {
 	var p *SealedPart
+	var attempt int64
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		_, p, err = s.lockUploadingPart(tx, a, bidID, part, "SHARE")
+		if _, p, err = s.lockUploadingPart(tx, a, bidID, part, "SHARE"); err != nil {
+			return err
+		}
+		if n < 1 || n > s.maxPieces(part) {
+			return trading.Invalid("piece", "分片序号应为1至%d（文件超过 %d MB 的上限）", s.maxPieces(part), s.MaxUpload>>20)
+		}
+		if size <= 0 || size > PieceSize || (part == 0 && size > maxPriceEnvelope) {
+			return trading.Invalid("piece", "分片大小应为1至%d字节（须声明 Content-Length）", min(int64(PieceSize), map[bool]int64{true: maxPriceEnvelope, false: PieceSize}[part == 0]))
+		}
+		// Before any byte goes to the store (see streamedInfo).
+		attempt, err = claimPiece(tx, p, n)
 		return err
 	})
 	if err != nil {
 		return err
-	}
-	if n < 1 || n > s.maxPieces(part) {
-		return trading.Invalid("piece", "分片序号应为1至%d（文件超过 %d MB 的上限）", s.maxPieces(part), s.MaxUpload>>20)
-	}
-	if size <= 0 || size > PieceSize || (part == 0 && size > maxPriceEnvelope) {
-		return trading.Invalid("piece", "分片大小应为1至%d字节（须声明 Content-Length）", min(int64(PieceSize), map[bool]int64{true: maxPriceEnvelope, false: PieceSize}[part == 0]))
 	}
 	ps, err := s.pieceScanner(ctx, p, n, claims)
 	if err != nil {
@@ -137,7 +142,7 @@ func (s *Service) PutPieceClaimed(ctx context.Context, a trading.Actor, bidID in
 		}
 		return interrupted(err)
 	}
-	return s.pieceScanned(ctx, p, n, ps, size, op.ETag)
+	return s.pieceScanned(ctx, p, n, attempt, ps, size, op.ETag)
 }
 
 // PieceInfo is a piece the store holds.
@@ -199,46 +204,62 @@ func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64
 	var b *SealedBid
 	var p *SealedPart
 	var fp string
+	var info *sealed.Info
+	var ierr error
+	// The bid stays locked FOR UPDATE from reading the pieces' summaries
+	// until the store has joined the pieces: no attempt at a piece can be
+	// claimed in between, which streamedInfo's argument needs.
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
 		if b, p, err = s.uploadingPart(tx, a, bidID, part); err != nil {
 			return err
 		}
-		return tx.Model(&BidKey{}).Where("id = ?", b.KeyID).Select("fingerprint").Scan(&fp).Error
+		if err := tx.Model(&BidKey{}).Where("id = ?", b.KeyID).Select("fingerprint").Scan(&fp).Error; err != nil {
+			return err
+		}
+		pieces, err := s.listPieces(ctx, p)
+		if err != nil {
+			return err
+		}
+		if len(pieces) == 0 {
+			return trading.Invalid("part", "该部分尚未上传任何内容")
+		}
+		for i, pc := range pieces {
+			if pc.N != i+1 {
+				return trading.Invalid("part", "缺少第%d个分片，请继续上传", i+1)
+			}
+			if i < len(pieces)-1 && pc.Size != PieceSize {
+				return trading.Invalid("part", "第%d个分片大小应为 %d 字节", pc.N, PieceSize)
+			}
+		}
+		res, err := minio.Core{Client: s.Storage.Client}.ListObjectParts(ctx, s.Storage.Bucket, p.ObjectKey, p.UploadID, 0, 10000)
+		if err != nil {
+			return err
+		}
+		cps := make([]minio.CompletePart, len(pieces))
+		for i, op := range res.ObjectParts {
+			if i < len(cps) {
+				cps[i] = minio.CompletePart{PartNumber: op.PartNumber, ETag: op.ETag}
+			}
+		}
+		// Inspected as the pieces streamed in, if the summaries decide (EB1).
+		info, ierr = s.streamedInfo(tx, p, cps)
+		if ierr != nil && !errors.Is(ierr, sealed.ErrPiecesIncomplete) && !isSealedError(ierr) {
+			return ierr // the database's, not a verdict: nothing joined, nothing deleted
+		}
+		if _, err := (minio.Core{Client: s.Storage.Client}).CompleteMultipartUpload(ctx, s.Storage.Bucket, p.ObjectKey, p.UploadID, cps, minio.PutObjectOptions{}); err != nil {
+			return fmt.Errorf("join the pieces of %s: %w", p.ObjectKey, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	pieces, err := s.listPieces(ctx, p)
-	if err != nil {
-		return nil, err
+	if errors.Is(ierr, sealed.ErrPiecesIncomplete) {
+		// Or else read back whole (EB1).
+		s.readBacks.Add(1)
+		info, ierr = s.inspectPart(ctx, p)
 	}
-	if len(pieces) == 0 {
-		return nil, trading.Invalid("part", "该部分尚未上传任何内容")
-	}
-	cps := make([]minio.CompletePart, len(pieces))
-	for i, pc := range pieces {
-		if pc.N != i+1 {
-			return nil, trading.Invalid("part", "缺少第%d个分片，请继续上传", i+1)
-		}
-		if i < len(pieces)-1 && pc.Size != PieceSize {
-			return nil, trading.Invalid("part", "第%d个分片大小应为 %d 字节", pc.N, PieceSize)
-		}
-	}
-	res, err := minio.Core{Client: s.Storage.Client}.ListObjectParts(ctx, s.Storage.Bucket, p.ObjectKey, p.UploadID, 0, 10000)
-	if err != nil {
-		return nil, err
-	}
-	for i, op := range res.ObjectParts {
-		if i < len(cps) {
-			cps[i] = minio.CompletePart{PartNumber: op.PartNumber, ETag: op.ETag}
-		}
-	}
-	if _, err := (minio.Core{Client: s.Storage.Client}).CompleteMultipartUpload(ctx, s.Storage.Bucket, p.ObjectKey, p.UploadID, cps, minio.PutObjectOptions{}); err != nil {
-		return nil, fmt.Errorf("join the pieces of %s: %w", p.ObjectKey, err)
-	}
-	// Inspected as the pieces streamed in, or else read back whole (EB1).
-	info, ierr := s.partInfo(ctx, p, cps)
 	if ierr == nil {
 		switch {
 		case info.Header.Bid != b.Ref:
@@ -263,11 +284,7 @@ func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64
 		}
 		up, err := minio.Core{Client: s.Storage.Client}.NewMultipartUpload(ctx, s.Storage.Bucket, p.ObjectKey, minio.PutObjectOptions{ContentType: "application/octet-stream"})
 		if err == nil {
-			err = s.DB.WithContext(ctx).Model(&SealedPart{}).Where("bid_id = ? AND part = ? AND completed_at IS NULL", bidID, part).
-				Update("upload_id", up).Error
-		}
-		if err == nil {
-			err = s.dropPieces(ctx, bidID, part)
+			err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return restartPart(tx, bidID, part, up) })
 		}
 		if err != nil {
 			return nil, err
@@ -303,6 +320,18 @@ func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64
 		return nil, err
 	}
 	return p, nil
+}
+
+// restartPart puts a refused part on its new upload and forgets the
+// summaries of the old one, in one transaction; a piece claimed on the new
+// upload meanwhile keeps its row.
+func restartPart(tx *gorm.DB, bidID int64, part int, up string) error {
+	// Equivalent SQL: UPDATE sealed_parts SET upload_id = ? WHERE bid_id = ? AND part = ? AND completed_at IS NULL
+	if err := tx.Model(&SealedPart{}).Where("bid_id = ? AND part = ? AND completed_at IS NULL", bidID, part).Update("upload_id", up).Error; err != nil {
+		return err
+	}
+	// Equivalent SQL: DELETE FROM sealed_pieces WHERE bid_id = ? AND part = ? AND upload_id <> ?
+	return tx.Where("bid_id = ? AND part = ? AND upload_id <> ?", bidID, part, up).Delete(&SealedPiece{}).Error
 }
 
 func isSealedError(err error) bool {
