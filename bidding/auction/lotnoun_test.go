@@ -36,13 +36,28 @@ func TestLandConfirmationSaysPlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := buf.String()
-	for _, want := range []string{"<p>地块：" + c.LotName + "</p>", "<p>出让人：福州市自然资源局</p>"} {
+	for _, want := range []string{"<p>地块：" + c.LotName + "</p>", "<p>出让人：福州市自然资源局</p>", "<p>竞得人：<strong id=\"buyer\">"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("no %q in:\n%s", want, page)
 		}
 	}
-	if strings.Contains(page, "标的：") || strings.Contains(page, "转让方") {
-		t.Errorf("the land lot's confirmation says 标的 or 转让方:\n%s", page)
+	if strings.Contains(page, "标的：") || strings.Contains(page, "转让方") || strings.Contains(page, "受让方") {
+		t.Errorf("the land lot's confirmation says 标的, 转让方 or 受让方:\n%s", page)
+	}
+	// A property lot's: 标的, 转让方, 受让方 (32号令).
+	c.Category = trading.Property
+	buf.Reset()
+	if err := r.Render(&buf, "auction_confirmation", templates.Page{Title: "成交确认书", CSRF: "tok", Data: c}); err != nil {
+		t.Fatal(err)
+	}
+	page = buf.String()
+	for _, want := range []string{"<p>标的：" + c.LotName + "</p>", "<p>转让方：", "<p>受让方：<strong id=\"buyer\">", "受让方应在5个工作日内"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("no %q in the property lot's confirmation:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "竞得人") || strings.Contains(page, "<p>地块：") {
+		t.Errorf("the property lot's confirmation says 竞得人 or 地块：:\n%s", page)
 	}
 }
 

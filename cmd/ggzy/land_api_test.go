@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,6 +121,14 @@ func TestLandLotThroughAPI(t *testing.T) {
 	}
 
 	clock.Set(auctionAt.Add(2 * time.Hour))
+	// The agent's page names the buyer as a land lot's is named (竞得人,
+	// 39号令), not 受让方, which is property's (32号令).
+	ab := newBrowser(t, srv.URL)
+	ab.post("/login", "/login", url.Values{"username": {"daili"}, "password": {"daili2026"}})
+	if code, page := ab.get(fmt.Sprintf("/agent/lots/%d/result", lot)); code != 200 || !strings.Contains(page, `<label>竞得人 <select name="buyer"`) ||
+		strings.Contains(page, "受让方") {
+		t.Fatalf("the agent's deal form does not name the land buyer 竞得人: %d", code)
+	}
 	agent = apiToken(t, srv.URL, "daili", "daili2026")
 	if c := call(t, "POST", u("/lots/%d/result/deal", lot), agent, map[string]string{"id_number": buyers[0], "price": "5300000"}, &n); c != 200 ||
 		n["type"] != "result" || n["project_code"] != code || n["status"] != "submitted" || n["ID"] != nil || n["BodyHTML"] != nil {

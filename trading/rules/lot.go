@@ -88,6 +88,20 @@ func (c Category) BidderRole() string {
 	return "投标人"
 }
 
+// BuyerRole is what the buyer of a land or property lot is called: 竞得人
+// (land, 39号令), 受让方 (property, 32号令); 中标人 otherwise.
+func (c Category) BuyerRole() string {
+	switch c {
+	case Land:
+		return "竞得人"
+	case Property:
+		return "受让方"
+	case Procurement:
+		return "成交供应商"
+	}
+	return "中标人"
+}
+
 // OwnerRole is what the owner of a project is called in the category:
 // 招标人, 采购人, 出让人, 转让方 (32号令 names the seller of state-owned
 // property 转让方).
