@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/ggzy/ggzy/bidding/sealed"
+	"github.com/ggzy/ggzy/trading"
 )
 
 // Inspecting a part as its pieces stream in, in any order (EB1). Each
@@ -137,12 +138,18 @@ func (s *Service) pieceScanner(ctx context.Context, p *SealedPart, n int, claims
 func claimPiece(tx *gorm.DB, p *SealedPart, n int) (int64, error) {
 	var attempt int64
 	// The SET expressions read the row as it was before the claim.
+	// Only on the part's current upload (belt and braces: restartPart
+	// waits for the claim's lock on the bid, so p cannot be stale here).
 	err := tx.Raw(`INSERT INTO sealed_pieces (bid_id, part, n, upload_id, attempt, state)
-		VALUES (?, ?, ?, ?, nextval('sealed_piece_attempts'), 'streaming')
+		SELECT sp.bid_id, sp.part, ?, sp.upload_id, nextval('sealed_piece_attempts'), 'streaming'
+		FROM sealed_parts sp WHERE sp.bid_id = ? AND sp.part = ? AND sp.upload_id = ? AND sp.completed_at IS NULL
 		ON CONFLICT (bid_id, part, n) DO UPDATE SET
 			contended = sealed_pieces.upload_id = excluded.upload_id AND (sealed_pieces.contended OR sealed_pieces.state = 'streaming'),
 			upload_id = excluded.upload_id, attempt = excluded.attempt, state = 'streaming', etag = NULL, scan = NULL
-		RETURNING attempt`, p.BidID, p.Part, n, p.UploadID).Scan(&attempt).Error
+		RETURNING attempt`, n, p.BidID, p.Part, p.UploadID).Scan(&attempt).Error
+	if err == nil && attempt == 0 {
+		return 0, trading.Conflict("piece", "该部分已重新开始上传，请刷新后继续")
+	}
 	return attempt, err
 }
 

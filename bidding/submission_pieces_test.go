@@ -6,12 +6,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
 
 	"github.com/ggzy/ggzy/bidding/sealed"
+	"github.com/ggzy/ggzy/trading"
 )
 
 // EB1/EB3 against a piece sent more than once: a MinIO part's ETag is the
@@ -217,8 +219,11 @@ func TestSealedPieceSummaryDescribesTheStoredBytes(t *testing.T) {
 	finish("sent again after a dead attempt", w, w.env, true)
 }
 
-// A refused part goes to a new upload: the old upload's summaries go, a
-// row already claimed on the new upload stays.
+// A refused part goes to a new upload: the old upload's summaries go, and
+// a claim made with the part as read before the restart (a piece request
+// that read it just before) is refused and writes nothing, so it cannot
+// reset the new upload's rows (review: a stale claim used to overwrite a
+// streaming row of the new upload and clear its contended flag).
 func TestSealedRestartPartKeepsTheNewUploadsPieces(t *testing.T) {
 	t.Parallel()
 	e := newSealedEnv(t)
@@ -236,10 +241,11 @@ func TestSealedRestartPartKeepsTheNewUploadsPieces(t *testing.T) {
 	if _, err := claimPiece(db, &p, 1); err != nil {
 		t.Fatal(err)
 	}
+	stale := p // as a piece request read it before the restart
 	next := p
 	next.UploadID = "the-new-upload"
-	if _, err := claimPiece(db, &next, 2); err != nil {
-		t.Fatal(err)
+	if _, err := claimPiece(db, &next, 2); err == nil {
+		t.Fatal("a claim on an upload the part is not on was taken")
 	}
 	if err := restartPart(db, up.BidID, 1, next.UploadID); err != nil {
 		t.Fatal(err)
@@ -248,10 +254,30 @@ func TestSealedRestartPartKeepsTheNewUploadsPieces(t *testing.T) {
 	if err := db.Where("bid_id = ? AND part = 1", up.BidID).Find(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0].N != 2 || rows[0].UploadID != next.UploadID {
-		t.Fatalf("after the restart: %+v", rows)
+	if len(rows) != 0 {
+		t.Fatalf("after the restart, the old upload's rows stay: %+v", rows)
 	}
 	if err := db.Where("bid_id = ? AND part = 1", up.BidID).Take(&p).Error; err != nil || p.UploadID != next.UploadID {
 		t.Fatalf("the part's upload: %q %v", p.UploadID, err)
+	}
+	// Piece 2 on the new upload, still streaming; then the stale claim.
+	a2, err := claimPiece(db, &p, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := claimPiece(db, &stale, 2); !errors.Is(err, trading.ErrConflict) {
+		t.Fatalf("a claim on the old upload after the restart: %v", err)
+	}
+	var row SealedPiece
+	if err := db.Where("bid_id = ? AND part = 1 AND n = 2", up.BidID).Take(&row).Error; err != nil ||
+		row.UploadID != next.UploadID || row.Attempt != a2 || row.State != PieceStreaming || row.Contended {
+		t.Fatalf("the new upload's row after the stale claim: %+v %v", row, err)
+	}
+	// A second attempt while the first streams: contended, for good.
+	if _, err := claimPiece(db, &p, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Where("bid_id = ? AND part = 1 AND n = 2", up.BidID).Take(&row).Error; err != nil || !row.Contended {
+		t.Fatalf("two attempts on the new upload: %+v %v", row, err)
 	}
 }

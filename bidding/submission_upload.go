@@ -201,6 +201,12 @@ func (s *Service) listPieces(ctx context.Context, p *SealedPart) ([]PieceInfo, e
 // framing of every chunk; its bid reference, part index and key must be
 // this version's. A refused envelope is deleted and the part starts over.
 func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64, part int) (*SealedPart, error) {
+	// Once the pieces are joined, the completion goes to its end (the
+	// part's new state, or its restart) even if the bidder's connection
+	// drops: cut short after the join, the database would still name an
+	// upload the store has finished, and the version could take no more.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Minute)
+	defer cancel()
 	var b *SealedBid
 	var p *SealedPart
 	var fp string
@@ -326,6 +332,15 @@ func (s *Service) CompletePart(ctx context.Context, a trading.Actor, bidID int64
 // summaries of the old one, in one transaction; a piece claimed on the new
 // upload meanwhile keeps its row.
 func restartPart(tx *gorm.DB, bidID int64, part int, up string) error {
+	// The bid's row FOR UPDATE first, as CompletePart takes it: a piece's
+	// claim holds it FOR SHARE from reading the part's upload until its
+	// commit, so no claim can write a row for the old upload after the
+	// restart (which would reset the new upload's contended flag).
+	// Equivalent SQL: SELECT id FROM sealed_bids WHERE id = ? FOR UPDATE
+	var locked []int64
+	if err := tx.Model(&SealedBid{}).Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", bidID).Pluck("id", &locked).Error; err != nil {
+		return err
+	}
 	// Equivalent SQL: UPDATE sealed_parts SET upload_id = ? WHERE bid_id = ? AND part = ? AND completed_at IS NULL
 	if err := tx.Model(&SealedPart{}).Where("bid_id = ? AND part = ? AND completed_at IS NULL", bidID, part).Update("upload_id", up).Error; err != nil {
 		return err
