@@ -274,6 +274,10 @@ func (s *Service) outbidLocked(ctx context.Context, l *Lot, now time.Time, b *Bi
 // statement. They follow the quote at once rather than in its statement;
 // the quote stands either way, so a failure here is logged, not answered.
 func (s *Service) fastAlertsLate(ctx context.Context, b *Bidder, q *Quote, self bool) {
+	// The quote is in: its alerts go out even if the bidder's connection
+	// has gone meanwhile (a cancelled request would lose them).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	var n int64
 	err := s.DB.WithContext(ctx).Raw(lateAlertsSQL, map[string]any{"lot": q.LotID, "reg": q.RegistrationID, "ip": q.IP, "device": q.Device,
 		"qid": q.ID, "self": self, "at": q.At, "code": b.Code, "same_fmt": sameOriginText, "self_text": selfOutbidText(b.Code, q.Amount),

@@ -385,3 +385,27 @@ func TestRefusedFirstQuoteKeepsTheCode(t *testing.T) {
 		t.Fatalf("code %s (kept %s), %d statements:\n%s", r.Code, code, len(rec.sql), strings.Join(rec.sql, "\n"))
 	}
 }
+
+// A bidder's code is given before the quote's transaction only while the
+// lot still takes bidding (review): a qualified bidder without a code who
+// quotes after the bidding ended is refused and gets no code, so the
+// supervisors' identity list does not gain a bidder who never bid.
+func TestNoCodeAfterTheBidding(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, landLot("listing"))
+	e.at(sh(3, 20, 10, 0, 0))
+	a := e.bidder("福建甲置业有限公司", true)
+	b := e.bidder("福建乙置业有限公司", true)
+	e.at(sh(3, 24, 10, 0, 0))
+	e.mustQuote(a, "5700000")
+	e.settle(listingEnd)
+	if l := e.lot(); l.State != auction.StateSettled {
+		t.Fatalf("one bidder above the reserve at the close: %s", l.State)
+	}
+	_, err := e.quote(b, "5800000")
+	e.refused(err, "L11")
+	if n := e.count(`SELECT count(*) FROM auction_bidders ab JOIN registrations r ON r.id = ab.registration_id
+		WHERE r.lot_id = ? AND r.bidder_id = ?`, e.Lot, b.AccountID); n != 0 {
+		t.Fatalf("a bidder who quoted after the bidding got a code (%d rows)", n)
+	}
+}

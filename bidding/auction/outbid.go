@@ -73,6 +73,11 @@ type ahead struct {
 // takes: an ascending quote, acceptable against that row, by a bidder who
 // has its code, with a key not used before.
 func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, amount decimal.Decimal, key string) (*Bidder, string, *Lot, error) {
+	// The agent and the auctioneer never quote (A1): refused for that
+	// before anything else, the rate included.
+	if err := mayQuote(a); err != nil {
+		return nil, "", nil, err
+	}
 	db := s.DB.WithContext(ctx)
 	var rows []ahead
 	// Equivalent SQL: the lot's bidding row as committed (no lock), the
@@ -107,15 +112,15 @@ func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, 
 		return nil, "", nil, refusal(http.StatusTooManyRequests, "L8", "amount",
 			"报价过于频繁：每名竞买人每秒至多%d次报价（按平台数据库时钟的每一秒、各服务器合计）", rate)
 	}
-	if err := mayQuote(a); err != nil {
-		return nil, "", nil, err
-	}
 	reg := &registered{ID: h.RegID, Status: h.RegStatus, Post: h.PostQualification, Code: h.Code, WantsTimedAt: h.WantsTimedAt, CodeAt: h.CodeAt}
 	regID, err := s.admit(ctx, db, reg)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	var b *Bidder
+	if h.Code == nil && h.Lot.pastBidding() {
+		return nil, "", nil, nil // no code after the bidding: the locked path refuses
+	}
 	if h.Code == nil {
 		// A qualified bidder's code is given here, in statements of its
 		// own, as its quote page gives it (view.go). It used to be given in
