@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -68,12 +67,11 @@ import (
 // (outbid.go's argument) — unless the key was accepted meanwhile, which
 // outbidLocked checks first.
 //
-// The same-origin probe (K1/K3) reads the statement's snapshot, taken
-// before the lock wait. It is exact when no quote was accepted between the
-// snapshot and the lock (the lot's quotes count is the same in both);
-// otherwise, when the quote has an address or device, both of the quote's
-// alerts are published right after the statement, by fastAlertsLate with a
-// fresh snapshot, in their usual order.
+// The same-origin probe (K1/K3) cannot read the statement's snapshot,
+// taken before the lock wait: it would miss the quotes accepted during the
+// wait. It calls auction_same_origin (migration 00033), a VOLATILE function,
+// which takes a fresh snapshot when so runs, after the lock was granted; so
+// the alerts go out in the quote's own statement, exact and in quote order.
 
 // taken is what the statement returns: the row version it locked and the
 // time read under the lock, and the quote when it was accepted.
@@ -84,7 +82,6 @@ type taken struct {
 	NewQuotes int        `gorm:"column:new_quotes"`
 	NewEnd    *time.Time `gorm:"column:new_end"`
 	Self      bool       `gorm:"column:self"`
-	Deferred  bool       `gorm:"column:deferred"`
 	Lot       `gorm:"embedded"`
 }
 
@@ -102,7 +99,7 @@ func jsonTime(x string) string {
 var fastSQL = `WITH lk AS (
 	SELECT * FROM auction_lots WHERE lot_id = @lot FOR NO KEY UPDATE),
 d AS (
-	SELECT lk.*, ggzy_now() AS now, (SELECT quotes FROM auction_lots WHERE lot_id = @lot) AS seen FROM lk),
+	SELECT lk.*, ggzy_now() AS now FROM lk),
 ok AS (
 	SELECT d.* FROM d
 	WHERE d.state = @state AND d.now >= @from AND d.now < @until
@@ -140,20 +137,19 @@ pe AS (
 		clock_timestamp()
 	FROM pt, u RETURNING seq),
 so AS (
-	SELECT ` + named(sameOriginSQL, "@lot", "@reg", "@ip", "@device", "u.id") + ` AS same,
-		COALESCE(ok.highest_reg = @reg, false) AS self,
-		ok.seen IS DISTINCT FROM ok.quotes AND (@ip <> '' OR @device <> '') AS deferred, u.at
+	SELECT auction_same_origin(@lot, @reg, @ip, @device, u.id) AS same,
+		COALESCE(ok.highest_reg = @reg, false) AS self, u.at
 	FROM ok, u),
 ` + alertsSQL(", pe") + `
 SELECT d.*, u.id AS quote_id, u.at AS quote_at, u.quotes AS new_quotes, u.countdown_end AS new_end,
-	COALESCE(so.self, false) AS self, COALESCE(so.deferred, false) AS deferred,
+	COALESCE(so.self, false) AS self,
 	(SELECT count(*) FROM e) + (SELECT count(*) FROM se) AS written
 FROM d LEFT JOIN u ON true LEFT JOIN so ON true`
 
 // alertsSQL publishes a quote's alerts on the supervisors' topic, as
 // alerts does, from a CTE so (same: the other codes from the quote's
-// address or device, self: it outbid only itself, deferred: not now, at:
-// the quote's time) that precedes it, after the relations whose locks come
+// address or device, self: it outbid only itself, at: the quote's time)
+// that precedes it, after the relations whose locks come
 // first (the public topic's). One live event per alert, numbered as
 // live.Publish numbers them: the topic's counter moves by their count,
 // under its row lock until the statement commits.
@@ -163,7 +159,7 @@ func alertsSQL(after string) string {
 	FROM so CROSS JOIN LATERAL (VALUES
 		(1, 'same_origin', CASE WHEN so.same <> '' THEN format(CAST(@same_fmt AS text), CAST(@code AS text), so.same) END),
 		(2, 'self_outbid', CASE WHEN so.self THEN CAST(@self_text AS text) END)) v(n, kind, text)
-	WHERE v.text IS NOT NULL AND NOT so.deferred),
+	WHERE v.text IS NOT NULL),
 st AS (
 	INSERT INTO live_topics AS t (topic, last_seq) SELECT @sup, count(*) FROM ar` + after + ` HAVING count(*) > 0
 	ON CONFLICT (topic) DO UPDATE SET last_seq = t.last_seq + EXCLUDED.last_seq RETURNING last_seq),
@@ -172,23 +168,6 @@ se AS (
 	SELECT @sup, st.last_seq - ar.k + ar.i, 'alert', jsonb_build_object('at', ` + jsonTime("ar.at") + `, 'kind', ar.kind, 'text', ar.text),
 		clock_timestamp()
 	FROM st, ar ORDER BY ar.i RETURNING seq)`
-}
-
-// lateAlertsSQL is fastAlertsLate's one statement: the probe with the
-// statement's own snapshot, taken after the quote committed, over the
-// quotes accepted before it, then alertsSQL.
-var lateAlertsSQL = `WITH so AS (
-	SELECT ` + named(sameOriginSQL, "@lot", "@reg", "@ip", "@device", "@qid") + ` AS same, CAST(@self AS boolean) AS self, false AS deferred,
-		CAST(@at AS timestamptz) AS at),
-` + alertsSQL("") + `
-SELECT count(*) FROM se`
-
-// named puts names in place of sql's ? placeholders, in order.
-func named(sql string, names ...string) string {
-	for _, n := range names {
-		sql = strings.Replace(sql, "?", n, 1)
-	}
-	return sql
 }
 
 // quickQuote takes a common quote in one statement (above). It returns the
@@ -230,9 +209,6 @@ func (s *Service) quickQuote(ctx context.Context, a trading.Actor, v *Lot, b *Bi
 	}
 	q := &Quote{ID: *t.QuoteID, LotID: v.LotID, RegistrationID: b.RegistrationID, Phase: phase, Amount: amount, At: *t.QuoteAt,
 		IdemKey: key, IP: a.IP, Device: device}
-	if t.Deferred {
-		s.fastAlertsLate(ctx, b, q, t.Self)
-	}
 	return &QuoteResult{Quote: q, Code: b.Code, State: v.State, CountdownEnd: t.NewEnd}, nil
 }
 
@@ -265,24 +241,4 @@ func (s *Service) outbidLocked(ctx context.Context, l *Lot, now time.Time, b *Bi
 		return nil
 	}
 	return refused
-}
-
-// fastAlertsLate publishes a fast quote's alerts when the statement's probe
-// could not be exact (quotes were accepted while it waited for the lock):
-// the probe again, with a snapshot that has every quote accepted before
-// this one, then both alerts in their usual order, in one autocommitted
-// statement. They follow the quote at once rather than in its statement;
-// the quote stands either way, so a failure here is logged, not answered.
-func (s *Service) fastAlertsLate(ctx context.Context, b *Bidder, q *Quote, self bool) {
-	// The quote is in: its alerts go out even if the bidder's connection
-	// has gone meanwhile (a cancelled request would lose them).
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	var n int64
-	err := s.DB.WithContext(ctx).Raw(lateAlertsSQL, map[string]any{"lot": q.LotID, "reg": q.RegistrationID, "ip": q.IP, "device": q.Device,
-		"qid": q.ID, "self": self, "at": q.At, "code": b.Code, "same_fmt": sameOriginText, "self_text": selfOutbidText(b.Code, q.Amount),
-		"sup": supTopic(q.LotID)}).Scan(&n).Error
-	if err != nil && s.Log != nil {
-		s.Log.Warn("auction: alerts of a quote", "lot", q.LotID, "quote", q.ID, "err", err)
-	}
 }

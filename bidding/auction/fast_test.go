@@ -291,7 +291,7 @@ func TestFastQuoteAlerts(t *testing.T) {
 	}
 	// A quote accepted while another waited for the lock is not in the
 	// waiting statement's snapshot; its alert is still published, from a
-	// fresh one (fastAlertsLate).
+	// fresh one (auction_same_origin, migration 00033), in the quote's statement.
 	b := bs[1]
 	a.IP, b.IP = "10.9.9.9", "10.9.9.9"
 	_, release := e.holdLot()
