@@ -5,9 +5,8 @@
 -- COMMITTED): called in the one statement that takes a common quote
 -- (bidding/auction/fast.go) after the lot's row lock was granted, it sees
 -- every quote accepted while the statement waited for that lock, which the
--- statement's own snapshot, taken before the wait, does not. The same query
--- as sameOriginSQL (bidding/auction/supervise.go), which the locked path runs
--- in its own statement after the lock.
+-- statement's own snapshot, taken before the wait, does not. The locked path
+-- (writeQuote in bidding/auction/quote.go) calls it too, after its lock.
 -- +goose StatementBegin
 CREATE FUNCTION auction_same_origin(p_lot bigint, p_reg bigint, p_ip text, p_device text, p_quote bigint) RETURNS text
 LANGUAGE sql VOLATILE AS $$

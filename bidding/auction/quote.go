@@ -266,7 +266,7 @@ func writeQuote(tx *gorm.DB, l *Lot, q *Quote, entries []Entry) (string, error) 
 	// lot's earlier quotes, as the lot's lock was taken before it.
 	sql.WriteString(`),
 	l AS (UPDATE auction_lots SET state = ?, highest = ?, highest_reg = ?, quotes = ?, countdown_end = ? WHERE lot_id = ?)
-	SELECT q.id, ` + sameOriginSQL + ` AS same
+	SELECT q.id, auction_same_origin(?, ?, ?, ?, ?) AS same
 	FROM q`)
 	args = append(args, l.State, l.Highest, l.HighestReg, l.Quotes, l.CountdownEnd, l.LotID, q.LotID, q.RegistrationID, q.IP, q.Device, int64(math.MaxInt64))
 	var row []struct {

@@ -24,7 +24,8 @@ type Alert struct {
 
 // alerts publishes, on the supervisors' topic, what a supervisor should
 // look at after an accepted quote: another bidder quoting from the same
-// address or device (sameOrigin: their codes, found by sameOriginSQL), and
+// address or device (sameOrigin: their codes, found by auction_same_origin,
+// migration 00033), and
 // a bidder outbidding only itself (self: the lot's highest before the quote
 // was the bidder's own ascending quote). fast.go publishes the same events
 // from SQL with the same texts.
@@ -51,15 +52,6 @@ const sameOriginText = "竞买号牌 %s 与 %s 从同一网络地址或设备报
 func selfOutbidText(code string, amount decimal.Decimal) string {
 	return fmt.Sprintf("竞买号牌 %s 在自己的最高报价之上再次加价（%s 元）", code, yuan(amount))
 }
-
-// sameOriginSQL finds the other codes that quoted on the lot from the
-// quote's address or device before it, "、"-joined (empty if none). Args: lot,
-// registration, address, device, and the quote's id (quotes with a lower
-// id were accepted before it, L16).
-const sameOriginSQL = `COALESCE((SELECT string_agg(DISTINCT b.code, '、' ORDER BY b.code)
-		FROM auction_quotes o JOIN auction_bidders b ON b.registration_id = o.registration_id
-		WHERE o.lot_id = ? AND o.registration_id <> ? AND ((o.ip <> '' AND o.ip = ?) OR (o.device <> '' AND o.device = ?))
-			AND o.id < ?), '')`
 
 func supervisorOnly(a trading.Actor) error {
 	if a.Role != trading.RoleSupervisor {
