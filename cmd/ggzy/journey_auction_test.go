@@ -149,7 +149,17 @@ func TestBrowserJourneyAuction(t *testing.T) {
 	quoteIn(t, b, proposed, "已被平台接受")
 	quoteIn(t, a, "5150000", "L8") // below highest + increment: refused, naming the rule
 	quoteIn(t, a, "5200000", "已被平台接受")
+	// An amount the bidder typed is the bidder's: the live price does not
+	// replace it (it used to, so a quote could go out at another amount
+	// than typed if an event arrived between typing and confirming).
+	if err := chromedp.Do(a, chromedp.SetValue(chromedp.CSS("#amount"), "5999999")); err != nil {
+		t.Fatal(err)
+	}
 	quoteIn(t, b, "5300000", "已被平台接受")
+	waitText(t, a, "#highest", "5,300,000.00")
+	if typed, err := chromedp.Run(a, chromedp.Evaluate[string](`document.getElementById('amount').value`)); err != nil || typed != "5999999" {
+		t.Fatalf("a's typed amount after b's quote: %q %v", typed, err)
+	}
 	// The watcher saw every quote without a reload, codes only.
 	waitText(t, watcher, "#highest", "5,300,000.00")
 	waitText(t, watcher, "#highest-code", codeB)

@@ -57,12 +57,19 @@
 
   function setState(s) { state = s; root.setAttribute('data-state', s); text('state', stateNames[s] || s); }
 
+  // The box proposes highest + increment as quotes arrive, but never
+  // replaces an amount the bidder typed: only what the page itself proposed
+  // (or an empty box) moves with the live price.
+  var proposed = $('amount') ? $('amount').value : '';
   function setNext(next) {
     if (!next) { return; }
     root.setAttribute('data-next', next);
     var box = $('amount');
     if (box && !$('confirm-box').hidden) { return; } // do not change what the bidder is confirming
-    if (box) { box.value = Number(next).toFixed(2); }
+    if (box && (box.value.trim() === '' || box.value === proposed)) {
+      box.value = Number(next).toFixed(2);
+      proposed = box.value;
+    }
   }
 
   function tick() {
@@ -155,6 +162,7 @@
         btn.disabled = false;
         $('confirm-box').hidden = true;
         key = null;
+        proposed = $('amount').value; // answered: the next live price may propose again
         if (r.ok) {
           text('quote-result', '报价已被平台接受（' + live.clock.format(Date.parse(r.j.quote.at)) + '，号牌 ' + r.j.code + '）');
           $('quote-result').setAttribute('data-ok', '1');
