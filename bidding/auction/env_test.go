@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,12 +157,13 @@ func (e *env) applicant(name string, approved, paid bool) trading.Actor {
 	return a
 }
 
-var keyN int
+// keyN numbers the idempotency keys; atomic, as the tests run in parallel
+// (a plain int raced, and failed the race detector in a full run).
+var keyN atomic.Int64
 
 // quote sends a quote with a fresh idempotency key.
 func (e *env) quote(a trading.Actor, amount string) (*auction.QuoteResult, error) {
-	keyN++
-	return e.Auction.Quote(e.ctx, a, e.Lot, auction.QuoteInput{Amount: amount, Key: fmt.Sprintf("k%d", keyN)})
+	return e.Auction.Quote(e.ctx, a, e.Lot, auction.QuoteInput{Amount: amount, Key: fmt.Sprintf("k%d", keyN.Add(1))})
 }
 
 func (e *env) mustQuote(a trading.Actor, amount string) *auction.QuoteResult {
