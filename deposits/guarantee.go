@@ -519,6 +519,7 @@ func (s *Service) GuaranteeOptions(ctx context.Context, bidder trading.Actor) ([
 func (s *Service) DepositCovered(ctx context.Context, tx *gorm.DB, registrationID int64) (bool, string, error) {
 	today := s.now().In(trading.Shanghai).Format("2006-01-02")
 	var rows []struct {
+		Covered  bool            `gorm:"column:covered"`
 		Required decimal.Decimal `gorm:"column:required;type:numeric(18,2)"`
 		Deadline *time.Time      `gorm:"column:deadline"`
 		VA       *int64          `gorm:"column:va"`
@@ -528,26 +529,15 @@ func (s *Service) DepositCovered(ctx context.Context, tx *gorm.DB, registrationI
 		InTime   decimal.Decimal `gorm:"column:in_time;type:numeric(18,2)"`
 		Late     decimal.Decimal `gorm:"column:late;type:numeric(18,2)"`
 	}
-	// One round trip (it runs in every quote's transaction). A guarantee
+	// One round trip. deposit_cover (migration 00034) decides: the quote's
+	// first statement reads the same function (bidding/auction/outbid.go),
+	// so the two cannot disagree; this only words the reason. A guarantee
 	// counts when it was offered by the deadline (SubmitGuarantee refuses
-	// later ones; this says so again where it decides). Cash counts when it
-	// is at the centre with no refund taking it back (deposit_positions: a
-	// withdrawal's refund already sent does not) and its value time is not
-	// after the deadline: late money is classed 'late' when it is booked,
-	// and a held inflow after the deadline would still not count here.
-	if err := tx.Raw(`SELECT l.deposit AS required, va.deadline, va.id AS va, g.verified, g.pending, g.late_g, c.in_time, c.late
-		FROM registrations r JOIN lots l ON l.id = r.lot_id
-		LEFT JOIN virtual_accounts va ON va.registration_id = r.id
-		LEFT JOIN LATERAL (SELECT
-				count(*) FILTER (WHERE status = 'verified' AND amount >= l.deposit AND valid_until >= ?::date AND created_at <= va.deadline) AS verified,
-				count(*) FILTER (WHERE status = 'submitted' AND created_at <= va.deadline) AS pending,
-				count(*) FILTER (WHERE status IN ('submitted', 'verified') AND created_at > va.deadline) AS late_g
-			FROM guarantees WHERE registration_id = r.id) g ON true
-		LEFT JOIN LATERAL (SELECT
-				COALESCE(sum(p.amount) FILTER (WHERE p.position = 'held' AND i.value_time <= va.deadline), 0) AS in_time,
-				COALESCE(sum(p.amount) FILTER (WHERE i.status = 'late' OR (p.position = 'held' AND i.value_time > va.deadline)), 0) AS late
-			FROM deposit_positions p JOIN inflows i ON i.id = p.inflow_id WHERE p.virtual_account_id = va.id) c ON true
-		WHERE r.id = ?`, today, registrationID).Scan(&rows).Error; err != nil {
+	// later ones; the function says so again where it decides). Cash counts
+	// when it is at the centre with no refund taking it back and its value
+	// time is not after the deadline: late money is classed 'late' when it
+	// is booked, and a held inflow after the deadline would still not count.
+	if err := tx.Raw(`SELECT * FROM deposit_cover(?, ?::date)`, registrationID, today).Scan(&rows).Error; err != nil {
 		return false, "", err
 	}
 	if len(rows) == 0 {
@@ -555,14 +545,14 @@ func (s *Service) DepositCovered(ctx context.Context, tx *gorm.DB, registrationI
 	}
 	r := rows[0]
 	switch {
-	case !r.Required.IsPositive():
+	case r.Covered && !r.Required.IsPositive():
 		return true, "无需缴纳", nil
+	case r.Covered && r.Verified > 0:
+		return true, "保函", nil
+	case r.Covered:
+		return true, "现金", nil
 	case r.VA == nil || r.Deadline == nil:
 		return false, fmt.Sprintf("尚未开立保证金虚拟子账号，应缴 %s 元", FormatYuan(r.Required)), nil
-	case r.Verified > 0:
-		return true, "保函", nil
-	case r.InTime.GreaterThanOrEqual(r.Required):
-		return true, "现金", nil
 	}
 	why := fmt.Sprintf("保证金截止时间 %s 前有效到账 %s 元，应缴 %s 元", r.Deadline.In(trading.Shanghai).Format("2006-01-02 15:04"),
 		FormatYuan(r.InTime), FormatYuan(r.Required))

@@ -61,6 +61,7 @@ type ahead struct {
 	KeyQuote     *int64     `gorm:"column:key_quote"`
 	RateN        int        `gorm:"column:rate_n"`  // the quote's rate count (overRate)
 	KeyAny       bool       `gorm:"column:key_any"` // a quote of the bidder's with this key was accepted
+	Covered      *bool      `gorm:"column:covered"` // deposit_cover: the deposit covered the amount by its deadline
 	Now          time.Time  `gorm:"column:now"`
 	Lot          `gorm:"embedded"`
 }
@@ -81,16 +82,20 @@ func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, 
 	db := s.DB.WithContext(ctx)
 	var rows []ahead
 	// Equivalent SQL: the lot's bidding row as committed (no lock), the
-	// bidder's latest registration with its code, the bidder's accepted
-	// quote with this key, and the database's time.
+	// bidder's latest registration with its code and whether its deposit
+	// covered the amount by the deadline (deposit_cover, migration 00034:
+	// the function Qualified decides by), the bidder's accepted quote with
+	// this key, and the database's time.
 	sql := `SELECT r.id AS reg_id, r.status AS reg_status, ab.code, ab.wants_timed_at, ab.created_at AS code_at,
-			kq.id AS key_quote, ggzy_now() AS now, al.*
+			kq.id AS key_quote, dc.covered, ggzy_now() AS now, al.*
 		FROM auction_lots al
 		LEFT JOIN LATERAL (SELECT id, status FROM registrations WHERE lot_id = al.lot_id AND bidder_id = ? ORDER BY id DESC LIMIT 1) r ON true
 		LEFT JOIN auction_bidders ab ON ab.registration_id = r.id
 		LEFT JOIN auction_quotes kq ON kq.registration_id = r.id AND kq.idem_key = ?
+		LEFT JOIN LATERAL deposit_cover(r.id, ?::date) dc ON true
 		WHERE al.lot_id = ?`
-	args := []any{a.AccountID, key, lotID}
+	today := s.Trading.Clock.Now().In(trading.Shanghai).Format("2006-01-02")
+	args := []any{a.AccountID, key, today, lotID}
 	rate := s.params().L8MaxQuotesPerSecond
 	if rate > 0 {
 		// …and, first, the quote's rate count (overRate's, in the same
@@ -112,7 +117,8 @@ func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, 
 		return nil, "", nil, refusal(http.StatusTooManyRequests, "L8", "amount",
 			"报价过于频繁：每名竞买人每秒至多%d次报价（按平台数据库时钟的每一秒、各服务器合计）", rate)
 	}
-	reg := &registered{ID: h.RegID, Status: h.RegStatus, Post: h.PostQualification, Code: h.Code, WantsTimedAt: h.WantsTimedAt, CodeAt: h.CodeAt}
+	reg := &registered{ID: h.RegID, Status: h.RegStatus, Post: h.PostQualification, Code: h.Code, WantsTimedAt: h.WantsTimedAt, CodeAt: h.CodeAt,
+		Covered: h.Covered != nil && *h.Covered}
 	regID, err := s.admit(ctx, db, reg)
 	if err != nil {
 		return nil, "", nil, err

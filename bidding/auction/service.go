@@ -28,7 +28,10 @@ type Service struct {
 	// Qualified tells, inside tx, whether a registration may quote: its
 	// deposit (or a verified guarantee) covered the amount by the deposit
 	// deadline (issue 15 §2; deposits.Service.DepositCovered). reason says
-	// how when ok, and why not otherwise.
+	// how when ok, and why not otherwise. It decides by the database's
+	// deposit_cover (migration 00034), which a quote's first statement
+	// reads itself (outbid.go): a quote it says is covered does not call
+	// this; every refusal, and the locked path, does.
 	Qualified func(ctx context.Context, tx *gorm.DB, registrationID int64) (ok bool, reason string, err error)
 	// Settle sends a settled lot through the result path inside the
 	// settlement's transaction: the deal (winner's registration and price)
@@ -147,6 +150,10 @@ type registered struct {
 	Code         *string    `gorm:"column:code"`
 	WantsTimedAt *time.Time `gorm:"column:wants_timed_at"`
 	CodeAt       *time.Time `gorm:"column:code_at"`
+	// Covered is true when the statement that read the registration read
+	// deposit_cover too and it said covered: admit then needs no round
+	// trip of its own for the deposit (false: Qualified decides).
+	Covered bool `gorm:"-"`
 }
 
 // registrationOf reads it in one query.
@@ -221,7 +228,7 @@ func (s *Service) admit(ctx context.Context, tx *gorm.DB, reg *registered) (int6
 	if regID == 0 || (status != "approved" && status != "active") {
 		return 0, refusal(http.StatusForbidden, "L8", "registration", "只有竞买申请已审核通过并足额交纳保证金的竞买人可以报价（您的竞买申请：%s）", regStatusName(status))
 	}
-	if s.Qualified != nil {
+	if s.Qualified != nil && !reg.Covered {
 		ok, why, err := s.Qualified(ctx, tx, regID)
 		if err != nil {
 			return 0, err
