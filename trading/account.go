@@ -319,6 +319,11 @@ func (s *Service) SetDisabled(ctx context.Context, a Actor, id int64, disabled b
 		return Invalid("id", "不能停用自己的账号")
 	}
 	now := s.Clock.Now()
+	if s.Sessions != nil {
+		// At once on this instance, after the commit; the others hear it
+		// from the database (migration 00035).
+		defer s.Sessions.Forget(id)
+	}
 	return Transact(ctx, s.DB, func(tx *gorm.DB) error {
 		res := tx.Model(&Account{}).Where("id = ?", id).Updates(map[string]any{"disabled": disabled, "updated_at": now})
 		if res.Error != nil {

@@ -24,6 +24,10 @@ type Service struct {
 	// WebSessionTTL and APITokenTTL bound how long a sign-in lasts.
 	WebSessionTTL time.Duration
 	APITokenTTL   time.Duration
+	// Sessions, when set, keeps checked sessions for a moment
+	// (sessioncache.go); the platform sets it with the live hub that keeps
+	// it fresh. nil: every request reads its session.
+	Sessions *SessionCache
 	// Book is the rule book in force: parameters from configuration, the
 	// working-day calendar from the embedded data plus an admin's edits.
 	Book *rules.Book

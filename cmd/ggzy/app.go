@@ -63,6 +63,7 @@ type Config struct {
 	DBMaxConns   int           // GGZY_DB_MAX_CONNS: PostgreSQL connections of this instance
 	LiveStream   time.Duration // GGZY_LIVE_MAX_STREAM: a live stream ends after this, the browser reconnects (spreads clients over instances)
 	ReceiptKeys  string        // GGZY_RECEIPT_KEYRING: the receipt-signing keyring file (EB3)
+	SessionCache time.Duration // GGZY_SESSION_CACHE: keep a checked session this long at most (0 = off)
 }
 
 func env(key, def string) string {
@@ -112,6 +113,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PublicCache, "public-cache", envDuration("GGZY_PUBLIC_CACHE", time.Second), "reuse public pages for anonymous visitors this long; 0 turns it off (GGZY_PUBLIC_CACHE)")
 	fs.DurationVar(&c.LiveStream, "live-max-stream", envDuration("GGZY_LIVE_MAX_STREAM", 30*time.Minute), "end a live page's stream after this long, so browsers reconnect and spread over the instances again (GGZY_LIVE_MAX_STREAM)")
 	fs.StringVar(&c.ReceiptKeys, "receipt-keyring", env("GGZY_RECEIPT_KEYRING", ""), "receipt-signing keyring of sealed bids, made by `ggzy receipt keygen`; empty: $GGZY_DATA/receipt-keyring.json, made on first start (GGZY_RECEIPT_KEYRING)")
+	fs.DurationVar(&c.SessionCache, "session-cache", envDuration("GGZY_SESSION_CACHE", 10*time.Second), "keep a checked sign-in this long at most, so that requests need not read it each time; every instance forgets it as soon as the database notifies a logout or a change of the account (0 turns it off) (GGZY_SESSION_CACHE)")
 	fs.DurationVar(&c.ClockOffset, "clock-offset", envDuration("GGZY_CLOCK_OFFSET", 0), "shift the platform clock, e.g. 720h (GGZY_CLOCK_OFFSET)")
 }
 
@@ -321,6 +323,12 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 	if mode == modeServe {
 		// One LISTEN connection per instance, outside the pool.
 		a.Live = live.NewHub(a.DB, a.Cfg.DatabaseURL, live.Options{Log: log, MaxStream: cfg.LiveStream})
+		if cfg.SessionCache > 0 {
+			// Kept fresh by the database's notifications on the hub's
+			// connection (migration 00035); answers nothing until it listens.
+			a.Trading.Sessions = trading.NewSessionCache(cfg.SessionCache)
+			a.Live.Watch(trading.AuthChannel, a.Trading.Sessions)
+		}
 		// The hub lives until Close, not until the caller's ctx ends.
 		a.Live.Start(context.WithoutCancel(ctx))
 		// Every served instance runs the online bidding's settlement

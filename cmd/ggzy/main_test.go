@@ -44,7 +44,8 @@ func configOn(t testing.TB, url string, s3 testenv.S3) Config {
 		t.Fatal(err)
 	}
 	return Config{DatabaseURL: url, S3Endpoint: s3.Endpoint, S3AccessKey: s3.AccessKey,
-		S3SecretKey: s3.SecretKey, S3Bucket: s3.Bucket, LoginPerMin: 1000, Addr: "127.0.0.1:0", ReceiptKeys: keys}
+		S3SecretKey: s3.SecretKey, S3Bucket: s3.Bucket, LoginPerMin: 1000, Addr: "127.0.0.1:0", ReceiptKeys: keys,
+		SessionCache: 10 * time.Second} // as served by default
 }
 
 // testNow is where the test server's clock stands: a Monday in a year

@@ -61,6 +61,42 @@ type Hub struct {
 
 	connects, drops, delivered, fetches atomic.Int64
 	listening                           atomic.Bool
+
+	watchers map[string]Watcher // other channels on the same connection (Watch)
+}
+
+// Watcher receives the notifications of a channel other than the live
+// events' (Watch), on the hub's LISTEN connection. Up is called once LISTEN
+// on the channel is in place, after every (re)connection; Down when the
+// connection failed or was lost: notifications sent between Down and the
+// next Up are missed, so a cache that a Watcher keeps fresh must not be
+// trusted in between. The calls come from the listener's goroutine, one at
+// a time, and must not block.
+type Watcher interface {
+	Notify(payload string)
+	Up()
+	Down()
+}
+
+// Watch listens on channel too, for w. Call it before Start.
+func (h *Hub) Watch(channel string, w Watcher) {
+	if h.watchers == nil {
+		h.watchers = map[string]Watcher{}
+	}
+	h.watchers[channel] = w
+}
+
+// watchHandler adapts a Watcher to pgxlisten.
+type watchHandler struct{ w Watcher }
+
+func (w watchHandler) HandleNotification(_ context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
+	w.w.Notify(n.Payload)
+	return nil
+}
+
+func (w watchHandler) HandleBacklog(context.Context, string, *pgx.Conn) error {
+	w.w.Up()
+	return nil
 }
 
 // topicState is what the hub knows of a watched topic. cursor is the last
@@ -141,6 +177,9 @@ func (h *Hub) Start(ctx context.Context) {
 		// backlog call.
 		LogError: func(ctx context.Context, err error) {
 			h.listening.Store(false)
+			for _, w := range h.watchers {
+				w.Down()
+			}
 			if ctx.Err() == nil {
 				h.log.Warn("live: listener", "err", err)
 			}
@@ -148,6 +187,9 @@ func (h *Hub) Start(ctx context.Context) {
 		ReconnectDelay: h.opt.ReconnectDelay,
 	}
 	l.Handle(Channel, listenHandler{h})
+	for ch, w := range h.watchers {
+		l.Handle(ch, watchHandler{w})
+	}
 	h.wg.Add(2)
 	go func() { defer h.wg.Done(); l.Listen(ctx) }()
 	go func() { defer h.wg.Done(); h.run(ctx) }()
@@ -174,6 +216,9 @@ func (h *Hub) Close() {
 		h.cancel()
 	}
 	h.wg.Wait()
+	for _, w := range h.watchers {
+		w.Down() // nobody listens for them any more
+	}
 }
 
 // Stats are the hub's counters.

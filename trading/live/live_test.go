@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -624,4 +625,59 @@ func TestStreamMaxLifetime(t *testing.T) {
 	publish(t, a.db, "lot/9", 2)
 	c2 := connect(t, srv.URL+"/live/9", "1")
 	assertIDs(t, c2.ids(t, 1), 2)
+}
+
+// recorder is a Watcher that counts its calls and keeps the payloads.
+type recorder struct {
+	mu       sync.Mutex
+	up, down int
+	payloads []string
+}
+
+func (r *recorder) Notify(p string) { r.mu.Lock(); r.payloads = append(r.payloads, p); r.mu.Unlock() }
+func (r *recorder) Up()             { r.mu.Lock(); r.up++; r.mu.Unlock() }
+func (r *recorder) Down()           { r.mu.Lock(); r.down++; r.mu.Unlock() }
+func (r *recorder) state() (int, int, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.up, r.down, slices.Clone(r.payloads)
+}
+
+// A Watcher on another channel of the hub's connection (the session cache's
+// ggzy_auth) hears its notifications, is told Down when the connection is
+// lost and Up once it listens again, and Down when the hub closes.
+func TestWatcherOnTheHubsConnection(t *testing.T) {
+	t.Parallel()
+	url := testenv.DatabaseURL(t)
+	db, err := trading.OpenDB(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	t.Cleanup(func() { sqlDB.Close() })
+	h := live.NewHub(db, url, live.Options{ReconnectDelay: 300 * time.Millisecond, Poll: -1})
+	w := &recorder{}
+	h.Watch("test_watch", w)
+	h.Start(context.Background())
+	waitFor(t, "Up", func() bool { up, _, _ := w.state(); return up == 1 })
+	if err := db.Exec(`SELECT pg_notify('test_watch', '42')`).Error; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the notification", func() bool { _, _, p := w.state(); return len(p) == 1 && p[0] == "42" })
+
+	var killed bool
+	if err := db.Raw(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = 'ggzy-live' AND datname = current_database()`).Row().Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminate the LISTEN backend: %v %v", killed, err)
+	}
+	waitFor(t, "Down, then Up again", func() bool { up, down, _ := w.state(); return down >= 1 && up == 2 })
+	if err := db.Exec(`SELECT pg_notify('test_watch', '43')`).Error; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the notification after the reconnection", func() bool { _, _, p := w.state(); return len(p) == 2 && p[1] == "43" })
+	_, before, _ := w.state()
+	h.Close()
+	if _, down, _ := w.state(); down <= before {
+		t.Fatalf("Close: no Down call (%d before, %d after)", before, down)
+	}
 }
