@@ -87,7 +87,7 @@ func (s *Service) SessionAccount(ctx context.Context, kind SessionKind, token st
 		if acc, ok := c.get(key, now); ok {
 			return acc, nil
 		}
-		gen = c.gen.Load() // before the read: see SessionCache.put
+		gen = c.begin() // before the read: see SessionCache.put
 	}
 	sqlDB, err := s.DB.DB()
 	if err != nil {
@@ -101,7 +101,7 @@ func (s *Service) SessionAccount(ctx context.Context, kind SessionKind, token st
 	var isBidder bool
 	var expires time.Time
 	err = sqlDB.QueryRowContext(ctx, sessionAccountSQL, hash, kind, now).Scan(
-		&acc.ID, &acc.Username, &acc.PasswordHash, &acc.Role, &acc.DisplayName, &acc.Disabled, &acc.CreatedAt, &acc.UpdatedAt,
+		&acc.ID, &acc.Username, &acc.Role, &acc.DisplayName, &acc.Disabled, &acc.CreatedAt, &acc.UpdatedAt,
 		&isBidder, &b.Kind, &b.Name, &b.IDNumber, &b.LegalRep, &b.Phone, &b.Email, &b.ChecksumOverride, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, Unauthorized("登录已失效，请重新登录")
@@ -120,8 +120,9 @@ func (s *Service) SessionAccount(ctx context.Context, kind SessionKind, token st
 }
 
 // sessionAccountSQL reads the account of a live session and its bidder
-// profile, if it has one.
-const sessionAccountSQL = `SELECT a.id, a.username, a.password_hash, a.role, a.display_name, a.disabled, a.created_at, a.updated_at,
+// profile, if it has one (not its password hash: Authenticate reads that
+// itself, and the session cache need not hold it).
+const sessionAccountSQL = `SELECT a.id, a.username, a.role, a.display_name, a.disabled, a.created_at, a.updated_at,
 	b.account_id IS NOT NULL, coalesce(b.kind, ''), coalesce(b.name, ''), coalesce(b.id_number, ''), coalesce(b.legal_rep, ''),
 	coalesce(b.phone, ''), coalesce(b.email, ''), coalesce(b.checksum_override, false), s.expires_at
 FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN bidders b ON b.account_id = a.id

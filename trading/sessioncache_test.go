@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The session cache answers only what the database would: nothing while it
@@ -15,6 +17,7 @@ func TestSessionCache(t *testing.T) {
 	s, clock := newTestService(t)
 	ctx := context.Background()
 	c := NewSessionCache(time.Hour)
+	c.Silence = time.Hour // no KeepAlive here; its own test is below
 	s.Sessions = c
 	admin, err := s.CreateAccount(ctx, SystemActor, NewAccount{Role: RoleAdmin, Username: "admin1", Password: "secret123"})
 	if err != nil {
@@ -76,7 +79,7 @@ func TestSessionCache(t *testing.T) {
 	if _, ok := c.get(sessionKey{kind: SessionAPI}, clock.Now()); ok {
 		t.Fatal("an unknown session answered")
 	}
-	gen := c.gen.Load()
+	gen := c.begin()
 	c.Notify(itoa(acc.ID))
 	var key sessionKey
 	key.kind = SessionAPI
@@ -119,11 +122,91 @@ func TestSessionCache(t *testing.T) {
 		t.Fatal("a disabled account's session still answered")
 	}
 
-	// Bounded: full, it starts again.
-	c.Max = 1
-	c.put(sessionKey{kind: SessionWeb}, c.gen.Load(), a2, clock.Now().Add(time.Hour))
-	c.put(sessionKey{kind: SessionAPI}, c.gen.Load(), a2, clock.Now().Add(time.Hour))
+	// Another account forgotten during a read does not keep this one out.
+	gen = c.begin()
+	c.Forget(acc.ID + 1000)
+	c.put(key, gen, a2, clock.Now().Add(time.Hour))
+	if _, ok := c.get(key, clock.Now()); !ok {
+		t.Fatal("an entry was kept out by another account's Forget")
+	}
+	// A truncated table ("*") forgets everything; a ping nothing.
+	c.Notify("ping")
+	if _, ok := c.get(key, clock.Now()); !ok {
+		t.Fatal("a ping forgot an entry")
+	}
+	c.Notify("*")
+	if st := c.Stats(); st.Entries != 0 {
+		t.Fatalf("after a truncation: %+v", st)
+	}
+
+	// Bounded: full, expired entries go first, then everything.
+	c.Max = 2
+	c.TTL = time.Nanosecond
+	c.put(sessionKey{kind: SessionWeb}, c.begin(), a2, clock.Now().Add(time.Hour)) // expired at once
+	c.TTL = time.Hour
+	c.put(sessionKey{kind: SessionAPI}, c.begin(), a2, clock.Now().Add(time.Hour))
+	c.put(key, c.begin(), a2, clock.Now().Add(time.Hour))
+	if st := c.Stats(); st.Entries != 2 {
+		t.Fatalf("full with one expired: %+v", st)
+	}
+	if _, ok := c.get(key, clock.Now()); !ok {
+		t.Fatal("the newest entry is missing")
+	}
+	c.put(sessionKey{kind: SessionWeb, hash: [32]byte{1}}, c.begin(), a2, clock.Now().Add(time.Hour))
 	if st := c.Stats(); st.Entries != 1 {
-		t.Fatalf("over Max: %+v", st)
+		t.Fatalf("full, nothing expired: %+v", st)
+	}
+
+	// Silence: a channel not heard from for Silence is not trusted (a
+	// connection dead without either end noticing); a ping restores it.
+	c.Silence = 50 * time.Millisecond
+	time.Sleep(100 * time.Millisecond)
+	if _, ok := c.get(sessionKey{kind: SessionWeb, hash: [32]byte{1}}, clock.Now()); ok {
+		t.Fatal("answered after a silence")
+	}
+	c.Silence = time.Hour
+	c.Notify("ping")
+	if _, ok := c.get(sessionKey{kind: SessionWeb, hash: [32]byte{1}}, clock.Now()); !ok {
+		t.Fatal("a ping did not restore the trust")
+	}
+}
+
+// KeepAlive's pings reach the channel: with the live hub listening they keep
+// every instance's cache trusted (cmd/ggzy's TestSessionCacheAcrossInstances
+// runs it); here, that it notifies ggzy_auth with the ping.
+func TestSessionCacheKeepAlivePings(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestService(t)
+	c := NewSessionCache(time.Hour)
+	c.Silence = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	sqlDB, _ := s.DB.DB()
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "LISTEN "+AuthChannel); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); c.KeepAlive(ctx, s.DB) }()
+	var got string
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(interface {
+			Conn() *pgx.Conn
+		}).Conn()
+		wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+		defer wcancel()
+		n, err := pc.WaitForNotification(wctx)
+		if err == nil {
+			got = n.Payload
+		}
+		return err
+	})
+	cancel()
+	<-done
+	if err != nil || got != "ping" {
+		t.Fatalf("KeepAlive's notification: %q %v", got, err)
 	}
 }

@@ -16,8 +16,10 @@
 //
 // Hooks (connected in cmd/ggzy/platform.Wire, so this package imports
 // neither deposits nor bidding): Qualified (the deposit covers the
-// registration, deposits.DepositCovered), Settle (the deal or no-sale goes
-// through bidding's result path), SamePayers (K1 pairs).
+// registration, deposits.DepositCovered; with QualifiedByDepositCover a
+// quote's first statement reads the same database function, deposit_cover,
+// itself), Settle (the deal or no-sale goes through bidding's result path),
+// SamePayers (K1 pairs).
 package auction
 
 import (

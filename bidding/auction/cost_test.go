@@ -151,3 +151,39 @@ func TestQuoteStatementsOffTheFastPath(t *testing.T) {
 		t.Fatalf("the lot after the quote: %+v", l)
 	}
 }
+
+// The first statement admits a covered bidder without calling Qualified
+// only when the platform says Qualified decides by deposit_cover alone
+// (QualifiedByDepositCover, set by Wire for deposits.DepositCovered).
+// Without it, a stricter hook decides every quote.
+func TestQualifiedHookDecidesWithoutTheFlag(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, landLot("listing"))
+	e.at(sh(3, 20, 10, 0, 0))
+	a := e.bidder("福建甲置业有限公司", true)
+	e.at(sh(3, 24, 10, 0, 0))
+	e.mustQuote(a, "5000000")
+	if !e.Auction.QualifiedByDepositCover {
+		t.Fatal("Wire did not set QualifiedByDepositCover for DepositCovered")
+	}
+	covered := e.Auction.Qualified
+	calls := 0
+	e.Auction.Qualified = func(ctx context.Context, tx *gorm.DB, id int64) (bool, string, error) {
+		calls++
+		return covered(ctx, tx, id)
+	}
+	e.mustQuote(a, "5100000")
+	if calls != 0 {
+		t.Fatalf("a covered bidder's quote called Qualified %d times, although its first statement read the cover", calls)
+	}
+	e.Auction.QualifiedByDepositCover = false
+	e.Auction.Qualified = func(ctx context.Context, tx *gorm.DB, id int64) (bool, string, error) {
+		calls++
+		return false, "列入失信被执行人名单", nil
+	}
+	_, err := e.quote(a, "5200000")
+	e.refused(err, "L7")
+	if calls == 0 || !strings.Contains(trading.AsError(err).Message, "列入失信被执行人名单") {
+		t.Fatalf("the stricter hook did not decide (%d calls): %v", calls, err)
+	}
+}

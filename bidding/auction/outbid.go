@@ -82,21 +82,33 @@ func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, 
 	db := s.DB.WithContext(ctx)
 	var rows []ahead
 	// Equivalent SQL: the lot's bidding row as committed (no lock), the
-	// bidder's latest registration with its code and whether its deposit
-	// covered the amount by the deadline (deposit_cover, migration 00034:
-	// the function Qualified decides by), the bidder's accepted quote with
-	// this key, and the database's time.
+	// bidder's latest registration with its code, the bidder's accepted
+	// quote with this key, and the database's time.
 	sql := `SELECT r.id AS reg_id, r.status AS reg_status, ab.code, ab.wants_timed_at, ab.created_at AS code_at,
-			kq.id AS key_quote, dc.covered, ggzy_now() AS now, al.*
+			kq.id AS key_quote, ggzy_now() AS now, al.*
 		FROM auction_lots al
 		LEFT JOIN LATERAL (SELECT id, status FROM registrations WHERE lot_id = al.lot_id AND bidder_id = ? ORDER BY id DESC LIMIT 1) r ON true
 		LEFT JOIN auction_bidders ab ON ab.registration_id = r.id
-		LEFT JOIN auction_quotes kq ON kq.registration_id = r.id AND kq.idem_key = ?
-		LEFT JOIN LATERAL deposit_cover(r.id, ?::date) dc ON true
-		WHERE al.lot_id = ?`
-	today := s.Trading.Clock.Now().In(trading.Shanghai).Format("2006-01-02")
-	args := []any{a.AccountID, key, today, lotID}
+		LEFT JOIN auction_quotes kq ON kq.registration_id = r.id AND kq.idem_key = ?`
+	args := []any{a.AccountID, key}
 	rate := s.params().L8MaxQuotesPerSecond
+	if s.QualifiedByDepositCover {
+		// …with whether its deposit covered the amount by the deadline
+		// (deposit_cover, migration 00034: what Qualified decides by; one
+		// round trip fewer per quote), not computed for a quote over the
+		// rate, which is refused for that (a one-time filter).
+		gate := ""
+		args = append(args, s.Trading.Clock.Now().In(trading.Shanghai).Format("2006-01-02"))
+		if rate > 0 {
+			gate = ` WHERE (SELECT n FROM rate) <= ?`
+			args = append(args, rate)
+		}
+		sql = strings.Replace(sql, "ggzy_now() AS now", "dc.covered, ggzy_now() AS now", 1) + `
+		LEFT JOIN LATERAL (SELECT * FROM deposit_cover(r.id, ?::date)` + gate + `) dc ON true`
+	}
+	sql += `
+		WHERE al.lot_id = ?`
+	args = append(args, lotID)
 	if rate > 0 {
 		// …and, first, the quote's rate count (overRate's, in the same
 		// autocommitted statement: one round trip fewer per quote), with

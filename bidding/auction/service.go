@@ -28,11 +28,15 @@ type Service struct {
 	// Qualified tells, inside tx, whether a registration may quote: its
 	// deposit (or a verified guarantee) covered the amount by the deposit
 	// deadline (issue 15 §2; deposits.Service.DepositCovered). reason says
-	// how when ok, and why not otherwise. It decides by the database's
-	// deposit_cover (migration 00034), which a quote's first statement
-	// reads itself (outbid.go): a quote it says is covered does not call
-	// this; every refusal, and the locked path, does.
+	// how when ok, and why not otherwise.
 	Qualified func(ctx context.Context, tx *gorm.DB, registrationID int64) (ok bool, reason string, err error)
+	// QualifiedByDepositCover says that Qualified decides by the database's
+	// deposit_cover (migration 00034) and nothing else, as DepositCovered
+	// does. A quote's first statement (outbid.go) then reads that function
+	// itself and admits a covered registration without calling Qualified;
+	// Qualified still decides, and words, every refusal. Leave it false when
+	// Qualified checks anything more.
+	QualifiedByDepositCover bool
 	// Settle sends a settled lot through the result path inside the
 	// settlement's transaction: the deal (winner's registration and price)
 	// or no sale (registration 0), its result announcement submitted for review
@@ -151,8 +155,11 @@ type registered struct {
 	WantsTimedAt *time.Time `gorm:"column:wants_timed_at"`
 	CodeAt       *time.Time `gorm:"column:code_at"`
 	// Covered is true when the statement that read the registration read
-	// deposit_cover too and it said covered: admit then needs no round
-	// trip of its own for the deposit (false: Qualified decides).
+	// deposit_cover too and it said covered: with QualifiedByDepositCover,
+	// admit then needs no round trip of its own for the deposit (false:
+	// Qualified decides). Only beforeLock reads it; the locked path's
+	// qualify (for a registration beforeLock did not admit) calls
+	// Qualified.
 	Covered bool `gorm:"-"`
 }
 
@@ -228,7 +235,7 @@ func (s *Service) admit(ctx context.Context, tx *gorm.DB, reg *registered) (int6
 	if regID == 0 || (status != "approved" && status != "active") {
 		return 0, refusal(http.StatusForbidden, "L8", "registration", "只有竞买申请已审核通过并足额交纳保证金的竞买人可以报价（您的竞买申请：%s）", regStatusName(status))
 	}
-	if s.Qualified != nil && !reg.Covered {
+	if s.Qualified != nil && !(reg.Covered && s.QualifiedByDepositCover) {
 		ok, why, err := s.Qualified(ctx, tx, regID)
 		if err != nil {
 			return 0, err

@@ -152,6 +152,8 @@ type App struct {
 
 	stopAuction context.CancelFunc // the settlement ticker (served instances only)
 	auctionDone chan struct{}
+	stopPings   context.CancelFunc // the session cache's KeepAlive (served instances only)
+	pingsDone   chan struct{}
 }
 
 // SetClock moves every service to another clock (tests, demos).
@@ -328,6 +330,10 @@ func OpenApp(ctx context.Context, cfg Config, mode openMode, log *slog.Logger) (
 			// connection (migration 00035); answers nothing until it listens.
 			a.Trading.Sessions = trading.NewSessionCache(cfg.SessionCache)
 			a.Live.Watch(trading.AuthChannel, a.Trading.Sessions)
+			// Its pings tell a working channel from a silently dead one.
+			pctx, cancel := context.WithCancel(context.Background())
+			a.stopPings, a.pingsDone = cancel, make(chan struct{})
+			go func() { defer close(a.pingsDone); a.Trading.Sessions.KeepAlive(pctx, a.DB) }()
 		}
 		// The hub lives until Close, not until the caller's ctx ends.
 		a.Live.Start(context.WithoutCancel(ctx))
@@ -368,6 +374,10 @@ func (a *App) Close() error {
 	if a.stopAuction != nil {
 		a.stopAuction()
 		<-a.auctionDone
+	}
+	if a.stopPings != nil {
+		a.stopPings()
+		<-a.pingsDone
 	}
 	if a.Live != nil {
 		a.Live.Close()

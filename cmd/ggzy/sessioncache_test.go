@@ -13,7 +13,7 @@ import (
 // the database's notifications (migration 00035) on its live hub: a token
 // B has cached stops working on B once A logs it out, an account B has
 // cached stops working once A disables it, and a change made straight in
-// the database (a bidder's profile) reaches B's answers too. B answers from
+// the database (a bidder's profile, a TRUNCATE) reaches B's answers too. B answers from
 // its cache in between, which is what the cache is for.
 func TestSessionCacheAcrossInstances(t *testing.T) {
 	t.Parallel()
@@ -49,6 +49,9 @@ func TestSessionCacheAcrossInstances(t *testing.T) {
 	}
 
 	// B reads the session once, then answers from its cache.
+	if acc, err := appB.Trading.SessionAccount(context.Background(), trading.SessionAPI, login(srvA.URL, "fjcs", "abcd1234")); err != nil || acc.Bidder == nil || acc.Bidder.Phone != "13800138000" {
+		t.Fatalf("B's session check: %v %+v", err, acc)
+	}
 	tok := login(srvA.URL, "fjcs", "abcd1234")
 	hits := cb.Stats().Hits
 	for range 3 {
@@ -67,8 +70,10 @@ func TestSessionCacheAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "B hearing of the profile change", func() bool { return cb.Stats().Forgets > forgets })
-	if code, acc := me(tok); code != 200 || acc.Bidder == nil || acc.Bidder.Phone != "13900139000" {
-		t.Fatalf("me on B after the change: %d %+v", code, acc.Bidder)
+	// B's session check itself (what every page and API call of B uses;
+	// /api/v1/me reads the account again, so it would not show a stale cache).
+	if acc, err := appB.Trading.SessionAccount(context.Background(), trading.SessionAPI, tok); err != nil || acc.Bidder == nil || acc.Bidder.Phone != "13900139000" {
+		t.Fatalf("B's session check after the change: %v %+v", err, acc)
 	}
 
 	// Logged out on A.
@@ -82,6 +87,21 @@ func TestSessionCacheAcrossInstances(t *testing.T) {
 	waitUntil(t, "B hearing of the logout", func() bool { return cb.Stats().Forgets > forgets })
 	if code, _ := me(tok); code != 401 {
 		t.Fatalf("a token logged out on A still opens B: %d", code)
+	}
+
+	// Every session dropped by an operator (TRUNCATE: no row triggers
+	// fire; a statement trigger notifies "*").
+	tok = login(srvA.URL, "fjcs", "abcd1234")
+	if code, _ := me(tok); code != 200 {
+		t.Fatal("the new token on B")
+	}
+	forgets = cb.Stats().Forgets
+	if err := appA.DB.Exec(`TRUNCATE sessions`).Error; err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "B hearing of the truncation", func() bool { return cb.Stats().Forgets > forgets })
+	if code, _ := me(tok); code != 401 {
+		t.Fatalf("a token truncated away still opens B: %d", code)
 	}
 
 	// Disabled on A.

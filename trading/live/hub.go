@@ -63,6 +63,7 @@ type Hub struct {
 	listening                           atomic.Bool
 
 	watchers map[string]Watcher // other channels on the same connection (Watch)
+	started  bool               // Start was called: watchers is read by the listener
 }
 
 // Watcher receives the notifications of a channel other than the live
@@ -80,6 +81,9 @@ type Watcher interface {
 
 // Watch listens on channel too, for w. Call it before Start.
 func (h *Hub) Watch(channel string, w Watcher) {
+	if h.started {
+		panic("live: Watch after Start")
+	}
 	if h.watchers == nil {
 		h.watchers = map[string]Watcher{}
 	}
@@ -160,6 +164,7 @@ func NewHub(db *gorm.DB, connURL string, opt Options) *Hub {
 
 // Start runs the listener and the reader until Close (or until ctx ends).
 func (h *Hub) Start(ctx context.Context) {
+	h.started = true
 	ctx, cancel := context.WithCancel(ctx)
 	h.cancel = cancel
 	l := &pgxlisten.Listener{

@@ -97,6 +97,9 @@ func Wire(ts *trading.Service, bs *bidding.Service, ds *deposits.Service, as *au
 		// Who may quote: an approved applicant whose deposit or verified
 		// guarantee covers the amount (issue 15 §2).
 		as.Qualified = ds.DepositCovered
+		// …which decides by the database's deposit_cover alone, so a
+		// quote's first statement may admit on that (one round trip fewer).
+		as.QualifiedByDepositCover = true
 		// The supervisors' live view shows the K1 same-payer pairs.
 		as.SamePayers = ds.SamePayerPairs
 	}
