@@ -272,3 +272,17 @@ func TestOutbidAcrossInstances(t *testing.T) {
 		t.Fatalf("B's valid quote: %+v %v", v.r, v.err)
 	}
 }
+
+// waitingOn waits until n statements containing what wait for a lock in
+// PostgreSQL (pg_stat_activity).
+func (e *env) waitingOn(what string, n int64) {
+	e.t.Helper()
+	for i := 0; i < 600; i++ {
+		if e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND strpos(query, ?) > 0`, what) == n {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.t.Fatalf("%d statements never waited on a lock: %s", n, what)
+}

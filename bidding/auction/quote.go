@@ -94,20 +94,15 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 	return res, nil
 }
 
-// refuse records a refused quote in the bidding record, in a transaction of
-// its own (the quote's was rolled back), and returns err.
+// refuse records a refused quote in the bidding record, outside the
+// quote's transaction (rolled back), grouped with the instance's other
+// refusals (refusals.go), and returns err once it is recorded.
 func (s *Service) refuse(ctx context.Context, lotID int64, code string, amount *decimal.Decimal, key string, err error) error {
 	te := trading.AsError(err)
 	if te == nil {
 		return err
 	}
-	// Equivalent SQL: the refusal, if the lot is bid online at all.
-	werr := s.DB.WithContext(ctx).Exec(`INSERT INTO auction_log (lot_id, at, kind, code, amount, rule, detail, idem_key)
-		SELECT ?, ggzy_now(), 'refused', ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM auction_lots WHERE lot_id = ?)`,
-		lotID, code, amount, te.Rule, clip(te.Message, 500), clip(key, 64), lotID).Error
-	if werr != nil && s.Log != nil {
-		s.Log.Warn("auction: record a refusal", "lot", lotID, "err", werr)
-	}
+	s.logRefusal(ctx, refusalRow{Lot: lotID, Code: code, Amount: amount, Rule: te.Rule, Detail: clip(te.Message, 500), Key: clip(key, 64)})
 	return err
 }
 

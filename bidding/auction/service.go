@@ -45,6 +45,8 @@ type Service struct {
 	// SamePayers lists the lot's registrations whose deposits came from the
 	// same payer account (K1), for the supervisors' live view.
 	SamePayers func(ctx context.Context, tx *gorm.DB, lotID int64) ([][2]int64, error)
+
+	refusals refusalLog // refused quotes, recorded in groups (refusals.go)
 }
 
 // NewService returns the service; the hooks are set by platform.Wire.
