@@ -126,14 +126,14 @@ func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, 
 	}
 	h := &rows[0]
 	if rate > 0 && h.RateN > rate && !h.KeyAny {
-		return nil, "", nil, refusal(http.StatusTooManyRequests, "L8", "amount",
-			"报价过于频繁：每名竞买人每秒至多%d次报价（按平台数据库时钟的每一秒、各服务器合计）", rate)
+		return nil, "", nil, decided(h.Now, refusal(http.StatusTooManyRequests, "L8", "amount",
+			"报价过于频繁：每名竞买人每秒至多%d次报价（按平台数据库时钟的每一秒、各服务器合计）", rate))
 	}
 	reg := &registered{ID: h.RegID, Status: h.RegStatus, Post: h.PostQualification, Code: h.Code, WantsTimedAt: h.WantsTimedAt, CodeAt: h.CodeAt,
 		Covered: h.Covered != nil && *h.Covered}
 	regID, err := s.admit(ctx, db, reg)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, decided(h.Now, err)
 	}
 	var b *Bidder
 	if h.Code == nil && h.Lot.pastBidding() {
@@ -155,7 +155,7 @@ func (s *Service) beforeLock(ctx context.Context, a trading.Actor, lotID int64, 
 		return b, b.Code, nil, nil
 	}
 	if _, err := h.Lot.ascending(amount); err != nil {
-		return nil, b.Code, nil, err
+		return nil, b.Code, nil, decided(h.Now, err)
 	}
 	return b, b.Code, &h.Lot, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
@@ -51,8 +52,8 @@ type QuoteEvent struct {
 // refusal is recorded.
 func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in QuoteInput) (*QuoteResult, error) {
 	key := strings.TrimSpace(in.Key)
-	if key == "" || len(key) > 64 {
-		return nil, s.refuse(ctx, lotID, "", nil, key, refusal(http.StatusBadRequest, "L8", "key", "缺少报价的幂等键（每次报价一个，1至64个字符）"))
+	if key == "" || len(key) > 64 || strings.ContainsFunc(key, unicode.IsControl) {
+		return nil, s.refuse(ctx, lotID, "", nil, key, refusal(http.StatusBadRequest, "L8", "key", "缺少报价的幂等键，或其含控制字符（每次报价一个，1至64个可见字符）"))
 	}
 	amount, err := trading.ParseAmount(strings.TrimSpace(in.Amount))
 	if err != nil || !amount.IsPositive() {
@@ -98,11 +99,16 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 // quote's transaction (rolled back), grouped with the instance's other
 // refusals (refusals.go), and returns err once it is recorded.
 func (s *Service) refuse(ctx context.Context, lotID int64, code string, amount *decimal.Decimal, key string, err error) error {
+	row := refusalRow{Lot: lotID, Code: code, Amount: amount, Key: clip(key, 64)}
+	if d := (*decidedAt)(nil); errors.As(err, &d) {
+		row.At, err = &d.at, d.err // the caller gets the refusal itself
+	}
 	te := trading.AsError(err)
 	if te == nil {
 		return err
 	}
-	s.logRefusal(ctx, refusalRow{Lot: lotID, Code: code, Amount: amount, Rule: te.Rule, Detail: clip(te.Message, 500), Key: clip(key, 64)})
+	row.Rule, row.Detail = te.Rule, clip(te.Message, 500)
+	s.logRefusal(ctx, row)
 	return err
 }
 
@@ -138,7 +144,7 @@ func (s *Service) quoteTx(ctx context.Context, tx *gorm.DB, a trading.Actor, lot
 	}
 	phase, atCap, err := l.check(tx, now, amount, b.RegistrationID)
 	if err != nil {
-		return nil, b.Code, err
+		return nil, b.Code, decided(now, err)
 	}
 	q := &Quote{LotID: lotID, RegistrationID: b.RegistrationID, Phase: phase, Amount: amount, At: now, IdemKey: key, IP: a.IP, Device: device}
 	prevReg := l.HighestReg
