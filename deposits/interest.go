@@ -111,6 +111,40 @@ func OccupationFee(principal decimal.Decimal, due, paid time.Time, loanRates Rat
 	return r, nil
 }
 
+// OccupationFeeExcept is OccupationFee less the days of [from, until) on
+// which the supplier's own cause kept the refund from being paid (G7's
+// exception; until nil: to paid). The late days outside that period are
+// summed exactly and rounded once, as OccupationFee does.
+func OccupationFeeExcept(principal decimal.Decimal, due, paid time.Time, from time.Time, until *time.Time, loanRates RateSchedule, uplift decimal.Decimal, basis DayCount) (decimal.Decimal, error) {
+	if uplift.IsNegative() {
+		return decimal.Decimal{}, ErrNegativeUplift
+	}
+	div, err := basis.divisor()
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	start, end := civilDay(due), civilDay(paid)
+	if end < start {
+		end = start
+	}
+	exStart, exEnd := max(civilDay(from), start), end
+	if until != nil {
+		exEnd = min(civilDay(*until), end)
+	}
+	factor := decimal.NewFromInt(1).Add(uplift)
+	all, err := accrueSum(principal, start, end, loanRates, factor)
+	if err == nil && exEnd > exStart {
+		var ex decimal.Decimal
+		if ex, err = accrueSum(principal, exStart, exEnd, loanRates, factor); err == nil {
+			all = all.Sub(ex)
+		}
+	}
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("occupation fee from %s to %s: %w", dateString(due), dateString(paid), err)
+	}
+	return divRoundHalfUp(all, div), nil
+}
+
 // accrue sums principal × rate × factor × days over the schedule's segments
 // for the days [start, end) — exact, since only multiplication is involved —
 // then divides by the basis once and rounds half-up to the fen.
@@ -119,6 +153,15 @@ func accrue(principal decimal.Decimal, start, end int64, sched RateSchedule, fac
 	if err != nil {
 		return decimal.Decimal{}, err
 	}
+	sum, err := accrueSum(principal, start, end, sched, factor)
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	return divRoundHalfUp(sum, div), nil
+}
+
+// accrueSum is accrue's exact sum, before the basis and the rounding.
+func accrueSum(principal decimal.Decimal, start, end int64, sched RateSchedule, factor decimal.Decimal) (decimal.Decimal, error) {
 	if principal.IsNegative() {
 		return decimal.Decimal{}, ErrNegativePrincipal
 	}
@@ -140,7 +183,7 @@ func accrue(principal decimal.Decimal, start, end int64, sched RateSchedule, fac
 		}
 		sum = sum.Add(principal.Mul(c.AnnualRate).Mul(factor).Mul(decimal.NewFromInt(segEnd - segStart)))
 	}
-	return divRoundHalfUp(sum, div), nil
+	return sum, nil
 }
 
 // divRoundHalfUp returns num ÷ div rounded half-up to the fen, exactly: the

@@ -78,6 +78,20 @@ func notifyRefundPaid(tx *gorm.DB, now time.Time, refundID int64) error {
 		`'已退还至原付款账户（利息另计，以银行入账为准）。'`), now, refundID).Error
 }
 
+// notifyFeeWaiver tells the supplier what a supervisor recorded (or took
+// back) of its own delay of a late refund (G7), with what is recorded:
+// every such step is told (no key: never deduplicated).
+func notifyFeeWaiver(tx *gorm.DB, now time.Time, refundID int64, what string) error {
+	return tx.Exec(`INSERT INTO notifications (account_id, title, body, link, created_at)
+		SELECT va.bidder_id, '保证金退还：资金占用费（G7）',
+			'项目 ' || p.code || ' ' || `+sqlLotNoun+` || l.seq || '的保证金 ' || `+sqlMoney2("r.principal")+` || '：' || ? ||
+			'。如有异议，可依法提出质疑或投诉。',
+			'/my/deposits', ?
+		FROM refunds r JOIN inflows i ON i.id = r.inflow_id JOIN virtual_accounts va ON va.id = i.virtual_account_id
+			JOIN lots l ON l.id = va.lot_id JOIN projects p ON p.id = l.project_id
+		WHERE r.id = ?`, what, now, refundID).Error
+}
+
 // NotifyOverdueRefunds tells the supervisors, once per refund, of refunds
 // past their due date and not paid (D5, D6: within 5 days). Run by the
 // reminder sweep; it returns the refunds told about.

@@ -31,12 +31,19 @@ type Refund struct {
 	Principal    decimal.Decimal `gorm:"column:principal;type:numeric(18,2)" json:"principal"`
 	Interest     decimal.Decimal `gorm:"column:interest;type:numeric(18,2)" json:"interest"`
 	Fee          decimal.Decimal `gorm:"column:fee;type:numeric(18,2)" json:"fee"` // G7 occupation fee, fixed at batching
-	DueOn        time.Time       `gorm:"column:due_on;type:date" json:"due_on"`
-	Status       string          `gorm:"column:status" json:"status"` // pending, sent, paid, failed
-	BatchID      *int64          `gorm:"column:batch_id" json:"batch_id,omitempty"`
-	FailedReason string          `gorm:"column:failed_reason" json:"failed_reason,omitempty"`
-	CreatedAt    time.Time       `gorm:"column:created_at" json:"created_at"`
-	PaidAt       *time.Time      `gorm:"column:paid_at" json:"paid_at,omitempty"`
+	// The period the supplier's own cause kept the refund from being paid
+	// ([from, until); until nil: still going), which G7 excepts from the
+	// fee, with the facts and when a supervisor recorded it (fee_waiver.go).
+	FeeWaivedFrom  *time.Time `gorm:"column:fee_waived_from;type:date" json:"fee_waived_from,omitempty"`
+	FeeWaivedUntil *time.Time `gorm:"column:fee_waived_until;type:date" json:"fee_waived_until,omitempty"`
+	FeeWaiver      string     `gorm:"column:fee_waiver" json:"fee_waiver,omitempty"`
+	FeeWaivedAt    *time.Time `gorm:"column:fee_waived_at" json:"fee_waived_at,omitempty"`
+	DueOn          time.Time  `gorm:"column:due_on;type:date" json:"due_on"`
+	Status         string     `gorm:"column:status" json:"status"` // pending, sent, paid, failed
+	BatchID        *int64     `gorm:"column:batch_id" json:"batch_id,omitempty"`
+	FailedReason   string     `gorm:"column:failed_reason" json:"failed_reason,omitempty"`
+	CreatedAt      time.Time  `gorm:"column:created_at" json:"created_at"`
+	PaidAt         *time.Time `gorm:"column:paid_at" json:"paid_at,omitempty"`
 }
 
 func (Refund) TableName() string { return "refunds" }
@@ -420,6 +427,9 @@ func (s *Service) ConfirmFile(ctx context.Context, a trading.Actor, r io.Reader)
 type RefundView struct {
 	Refund
 	Overdue bool `json:"overdue"`
+	// Procurement: a procurement deposit's refund, which owes the G7 fee
+	// when late.
+	Procurement bool `json:"procurement"`
 	// OccupationFee is what a late procurement refund owes on top (G7);
 	// zero otherwise.
 	OccupationFee decimal.Decimal `json:"occupation_fee"`
@@ -445,7 +455,8 @@ func (s *Service) Refunds(ctx context.Context, a trading.Actor, status string) (
 	}
 	out := make([]RefundView, len(rs))
 	for i, r := range rs {
-		out[i] = RefundView{Refund: r, Overdue: r.Status != RefundPaid && r.DueOn.Format("2006-01-02") < today, OccupationFee: r.Fee}
+		out[i] = RefundView{Refund: r, Overdue: r.Status != RefundPaid && r.DueOn.Format("2006-01-02") < today, OccupationFee: r.Fee,
+			Procurement: procurement[r.InflowID]}
 		if r.Status == RefundPending || r.Status == RefundFailed {
 			fee, err := s.occupationFee(&r, procurement[r.InflowID], s.now())
 			if err != nil {
@@ -482,19 +493,36 @@ func procurementInflows(db *gorm.DB, refunds []Refund) (map[int64]bool, error) {
 
 // occupationFee is the G7 fee a procurement deposit's refund owes if paid
 // at now: nothing while on time, then the loan rate + 20 % for every day
-// late. (Whether the bidder caused the delay, which G7 excepts, the
-// platform cannot tell; a refund the bank failed keeps accruing.)
+// late, except the days a supervisor recorded the supplier's own cause
+// kept it from being paid (SetFeeWaiver). A refund the bank failed keeps
+// accruing.
 func (s *Service) occupationFee(r *Refund, procurement bool, now time.Time) (decimal.Decimal, error) {
 	if !procurement {
 		return decimal.Zero, nil
 	}
 	// due_on is a date column: the last day on time, in Shanghai.
-	due := time.Date(r.DueOn.Year(), r.DueOn.Month(), r.DueOn.Day(), 0, 0, 0, 0, trading.Shanghai)
-	fee, err := OccupationFee(r.Principal, due, now, s.LoanRates, s.G7Uplift, s.Basis)
+	due := shanghaiDate(r.DueOn)
+	var fee decimal.Decimal
+	var err error
+	if r.FeeWaivedFrom != nil {
+		var until *time.Time
+		if r.FeeWaivedUntil != nil {
+			u := shanghaiDate(*r.FeeWaivedUntil)
+			until = &u
+		}
+		fee, err = OccupationFeeExcept(r.Principal, due, now, shanghaiDate(*r.FeeWaivedFrom), until, s.LoanRates, s.G7Uplift, s.Basis)
+	} else {
+		fee, err = OccupationFee(r.Principal, due, now, s.LoanRates, s.G7Uplift, s.Basis)
+	}
 	if err != nil {
 		return decimal.Zero, fmt.Errorf("G7 fee of refund %d: %w", r.ID, err)
 	}
 	return fee, nil
+}
+
+// shanghaiDate is a date column's day at midnight in Shanghai.
+func shanghaiDate(d time.Time) time.Time {
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, trading.Shanghai)
 }
 
 // Batches lists the refund batches, newest first.

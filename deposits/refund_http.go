@@ -19,6 +19,7 @@ func (h *Handler) RefundRoutes(e *echo.Echo, api *echo.Group) {
 	sup.GET("/refunds/batches/:id/file", h.batchFile)
 	sup.POST("/refunds/confirmations", h.confirmFile)
 	sup.POST("/refunds/:id/confirm", h.confirmOne)
+	sup.POST("/refunds/:id/fee-waiver", h.feeWaiver)
 	sup.POST("/deposits/inflows/:id/return", h.returnSuspense)
 	sup.POST("/deposits/forfeit", h.forfeit)
 	sup.GET("/projects/:code/deposits.xlsx", h.depositSheet)
@@ -28,6 +29,51 @@ func (h *Handler) RefundRoutes(e *echo.Echo, api *echo.Group) {
 	sapi.POST("/refund-batches", h.apiCreateBatch)
 	sapi.GET("/refund-batches/:id/file", h.batchFile)
 	sapi.POST("/refunds/:id/confirm", h.apiConfirm)
+	sapi.PUT("/refunds/:id/fee-waiver", h.apiFeeWaiver(true))
+	sapi.DELETE("/refunds/:id/fee-waiver", h.apiFeeWaiver(false))
+}
+
+// feeWaiver is the refunds page's form: record (or correct) the period
+// the supplier's own cause kept a late procurement refund back (G7), or
+// take the record back.
+func (h *Handler) feeWaiver(c echo.Context) error {
+	id, err := trading.IDParam(c)
+	if err != nil {
+		return err
+	}
+	ctx, a := c.Request().Context(), trading.ActorOf(c)
+	if c.FormValue("remove") != "" {
+		_, err = h.Svc.RemoveFeeWaiver(ctx, a, id)
+		return back(c, "/supervisor/refunds", fmt.Sprintf("已撤销退款 %d 的供应商原因迟延记录，逾期每日均计资金占用费。", id), err)
+	}
+	_, err = h.Svc.SetFeeWaiver(ctx, a, id, FeeWaiverInput{From: c.FormValue("from"), Until: c.FormValue("until"), Reason: c.FormValue("reason")})
+	return back(c, "/supervisor/refunds", fmt.Sprintf("已记录退款 %d 的供应商原因迟延期间，该期间不计资金占用费（G7），已通知供应商。", id), err)
+}
+
+// apiFeeWaiver: PUT records or corrects the period ({from, until?,
+// reason}); DELETE takes it back.
+func (h *Handler) apiFeeWaiver(set bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := trading.IDParam(c)
+		if err != nil {
+			return err
+		}
+		ctx, a := c.Request().Context(), trading.ActorOf(c)
+		var r *Refund
+		if set {
+			var in FeeWaiverInput
+			if err := trading.BindJSON(c, &in); err != nil {
+				return err
+			}
+			r, err = h.Svc.SetFeeWaiver(ctx, a, id, in)
+		} else {
+			r, err = h.Svc.RemoveFeeWaiver(ctx, a, id)
+		}
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, r)
+	}
 }
 
 func (h *Handler) refundsPage(c echo.Context) error {

@@ -134,6 +134,57 @@ func TestProcurementRefundsAndOccupationFee(t *testing.T) {
 	t.Parallel()
 	e := newDepEnv(t)
 	ctx := context.Background()
+	lot := e.procurementAwarded()
+	rs := e.refunds("pending")
+	if len(rs) != 2 || rs[0].Rule != "G6" || rs[0].DueOn.Format("2006-01-02") != "2026-04-01" || rs[0].WithInterest {
+		t.Fatalf("loser refunds: %+v", rs)
+	}
+	// Batched on 11 April: 10 days late. 60,000.00 × 3.00 % × 1.2 × 10 ÷ 360 = 60.00.
+	e.Clock.Set(time.Date(2026, 4, 11, 9, 0, 0, 0, trading.Shanghai))
+	if v := e.refunds("pending"); !v[0].Overdue || !v[0].OccupationFee.Equal(decimal.RequireFromString("60")) {
+		t.Fatalf("fee shown: %+v", v[0])
+	}
+	b, err := e.Dep.CreateBatch(ctx, sup)
+	if err != nil || !b.Total.Equal(decimal.RequireFromString("120120")) {
+		t.Fatalf("batch %+v %v", b, err)
+	}
+	for _, r := range e.refunds("sent") {
+		if !r.Fee.Equal(decimal.RequireFromString("60")) {
+			t.Fatalf("fee fixed %s", r.Fee)
+		}
+		if _, err := e.Dep.Confirm(ctx, sup, r.ID, true, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var feeBooked decimal.Decimal
+	e.TS.DB.Raw("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = 'occupation_fee_expense'").Scan(&feeBooked)
+	if !feeBooked.Equal(decimal.RequireFromString("120")) {
+		t.Fatalf("fee booked %s", feeBooked)
+	}
+	// The contract refunds the winner (G6, 5 working days after it).
+	if _, err := e.Bid.RecordContract(ctx, e.Agent, lot, bidding.ContractInput{Date: time.Date(2026, 4, 10, 0, 0, 0, 0, trading.Shanghai), Amount: "2790000"}); err != nil {
+		t.Fatal(err)
+	}
+	rs = e.refunds("pending")
+	if len(rs) != 1 || rs[0].Rule != "G6" || rs[0].DueOn.Format("2006-01-02") != "2026-04-17" {
+		t.Fatalf("winner refund: %+v", rs)
+	}
+	var o trading.LotOutcome
+	e.TS.DB.First(&o, "lot_id = ?", lot)
+	if o.Savings().String() != "210000" {
+		t.Fatalf("procurement savings on the contract amount: %s", o.Savings())
+	}
+	e.verifyClean()
+}
+
+// procurementAwarded publishes a procurement lot with a 60,000.00 deposit,
+// three paying suppliers, the opening, candidates and the award of the
+// first, published Wednesday 25 March 2026: the two losers' G6 refunds
+// are due Wednesday 1 April. It returns the lot.
+func (e *depEnv) procurementAwarded() int64 {
+	t := e.t
+	t.Helper()
+	ctx := context.Background()
 	lot := e.publishedLot("procurement", "退款测试采购项目", "procurement", trading.LotInput{Name: "第1包", Budget: "3000000.00",
 		Deposit: "60000.00", DocIssueStart: at2026(3, 3, 9, 0), DocIssueEnd: at2026(3, 10, 17, 0), BidDeadline: at2026(3, 25, 9, 30)})
 	e.Clock.Set(time.Date(2026, 3, 4, 10, 0, 0, 0, trading.Shanghai))
@@ -175,46 +226,7 @@ func TestProcurementRefundsAndOccupationFee(t *testing.T) {
 	if _, err := e.TS.ApproveAnnouncement(ctx, e.Sup, rn.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	rs := e.refunds("pending")
-	if len(rs) != 2 || rs[0].Rule != "G6" || rs[0].DueOn.Format("2006-01-02") != "2026-04-01" || rs[0].WithInterest {
-		t.Fatalf("loser refunds: %+v", rs)
-	}
-	// Batched on 11 April: 10 days late. 60,000.00 × 3.00 % × 1.2 × 10 ÷ 360 = 60.00.
-	e.Clock.Set(time.Date(2026, 4, 11, 9, 0, 0, 0, trading.Shanghai))
-	if v := e.refunds("pending"); !v[0].Overdue || !v[0].OccupationFee.Equal(decimal.RequireFromString("60")) {
-		t.Fatalf("fee shown: %+v", v[0])
-	}
-	b, err := e.Dep.CreateBatch(ctx, sup)
-	if err != nil || !b.Total.Equal(decimal.RequireFromString("120120")) {
-		t.Fatalf("batch %+v %v", b, err)
-	}
-	for _, r := range e.refunds("sent") {
-		if !r.Fee.Equal(decimal.RequireFromString("60")) {
-			t.Fatalf("fee fixed %s", r.Fee)
-		}
-		if _, err := e.Dep.Confirm(ctx, sup, r.ID, true, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var feeBooked decimal.Decimal
-	e.TS.DB.Raw("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = 'occupation_fee_expense'").Scan(&feeBooked)
-	if !feeBooked.Equal(decimal.RequireFromString("120")) {
-		t.Fatalf("fee booked %s", feeBooked)
-	}
-	// The contract refunds the winner (G6, 5 working days after it).
-	if _, err := e.Bid.RecordContract(ctx, e.Agent, lot, bidding.ContractInput{Date: time.Date(2026, 4, 10, 0, 0, 0, 0, trading.Shanghai), Amount: "2790000"}); err != nil {
-		t.Fatal(err)
-	}
-	rs = e.refunds("pending")
-	if len(rs) != 1 || rs[0].Rule != "G6" || rs[0].DueOn.Format("2006-01-02") != "2026-04-17" {
-		t.Fatalf("winner refund: %+v", rs)
-	}
-	var o trading.LotOutcome
-	e.TS.DB.First(&o, "lot_id = ?", lot)
-	if o.Savings().String() != "210000" {
-		t.Fatalf("procurement savings on the contract amount: %s", o.Savings())
-	}
-	e.verifyClean()
+	return lot
 }
 
 // L5: a land sale converts the buyer's deposit into part of the price and

@@ -125,6 +125,8 @@ var labels = map[string]map[string]string{
 		"deposit.forfeit":           "没收保证金",
 		"refund.batch":              "生成退款批次",
 		"refund.failed":             "退款失败",
+		"refund.fee_restore":        "撤销供应商原因迟延的记录（G7）",
+		"refund.fee_waive":          "记录供应商原因迟延期间（不计资金占用费，G7）",
 		"refund.paid":               "退款成功",
 		"guarantee.submit":          "提交保函",
 		"guarantee.verify":          "保函核验通过",

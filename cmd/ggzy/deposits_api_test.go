@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ggzy/ggzy/trading"
 )
 
 // A deposit's way back through the API, every call validated against
@@ -92,6 +94,20 @@ func TestDepositRefundThroughAPI(t *testing.T) {
 		if _, ok := r[goName]; ok {
 			t.Errorf("Go field name %q in the refund: %v", goName, r)
 		}
+	}
+	// G7's exception applies to procurement deposits only: this one (D6, an
+	// engineering tender) is refused under G7, and a bidder may not ask.
+	rid := int64(r["id"].(float64))
+	var e trading.ErrorBody
+	waiver := map[string]string{"from": "2026-03-02", "reason": "供应商提供的收款账户已销户"}
+	if code := call(t, "PUT", u("/deposits/refunds/%d/fee-waiver", rid), sup, waiver, &e); code != 422 || e.Error.Rule != "G7" {
+		t.Fatalf("fee waiver of an engineering refund: %d %+v", code, e)
+	}
+	if code := call(t, "PUT", u("/deposits/refunds/%d/fee-waiver", rid), bidder, waiver, &e); code != 403 {
+		t.Fatalf("fee waiver by a bidder: %d %+v", code, e)
+	}
+	if code := call(t, "DELETE", u("/deposits/refunds/%d/fee-waiver", rid), sup, nil, &e); code != 422 || e.Error.Rule != "G7" {
+		t.Fatalf("fee waiver taken back on an engineering refund: %d %+v", code, e)
 	}
 	var batch map[string]any
 	if code := call(t, "POST", u("/deposits/refund-batches"), sup, nil, &batch); code != 201 || batch["refunds"] != float64(1) {
