@@ -130,6 +130,54 @@ func TestOccupationFee(t *testing.T) {
 	}
 }
 
+// G7's exception: the days [from, until) the supplier's own cause kept the
+// refund back are left out of the late days [due, paid), exactly, with one
+// rounding over the days that count.
+func TestOccupationFeeExcept(t *testing.T) {
+	loan := RateSchedule{
+		{From: day(2019, 8, 20), AnnualRate: dec("0.0435")},
+		{From: day(2024, 7, 22), AnnualRate: dec("0.0335")},
+	}
+	u := func(y int, m time.Month, d int) *time.Time { t := day(y, m, d); return &t }
+	cases := []struct {
+		name      string
+		due, paid time.Time
+		from      time.Time
+		until     *time.Time
+		want      string
+	}{
+		// 10 days late, 4 excepted: 200000 × 0.0435 × 1.2 × 6 / 360 = 174.00
+		{"a period inside", day(2024, 3, 1), day(2024, 3, 11), day(2024, 3, 4), u(2024, 3, 8), "174.00"},
+		// still going from the 4th: 3 days count = 87.00
+		{"still going", day(2024, 3, 1), day(2024, 3, 11), day(2024, 3, 4), nil, "87.00"},
+		// begun before the due date: only its late days go (1 and 2 March); 8 count = 232.00
+		{"begun before due", day(2024, 3, 1), day(2024, 3, 11), day(2024, 2, 20), u(2024, 3, 3), "232.00"},
+		// ended after paid: the days to paid go; 5 count = 145.00
+		{"ended after paid", day(2024, 3, 1), day(2024, 3, 11), day(2024, 3, 6), u(2024, 3, 20), "145.00"},
+		// the whole delay: nothing
+		{"the whole delay", day(2024, 3, 1), day(2024, 3, 11), day(2024, 3, 1), nil, "0.00"},
+		// across the rate change, the days at 0.0335 excepted: 200000 × 1.2 × 0.0435 × 2 / 360 = 58.00
+		{"excepting the new rate's days", day(2024, 7, 20), day(2024, 7, 25), day(2024, 7, 22), nil, "58.00"},
+		// one rounding: 1 day of 3 at 24.1666… with uplift 0 would round each to 24.17 (48.34); once: 48.33
+		{"rounded once", day(2024, 3, 1), day(2024, 3, 4), day(2024, 3, 2), u(2024, 3, 3), "48.33"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			uplift := "0.20"
+			if c.name == "rounded once" {
+				uplift = "0"
+			}
+			got, err := OccupationFeeExcept(dec("200000.00"), c.due, c.paid, c.from, c.until, loan, dec(uplift), ACT360)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if FormatYuan(got) != c.want {
+				t.Errorf("OccupationFeeExcept = %s, want %s", FormatYuan(got), c.want)
+			}
+		})
+	}
+}
+
 // TestDivRoundHalfUpExact checks rounding against a brute-force reference on
 // numerators around every half-fen boundary.
 func TestDivRoundHalfUpExact(t *testing.T) {
