@@ -49,7 +49,6 @@ func TestOccupationFeeWaiver(t *testing.T) {
 	}
 
 	lot := e.procurementAwarded()
-	e.Clock.Set(time.Date(2026, 4, 11, 9, 0, 0, 0, trading.Shanghai)) // 10 days late: 60.00 each
 	var late []int64
 	for _, v := range e.refunds("pending") {
 		if v.Rule == "G6" {
@@ -73,6 +72,21 @@ func TestOccupationFeeWaiver(t *testing.T) {
 		t.Fatalf("refund %d not listed", id)
 		return ""
 	}
+	// Due 1 April: on that day it is not late, so there is nothing to except.
+	e.Clock.Set(time.Date(2026, 4, 1, 17, 0, 0, 0, trading.Shanghai))
+	_, err = e.Dep.SetFeeWaiver(ctx, e.Sup, waived, FeeWaiverInput{From: "2026-04-01", Reason: why})
+	refused(err, http.StatusUnprocessableEntity, "id")
+	e.Clock.Set(time.Date(2026, 4, 2, 9, 0, 0, 0, trading.Shanghai)) // one day late: 6.00
+	if _, err := e.Dep.SetFeeWaiver(ctx, e.Sup, waived, FeeWaiverInput{From: "2026-04-01", Reason: why}); err != nil {
+		t.Fatalf("the day after the due date: %v", err)
+	}
+	if f, o := fee(waived), fee(other); f != "0.00" || o != "6.00" {
+		t.Fatalf("one day late, excepted: %s, the other %s", f, o)
+	}
+	if _, err := e.Dep.RemoveFeeWaiver(ctx, e.Sup, waived); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Set(time.Date(2026, 4, 11, 9, 0, 0, 0, trading.Shanghai)) // 10 days late: 60.00 each
 	_, err = e.Dep.SetFeeWaiver(ctx, e.Agent, waived, FeeWaiverInput{From: "2026-04-04", Reason: why})
 	refused(err, http.StatusForbidden, "")
 	for _, bad := range []struct {
@@ -91,6 +105,9 @@ func TestOccupationFeeWaiver(t *testing.T) {
 	}
 	_, err = e.Dep.RemoveFeeWaiver(ctx, e.Sup, waived)
 	refused(err, http.StatusConflict, "id")
+	// A period that ends by the due date is not part of the delay.
+	_, err = e.Dep.SetFeeWaiver(ctx, e.Sup, waived, FeeWaiverInput{From: "2026-03-28", Until: "2026-04-01", Reason: why})
+	refused(err, http.StatusUnprocessableEntity, "until")
 
 	// 4–7 April excepted: 6 of the 10 days count.
 	r, err := e.Dep.SetFeeWaiver(ctx, e.Sup, waived, FeeWaiverInput{From: "2026-04-04", Until: "2026-04-08", Reason: why})
@@ -132,7 +149,11 @@ func TestOccupationFeeWaiver(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Clock.Set(time.Date(2026, 4, 15, 9, 0, 0, 0, trading.Shanghai))
-	if _, err := e.Dep.SetFeeWaiver(ctx, e.Sup, other, FeeWaiverInput{From: "2026-04-11", Reason: "银行退票：供应商收款账户已销户"}); err != nil {
+	// Not from before the batch the bank returned: the days before it are
+	// the centre's (it had not tried to pay).
+	_, err = e.Dep.SetFeeWaiver(ctx, e.Sup, other, FeeWaiverInput{From: "2026-04-10", Reason: "银行退票：供应商收款账户已销户"})
+	refused(err, http.StatusUnprocessableEntity, "from")
+	if _, err := e.Dep.SetFeeWaiver(ctx, e.Sup, other, FeeWaiverInput{From: "2026-04-11", Reason: "银行退票：供应商收款账户已销户。"}); err != nil {
 		t.Fatal(err)
 	}
 	if o := fee(other); o != "60.00" {
@@ -163,9 +184,10 @@ func TestOccupationFeeWaiver(t *testing.T) {
 
 	var audits, told int64
 	e.TS.DB.Raw(`SELECT count(*) FROM audit_events WHERE action IN ('refund.fee_waive', 'refund.fee_restore')`).Scan(&audits)
-	e.TS.DB.Raw(`SELECT count(*) FROM notifications WHERE title = '保证金退还：资金占用费（G7）' AND body LIKE '%质疑或投诉%'`).Scan(&told)
-	if audits != 5 || told != 5 {
-		t.Fatalf("%d audit records and %d notices to the suppliers, want 5 each (4 records, 1 removal)", audits, told)
+	e.TS.DB.Raw(`SELECT count(*) FROM notifications WHERE title = '保证金退还：资金占用费（G7）' AND body LIKE '%财政部令第87号第三十八条%'
+		AND body LIKE '%请向交易中心提出。' AND body NOT LIKE '%。。%' AND body NOT LIKE '%退款 %'`).Scan(&told)
+	if audits != 7 || told != 7 {
+		t.Fatalf("%d audit records and %d notices to the suppliers, want 7 each (5 records, 2 removals)", audits, told)
 	}
 	e.verifyClean()
 }

@@ -85,7 +85,7 @@ func notifyFeeWaiver(tx *gorm.DB, now time.Time, refundID int64, what string) er
 	return tx.Exec(`INSERT INTO notifications (account_id, title, body, link, created_at)
 		SELECT va.bidder_id, '保证金退还：资金占用费（G7）',
 			'项目 ' || p.code || ' ' || `+sqlLotNoun+` || l.seq || '的保证金 ' || `+sqlMoney2("r.principal")+` || '：' || ? ||
-			'。如有异议，可依法提出质疑或投诉。',
+			'。如有异议，请向交易中心提出。',
 			'/my/deposits', ?
 		FROM refunds r JOIN inflows i ON i.id = r.inflow_id JOIN virtual_accounts va ON va.id = i.virtual_account_id
 			JOIN lots l ON l.id = va.lot_id JOIN projects p ON p.id = l.project_id

@@ -71,6 +71,24 @@ func TestRefundsPageFeeWaiver(t *testing.T) {
 	if code != 200 || !strings.Contains(body, action) || !strings.Contains(body, "截至今日") || !strings.Contains(body, `name="from"`) {
 		t.Fatalf("the late refund's fee and its G7 form: %d", code)
 	}
+	// The fee shown: every late day before, the days from 16 March left out after.
+	var stored deposits.Refund
+	if err := app.DB.First(&stored, refund).Error; err != nil {
+		t.Fatal(err)
+	}
+	due := time.Date(stored.DueOn.Year(), stored.DueOn.Month(), stored.DueOn.Day(), 0, 0, 0, 0, trading.Shanghai)
+	full, err := deposits.OccupationFee(stored.Principal, due, clock.Now(), app.Deposits.LoanRates, app.Deposits.G7Uplift, app.Deposits.Basis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	less, err := deposits.OccupationFeeExcept(stored.Principal, due, clock.Now(), time.Date(2026, 3, 16, 0, 0, 0, 0, trading.Shanghai), nil,
+		app.Deposits.LoanRates, app.Deposits.G7Uplift, app.Deposits.Basis)
+	if err != nil || !less.IsPositive() || !less.LessThan(full) {
+		t.Fatalf("fees %s and %s: %v", full, less, err)
+	}
+	if !strings.Contains(body, deposits.FormatYuan(full)) {
+		t.Fatalf("the page does not show the fee %s", deposits.FormatYuan(full))
+	}
 	path := fmt.Sprintf("/supervisor/refunds/%d/fee-waiver", refund)
 	code, body = page.post("/supervisor/refunds", path, url.Values{"from": {"2026-03-16"}, "reason": {"短"}})
 	if code != 200 || !strings.Contains(body, "4至200字") {
@@ -79,11 +97,11 @@ func TestRefundsPageFeeWaiver(t *testing.T) {
 	const why = "供应商提供的收款账户已销户，迟延由供应商造成"
 	code, body = page.post("/supervisor/refunds", path, url.Values{"from": {"2026-03-16"}, "until": {""}, "reason": {why}})
 	if code != 200 || !strings.Contains(body, "已记录退款") || !strings.Contains(body, why) || !strings.Contains(body, "不计 2026-03-16 起") ||
-		!strings.Contains(body, "撤销记录") {
+		!strings.Contains(body, "撤销记录") || !strings.Contains(body, "原因仍在持续") || !strings.Contains(body, deposits.FormatYuan(less)) {
 		t.Fatalf("after the record: %d", code)
 	}
 	code, body = page.post("/supervisor/refunds", path, url.Values{"remove": {"1"}})
-	if code != 200 || !strings.Contains(body, "已撤销退款") || strings.Contains(body, "不计 2026-03-16 起") {
+	if code != 200 || !strings.Contains(body, "已撤销退款") || strings.Contains(body, "不计 2026-03-16 起") || !strings.Contains(body, deposits.FormatYuan(full)) {
 		t.Fatalf("after the removal: %d", code)
 	}
 
@@ -99,8 +117,9 @@ func TestRefundsPageFeeWaiver(t *testing.T) {
 		Items []map[string]any `json:"items"`
 	}
 	if code := call(t, "GET", srv.URL+"/api/v1/deposits/refunds", tok, nil, &list); code != 200 || len(list.Items) != 1 ||
-		list.Items[0]["procurement"] != true || list.Items[0]["fee_waiver"] != why {
-		t.Fatalf("GET: %d %v", code, list)
+		list.Items[0]["procurement"] != true || list.Items[0]["fee_waiver"] != why ||
+		list.Items[0]["fee_waived_from"] != r["fee_waived_from"] || list.Items[0]["fee_waived_until"] != r["fee_waived_until"] {
+		t.Fatalf("GET (the dates as PUT gave them): %d %v, PUT %v", code, list, r)
 	}
 	var gone map[string]any
 	if code := call(t, "DELETE", u, tok, nil, &gone); code != 200 || gone["id"] == nil || gone["fee_waived_from"] != nil {

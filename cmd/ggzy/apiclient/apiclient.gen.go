@@ -1970,10 +1970,10 @@ type Refund struct {
 	// FeeWaivedAt G7: when a supervisor recorded the period of the supplier's own delay
 	FeeWaivedAt *time.Time `json:"fee_waived_at,omitempty"`
 
-	// FeeWaivedFrom G7: the first day the supplier's own cause kept the refund back (YYYY-MM-DD); those days owe no occupation fee
+	// FeeWaivedFrom G7: the first day the supplier's own cause stopped the payment (the date, at 00:00 UTC); those days owe no occupation fee
 	FeeWaivedFrom *time.Time `json:"fee_waived_from,omitempty"`
 
-	// FeeWaivedUntil G7: the day the supplier's cause no longer kept it back (excluded); absent while it lasts
+	// FeeWaivedUntil G7: the day the supplier's cause no longer stopped it (excluded; the date, at 00:00 UTC); absent while it lasts
 	FeeWaivedUntil *time.Time `json:"fee_waived_until,omitempty"`
 
 	// FeeWaiver G7: the facts of the supplier's own delay, as the supervisor recorded them
@@ -2027,10 +2027,10 @@ type RefundView struct {
 	// FeeWaivedAt G7: when a supervisor recorded the period of the supplier's own delay
 	FeeWaivedAt *time.Time `json:"fee_waived_at,omitempty"`
 
-	// FeeWaivedFrom G7: the first day the supplier's own cause kept the refund back (YYYY-MM-DD); those days owe no occupation fee
+	// FeeWaivedFrom G7: the first day the supplier's own cause stopped the payment (the date, at 00:00 UTC); those days owe no occupation fee
 	FeeWaivedFrom *time.Time `json:"fee_waived_from,omitempty"`
 
-	// FeeWaivedUntil G7: the day the supplier's cause no longer kept it back (excluded); absent while it lasts
+	// FeeWaivedUntil G7: the day the supplier's cause no longer stopped it (excluded; the date, at 00:00 UTC); absent while it lasts
 	FeeWaivedUntil *time.Time `json:"fee_waived_until,omitempty"`
 
 	// FeeWaiver G7: the facts of the supplier's own delay, as the supervisor recorded them
@@ -2539,7 +2539,7 @@ type PostDepositsRefundsIdConfirmJSONBody struct {
 
 // PutDepositsRefundsIdFeeWaiverJSONBody defines parameters for PutDepositsRefundsIdFeeWaiver.
 type PutDepositsRefundsIdFeeWaiverJSONBody struct {
-	// From the first day the cause kept the refund back, not after today
+	// From the day the cause actually stopped the payment (e.g. the bank returned it), not the day it arose; not after today, not before a failed batch
 	From openapi_types.Date `json:"from"`
 
 	// Reason the facts: e.g. 供应商提供的收款账户已销户
