@@ -15,7 +15,7 @@ import (
 	"github.com/ggzy/ggzy/trading"
 )
 
-// G7 (财政部令87号第三十八条): a procurement deposit refunded late owes the
+// G7 (财政部令第87号第三十八条): a procurement deposit refunded late owes the
 // occupation fee (资金占用费) on top, "except where the supplier's own cause
 // kept it from being refunded in time" (因投标人自身原因导致无法及时退还的除外):
 // an account closed, a wrong account given, a refund the supplier's bank

@@ -94,7 +94,7 @@ func Interest(principal decimal.Decimal, from, to time.Time, sched RateSchedule,
 // late: principal × loan rate × (1 + uplift) × days late ÷ basis, rounded
 // half-up to the fen. due is the last day the refund was on time; days late
 // run from due to paid, so paying the day after due costs one day. A refund
-// paid on or before due costs nothing. uplift is 0.20 under 财政部令87号 38.
+// paid on or before due costs nothing. uplift is 0.20 under 财政部令第87号第三十八条.
 // Whether the bidder caused the delay (no fee) is the caller's decision.
 func OccupationFee(principal decimal.Decimal, due, paid time.Time, loanRates RateSchedule, uplift decimal.Decimal, basis DayCount) (decimal.Decimal, error) {
 	if uplift.IsNegative() {

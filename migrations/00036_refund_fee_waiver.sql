@@ -1,5 +1,5 @@
 -- +goose Up
--- G7 (财政部令87号第三十八条) owes the occupation fee on a late procurement
+-- G7 (财政部令第87号第三十八条) owes the occupation fee on a late procurement
 -- refund, "except where the supplier's own cause kept it from being refunded
 -- in time". The platform cannot tell that by itself: a supervisor records the
 -- period the supplier's cause lasted (from a date, until a date or still

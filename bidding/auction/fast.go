@@ -230,10 +230,12 @@ func (s *Service) outbidLocked(ctx context.Context, l *Lot, now time.Time, b *Bi
 	}
 	// Equivalent SQL: the refusal, unless the bidder's quote with this key
 	// was accepted.
+	// Stamped with the time read under the lock that decided it, as refuse
+	// stamps its refusals (refusals.go).
 	res := s.DB.WithContext(ctx).Exec(`INSERT INTO auction_log (lot_id, at, kind, code, amount, rule, detail, idem_key)
-		SELECT ?, ggzy_now(), 'refused', ?, ?, ?, ?, ?
+		SELECT ?, ?, 'refused', ?, ?, ?, ?, ?
 		WHERE NOT EXISTS (SELECT 1 FROM auction_quotes WHERE registration_id = ? AND idem_key = ?)`,
-		l.LotID, b.Code, amount, te.Rule, clip(te.Message, 500), clip(key, 64), b.RegistrationID, key)
+		l.LotID, now, b.Code, amount, te.Rule, clip(te.Message, 500), clip(key, 64), b.RegistrationID, key)
 	if res.Error != nil {
 		return res.Error
 	}

@@ -53,9 +53,10 @@ const recordFormat = "ggzy-auction-record/1"
 // RecordKey is where a lot's record is stored in the bucket.
 func RecordKey(lotID int64) string { return fmt.Sprintf("auction-records/%d.json", lotID) }
 
-// buildRecord reads a settled lot's record: the log up to its settlement
-// (later refusals of late quotes are not part of it), so every instance
-// builds the same bytes.
+// buildRecord reads a settled lot's record: the log up to its settlement,
+// in the order it was written (later refusals of late quotes are not part
+// of it, nor a refusal decided before the settlement whose group was
+// written after it, refusals.go), so every instance builds the same bytes.
 func buildRecord(tx *gorm.DB, l *Lot) ([]byte, error) {
 	if l.State != StateSettled {
 		return nil, ErrNotSettled

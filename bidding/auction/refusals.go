@@ -116,7 +116,13 @@ func (s *Service) logRefusal(ctx context.Context, r refusalRow) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupWrite)
 	defer cancel()
 	if err := s.writeRefusals(wctx, rows); err != nil && len(rows) > 1 {
-		// One bad row must not lose the others: each on its own.
+		// One bad row must not lose the others: each on its own, with a
+		// bound of its own if the group's ran out.
+		if wctx.Err() != nil {
+			var cancel2 context.CancelFunc
+			wctx, cancel2 = context.WithTimeout(context.WithoutCancel(ctx), groupWrite)
+			defer cancel2()
+		}
 		for _, r := range rows {
 			err = s.writeRefusals(wctx, []refusalRow{r})
 			if err != nil && s.Log != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/ggzy/ggzy/bidding"
 	"github.com/ggzy/ggzy/deposits"
 	"github.com/ggzy/ggzy/trading"
@@ -100,6 +102,15 @@ func TestRefundsPageFeeWaiver(t *testing.T) {
 		!strings.Contains(body, "撤销记录") || !strings.Contains(body, "原因仍在持续") || !strings.Contains(body, deposits.FormatYuan(less)) {
 		t.Fatalf("after the record: %d", code)
 	}
+	// In Chromium, with the form open: axe, no English codes, no raw paths.
+	chrome := newChrome(t)
+	login(t, chrome, srv.URL, "jiandu", "jiandu2026")
+	if err := chromedp.Do(chrome, chromedp.Navigate(srv.URL+"/supervisor/refunds"), chromedp.Click(chromedp.CSS("details.fee-waiver summary"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, chrome, "details.fee-waiver[open] label", "原因实际阻碍退还之日")
+	checkPage(t, chrome, "refunds-fee-waiver")
+
 	code, body = page.post("/supervisor/refunds", path, url.Values{"remove": {"1"}})
 	if code != 200 || !strings.Contains(body, "已撤销退款") || strings.Contains(body, "不计 2026-03-16 起") || !strings.Contains(body, deposits.FormatYuan(full)) {
 		t.Fatalf("after the removal: %d", code)
