@@ -121,9 +121,9 @@ func (s *Service) Award(ctx context.Context, a trading.Actor, lotID int64, in Aw
 			}
 			reasons = append(reasons, fmt.Sprintf("第%d名 %s：%s", *b.Rank, b.BidderName, why))
 		}
-		title := clip(fmt.Sprintf("%s %s%d 中标结果公告", p.Title, p.Category.LotNoun(), lot.Seq), 200)
+		title := trading.Clip(fmt.Sprintf("%s %s%d 中标结果公告", p.Title, p.Category.LotNoun(), lot.Seq), 200)
 		if p.Category == trading.Procurement {
-			title = clip(fmt.Sprintf("%s 包%d 中标（成交）结果公告", p.Title, lot.Seq), 200)
+			title = trading.Clip(fmt.Sprintf("%s 包%d 中标（成交）结果公告", p.Title, lot.Seq), 200)
 		}
 		var body strings.Builder
 		fmt.Fprintf(&body, "项目名称：%s\n\n交易编码：%s\n\n%s：%d（%s）\n\n中标人：%s（统一社会信用代码 %s）\n\n中标金额：%s 元\n",

@@ -104,7 +104,7 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 		if p.Category == trading.Procurement {
 			title = fmt.Sprintf("%s 包%d 评审结果（候选供应商）公示", p.Title, lot.Seq)
 		}
-		title = clip(title, 200)
+		title = trading.Clip(title, 200)
 		body := candidatesBody(p, lot, ranked, in.PublicityEnd, in.Note)
 		if existing != nil {
 			if n, err = s.Trading.RewriteAnnouncementTx(tx, a, existing.ID, title, body); err != nil {
@@ -131,13 +131,6 @@ func (s *Service) SetCandidates(ctx context.Context, a trading.Actor, lotID int6
 			fmt.Sprintf("项目 %s %s%d 确定中标候选人%d名，公示提交审核", p.Code, p.Category.LotNoun(), lot.Seq, len(ranked)))
 	})
 	return n, err
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
 }
 
 // mdCell keeps a name from breaking the Markdown table of an announcement.

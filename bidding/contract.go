@@ -106,7 +106,7 @@ func (s *Service) draftContractAnnouncement(ctx context.Context, tx *gorm.DB, a 
 	if err := tx.Raw("SELECT name, id_number FROM bidders WHERE account_id = ?", *r.WinnerID).Scan(&supplier).Error; err != nil {
 		return err
 	}
-	title := clip(fmt.Sprintf("%s 包%d 合同公告", p.Title, lot.Seq), 200)
+	title := trading.Clip(fmt.Sprintf("%s 包%d 合同公告", p.Title, lot.Seq), 200)
 	body := fmt.Sprintf("项目名称：%s\n\n交易编码：%s\n\n包：%d（%s）\n\n采购人：%s\n\n供应商：%s（统一社会信用代码 %s）\n\n合同金额：%s\n\n合同签订日期：%s\n\n"+
 		"根据《中华人民共和国政府采购法》第四十三条、《政府采购法实施条例》第五十条，政府采购合同自签订之日起2个工作日内予以公告（G13）。\n",
 		mdCell(p.Title), p.Code, lot.Seq, mdCell(lot.Name), mdCell(p.OwnerName), mdCell(supplier.Name), supplier.IDNumber,

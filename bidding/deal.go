@@ -173,7 +173,7 @@ func (s *Service) dealTx(ctx context.Context, tx *gorm.DB, a trading.Actor, p *t
 		if in.Note != "" {
 			body.WriteString("\n" + in.Note + "\n")
 		}
-		title = clip(title, 200)
+		title = trading.Clip(title, 200)
 		var err error
 		if existing != nil {
 			n, err = s.Trading.RewriteAnnouncementTx(tx, a, existing.ID, title, body.String())

@@ -362,7 +362,7 @@ func (s *Service) draftOpeningAnnouncement(ctx context.Context, tx *gorm.DB, a t
 	}
 	body += fmt.Sprintf("\n本开标记录由平台根据网上开标过程自动生成（EB7），原件存档于平台，SHA-256 %s，可在 /lots/%d/opening-record 下载核验。\n", digest, lot.ID)
 	n, err := s.Trading.DraftAnnouncementTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.AnnouncementOpening,
-		Title: clip(title, 200), Body: body})
+		Title: trading.Clip(title, 200), Body: body})
 	if err != nil {
 		return nil, err
 	}

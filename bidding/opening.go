@@ -277,7 +277,7 @@ func (s *Service) fail(ctx context.Context, tx *gorm.DB, a trading.Actor, p *tra
 	}
 	body.WriteString("\n\n已缴纳的投标保证金依规退还。招标人将依法重新组织招标（采购）。\n")
 	n, err := s.Trading.DraftAnnouncementTx(ctx, tx, a, p, trading.AnnouncementInput{Type: trading.AnnouncementFailure,
-		Title: clip(title, 200), Body: body.String()})
+		Title: trading.Clip(title, 200), Body: body.String()})
 	if err != nil {
 		return err
 	}

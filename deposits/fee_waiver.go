@@ -51,7 +51,7 @@ func (s *Service) SetFeeWaiver(ctx context.Context, a trading.Actor, refundID in
 	// In the form's order: from, until, the facts.
 	from, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(in.From), trading.Shanghai)
 	if err != nil {
-		return nil, trading.Invalid("from", "起始日期应为 YYYY-MM-DD，实际为“%s”", clipText(in.From))
+		return nil, trading.Invalid("from", "起始日期应为 YYYY-MM-DD，实际为“%s”", trading.Clip(in.From, 20))
 	}
 	if from.After(today) {
 		return nil, trading.Invalid("from", "起始日期 %s 不能晚于今天", from.Format(time.DateOnly))
@@ -60,7 +60,7 @@ func (s *Service) SetFeeWaiver(ctx context.Context, a trading.Actor, refundID in
 	if u := strings.TrimSpace(in.Until); u != "" {
 		t, err := time.ParseInLocation(time.DateOnly, u, trading.Shanghai)
 		if err != nil {
-			return nil, trading.Invalid("until", "原因消除日期应为 YYYY-MM-DD，或留空（原因仍在持续），实际为“%s”", clipText(in.Until))
+			return nil, trading.Invalid("until", "原因消除日期应为 YYYY-MM-DD，或留空（原因仍在持续），实际为“%s”", trading.Clip(in.Until, 20))
 		}
 		if !t.After(from) || t.After(today) {
 			return nil, trading.Invalid("until", "原因消除日期 %s 应晚于起始日期 %s，且不晚于今天", t.Format(time.DateOnly), from.Format(time.DateOnly))
@@ -183,11 +183,4 @@ func dateOrNil(t *time.Time) any {
 		return nil
 	}
 	return t.Format(time.DateOnly)
-}
-
-func clipText(s string) string {
-	if r := []rune(s); len(r) > 20 {
-		return string(r[:20])
-	}
-	return s
 }

@@ -167,9 +167,7 @@ func TestOccupationFeeWaiver(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var booked decimal.Decimal
-	e.TS.DB.Raw("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = 'occupation_fee_expense'").Scan(&booked)
-	if !booked.Equal(decimal.RequireFromString("78")) {
+	if booked := e.feeBooked(); !booked.Equal(decimal.RequireFromString("78")) {
 		t.Fatalf("fees booked %s, want 18.00 + 60.00", booked)
 	}
 

@@ -156,9 +156,7 @@ func TestProcurementRefundsAndOccupationFee(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var feeBooked decimal.Decimal
-	e.TS.DB.Raw("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = 'occupation_fee_expense'").Scan(&feeBooked)
-	if !feeBooked.Equal(decimal.RequireFromString("120")) {
+	if feeBooked := e.feeBooked(); !feeBooked.Equal(decimal.RequireFromString("120")) {
 		t.Fatalf("fee booked %s", feeBooked)
 	}
 	// The contract refunds the winner (G6, 5 working days after it).
@@ -175,6 +173,16 @@ func TestProcurementRefundsAndOccupationFee(t *testing.T) {
 		t.Fatalf("procurement savings on the contract amount: %s", o.Savings())
 	}
 	e.verifyClean()
+}
+
+// feeBooked is the G7 fees the ledger has booked (occupation_fee_expense).
+func (e *depEnv) feeBooked() decimal.Decimal {
+	e.t.Helper()
+	var sum decimal.Decimal
+	if err := e.TS.DB.Raw("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = 'occupation_fee_expense'").Scan(&sum).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	return sum
 }
 
 // procurementAwarded publishes a procurement lot with a 60,000.00 deposit,

@@ -31,6 +31,15 @@ func CheckText(field, s string) error {
 	return nil
 }
 
+// Clip is s cut to its first n characters (runes), for a column or a
+// message that holds at most n.
+func Clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
 // CheckInput is middleware (after routing, after the CSRF check) that
 // applies CheckText to every path parameter, query parameter, form value
 // (URL-encoded, or multipart once parsed) and JSON string (keys and values)

@@ -235,7 +235,7 @@ func (s *Service) outbidLocked(ctx context.Context, l *Lot, now time.Time, b *Bi
 	res := s.DB.WithContext(ctx).Exec(`INSERT INTO auction_log (lot_id, at, kind, code, amount, rule, detail, idem_key)
 		SELECT ?, ?, 'refused', ?, ?, ?, ?, ?
 		WHERE NOT EXISTS (SELECT 1 FROM auction_quotes WHERE registration_id = ? AND idem_key = ?)`,
-		l.LotID, now, b.Code, amount, te.Rule, clip(te.Message, 500), clip(key, 64), b.RegistrationID, key)
+		l.LotID, now, b.Code, amount, te.Rule, trading.Clip(te.Message, 500), trading.Clip(key, 64), b.RegistrationID, key)
 	if res.Error != nil {
 		return res.Error
 	}

@@ -57,7 +57,7 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 	}
 	amount, err := trading.ParseAmount(strings.TrimSpace(in.Amount))
 	if err != nil || !amount.IsPositive() {
-		return nil, s.refuse(ctx, lotID, "", nil, key, refusal(http.StatusBadRequest, "L8", "amount", "报价应为大于0、最多两位小数的金额（元），实际为“%s”", clip(in.Amount, 40)))
+		return nil, s.refuse(ctx, lotID, "", nil, key, refusal(http.StatusBadRequest, "L8", "amount", "报价应为大于0、最多两位小数的金额（元），实际为“%s”", trading.Clip(in.Amount, 40)))
 	}
 	// The rate count (overRate), who may quote, and an amount already
 	// outbid, in one statement without the lot's lock (outbid.go).
@@ -68,7 +68,7 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 		}
 		return nil, err
 	}
-	device := clip(in.Device, 100)
+	device := trading.Clip(in.Device, 100)
 	if v != nil {
 		// The common case in one statement (fast.go); what it does not
 		// take goes on to the locked path.
@@ -99,7 +99,7 @@ func (s *Service) Quote(ctx context.Context, a trading.Actor, lotID int64, in Qu
 // quote's transaction (rolled back), grouped with the instance's other
 // refusals (refusals.go), and returns err once it is recorded.
 func (s *Service) refuse(ctx context.Context, lotID int64, code string, amount *decimal.Decimal, key string, err error) error {
-	row := refusalRow{Lot: lotID, Code: code, Amount: amount, Key: clip(key, 64)}
+	row := refusalRow{Lot: lotID, Code: code, Amount: amount, Key: trading.Clip(key, 64)}
 	if d := (*decidedAt)(nil); errors.As(err, &d) {
 		row.At, err = &d.at, d.err // the caller gets the refusal itself
 	}
@@ -107,16 +107,9 @@ func (s *Service) refuse(ctx context.Context, lotID int64, code string, amount *
 	if te == nil {
 		return err
 	}
-	row.Rule, row.Detail = te.Rule, clip(te.Message, 500)
+	row.Rule, row.Detail = te.Rule, trading.Clip(te.Message, 500)
 	s.logRefusal(ctx, row)
 	return err
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
 
 // quoteTx decides and writes one quote in the round trips it needs (the
